@@ -1,0 +1,16 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { ServerConfig } from './config/server-config.js';
+import { MemoryHttpModule } from './http/memory-http.module.js';
+import type { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
+import { MemoryModule } from './memory.module.js';
+
+/** The standalone server: the memory module and its HTTP API, nothing else. */
+@Module({})
+export class AppModule {
+  static forRoot(config: ServerConfig, shutdownCoordinator: ShutdownCoordinator): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [MemoryModule.forRoot({ ...config.memory, shutdownCoordinator, isGlobal: true }), MemoryHttpModule],
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import { Logger } from '@nestjs/common';
+import { isConnectionHeld } from '../storage/memory-database.js';
+
+export type ExternalClientKind = 'embedder' | 'llm' | 'reranker' | 'webhook';
+
+/** Thrown when a slow external call is made while the async context holds a pooled connection. */
+export class ConnectionHeldAcrossExternalCallError extends Error {
+  constructor(readonly client: ExternalClientKind, readonly operation: string) {
+    super(
+      `${client} call '${operation}' made while holding a database connection: ` +
+        'move it outside the SQL scope (DESIGN.md invariant 1)',
+    );
+    this.name = 'ConnectionHeldAcrossExternalCallError';
+  }
+}
+
+export type GuardMode = 'strict' | 'warn';
+
+/**
+ * The one door every embedder, LLM, reranker and webhook call goes through (invariant 1).
+ *
+ * A call made inside a SQL scope would keep a pooled connection idle for the whole of a slow
+ * HTTP round trip; under load that starves the pool. `strict` refuses the call, `warn` logs and
+ * lets it through; both count it, so a violation is visible in production metrics.
+ */
+export class ExternalCallGuard {
+  private readonly logger = new Logger(ExternalCallGuard.name);
+  private violationCount = 0;
+
+  constructor(
+    private readonly mode: GuardMode = 'strict',
+    private readonly onViolation: (client: ExternalClientKind) => void = () => undefined,
+  ) {}
+
+  get violations(): number {
+    return this.violationCount;
+  }
+
+  async call<T>(client: ExternalClientKind, operation: string, work: () => Promise<T>): Promise<T> {
+    if (isConnectionHeld()) {
+      this.violationCount += 1;
+      this.onViolation(client);
+      const error = new ConnectionHeldAcrossExternalCallError(client, operation);
+      if (this.mode === 'strict') throw error;
+      this.logger.warn(error.message);
+    }
+    return work();
+  }
+}

@@ -1,0 +1,26 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { ReadinessService } from './readiness.service.js';
+import { WatchdogService } from './watchdog.service.js';
+
+/**
+ * A terminus indicator a host can add to its own health checks: down while starting or
+ * draining, and down when the database does not answer.
+ */
+@Injectable()
+export class MemoryHealthIndicator {
+  constructor(
+    @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
+    @Inject(ReadinessService) private readonly readiness: ReadinessService,
+    @Inject(WatchdogService) private readonly watchdog: WatchdogService,
+  ) {}
+
+  async isReady(key = 'memory') {
+    const indicator = this.indicators.check(key);
+    const state = this.readiness.state;
+    if (state !== 'ready') return indicator.down({ state });
+    const database = await this.watchdog.checkDatabase();
+    if (!database.ok) return indicator.down({ state, database: database.error });
+    return indicator.up({ state, databaseLatencyMs: database.latencyMs });
+  }
+}

@@ -1,0 +1,80 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { DataSource, QueryRunner } from 'typeorm';
+
+/** What the code inside a scope gets: SQL only, on the one connection the scope holds. */
+export interface Sql {
+  /** Rows of a statement. */
+  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /** Rows and the affected-row count, for writes whose effect must be checked. */
+  execute<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[]; affected: number }>;
+}
+
+interface HeldConnection {
+  queryRunner: QueryRunner;
+  sql: Sql;
+}
+
+const heldConnection = new AsyncLocalStorage<HeldConnection>();
+
+/** True while the current async context holds a pooled connection (DESIGN.md invariant 1). */
+export function isConnectionHeld(): boolean {
+  return heldConnection.getStore() !== undefined;
+}
+
+/**
+ * The only way the module runs SQL. A scope checks out a QueryRunner, marks the async context
+ * while it holds it, and always releases it; so a slow external call made from inside a scope
+ * can be detected, and no code path can forget a release.
+ *
+ * A scope opened inside another one reuses the outer connection instead of taking a second:
+ * on a pool of one (PGlite) a second acquisition would wait forever for the first.
+ */
+export class MemoryDatabase {
+  constructor(readonly dataSource: DataSource) {}
+
+  async withConnection<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    const held = heldConnection.getStore();
+    if (held) return work(held.sql);
+    const queryRunner = this.dataSource.createQueryRunner();
+    try {
+      const scope: HeldConnection = { queryRunner, sql: sqlOn(queryRunner) };
+      return await heldConnection.run(scope, () => work(scope.sql));
+    } finally {
+      await queryRunner.release();
+    }
+  }
+
+  /** One short transaction; commits when `work` resolves, rolls back when it throws. */
+  async transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    return this.withConnection(async (sql) => {
+      const { queryRunner } = heldConnection.getStore()!;
+      if (queryRunner.isTransactionActive) return work(sql);
+      await queryRunner.startTransaction();
+      try {
+        const result = await work(sql);
+        await queryRunner.commitTransaction();
+        return result;
+      } catch (error) {
+        if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]> {
+    return this.withConnection((scope) => scope.query<Row>(sql, params));
+  }
+}
+
+function sqlOn(queryRunner: QueryRunner): Sql {
+  return {
+    async query<Row>(sql: string, params?: unknown[]) {
+      const result = await queryRunner.query(sql, params, true);
+      return (result.records ?? []) as Row[];
+    },
+    async execute<Row>(sql: string, params?: unknown[]) {
+      const result = await queryRunner.query(sql, params, true);
+      return { rows: (result.records ?? []) as Row[], affected: result.affected ?? 0 };
+    },
+  };
+}

@@ -1,0 +1,6 @@
+import { InitialSchema1764000000000 } from './1764000000000-initial-schema.js';
+
+/** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
+export const MEMORY_MIGRATIONS = [InitialSchema1764000000000];
+
+export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

@@ -1,0 +1,134 @@
+import { EventEmitter } from 'node:events';
+import type { PGlite, Results } from '@electric-sql/pglite';
+
+/** The subset of a node-postgres result that TypeORM's Postgres driver reads. */
+interface PgResult {
+  command: string;
+  rowCount: number;
+  rows: unknown[];
+  fields: Results['fields'];
+}
+
+type QueryCallback = (error: Error | null, result?: PgResult) => void;
+type ConnectCallback = (error: Error | null, client?: PgliteClient, release?: (error?: unknown) => void) => void;
+
+/**
+ * A node-postgres look-alike over one PGlite, given to TypeORM's Postgres driver as `driver`.
+ *
+ * PGlite is a single session. `typeorm-pglite` hands that session to every QueryRunner at once,
+ * so two transactions interleave and one's ROLLBACK discards the other's committed rows. Here the
+ * session is a pool of exactly one connection: a checked-out client is exclusive and the next
+ * `connect()` waits for its release, so transactions never interleave. A consequence the test
+ * suite relies on: any nested acquisition deadlocks.
+ */
+export function createPglitePgDriver(db: PGlite): { Pool: new (config?: unknown) => PglitePool } {
+  return {
+    Pool: class extends PglitePool {
+      constructor() {
+        super(db);
+      }
+    },
+  };
+}
+
+export class PglitePool extends EventEmitter {
+  private readonly client: PgliteClient;
+  private readonly waiters: Array<() => void> = [];
+  private checkedOut = false;
+  private ended = false;
+
+  constructor(db: PGlite) {
+    super();
+    this.client = new PgliteClient(db);
+  }
+
+  /** Same names as pg-pool, so pool metrics read both the same way. */
+  get totalCount(): number {
+    return 1;
+  }
+  get idleCount(): number {
+    return this.checkedOut ? 0 : 1;
+  }
+  get waitingCount(): number {
+    return this.waiters.length;
+  }
+
+  connect(): Promise<PgliteClient>;
+  connect(callback: ConnectCallback): void;
+  connect(callback?: ConnectCallback): Promise<PgliteClient> | void {
+    const acquired = this.acquire();
+    if (!callback) return acquired.then(() => this.client);
+    acquired.then(
+      () => callback(null, this.client, () => this.release()),
+      (error: Error) => callback(error),
+    );
+  }
+
+  end(callback?: (error?: Error) => void): Promise<void> | void {
+    this.ended = true;
+    const rejected = this.waiters.splice(0);
+    for (const wake of rejected) wake();
+    if (callback) callback();
+    else return Promise.resolve();
+  }
+
+  private acquire(): Promise<void> {
+    if (this.ended) return Promise.reject(new Error('PGlite pool has ended'));
+    if (!this.checkedOut) {
+      this.checkedOut = true;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push(() => (this.ended ? reject(new Error('PGlite pool has ended')) : resolve()));
+    });
+  }
+
+  private release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.checkedOut = false;
+  }
+}
+
+export class PgliteClient extends EventEmitter {
+  constructor(private readonly db: PGlite) {
+    super();
+  }
+
+  query(text: string, params?: unknown[] | QueryCallback, callback?: QueryCallback): Promise<PgResult> | void {
+    const values = typeof params === 'function' ? undefined : params;
+    const done = typeof params === 'function' ? params : callback;
+    const result = this.run(text, values);
+    if (!done) return result;
+    result.then(
+      (value) => done(null, value),
+      (error: Error) => done(error),
+    );
+  }
+
+  private async run(text: string, values: unknown[] | undefined): Promise<PgResult> {
+    if (values && values.length > 0) {
+      return toPgResult(text, await this.db.query(text, values.map(toPgliteParam)));
+    }
+    // Without parameters node-postgres uses the simple protocol, which accepts several
+    // statements in one string (migrations do); PGlite's `exec` is that protocol.
+    const results = await this.db.exec(text);
+    return toPgResult(text, results[results.length - 1] ?? { rows: [], fields: [] });
+  }
+}
+
+/** node-postgres serialises objects and arrays of objects as JSON; PGlite must see the same text. */
+function toPgliteParam(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (value instanceof Date || Buffer.isBuffer(value) || value === null) return value;
+  if (Array.isArray(value)) return value;
+  if (typeof value === 'object') return JSON.stringify(value);
+  return value;
+}
+
+function toPgResult(text: string, result: Results): PgResult {
+  const command = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '';
+  const rows = result.rows ?? [];
+  const rowCount = result.affectedRows || rows.length;
+  return { command, rowCount, rows, fields: result.fields };
+}

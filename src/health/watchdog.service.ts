@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
@@ -16,7 +16,7 @@ export interface DatabaseCheck {
  * taking a connection per probe, and so a lost database shows up even when no request comes.
  */
 @Injectable()
-export class WatchdogService implements OnApplicationBootstrap {
+export class WatchdogService {
   private readonly logger = new Logger(WatchdogService.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<DatabaseCheck>;
@@ -28,10 +28,6 @@ export class WatchdogService implements OnApplicationBootstrap {
     @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.coordinator.guardStartup('watchdog', () => this.start());
-  }
-
   get lastDatabaseCheck(): DatabaseCheck | undefined {
     return this.last;
   }
@@ -42,7 +38,8 @@ export class WatchdogService implements OnApplicationBootstrap {
     return this.running;
   }
 
-  private async start(): Promise<void> {
+  /** Called by MemoryLifecycle, which owns the startup order. */
+  async start(): Promise<void> {
     this.timer = setInterval(() => void this.checkDatabase(), this.options.watchdogIntervalMs);
     this.coordinator.register('watchdog', 'watchdog', async () => {
       clearInterval(this.timer);

@@ -1,17 +1,34 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ReadinessService } from '../health/readiness.service.js';
+import { WatchdogService } from '../health/watchdog.service.js';
 import { ShutdownCoordinator } from './shutdown-coordinator.js';
+import type { ShutdownStage } from './shutdown-stage.js';
 
-/** Connects Nest's hooks to the coordinator, which owns the order. */
+/**
+ * Starts the module's workers in one fixed order and hands their teardown to the coordinator.
+ *
+ * Nest calls the bootstrap hooks of one module's providers concurrently, so workers that each
+ * started themselves would start in no particular order, and readiness could turn green while
+ * one of them was still failing. Starting them here, one after another, makes the startup
+ * order the exact reverse of the teardown order, and readiness the last thing to happen.
+ * (Database and AI clients are factories, created before any of this runs.)
+ */
 @Injectable()
 export class MemoryLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
     @Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator,
     @Inject(ReadinessService) private readonly readiness: ReadinessService,
+    @Inject(WatchdogService) private readonly watchdog: WatchdogService,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.readiness.markReady();
+  async onApplicationBootstrap(): Promise<void> {
+    const startup: Array<[ShutdownStage, () => Promise<void> | void]> = [
+      ['watchdog', () => this.watchdog.start()],
+      ['readiness', () => this.readiness.markReady()],
+    ];
+    for (const [stage, start] of startup) {
+      await this.coordinator.guardStartup(stage, start);
+    }
   }
 
   /**

@@ -37,6 +37,9 @@ export class MemoryDatabase {
     if (held) return work(held.sql);
     const queryRunner = this.dataSource.createQueryRunner();
     try {
+      // TypeORM checks out lazily, on the first query; the scope takes the connection up front so
+      // that "inside a scope" and "holding a connection" are the same thing.
+      await queryRunner.connect();
       const scope: HeldConnection = { queryRunner, sql: sqlOn(queryRunner) };
       return await heldConnection.run(scope, () => work(scope.sql));
     } finally {

@@ -101,6 +101,12 @@ export class InitialSchema1764000000000 implements MigrationInterface {
       );
       CREATE INDEX unit_entities_entity ON unit_entities (entity_id);
 
+      -- The exact scan of the real[] back end; vectors are stored L2-normalised, so cosine
+      -- distance is one minus the dot product.
+      CREATE FUNCTION memory_cosine_distance(a real[], b real[]) RETURNS double precision
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+        AS $$ SELECT 1 - sum(x * y) FROM unnest(a, b) AS t(x, y) $$;
+
       CREATE TABLE operations (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
         bank_id text NOT NULL REFERENCES banks(id) ON DELETE CASCADE,
@@ -136,6 +142,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
       DROP TABLE banks;
       DROP SEQUENCE memory_lease_tokens;
       DROP TABLE memory_settings;
+      DROP FUNCTION memory_cosine_distance(real[], real[]);
     `);
   }
 }

@@ -1,0 +1,66 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from '../helpers/embedded-postgres-server.mjs';
+import { createTestDatabase, dropTestDatabase, openSessions } from '../helpers/postgres.js';
+import { eventually } from '../helpers/log-capture.js';
+import { runStandaloneToExit, shutdownStepLines, startStandalone } from '../helpers/standalone-server.js';
+
+describe('standalone server (npm start)', () => {
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'memory-e2e-'));
+  });
+
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves both health probes on embedded PGlite, and on SIGTERM tears down in order and exits 0', async () => {
+    const server = await startStandalone({ DATABASE_URL: `pglite://${dataDir}/db` });
+    const live = await fetch(`${server.url}/health/live`);
+    expect(live.status).toBe(200);
+    const ready = await fetch(`${server.url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ok', info: { memory: { status: 'up', state: 'ready' } } });
+
+    const code = await server.stop('SIGTERM');
+    expect(code).toBe(0);
+    const steps = shutdownStepLines(server.output());
+    expect(steps.filter((line) => line.endsWith('started'))).toEqual([
+      "Shutdown step 'readiness' started",
+      "Shutdown step 'watchdog' started",
+      "Shutdown step 'database' started",
+    ]);
+    expect(steps.filter((line) => / done in \d+ms$/.test(line))).toHaveLength(3);
+  });
+
+  it('on PostgreSQL leaves no session behind after SIGTERM', async () => {
+    const database = await createTestDatabase('standalone');
+    const server = await startStandalone({ DATABASE_URL: database.url, MEMORY_DB_POOL_SIZE: '3' });
+    expect((await fetch(`${server.url}/health/ready`)).status).toBe(200);
+    expect(await openSessions(database.name)).toBeGreaterThan(0);
+    expect(await server.stop('SIGINT')).toBe(0);
+    await eventually(() => openSessions(database.name), (count) => count === 0);
+    await dropTestDatabase(database.name);
+  });
+
+  it('exits 1 with the original error when the database cannot be reached, after tearing down', async () => {
+    const port = await freePort();
+    const { code, output } = await runStandaloneToExit({
+      DATABASE_URL: `postgres://memory:hunter2@127.0.0.1:${port}/memory`,
+      MEMORY_DB_CONNECT_ATTEMPTS: '2',
+    });
+    expect(code).toBe(1);
+    expect(output).toMatch(/Startup failed: DatabaseConnectError|Startup failed: Error: Could not connect to postgres:\/\/memory:\*\*\*@127\.0\.0\.1:\d+\/memory after 2 attempts/);
+    expect(output).not.toContain('hunter2');
+    expect(shutdownStepLines(output)).toEqual(["Shutdown step 'database' started", expect.stringMatching(/^Shutdown step 'database' done in \d+ms$/)]);
+  });
+
+  it('exits 1 naming the variable when the environment is invalid', async () => {
+    const { code, output } = await runStandaloneToExit({ PORT: 'eighty', DATABASE_URL: 'pglite://memory' });
+    expect(code).toBe(1);
+    expect(output).toMatch(/Invalid environment: PORT: /);
+  });
+});

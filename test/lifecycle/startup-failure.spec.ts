@@ -1,0 +1,151 @@
+import { jest } from '@jest/globals';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ReadinessService } from '../../src/health/readiness.service.js';
+import { WatchdogService } from '../../src/health/watchdog.service.js';
+import { ShutdownCoordinator } from '../../src/lifecycle/shutdown-coordinator.js';
+import { SHUTDOWN_STAGES, type ShutdownStage } from '../../src/lifecycle/shutdown-stage.js';
+import { freePort } from '../helpers/embedded-postgres-server.mjs';
+import { bootMemory } from '../helpers/memory-app.js';
+import { eventually } from '../helpers/log-capture.js';
+import { createTestDatabase, dropTestDatabase, openSessions } from '../helpers/postgres.js';
+
+interface Injection {
+  stage: ShutdownStage;
+  /** Makes that stage's startup fail with `error`; returns a function that undoes it. */
+  inject(error: Error): () => void;
+  /** Stages whose resources exist by the time it fails (its own, when it fails half-way). */
+  allocatedBefore: ShutdownStage[];
+}
+
+// Startup order: the database (a factory, so before any provider that needs it), then the
+// watchdog (application bootstrap), then readiness, which turns ready only when all else runs.
+const injections: Injection[] = [
+  {
+    stage: 'watchdog',
+    inject: (error) => {
+      const spy = jest.spyOn(WatchdogService.prototype, 'checkDatabase').mockRejectedValueOnce(error);
+      return () => spy.mockRestore();
+    },
+    // The first ping fails after the interval timer exists: a partial start to clean up.
+    allocatedBefore: ['watchdog', 'database'],
+  },
+  {
+    stage: 'readiness',
+    inject: (error) => {
+      const spy = jest.spyOn(ReadinessService.prototype, 'markReady').mockImplementationOnce(() => {
+        throw error;
+      });
+      return () => spy.mockRestore();
+    },
+    allocatedBefore: ['watchdog', 'database'],
+  },
+];
+
+function inStageOrder(stages: ShutdownStage[]): ShutdownStage[] {
+  return SHUTDOWN_STAGES.filter((stage) => stages.includes(stage));
+}
+
+describe.each([
+  ['PGlite', 'pglite'],
+  ['PostgreSQL', 'postgres'],
+] as const)('startup failure on %s', (_label, backend) => {
+  let url: string;
+  let databaseName: string | undefined;
+
+  beforeAll(async () => {
+    if (backend === 'postgres') {
+      const database = await createTestDatabase('startup');
+      url = database.url;
+      databaseName = database.name;
+    } else {
+      url = 'pglite://memory/startup-failure';
+    }
+  });
+
+  afterAll(async () => {
+    if (databaseName) await dropTestDatabase(databaseName);
+  });
+
+  it.each(injections.map((injection) => [injection.stage, injection] as const))(
+    'at %s releases everything allocated before it, in order, and surfaces the original error',
+    async (_stage, injection) => {
+      const original = new Error(`injected failure at ${injection.stage}`);
+      const restore = injection.inject(original);
+      try {
+        const booted = await bootMemory({ databaseUrl: url, poolSize: 2, watchdogIntervalMs: 60_000 });
+        expect(booted.app).toBeUndefined();
+        expect(booted.startupError).toBe(original);
+        const released = booted.reports.filter((report) => report.outcome === 'done').map((report) => report.stage);
+        expect(released).toEqual(inStageOrder([...injection.allocatedBefore, 'readiness']));
+        expect(booted.reports.every((report) => report.outcome === 'done')).toBe(true);
+        if (databaseName) await eventually(() => openSessions(databaseName!), (count) => count === 0);
+      } finally {
+        restore();
+      }
+    },
+  );
+
+  it('at database (unreachable server) fails with a clear error and leaves nothing open', async () => {
+    const port = await freePort();
+    const booted = await bootMemory({
+      databaseUrl: `postgres://nobody:secret@127.0.0.1:${port}/none`,
+      connectAttempts: 2,
+      connectRetryDelayMs: 10,
+    });
+    expect(booted.app).toBeUndefined();
+    expect(String((booted.startupError as Error).message)).toMatch(/Could not connect to postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:\d+\/none after 2 attempts/);
+    expect(booted.reports.map((report) => [report.stage, report.outcome])).toEqual([['database', 'done']]);
+  });
+
+  it('releases everything in the documented order on a normal close', async () => {
+    const booted = await bootMemory({ databaseUrl: url, poolSize: 2, watchdogIntervalMs: 60_000 });
+    expect(booted.startupError).toBeUndefined();
+    await booted.app!.close();
+    expect(booted.reports.map((report) => report.stage)).toEqual(['readiness', 'watchdog', 'database']);
+    expect(booted.logs.shutdownSteps.filter((line) => line.includes('started'))).toEqual([
+      "Shutdown step 'readiness' started",
+      "Shutdown step 'watchdog' started",
+      "Shutdown step 'database' started",
+    ]);
+    if (databaseName) await eventually(() => openSessions(databaseName!), (count) => count === 0);
+  });
+});
+
+describe('a sibling that finishes allocating after startup failed', () => {
+  it('still has its resource released', async () => {
+    let siblingTimer: NodeJS.Timeout | undefined;
+    let siblingReleased = false;
+
+    @Injectable()
+    class FailingProvider implements OnModuleInit {
+      constructor(@Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator) {}
+      onModuleInit() {
+        return this.coordinator.guardStartup('webhooks', () => {
+          throw new Error('webhook dispatcher could not start');
+        });
+      }
+    }
+
+    @Injectable()
+    class SlowSibling implements OnModuleInit {
+      constructor(@Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator) {}
+      async onModuleInit() {
+        await sleep(100);
+        siblingTimer = setInterval(() => undefined, 1000);
+        this.coordinator.register('operations', 'slow sibling', () => {
+          clearInterval(siblingTimer);
+          siblingReleased = true;
+        });
+      }
+    }
+
+    const booted = await bootMemory({ databaseUrl: 'pglite://memory/sibling', watchdogIntervalMs: 60_000 }, [
+      FailingProvider,
+      SlowSibling,
+    ]);
+    expect((booted.startupError as Error).message).toBe('webhook dispatcher could not start');
+    await eventually(() => siblingReleased, (released) => released, 2000);
+    expect(booted.reports.some((report) => report.name === 'slow sibling' && report.outcome === 'done')).toBe(true);
+  });
+});

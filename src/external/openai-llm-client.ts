@@ -1,0 +1,96 @@
+import type OpenAI from 'openai';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import type { z } from 'zod';
+import type { ExternalCallGuard } from './external-call-guard.js';
+import { LlmOutputError } from './external-errors.js';
+import type { HttpTransport } from './http-transport.js';
+import type { LlmClient, LlmJsonRequest } from './llm-client.js';
+import { OpenAiConnectionSettings, requestOpenAi } from './openai-request.js';
+
+export interface OpenAiLlmSettings extends OpenAiConnectionSettings {
+  model: string;
+}
+
+/**
+ * OpenAI's JSON mode answers 400 unless the word "JSON" appears in the messages; prompts written
+ * for the task rarely say it, so the system message says it for them.
+ */
+const JSON_INSTRUCTION = 'Reply with one JSON object and nothing else.';
+
+/** Chat completions in JSON mode from any OpenAI-compatible `/v1/chat/completions` endpoint. */
+export class OpenAiLlmClient implements LlmClient {
+  readonly provider = 'openai' as const;
+
+  constructor(
+    private readonly client: OpenAI,
+    private readonly settings: OpenAiLlmSettings,
+    private readonly guard: ExternalCallGuard,
+    private readonly transport: HttpTransport,
+  ) {}
+
+  completeJson<T>(request: LlmJsonRequest<T>, signal?: AbortSignal): Promise<T> {
+    return this.guard.call('llm', request.operation, async () => {
+      const call = { client: 'llm' as const, operation: request.operation, settings: this.settings, transport: this.transport, signal };
+      const completion = await requestOpenAi(call, (callSignal) =>
+        this.client.chat.completions.create(
+          {
+            model: this.settings.model,
+            messages: [
+              { role: 'system', content: withJsonInstruction(request.system, request.user) },
+              { role: 'user', content: request.user },
+            ],
+            response_format: { type: 'json_object' },
+            // `max_tokens` rather than `max_completion_tokens`: every OpenAI-compatible server
+            // knows the older name, and the default model accepts both.
+            ...(request.maxTokens !== undefined && { max_tokens: request.maxTokens }),
+          },
+          { signal: callSignal },
+        ),
+      );
+      return parseReply(completion, request.operation, request.schema);
+    });
+  }
+}
+
+function withJsonInstruction(system: string, user: string): string {
+  return /json/i.test(system) || /json/i.test(user) ? system : `${system}\n\n${JSON_INSTRUCTION}`.trim();
+}
+
+function parseReply<T>(completion: ChatCompletion, operation: string, schema: z.ZodType<T>): T {
+  const unusable = (reason: string) => new LlmOutputError(operation, reason);
+  const choice = completion?.choices?.[0];
+  if (!choice) throw unusable('the response has no choices');
+  if (choice.message?.refusal) throw unusable(`the model refused: ${clip(choice.message.refusal)}`);
+  const content = choice.message?.content;
+  if (content === null || content === undefined || content.trim() === '') {
+    throw unusable(`empty content (finish_reason=${choice.finish_reason})`);
+  }
+  if (choice.finish_reason === 'length') throw unusable('the reply was cut off at the token limit');
+  if (choice.finish_reason === 'content_filter') throw unusable('the reply was withheld by a content filter');
+
+  let value: unknown;
+  try {
+    value = JSON.parse(withoutCodeFence(content));
+  } catch (error) {
+    throw unusable(`malformed JSON (${(error as Error).message}): ${clip(content)}`);
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) throw unusable(`schema mismatch: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+/** Some compatible servers wrap JSON mode output in a Markdown fence anyway. */
+function withoutCodeFence(content: string): string {
+  const fenced = /^\s*```(?:json)?\s*\n([\s\S]*?)\n?```\s*$/i.exec(content);
+  return fenced ? fenced[1] : content;
+}
+
+function describeIssues(error: z.ZodError): string {
+  const shown = error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  const more = error.issues.length - shown.length;
+  return shown.join('; ') + (more > 0 ? `; and ${more} more` : '');
+}
+
+function clip(text: string, max = 120): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}

@@ -1,0 +1,54 @@
+import type { FactType, TagsMatch } from '../recall.types.js';
+import type { SqlParams } from './sql-params.js';
+
+/** Which memories one recall may see; every arm and every follow-up query applies the same one. */
+export interface RecallScope {
+  bankId: string;
+  types: readonly FactType[];
+  /** Deduplicated; empty when the request named none. */
+  tags: readonly string[];
+  tagsMatch: TagsMatch;
+}
+
+/**
+ * The WHERE condition for memories of `scope` under alias `alias`: live (`state = 'valid'`) rows
+ * of the bank, of the requested fact types, passing the tag filter.
+ */
+export function visibleMemories(alias: string, scope: RecallScope, params: SqlParams): string {
+  return [
+    `${alias}.bank_id = ${params.add(scope.bankId)}`,
+    `${alias}.state = 'valid'`,
+    `${alias}.fact_type = ANY(${params.add([...scope.types])}::text[])`,
+    tagPredicate(`${alias}.tags`, scope.tags, scope.tagsMatch, params),
+  ].join(' AND ');
+}
+
+/**
+ * The tag filter, in one place so that no arm can disagree with another about visibility.
+ *
+ * Tags usually scope memories to a user or a session, so a strict mode must never let an
+ * untagged memory through. With no tags requested only `exact` filters (to untagged memories):
+ * "any of nothing" would otherwise mean "nothing", which no caller means by omitting tags.
+ */
+export function tagPredicate(column: string, tags: readonly string[], match: TagsMatch, params: SqlParams): string {
+  if (tags.length === 0) return match === 'exact' ? `cardinality(${column}) = 0` : 'TRUE';
+  const requested = `${params.add([...tags])}::text[]`;
+  switch (match) {
+    case 'any':
+      return `(${column} && ${requested} OR cardinality(${column}) = 0)`;
+    case 'all':
+      return `(${column} @> ${requested} OR cardinality(${column}) = 0)`;
+    case 'any_strict':
+      // Overlap with a non-empty set already implies the memory is tagged.
+      return `${column} && ${requested}`;
+    case 'all_strict':
+      return `${column} @> ${requested}`;
+    case 'exact':
+      // Set equality: order and duplicates in the stored array do not matter.
+      return `(${column} @> ${requested} AND ${column} <@ ${requested})`;
+    default: {
+      const unknown: never = match;
+      throw new Error(`unknown tags match '${String(unknown)}'`);
+    }
+  }
+}

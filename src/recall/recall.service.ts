@@ -1,0 +1,364 @@
+import { Logger } from '@nestjs/common';
+import type { Embedder } from '../external/embedder.js';
+import type { Reranker } from '../external/reranker.js';
+import { errorMessage } from '../lifecycle/shutdown-coordinator.js';
+import type { MemoryDatabase, Sql } from '../storage/memory-database.js';
+import type { VectorBackend } from '../storage/vector-backend.js';
+import { entityArm } from './arms/entity-arm.js';
+import { keywordArm } from './arms/keyword-arm.js';
+import { semanticArm } from './arms/semantic-arm.js';
+import { temporalArm } from './arms/temporal-arm.js';
+import type { RecallScope } from './arms/visible-memories.js';
+import { type FusedCandidate, type RankedArm, fuseByReciprocalRank } from './reciprocal-rank-fusion.js';
+import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
+import {
+  DEFAULT_RECALL_SETTINGS,
+  FACT_TYPES,
+  RECALL_BUDGETS,
+  TAGS_MATCHES,
+  type RecallArmTrace,
+  type RecallBudget,
+  type RecallOutcome,
+  type RecallRequest,
+  type RecallSettings,
+  type RecallTrace,
+  type RecalledEntity,
+  type RecalledMemory,
+} from './recall.types.js';
+import {
+  type LinkedEntity,
+  type MemoryRow,
+  loadCandidateRows,
+  loadEntityObservations,
+  loadLinkedEntities,
+} from './recalled-rows.js';
+import { type TemporalRange, parseTemporalQuery } from './temporal-query.js';
+import { type TokenCounter, cl100kTokenCounter, trimToTokenBudget } from './token-counter.js';
+
+/** A request with its defaults applied and its values checked. */
+interface RecallPlan {
+  query: string;
+  scope: RecallScope;
+  budget: RecallBudget;
+  candidatesPerArm: number;
+  maxTokens: number;
+  entityMaxTokens: number | null;
+  temporalRange: TemporalRange | null;
+  trace: boolean;
+}
+
+/** A fused candidate after the optional rerank, with the score the caller sees as `final`. */
+interface RankedCandidate {
+  fused: FusedCandidate;
+  final: number;
+  reranker?: number;
+}
+
+interface RerankOutcome {
+  ranked: RankedCandidate[];
+  trace: RecallTrace['rerank'];
+  durationMs: number;
+}
+
+/**
+ * Hybrid recall: four arms (semantic, keyword, entity, temporal) fused by reciprocal rank, an
+ * optional rerank, then a token budget.
+ *
+ * The order of the stages is dictated by invariant 1: the query is embedded before any
+ * connection is taken, every arm then runs on one connection (sequentially: PGlite has exactly
+ * one), the connection is released before the reranker is called, and a second short scope
+ * loads the returned memories' entities. No scope is ever opened inside another.
+ */
+export class RecallService {
+  private readonly logger = new Logger(RecallService.name);
+  private readonly settings: RecallSettings;
+
+  constructor(
+    private readonly database: MemoryDatabase,
+    private readonly vectors: VectorBackend,
+    private readonly embedder: Embedder,
+    private readonly reranker: Reranker | null,
+    options: Partial<RecallSettings> = {},
+  ) {
+    this.settings = { ...DEFAULT_RECALL_SETTINGS, ...options };
+  }
+
+  async recall(request: RecallRequest, signal?: AbortSignal): Promise<RecallOutcome> {
+    const startedAt = performance.now();
+    const plan = this.plan(request);
+    signal?.throwIfAborted();
+
+    const embeddingStartedAt = performance.now();
+    const queryVector = await this.embedQuery(plan.query, signal);
+    const embeddingMs = elapsedSince(embeddingStartedAt);
+
+    const { arms, armTraces, rows } = await this.database.transaction((sql) => this.runArms(sql, plan, queryVector));
+    const mentionedAt = new Map([...rows].map(([id, row]) => [id, row.mentioned_at]));
+    const fused = fuseByReciprocalRank(arms, this.settings.rrfK, mentionedAt);
+    signal?.throwIfAborted();
+
+    const reranked = await this.rerank(plan, fused, rows, signal);
+    const counter = await cl100kTokenCounter();
+    const tokensOf = (candidate: RankedCandidate) => memoryTokens(counter, rows.get(candidate.fused.id)!);
+    const { kept, tokens } = trimToTokenBudget(reranked.ranked, tokensOf, plan.maxTokens);
+    signal?.throwIfAborted();
+
+    const keptIds = kept.map((candidate) => candidate.fused.id);
+    const { links, entities } = await this.loadEntities(plan, keptIds, counter);
+    const namesByMemory = groupNames(links);
+
+    const results = kept.map((candidate) => toRecalledMemory(rows.get(candidate.fused.id)!, candidate, namesByMemory));
+    const trace: RecallTrace | null = plan.trace
+      ? {
+          query: plan.query,
+          budget: plan.budget,
+          candidatesPerArm: plan.candidatesPerArm,
+          temporalRange: plan.temporalRange,
+          embeddingMs,
+          arms: armTraces,
+          fusion: {
+            method: 'rrf',
+            k: this.settings.rrfK,
+            candidates: fused.map((candidate, index) => ({
+              id: candidate.id,
+              rank: index + 1,
+              score: candidate.score,
+              arms: candidate.armRanks,
+            })),
+          },
+          rerank: reranked.trace,
+          rerankMs: reranked.durationMs,
+          trimmed: reranked.ranked.length - kept.length,
+          tokens,
+          totalMs: elapsedSince(startedAt),
+        }
+      : null;
+    return { results, entities, trace };
+  }
+
+  private plan(request: RecallRequest): RecallPlan {
+    const invalid = (message: string) => new MemoryException(MemoryErrorCode.InvalidInput, message);
+    if (typeof request.bankId !== 'string' || request.bankId === '') throw invalid('bankId must be a non-empty string');
+    if (typeof request.query !== 'string' || request.query.trim() === '') {
+      throw invalid('query must be a non-empty string');
+    }
+    const oneOf = <T>(value: T, allowed: readonly T[], what: string): T => {
+      if (!allowed.includes(value)) throw invalid(`unknown ${what} '${String(value)}' (expected ${allowed.join(', ')})`);
+      return value;
+    };
+    const types = [...new Set(request.types ?? [])].map((type) => oneOf(type, FACT_TYPES, 'fact type'));
+    const budget = oneOf(request.budget ?? 'mid', RECALL_BUDGETS, 'budget');
+    const tagsMatch = oneOf(request.tagsMatch ?? 'any', TAGS_MATCHES, 'tagsMatch');
+    const tags = [...new Set(request.tags ?? [])];
+    if (tags.some((tag) => typeof tag !== 'string')) throw invalid('tags must be strings');
+
+    const maxTokens = request.maxTokens ?? this.settings.defaultMaxTokens;
+    if (!isNonNegativeInteger(maxTokens)) throw invalid(`maxTokens must be a non-negative integer, got ${maxTokens}`);
+    const includeEntities =
+      request.includeEntities === undefined ? { maxTokens: this.settings.defaultEntityMaxTokens } : request.includeEntities;
+    if (includeEntities !== null && !isNonNegativeInteger(includeEntities.maxTokens)) {
+      throw invalid(`includeEntities.maxTokens must be a non-negative integer, got ${includeEntities.maxTokens}`);
+    }
+    const now = request.queryTimestamp ?? new Date();
+    if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw invalid('queryTimestamp must be a valid date');
+
+    return {
+      query: request.query,
+      scope: { bankId: request.bankId, types: types.length > 0 ? types : FACT_TYPES, tags, tagsMatch },
+      budget,
+      candidatesPerArm: this.settings.candidatesPerArm[budget],
+      maxTokens,
+      entityMaxTokens: includeEntities?.maxTokens ?? null,
+      temporalRange: parseTemporalQuery(request.query, now),
+      trace: request.trace === true,
+    };
+  }
+
+  private async embedQuery(query: string, signal?: AbortSignal): Promise<number[]> {
+    const [vector] = await this.embedder.embed([query], signal).catch((error: unknown) => {
+      throw fromExternalFailure(error);
+    });
+    if (!vector || vector.length !== this.vectors.dimension) {
+      throw new MemoryException(
+        MemoryErrorCode.ExternalServiceFailed,
+        `the embedder returned a ${vector?.length ?? 0}-dimensional query vector; ` +
+          `the store holds ${this.vectors.dimension}-dimensional embeddings`,
+      );
+    }
+    return vector;
+  }
+
+  /**
+   * Every arm, one after the other on the one connection, then the rows of all their candidates.
+   * Runs inside a transaction only so that the semantic arm's `SET LOCAL` settings die with it.
+   */
+  private async runArms(sql: Sql, plan: RecallPlan, queryVector: number[]) {
+    const { scope, candidatesPerArm: limit } = plan;
+    const searches: Array<[RankedArm['name'], () => Promise<RankedArm['candidates']>]> = [
+      ['semantic', () => semanticArm(sql, this.vectors, scope, queryVector, limit)],
+      ['keyword', () => keywordArm(sql, scope, plan.query, limit)],
+      ['entity', () => entityArm(sql, scope, plan.query, limit)],
+      ['temporal', () => temporalArm(sql, scope, plan.temporalRange, limit)],
+    ];
+    const arms: RankedArm[] = [];
+    const armTraces: RecallArmTrace[] = [];
+    for (const [name, search] of searches) {
+      const startedAt = performance.now();
+      const candidates = await search();
+      arms.push({ name, candidates });
+      armTraces.push({
+        name,
+        durationMs: elapsedSince(startedAt),
+        candidates: candidates.map(({ id, score }, index) => ({ id, rank: index + 1, score })),
+      });
+    }
+    const ids = [...new Set(arms.flatMap((arm) => arm.candidates.map((candidate) => candidate.id)))];
+    const rows = await loadCandidateRows(sql, scope, ids);
+    return { arms, armTraces, rows };
+  }
+
+  /**
+   * Reorders the best fused candidates by the reranker's scores. Only that window is returned
+   * when a reranker is configured: below it there is no score on the reranker's scale to place a
+   * memory by. A failing reranker costs quality, not the answer: the fused order is kept.
+   */
+  private async rerank(
+    plan: RecallPlan,
+    fused: FusedCandidate[],
+    rows: ReadonlyMap<string, MemoryRow>,
+    signal?: AbortSignal,
+  ): Promise<RerankOutcome> {
+    const unranked = fused.map((candidate) => ({ fused: candidate, final: candidate.score }));
+    if (!this.reranker || fused.length === 0) {
+      return { ranked: unranked, trace: { status: 'disabled', window: 0 }, durationMs: 0 };
+    }
+    const window = fused.slice(0, this.settings.rerankWindow[plan.budget]);
+    const startedAt = performance.now();
+    try {
+      const documents = window.map((candidate) => documentText(rows.get(candidate.id)!));
+      const scores = await this.reranker.rerank(plan.query, documents, signal);
+      if (scores.length !== window.length || scores.some((score) => typeof score !== 'number' || Number.isNaN(score))) {
+        throw new Error(`the reranker returned ${scores.length} scores for ${window.length} documents`);
+      }
+      const ranked = window
+        .map((candidate, index) => ({ fused: candidate, final: scores[index], reranker: scores[index], at: index }))
+        // Equal reranker scores keep the fused order.
+        .sort((a, b) => b.final - a.final || a.at - b.at)
+        .map(({ fused: candidate, final, reranker }) => ({ fused: candidate, final, reranker }));
+      return { ranked, trace: { status: 'applied', window: window.length }, durationMs: elapsedSince(startedAt) };
+    } catch (error) {
+      // The caller giving up is not a reranker failure: stop rather than carry on without it.
+      if (signal?.aborted) throw error;
+      this.logger.warn(`Reranking failed, keeping the fused order: ${errorMessage(error)}`);
+      return {
+        ranked: unranked,
+        trace: { status: 'failed', window: window.length, error: errorMessage(error) },
+        durationMs: elapsedSince(startedAt),
+      };
+    }
+  }
+
+  private async loadEntities(
+    plan: RecallPlan,
+    memoryIds: string[],
+    counter: TokenCounter,
+  ): Promise<{ links: LinkedEntity[]; entities: Record<string, RecalledEntity> | null }> {
+    const empty = plan.entityMaxTokens === null ? null : {};
+    if (memoryIds.length === 0) return { links: [], entities: empty };
+    return this.database.withConnection(async (sql) => {
+      const links = await loadLinkedEntities(sql, memoryIds);
+      if (plan.entityMaxTokens === null) return { links, entities: null };
+      // Entities in the order their first memory was returned: the budget goes to the best first.
+      const order = new Map(memoryIds.map((id, index) => [id, index]));
+      const firstSeen = new Map<string, LinkedEntity>();
+      for (const link of [...links].sort((a, b) => order.get(a.unitId)! - order.get(b.unitId)!)) {
+        if (!firstSeen.has(link.entityId)) firstSeen.set(link.entityId, link);
+      }
+      const perEntity = this.settings.observationsPerEntity;
+      const observations = await loadEntityObservations(sql, plan.scope, [...firstSeen.keys()], perEntity);
+      const entities = entitiesWithinBudget([...firstSeen.values()], observations, plan.entityMaxTokens, counter);
+      return { links, entities };
+    });
+  }
+}
+
+function entitiesWithinBudget(
+  entities: LinkedEntity[],
+  observations: Array<{ entityId: string; text: string; mentionedAt: Date | null }>,
+  maxTokens: number,
+  counter: TokenCounter,
+): Record<string, RecalledEntity> {
+  const result: Record<string, RecalledEntity> = {};
+  const byEntity = new Map<string, RecalledEntity>();
+  for (const entity of entities) {
+    const entry: RecalledEntity = { entityId: entity.entityId, canonicalName: entity.canonicalName, observations: [] };
+    result[entity.canonicalName] = entry;
+    byEntity.set(entity.entityId, entry);
+  }
+  let tokens = 0;
+  for (const entity of entities) {
+    for (const observation of observations.filter((item) => item.entityId === entity.entityId)) {
+      const cost = counter.count(observation.text);
+      if (tokens + cost > maxTokens) return result;
+      tokens += cost;
+      const { text, mentionedAt } = observation;
+      byEntity.get(entity.entityId)!.observations.push({ text, mentionedAt });
+    }
+  }
+  return result;
+}
+
+/** What the token budget counts and the reranker reads: the text, then its context if any. */
+function documentText(row: MemoryRow): string {
+  return row.context ? `${row.text}\n${row.context}` : row.text;
+}
+
+function memoryTokens(counter: TokenCounter, row: MemoryRow): number {
+  return counter.count(row.text) + (row.context ? counter.count(row.context) : 0);
+}
+
+function groupNames(links: LinkedEntity[]): Map<string, string[]> {
+  const names = new Map<string, string[]>();
+  for (const link of links) {
+    const list = names.get(link.unitId) ?? [];
+    list.push(link.canonicalName);
+    names.set(link.unitId, list);
+  }
+  return names;
+}
+
+function toRecalledMemory(
+  row: MemoryRow,
+  candidate: RankedCandidate,
+  entityNames: ReadonlyMap<string, string[]>,
+): RecalledMemory {
+  const { semantic, keyword } = candidate.fused.armScores;
+  return {
+    id: row.id,
+    text: row.text,
+    type: row.fact_type,
+    context: row.context,
+    occurredStart: row.occurred_start,
+    occurredEnd: row.occurred_end,
+    mentionedAt: row.mentioned_at,
+    documentId: row.document_id,
+    metadata: row.metadata ?? {},
+    tags: row.tags ?? [],
+    entities: entityNames.get(row.id) ?? [],
+    sourceMemoryIds: row.source_memory_ids,
+    scores: {
+      final: candidate.final,
+      ...(semantic !== undefined && { semantic }),
+      ...(keyword !== undefined && { keyword }),
+      ...(candidate.reranker !== undefined && { reranker: candidate.reranker }),
+    },
+  };
+}
+
+function isNonNegativeInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
+function elapsedSince(startedAt: number): number {
+  return Math.round((performance.now() - startedAt) * 100) / 100;
+}

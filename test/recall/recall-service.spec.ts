@@ -1,0 +1,316 @@
+import { getEncoding } from 'js-tiktoken';
+import { ExternalCallGuard } from '../../src/external/external-call-guard.js';
+import { HashingEmbedder } from '../../src/external/hashing-embedder.js';
+import type { Reranker } from '../../src/external/reranker.js';
+import { MemoryErrorCode, MemoryException } from '../../src/memory.exception.js';
+import { RecallService } from '../../src/recall/recall.service.js';
+import type { RecallOutcome, RecallRequest, TagsMatch } from '../../src/recall/recall.types.js';
+import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
+import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import { type VectorBackend, prepareVectorBackend } from '../../src/storage/vector-backend.js';
+import { LogCapture } from '../helpers/log-capture.js';
+import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
+import { type SeedMemory, seedMemories } from '../helpers/recall-fixtures.js';
+
+const NOW = new Date('2025-06-18T15:30:00Z');
+const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000);
+
+/** Scores documents through the guard, as every real reranker must: last fused becomes first. */
+class ReversingReranker implements Reranker {
+  calls = 0;
+  constructor(private readonly guard: ExternalCallGuard) {}
+  rerank(_query: string, documents: string[]): Promise<number[]> {
+    return this.guard.call('reranker', 'rerank', async () => {
+      this.calls += 1;
+      return documents.map((_document, index) => index);
+    });
+  }
+}
+
+class FailingReranker implements Reranker {
+  constructor(private readonly guard: ExternalCallGuard) {}
+  rerank(): Promise<number[]> {
+    return this.guard.call('reranker', 'rerank', async () => {
+      throw new Error('reranker is down');
+    });
+  }
+}
+
+// Every memory mentions the lighthouse, so every one is a keyword candidate and only the filter
+// under test decides what comes back.
+const TAGGED: Array<[key: string, tags: string[]]> = [
+  ['untagged', []],
+  ['a', ['a']],
+  ['b', ['b']],
+  ['c', ['c']],
+  ['ab', ['a', 'b']],
+  ['ba', ['b', 'a']],
+  ['abc', ['a', 'b', 'c']],
+];
+
+describe.each([
+  ['PGlite (a pool of one connection)', 'pglite'],
+  ['PostgreSQL', 'postgres'],
+] as const)('RecallService on %s', (_label, kind) => {
+  let registry: DataSourceRegistry;
+  let dropName: string | undefined;
+  let database: MemoryDatabase;
+  let vectors: VectorBackend;
+  let guard: ExternalCallGuard;
+  let embedder: HashingEmbedder;
+  let logs: LogCapture;
+  const ids = new Map<string, string>();
+  const encoding = getEncoding('cl100k_base');
+
+  const newService = (reranker: Reranker | null = null) => new RecallService(database, vectors, embedder, reranker);
+  const recall = (request: Partial<RecallRequest> & { query: string }, reranker: Reranker | null = null) =>
+    newService(reranker).recall({ bankId: 'alpha', queryTimestamp: NOW, includeEntities: null, budget: 'high', ...request });
+  const keysOf = (outcome: RecallOutcome) => {
+    const byId = new Map([...ids].map(([key, id]) => [id, key]));
+    return outcome.results.map((memory) => byId.get(memory.id) ?? memory.id);
+  };
+
+  async function seed(bankId: string, memories: Array<SeedMemory & { key: string }>) {
+    const seeded = await seedMemories(database, vectors, embedder, bankId, memories);
+    memories.forEach((memory, index) => ids.set(memory.key, seeded[index]));
+  }
+
+  beforeAll(async () => {
+    logs = new LogCapture().install();
+    registry = new DataSourceRegistry();
+    let url = 'pglite://memory/recall-service';
+    if (kind === 'postgres') ({ url, name: dropName } = await createTestDatabase('recall_service'));
+    database = new MemoryDatabase(await registry.acquire(url));
+    vectors = await database.withConnection((sql) => prepareVectorBackend(sql, 384));
+    guard = new ExternalCallGuard('strict');
+    embedder = new HashingEmbedder(guard, 384);
+
+    await seed('alpha', [
+      ...TAGGED.map(([key, tags], index) => ({ key: `tag:${key}`, text: `The lighthouse log entry ${key} was filed.`, tags, mentionedAt: daysAgo(100 + index) })),
+      { key: 'world', text: 'Orla Venn keeps bees on the harbour wall.', entities: ['Orla Venn'], mentionedAt: daysAgo(40) },
+      { key: 'experience', text: 'I watched Orla Venn collect honey from the bees.', type: 'experience', entities: ['Orla Venn'], mentionedAt: daysAgo(30) },
+      {
+        key: 'long',
+        text: 'Orla Venn explained at length how bees survive the harbour winter, hive by hive, frame by frame.',
+        context: 'Told during the autumn beekeeping club meeting at the harbour.',
+        entities: ['Orla Venn'],
+        mentionedAt: daysAgo(20),
+      },
+      ...[1, 2, 3, 4].map((n) => ({
+        key: `observation:${n}`,
+        text: `Observation ${n}: Orla Venn is devoted to her bees.`,
+        type: 'observation' as const,
+        entities: ['Orla Venn'],
+        mentionedAt: daysAgo(10 - n),
+      })),
+      {
+        key: 'invalidated',
+        text: 'Orla Venn keeps wasps on the harbour wall.',
+        entities: ['Orla Venn'],
+        state: 'invalidated',
+        mentionedAt: daysAgo(1),
+      },
+      { key: 'yesterday', text: 'The ferry timetable changed.', occurredStart: daysAgo(1), mentionedAt: daysAgo(1) },
+    ]);
+    // Another bank with the very same words, the same entity and a fresher date.
+    await seed('beta', [
+      { key: 'beta:bees', text: 'Orla Venn keeps bees on the harbour wall.', entities: ['Orla Venn'], mentionedAt: daysAgo(0) },
+      { key: 'beta:observation', text: 'Orla Venn sells honey in the beta bank.', type: 'observation', entities: ['Orla Venn'], mentionedAt: daysAgo(0) },
+      { key: 'beta:lighthouse', text: 'The lighthouse log entry untagged was filed.', mentionedAt: daysAgo(0) },
+    ]);
+  });
+
+  afterAll(async () => {
+    await registry.closeAll();
+    if (dropName) await dropTestDatabase(dropName);
+  });
+
+  describe('tags', () => {
+    it.each<[TagsMatch, string[]]>([
+      ['any', ['untagged', 'a', 'b', 'ab', 'ba', 'abc']],
+      ['all', ['untagged', 'ab', 'ba', 'abc']],
+      ['any_strict', ['a', 'b', 'ab', 'ba', 'abc']],
+      ['all_strict', ['ab', 'ba', 'abc']],
+      ['exact', ['ab', 'ba']],
+    ])('%s with tags [a, b] returns %j', async (tagsMatch, expected) => {
+      const outcome = await recall({ query: 'lighthouse log entry', tags: ['a', 'b'], tagsMatch });
+      // The non-strict modes also let the untagged memories of other topics through.
+      expect(keysOf(outcome).filter((key) => key.startsWith('tag:')).sort()).toEqual(expected.map((key) => `tag:${key}`).sort());
+    });
+
+    it('applies the same filter in every arm', async () => {
+      const outcome = await recall({ query: 'lighthouse log entry a', tags: ['c'], tagsMatch: 'all_strict', trace: true });
+      const everyCandidate = outcome.trace!.arms.flatMap((arm) => arm.candidates.map((candidate) => candidate.id));
+      expect(new Set(everyCandidate)).toEqual(new Set([ids.get('tag:c'), ids.get('tag:abc')]));
+    });
+
+    it('without tags, exact means untagged only and the other modes do not filter', async () => {
+      const exact = await recall({ query: 'lighthouse log entry', tagsMatch: 'exact', types: ['world'] });
+      expect(keysOf(exact)).toEqual(expect.arrayContaining(['tag:untagged', 'world']));
+      expect(keysOf(exact).filter((key) => key.startsWith('tag:'))).toEqual(['tag:untagged']);
+      for (const tagsMatch of ['any', 'all', 'any_strict', 'all_strict'] as const) {
+        const outcome = await recall({ query: 'lighthouse log entry', tagsMatch });
+        expect(keysOf(outcome).filter((key) => key.startsWith('tag:'))).toHaveLength(TAGGED.length);
+      }
+    });
+  });
+
+  it('returns only the requested fact types', async () => {
+    const experience = await recall({ query: 'Orla Venn bees', types: ['experience'] });
+    expect(keysOf(experience)).toEqual(['experience']);
+    const others = await recall({ query: 'Orla Venn bees', types: ['world', 'observation'] });
+    expect(others.results.map((memory) => memory.type)).not.toContain('experience');
+    expect(new Set(others.results.map((memory) => memory.type))).toEqual(new Set(['world', 'observation']));
+  });
+
+  it('never returns an invalidated memory, from any arm', async () => {
+    const outcome = await recall({ query: 'Who keeps wasps on the harbour wall? Orla Venn?', trace: true });
+    const invalidated = ids.get('invalidated');
+    expect(outcome.results.map((memory) => memory.id)).not.toContain(invalidated);
+    expect(outcome.trace!.arms.flatMap((arm) => arm.candidates.map((candidate) => candidate.id))).not.toContain(invalidated);
+    expect(keysOf(outcome)).toContain('world');
+  });
+
+  it("never returns another bank's memories, entities or observations", async () => {
+    const outcome = await recall({ query: 'Orla Venn keeps bees on the harbour wall; lighthouse log entry', includeEntities: { maxTokens: 1000 } });
+    const beta = new Set(['beta:bees', 'beta:observation', 'beta:lighthouse'].map((key) => ids.get(key)));
+    expect(outcome.results.length).toBeGreaterThan(5);
+    expect(outcome.results.filter((memory) => beta.has(memory.id))).toEqual([]);
+    const observations = Object.values(outcome.entities!).flatMap((entity) => entity.observations.map((o) => o.text));
+    expect(observations.length).toBeGreaterThan(0);
+    expect(observations.filter((text) => text.includes('beta'))).toEqual([]);
+
+    const fromBeta = await recall({ bankId: 'beta', query: 'Orla Venn bees lighthouse' });
+    expect(fromBeta.results.every((memory) => beta.has(memory.id))).toBe(true);
+    expect(fromBeta.results).toHaveLength(3);
+  });
+
+  it('trims to maxTokens counted with cl100k_base over text and context, keeping the ranking', async () => {
+    const untrimmed = await recall({ query: 'Orla Venn bees harbour', types: ['world'], trace: true });
+    expect(keysOf(untrimmed).slice(0, 2).sort()).toEqual(['long', 'world']);
+    const tokens = untrimmed.results.map(
+      (memory) => encoding.encode(memory.text).length + (memory.context ? encoding.encode(memory.context).length : 0),
+    );
+    expect(untrimmed.trace!.tokens).toBe(tokens.reduce((sum, count) => sum + count, 0));
+    expect(untrimmed.trace!.trimmed).toBe(0);
+
+    // One token short of the first two: the second no longer fits, and nothing after it is
+    // taken either, even if it would fit, so every returned memory outranks every dropped one.
+    const budget = tokens[0] + tokens[1] - 1;
+    const trimmed = await recall({ query: 'Orla Venn bees harbour', types: ['world'], maxTokens: budget, trace: true });
+    expect(trimmed.results.map((memory) => memory.id)).toEqual([untrimmed.results[0].id]);
+    expect(trimmed.trace!.tokens).toBe(tokens[0]);
+    expect(trimmed.trace!.trimmed).toBe(untrimmed.results.length - 1);
+
+    const exact = await recall({ query: 'Orla Venn bees harbour', types: ['world'], maxTokens: budget + 1 });
+    expect(exact.results.map((memory) => memory.id)).toEqual(untrimmed.results.slice(0, 2).map((memory) => memory.id));
+    expect((await recall({ query: 'Orla Venn bees harbour', maxTokens: 0 })).results).toEqual([]);
+  });
+
+  it('traces every arm, the fusion and the stages only when asked', async () => {
+    const outcome = await recall({ query: 'What did Orla Venn do with the bees yesterday?', trace: true });
+    const trace = outcome.trace!;
+    expect(trace.arms.map((arm) => arm.name)).toEqual(['semantic', 'keyword', 'entity', 'temporal']);
+    for (const arm of trace.arms) {
+      expect(arm.durationMs).toBeGreaterThanOrEqual(0);
+      expect(arm.candidates.length).toBeGreaterThan(0);
+      expect(arm.candidates.map((candidate) => candidate.rank)).toEqual(arm.candidates.map((_c, index) => index + 1));
+    }
+    expect(trace.arms.find((arm) => arm.name === 'temporal')!.candidates.map((c) => c.id)).toEqual([ids.get('yesterday')]);
+    expect(trace.temporalRange).toMatchObject({ start: new Date('2025-06-17T00:00:00Z'), end: new Date('2025-06-18T00:00:00Z') });
+
+    // The fused score is the RRF sum over the arms' ranks, k = 60, and orders the results.
+    expect(trace.fusion.k).toBe(60);
+    for (const candidate of trace.fusion.candidates) {
+      const expected = Object.values(candidate.arms).reduce((sum, rank) => sum + 1 / (60 + rank!), 0);
+      expect(candidate.score).toBeCloseTo(expected, 12);
+    }
+    const fusedIds = trace.fusion.candidates.map((candidate) => candidate.id);
+    expect(outcome.results.map((memory) => memory.id)).toEqual(fusedIds.slice(0, outcome.results.length));
+    expect(outcome.results.map((memory) => memory.scores.final)).toEqual(
+      trace.fusion.candidates.slice(0, outcome.results.length).map((candidate) => candidate.score),
+    );
+    expect(trace.rerank).toEqual({ status: 'disabled', window: 0 });
+    expect(trace.embeddingMs).toBeGreaterThanOrEqual(0);
+    expect(trace.totalMs).toBeGreaterThanOrEqual(trace.embeddingMs);
+    expect(trace.budget).toBe('high');
+    expect(trace.candidatesPerArm).toBe(100);
+
+    expect((await recall({ query: 'Orla Venn bees' })).trace).toBeNull();
+  });
+
+  it('limits each arm to the budget', async () => {
+    const service = new RecallService(database, vectors, embedder, null, { candidatesPerArm: { low: 3, mid: 5, high: 8 } });
+    const outcome = await service.recall({ bankId: 'alpha', query: 'lighthouse log entry', budget: 'low', trace: true });
+    expect(outcome.trace!.candidatesPerArm).toBe(3);
+    // The bank has 15 live memories, all with an embedding, and 7 lighthouse entries.
+    expect(outcome.trace!.arms.find((arm) => arm.name === 'semantic')!.candidates).toHaveLength(3);
+    expect(outcome.trace!.arms.find((arm) => arm.name === 'keyword')!.candidates).toHaveLength(3);
+    const wider = await service.recall({ bankId: 'alpha', query: 'lighthouse log entry', budget: 'high', trace: true });
+    expect(wider.trace!.arms.find((arm) => arm.name === 'semantic')!.candidates).toHaveLength(8);
+    expect(wider.trace!.arms.find((arm) => arm.name === 'keyword')!.candidates).toHaveLength(7);
+  });
+
+  it('lists entity names on memories and the entities map with the newest observations within budget', async () => {
+    const outcome = await recall({ query: 'Orla Venn bees', types: ['world'], includeEntities: undefined });
+    expect(outcome.results[0].entities).toEqual(['orla venn']);
+    const orla = outcome.entities!['orla venn'];
+    expect(orla.canonicalName).toBe('orla venn');
+    // Four observations exist; the three newest come back, newest first.
+    expect(orla.observations.map((observation) => observation.text)).toEqual([
+      'Observation 4: Orla Venn is devoted to her bees.',
+      'Observation 3: Orla Venn is devoted to her bees.',
+      'Observation 2: Orla Venn is devoted to her bees.',
+    ]);
+    expect(orla.observations[0].mentionedAt).toEqual(daysAgo(6));
+
+    const oneObservation = encoding.encode('Observation 4: Orla Venn is devoted to her bees.').length;
+    const tight = await recall({ query: 'Orla Venn bees', types: ['world'], includeEntities: { maxTokens: oneObservation } });
+    expect(tight.entities!['orla venn'].observations).toHaveLength(1);
+    expect((await recall({ query: 'Orla Venn bees', includeEntities: null })).entities).toBeNull();
+  });
+
+  it('reorders the fused window by the reranker, outside any SQL scope', async () => {
+    const reranker = new ReversingReranker(guard);
+    const plain = await recall({ query: 'lighthouse log entry', budget: 'low', trace: true });
+    const reranked = await recall({ query: 'lighthouse log entry', budget: 'low', trace: true }, reranker);
+    expect(reranker.calls).toBe(1);
+    const window = plain.trace!.fusion.candidates.slice(0, 20).map((candidate) => candidate.id);
+    expect(reranked.trace!.rerank).toEqual({ status: 'applied', window: window.length });
+    expect(reranked.results.map((memory) => memory.id)).toEqual([...window].reverse());
+    expect(reranked.results[0].scores).toMatchObject({ final: window.length - 1, reranker: window.length - 1 });
+  });
+
+  it('keeps the fused order when the reranker fails, and says so', async () => {
+    const plain = await recall({ query: 'lighthouse log entry', budget: 'low' });
+    const outcome = await recall({ query: 'lighthouse log entry', budget: 'low', trace: true }, new FailingReranker(guard));
+    expect(outcome.results.map((memory) => memory.id)).toEqual(plain.results.map((memory) => memory.id));
+    expect(outcome.trace!.rerank).toMatchObject({ status: 'failed', error: 'reranker is down' });
+    expect(logs.lines).toContain('Reranking failed, keeping the fused order: reranker is down');
+  });
+
+  it('survives tsquery syntax in the question', async () => {
+    const outcome = await recall({ query: "lighthouse & | ! ( ) :* 'entry' <-> \\ or OR" });
+    expect(outcome.results.length).toBeGreaterThan(0);
+  });
+
+  it('refuses an unusable request with a typed error', async () => {
+    await expect(recall({ query: '   ' })).rejects.toMatchObject({ code: MemoryErrorCode.InvalidInput });
+    await expect(recall({ query: 'bees', maxTokens: -1 })).rejects.toBeInstanceOf(MemoryException);
+    await expect(recall({ query: 'bees', types: ['opinion' as never] })).rejects.toBeInstanceOf(MemoryException);
+  });
+
+  it('runs concurrent recalls to completion and leaves the pool free, never calling out while holding a connection', async () => {
+    // On PGlite the pool is one connection: a scope opened inside another, or a connection kept
+    // after recall, would hang these calls and the query after them; the strict guard would
+    // throw if the embedder or reranker ran inside a scope.
+    const reranker = new ReversingReranker(guard);
+    const outcomes = await Promise.all(
+      ['Orla Venn bees', 'lighthouse log entry', 'ferry timetable yesterday', 'harbour wall'].map((query) => recall({ query, includeEntities: { maxTokens: 200 } }, reranker)),
+    );
+    expect(outcomes.every((outcome) => outcome.results.length > 0)).toBe(true);
+    expect(reranker.calls).toBe(4);
+    expect(guard.violations).toBe(0);
+    await expect(database.query('SELECT 1 AS one')).resolves.toEqual([{ one: 1 }]);
+  });
+});

@@ -1,0 +1,84 @@
+import { parseTemporalQuery } from '../../src/recall/temporal-query.js';
+
+// A Wednesday afternoon, so "this week" (from Monday 16 June) and "today" differ.
+const NOW = new Date('2025-06-18T15:30:00Z');
+
+function rangeOf(query: string, now = NOW): [string, string] | null {
+  const range = parseTemporalQuery(query, now);
+  return range && [range.start.toISOString(), range.end.toISOString()];
+}
+
+const day = (date: string) => `${date}T00:00:00.000Z`;
+
+describe('parseTemporalQuery', () => {
+  it.each([
+    ['What happened yesterday?', day('2025-06-17'), day('2025-06-18')],
+    ['what did I do today', day('2025-06-18'), day('2025-06-19')],
+    ['anything from the day before yesterday?', day('2025-06-16'), day('2025-06-17')],
+    ['What happened this week?', day('2025-06-16'), day('2025-06-23')],
+    ['What happened last week?', day('2025-06-09'), day('2025-06-16')],
+    ['meetings this month', day('2025-06-01'), day('2025-07-01')],
+    ['what did Ana buy last month', day('2025-05-01'), day('2025-06-01')],
+    ['trips last year', day('2024-01-01'), day('2025-01-01')],
+    ['the call 3 days ago', day('2025-06-15'), day('2025-06-16')],
+    ['something two weeks ago', day('2025-06-02'), day('2025-06-09')],
+    ['a couple of weeks ago', day('2025-06-02'), day('2025-06-09')],
+    ['the party 6 months ago', day('2024-12-01'), day('2025-01-01')],
+    ['what changed in March 2024', day('2024-03-01'), day('2024-04-01')],
+    ['Mar. 2024 invoices', day('2024-03-01'), day('2024-04-01')],
+    ['which trips in 2023', day('2023-01-01'), day('2024-01-01')],
+    ['what happened on 5 March 2024', day('2024-03-05'), day('2024-03-06')],
+    ['on the 5th of March, 2024', day('2024-03-05'), day('2024-03-06')],
+    ['on March 5, 2024', day('2024-03-05'), day('2024-03-06')],
+    ['notes from 2024-03-05', day('2024-03-05'), day('2024-03-06')],
+    ['notes from 2024-03-05T10:00:00Z', day('2024-03-05'), day('2024-03-06')],
+    ['report for 2024-02', day('2024-02-01'), day('2024-03-01')],
+    // A month alone is the most recent one that has begun: this year's March, last year's December.
+    ['what happened in March', day('2025-03-01'), day('2025-04-01')],
+    ['the December offsite', day('2024-12-01'), day('2025-01-01')],
+    ['plans for June', day('2025-06-01'), day('2025-07-01')],
+    ['what did we do last June', day('2024-06-01'), day('2024-07-01')],
+    ['birthday in May', day('2025-05-01'), day('2025-06-01')],
+    ['since March 2024', day('2024-03-01'), NOW.toISOString()],
+    ['since 2024-06-01', day('2024-06-01'), NOW.toISOString()],
+    ['since 2020', day('2020-01-01'), NOW.toISOString()],
+    ['in the last 10 days', '2025-06-08T15:30:00.000Z', NOW.toISOString()],
+    ['over the past week', '2025-06-11T15:30:00.000Z', NOW.toISOString()],
+    ['on Monday', day('2025-06-16'), day('2025-06-17')],
+    ['last Friday', day('2025-06-13'), day('2025-06-14')],
+    ['last Wednesday', day('2025-06-11'), day('2025-06-12')],
+    ['on Wednesday', day('2025-06-18'), day('2025-06-19')],
+    ['on 20 March', day('2025-03-20'), day('2025-03-21')],
+    ['on December 24th', day('2024-12-24'), day('2024-12-25')],
+    ['between March 2024 and May 2024', day('2024-03-01'), day('2024-06-01')],
+  ])('%s', (query, start, end) => {
+    expect(rangeOf(query)).toEqual([start, end]);
+  });
+
+  it('keeps the day of month inside a shorter month when counting months back', () => {
+    expect(rangeOf('a month ago', new Date('2025-03-31T12:00:00Z'))).toEqual([day('2025-02-01'), day('2025-03-01')]);
+  });
+
+  it('crosses year boundaries', () => {
+    const january = new Date('2025-01-02T08:00:00Z');
+    expect(rangeOf('last month', january)).toEqual([day('2024-12-01'), day('2025-01-01')]);
+    expect(rangeOf('last week', january)).toEqual([day('2024-12-23'), day('2024-12-30')]);
+    expect(rangeOf('this week', january)).toEqual([day('2024-12-30'), day('2025-01-06')]);
+  });
+
+  it('reports the phrases it used', () => {
+    expect(parseTemporalQuery('What did Ana do since March 2024?', NOW)?.expressions).toEqual(['since March 2024']);
+  });
+
+  it.each([
+    'What does Ana like to eat?',
+    'What may Ana bring to the party?',
+    'Who owns 2024 shares of the fund?',
+    'Is the 2024-02-31 report ready?',
+    'Which marathon did Ana run?',
+    'The maybe-list of weekend plans',
+    '',
+  ])('finds no time in %p', (query) => {
+    expect(parseTemporalQuery(query, NOW)).toBeNull();
+  });
+});

@@ -1,16 +1,26 @@
 import { Module, type Provider } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import type { DataSource } from 'typeorm';
+import { BanksService } from './banks/banks.service.js';
+import { AiClients } from './external/ai-clients.js';
+import { ExternalCallGuard } from './external/external-call-guard.js';
 import { MemoryHealthIndicator } from './health/memory.health.js';
 import { ReadinessService } from './health/readiness.service.js';
 import { WatchdogService } from './health/watchdog.service.js';
 import { MemoryLifecycle } from './lifecycle/memory-lifecycle.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
-import { MEMORY_DATA_SOURCE, MEMORY_OPTIONS } from './memory.constants.js';
+import { MEMORY_DATA_SOURCE, MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from './memory.constants.js';
 import { ConfigurableMemoryModule, MEMORY_MODULE_OPTIONS } from './memory.module-definition.js';
 import { type MemoryModuleOptions, type ResolvedMemoryOptions, resolveMemoryOptions } from './memory.options.js';
+import { MemoriesService } from './memories/memories.service.js';
+import { MemoryMetrics } from './metrics/memory-metrics.js';
+import { OperationsService } from './operations/operations.service.js';
+import { OperationsWorker } from './operations/operations.worker.js';
+import { RecallService } from './recall/recall.service.js';
+import { RetainService } from './retain/retain.service.js';
 import { DataSourceRegistry } from './storage/data-source-registry.js';
 import { MemoryDatabase } from './storage/memory-database.js';
+import { prepareVectorBackend, type VectorBackend } from './storage/vector-backend.js';
 
 const providers: Provider[] = [
   {
@@ -54,6 +64,44 @@ const providers: Provider[] = [
     inject: [MEMORY_DATA_SOURCE],
     useFactory: (dataSource: DataSource) => new MemoryDatabase(dataSource),
   },
+  {
+    provide: MEMORY_VECTOR_BACKEND,
+    inject: [MEMORY_OPTIONS, MemoryDatabase, ShutdownCoordinator],
+    useFactory: (options: ResolvedMemoryOptions, database: MemoryDatabase, coordinator: ShutdownCoordinator) =>
+      coordinator.guardStartup('database', () =>
+        database.withConnection((sql) => prepareVectorBackend(sql, options.embedder.dimension)),
+      ),
+  },
+  MemoryMetrics,
+  {
+    provide: ExternalCallGuard,
+    inject: [MEMORY_OPTIONS, MemoryMetrics],
+    useFactory: (options: ResolvedMemoryOptions, metrics: MemoryMetrics) =>
+      new ExternalCallGuard(options.guardMode, (client) => metrics.guardViolations.inc({ client })),
+  },
+  {
+    provide: AiClients,
+    // After the database (through the vector back end): startup runs in the reverse of teardown
+    // order, so a database that cannot be reached leaves no HTTP agent to clean up.
+    inject: [MEMORY_OPTIONS, ExternalCallGuard, ShutdownCoordinator, MEMORY_VECTOR_BACKEND],
+    useFactory: (options: ResolvedMemoryOptions, guard: ExternalCallGuard, coordinator: ShutdownCoordinator) =>
+      coordinator.guardStartup('ai-clients', () => {
+        const clients = AiClients.create({ embedder: options.embedder, llm: options.llm, reranker: options.reranker }, guard);
+        coordinator.register('ai-clients', 'ai-clients', () => clients.close());
+        return clients;
+      }),
+  },
+  BanksService,
+  MemoriesService,
+  OperationsService,
+  OperationsWorker,
+  RetainService,
+  {
+    provide: RecallService,
+    inject: [MemoryDatabase, MEMORY_VECTOR_BACKEND, AiClients],
+    useFactory: (database: MemoryDatabase, vectors: VectorBackend, ai: AiClients) =>
+      new RecallService(database, vectors, ai.embedder, ai.reranker),
+  },
   ReadinessService,
   WatchdogService,
   MemoryHealthIndicator,
@@ -69,6 +117,20 @@ const providers: Provider[] = [
 @Module({
   imports: [TerminusModule],
   providers,
-  exports: [MEMORY_OPTIONS, ShutdownCoordinator, MemoryDatabase, ReadinessService, WatchdogService, MemoryHealthIndicator],
+  exports: [
+    MEMORY_OPTIONS,
+    ShutdownCoordinator,
+    MemoryDatabase,
+    MemoryMetrics,
+    AiClients,
+    BanksService,
+    MemoriesService,
+    OperationsService,
+    RetainService,
+    RecallService,
+    ReadinessService,
+    WatchdogService,
+    MemoryHealthIndicator,
+  ],
 })
 export class MemoryModule extends ConfigurableMemoryModule {}

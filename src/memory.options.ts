@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
+import { DEFAULT_AI_CLIENT_SETTINGS, type EmbedderSettings, type LlmSettings, type RerankerSettings } from './external/ai-clients.js';
+import type { GuardMode } from './external/external-call-guard.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
 
 /** What a host application passes to `MemoryModule.forRoot()`; every field has a default. */
@@ -28,6 +30,21 @@ export interface MemoryModuleOptions {
   instanceId?: string;
   /** Interval of the watchdog's database ping. Default 5 000. */
   watchdogIntervalMs?: number;
+  /** Default: hashing embeddings of dimension 384, no network. */
+  embedder?: Partial<EmbedderSettings>;
+  /** Default `none`: deterministic extraction and consolidation without generated text. */
+  llm?: Partial<LlmSettings>;
+  /** Default `none`. */
+  reranker?: Partial<RerankerSettings>;
+  /**
+   * What an external call made while holding a pooled connection does: `strict` (default)
+   * throws `ConnectionHeldAcrossExternalCallError`, `warn` logs; both count it in a metric.
+   */
+  guardMode?: GuardMode;
+  /** Limits of one retain request. */
+  retain?: Partial<RetainLimits>;
+  /** The async operations worker (async retain and other queued work). */
+  operations?: Partial<OperationsSettings>;
   /**
    * A coordinator created by the caller, so that it can run teardown even when Nest fails to
    * create the application and no provider can be reached (see `main.ts`).
@@ -35,7 +52,62 @@ export interface MemoryModuleOptions {
   shutdownCoordinator?: ShutdownCoordinator;
 }
 
+export interface RetainLimits {
+  maxItems: number;
+  maxContentChars: number;
+}
+
+export interface OperationsSettings {
+  /** Operations this instance processes at once. */
+  concurrency: number;
+  /** How often an idle worker looks for work queued by another instance. */
+  pollIntervalMs: number;
+  /** How long a claimed operation stays ours without a heartbeat; another instance may take it after. */
+  leaseMs: number;
+  /** Attempts before an operation is marked failed for good. */
+  maxAttempts: number;
+}
+
 const positiveInt = z.number().int().positive();
+const optionalUrl = z.string().url().optional();
+
+const embedderSchema = z
+  .object({
+    provider: z.enum(['hashing', 'openai']).default(DEFAULT_AI_CLIENT_SETTINGS.embedder.provider),
+    dimension: positiveInt.max(16_000).default(DEFAULT_AI_CLIENT_SETTINGS.embedder.dimension),
+    model: z.string().min(1).default(DEFAULT_AI_CLIENT_SETTINGS.embedder.model),
+    baseUrl: optionalUrl,
+    apiKey: z.string().optional(),
+    timeoutMs: positiveInt.default(DEFAULT_AI_CLIENT_SETTINGS.embedder.timeoutMs),
+    maxRetries: z.number().int().min(0).max(10).default(DEFAULT_AI_CLIENT_SETTINGS.embedder.maxRetries),
+    batchSize: positiveInt.max(2048).default(DEFAULT_AI_CLIENT_SETTINGS.embedder.batchSize),
+  })
+  .strict();
+
+const llmSchema = z
+  .object({
+    provider: z.enum(['none', 'openai']).default(DEFAULT_AI_CLIENT_SETTINGS.llm.provider),
+    model: z.string().min(1).default(DEFAULT_AI_CLIENT_SETTINGS.llm.model),
+    baseUrl: optionalUrl,
+    apiKey: z.string().optional(),
+    timeoutMs: positiveInt.default(DEFAULT_AI_CLIENT_SETTINGS.llm.timeoutMs),
+    maxRetries: z.number().int().min(0).max(10).default(DEFAULT_AI_CLIENT_SETTINGS.llm.maxRetries),
+  })
+  .strict();
+
+const rerankerSchema = z
+  .object({
+    provider: z.enum(['none', 'http']).default(DEFAULT_AI_CLIENT_SETTINGS.reranker.provider),
+    model: z.string().min(1).default(DEFAULT_AI_CLIENT_SETTINGS.reranker.model),
+    baseUrl: optionalUrl,
+    apiKey: z.string().optional(),
+    timeoutMs: positiveInt.default(DEFAULT_AI_CLIENT_SETTINGS.reranker.timeoutMs),
+  })
+  .strict()
+  .refine((reranker) => reranker.provider === 'none' || !!reranker.baseUrl, {
+    message: "needs a baseUrl when provider is 'http'",
+    path: ['baseUrl'],
+  });
 
 const optionsSchema = z
   .object({
@@ -51,6 +123,23 @@ const optionsSchema = z
     shutdownTimeoutMs: positiveInt.default(10_000),
     instanceId: z.string().min(1).default(() => `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`),
     watchdogIntervalMs: positiveInt.default(5_000),
+    embedder: embedderSchema.default(() => embedderSchema.parse({})),
+    llm: llmSchema.default(() => llmSchema.parse({})),
+    reranker: rerankerSchema.default(() => rerankerSchema.parse({})),
+    guardMode: z.enum(['strict', 'warn']).default('strict'),
+    retain: z
+      .object({ maxItems: positiveInt.default(1000), maxContentChars: positiveInt.default(200_000) })
+      .strict()
+      .default({ maxItems: 1000, maxContentChars: 200_000 }),
+    operations: z
+      .object({
+        concurrency: positiveInt.max(64).default(2),
+        pollIntervalMs: positiveInt.default(1000),
+        leaseMs: positiveInt.default(30_000),
+        maxAttempts: positiveInt.max(100).default(3),
+      })
+      .strict()
+      .default({ concurrency: 2, pollIntervalMs: 1000, leaseMs: 30_000, maxAttempts: 3 }),
     shutdownCoordinator: z.instanceof(ShutdownCoordinator).optional(),
   })
   .strict();

@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ReadinessService } from '../health/readiness.service.js';
 import { WatchdogService } from '../health/watchdog.service.js';
+import { OperationsWorker } from '../operations/operations.worker.js';
 import { ShutdownCoordinator } from './shutdown-coordinator.js';
 import type { ShutdownStage } from './shutdown-stage.js';
 
@@ -19,11 +20,13 @@ export class MemoryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator,
     @Inject(ReadinessService) private readonly readiness: ReadinessService,
     @Inject(WatchdogService) private readonly watchdog: WatchdogService,
+    @Inject(OperationsWorker) private readonly operations: OperationsWorker,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const startup: Array<[ShutdownStage, () => Promise<void> | void]> = [
       ['watchdog', () => this.watchdog.start()],
+      ['operations', () => this.operations.start()],
       ['readiness', () => this.readiness.markReady()],
     ];
     for (const [stage, start] of startup) {

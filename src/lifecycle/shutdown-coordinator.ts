@@ -1,7 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { SHUTDOWN_STAGES, ShutdownStage } from './shutdown-stage.js';
 
-export type TeardownFn = (signal: AbortSignal) => Promise<void> | void;
+/**
+ * Releases one resource. `signal` aborts when the step's time is up; `deadlineAt` (epoch ms) tells
+ * a step that drains work when it must start abandoning it to finish in time.
+ */
+export type TeardownFn = (signal: AbortSignal, deadlineAt: number) => Promise<void> | void;
 
 interface TeardownStep {
   readonly stage: ShutdownStage;
@@ -142,7 +146,7 @@ export class ShutdownCoordinator {
     try {
       const result = await Promise.race([
         Promise.resolve()
-          .then(() => step.teardown(stepAbort.signal))
+          .then(() => step.teardown(stepAbort.signal, started + budgetMs))
           .then(() => 'done' as const),
         timedOut,
       ]);

@@ -28,12 +28,9 @@ describe('standalone server (npm start)', () => {
     const code = await server.stop('SIGTERM');
     expect(code).toBe(0);
     const steps = shutdownStepLines(server.output());
-    expect(steps.filter((line) => line.endsWith('started'))).toEqual([
-      "Shutdown step 'readiness' started",
-      "Shutdown step 'watchdog' started",
-      "Shutdown step 'database' started",
-    ]);
-    expect(steps.filter((line) => / done in \d+ms$/.test(line))).toHaveLength(3);
+    const everyStage = ['readiness', 'operations', 'watchdog', 'ai-clients', 'database'];
+    expect(steps.filter((line) => line.endsWith('started'))).toEqual(everyStage.map((stage) => `Shutdown step '${stage}' started`));
+    expect(steps.filter((line) => / done in \d+ms$/.test(line))).toHaveLength(everyStage.length);
   });
 
   it('on PostgreSQL leaves no session behind after SIGTERM', async () => {

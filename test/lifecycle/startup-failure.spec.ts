@@ -3,6 +3,9 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReadinessService } from '../../src/health/readiness.service.js';
 import { WatchdogService } from '../../src/health/watchdog.service.js';
+import { AiClients } from '../../src/external/ai-clients.js';
+import { OperationsWorker } from '../../src/operations/operations.worker.js';
+import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { ShutdownCoordinator } from '../../src/lifecycle/shutdown-coordinator.js';
 import { SHUTDOWN_STAGES, type ShutdownStage } from '../../src/lifecycle/shutdown-stage.js';
 import { freePort } from '../helpers/embedded-postgres-server.mjs';
@@ -14,13 +17,27 @@ interface Injection {
   stage: ShutdownStage;
   /** Makes that stage's startup fail with `error`; returns a function that undoes it. */
   inject(error: Error): () => void;
-  /** Stages whose resources exist by the time it fails (its own, when it fails half-way). */
+  /**
+   * Stages whose resources exist by the time it fails (its own, when it fails half-way);
+   * readiness registers when the providers' init hooks run, after every factory.
+   */
   allocatedBefore: ShutdownStage[];
 }
 
-// Startup order: the database (a factory, so before any provider that needs it), then the
-// watchdog (application bootstrap), then readiness, which turns ready only when all else runs.
+// Startup order, the reverse of teardown: the database and the AI clients are factories, so
+// they exist before any provider that needs them; then MemoryLifecycle starts the watchdog and
+// the operations worker, and turns readiness on last, when everything else runs.
 const injections: Injection[] = [
+  {
+    stage: 'ai-clients',
+    inject: (error) => {
+      const spy = jest.spyOn(AiClients, 'create').mockImplementationOnce(() => {
+        throw error;
+      });
+      return () => spy.mockRestore();
+    },
+    allocatedBefore: ['database'],
+  },
   {
     stage: 'watchdog',
     inject: (error) => {
@@ -28,7 +45,17 @@ const injections: Injection[] = [
       return () => spy.mockRestore();
     },
     // The first ping fails after the interval timer exists: a partial start to clean up.
-    allocatedBefore: ['watchdog', 'database'],
+    allocatedBefore: ['readiness', 'watchdog', 'ai-clients', 'database'],
+  },
+  {
+    stage: 'operations',
+    inject: (error) => {
+      const spy = jest.spyOn(OperationsWorker.prototype, 'start').mockImplementationOnce(() => {
+        throw error;
+      });
+      return () => spy.mockRestore();
+    },
+    allocatedBefore: ['readiness', 'watchdog', 'ai-clients', 'database'],
   },
   {
     stage: 'readiness',
@@ -38,7 +65,7 @@ const injections: Injection[] = [
       });
       return () => spy.mockRestore();
     },
-    allocatedBefore: ['watchdog', 'database'],
+    allocatedBefore: ['readiness', 'operations', 'watchdog', 'ai-clients', 'database'],
   },
 ];
 
@@ -77,7 +104,7 @@ describe.each([
         expect(booted.app).toBeUndefined();
         expect(booted.startupError).toBe(original);
         const released = booted.reports.filter((report) => report.outcome === 'done').map((report) => report.stage);
-        expect(released).toEqual(inStageOrder([...injection.allocatedBefore, 'readiness']));
+        expect(released).toEqual(inStageOrder(injection.allocatedBefore));
         expect(booted.reports.every((report) => report.outcome === 'done')).toBe(true);
         if (databaseName) await eventually(() => openSessions(databaseName!), (count) => count === 0);
       } finally {
@@ -98,16 +125,29 @@ describe.each([
     expect(booted.reports.map((report) => [report.stage, report.outcome])).toEqual([['database', 'done']]);
   });
 
+  it('at database (stored embedding dimension differs) closes the pool it opened', async () => {
+    // Holding the URL keeps an in-memory PGlite alive between the two boots, as a directory would.
+    const holder = new DataSourceRegistry();
+    await holder.acquire(url);
+    const first = await bootMemory({ databaseUrl: url, watchdogIntervalMs: 60_000 });
+    await first.app!.close();
+    const booted = await bootMemory({ databaseUrl: url, embedder: { dimension: 8 }, watchdogIntervalMs: 60_000 });
+    await booted.app?.close();
+    await holder.closeAll();
+    expect((booted.startupError as Error).message).toMatch(/holds 384-dimensional embeddings but the embedder is configured for 8/);
+    expect(booted.reports.map((report) => [report.stage, report.outcome])).toEqual([['database', 'done']]);
+    if (databaseName) await eventually(() => openSessions(databaseName!), (count) => count === 0);
+  });
+
   it('releases everything in the documented order on a normal close', async () => {
     const booted = await bootMemory({ databaseUrl: url, poolSize: 2, watchdogIntervalMs: 60_000 });
     expect(booted.startupError).toBeUndefined();
     await booted.app!.close();
-    expect(booted.reports.map((report) => report.stage)).toEqual(['readiness', 'watchdog', 'database']);
-    expect(booted.logs.shutdownSteps.filter((line) => line.includes('started'))).toEqual([
-      "Shutdown step 'readiness' started",
-      "Shutdown step 'watchdog' started",
-      "Shutdown step 'database' started",
-    ]);
+    const everyStage = ['readiness', 'operations', 'watchdog', 'ai-clients', 'database'];
+    expect(booted.reports.map((report) => report.stage)).toEqual(everyStage);
+    expect(booted.logs.shutdownSteps.filter((line) => line.includes('started'))).toEqual(
+      everyStage.map((stage) => `Shutdown step '${stage}' started`),
+    );
     if (databaseName) await eventually(() => openSessions(databaseName!), (count) => count === 0);
   });
 });

@@ -1,0 +1,52 @@
+import type { FactType } from '../memory.constants.js';
+
+export interface MemoryRecord {
+  id: string;
+  bankId: string;
+  text: string;
+  context: string | null;
+  type: FactType;
+  documentId: string | null;
+  occurredStart: Date | null;
+  occurredEnd: Date | null;
+  mentionedAt: Date | null;
+  metadata: Record<string, string>;
+  tags: string[];
+  entities: string[];
+  state: 'valid' | 'invalidated';
+  consolidationStatus: string;
+  sourceMemoryIds: string[] | null;
+  proofCount: number | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface DocumentRecord {
+  id: string;
+  bankId: string;
+  originalText: string | null;
+  contentHash: string | null;
+  metadata: Record<string, unknown>;
+  tags: string[];
+  memoryUnitCount: number;
+  memoriesByType: Record<string, number>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface EntityRecord {
+  id: string;
+  canonicalName: string;
+  name: string;
+  type: string | null;
+  mentionCount: number;
+  firstSeen: Date;
+  lastSeen: Date;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}

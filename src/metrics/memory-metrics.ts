@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The module's Prometheus metrics, in a registry of its own rather than prom-client's global
+ * one: two modules in one process (two app instances in a test, or a host with its own
+ * metrics) must not collide on metric names.
+ */
+@Injectable()
+export class MemoryMetrics {
+  readonly registry = new Registry();
+
+  readonly guardViolations = new Counter({
+    name: 'memory_connection_guard_violations_total',
+    help: 'External calls attempted while the async context held a pooled database connection',
+    labelNames: ['client'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retainedMemories = new Counter({
+    name: 'memory_retained_memories_total',
+    help: 'Memory units written by retain',
+    labelNames: ['mode'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retainRequests = new Counter({
+    name: 'memory_retain_requests_total',
+    help: 'Retain requests accepted',
+    labelNames: ['mode'] as const,
+    registers: [this.registry],
+  });
+
+  readonly recallRequests = new Counter({
+    name: 'memory_recall_requests_total',
+    help: 'Recall requests answered',
+    registers: [this.registry],
+  });
+
+  readonly recallDuration = new Histogram({
+    name: 'memory_recall_duration_seconds',
+    help: 'Time to answer a recall, embedding and rerank included',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly operationsFinished = new Counter({
+    name: 'memory_operations_finished_total',
+    help: 'Async operations that reached a final state',
+    labelNames: ['kind', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpRequestDuration = new Histogram({
+    name: 'memory_http_request_duration_seconds',
+    help: 'HTTP request latency by route',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly shutdownStepDuration = new Gauge({
+    name: 'memory_shutdown_step_duration_seconds',
+    help: 'Duration of the last run of each teardown step',
+    labelNames: ['stage', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,310 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AiClients } from '../external/ai-clients.js';
+import { ensureBank } from '../banks/banks.service.js';
+import { MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
+import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
+import type { ResolvedMemoryOptions } from '../memory.options.js';
+import { MemoryMetrics } from '../metrics/memory-metrics.js';
+import type { ClaimedOperation } from '../operations/operation.types.js';
+import { OperationsService } from '../operations/operations.service.js';
+import { OperationsWorker } from '../operations/operations.worker.js';
+import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
+import type { VectorBackend } from '../storage/vector-backend.js';
+import {
+  type ExtractedFact,
+  type ExtractionInput,
+  canonicalEntityName,
+  extractFactsBySentence,
+  extractFactsWithLlm,
+} from './fact-extraction.js';
+import type { RetainItem, RetainOutcome, RetainRequest } from './retain.types.js';
+
+interface PreparedItem {
+  item: RetainItem;
+  tags: string[];
+  facts: Array<ExtractedFact & { embedding: number[] }>;
+}
+
+/** Serialisation failures and deadlocks are the database asking for a retry, not errors. */
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
+const MAX_WRITE_ATTEMPTS = 3;
+
+/**
+ * Ingests content: splits it into facts, finds entities, embeds, and writes it all in one short
+ * transaction.
+ *
+ * The slow part (LLM extraction and embedding) runs first with no connection held; only then
+ * does a transaction open, so a slow provider never holds a pooled connection (invariant 1).
+ * A `document_id` seen before is replaced inside that transaction: the document row is locked
+ * first, so concurrent retains of one document serialise and exactly one copy remains.
+ */
+@Injectable()
+export class RetainService {
+  private readonly logger = new Logger(RetainService.name);
+
+  constructor(
+    @Inject(MEMORY_OPTIONS) private readonly options: ResolvedMemoryOptions,
+    @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
+    @Inject(MEMORY_VECTOR_BACKEND) private readonly vectors: VectorBackend,
+    @Inject(AiClients) private readonly ai: AiClients,
+    @Inject(OperationsService) private readonly operations: OperationsService,
+    @Inject(OperationsWorker) private readonly worker: OperationsWorker,
+    @Inject(MemoryMetrics) private readonly metrics: MemoryMetrics,
+  ) {
+    worker.register('retain', (operation, signal) => this.runQueued(operation, signal));
+  }
+
+  async retain(bankId: string, request: RetainRequest, signal?: AbortSignal): Promise<RetainOutcome> {
+    this.validate(bankId, request);
+    if (request.async) return this.enqueue(bankId, request);
+    this.metrics.retainRequests.inc({ mode: 'sync' });
+    const memoryIds = await this.ingest(bankId, request, signal);
+    this.metrics.retainedMemories.inc({ mode: 'sync' }, memoryIds.length);
+    return { bankId, itemsCount: request.items.length, async: false, memoryIds, usage: NO_USAGE };
+  }
+
+  private async enqueue(bankId: string, request: RetainRequest): Promise<RetainOutcome> {
+    const operationId = await this.database.transaction(async (sql) => {
+      await ensureBank(sql, bankId);
+      return this.operations.enqueue(sql, bankId, 'retain', { request: serialise(request), items_count: request.items.length });
+    });
+    this.metrics.retainRequests.inc({ mode: 'async' });
+    this.worker.notify();
+    return { bankId, itemsCount: request.items.length, async: true, operationId, memoryIds: [], usage: NO_USAGE };
+  }
+
+  private async runQueued(operation: ClaimedOperation, signal: AbortSignal): Promise<void> {
+    const request = deserialise(operation.payload.request as SerialisedRequest);
+    const memoryIds = await this.ingest(operation.bankId, request, signal, async (sql, ids) => {
+      await this.operations.complete(sql, operation, { items_count: request.items.length, memory_ids: ids });
+    }, (sql) => this.operations.assertLeaseHeld(sql, operation));
+    this.metrics.retainedMemories.inc({ mode: 'async' }, memoryIds.length);
+  }
+
+  /**
+   * Phase 1 (no connection): extract and embed. Phase 2 (one transaction): write. A queued
+   * retain passes `fence` and `onWritten`, so the write and the operation's completion commit
+   * together, and only while this instance still holds the operation's lease.
+   */
+  private async ingest(
+    bankId: string,
+    request: RetainRequest,
+    signal?: AbortSignal,
+    onWritten?: (sql: Sql, memoryIds: string[]) => Promise<void>,
+    fence?: (sql: Sql) => Promise<void>,
+  ): Promise<string[]> {
+    const prepared = await this.prepare(request, signal).catch((error: unknown) => {
+      throw fromExternalFailure(error);
+    });
+    signal?.throwIfAborted();
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.database.transaction(async (sql) => {
+          await fence?.(sql);
+          const ids = await this.write(sql, bankId, prepared);
+          await onWritten?.(sql, ids);
+          return ids;
+        });
+      } catch (error) {
+        const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code;
+        if (attempt >= MAX_WRITE_ATTEMPTS || !code || !RETRYABLE_SQLSTATES.has(code)) throw error;
+        this.logger.warn(`Retain write conflicted (${code}); retrying, attempt ${attempt + 1}`);
+      }
+    }
+  }
+
+  private async prepare(request: RetainRequest, signal?: AbortSignal): Promise<PreparedItem[]> {
+    const extracted = await Promise.all(
+      request.items.map(async (item) => ({
+        item,
+        tags: uniqueTags([...(item.tags ?? []), ...(request.documentTags ?? [])]),
+        facts: await this.extract(toExtractionInput(item), signal),
+      })),
+    );
+    const texts = extracted.flatMap(({ facts }) => facts.map((fact) => fact.text));
+    const embeddings = texts.length ? await this.ai.embedder.embed(texts, signal) : [];
+    let next = 0;
+    return extracted.map(({ item, tags, facts }) => ({
+      item,
+      tags,
+      facts: facts.map((fact) => ({ ...fact, embedding: embeddings[next++] })),
+    }));
+  }
+
+  private extract(input: ExtractionInput, signal?: AbortSignal): Promise<ExtractedFact[]> | ExtractedFact[] {
+    return this.ai.llm ? extractFactsWithLlm(this.ai.llm, input, signal) : extractFactsBySentence(input);
+  }
+
+  private async write(sql: Sql, bankId: string, prepared: PreparedItem[]): Promise<string[]> {
+    await ensureBank(sql, bankId);
+    const replacedEntityIds = await this.replaceDocuments(sql, bankId, prepared);
+    const memoryIds: string[] = [];
+    const links: Array<{ unitId: string; canonical: string }> = [];
+    for (const { item, tags, facts } of prepared) {
+      for (const fact of facts) {
+        const [row] = await sql.query<{ id: string }>(
+          `INSERT INTO memory_units
+             (bank_id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, now()), $9::jsonb, $10::text[], ${this.vectors.param('$11')})
+           RETURNING id`,
+          [
+            bankId,
+            item.documentId ?? null,
+            fact.text,
+            item.context ?? null,
+            fact.factType,
+            fact.occurredStart,
+            fact.occurredEnd,
+            item.timestamp ?? null,
+            JSON.stringify(item.metadata ?? {}),
+            tags,
+            this.vectors.serialize(fact.embedding),
+          ],
+        );
+        memoryIds.push(row.id);
+        for (const entity of fact.entities) links.push({ unitId: row.id, canonical: canonicalEntityName(entity.name) });
+      }
+    }
+    const entityIds = await this.upsertEntities(sql, bankId, prepared);
+    for (const { unitId, canonical } of links) {
+      await sql.query(`INSERT INTO unit_entities (unit_id, entity_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+        unitId,
+        entityIds.get(canonical),
+      ]);
+    }
+    await refreshEntityCounts(sql, [...new Set([...entityIds.values(), ...replacedEntityIds])]);
+    return memoryIds;
+  }
+
+  /**
+   * Locks each document row (in id order, one lock order for every writer), records its new
+   * text, and deletes the memories of its previous version. Returns the entities those memories
+   * were linked to, which may now be orphans.
+   */
+  private async replaceDocuments(sql: Sql, bankId: string, prepared: PreparedItem[]): Promise<string[]> {
+    const documents = new Map<string, PreparedItem[]>();
+    for (const entry of prepared) {
+      const id = entry.item.documentId;
+      if (id) documents.set(id, [...(documents.get(id) ?? []), entry]);
+    }
+    const touchedEntities: string[] = [];
+    for (const [documentId, entries] of [...documents.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const text = entries.map((entry) => entry.item.content).join('\n\n');
+      await sql.query(
+        `INSERT INTO documents (bank_id, id, original_text, content_hash, metadata, tags)
+         VALUES ($1, $2, $3, md5($3), $4::jsonb, $5::text[])
+         ON CONFLICT (bank_id, id) DO UPDATE
+           SET original_text = EXCLUDED.original_text, content_hash = EXCLUDED.content_hash,
+               metadata = EXCLUDED.metadata, tags = EXCLUDED.tags, updated_at = now()`,
+        [bankId, documentId, text, JSON.stringify(entries[0].item.metadata ?? {}), uniqueTags(entries.flatMap((e) => e.tags))],
+      );
+      const linked = await sql.query<{ entity_id: string }>(
+        `SELECT DISTINCT ue.entity_id FROM unit_entities ue JOIN memory_units m ON m.id = ue.unit_id
+          WHERE m.bank_id = $1 AND m.document_id = $2`,
+        [bankId, documentId],
+      );
+      touchedEntities.push(...linked.map((row) => row.entity_id));
+      await sql.query(`DELETE FROM memory_units WHERE bank_id = $1 AND document_id = $2`, [bankId, documentId]);
+    }
+    return touchedEntities;
+  }
+
+  /** In canonical-name order, the lock order every writer of entities follows. */
+  private async upsertEntities(sql: Sql, bankId: string, prepared: PreparedItem[]): Promise<Map<string, string>> {
+    const byCanonical = new Map<string, { name: string; type: string | null }>();
+    for (const { facts } of prepared) {
+      for (const fact of facts) {
+        for (const entity of fact.entities) {
+          const canonical = canonicalEntityName(entity.name);
+          if (!byCanonical.has(canonical)) byCanonical.set(canonical, entity);
+        }
+      }
+    }
+    const ids = new Map<string, string>();
+    for (const canonical of [...byCanonical.keys()].sort()) {
+      const entity = byCanonical.get(canonical)!;
+      const [row] = await sql.query<{ id: string }>(
+        `INSERT INTO entities (bank_id, name, canonical_name, entity_type)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (bank_id, canonical_name) DO UPDATE
+           SET last_seen = now(), entity_type = COALESCE(entities.entity_type, EXCLUDED.entity_type)
+         RETURNING id`,
+        [bankId, entity.name, canonical, entity.type],
+      );
+      ids.set(canonical, row.id);
+    }
+    return ids;
+  }
+
+  private validate(bankId: string, request: RetainRequest): void {
+    const { maxItems, maxContentChars } = this.options.retain;
+    if (!bankId.trim()) throw invalid('bank_id cannot be empty', 'bank_id');
+    if (request.items.length === 0) throw invalid('items cannot be empty', 'items');
+    if (request.items.length > maxItems) throw invalid(`at most ${maxItems} items per request`, 'items');
+    request.items.forEach((item, index) => {
+      if (!item.content?.trim()) throw invalid('content cannot be empty', `items.${index}.content`);
+      if (item.content.length > maxContentChars) {
+        throw invalid(`content is longer than ${maxContentChars} characters`, `items.${index}.content`);
+      }
+    });
+  }
+}
+
+/**
+ * Entity rows are locked (in canonical order) before their links are counted, so a concurrent
+ * writer linking one of them either commits first and is counted, or waits: an entity is only
+ * deleted when no memory links to it any more.
+ */
+async function refreshEntityCounts(sql: Sql, entityIds: string[]): Promise<void> {
+  if (entityIds.length === 0) return;
+  await sql.query(`SELECT id FROM entities WHERE id = ANY($1::uuid[]) ORDER BY canonical_name FOR UPDATE`, [entityIds]);
+  await sql.query(
+    `DELETE FROM entities e WHERE e.id = ANY($1::uuid[])
+        AND NOT EXISTS (SELECT 1 FROM unit_entities ue WHERE ue.entity_id = e.id)`,
+    [entityIds],
+  );
+  await sql.query(
+    `UPDATE entities e SET mention_count = (SELECT count(*) FROM unit_entities ue WHERE ue.entity_id = e.id)
+      WHERE e.id = ANY($1::uuid[])`,
+    [entityIds],
+  );
+}
+
+const NO_USAGE = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+
+function invalid(message: string, field: string): MemoryException {
+  return new MemoryException(MemoryErrorCode.InvalidInput, message, field);
+}
+
+function uniqueTags(tags: string[]): string[] {
+  return [...new Set(tags.map((tag) => tag.trim()).filter(Boolean))];
+}
+
+function toExtractionInput(item: RetainItem): ExtractionInput {
+  return {
+    content: item.content,
+    context: item.context ?? null,
+    timestamp: item.timestamp === undefined ? new Date() : item.timestamp,
+    entities: (item.entities ?? []).map((entity) => ({ name: entity.text, type: entity.type ?? null })),
+  };
+}
+
+type SerialisedRequest = Omit<RetainRequest, 'items'> & { items: Array<Omit<RetainItem, 'timestamp'> & { timestamp?: string | null }> };
+
+/** Queued payloads are JSON: a `timestamp` of `undefined` ("now") is fixed at enqueue time. */
+function serialise(request: RetainRequest): SerialisedRequest {
+  return {
+    documentTags: request.documentTags ?? null,
+    items: request.items.map((item) => ({
+      ...item,
+      timestamp: item.timestamp === undefined ? new Date().toISOString() : item.timestamp?.toISOString() ?? null,
+    })),
+  };
+}
+
+function deserialise(payload: SerialisedRequest): RetainRequest {
+  return {
+    documentTags: payload.documentTags,
+    items: payload.items.map((item) => ({ ...item, timestamp: item.timestamp ? new Date(item.timestamp) : null })),
+  };
+}

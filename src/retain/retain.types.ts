@@ -1,0 +1,33 @@
+export interface RetainEntityInput {
+  text: string;
+  type?: string | null;
+}
+
+export interface RetainItem {
+  content: string;
+  /** `undefined`: now; `null`: the content has no event time. */
+  timestamp?: Date | null;
+  context?: string | null;
+  metadata?: Record<string, string> | null;
+  documentId?: string | null;
+  entities?: RetainEntityInput[] | null;
+  tags?: string[] | null;
+}
+
+export interface RetainRequest {
+  items: RetainItem[];
+  /** Applied to every item, on top of its own tags. */
+  documentTags?: string[] | null;
+  async?: boolean;
+}
+
+export interface RetainOutcome {
+  bankId: string;
+  itemsCount: number;
+  async: boolean;
+  /** Set for async retains: poll it for the result. */
+  operationId?: string;
+  /** The memory units written (sync only). */
+  memoryIds: string[];
+  usage: { inputTokens: number; outputTokens: number; totalTokens: number };
+}

@@ -1,0 +1,140 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { MemoriesService } from '../../src/memories/memories.service.js';
+import { MemoryErrorCode, MemoryException } from '../../src/memory.exception.js';
+import { OperationsService } from '../../src/operations/operations.service.js';
+import { RetainService } from '../../src/retain/retain.service.js';
+import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
+import { eventually } from '../helpers/log-capture.js';
+import { bootMemory } from '../helpers/memory-app.js';
+
+describe('retain without an LLM (PGlite)', () => {
+  let app: INestApplicationContext;
+  let retain: RetainService;
+  let memories: MemoriesService;
+  let operations: OperationsService;
+
+  beforeAll(async () => {
+    const booted = await bootMemory({ databaseUrl: 'pglite://memory/retain', watchdogIntervalMs: 60_000, operations: { pollIntervalMs: 50 } });
+    app = booted.app!;
+    retain = app.get(RetainService);
+    memories = app.get(MemoriesService);
+    operations = app.get(OperationsService);
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('stores one fact per sentence with its entities, and creates the bank', async () => {
+    const outcome = await retain.retain('people', {
+      items: [
+        {
+          content: 'Alice Johnson works at Acme Corp. She moved to Lisbon in 2021.',
+          context: 'onboarding call',
+          entities: [{ text: 'Lisbon', type: 'PLACE' }],
+          tags: ['team'],
+          metadata: { source: 'call' },
+        },
+      ],
+    });
+    expect(outcome).toMatchObject({ async: false, itemsCount: 1 });
+    expect(outcome.memoryIds).toHaveLength(2);
+    const page = await memories.list('people', { limit: 10, offset: 0 });
+    const texts = page.items.map((memory) => memory.text).sort();
+    expect(texts).toEqual(['Alice Johnson works at Acme Corp.', 'She moved to Lisbon in 2021.']);
+    const first = page.items.find((memory) => memory.text.startsWith('Alice'))!;
+    expect(first.entities.sort()).toEqual(['Acme Corp', 'Alice Johnson']);
+    expect(first).toMatchObject({ context: 'onboarding call', tags: ['team'], metadata: { source: 'call' }, type: 'world' });
+    const entities = await memories.listEntities('people', { limit: 10, offset: 0 });
+    expect(entities.items.map((entity) => entity.canonicalName).sort()).toEqual(['acme corp', 'alice johnson', 'lisbon']);
+  });
+
+  it('replaces the memories of a document retained again, and drops entities nothing links to any more', async () => {
+    await retain.retain('docs', { items: [{ content: 'Carol founded Zenith Labs. Carol likes tea.', documentId: 'notes/carol' }] });
+    await retain.retain('docs', { items: [{ content: 'Carol now prefers coffee.', documentId: 'notes/carol' }] });
+    const page = await memories.list('docs', { documentId: 'notes/carol', limit: 10, offset: 0 });
+    expect(page.items.map((memory) => memory.text)).toEqual(['Carol now prefers coffee.']);
+    const document = await memories.getDocument('docs', 'notes/carol');
+    expect(document).toMatchObject({ originalText: 'Carol now prefers coffee.', memoryUnitCount: 1 });
+    const entities = await memories.listEntities('docs', { limit: 10, offset: 0 });
+    expect(entities.items.map((entity) => [entity.canonicalName, entity.mentionCount])).toEqual([['carol', 1]]);
+  });
+
+  it('runs an async retain through the operations worker to completion', async () => {
+    const outcome = await retain.retain('queued', { async: true, items: [{ content: 'Dana plays the cello.' }, { content: 'Eve runs marathons.' }] });
+    expect(outcome.async).toBe(true);
+    const operation = await eventually(
+      () => operations.get('queued', outcome.operationId!),
+      (op) => op?.status === 'completed',
+    );
+    expect((operation!.result!.memory_ids as string[]).length).toBe(2);
+    const page = await memories.list('queued', { limit: 10, offset: 0 });
+    expect(page.total).toBe(2);
+  });
+
+  it('rejects empty content naming the item, and writes nothing', async () => {
+    const error = await retain.retain('strict', { items: [{ content: 'fine' }, { content: '   ' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MemoryException);
+    expect(error).toMatchObject({ code: MemoryErrorCode.InvalidInput, field: 'items.1.content' });
+    const database = app.get(MemoryDatabase);
+    expect(await database.query(`SELECT count(*)::int AS n FROM banks WHERE id = 'strict'`)).toEqual([{ n: 0 }]);
+  });
+});
+
+describe('retain with an LLM (fake OpenAI-compatible server)', () => {
+  let fake: FakeOpenAiServer;
+  let app: INestApplicationContext;
+  let retain: RetainService;
+  let memories: MemoriesService;
+
+  beforeAll(async () => {
+    fake = await FakeOpenAiServer.start();
+    const booted = await bootMemory({
+      databaseUrl: 'pglite://memory/retain-llm',
+      watchdogIntervalMs: 60_000,
+      llm: { provider: 'openai', baseUrl: fake.baseUrl, apiKey: 'test', maxRetries: 0, timeoutMs: 5000 },
+    });
+    app = booted.app!;
+    retain = app.get(RetainService);
+    memories = app.get(MemoriesService);
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await fake.close();
+  });
+
+  it('stores the facts and entities the LLM extracted', async () => {
+    fake.onChat(() => ({
+      facts: [
+        { text: 'Frank is a pilot at Skyways.', fact_type: 'world', entities: [{ name: 'Frank', type: 'PERSON' }, 'Skyways'] },
+        { text: 'I booked Frank a flight to Oslo.', fact_type: 'experience', entities: ['Frank', 'Oslo'] },
+      ],
+    }));
+    await retain.retain('llm', { items: [{ content: 'Frank flies for Skyways; I booked him to Oslo.', documentId: 'frank' }] });
+    const page = await memories.list('llm', { limit: 10, offset: 0 });
+    expect(page.items.map((memory) => [memory.text, memory.type]).sort()).toEqual([
+      ['Frank is a pilot at Skyways.', 'world'],
+      ['I booked Frank a flight to Oslo.', 'experience'],
+    ]);
+  });
+
+  it.each([
+    ['content that is not JSON', MemoryErrorCode.LlmOutputInvalid, () => fake.onChat(() => 'Sure! Here are the facts: Frank retired.')],
+    ['empty content', MemoryErrorCode.LlmOutputInvalid, () => fake.fail('chat', { kind: 'empty' })],
+    ['no facts', MemoryErrorCode.LlmOutputInvalid, () => fake.onChat(() => ({ facts: [] }))],
+    ['wrong shape', MemoryErrorCode.LlmOutputInvalid, () => fake.onChat(() => ({ facts: [{ nope: 1 }] }))],
+    ['a response body cut off mid-JSON', MemoryErrorCode.ExternalServiceFailed, () => fake.fail('chat', { kind: 'malformed-json' })],
+    ['HTTP 500', MemoryErrorCode.ExternalServiceFailed, () => fake.fail('chat', { kind: 'status', status: 500 })],
+  ])('keeps the document as it was when the LLM answers with %s', async (_label, code, misbehave) => {
+    misbehave();
+    const error = await retain
+      .retain('llm', { items: [{ content: 'Frank retired.', documentId: 'frank' }] })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code, retryable: true });
+    const page = await memories.list('llm', { documentId: 'frank', limit: 10, offset: 0 });
+    expect(page.items.map((memory) => memory.text).sort()).toEqual(['Frank is a pilot at Skyways.', 'I booked Frank a flight to Oslo.']);
+    fake.reset();
+  });
+});

@@ -10,7 +10,10 @@ export class AppModule {
   static forRoot(config: ServerConfig, shutdownCoordinator: ShutdownCoordinator): DynamicModule {
     return {
       module: AppModule,
-      imports: [MemoryModule.forRoot({ ...config.memory, shutdownCoordinator, isGlobal: true }), MemoryHttpModule],
+      imports: [
+        MemoryModule.forRoot({ ...config.memory, shutdownCoordinator, isGlobal: true }),
+        MemoryHttpModule.forRoot({ apiKey: config.apiKey }),
+      ],
     };
   }
 }

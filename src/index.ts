@@ -3,6 +3,8 @@ export { MemoryModule } from './memory.module.js';
 export { MEMORY_DATA_SOURCE, MEMORY_OPTIONS } from './memory.constants.js';
 export { InvalidMemoryOptionsError, type MemoryModuleOptions, type ResolvedMemoryOptions } from './memory.options.js';
 export { MemoryHttpModule } from './http/memory-http.module.js';
+export { DEFAULT_MAX_BODY_BYTES, type MemoryHttpOptions } from './http/memory-http.options.js';
+export { configureHttpApp, type HttpAppOptions } from './http/configure-http-app.js';
 export { MemoryHealthIndicator } from './health/memory.health.js';
 export { ReadinessService, type ReadinessState } from './health/readiness.service.js';
 export { ShutdownCoordinator, type ShutdownCoordinatorOptions, type StepReport } from './lifecycle/shutdown-coordinator.js';

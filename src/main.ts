@@ -3,6 +3,7 @@ import { ConsoleLogger, Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { loadServerConfig } from './config/server-config.js';
+import { configureHttpApp } from './http/configure-http-app.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
 
 const logger = new Logger('Main');
@@ -24,9 +25,12 @@ async function bootstrap(): Promise<void> {
   try {
     app = await NestFactory.create(AppModule.forRoot(config, coordinator), {
       abortOnError: false,
+      // configureHttpApp installs the JSON parser itself, with the configured size limit.
+      bodyParser: false,
       forceCloseConnections: true,
       logger: new ConsoleLogger({ json: config.logFormat === 'json', colors: false }),
     });
+    configureHttpApp(app, { maxBodyBytes: config.maxBodyBytes });
     await app.listen(config.port, config.host);
   } catch (error) {
     await coordinator.shutdown('startup failed');

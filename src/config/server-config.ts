@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_BODY_BYTES } from '../http/memory-http.options.js';
 import type { MemoryModuleOptions } from '../memory.options.js';
 
 /**
@@ -14,6 +15,20 @@ const envSchema = z.object({
   MEMORY_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   MEMORY_DB_CONNECT_ATTEMPTS: z.coerce.number().int().positive().default(5),
   MEMORY_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  MEMORY_MAX_BODY_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),
+  MEMORY_EMBEDDER: z.enum(['hashing', 'openai']).default('hashing'),
+  MEMORY_EMBEDDING_MODEL: z.string().min(1).optional(),
+  MEMORY_EMBEDDING_DIM: z.coerce.number().int().positive().optional(),
+  MEMORY_LLM: z.enum(['none', 'openai']).default('none'),
+  MEMORY_LLM_MODEL: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.string().url().optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  MEMORY_AI_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  MEMORY_AI_MAX_RETRIES: z.coerce.number().int().min(0).optional(),
+  MEMORY_RERANKER: z.enum(['none', 'http']).default('none'),
+  MEMORY_RERANKER_URL: z.string().url().optional(),
+  MEMORY_RERANKER_API_KEY: z.string().min(1).optional(),
+  MEMORY_RERANKER_MODEL: z.string().min(1).optional(),
 });
 
 export type ServerEnv = z.output<typeof envSchema>;
@@ -22,6 +37,8 @@ export interface ServerConfig {
   port: number;
   host: string;
   apiKey?: string;
+  /** Largest JSON request body; a bigger one is answered 413. */
+  maxBodyBytes: number;
   logFormat: 'text' | 'json';
   memory: MemoryModuleOptions & { shutdownTimeoutMs: number };
 }
@@ -39,12 +56,37 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     port: e.PORT,
     host: e.HOST,
     apiKey: e.MEMORY_API_KEY,
+    maxBodyBytes: e.MEMORY_MAX_BODY_BYTES,
     logFormat: e.MEMORY_LOG_FORMAT,
     memory: {
       databaseUrl: e.DATABASE_URL,
       poolSize: e.MEMORY_DB_POOL_SIZE,
       shutdownTimeoutMs: e.MEMORY_SHUTDOWN_TIMEOUT_MS,
       connectAttempts: e.MEMORY_DB_CONNECT_ATTEMPTS,
+      embedder: {
+        provider: e.MEMORY_EMBEDDER,
+        model: e.MEMORY_EMBEDDING_MODEL,
+        dimension: e.MEMORY_EMBEDDING_DIM,
+        baseUrl: e.OPENAI_BASE_URL,
+        apiKey: e.OPENAI_API_KEY,
+        timeoutMs: e.MEMORY_AI_TIMEOUT_MS,
+        maxRetries: e.MEMORY_AI_MAX_RETRIES,
+      },
+      llm: {
+        provider: e.MEMORY_LLM,
+        model: e.MEMORY_LLM_MODEL,
+        baseUrl: e.OPENAI_BASE_URL,
+        apiKey: e.OPENAI_API_KEY,
+        timeoutMs: e.MEMORY_AI_TIMEOUT_MS,
+        maxRetries: e.MEMORY_AI_MAX_RETRIES,
+      },
+      reranker: {
+        provider: e.MEMORY_RERANKER,
+        baseUrl: e.MEMORY_RERANKER_URL,
+        apiKey: e.MEMORY_RERANKER_API_KEY,
+        model: e.MEMORY_RERANKER_MODEL,
+        timeoutMs: e.MEMORY_AI_TIMEOUT_MS,
+      },
     },
   };
 }

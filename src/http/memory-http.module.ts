@@ -1,14 +1,30 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from '../health/health.controller.js';
+import { ApiKeyGuard, ApiKeyVerifier } from './api-key.guard.js';
+import { BanksController } from './controllers/banks.controller.js';
+import { DocumentsController } from './controllers/documents.controller.js';
+import { MemoriesController } from './controllers/memories.controller.js';
+import { MetricsController, MonitoringController } from './controllers/monitoring.controller.js';
+import { OperationsController } from './controllers/operations.controller.js';
+import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.options.js';
 
 /**
  * The HTTP face of the module: health probes and the Hindsight-compatible v1 API. Imported by the
  * standalone server; a host imports it too when it wants the same routes, next to a global
- * `MemoryModule`.
+ * `MemoryModule`. Imported plainly, the API is open; `forRoot({ apiKey })` protects it.
  */
 @Module({
   imports: [TerminusModule],
-  controllers: [HealthController],
+  controllers: [HealthController, MonitoringController, MetricsController, BanksController, MemoriesController, DocumentsController, OperationsController],
+  providers: [{ provide: MEMORY_HTTP_OPTIONS, useValue: {} satisfies MemoryHttpOptions }, ApiKeyVerifier, ApiKeyGuard],
+  exports: [ApiKeyVerifier],
 })
-export class MemoryHttpModule {}
+export class MemoryHttpModule {
+  static forRoot(options: MemoryHttpOptions = {}): DynamicModule {
+    return {
+      module: MemoryHttpModule,
+      providers: [{ provide: MEMORY_HTTP_OPTIONS, useValue: { ...options } }],
+    };
+  }
+}

@@ -1,0 +1,83 @@
+import { BadRequestException, Body, Delete, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { BanksService } from '../../banks/banks.service.js';
+import { MemoriesService } from '../../memories/memories.service.js';
+import { RecallService } from '../../recall/recall.service.js';
+import { RetainService } from '../../retain/retain.service.js';
+import { parseIsoTimestamp } from '../dto/coercions.js';
+import { ClearMemoriesQuery, ListMemoriesQuery } from '../dto/list-query.dto.js';
+import { RecallRequestDto } from '../dto/recall.dto.js';
+import { RetainRequestDto } from '../dto/retain.dto.js';
+import { MemoryApiController } from '../memory-api.decorator.js';
+import { requestSignal } from '../request-signal.js';
+import {
+  toClearedWire,
+  toMemoryListWire,
+  toMemoryWire,
+  toRecallRequest,
+  toRecallWire,
+  toRetainRequest,
+  toRetainWire,
+} from '../wire.mapper.js';
+
+@MemoryApiController('memories')
+export class MemoriesController {
+  constructor(
+    @Inject(RetainService) private readonly retainer: RetainService,
+    @Inject(RecallService) private readonly recaller: RecallService,
+    @Inject(MemoriesService) private readonly memories: MemoriesService,
+    @Inject(BanksService) private readonly banks: BanksService,
+  ) {}
+
+  @Post('banks/:bank_id/memories')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'retain_memories', summary: 'Retain (sync, or async with an operation to poll)' })
+  async retain(@Param('bank_id') bankId: string, @Body() body: RetainRequestDto, @Req() request: Request) {
+    return toRetainWire(await this.retainer.retain(bankId, toRetainRequest(body), requestSignal(request)));
+  }
+
+  @Post('banks/:bank_id/memories/recall')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'recall_memories' })
+  async recall(@Param('bank_id') bankId: string, @Body() body: RecallRequestDto, @Req() request: Request) {
+    let queryTimestamp: Date | undefined;
+    if (body.query_timestamp != null) {
+      queryTimestamp = parseIsoTimestamp(body.query_timestamp) ?? undefined;
+      if (!queryTimestamp) throw new BadRequestException(`Invalid query_timestamp: ${body.query_timestamp}`);
+    }
+    await this.banks.assertExists(bankId);
+    const outcome = await this.recaller.recall(toRecallRequest(bankId, body, queryTimestamp), requestSignal(request));
+    return toRecallWire(outcome, body.min_scores);
+  }
+
+  // Before `memories/:memory_id`, which would otherwise take "list" for an id.
+  @Get('banks/:bank_id/memories/list')
+  @ApiOperation({ operationId: 'list_memories' })
+  async list(@Param('bank_id') bankId: string, @Query() query: ListMemoriesQuery) {
+    for (const unsupported of ['consolidation_state', 'entity_id', 'tags'] as const) {
+      if (query[unsupported] !== undefined) throw new BadRequestException(`Filtering memories by ${unsupported} is not supported by this server`);
+    }
+    const page = await this.memories.list(bankId, {
+      type: query.type,
+      q: query.q,
+      documentId: query.document_id,
+      state: query.state,
+      limit: query.limit ?? 100,
+      offset: query.offset ?? 0,
+    });
+    return toMemoryListWire(page);
+  }
+
+  @Get('banks/:bank_id/memories/:memory_id')
+  @ApiOperation({ operationId: 'get_memory' })
+  async get(@Param('bank_id') bankId: string, @Param('memory_id') memoryId: string) {
+    return toMemoryWire(await this.memories.get(bankId, memoryId));
+  }
+
+  @Delete('banks/:bank_id/memories')
+  @ApiOperation({ operationId: 'clear_bank_memories', summary: 'Deletes memories (of one type, or all); keeps the bank' })
+  async clear(@Param('bank_id') bankId: string, @Query() query: ClearMemoriesQuery) {
+    return toClearedWire(await this.memories.clear(bankId, query.type));
+  }
+}

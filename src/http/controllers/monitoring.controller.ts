@@ -1,0 +1,60 @@
+import { Get, Inject, Res } from '@nestjs/common';
+import { ApiOperation, ApiProduces } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { WatchdogService } from '../../health/watchdog.service.js';
+import { MemoryMetrics } from '../../metrics/memory-metrics.js';
+import { MemoryApiController, OpenMemoryApiController } from '../memory-api.decorator.js';
+
+/** The Hindsight API version whose core this server speaks; its client checks nothing more. */
+export const HINDSIGHT_API_VERSION = '0.9.1';
+
+/** What this server implements of Hindsight's optional features. */
+const FEATURES = {
+  observations: false,
+  mcp: false,
+  worker: true,
+  bank_config_api: true,
+  bank_llm_health: false,
+  file_upload_api: false,
+  document_export_api: false,
+  document_import_api: false,
+  audit_log: false,
+  llm_trace: false,
+  store_document_text: true,
+} as const;
+
+/** Open even when an API key is set: load balancers and clients probing the version hold none. */
+@OpenMemoryApiController('monitoring')
+export class MonitoringController {
+  constructor(@Inject(WatchdogService) private readonly watchdog: WatchdogService) {}
+
+  @Get('version')
+  @ApiOperation({ operationId: 'get_version' })
+  version() {
+    return { api_version: HINDSIGHT_API_VERSION, features: { ...FEATURES } };
+  }
+
+  /** Hindsight's `/health`: 200 when the database answers, else 503, both with the same shape. */
+  @Get('health')
+  @ApiOperation({ operationId: 'health_endpoint_health_get' })
+  async health(@Res({ passthrough: true }) response: Response) {
+    const database = await this.watchdog.checkDatabase();
+    if (database.ok) return { status: 'healthy', database: 'connected' };
+    response.status(503);
+    return { status: 'unhealthy', database: 'disconnected', error: database.error };
+  }
+}
+
+@MemoryApiController('monitoring', '')
+export class MetricsController {
+  constructor(@Inject(MemoryMetrics) private readonly metrics: MemoryMetrics) {}
+
+  /** Prometheus text: the one route that does not answer JSON. */
+  @Get('metrics')
+  @ApiOperation({ operationId: 'metrics_endpoint_metrics_get' })
+  @ApiProduces('text/plain')
+  async scrape(@Res({ passthrough: true }) response: Response) {
+    response.setHeader('Content-Type', this.metrics.registry.contentType);
+    return this.metrics.metrics();
+  }
+}

@@ -1,0 +1,86 @@
+import { Transform } from 'class-transformer';
+import { ValidateBy, type ValidationOptions } from 'class-validator';
+
+/**
+ * Hindsight's `tags` accepts a list, a JSON-encoded list (`'["a","b"]'`), or one plain string;
+ * a query string gives a string for one value and a list for several. Anything else is left as
+ * it is, for the validators to refuse.
+ */
+export function CoerceTags(): PropertyDecorator {
+  return Transform(({ value }) => {
+    if (typeof value !== 'string') return value;
+    const trimmed = value.trim();
+    if (trimmed.startsWith('[')) {
+      try {
+        const parsed: unknown = JSON.parse(trimmed);
+        if (Array.isArray(parsed)) return parsed;
+      } catch {
+        // Not JSON after all: a tag that happens to start with a bracket.
+      }
+    }
+    return [value];
+  });
+}
+
+/** `true` / `false` in a query string, as FastAPI reads them. */
+export function QueryBoolean(): PropertyDecorator {
+  return Transform(({ value }) => {
+    if (typeof value !== 'string') return value;
+    const lower = value.toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(lower)) return true;
+    if (['false', '0', 'no', 'off'].includes(lower)) return false;
+    return value;
+  });
+}
+
+/** A query-string integer; what does not parse stays a string, for `@IsInt` to refuse. */
+export function QueryInt(): PropertyDecorator {
+  return Transform(({ value }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value));
+}
+
+/** Whitespace-only text counts as empty; a value that is no string is left to `@IsString`. */
+export function IsNotBlank(message: string, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    { name: 'isNotBlank', validator: { validate: (value) => typeof value !== 'string' || value.trim() !== '', defaultMessage: () => message } },
+    options,
+  );
+}
+
+/** An object whose values are all strings (`metadata`). */
+export function IsStringRecord(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isStringRecord',
+      validator: {
+        validate: (value) =>
+          typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string'),
+        defaultMessage: (args) => `${args?.property} must be an object whose values are strings`,
+      },
+    },
+    options,
+  );
+}
+
+/** An ISO 8601 date-time (`Z` or an offset), or what `extra` allows (`"unset"`). */
+export function IsIsoTimestamp(extra: string[] = [], options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isIsoTimestamp',
+      validator: {
+        validate: (value) => typeof value === 'string' && (extra.includes(value) || parseIsoTimestamp(value) !== null),
+        defaultMessage: (args) =>
+          `${args?.property} must be an ISO 8601 timestamp${extra.length ? ` or one of ${extra.map((v) => `'${v}'`).join(', ')}` : ''}`,
+      },
+    },
+    options,
+  );
+}
+
+/** Timestamps without a zone are taken as UTC, as Hindsight stores them. */
+export function parseIsoTimestamp(value: string): Date | null {
+  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.test(value.trim())) return null;
+  const text = value.trim().replace(' ', 'T');
+  const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(text) || !text.includes('T') ? text : `${text}Z`;
+  const date = new Date(zoned);
+  return Number.isNaN(date.getTime()) ? null : date;
+}

@@ -1,0 +1,100 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { Allow, ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, ValidateNested } from 'class-validator';
+import { CoerceTags, IsIsoTimestamp, IsNotBlank, IsStringRecord } from './coercions.js';
+
+export class EntityInputDto {
+  @ApiProperty({ example: 'Alice' })
+  @IsString()
+  @IsNotEmpty()
+  text: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'Defaults to CONCEPT' })
+  @IsOptional()
+  @IsString()
+  type?: string | null;
+}
+
+export class MemoryItemDto {
+  @ApiProperty({ example: 'Alice joined Google in March 2024.' })
+  @IsString()
+  @IsNotBlank('content cannot be empty')
+  content: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true, description: "ISO 8601; omitted or null = now; 'unset' = no event time" })
+  @IsOptional()
+  @IsIsoTimestamp(['unset'])
+  timestamp?: string | null;
+
+  @ApiPropertyOptional({ type: String, nullable: true })
+  @IsOptional()
+  @IsString()
+  context?: string | null;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, nullable: true })
+  @IsOptional()
+  @IsObject()
+  @IsStringRecord()
+  metadata?: Record<string, string> | null;
+
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'Retaining the same id again replaces the document' })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  document_id?: string | null;
+
+  @ApiPropertyOptional({ type: [EntityInputDto], nullable: true })
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => EntityInputDto)
+  entities?: EntityInputDto[] | null;
+
+  @ApiPropertyOptional({ type: [String], nullable: true })
+  @IsOptional()
+  @CoerceTags()
+  @IsArray()
+  @IsString({ each: true })
+  tags?: string[] | null;
+
+  /** Accepted for compatibility; observations are scoped by tags regardless. */
+  @ApiPropertyOptional({ nullable: true, description: 'Accepted and ignored' })
+  @Allow()
+  observation_scopes?: unknown;
+
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'Accepted and ignored' })
+  @IsOptional()
+  @IsString()
+  strategy?: string | null;
+
+  @ApiPropertyOptional({ enum: ['replace'], nullable: true, description: "Only 'replace' is supported" })
+  @IsOptional()
+  @IsIn(['replace'], { message: "update_mode must be 'replace' ('append' is not supported by this server)" })
+  update_mode?: 'replace' | null;
+}
+
+export class RetainRequestDto {
+  @ApiProperty({ type: [MemoryItemDto] })
+  @IsArray()
+  @ArrayNotEmpty({ message: 'items cannot be empty' })
+  @ValidateNested({ each: true })
+  @Type(() => MemoryItemDto)
+  items: MemoryItemDto[];
+
+  @ApiPropertyOptional({ type: Boolean, default: false, description: 'Queue the work and answer with an operation_id' })
+  @IsOptional()
+  @IsBoolean()
+  async?: boolean | null;
+
+  @ApiPropertyOptional({ type: [String], nullable: true, description: 'Applied to every item' })
+  @IsOptional()
+  @CoerceTags()
+  @IsArray()
+  @IsString({ each: true })
+  document_tags?: string[] | null;
+
+  @ApiPropertyOptional({ type: String, nullable: true, format: 'uuid', description: 'Accepted; the server assigns its own id' })
+  @IsOptional()
+  @IsUUID()
+  operation_id?: string | null;
+}

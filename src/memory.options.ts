@@ -45,6 +45,8 @@ export interface MemoryModuleOptions {
   retain?: Partial<RetainLimits>;
   /** The async operations worker (async retain and other queued work). */
   operations?: Partial<OperationsSettings>;
+  /** Background consolidation of raw memories into observations. */
+  consolidation?: Partial<ConsolidationSettings>;
   /**
    * A coordinator created by the caller, so that it can run teardown even when Nest fails to
    * create the application and no provider can be reached (see `main.ts`).
@@ -67,6 +69,30 @@ export interface OperationsSettings {
   /** Attempts before an operation is marked failed for good. */
   maxAttempts: number;
 }
+
+export interface ConsolidationSettings {
+  /** Cron expression of the background tick; `null` turns the schedule off (on demand only). */
+  cron: string | null;
+  /** Memories one batch claims. */
+  batchSize: number;
+  /** Batches this instance runs at once. */
+  concurrency: number;
+  /** How long a claimed memory stays ours without a heartbeat. */
+  leaseMs: number;
+  /** Failed attempts before a memory is marked failed for good. */
+  maxAttempts: number;
+  /** Cosine similarity from which two memories (or a memory and an observation) belong together. */
+  similarityThreshold: number;
+}
+
+const DEFAULT_CONSOLIDATION: ConsolidationSettings = {
+  cron: '*/30 * * * * *',
+  batchSize: 20,
+  concurrency: 2,
+  leaseMs: 60_000,
+  maxAttempts: 3,
+  similarityThreshold: 0.55,
+};
 
 const positiveInt = z.number().int().positive();
 const optionalUrl = z.string().url().optional();
@@ -140,6 +166,17 @@ const optionsSchema = z
       })
       .strict()
       .default({ concurrency: 2, pollIntervalMs: 1000, leaseMs: 30_000, maxAttempts: 3 }),
+    consolidation: z
+      .object({
+        cron: z.string().min(1).nullable().default(DEFAULT_CONSOLIDATION.cron),
+        batchSize: positiveInt.max(1000).default(DEFAULT_CONSOLIDATION.batchSize),
+        concurrency: positiveInt.max(64).default(DEFAULT_CONSOLIDATION.concurrency),
+        leaseMs: positiveInt.default(DEFAULT_CONSOLIDATION.leaseMs),
+        maxAttempts: positiveInt.max(100).default(DEFAULT_CONSOLIDATION.maxAttempts),
+        similarityThreshold: z.number().min(0).max(1).default(DEFAULT_CONSOLIDATION.similarityThreshold),
+      })
+      .strict()
+      .default(DEFAULT_CONSOLIDATION),
     shutdownCoordinator: z.instanceof(ShutdownCoordinator).optional(),
   })
   .strict();

@@ -7,6 +7,7 @@ import { MEMORY_OPTIONS } from '../../src/memory.constants.js';
 import { MemoryModule } from '../../src/memory.module.js';
 import type { ResolvedMemoryOptions } from '../../src/memory.options.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import { MEMORY_MIGRATIONS } from '../../src/storage/migrations/index.js';
 import { LogCapture } from '../helpers/log-capture.js';
 import { bootMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
@@ -36,7 +37,7 @@ describe('MemoryModule in a host application', () => {
     expect(memoryDatabase.dataSource).toBe(hostDataSource);
     await booted.app!.close();
     expect(hostDataSource.isInitialized).toBe(true);
-    expect(await hostDataSource.query(`SELECT count(*)::int AS n FROM memory_migrations`)).toEqual([{ n: 1 }]);
+    expect(await hostDataSource.query(`SELECT count(*)::int AS n FROM memory_migrations`)).toEqual([{ n: MEMORY_MIGRATIONS.length }]);
     await hostDataSource.destroy();
     await dropTestDatabase(database.name);
   });

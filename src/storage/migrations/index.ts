@@ -1,6 +1,7 @@
 import { InitialSchema1764000000000 } from './1764000000000-initial-schema.js';
+import { ConsolidationAndModels1764100000000 } from './1764100000000-consolidation-and-models.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
-export const MEMORY_MIGRATIONS = [InitialSchema1764000000000];
+export const MEMORY_MIGRATIONS = [InitialSchema1764000000000, ConsolidationAndModels1764100000000];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

@@ -1,7 +1,10 @@
 import { Module, type Provider } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import type { DataSource } from 'typeorm';
 import { BanksService } from './banks/banks.service.js';
+import { ConsolidationScheduler } from './consolidation/consolidation.scheduler.js';
+import { ConsolidationService } from './consolidation/consolidation.service.js';
 import { AiClients } from './external/ai-clients.js';
 import { ExternalCallGuard } from './external/external-call-guard.js';
 import { MemoryHealthIndicator } from './health/memory.health.js';
@@ -13,6 +16,9 @@ import { MEMORY_DATA_SOURCE, MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from './mem
 import { ConfigurableMemoryModule, MEMORY_MODULE_OPTIONS } from './memory.module-definition.js';
 import { type MemoryModuleOptions, type ResolvedMemoryOptions, resolveMemoryOptions } from './memory.options.js';
 import { MemoriesService } from './memories/memories.service.js';
+import { MemoryEditService } from './memories/memory-edit.service.js';
+import { MentalModelsService } from './mental-models/mental-models.service.js';
+import { ReflectService } from './reflect/reflect.service.js';
 import { MemoryMetrics } from './metrics/memory-metrics.js';
 import { OperationsService } from './operations/operations.service.js';
 import { OperationsWorker } from './operations/operations.worker.js';
@@ -102,6 +108,11 @@ const providers: Provider[] = [
     useFactory: (database: MemoryDatabase, vectors: VectorBackend, ai: AiClients) =>
       new RecallService(database, vectors, ai.embedder, ai.reranker),
   },
+  ConsolidationService,
+  ConsolidationScheduler,
+  MemoryEditService,
+  MentalModelsService,
+  ReflectService,
   ReadinessService,
   WatchdogService,
   MemoryHealthIndicator,
@@ -115,7 +126,7 @@ const providers: Provider[] = [
  * `isGlobal: true` makes its services injectable everywhere.
  */
 @Module({
-  imports: [TerminusModule],
+  imports: [TerminusModule, ScheduleModule.forRoot()],
   providers,
   exports: [
     MEMORY_OPTIONS,
@@ -128,6 +139,10 @@ const providers: Provider[] = [
     OperationsService,
     RetainService,
     RecallService,
+    ConsolidationService,
+    MemoryEditService,
+    MentalModelsService,
+    ReflectService,
     ReadinessService,
     WatchdogService,
     MemoryHealthIndicator,

@@ -1,6 +1,9 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ReadinessService } from '../health/readiness.service.js';
 import { WatchdogService } from '../health/watchdog.service.js';
+import { ConsolidationScheduler } from '../consolidation/consolidation.scheduler.js';
+import { ConsolidationService } from '../consolidation/consolidation.service.js';
+import { MentalModelsService } from '../mental-models/mental-models.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
 import { ShutdownCoordinator } from './shutdown-coordinator.js';
 import type { ShutdownStage } from './shutdown-stage.js';
@@ -21,12 +24,18 @@ export class MemoryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(ReadinessService) private readonly readiness: ReadinessService,
     @Inject(WatchdogService) private readonly watchdog: WatchdogService,
     @Inject(OperationsWorker) private readonly operations: OperationsWorker,
+    @Inject(ConsolidationService) private readonly consolidation: ConsolidationService,
+    @Inject(ConsolidationScheduler) private readonly scheduler: ConsolidationScheduler,
+    @Inject(MentalModelsService) private readonly mentalModels: MentalModelsService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const startup: Array<[ShutdownStage, () => Promise<void> | void]> = [
       ['watchdog', () => this.watchdog.start()],
       ['operations', () => this.operations.start()],
+      ['consolidation', () => this.consolidation.start()],
+      ['scheduler', () => this.scheduler.start()],
+      ['scheduler', () => this.mentalModels.start()],
       ['readiness', () => this.readiness.markReady()],
     ];
     for (const [stage, start] of startup) {

@@ -1,0 +1,7 @@
+import { Injectable } from '@nestjs/common';
+
+/** Placeholder: mental models (being written). */
+@Injectable()
+export class MentalModelsService {
+  start(): void {}
+}

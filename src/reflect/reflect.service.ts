@@ -1,0 +1,5 @@
+import { Injectable } from '@nestjs/common';
+
+/** Placeholder: reflect (being written). */
+@Injectable()
+export class ReflectService {}

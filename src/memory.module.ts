@@ -67,8 +67,12 @@ const providers: Provider[] = [
   },
   {
     provide: MemoryDatabase,
-    inject: [MEMORY_DATA_SOURCE],
-    useFactory: (dataSource: DataSource) => new MemoryDatabase(dataSource),
+    inject: [MEMORY_DATA_SOURCE, MemoryMetrics],
+    useFactory: (dataSource: DataSource, metrics: MemoryMetrics) => {
+      const database = new MemoryDatabase(dataSource, (waitMs) => metrics.poolAcquireWait.observe(waitMs / 1000));
+      metrics.observePool(() => database.poolStats());
+      return database;
+    },
   },
   {
     provide: MEMORY_VECTOR_BACKEND,

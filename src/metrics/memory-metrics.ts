@@ -66,6 +66,34 @@ export class MemoryMetrics {
     registers: [this.registry],
   });
 
+  readonly poolAcquireWait = new Histogram({
+    name: 'memory_db_pool_acquire_wait_seconds',
+    help: 'Time a SQL scope waited for a pooled connection',
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  private poolStats: () => { inUse: number; waiting: number } | null = () => null;
+
+  readonly poolInUse: Gauge = new Gauge({
+    name: 'memory_db_pool_connections_in_use',
+    help: 'Pooled database connections checked out now',
+    registers: [this.registry],
+    collect: (): void => this.poolInUse.set(this.poolStats()?.inUse ?? 0),
+  });
+
+  readonly poolWaiting: Gauge = new Gauge({
+    name: 'memory_db_pool_waiting_acquirers',
+    help: 'SQL scopes waiting for a pooled connection now',
+    registers: [this.registry],
+    collect: (): void => this.poolWaiting.set(this.poolStats()?.waiting ?? 0),
+  });
+
+  /** Where the pool gauges read from, at scrape time. */
+  observePool(stats: () => { inUse: number; waiting: number } | null): void {
+    this.poolStats = stats;
+  }
+
   metrics(): Promise<string> {
     return this.registry.metrics();
   }

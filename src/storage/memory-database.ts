@@ -21,6 +21,20 @@ export function isConnectionHeld(): boolean {
   return heldConnection.getStore() !== undefined;
 }
 
+/** What the pool looks like now; the same names for node-postgres and the PGlite adapter. */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  inUse: number;
+  waiting: number;
+}
+
+interface PgPoolLike {
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+}
+
 /**
  * The only way the module runs SQL. A scope checks out a QueryRunner, marks the async context
  * while it holds it, and always releases it; so a slow external call made from inside a scope
@@ -30,7 +44,31 @@ export function isConnectionHeld(): boolean {
  * on a pool of one (PGlite) a second acquisition would wait forever for the first.
  */
 export class MemoryDatabase {
-  constructor(readonly dataSource: DataSource) {}
+  private longestWaitMs = 0;
+
+  constructor(
+    readonly dataSource: DataSource,
+    /** Told how long each checkout waited for a free connection (pool metrics). */
+    private readonly onAcquired: (waitMs: number) => void = () => undefined,
+  ) {}
+
+  /** The longest a checkout has waited since the last call; resets it. */
+  takeLongestWaitMs(): number {
+    const longest = this.longestWaitMs;
+    this.longestWaitMs = 0;
+    return longest;
+  }
+
+  poolStats(): PoolStats | null {
+    const pool = (this.dataSource.driver as unknown as { master?: PgPoolLike }).master;
+    if (!pool || typeof pool.totalCount !== 'number') return null;
+    return {
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      inUse: pool.totalCount - pool.idleCount,
+      waiting: pool.waitingCount,
+    };
+  }
 
   async withConnection<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
     const held = heldConnection.getStore();
@@ -39,7 +77,11 @@ export class MemoryDatabase {
     try {
       // TypeORM checks out lazily, on the first query; the scope takes the connection up front so
       // that "inside a scope" and "holding a connection" are the same thing.
+      const waitStarted = performance.now();
       await queryRunner.connect();
+      const waitMs = performance.now() - waitStarted;
+      this.longestWaitMs = Math.max(this.longestWaitMs, waitMs);
+      this.onAcquired(waitMs);
       const scope: HeldConnection = { queryRunner, sql: sqlOn(queryRunner) };
       return await heldConnection.run(scope, () => work(scope.sql));
     } finally {

@@ -4,6 +4,7 @@ import type { FactType } from '../memory.constants.js';
 import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
 import { MemoryDatabase } from '../storage/memory-database.js';
 import type { DocumentRecord, EntityRecord, MemoryRecord, Page } from './memory.types.js';
+import { isUuid } from '../storage/uuid.js';
 
 interface MemoryRow {
   id: string;
@@ -34,7 +35,6 @@ const MEMORY_COLUMNS = `
   ARRAY(SELECT e.name FROM unit_entities ue JOIN entities e ON e.id = ue.entity_id
          WHERE ue.unit_id = m.id ORDER BY e.name) AS entities`;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface MemoryListFilter {
   type?: FactType;
@@ -74,7 +74,7 @@ export class MemoriesService {
 
   async get(bankId: string, memoryId: string): Promise<MemoryRecord> {
     const notFound = new MemoryException(MemoryErrorCode.MemoryNotFound, `Memory unit '${memoryId}' not found`);
-    if (!UUID.test(memoryId)) throw notFound;
+    if (!isUuid(memoryId)) throw notFound;
     const [row] = await this.database.query<MemoryRow>(
       `SELECT ${MEMORY_COLUMNS} FROM memory_units m WHERE m.bank_id = $1 AND m.id = $2`,
       [bankId, memoryId],

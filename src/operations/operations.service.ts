@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
 import { type ClaimedOperation, type Operation, type OperationRow, type OperationStatus, toOperation } from './operation.types.js';
+import { isUuid } from '../storage/uuid.js';
 
 export class LeaseLostError extends Error {
   constructor(operationId: string) {
@@ -9,7 +10,6 @@ export class LeaseLostError extends Error {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The queue of async work, in the `operations` table so that every instance of a fleet shares it.
@@ -31,7 +31,7 @@ export class OperationsService {
   }
 
   async get(bankId: string, operationId: string): Promise<Operation | null> {
-    if (!UUID.test(operationId)) {
+    if (!isUuid(operationId)) {
       throw new MemoryException(MemoryErrorCode.InvalidInput, `Invalid operation_id format: ${operationId}`, 'operation_id');
     }
     const [row] = await this.database.query<OperationRow>(`SELECT * FROM operations WHERE bank_id = $1 AND id = $2`, [

@@ -1,6 +1,7 @@
 import { BadRequestException, Delete, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
 import { BanksService } from '../../banks/banks.service.js';
+import { isUuid } from '../../storage/uuid.js';
 import { OperationsService } from '../../operations/operations.service.js';
 import { ListOperationsQuery, OperationStatusQuery } from '../dto/list-query.dto.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
@@ -10,8 +11,6 @@ import {
   toOperationNotFoundWire,
   toOperationStatusWire,
 } from '../wire.mapper.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @MemoryApiController('operations')
 export class OperationsController {
@@ -50,5 +49,5 @@ export class OperationsController {
 }
 
 function assertUuid(operationId: string): void {
-  if (!UUID.test(operationId)) throw new BadRequestException(`Invalid operation_id format: ${operationId}`);
+  if (!isUuid(operationId)) throw new BadRequestException(`Invalid operation_id format: ${operationId}`);
 }

@@ -1,7 +1,443 @@
-import { Injectable } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { bankNotFound } from '../banks/banks.service.js';
+import { AiClients } from '../external/ai-clients.js';
+import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
+import { MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
+import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
+import type { ResolvedMemoryOptions } from '../memory.options.js';
+import { MemoryMetrics } from '../metrics/memory-metrics.js';
+import type { ClaimedOperation } from '../operations/operation.types.js';
+import { OperationsService } from '../operations/operations.service.js';
+import { OperationsWorker } from '../operations/operations.worker.js';
+import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
+import type { VectorBackend } from '../storage/vector-backend.js';
+import {
+  type BatchPlan,
+  type CandidateObservation,
+  askLlm,
+  planBySimilarity,
+  planFromReply,
+} from './consolidation-plan.js';
+import {
+  type ClaimedBatch,
+  type ClaimedMemory,
+  type ConsolidationRequestOutcome,
+  type ConsolidationResult,
+  addResults,
+  emptyResult,
+} from './consolidation.types.js';
+import { ObservationWriter } from './observation-writer.js';
+import { parseVector } from './vectors.js';
+import { MentalModelsService } from '../mental-models/mental-models.service.js';
 
-/** Placeholder: consolidation of raw memories into observations (being written). */
+export const CONSOLIDATION_OPERATION = 'consolidation';
+
+/** Observations shown to the LLM (or compared against) per memory of the batch. */
+const CANDIDATES_PER_MEMORY = 3;
+const MAX_CANDIDATES = 20;
+
+interface InFlightBatch {
+  batch: ClaimedBatch;
+  abort: AbortController;
+  done: Promise<unknown>;
+}
+
+interface ClaimedRow {
+  id: string;
+  text: string;
+  tags: string[];
+  embedding: unknown;
+  created_at: Date;
+  mentioned_at: Date;
+  occurred_start: Date | null;
+  occurred_end: Date | null;
+  lease_token: string;
+}
+
+/**
+ * Consolidates raw memories (world, experience) into observations, a batch of one bank at a time.
+ *
+ * A batch is claimed in a short transaction (`FOR UPDATE SKIP LOCKED`, a lease and one fencing
+ * token for the whole batch), kept alive by heartbeats, and written observation by observation
+ * through the `ObservationWriter`'s guards: no connection is held across the LLM or the embedder,
+ * and a worker whose lease was taken over writes nothing. Work reaches it as queued operations of
+ * kind `consolidation`, so every instance of a fleet shares it.
+ */
 @Injectable()
 export class ConsolidationService {
-  start(): void {}
+  private readonly logger = new Logger(ConsolidationService.name);
+  private readonly stopping = new AbortController();
+  private readonly inFlight = new Set<InFlightBatch>();
+  private readonly writer: ObservationWriter;
+  private slotsFree: number;
+  private readonly waitingForSlot: Array<() => void> = [];
+
+  constructor(
+    @Inject(MEMORY_OPTIONS) private readonly options: ResolvedMemoryOptions,
+    @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
+    @Inject(MEMORY_VECTOR_BACKEND) private readonly vectors: VectorBackend,
+    @Inject(AiClients) private readonly ai: AiClients,
+    @Inject(OperationsService) private readonly operations: OperationsService,
+    @Inject(OperationsWorker) private readonly worker: OperationsWorker,
+    @Inject(MemoryMetrics) private readonly metrics: MemoryMetrics,
+    @Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator,
+    @Inject(MentalModelsService) private readonly mentalModels: MentalModelsService,
+  ) {
+    this.writer = new ObservationWriter(database, vectors, ai.embedder);
+    this.slotsFree = options.consolidation.concurrency;
+    worker.register(CONSOLIDATION_OPERATION, (operation, signal) => this.runQueued(operation, signal));
+  }
+
+  /** Called by MemoryLifecycle at stage 'consolidation'. */
+  start(): void {
+    this.coordinator.register('consolidation', 'consolidation-batches', (_signal, deadlineAt) => this.drain(deadlineAt));
+  }
+
+  /**
+   * Queues a consolidation of the bank, or returns the one already waiting. The bank row is
+   * locked (`FOR NO KEY UPDATE`, which memory inserts do not conflict with) so that two concurrent
+   * requests cannot both find no pending operation.
+   */
+  async requestConsolidation(bankId: string): Promise<ConsolidationRequestOutcome> {
+    const outcome = await this.database.transaction(async (sql) => {
+      const [bank] = await sql.query(`SELECT id FROM banks WHERE id = $1 FOR NO KEY UPDATE`, [bankId]);
+      if (!bank) throw bankNotFound(bankId);
+      return enqueueConsolidation(sql, this.operations, bankId, ['pending']);
+    });
+    if (!outcome.deduplicated) this.worker.notify();
+    return outcome;
+  }
+
+  /**
+   * Runs batches of the bank until none is left, each memory at most once per run (a memory
+   * whose batch failed waits for the next run). Exposed for hosts and tests that want to
+   * consolidate without the queue; the operation handler calls it too.
+   */
+  async consolidateBank(bankId: string, signal?: AbortSignal): Promise<ConsolidationResult> {
+    const result = emptyResult();
+    const attempted: string[] = [];
+    for (;;) {
+      this.assertRunning(signal);
+      const batchResult = await this.withSlot(async () => {
+        const batch = await this.claim(bankId, attempted);
+        if (!batch) return null;
+        attempted.push(...batch.memories.map((memory) => memory.id));
+        return this.runBatch(batch, signal);
+      });
+      if (!batchResult) break;
+      addResults(result, batchResult);
+    }
+    await this.updateLag();
+    this.logger.log(`Bank '${bankId}' consolidated: ${JSON.stringify(result)}`);
+    if (result.created + result.updated + result.deleted > 0) {
+      // Models that follow the bank are refreshed through the queue, never inline.
+      await this.mentalModels.refreshAfterConsolidation(bankId);
+    }
+    return result;
+  }
+
+  private async runQueued(operation: ClaimedOperation, signal: AbortSignal): Promise<void> {
+    let result: ConsolidationResult;
+    try {
+      result = await this.consolidateBank(operation.bankId, signal);
+    } catch (error) {
+      if (this.stopping.signal.aborted) {
+        // Abandoned by shutdown, not failed: the queue gives it to another instance at once.
+        await this.operations.release(operation).catch(() => undefined);
+      }
+      throw error;
+    }
+    await this.database.transaction(async (sql) => {
+      await this.operations.assertLeaseHeld(sql, operation);
+      await this.operations.complete(sql, operation, { ...result });
+    });
+  }
+
+  /** Claims up to `batchSize` unconsolidated memories of the bank; an expired lease is anyone's. */
+  private async claim(bankId: string, exclude: string[]): Promise<ClaimedBatch | null> {
+    const { batchSize, leaseMs } = this.options.consolidation;
+    const rows = await this.database.transaction((sql) =>
+      sql.query<ClaimedRow>(
+        `WITH lease AS (SELECT nextval('memory_lease_tokens') AS token)
+         UPDATE memory_units m
+            SET consolidation_status = 'claimed', lease_owner = $2,
+                lease_expires_at = now() + make_interval(secs => $3::double precision / 1000),
+                lease_token = (SELECT token FROM lease)
+          WHERE m.id IN (
+            SELECT id FROM memory_units
+             WHERE bank_id = $1 AND fact_type <> 'observation' AND state = 'valid'
+               AND (consolidation_status = 'pending' OR (consolidation_status = 'claimed' AND lease_expires_at < now()))
+               AND NOT (id = ANY($5::uuid[]))
+             ORDER BY created_at, id
+             FOR UPDATE SKIP LOCKED
+             LIMIT $4)
+         RETURNING m.id, m.text, m.tags, m.embedding, m.created_at, m.mentioned_at, m.occurred_start, m.occurred_end, m.lease_token`,
+        [bankId, this.options.instanceId, leaseMs, batchSize, exclude],
+      ),
+    );
+    if (rows.length === 0) return null;
+    const memories: ClaimedMemory[] = rows
+      .map((row) => ({
+        id: row.id,
+        text: row.text,
+        tags: row.tags ?? [],
+        embedding: parseVector(row.embedding),
+        createdAt: new Date(row.created_at),
+        mentionedAt: new Date(row.mentioned_at),
+        occurredStart: row.occurred_start,
+        occurredEnd: row.occurred_end,
+      }))
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1));
+    return { bankId, leaseToken: String(rows[0].lease_token), memories };
+  }
+
+  private async runBatch(batch: ClaimedBatch, outer?: AbortSignal): Promise<ConsolidationResult> {
+    const abort = new AbortController();
+    const signal = outer ? AbortSignal.any([outer, abort.signal]) : abort.signal;
+    const entry: InFlightBatch = { batch, abort, done: Promise.resolve() };
+    const heartbeat = this.heartbeat(batch);
+    const work = this.processBatch(batch, signal);
+    entry.done = work.catch(() => undefined);
+    this.inFlight.add(entry);
+    try {
+      return await work;
+    } finally {
+      clearInterval(heartbeat);
+      this.inFlight.delete(entry);
+    }
+  }
+
+  private async processBatch(batch: ClaimedBatch, signal: AbortSignal): Promise<ConsolidationResult> {
+    const result = emptyResult();
+    try {
+      const plan = await this.plan(batch, signal);
+      result.skipped += plan.skipped;
+      for (const observationId of plan.deletes) {
+        if (await this.invalidate(batch, observationId)) result.deleted += 1;
+        else result.skipped += 1;
+      }
+      const returned: string[] = [];
+      for (const observation of plan.plans) {
+        signal.throwIfAborted();
+        const outcome = await this.writer.write(batch.bankId, batch.leaseToken, observation, signal);
+        if (outcome.effect === 'created') result.created += 1;
+        else if (outcome.effect === 'updated') result.updated += 1;
+        else result.skipped += 1;
+        result.memories_consolidated += outcome.consumed.length;
+        returned.push(...outcome.returned);
+      }
+      result.memories_consolidated += await this.markStandalone(batch, plan.standalone);
+      if (plan.rejected.length) result.failed += await this.recordFailure(batch, plan.rejected, 'LLM action unusable');
+      if (returned.length) await this.release(batch, returned);
+    } catch (error) {
+      if (signal.aborted) {
+        // Shutdown (or the operation's lease) took the work away: hand the claims back unchanged.
+        await this.release(batch, batch.memories.map((memory) => memory.id)).catch(() => undefined);
+        throw error;
+      }
+      this.logger.warn(`Consolidation batch of bank '${batch.bankId}' failed: ${errorMessage(error)}`);
+      result.failed += await this.recordFailure(batch, batch.memories.map((memory) => memory.id), errorMessage(error));
+    }
+    this.metrics.consolidationObservations.inc({ effect: 'created' }, result.created);
+    this.metrics.consolidationObservations.inc({ effect: 'updated' }, result.updated);
+    this.metrics.consolidationObservations.inc({ effect: 'deleted' }, result.deleted);
+    this.metrics.consolidationObservations.inc({ effect: 'skipped' }, result.skipped);
+    this.metrics.consolidatedMemories.inc({ outcome: 'done' }, result.memories_consolidated);
+    this.metrics.consolidatedMemories.inc({ outcome: 'failed' }, result.failed);
+    return result;
+  }
+
+  /** Reads (short scopes) what the plan needs, then asks the LLM, if any, with no connection held. */
+  private async plan(batch: ClaimedBatch, signal: AbortSignal): Promise<BatchPlan> {
+    const candidates = await this.candidates(batch);
+    if (!this.ai.llm) {
+      const entities = await this.entitiesOf(batch);
+      return planBySimilarity(batch.memories, candidates, entities, this.options.consolidation.similarityThreshold);
+    }
+    const reply = await askLlm(this.ai.llm, batch.memories, candidates, signal);
+    return planFromReply(batch.bankId, batch.memories, candidates, reply);
+  }
+
+  /** The live observations of the bank nearest to each memory of the batch. */
+  private async candidates(batch: ClaimedBatch): Promise<CandidateObservation[]> {
+    return this.database.withConnection(async (sql) => {
+      const found = new Map<string, { id: string; text: string; embedding: unknown; source_memory_ids: string[] | null }>();
+      for (const memory of batch.memories) {
+        if (memory.embedding.length === 0) continue;
+        const rows = await sql.query<{ id: string; text: string; embedding: unknown; source_memory_ids: string[] | null }>(
+          `SELECT o.id, o.text, o.embedding, o.source_memory_ids FROM memory_units o
+            WHERE o.bank_id = $1 AND o.fact_type = 'observation' AND o.state = 'valid' AND o.embedding IS NOT NULL
+            ORDER BY ${this.vectors.distance('o', '$2')}, o.id
+            LIMIT $3`,
+          [batch.bankId, this.vectors.serialize(memory.embedding), CANDIDATES_PER_MEMORY],
+        );
+        for (const row of rows) if (found.size < MAX_CANDIDATES) found.set(row.id, row);
+      }
+      const sourceIds = [...found.values()].flatMap((row) => row.source_memory_ids ?? []);
+      const sources = sourceIds.length
+        ? await sql.query<{ id: string; text: string; mentioned_at: Date }>(
+            `SELECT id, text, mentioned_at FROM memory_units WHERE id = ANY($1::uuid[]) AND state = 'valid'`,
+            [sourceIds],
+          )
+        : [];
+      const sourceById = new Map(sources.map((row) => [row.id, row]));
+      return [...found.values()].map((row) => ({
+        id: row.id,
+        text: row.text,
+        embedding: parseVector(row.embedding),
+        sources: (row.source_memory_ids ?? [])
+          .map((id) => sourceById.get(id))
+          .filter((source) => source !== undefined)
+          .map((source) => ({ id: source.id, text: source.text, at: new Date(source.mentioned_at).getTime() })),
+      }));
+    });
+  }
+
+  private async entitiesOf(batch: ClaimedBatch): Promise<Map<string, Set<string>>> {
+    const rows = await this.database.query<{ unit_id: string; entity_id: string }>(
+      `SELECT unit_id, entity_id FROM unit_entities WHERE unit_id = ANY($1::uuid[])`,
+      [batch.memories.map((memory) => memory.id)],
+    );
+    const entities = new Map<string, Set<string>>();
+    for (const row of rows) entities.set(row.unit_id, (entities.get(row.unit_id) ?? new Set()).add(row.entity_id));
+    return entities;
+  }
+
+  /** Only while the batch is still ours: a worker that lost its lease invalidates nothing. */
+  private async invalidate(batch: ClaimedBatch, observationId: string): Promise<boolean> {
+    return this.database.transaction(async (sql) => {
+      const held = await sql.query(
+        `SELECT id FROM memory_units WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed'
+          ORDER BY id FOR SHARE`,
+        [batch.memories.map((memory) => memory.id), batch.leaseToken],
+      );
+      if (held.length === 0) return false;
+      const { affected } = await sql.execute(
+        `UPDATE memory_units SET state = 'invalidated', invalidated_at = now(), invalidation_reason = 'consolidation',
+                updated_at = now()
+          WHERE id = $1 AND bank_id = $2 AND fact_type = 'observation' AND state = 'valid'`,
+        [observationId, batch.bankId],
+      );
+      return affected > 0;
+    });
+  }
+
+  private async markStandalone(batch: ClaimedBatch, ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const { affected } = await this.database.withConnection((sql) =>
+      sql.execute(
+        `UPDATE memory_units
+            SET consolidation_status = 'done', consolidated_at = now(), consolidation_error = NULL,
+                lease_owner = NULL, lease_expires_at = NULL
+          WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed' AND state = 'valid'`,
+        [ids, batch.leaseToken],
+      ),
+    );
+    return affected;
+  }
+
+  /** An attempt counted: back to pending, or failed for good once the attempts are spent. */
+  private async recordFailure(batch: ClaimedBatch, ids: string[], reason: string): Promise<number> {
+    const { affected } = await this.database.withConnection((sql) =>
+      sql.execute(
+        `UPDATE memory_units
+            SET consolidation_attempts = consolidation_attempts + 1,
+                consolidation_status = CASE WHEN consolidation_attempts + 1 >= $3 THEN 'failed' ELSE 'pending' END,
+                consolidation_error = $4, lease_owner = NULL, lease_expires_at = NULL
+          WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed'`,
+        [ids, batch.leaseToken, this.options.consolidation.maxAttempts, reason.slice(0, 1000)],
+      ),
+    );
+    return affected;
+  }
+
+  /** Back to pending at once, attempt not counted, where our token still holds. */
+  private async release(batch: ClaimedBatch, ids: string[]): Promise<void> {
+    await this.database.query(
+      `UPDATE memory_units SET consolidation_status = 'pending', lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed'`,
+      [ids, batch.leaseToken],
+    );
+  }
+
+  private heartbeat(batch: ClaimedBatch): NodeJS.Timeout {
+    const { leaseMs } = this.options.consolidation;
+    const ids = batch.memories.map((memory) => memory.id);
+    return setInterval(() => {
+      this.database
+        .query(
+          `UPDATE memory_units SET lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+            WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed'`,
+          [ids, batch.leaseToken, leaseMs],
+        )
+        .catch((error: unknown) => this.logger.warn(`Consolidation heartbeat failed: ${errorMessage(error)}`));
+    }, Math.max(100, Math.floor(leaseMs / 3)));
+  }
+
+  private async updateLag(): Promise<void> {
+    const [row] = await this.database.query<{ lag: number | null }>(
+      `SELECT extract(epoch FROM now() - min(created_at))::double precision AS lag FROM memory_units
+        WHERE fact_type <> 'observation' AND state = 'valid' AND consolidation_status IN ('pending', 'claimed')`,
+    );
+    this.metrics.consolidationLag.set(Number(row?.lag ?? 0));
+  }
+
+  private assertRunning(signal?: AbortSignal): void {
+    signal?.throwIfAborted();
+    if (this.stopping.signal.aborted) {
+      throw new MemoryException(MemoryErrorCode.ShuttingDown, 'Consolidation is stopping', undefined, true);
+    }
+  }
+
+  /** At most `concurrency` batches of this instance at once, whichever operations they belong to. */
+  private async withSlot<T>(work: () => Promise<T>): Promise<T> {
+    while (this.slotsFree === 0) await new Promise<void>((resolve) => this.waitingForSlot.push(resolve));
+    this.slotsFree -= 1;
+    try {
+      return await work();
+    } finally {
+      this.slotsFree += 1;
+      this.waitingForSlot.shift()?.();
+    }
+  }
+
+  /**
+   * Stops starting batches, lets running ones finish until shortly before the deadline, then
+   * aborts them; an aborted batch hands its claims back (only where its token still holds).
+   */
+  private async drain(deadlineAt: number): Promise<void> {
+    this.stopping.abort();
+    const running = () => Promise.all([...this.inFlight].map((entry) => entry.done));
+    const waitMs = Math.max(0, deadlineAt - Date.now() - Math.min(1000, (deadlineAt - Date.now()) / 4));
+    const timer = new AbortController();
+    const drained = await Promise.race([
+      running().then(() => true),
+      sleep(waitMs, false, { signal: timer.signal }).catch(() => false),
+    ]);
+    timer.abort();
+    if (!drained) {
+      this.logger.warn(`Aborting ${this.inFlight.size} consolidation batch(es) at the shutdown deadline`);
+      for (const entry of this.inFlight) entry.abort.abort(new Error('shutdown deadline'));
+      await running();
+    }
+  }
+}
+
+/**
+ * In the caller's transaction, after it locked the bank row: returns the consolidation already
+ * queued in one of `statuses`, or queues one.
+ */
+export async function enqueueConsolidation(
+  sql: Sql,
+  operations: OperationsService,
+  bankId: string,
+  statuses: string[],
+): Promise<ConsolidationRequestOutcome> {
+  const [existing] = await sql.query<{ id: string }>(
+    `SELECT id FROM operations WHERE bank_id = $1 AND kind = $2 AND status = ANY($3::text[]) ORDER BY created_at LIMIT 1`,
+    [bankId, CONSOLIDATION_OPERATION, statuses],
+  );
+  if (existing) return { operationId: existing.id, deduplicated: true };
+  return { operationId: await operations.enqueue(sql, bankId, CONSOLIDATION_OPERATION, {}), deduplicated: false };
 }

@@ -94,6 +94,26 @@ export class MemoryMetrics {
     this.poolStats = stats;
   }
 
+  readonly consolidationLag = new Gauge({
+    name: 'memory_consolidation_lag_seconds',
+    help: 'Age of the oldest memory waiting for consolidation, as of the last batch or scheduler tick',
+    registers: [this.registry],
+  });
+
+  readonly consolidatedMemories = new Counter({
+    name: 'memory_consolidated_memories_total',
+    help: 'Memories a consolidation batch finished: done (with or without an observation) or failed (attempt counted)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly consolidationObservations = new Counter({
+    name: 'memory_consolidation_observations_total',
+    help: 'Observation writes of consolidation by effect: created, updated, deleted, skipped',
+    labelNames: ['effect'] as const,
+    registers: [this.registry],
+  });
+
   metrics(): Promise<string> {
     return this.registry.metrics();
   }

@@ -1,0 +1,76 @@
+/** One memory of a claimed batch, as the claim returned it. */
+export interface ClaimedMemory {
+  id: string;
+  text: string;
+  tags: string[];
+  embedding: number[];
+  createdAt: Date;
+  mentionedAt: Date;
+  occurredStart: Date | null;
+  occurredEnd: Date | null;
+}
+
+/** A batch this instance holds: every write it makes is fenced on `leaseToken`. */
+export interface ClaimedBatch {
+  bankId: string;
+  leaseToken: string;
+  memories: ClaimedMemory[];
+}
+
+/** What a consolidation run did; the operation's result, in the wire's snake_case. */
+export interface ConsolidationResult {
+  /** Observations created. */
+  created: number;
+  /** Observations that had sources folded in (or were rewritten by the LLM). */
+  updated: number;
+  /** Observations invalidated on the LLM's request. */
+  deleted: number;
+  /** Planned writes that changed nothing: sources died, lease lost, observation gone, or a retry of a write already made. */
+  skipped: number;
+  /** Memories whose batch failed this run: back to pending with an attempt counted, or failed for good. */
+  failed: number;
+  /** Memories marked done by this run, with or without an observation. */
+  memories_consolidated: number;
+}
+
+export function emptyResult(): ConsolidationResult {
+  return { created: 0, updated: 0, deleted: 0, skipped: 0, failed: 0, memories_consolidated: 0 };
+}
+
+export function addResults(into: ConsolidationResult, from: ConsolidationResult): ConsolidationResult {
+  for (const key of Object.keys(into) as Array<keyof ConsolidationResult>) into[key] += from[key];
+  return into;
+}
+
+/** The answer to an on-demand request. */
+export interface ConsolidationRequestOutcome {
+  operationId: string;
+  /** True when a consolidation of the bank was already queued and that operation is returned. */
+  deduplicated: boolean;
+}
+
+/** How the text of an observation is obtained: fixed (the LLM wrote it) or rebuilt from the live sources. */
+export type ObservationText = string | ((liveSourceIds: string[]) => string);
+
+export interface CreatePlan {
+  kind: 'create';
+  sourceIds: string[];
+  text: ObservationText;
+}
+
+export interface UpdatePlan {
+  kind: 'update';
+  observationId: string;
+  sourceIds: string[];
+  text: ObservationText;
+}
+
+export type ObservationPlan = CreatePlan | UpdatePlan;
+
+/** What one guarded write did. `consumed` are the sources it marked done. */
+export interface WriteOutcome {
+  effect: 'created' | 'updated' | 'skipped';
+  consumed: string[];
+  /** Planned sources that still belong to us but were not written (observation gone): hand them back. */
+  returned: string[];
+}

@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import type { Embedder } from '../external/embedder.js';
+import type { MemoryDatabase, Sql } from '../storage/memory-database.js';
+import type { VectorBackend } from '../storage/vector-backend.js';
+import type { ObservationPlan, WriteOutcome } from './consolidation.types.js';
+
+/** Serialisation failures and deadlocks are the database asking for a retry. */
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 3;
+
+/** The key that makes a create exactly-once: a retry or a double run hits the unique constraint. */
+export function observationKey(bankId: string, sourceIds: string[], action: string): string {
+  return createHash('sha256')
+    .update([bankId, [...sourceIds].sort().join(','), action].join('\n'))
+    .digest('hex');
+}
+
+/**
+ * Writes one observation with the guards that replace a transaction held across the slow part
+ * (DESIGN.md, "Guards that replace the held transaction").
+ *
+ * Phase 1, no connection held across the call: a short read of which sources are still ours and
+ * alive (no embedding at all when none is), then the embedding. Phase 2, one short transaction:
+ * sources locked `FOR SHARE` in id order before the observation row is touched (the one lock order
+ * of every writer), live sources re-filtered, a `RETURNING`-gated create or update, and the
+ * sources marked done under our fencing token. When the sources changed between the phases and
+ * the text is derived from them, the text would describe a dead source: phase 2 writes nothing
+ * and the two phases run again for the survivors.
+ */
+export class ObservationWriter {
+  private readonly logger = new Logger(ObservationWriter.name);
+
+  constructor(
+    private readonly database: MemoryDatabase,
+    private readonly vectors: VectorBackend,
+    private readonly embedder: Embedder,
+  ) {}
+
+  async write(bankId: string, leaseToken: string, plan: ObservationPlan, signal?: AbortSignal): Promise<WriteOutcome> {
+    let planned = [...new Set(plan.sourceIds)].sort();
+    for (let round = 1; round <= MAX_ATTEMPTS; round += 1) {
+      const live = await this.database.query<{ id: string }>(
+        `SELECT id FROM memory_units
+          WHERE id = ANY($1::uuid[]) AND bank_id = $2 AND state = 'valid'
+            AND consolidation_status = 'claimed' AND lease_token = $3
+          ORDER BY id`,
+        [planned, bankId, leaseToken],
+      );
+      const liveIds = live.map((row) => row.id);
+      if (liveIds.length === 0) return { effect: 'skipped', consumed: [], returned: [] };
+      const text = typeof plan.text === 'string' ? plan.text : plan.text(liveIds);
+      if (!text.trim()) return { effect: 'skipped', consumed: [], returned: liveIds };
+      const [embedding] = await this.embedder.embed([text], signal);
+      signal?.throwIfAborted();
+
+      const outcome = await this.inTransaction((sql) => this.fold(sql, bankId, leaseToken, plan, liveIds, text, embedding));
+      if (outcome === 'stale') {
+        planned = liveIds;
+        continue;
+      }
+      return outcome;
+    }
+    this.logger.warn(`Observation sources in bank '${bankId}' kept changing; leaving them for the next run`);
+    return { effect: 'skipped', consumed: [], returned: planned };
+  }
+
+  private async fold(
+    sql: Sql,
+    bankId: string,
+    leaseToken: string,
+    plan: ObservationPlan,
+    expected: string[],
+    text: string,
+    embedding: number[],
+  ): Promise<WriteOutcome | 'stale'> {
+    const locked = await sql.query<{ id: string; live: boolean }>(
+      `SELECT id, (state = 'valid' AND consolidation_status = 'claimed' AND lease_token = $3) AS live
+         FROM memory_units WHERE id = ANY($1::uuid[]) AND bank_id = $2
+        ORDER BY id FOR SHARE`,
+      [expected, bankId, leaseToken],
+    );
+    const live = locked.filter((row) => row.live).map((row) => row.id);
+    if (live.length === 0) return { effect: 'skipped', consumed: [], returned: [] };
+    // A derived text names exactly the sources it was built from; a fixed (LLM) text is kept and
+    // only the live sources are attached to it.
+    if (typeof plan.text !== 'string' && live.length !== expected.length) return 'stale';
+
+    let observationId: string | undefined;
+    if (plan.kind === 'create') {
+      const key = observationKey(bankId, live, 'create');
+      const [row] = await sql.query<{ id: string }>(
+        `INSERT INTO memory_units
+           (bank_id, text, fact_type, tags, embedding, source_memory_ids, proof_count, observation_key,
+            consolidation_status, consolidated_at, mentioned_at, occurred_start, occurred_end)
+         SELECT $1, $2, 'observation',
+                ARRAY(SELECT DISTINCT t FROM memory_units s, unnest(s.tags) t WHERE s.id = ANY($4::uuid[]) ORDER BY t),
+                ${this.vectors.param('$3')}, $4::uuid[], cardinality($4::uuid[]), $5, 'done', now(),
+                (SELECT max(mentioned_at) FROM memory_units WHERE id = ANY($4::uuid[])),
+                (SELECT min(occurred_start) FROM memory_units WHERE id = ANY($4::uuid[])),
+                (SELECT max(occurred_end) FROM memory_units WHERE id = ANY($4::uuid[]))
+         ON CONFLICT (observation_key) DO NOTHING
+         RETURNING id`,
+        [bankId, text, this.vectors.serialize(embedding), live, key],
+      );
+      observationId = row?.id;
+      if (!observationId) {
+        // The same sources were already folded by an earlier run of this write: a no-op.
+        await this.markDone(sql, live, leaseToken);
+        return { effect: 'skipped', consumed: live, returned: [] };
+      }
+    } else {
+      const [row] = await sql.query<{ id: string }>(
+        `UPDATE memory_units o
+            SET source_memory_ids = COALESCE(o.source_memory_ids, '{}') ||
+                  ARRAY(SELECT x FROM unnest($3::uuid[]) x WHERE NOT (x = ANY(COALESCE(o.source_memory_ids, '{}')))),
+                proof_count = cardinality(COALESCE(o.source_memory_ids, '{}')) +
+                  cardinality(ARRAY(SELECT x FROM unnest($3::uuid[]) x WHERE NOT (x = ANY(COALESCE(o.source_memory_ids, '{}'))))),
+                tags = ARRAY(SELECT DISTINCT t FROM unnest(o.tags || ARRAY(
+                         SELECT st FROM memory_units s, unnest(s.tags) st WHERE s.id = ANY($3::uuid[]))) t ORDER BY t),
+                text = $4, embedding = ${this.vectors.param('$5')},
+                mentioned_at = greatest(o.mentioned_at, (SELECT max(mentioned_at) FROM memory_units WHERE id = ANY($3::uuid[]))),
+                consolidated_at = now(), updated_at = now()
+          WHERE o.id = $1 AND o.bank_id = $2 AND o.fact_type = 'observation' AND o.state = 'valid'
+          RETURNING o.id`,
+        [plan.observationId, bankId, live, text, this.vectors.serialize(embedding)],
+      );
+      observationId = row?.id;
+      // Invalidated or deleted meanwhile: nothing to fold into; the sources go back to the queue.
+      if (!observationId) return { effect: 'skipped', consumed: [], returned: live };
+    }
+    await sql.query(
+      `INSERT INTO unit_entities (unit_id, entity_id)
+       SELECT DISTINCT $1::uuid, entity_id FROM unit_entities WHERE unit_id = ANY($2::uuid[])
+       ON CONFLICT DO NOTHING`,
+      [observationId, live],
+    );
+    await this.markDone(sql, live, leaseToken);
+    return { effect: plan.kind === 'create' ? 'created' : 'updated', consumed: live, returned: [] };
+  }
+
+  private async markDone(sql: Sql, ids: string[], leaseToken: string): Promise<void> {
+    await sql.query(
+      `UPDATE memory_units
+          SET consolidation_status = 'done', consolidated_at = now(), consolidation_error = NULL,
+              lease_owner = NULL, lease_expires_at = NULL
+        WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed'`,
+      [ids, leaseToken],
+    );
+  }
+
+  private async inTransaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.database.transaction(work);
+      } catch (error) {
+        const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code;
+        if (attempt >= MAX_ATTEMPTS || !code || !RETRYABLE_SQLSTATES.has(code)) throw error;
+        this.logger.warn(`Observation write conflicted (${code}); retrying`);
+      }
+    }
+  }
+}

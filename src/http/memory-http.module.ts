@@ -3,10 +3,13 @@ import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from '../health/health.controller.js';
 import { ApiKeyGuard, ApiKeyVerifier } from './api-key.guard.js';
 import { BanksController } from './controllers/banks.controller.js';
+import { ConsolidationController } from './controllers/consolidation.controller.js';
 import { DocumentsController } from './controllers/documents.controller.js';
 import { MemoriesController } from './controllers/memories.controller.js';
+import { MentalModelsController } from './controllers/mental-models.controller.js';
 import { MetricsController, MonitoringController } from './controllers/monitoring.controller.js';
 import { OperationsController } from './controllers/operations.controller.js';
+import { ReflectController } from './controllers/reflect.controller.js';
 import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.options.js';
 
 /**
@@ -16,7 +19,7 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
  */
 @Module({
   imports: [TerminusModule],
-  controllers: [HealthController, MonitoringController, MetricsController, BanksController, MemoriesController, DocumentsController, OperationsController],
+  controllers: [HealthController, MonitoringController, MetricsController, BanksController, MemoriesController, DocumentsController, OperationsController, ReflectController, MentalModelsController, ConsolidationController],
   providers: [{ provide: MEMORY_HTTP_OPTIONS, useValue: {} satisfies MemoryHttpOptions }, ApiKeyVerifier, ApiKeyGuard],
   exports: [ApiKeyVerifier],
 })

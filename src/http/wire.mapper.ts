@@ -8,13 +8,19 @@
  * in full, nulls included.
  */
 import type { BankConfig, BankProfile, BankStats, BankSummary, BankUpdate } from '../banks/banks.service.js';
+import type { EditedMemory, MemoryEdit } from '../memories/memory-edit.service.js';
 import type { DocumentRecord, EntityRecord, MemoryRecord, Page } from '../memories/memory.types.js';
+import type { CreateMentalModel, MentalModel, MentalModelTrigger, UpdateMentalModel } from '../mental-models/mental-model.types.js';
 import type { Operation } from '../operations/operation.types.js';
 import type { RecallOutcome, RecalledMemory, RecallRequest } from '../recall/recall.types.js';
+import type { ReflectFact, ReflectOutcome, ReflectRequest } from '../reflect/reflect.types.js';
 import type { RetainItem, RetainOutcome, RetainRequest } from '../retain/retain.types.js';
 import type { CreateBankRequestDto } from './dto/bank.dto.js';
 import { parseIsoTimestamp } from './dto/coercions.js';
+import type { UpdateMemoryRequestDto } from './dto/memory-edit.dto.js';
+import type { CreateMentalModelRequestDto, MentalModelTriggerDto, UpdateMentalModelRequestDto } from './dto/mental-model.dto.js';
 import type { MinScoresDto, RecallRequestDto } from './dto/recall.dto.js';
+import type { ReflectRequestDto } from './dto/reflect.dto.js';
 import type { RetainRequestDto } from './dto/retain.dto.js';
 
 type Json = Record<string, unknown>;
@@ -361,6 +367,139 @@ export function toEntityListWire(page: Page<EntityRecord>): Json {
 
 export function toTagListWire(page: Page<{ tag: string; count: number }>): Json {
   return { items: page.items.map(({ tag, count }) => ({ tag, count })), total: page.total, limit: page.limit, offset: page.offset };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory edits
+
+/** Null counts as absent; `context: ''` clears the context. */
+export function toMemoryEdit(body: UpdateMemoryRequestDto): MemoryEdit {
+  return {
+    text: body.text ?? undefined,
+    context: body.context ?? undefined,
+    state: body.state ?? undefined,
+    reason: body.reason ?? undefined,
+  };
+}
+
+/** The GET shape, with the stamps the edit left. */
+export function toEditedMemoryWire(memory: EditedMemory): Json {
+  return {
+    ...toMemoryWire(memory),
+    invalidation_reason: memory.invalidationReason,
+    invalidated_at: iso(memory.invalidatedAt),
+    edited_at: iso(memory.editedAt),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reflect
+
+/** `context` is appended to the question by the service, as Hindsight does. */
+export function toReflectRequest(body: ReflectRequestDto): ReflectRequest {
+  return {
+    query: body.query,
+    budget: body.budget ?? undefined,
+    maxTokens: body.max_tokens ?? undefined,
+    tags: body.tags ?? undefined,
+    tagsMatch: body.tags_match ?? undefined,
+    factTypes: body.fact_types ?? undefined,
+    context: body.context ?? null,
+  };
+}
+
+/**
+ * Hindsight only sends `based_on` when `include.facts` is asked for; it is always sent here
+ * (a client that did not ask ignores it), with `extractive` telling whether an LLM wrote the text.
+ */
+export function toReflectWire(outcome: ReflectOutcome): Json {
+  return { text: outcome.text, based_on: { memories: outcome.basedOn.map(toReflectFactWire) }, extractive: outcome.extractive };
+}
+
+function toReflectFactWire(fact: ReflectFact): Json {
+  return withoutNulls({
+    id: fact.id,
+    text: fact.text,
+    type: fact.type,
+    context: fact.context,
+    occurred_start: iso(fact.occurredStart),
+    occurred_end: iso(fact.occurredEnd),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mental models
+
+function toTrigger(dto: MentalModelTriggerDto | null | undefined): Partial<MentalModelTrigger> | undefined {
+  if (!dto) return undefined;
+  return {
+    refreshAfterConsolidation: dto.refresh_after_consolidation ?? undefined,
+    refreshCron: dto.refresh_cron ?? undefined,
+    factTypes: dto.fact_types ?? undefined,
+    tagsMatch: dto.tags_match ?? undefined,
+  };
+}
+
+export function toCreateMentalModel(body: CreateMentalModelRequestDto): CreateMentalModel {
+  return {
+    id: body.id ?? null,
+    name: body.name,
+    sourceQuery: body.source_query,
+    tags: body.tags ?? undefined,
+    maxTokens: body.max_tokens ?? undefined,
+    trigger: toTrigger(body.trigger),
+  };
+}
+
+export function toUpdateMentalModel(body: UpdateMentalModelRequestDto): UpdateMentalModel {
+  return {
+    name: body.name ?? undefined,
+    sourceQuery: body.source_query ?? undefined,
+    tags: body.tags ?? undefined,
+    maxTokens: body.max_tokens ?? undefined,
+    trigger: toTrigger(body.trigger),
+  };
+}
+
+export type MentalModelDetail = 'metadata' | 'content' | 'full';
+
+/** `metadata` leaves the content out; `full` adds what the content was built from. */
+export function toMentalModelWire(model: MentalModel, detail: MentalModelDetail = 'full'): Json {
+  const trigger = withoutNulls({
+    mode: 'full',
+    refresh_after_consolidation: model.trigger.refreshAfterConsolidation,
+    refresh_cron: model.trigger.refreshCron,
+    fact_types: model.trigger.factTypes,
+    tags_match: model.trigger.tagsMatch,
+  });
+  return withoutNulls({
+    id: model.id,
+    bank_id: model.bankId,
+    name: model.name,
+    source_query: model.sourceQuery,
+    content: detail === 'metadata' ? null : model.content,
+    tags: model.tags,
+    max_tokens: model.maxTokens,
+    trigger,
+    last_refreshed_at: iso(model.lastRefreshedAt),
+    created_at: iso(model.createdAt),
+    reflect_response:
+      detail === 'full' && model.content !== null
+        ? { text: model.content, based_on: { memories: model.basedOn.map(toReflectFactWire) } }
+        : null,
+  });
+}
+
+export function toMentalModelListWire(models: MentalModel[], detail: MentalModelDetail = 'full'): Json {
+  return { items: models.map((model) => toMentalModelWire(model, detail)) };
+}
+
+export function toMentalModelCreatedWire(created: { mentalModelId: string; operationId: string }): Json {
+  return { mental_model_id: created.mentalModelId, operation_id: created.operationId };
+}
+
+export function toOperationQueuedWire(operationId: string): Json {
+  return { operation_id: operationId, status: 'queued' };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import { BanksService } from '../banks/banks.service.js';
 import type { FactType } from '../memory.constants.js';
 import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
 import { MemoryDatabase } from '../storage/memory-database.js';
+import { reclaimOrphanEntities } from './entity-links.js';
 import type { DocumentRecord, EntityRecord, MemoryRecord, Page } from './memory.types.js';
 import { isUuid } from '../storage/uuid.js';
 
@@ -135,17 +136,10 @@ export class MemoriesService {
       );
       const { affected } = await sql.execute(`DELETE FROM memory_units WHERE bank_id = $1 AND document_id = $2`, [bankId, documentId]);
       await sql.query(`DELETE FROM documents WHERE bank_id = $1 AND id = $2`, [bankId, documentId]);
-      const entityIds = linked.map((row) => row.entity_id);
-      if (entityIds.length) {
-        await sql.query(
-          `DELETE FROM entities e WHERE e.id = ANY($1::uuid[]) AND NOT EXISTS (SELECT 1 FROM unit_entities ue WHERE ue.entity_id = e.id)`,
-          [entityIds],
-        );
-        await sql.query(
-          `UPDATE entities e SET mention_count = (SELECT count(*) FROM unit_entities ue WHERE ue.entity_id = e.id) WHERE e.id = ANY($1::uuid[])`,
-          [entityIds],
-        );
-      }
+      await reclaimOrphanEntities(
+        sql,
+        linked.map((row) => row.entity_id),
+      );
       return affected;
     });
   }

@@ -1,5 +1,264 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AiClients } from '../external/ai-clients.js';
+import { MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
+import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
+import { canonicalEntityName, mergeEntities, properNouns, type ExtractedEntity } from '../retain/fact-extraction.js';
+import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
+import type { VectorBackend } from '../storage/vector-backend.js';
+import { reclaimOrphanEntities } from './entity-links.js';
+import { MemoriesService } from './memories.service.js';
+import type { MemoryRecord } from './memory.types.js';
 
-/** Placeholder: two-phase memory edits (being written). */
+export interface MemoryEdit {
+  text?: string;
+  /** `''` or `null` clears it. */
+  context?: string | null;
+  state?: 'valid' | 'invalidated';
+  reason?: string | null;
+}
+
+/** The memory as GET shows it, plus the stamps an edit leaves. */
+export interface EditedMemory extends MemoryRecord {
+  editedAt: Date | null;
+  invalidatedAt: Date | null;
+  invalidationReason: string | null;
+}
+
+/** Why observations built on an edited or invalidated source stop counting. */
+export const SOURCE_EDITED_REASON = 'source edited';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Phase-2 aborts (the row changed under us, or a deadlock) before answering 409. */
+export const MAX_EDIT_ATTEMPTS = 3;
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
+
+interface Snapshot {
+  fact_type: string;
+  text: string;
+  context: string | null;
+}
+
+/** Phase 1's work: what phase 2 applies if the row still reads as phase 1 saw it. */
+interface Prepared {
+  snapshot: Snapshot;
+  text: string;
+  context: string | null;
+  contentChanged: boolean;
+  embedding: number[] | null;
+  entities: ExtractedEntity[];
+}
+
+class RowChangedBetweenPhases extends Error {}
+
+/**
+ * Edits and invalidates memories in two phases (DESIGN.md, "Memory edit in two phases").
+ *
+ * Phase 1 reads the row in a short scope, then finds the new text's entities and embeds it with
+ * no connection held (invariant 1). Phase 2 is one short transaction that re-locks the row and
+ * checks that the embedding inputs still read as phase 1 saw them: if not, the embedding would
+ * describe text that is no longer there, so the attempt is dropped and redone from phase 1, a
+ * bounded number of times, then reported as a conflict.
+ *
+ * Lock order, shared with retain and consolidation: the memory row, then the other sources of
+ * its observations (id order), then the observations, then entity rows in canonical-name order.
+ */
 @Injectable()
-export class MemoryEditService {}
+export class MemoryEditService {
+  private readonly logger = new Logger(MemoryEditService.name);
+
+  constructor(
+    @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
+    @Inject(MEMORY_VECTOR_BACKEND) private readonly vectors: VectorBackend,
+    @Inject(AiClients) private readonly ai: AiClients,
+    @Inject(MemoriesService) private readonly memories: MemoriesService,
+  ) {}
+
+  async edit(bankId: string, memoryId: string, edit: MemoryEdit, signal?: AbortSignal): Promise<EditedMemory> {
+    validate(edit);
+    if (!UUID.test(memoryId)) throw notFound(memoryId);
+    for (let attempt = 1; ; attempt += 1) {
+      const prepared = await this.prepare(bankId, memoryId, edit, signal);
+      signal?.throwIfAborted();
+      try {
+        const stamps = await this.database.transaction((sql) => this.apply(sql, bankId, memoryId, edit, prepared));
+        const memory = await this.memories.get(bankId, memoryId);
+        return { ...memory, ...stamps };
+      } catch (error) {
+        const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code;
+        const retryable = error instanceof RowChangedBetweenPhases || (code !== undefined && RETRYABLE_SQLSTATES.has(code));
+        if (!retryable) throw error;
+        if (attempt >= MAX_EDIT_ATTEMPTS) {
+          throw new MemoryException(
+            MemoryErrorCode.Conflict,
+            `Memory unit '${memoryId}' kept changing while it was being edited; try again`,
+            undefined,
+            true,
+          );
+        }
+        this.logger.warn(`Edit of memory ${memoryId} conflicted (${code ?? 'row changed between phases'}); attempt ${attempt + 1}`);
+      }
+    }
+  }
+
+  /** Phase 1: one short read, then the slow work with no connection held. */
+  private async prepare(bankId: string, memoryId: string, edit: MemoryEdit, signal?: AbortSignal): Promise<Prepared> {
+    const [snapshot] = await this.database.query<Snapshot>(
+      `SELECT fact_type, text, context FROM memory_units WHERE bank_id = $1 AND id = $2`,
+      [bankId, memoryId],
+    );
+    if (!snapshot) throw notFound(memoryId);
+    if (snapshot.fact_type !== 'world' && snapshot.fact_type !== 'experience') {
+      throw new MemoryException(
+        MemoryErrorCode.InvalidInput,
+        `Only world and experience memories can be edited; '${memoryId}' is ${snapshot.fact_type === 'observation' ? 'an' : 'a'} ${snapshot.fact_type}`,
+        'memory_id',
+      );
+    }
+    const text = edit.text !== undefined ? edit.text.trim() : snapshot.text;
+    const context = edit.context !== undefined ? edit.context || null : snapshot.context;
+    const textChanged = edit.text !== undefined;
+    const contentChanged = textChanged || edit.context !== undefined;
+    let embedding: number[] | null = null;
+    if (textChanged) {
+      // Retain embeds the fact's text alone; an edit keeps the same input so both compare alike.
+      const [vector] = await this.ai.embedder.embed([text], signal).catch((error: unknown) => {
+        throw fromExternalFailure(error);
+      });
+      if (!vector || vector.length !== this.vectors.dimension) {
+        throw new MemoryException(MemoryErrorCode.ExternalServiceFailed, `the embedder returned a ${vector?.length ?? 0}-dimensional vector`);
+      }
+      embedding = vector;
+    }
+    return { snapshot, text, context, contentChanged, embedding, entities: textChanged ? mergeEntities(properNouns(text)) : [] };
+  }
+
+  /** Phase 2: one short transaction. */
+  private async apply(
+    sql: Sql,
+    bankId: string,
+    memoryId: string,
+    edit: MemoryEdit,
+    prepared: Prepared,
+  ): Promise<Pick<EditedMemory, 'editedAt' | 'invalidatedAt' | 'invalidationReason'>> {
+    const [current] = await sql.query<Snapshot>(
+      `SELECT fact_type, text, context FROM memory_units WHERE bank_id = $1 AND id = $2 FOR UPDATE`,
+      [bankId, memoryId],
+    );
+    if (!current) throw notFound(memoryId);
+    const { snapshot } = prepared;
+    if (current.text !== snapshot.text || (current.context ?? null) !== (snapshot.context ?? null)) {
+      throw new RowChangedBetweenPhases();
+    }
+
+    const invalidating = edit.state === 'invalidated';
+    const [stamps] = await sql.query<{ edited_at: Date | null; invalidated_at: Date | null; invalidation_reason: string | null }>(
+      `UPDATE memory_units
+          SET text = $3, context = $4,
+              embedding = CASE WHEN $5::boolean THEN ${this.vectors.param('$6')} ELSE embedding END,
+              edited_at = CASE WHEN $7::boolean THEN now() ELSE edited_at END,
+              state = COALESCE($8, state),
+              invalidated_at = CASE $8 WHEN 'invalidated' THEN now() WHEN 'valid' THEN NULL ELSE invalidated_at END,
+              invalidation_reason = CASE $8 WHEN 'invalidated' THEN $9 WHEN 'valid' THEN NULL
+                                    ELSE COALESCE($9, invalidation_reason) END,
+              updated_at = now()
+        WHERE bank_id = $1 AND id = $2
+        RETURNING edited_at, invalidated_at, invalidation_reason`,
+      [
+        bankId,
+        memoryId,
+        prepared.text,
+        prepared.context,
+        prepared.embedding !== null,
+        prepared.embedding ? this.vectors.serialize(prepared.embedding) : null,
+        prepared.contentChanged,
+        edit.state ?? null,
+        edit.reason ?? (invalidating ? 'invalidated by user' : null),
+      ],
+    );
+
+    if (prepared.contentChanged || invalidating || edit.state === 'valid') {
+      await this.requeueConsolidation(sql, bankId, memoryId, prepared.contentChanged || invalidating);
+    }
+    if (prepared.embedding !== null) await this.relinkEntities(sql, bankId, memoryId, prepared.entities);
+    return { editedAt: stamps.edited_at, invalidatedAt: stamps.invalidated_at, invalidationReason: stamps.invalidation_reason };
+  }
+
+  /**
+   * The observations built on this memory no longer say what their sources say: they are
+   * invalidated, and every live source of theirs (this one included, unless it was invalidated)
+   * goes back to the consolidation queue. Clearing the lease fences off a consolidation batch
+   * that claimed one of them before the edit: its token no longer matches, so it writes nothing.
+   */
+  private async requeueConsolidation(sql: Sql, bankId: string, memoryId: string, invalidateObservations: boolean): Promise<void> {
+    let sources = [memoryId];
+    if (invalidateObservations) {
+      const observations = await sql.query<{ id: string; source_memory_ids: string[] }>(
+        `SELECT id, source_memory_ids FROM memory_units
+          WHERE bank_id = $1 AND fact_type = 'observation' AND state = 'valid' AND $2::uuid = ANY(source_memory_ids)`,
+        [bankId, memoryId],
+      );
+      if (observations.length > 0) {
+        const others = [...new Set(observations.flatMap((row) => row.source_memory_ids))].filter((id) => id !== memoryId).sort();
+        // Sources before observations, as consolidation locks them.
+        if (others.length) {
+          await sql.query(`SELECT id FROM memory_units WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [others]);
+        }
+        await sql.query(
+          `UPDATE memory_units SET state = 'invalidated', invalidated_at = now(), invalidation_reason = $2, updated_at = now()
+            WHERE id = ANY($1::uuid[]) AND state = 'valid'`,
+          [observations.map((row) => row.id), SOURCE_EDITED_REASON],
+        );
+        sources = [memoryId, ...others];
+      }
+    }
+    await sql.query(
+      `UPDATE memory_units
+          SET consolidation_status = 'pending', consolidation_attempts = 0, consolidated_at = NULL, consolidation_error = NULL,
+              lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL, updated_at = now()
+        WHERE bank_id = $1 AND id = ANY($2::uuid[]) AND state = 'valid' AND fact_type <> 'observation'`,
+      [bankId, sources],
+    );
+  }
+
+  /**
+   * Links the memory to the entities its new text names. Entities are resolved by canonical name
+   * inside this transaction, never by an id read earlier: one pruned since (its last memory
+   * deleted) is simply created again rather than linked by a dead id. Entities the memory no
+   * longer names lose the link and, when nothing else links them, go.
+   */
+  private async relinkEntities(sql: Sql, bankId: string, memoryId: string, entities: ExtractedEntity[]): Promise<void> {
+    const previous = await sql.query<{ entity_id: string }>(`DELETE FROM unit_entities WHERE unit_id = $1 RETURNING entity_id`, [memoryId]);
+    const byCanonical = new Map(entities.map((entity) => [canonicalEntityName(entity.name), entity]));
+    const linked: string[] = [];
+    for (const canonical of [...byCanonical.keys()].sort()) {
+      const entity = byCanonical.get(canonical)!;
+      const [row] = await sql.query<{ id: string }>(
+        `INSERT INTO entities (bank_id, name, canonical_name, entity_type)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (bank_id, canonical_name) DO UPDATE SET last_seen = now()
+         RETURNING id`,
+        [bankId, entity.name, canonical, entity.type],
+      );
+      await sql.query(`INSERT INTO unit_entities (unit_id, entity_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [memoryId, row.id]);
+      linked.push(row.id);
+    }
+    await reclaimOrphanEntities(sql, [...new Set([...linked, ...previous.map((row) => row.entity_id)])]);
+  }
+}
+
+function validate(edit: MemoryEdit): void {
+  const fields = [edit.text, edit.context, edit.state, edit.reason];
+  if (fields.every((value) => value === undefined)) {
+    throw new MemoryException(MemoryErrorCode.InvalidInput, 'Provide at least one field to update.');
+  }
+  if (edit.text !== undefined && (typeof edit.text !== 'string' || edit.text.trim() === '')) {
+    throw new MemoryException(MemoryErrorCode.InvalidInput, 'text cannot be empty', 'text');
+  }
+  if (edit.state !== undefined && edit.state !== 'valid' && edit.state !== 'invalidated') {
+    throw new MemoryException(MemoryErrorCode.InvalidInput, "state must be 'valid' or 'invalidated'", 'state');
+  }
+}
+
+function notFound(memoryId: string): MemoryException {
+  return new MemoryException(MemoryErrorCode.MemoryNotFound, `Memory unit '${memoryId}' not found`);
+}

@@ -1,7 +1,426 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { z } from 'zod';
+import { BanksService, ensureBank } from '../banks/banks.service.js';
+import { AiClients } from '../external/ai-clients.js';
+import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
+import type { ClaimedOperation } from '../operations/operation.types.js';
+import { OperationsService } from '../operations/operations.service.js';
+import { OperationsWorker } from '../operations/operations.worker.js';
+import { RecallService } from '../recall/recall.service.js';
+import { FACT_TYPES, TAGS_MATCHES, type RecalledMemory } from '../recall/recall.types.js';
+import { describeMemory, extractiveAnswer, toFact } from '../reflect/reflect.service.js';
+import type { ReflectFact } from '../reflect/reflect.types.js';
+import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
+import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
+import { CronSchedule } from './cron-schedule.js';
+import {
+  type CreateMentalModel,
+  DEFAULT_MODEL_TOKENS,
+  MAX_MODEL_TOKENS,
+  MENTAL_MODEL_PLACEHOLDER,
+  MIN_MODEL_TOKENS,
+  type MentalModel,
+  type MentalModelFilter,
+  type MentalModelTrigger,
+  REFRESH_MENTAL_MODEL,
+  type UpdateMentalModel,
+} from './mental-model.types.js';
 
-/** Placeholder: mental models (being written). */
+const CRON_CHECK_INTERVAL_MS = 30_000;
+const MODEL_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const MAX_ID_LENGTH = 64;
+
+const summarySchema = z.object({ content: z.string().trim().min(1, 'empty content') });
+
+const SYSTEM_PROMPT = `You maintain a "mental model": a concise, self-contained summary of what an AI agent knows
+about one topic, written from its long-term memories. Use only the memories given; prefer recent
+information when memories disagree, and say what is uncertain. Write markdown.
+Return JSON: {"content": string}.`;
+
+interface ModelRow {
+  bank_id: string;
+  id: string;
+  name: string;
+  source_query: string;
+  content: string | null;
+  based_on: ReflectFact[];
+  tags: string[];
+  max_tokens: number;
+  trigger: Partial<MentalModelTrigger>;
+  last_refreshed_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/**
+ * Mental models: named summaries of what a bank knows about a query, kept up to date by
+ * refresh operations on the shared queue.
+ *
+ * A refresh recalls and summarises with no connection held, then writes the content in one
+ * short transaction fenced by the operation's lease, so a worker that lost its lease writes
+ * nothing. An empty or unusable LLM answer fails the attempt and the old content stays.
+ *
+ * Refreshes run when asked (`refresh`), on creation, after consolidation
+ * (`refreshAfterConsolidation`, called by consolidation) and on each model's `refresh_cron`:
+ * one interval per instance checks which schedules fired since the model's last refresh or
+ * queued refresh, under a transaction-scoped advisory lock so one instance of a fleet queues
+ * each due refresh once.
+ */
 @Injectable()
 export class MentalModelsService {
-  start(): void {}
+  private readonly logger = new Logger(MentalModelsService.name);
+  private cronTimer?: NodeJS.Timeout;
+  private cronTick: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
+    @Inject(BanksService) private readonly banks: BanksService,
+    @Inject(RecallService) private readonly recaller: RecallService,
+    @Inject(AiClients) private readonly ai: AiClients,
+    @Inject(OperationsService) private readonly operations: OperationsService,
+    @Inject(OperationsWorker) private readonly worker: OperationsWorker,
+    @Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator,
+  ) {
+    worker.register(REFRESH_MENTAL_MODEL, (operation, signal) => this.runRefresh(operation, signal));
+  }
+
+  /** Stage 'scheduler' (MemoryLifecycle): the cron check, torn down in the same stage. */
+  start(): void {
+    this.cronTimer = setInterval(() => {
+      this.cronTick = this.cronTick.then(() =>
+        this.queueDueRefreshes().catch((error: unknown) => this.logger.warn(`Mental model cron check failed: ${errorMessage(error)}`)),
+      );
+    }, CRON_CHECK_INTERVAL_MS);
+    this.coordinator.register('scheduler', 'mental-model-cron', async () => {
+      clearInterval(this.cronTimer);
+      await this.cronTick;
+    });
+  }
+
+  /**
+   * Queues a refresh of every model whose `refresh_cron` fired since its last refresh and since
+   * its last queued refresh (so a failing refresh waits for the next slot instead of looping).
+   * Returns the new operations' ids; none when another instance holds this tick's lock.
+   */
+  async queueDueRefreshes(now = new Date()): Promise<string[]> {
+    const ids = await this.database.transaction(async (sql) => {
+      const [{ locked }] = await sql.query<{ locked: boolean }>(
+        `SELECT pg_try_advisory_xact_lock(hashtext('nestjs-memory:mental-model-cron')) AS locked`,
+      );
+      if (!locked) return [];
+      const models = await sql.query<{ bank_id: string; id: string; cron: string; since: Date }>(
+        `SELECT m.bank_id, m.id, m.trigger ->> 'refreshCron' AS cron,
+                GREATEST(COALESCE(m.last_refreshed_at, m.created_at), m.created_at,
+                         (SELECT max(GREATEST(o.created_at, COALESCE((o.payload ->> 'cron_checked_at')::timestamptz, o.created_at)))
+                            FROM operations o
+                           WHERE o.bank_id = m.bank_id AND o.kind = $1 AND o.payload ->> 'mental_model_id' = m.id)) AS since
+           FROM mental_models m
+          WHERE m.trigger ->> 'refreshCron' IS NOT NULL
+          ORDER BY m.bank_id, m.id`,
+        [REFRESH_MENTAL_MODEL],
+      );
+      const queued: string[] = [];
+      for (const model of models) {
+        let schedule: CronSchedule;
+        try {
+          schedule = CronSchedule.parse(model.cron);
+        } catch {
+          continue; // validated on write; a hand-edited row is skipped, not fatal to the others
+        }
+        if (!schedule.firedBetween(new Date(model.since), now)) continue;
+        queued.push(await this.operations.enqueue(sql, model.bank_id, REFRESH_MENTAL_MODEL, {
+            mental_model_id: model.id,
+            reason: 'cron',
+            // The check's clock, which the next check compares with (tests pass their own).
+            cron_checked_at: now.toISOString(),
+          }));
+      }
+      return queued;
+    });
+    if (ids.length) this.worker.notify();
+    return ids;
+  }
+
+  async list(bankId: string, filter: MentalModelFilter): Promise<MentalModel[]> {
+    await this.banks.assertExists(bankId);
+    const tags = filter.tags ?? [];
+    const rows = await this.database.query<ModelRow>(
+      `SELECT * FROM mental_models
+        WHERE bank_id = $1
+          AND (cardinality($2::text[]) = 0
+               OR ($3 = 'any' AND tags && $2::text[])
+               OR ($3 = 'all' AND tags @> $2::text[])
+               OR ($3 = 'exact' AND tags @> $2::text[] AND tags <@ $2::text[]))
+        ORDER BY created_at, id LIMIT $4 OFFSET $5`,
+      [bankId, tags, filter.tagsMatch ?? 'any', filter.limit, filter.offset],
+    );
+    return rows.map(toModel);
+  }
+
+  async get(bankId: string, id: string): Promise<MentalModel> {
+    const [row] = await this.database.query<ModelRow>(`SELECT * FROM mental_models WHERE bank_id = $1 AND id = $2`, [bankId, id]);
+    if (!row) throw notFound(id);
+    return toModel(row);
+  }
+
+  /** Creates the model with a placeholder and queues its first refresh, in one transaction. */
+  async create(bankId: string, request: CreateMentalModel): Promise<{ mentalModelId: string; operationId: string }> {
+    const name = requireText(request.name, 'name');
+    const sourceQuery = requireText(request.sourceQuery, 'source_query');
+    const maxTokens = checkMaxTokens(request.maxTokens ?? DEFAULT_MODEL_TOKENS);
+    const trigger = checkTrigger({ ...DEFAULT_TRIGGER, ...definedOnly(request.trigger ?? {}) });
+    const tags = uniqueTags(request.tags ?? []);
+    const explicitId = request.id ?? null;
+    if (explicitId !== null && (!MODEL_ID.test(explicitId) || explicitId.length > MAX_ID_LENGTH)) {
+      throw invalid(`id must be lowercase letters, digits and hyphens (at most ${MAX_ID_LENGTH})`, 'id');
+    }
+    const result = await this.database.transaction(async (sql) => {
+      await ensureBank(sql, bankId);
+      const id = await this.insert(sql, bankId, explicitId, name, { sourceQuery, tags, maxTokens, trigger });
+      const operationId = await this.operations.enqueue(sql, bankId, REFRESH_MENTAL_MODEL, { mental_model_id: id });
+      return { mentalModelId: id, operationId };
+    });
+    this.worker.notify();
+    return result;
+  }
+
+  async update(bankId: string, id: string, patch: UpdateMentalModel): Promise<MentalModel> {
+    const name = patch.name === undefined ? null : requireText(patch.name, 'name');
+    const sourceQuery = patch.sourceQuery === undefined ? null : requireText(patch.sourceQuery, 'source_query');
+    const maxTokens = patch.maxTokens === undefined ? null : checkMaxTokens(patch.maxTokens);
+    const tags = patch.tags === undefined ? null : uniqueTags(patch.tags);
+    return this.database.transaction(async (sql) => {
+      const [current] = await sql.query<ModelRow>(`SELECT * FROM mental_models WHERE bank_id = $1 AND id = $2 FOR UPDATE`, [bankId, id]);
+      if (!current) throw notFound(id);
+      const trigger =
+        patch.trigger === undefined ? null : checkTrigger({ ...DEFAULT_TRIGGER, ...current.trigger, ...definedOnly(patch.trigger) });
+      const [row] = await sql.query<ModelRow>(
+        `UPDATE mental_models
+            SET name = COALESCE($3, name), source_query = COALESCE($4, source_query), max_tokens = COALESCE($5, max_tokens),
+                tags = COALESCE($6::text[], tags), trigger = COALESCE($7::jsonb, trigger), updated_at = now()
+          WHERE bank_id = $1 AND id = $2
+          RETURNING *`,
+        [bankId, id, name, sourceQuery, maxTokens, tags, trigger ? JSON.stringify(trigger) : null],
+      );
+      return toModel(row);
+    });
+  }
+
+  async delete(bankId: string, id: string): Promise<void> {
+    const { affected } = await this.database.withConnection((sql) =>
+      sql.execute(`DELETE FROM mental_models WHERE bank_id = $1 AND id = $2`, [bankId, id]),
+    );
+    if (affected === 0) throw notFound(id);
+  }
+
+  /** Queues a refresh of one model; answers its operation id. */
+  async refresh(bankId: string, id: string): Promise<string> {
+    const operationId = await this.database.transaction(async (sql) => {
+      const [row] = await sql.query(`SELECT 1 FROM mental_models WHERE bank_id = $1 AND id = $2 FOR SHARE`, [bankId, id]);
+      if (!row) throw notFound(id);
+      return this.operations.enqueue(sql, bankId, REFRESH_MENTAL_MODEL, { mental_model_id: id });
+    });
+    this.worker.notify();
+    return operationId;
+  }
+
+  /**
+   * For consolidation to call once it has changed a bank's observations: queues a refresh of
+   * every model whose trigger asks for it, unless one is already waiting. Returns the new
+   * operations' ids.
+   */
+  async refreshAfterConsolidation(bankId: string): Promise<string[]> {
+    const ids = await this.database.transaction(async (sql) => {
+      const models = await sql.query<{ id: string }>(
+        `SELECT m.id FROM mental_models m
+          WHERE m.bank_id = $1 AND (m.trigger ->> 'refreshAfterConsolidation')::boolean IS TRUE
+            AND NOT EXISTS (SELECT 1 FROM operations o
+                             WHERE o.bank_id = m.bank_id AND o.kind = $2 AND o.status = 'pending'
+                               AND o.payload ->> 'mental_model_id' = m.id)
+          ORDER BY m.id
+          FOR UPDATE OF m`,
+        [bankId, REFRESH_MENTAL_MODEL],
+      );
+      const queued: string[] = [];
+      for (const model of models) {
+        queued.push(await this.operations.enqueue(sql, bankId, REFRESH_MENTAL_MODEL, { mental_model_id: model.id, reason: 'consolidation' }));
+      }
+      return queued;
+    });
+    if (ids.length) this.worker.notify();
+    return ids;
+  }
+
+  /** The operation handler: read, recall and summarise with no connection held, then one fenced write. */
+  private async runRefresh(operation: ClaimedOperation, signal: AbortSignal): Promise<void> {
+    const modelId = String(operation.payload.mental_model_id);
+    const [row] = await this.database.query<ModelRow>(`SELECT * FROM mental_models WHERE bank_id = $1 AND id = $2`, [
+      operation.bankId,
+      modelId,
+    ]);
+    if (!row) {
+      await this.database.transaction((sql) => this.operations.complete(sql, operation, { mental_model_id: modelId, skipped: 'deleted' }));
+      return;
+    }
+    const model = toModel(row);
+    const { content, basedOn } = await this.summarise(model, signal);
+    signal.throwIfAborted();
+    await this.database.transaction(async (sql) => {
+      await this.operations.assertLeaseHeld(sql, operation);
+      const { affected } = await sql.execute(
+        `UPDATE mental_models SET content = $3, based_on = $4::jsonb, last_refreshed_at = now(), updated_at = now()
+          WHERE bank_id = $1 AND id = $2`,
+        [model.bankId, model.id, content, JSON.stringify(basedOn.map(factJson))],
+      );
+      await this.operations.complete(sql, operation, {
+        mental_model_id: model.id,
+        updated: affected === 1,
+        based_on: basedOn.length,
+      });
+    });
+  }
+
+  private async summarise(model: MentalModel, signal: AbortSignal): Promise<{ content: string; basedOn: ReflectFact[] }> {
+    const llm = this.ai.llm;
+    const { results } = await this.recaller.recall(
+      {
+        bankId: model.bankId,
+        query: model.sourceQuery,
+        types: model.trigger.factTypes ?? undefined,
+        tags: model.tags,
+        tagsMatch: model.trigger.tagsMatch ?? undefined,
+        // Without a model the summary is the memories themselves, so they must fit its budget.
+        maxTokens: llm ? undefined : model.maxTokens,
+        includeEntities: null,
+      },
+      signal,
+    );
+    if (!llm) {
+      const extract = extractiveAnswer(results, results.length);
+      return { content: extract.text, basedOn: extract.basedOn };
+    }
+    const user = [`Topic: ${model.name}`, `Query: ${model.sourceQuery}`, '', 'Memories:', ...(results.length ? results.map(describeMemory) : ['(none)'])].join('\n');
+    const answer = await llm
+      .completeJson({ operation: 'refresh-mental-model', system: SYSTEM_PROMPT, user, schema: summarySchema, maxTokens: model.maxTokens }, signal)
+      .catch((error: unknown) => {
+        throw fromExternalFailure(error);
+      });
+    return { content: answer.content, basedOn: results.map((memory: RecalledMemory) => toFact(memory)) };
+  }
+
+  /** An explicit id that exists is a conflict; a generated one takes the next free suffix. */
+  private async insert(
+    sql: Sql,
+    bankId: string,
+    explicitId: string | null,
+    name: string,
+    fields: { sourceQuery: string; tags: string[]; maxTokens: number; trigger: MentalModelTrigger },
+  ): Promise<string> {
+    const base = explicitId ?? slugOf(name);
+    for (let n = 1; ; n += 1) {
+      const id = n === 1 ? base : `${base.slice(0, MAX_ID_LENGTH - String(n).length - 1)}-${n}`;
+      const rows = await sql.query<{ id: string }>(
+        `INSERT INTO mental_models (bank_id, id, name, source_query, content, tags, max_tokens, trigger)
+         VALUES ($1, $2, $3, $4, $5, $6::text[], $7, $8::jsonb)
+         ON CONFLICT (bank_id, id) DO NOTHING
+         RETURNING id`,
+        [bankId, id, name, fields.sourceQuery, MENTAL_MODEL_PLACEHOLDER, fields.tags, fields.maxTokens, JSON.stringify(fields.trigger)],
+      );
+      if (rows.length) return rows[0].id;
+      if (explicitId !== null) {
+        throw new MemoryException(MemoryErrorCode.Conflict, `Mental model '${explicitId}' already exists in bank '${bankId}'`);
+      }
+    }
+  }
+}
+
+const DEFAULT_TRIGGER: MentalModelTrigger = { refreshAfterConsolidation: false, refreshCron: null, factTypes: null, tagsMatch: null };
+
+function checkTrigger(trigger: MentalModelTrigger): MentalModelTrigger {
+  if (trigger.refreshAfterConsolidation && trigger.refreshCron) {
+    throw invalid('refresh_after_consolidation and refresh_cron cannot both be set', 'trigger');
+  }
+  if (trigger.refreshCron != null) {
+    try {
+      CronSchedule.parse(trigger.refreshCron);
+    } catch (error) {
+      throw invalid(`invalid cron expression '${trigger.refreshCron}': ${(error as Error).message}`, 'trigger.refresh_cron');
+    }
+  }
+  if (trigger.factTypes != null) {
+    if (trigger.factTypes.length === 0) throw invalid('fact_types cannot be empty', 'trigger.fact_types');
+    if (trigger.factTypes.some((type) => !FACT_TYPES.includes(type))) throw invalid('unknown fact type', 'trigger.fact_types');
+  }
+  if (trigger.tagsMatch != null && !TAGS_MATCHES.includes(trigger.tagsMatch)) throw invalid('unknown tags_match', 'trigger.tags_match');
+  return {
+    refreshAfterConsolidation: trigger.refreshAfterConsolidation === true,
+    refreshCron: trigger.refreshCron ?? null,
+    factTypes: trigger.factTypes ?? null,
+    tagsMatch: trigger.tagsMatch ?? null,
+  };
+}
+
+function checkMaxTokens(value: number): number {
+  if (!Number.isInteger(value) || value < MIN_MODEL_TOKENS || value > MAX_MODEL_TOKENS) {
+    throw invalid(`max_tokens must be an integer from ${MIN_MODEL_TOKENS} to ${MAX_MODEL_TOKENS}`, 'max_tokens');
+  }
+  return value;
+}
+
+function requireText(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw invalid(`${field} cannot be empty`, field);
+  return value.trim();
+}
+
+export function slugOf(name: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, MAX_ID_LENGTH)
+    .replace(/-+$/, '');
+  return slug || 'mental-model';
+}
+
+function uniqueTags(tags: string[]): string[] {
+  return [...new Set(tags.map((tag) => tag.trim()).filter(Boolean))];
+}
+
+function definedOnly<T extends object>(object: T): Partial<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+function factJson(fact: ReflectFact): Record<string, unknown> {
+  return { ...fact, occurredStart: fact.occurredStart ? new Date(fact.occurredStart).toISOString() : null, occurredEnd: fact.occurredEnd ? new Date(fact.occurredEnd).toISOString() : null };
+}
+
+function toModel(row: ModelRow): MentalModel {
+  return {
+    id: row.id,
+    bankId: row.bank_id,
+    name: row.name,
+    sourceQuery: row.source_query,
+    content: row.content,
+    basedOn: (row.based_on ?? []).map((fact) => ({
+      ...fact,
+      occurredStart: fact.occurredStart ? new Date(fact.occurredStart) : null,
+      occurredEnd: fact.occurredEnd ? new Date(fact.occurredEnd) : null,
+    })),
+    tags: row.tags ?? [],
+    maxTokens: row.max_tokens,
+    trigger: { ...DEFAULT_TRIGGER, ...row.trigger },
+    lastRefreshedAt: row.last_refreshed_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function invalid(message: string, field: string): MemoryException {
+  return new MemoryException(MemoryErrorCode.InvalidInput, message, field);
+}
+
+/** There is no code of its own for models: MemoryNotFound carries the 404. */
+function notFound(id: string): MemoryException {
+  return new MemoryException(MemoryErrorCode.MemoryNotFound, `Mental model '${id}' not found`);
 }

@@ -8,6 +8,7 @@ import { MemoryMetrics } from '../metrics/memory-metrics.js';
 import type { ClaimedOperation } from '../operations/operation.types.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
+import { reclaimOrphanEntities } from '../memories/entity-links.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import {
@@ -172,7 +173,7 @@ export class RetainService {
         entityIds.get(canonical),
       ]);
     }
-    await refreshEntityCounts(sql, [...new Set([...entityIds.values(), ...replacedEntityIds])]);
+    await reclaimOrphanEntities(sql, [...new Set([...entityIds.values(), ...replacedEntityIds])]);
     return memoryIds;
   }
 
@@ -248,26 +249,6 @@ export class RetainService {
       }
     });
   }
-}
-
-/**
- * Entity rows are locked (in canonical order) before their links are counted, so a concurrent
- * writer linking one of them either commits first and is counted, or waits: an entity is only
- * deleted when no memory links to it any more.
- */
-async function refreshEntityCounts(sql: Sql, entityIds: string[]): Promise<void> {
-  if (entityIds.length === 0) return;
-  await sql.query(`SELECT id FROM entities WHERE id = ANY($1::uuid[]) ORDER BY canonical_name FOR UPDATE`, [entityIds]);
-  await sql.query(
-    `DELETE FROM entities e WHERE e.id = ANY($1::uuid[])
-        AND NOT EXISTS (SELECT 1 FROM unit_entities ue WHERE ue.entity_id = e.id)`,
-    [entityIds],
-  );
-  await sql.query(
-    `UPDATE entities e SET mention_count = (SELECT count(*) FROM unit_entities ue WHERE ue.entity_id = e.id)
-      WHERE e.id = ANY($1::uuid[])`,
-    [entityIds],
-  );
 }
 
 const NO_USAGE = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };

@@ -1,18 +1,22 @@
-import { BadRequestException, Body, Delete, Get, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import { BadRequestException, Body, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Req } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { BanksService } from '../../banks/banks.service.js';
 import { MemoriesService } from '../../memories/memories.service.js';
+import { MemoryEditService } from '../../memories/memory-edit.service.js';
 import { RecallService } from '../../recall/recall.service.js';
 import { RetainService } from '../../retain/retain.service.js';
 import { parseIsoTimestamp } from '../dto/coercions.js';
 import { ClearMemoriesQuery, ListMemoriesQuery } from '../dto/list-query.dto.js';
+import { UpdateMemoryRequestDto } from '../dto/memory-edit.dto.js';
 import { RecallRequestDto } from '../dto/recall.dto.js';
 import { RetainRequestDto } from '../dto/retain.dto.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
 import { requestSignal } from '../request-signal.js';
 import {
   toClearedWire,
+  toEditedMemoryWire,
+  toMemoryEdit,
   toMemoryListWire,
   toMemoryWire,
   toRecallRequest,
@@ -28,6 +32,7 @@ export class MemoriesController {
     @Inject(RecallService) private readonly recaller: RecallService,
     @Inject(MemoriesService) private readonly memories: MemoriesService,
     @Inject(BanksService) private readonly banks: BanksService,
+    @Inject(MemoryEditService) private readonly editor: MemoryEditService,
   ) {}
 
   @Post('banks/:bank_id/memories')
@@ -73,6 +78,20 @@ export class MemoriesController {
   @ApiOperation({ operationId: 'get_memory' })
   async get(@Param('bank_id') bankId: string, @Param('memory_id') memoryId: string) {
     return toMemoryWire(await this.memories.get(bankId, memoryId));
+  }
+
+  @Patch('banks/:bank_id/memories/:memory_id')
+  @ApiOperation({ operationId: 'update_memory', summary: 'Edits or invalidates a world/experience memory' })
+  async update(
+    @Param('bank_id') bankId: string,
+    @Param('memory_id') memoryId: string,
+    @Body() body: UpdateMemoryRequestDto,
+    @Req() request: Request,
+  ) {
+    for (const unsupported of ['occurred_start', 'occurred_end', 'fact_type', 'entities'] as const) {
+      if (body[unsupported] !== undefined) throw new BadRequestException(`Updating ${unsupported} is not supported by this server`);
+    }
+    return toEditedMemoryWire(await this.editor.edit(bankId, memoryId, toMemoryEdit(body), requestSignal(request)));
   }
 
   @Delete('banks/:bank_id/memories')

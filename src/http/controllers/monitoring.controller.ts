@@ -10,7 +10,7 @@ export const HINDSIGHT_API_VERSION = '0.9.1';
 
 /** What this server implements of Hindsight's optional features. */
 const FEATURES = {
-  observations: false,
+  observations: true,
   mcp: false,
   worker: true,
   bank_config_api: true,

@@ -1,0 +1,73 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Allow, ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Min } from 'class-validator';
+import { FACT_TYPES, RECALL_BUDGETS, TAGS_MATCHES } from '../../recall/recall.types.js';
+import { CoerceTags } from './coercions.js';
+
+/** Hindsight's `ReflectRequest`; the options this server does not act on are accepted and ignored. */
+export class ReflectRequestDto {
+  @ApiProperty({ example: 'What does Alice do for a living?' })
+  @IsString()
+  @Matches(/[\p{L}\p{N}_]/u, { message: 'query must contain at least one word character' })
+  query: string;
+
+  @ApiPropertyOptional({ enum: RECALL_BUDGETS, default: 'low' })
+  @IsOptional()
+  @IsIn(RECALL_BUDGETS)
+  budget?: (typeof RECALL_BUDGETS)[number] | null;
+
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'Deprecated: appended to the query' })
+  @IsOptional()
+  @IsString()
+  context?: string | null;
+
+  @ApiPropertyOptional({ type: Number, default: 4096, minimum: 1 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  max_tokens?: number | null;
+
+  @ApiPropertyOptional({ description: 'Accepted; based_on is always sent' })
+  @Allow()
+  include?: unknown;
+
+  @ApiPropertyOptional({ description: 'Accepted and ignored' })
+  @Allow()
+  response_schema?: unknown;
+
+  @ApiPropertyOptional({ type: [String], nullable: true })
+  @IsOptional()
+  @CoerceTags()
+  @IsArray()
+  @IsString({ each: true })
+  tags?: string[] | null;
+
+  @ApiPropertyOptional({ enum: TAGS_MATCHES, default: 'any' })
+  @IsOptional()
+  @IsIn(TAGS_MATCHES)
+  tags_match?: (typeof TAGS_MATCHES)[number] | null;
+
+  @ApiPropertyOptional({ nullable: true, description: 'Not supported: use tags and tags_match' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(0, { message: 'tag_groups is not supported by this server; use tags and tags_match' })
+  tag_groups?: unknown[] | null;
+
+  @ApiPropertyOptional({ enum: FACT_TYPES, isArray: true, nullable: true })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1, { message: 'fact_types cannot be empty' })
+  @IsIn(FACT_TYPES, { each: true })
+  fact_types?: Array<(typeof FACT_TYPES)[number]> | null;
+
+  @ApiPropertyOptional({ description: 'Accepted and ignored' })
+  @Allow()
+  apply_all_directives?: unknown;
+
+  @ApiPropertyOptional({ description: 'Accepted and ignored' })
+  @Allow()
+  exclude_mental_models?: unknown;
+
+  @ApiPropertyOptional({ description: 'Accepted and ignored' })
+  @Allow()
+  exclude_mental_model_ids?: unknown;
+}

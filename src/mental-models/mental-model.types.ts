@@ -1,0 +1,58 @@
+import type { FactType, TagsMatch } from '../recall/recall.types.js';
+import type { ReflectFact } from '../reflect/reflect.types.js';
+
+export interface MentalModelTrigger {
+  /** Queue a refresh each time consolidation of the bank finishes (the caller of `refreshAfterConsolidation`). */
+  refreshAfterConsolidation: boolean;
+  /** Stored and returned; not scheduled by this server (see MentalModelsService). */
+  refreshCron: string | null;
+  /** Which memories the refresh recalls; every type when null. */
+  factTypes: FactType[] | null;
+  tagsMatch: TagsMatch | null;
+}
+
+export interface MentalModel {
+  id: string;
+  bankId: string;
+  name: string;
+  sourceQuery: string;
+  content: string | null;
+  basedOn: ReflectFact[];
+  tags: string[];
+  maxTokens: number;
+  trigger: MentalModelTrigger;
+  lastRefreshedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface CreateMentalModel {
+  /** Lowercase letters, digits and hyphens; made from the name when absent. */
+  id?: string | null;
+  name: string;
+  sourceQuery: string;
+  tags?: string[];
+  maxTokens?: number;
+  trigger?: Partial<MentalModelTrigger>;
+}
+
+export interface UpdateMentalModel {
+  name?: string;
+  sourceQuery?: string;
+  tags?: string[];
+  maxTokens?: number;
+  trigger?: Partial<MentalModelTrigger>;
+}
+
+export interface MentalModelFilter {
+  tags?: string[];
+  tagsMatch?: 'any' | 'all' | 'exact';
+  limit: number;
+  offset: number;
+}
+
+export const REFRESH_MENTAL_MODEL = 'refresh_mental_model';
+export const MENTAL_MODEL_PLACEHOLDER = 'Generating content...';
+export const MIN_MODEL_TOKENS = 256;
+export const MAX_MODEL_TOKENS = 8192;
+export const DEFAULT_MODEL_TOKENS = 2048;

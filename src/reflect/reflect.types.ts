@@ -1,0 +1,33 @@
+import type { FactType, RecallBudget, TagsMatch } from '../recall/recall.types.js';
+
+export interface ReflectRequest {
+  query: string;
+  /** How widely recall searches; `low` by default, as Hindsight. */
+  budget?: RecallBudget;
+  /** The answer's token cap, passed to the LLM; 4096 by default. */
+  maxTokens?: number;
+  tags?: string[];
+  tagsMatch?: TagsMatch;
+  /** Empty or undefined: every type. */
+  factTypes?: FactType[];
+  /** Deprecated in Hindsight: appended to the question as "Additional context". */
+  context?: string | null;
+}
+
+/** A memory the answer rests on. */
+export interface ReflectFact {
+  id: string;
+  text: string;
+  type: FactType;
+  context: string | null;
+  occurredStart: Date | null;
+  occurredEnd: Date | null;
+}
+
+export interface ReflectOutcome {
+  text: string;
+  /** Only memories the answer cites (LLM) or quotes (extractive), all from this recall. */
+  basedOn: ReflectFact[];
+  /** True when no LLM is configured and the answer quotes the best memories instead. */
+  extractive: boolean;
+}

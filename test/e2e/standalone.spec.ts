@@ -28,7 +28,8 @@ describe('standalone server (npm start)', () => {
     const code = await server.stop('SIGTERM');
     expect(code).toBe(0);
     const steps = shutdownStepLines(server.output());
-    const everyStage = ['readiness', 'operations', 'watchdog', 'ai-clients', 'database'];
+    // The scheduler stage holds two crons: consolidation and mental-model refreshes.
+    const everyStage = ['readiness', 'scheduler', 'scheduler', 'consolidation', 'operations', 'watchdog', 'ai-clients', 'database'];
     expect(steps.filter((line) => line.endsWith('started'))).toEqual(everyStage.map((stage) => `Shutdown step '${stage}' started`));
     expect(steps.filter((line) => / done in \d+ms$/.test(line))).toHaveLength(everyStage.length);
   });

@@ -29,7 +29,16 @@ export async function bootMemory(options: MemoryModuleOptions, extraProviders: P
     static register(): DynamicModule {
       return {
         module: HostModule,
-        imports: [MemoryModule.forRoot({ ...options, shutdownCoordinator: coordinator, isGlobal: true })],
+        imports: [
+          MemoryModule.forRoot({
+            ...options,
+            // A background tick in the middle of a test would consolidate what it is asserting
+            // on; tests that want the schedule say so.
+            consolidation: { cron: null, ...options.consolidation },
+            shutdownCoordinator: coordinator,
+            isGlobal: true,
+          }),
+        ],
         providers: extraProviders,
       };
     }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { validateCronExpression } from 'cron';
 import { z } from 'zod';
 import { DEFAULT_AI_CLIENT_SETTINGS, type EmbedderSettings, type LlmSettings, type RerankerSettings } from './external/ai-clients.js';
 import type { GuardMode } from './external/external-call-guard.js';
@@ -168,7 +169,12 @@ const optionsSchema = z
       .default({ concurrency: 2, pollIntervalMs: 1000, leaseMs: 30_000, maxAttempts: 3 }),
     consolidation: z
       .object({
-        cron: z.string().min(1).nullable().default(DEFAULT_CONSOLIDATION.cron),
+        cron: z
+          .string()
+          .min(1)
+          .refine((cron) => validateCronExpression(cron).valid, 'is not a valid cron expression')
+          .nullable()
+          .default(DEFAULT_CONSOLIDATION.cron),
         batchSize: positiveInt.max(1000).default(DEFAULT_CONSOLIDATION.batchSize),
         concurrency: positiveInt.max(64).default(DEFAULT_CONSOLIDATION.concurrency),
         leaseMs: positiveInt.default(DEFAULT_CONSOLIDATION.leaseMs),

@@ -29,6 +29,8 @@ const envSchema = z.object({
   MEMORY_RERANKER_URL: z.string().url().optional(),
   MEMORY_RERANKER_API_KEY: z.string().min(1).optional(),
   MEMORY_RERANKER_MODEL: z.string().min(1).optional(),
+  /** A cron expression, or `off` for on-demand consolidation only. */
+  MEMORY_CONSOLIDATION_CRON: z.string().min(1).optional(),
 });
 
 export type ServerEnv = z.output<typeof envSchema>;
@@ -80,6 +82,10 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
         timeoutMs: e.MEMORY_AI_TIMEOUT_MS,
         maxRetries: e.MEMORY_AI_MAX_RETRIES,
       },
+      consolidation:
+        e.MEMORY_CONSOLIDATION_CRON === undefined
+          ? undefined
+          : { cron: e.MEMORY_CONSOLIDATION_CRON === 'off' ? null : e.MEMORY_CONSOLIDATION_CRON },
       reranker: {
         provider: e.MEMORY_RERANKER,
         baseUrl: e.MEMORY_RERANKER_URL,

@@ -22,6 +22,11 @@ describe('MemoryModule in a host application', () => {
     expect((booted.startupError as Error).message).toMatch(/option 'poolSize' /);
   });
 
+  it('names a nested option with an invalid cron expression', async () => {
+    const booted = await bootMemory({ databaseUrl: 'pglite://memory/options', consolidation: { cron: 'every tuesday' } });
+    expect((booted.startupError as Error).message).toMatch(/option 'consolidation\.cron' is not a valid cron expression/);
+  });
+
   it('rejects an unknown option by name', async () => {
     const booted = await bootMemory({ databaseUrl: 'pglite://memory/options', poolSzie: 3 } as never);
     expect((booted.startupError as Error).message).toMatch(/poolSzie/);

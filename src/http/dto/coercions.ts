@@ -1,5 +1,8 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ValidateBy, type ValidationOptions } from 'class-validator';
+import { TAGS_MATCHES } from '../../recall/recall.types.js';
+import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, ValidateBy, type ValidationOptions } from 'class-validator';
 
 /**
  * Hindsight's `tags` accepts a list, a JSON-encoded list (`'["a","b"]'`), or one plain string;
@@ -83,4 +86,34 @@ export function parseIsoTimestamp(value: string): Date | null {
   const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(text) || !text.includes('T') ? text : `${text}Z`;
   const date = new Date(zoned);
   return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** An optional list of tags, given as a list, one string, or a JSON list in a string. */
+export function OptionalTags(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ type: [String], nullable: true }),
+    IsOptional(),
+    CoerceTags(),
+    IsArray(),
+    IsString({ each: true }),
+  );
+}
+
+/** How `tags` select memories (see RecallRequest.tagsMatch). */
+export function OptionalTagsMatch(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ enum: TAGS_MATCHES, default: 'any' }),
+    IsOptional(),
+    IsIn([...TAGS_MATCHES]),
+  );
+}
+
+/** Hindsight's boolean tag expressions: accepted empty, refused otherwise, naming the field. */
+export function UnsupportedTagGroups(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ nullable: true, description: 'Not supported: use tags and tags_match' }),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(0, { message: 'tag_groups is not supported by this server; use tags and tags_match' }),
+  );
 }

@@ -17,7 +17,7 @@ import {
 } from 'class-validator';
 import { MAX_MODEL_TOKENS, MIN_MODEL_TOKENS } from '../../mental-models/mental-model.types.js';
 import { FACT_TYPES, TAGS_MATCHES } from '../../recall/recall.types.js';
-import { CoerceTags, IsNotBlank } from './coercions.js';
+import { CoerceTags, IsNotBlank, OptionalTags } from './coercions.js';
 import { PageQuery } from './list-query.dto.js';
 
 /** Hindsight's `MentalModelTrigger`; the fields this server does not act on are accepted and ignored. */
@@ -107,11 +107,7 @@ export class UpdateMentalModelRequestDto {
   @IsNotBlank('source_query cannot be empty')
   source_query?: string | null;
 
-  @ApiPropertyOptional({ type: [String], nullable: true })
-  @IsOptional()
-  @CoerceTags()
-  @IsArray()
-  @IsString({ each: true })
+  @OptionalTags()
   tags?: string[] | null;
 
   @ApiPropertyOptional({ type: Number, nullable: true, minimum: MIN_MODEL_TOKENS, maximum: MAX_MODEL_TOKENS })

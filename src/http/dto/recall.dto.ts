@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { Allow, ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Min, ValidateNested } from 'class-validator';
+import { Allow, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Min, ValidateNested } from 'class-validator';
 import { FACT_TYPES, RECALL_BUDGETS, TAGS_MATCHES } from '../../recall/recall.types.js';
-import { CoerceTags } from './coercions.js';
+import { OptionalTags, OptionalTagsMatch, UnsupportedTagGroups } from './coercions.js';
 
 export class TokenBudgetDto {
   @ApiPropertyOptional({ type: Number, minimum: 0 })
@@ -79,22 +79,13 @@ export class RecallRequestDto {
   @Type(() => IncludeOptionsDto)
   include?: IncludeOptionsDto | null;
 
-  @ApiPropertyOptional({ type: [String], nullable: true })
-  @IsOptional()
-  @CoerceTags()
-  @IsArray()
-  @IsString({ each: true })
+  @OptionalTags()
   tags?: string[] | null;
 
-  @ApiPropertyOptional({ enum: TAGS_MATCHES, default: 'any' })
-  @IsOptional()
-  @IsIn(TAGS_MATCHES)
+  @OptionalTagsMatch()
   tags_match?: (typeof TAGS_MATCHES)[number] | null;
 
-  @ApiPropertyOptional({ nullable: true, description: 'Not supported: use tags and tags_match' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(0, { message: 'tag_groups is not supported by this server; use tags and tags_match' })
+  @UnsupportedTagGroups()
   tag_groups?: unknown[] | null;
 
   @ApiPropertyOptional({ type: MinScoresDto, nullable: true })

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Allow, ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Min } from 'class-validator';
+import { Allow, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Min } from 'class-validator';
 import { FACT_TYPES, RECALL_BUDGETS, TAGS_MATCHES } from '../../recall/recall.types.js';
-import { CoerceTags } from './coercions.js';
+import { OptionalTags, OptionalTagsMatch, UnsupportedTagGroups } from './coercions.js';
 
 /** Hindsight's `ReflectRequest`; the options this server does not act on are accepted and ignored. */
 export class ReflectRequestDto {
@@ -34,22 +34,13 @@ export class ReflectRequestDto {
   @Allow()
   response_schema?: unknown;
 
-  @ApiPropertyOptional({ type: [String], nullable: true })
-  @IsOptional()
-  @CoerceTags()
-  @IsArray()
-  @IsString({ each: true })
+  @OptionalTags()
   tags?: string[] | null;
 
-  @ApiPropertyOptional({ enum: TAGS_MATCHES, default: 'any' })
-  @IsOptional()
-  @IsIn(TAGS_MATCHES)
+  @OptionalTagsMatch()
   tags_match?: (typeof TAGS_MATCHES)[number] | null;
 
-  @ApiPropertyOptional({ nullable: true, description: 'Not supported: use tags and tags_match' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(0, { message: 'tag_groups is not supported by this server; use tags and tags_match' })
+  @UnsupportedTagGroups()
   tag_groups?: unknown[] | null;
 
   @ApiPropertyOptional({ enum: FACT_TYPES, isArray: true, nullable: true })

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { Allow, ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, ValidateNested } from 'class-validator';
-import { CoerceTags, IsIsoTimestamp, IsNotBlank, IsStringRecord } from './coercions.js';
+import { CoerceTags, IsIsoTimestamp, IsNotBlank, IsStringRecord, OptionalTags } from './coercions.js';
 
 export class EntityInputDto {
   @ApiProperty({ example: 'Alice' })
@@ -50,11 +50,7 @@ export class MemoryItemDto {
   @Type(() => EntityInputDto)
   entities?: EntityInputDto[] | null;
 
-  @ApiPropertyOptional({ type: [String], nullable: true })
-  @IsOptional()
-  @CoerceTags()
-  @IsArray()
-  @IsString({ each: true })
+  @OptionalTags()
   tags?: string[] | null;
 
   /** Accepted for compatibility; observations are scoped by tags regardless. */

@@ -8,6 +8,7 @@ export enum MemoryErrorCode {
   MemoryNotFound = 'MEMORY_NOT_FOUND',
   DocumentNotFound = 'DOCUMENT_NOT_FOUND',
   OperationNotFound = 'OPERATION_NOT_FOUND',
+  WebhookNotFound = 'WEBHOOK_NOT_FOUND',
   OperationNotCancellable = 'OPERATION_NOT_CANCELLABLE',
   InvalidInput = 'INVALID_INPUT',
   InvalidConfigKey = 'INVALID_CONFIG_KEY',

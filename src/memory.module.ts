@@ -27,6 +27,8 @@ import { RetainService } from './retain/retain.service.js';
 import { DataSourceRegistry } from './storage/data-source-registry.js';
 import { MemoryDatabase } from './storage/memory-database.js';
 import { prepareVectorBackend, type VectorBackend } from './storage/vector-backend.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { WebhooksService } from './webhooks/webhooks.service.js';
 
 const providers: Provider[] = [
   {
@@ -39,6 +41,17 @@ const providers: Provider[] = [
     inject: [MEMORY_OPTIONS],
     useFactory: (options: ResolvedMemoryOptions) =>
       options.shutdownCoordinator ?? new ShutdownCoordinator({ timeoutMs: options.shutdownTimeoutMs }),
+  },
+  {
+    provide: MemoryMetrics,
+    inject: [ShutdownCoordinator],
+    useFactory: (coordinator: ShutdownCoordinator) => {
+      const metrics = new MemoryMetrics();
+      coordinator.onStep((report) =>
+        metrics.shutdownStepDuration.set({ stage: report.stage, outcome: report.outcome }, report.durationMs / 1000),
+      );
+      return metrics;
+    },
   },
   {
     provide: DataSourceRegistry,
@@ -82,12 +95,14 @@ const providers: Provider[] = [
         database.withConnection((sql) => prepareVectorBackend(sql, options.embedder.dimension)),
       ),
   },
-  MemoryMetrics,
   {
     provide: ExternalCallGuard,
     inject: [MEMORY_OPTIONS, MemoryMetrics],
     useFactory: (options: ResolvedMemoryOptions, metrics: MemoryMetrics) =>
-      new ExternalCallGuard(options.guardMode, (client) => metrics.guardViolations.inc({ client })),
+      new ExternalCallGuard(options.guardMode, {
+        onViolation: (client) => metrics.guardViolations.inc({ client }),
+        onCall: (client, outcome, seconds) => metrics.externalCallDuration.observe({ client, outcome }, seconds),
+      }),
   },
   {
     provide: AiClients,
@@ -105,6 +120,8 @@ const providers: Provider[] = [
   MemoriesService,
   OperationsService,
   OperationsWorker,
+  WebhooksService,
+  WebhookDispatcher,
   RetainService,
   {
     provide: RecallService,
@@ -141,6 +158,8 @@ const providers: Provider[] = [
     BanksService,
     MemoriesService,
     OperationsService,
+    WebhooksService,
+    WebhookDispatcher,
     RetainService,
     RecallService,
     ConsolidationService,

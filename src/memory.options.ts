@@ -48,6 +48,8 @@ export interface MemoryModuleOptions {
   operations?: Partial<OperationsSettings>;
   /** Background consolidation of raw memories into observations. */
   consolidation?: Partial<ConsolidationSettings>;
+  /** The webhook outbox dispatcher. */
+  webhooks?: Partial<WebhookSettings>;
   /**
    * A coordinator created by the caller, so that it can run teardown even when Nest fails to
    * create the application and no provider can be reached (see `main.ts`).
@@ -85,6 +87,36 @@ export interface ConsolidationSettings {
   /** Cosine similarity from which two memories (or a memory and an observation) belong together. */
   similarityThreshold: number;
 }
+
+export interface WebhookSettings {
+  /**
+   * Lets webhook URLs resolve to loopback, private, link-local or unique-local addresses.
+   * Off by default: a webhook URL is chosen by an API caller, and must not reach inside the network.
+   */
+  allowPrivate: boolean;
+  /** Send timeout of a webhook whose `http_config` names none. */
+  timeoutMs: number;
+  /** Attempts before a delivery is marked failed for good. */
+  maxAttempts: number;
+  /** Base of the exponential backoff (full jitter) between attempts. */
+  backoffMs: number;
+  /** How often an idle dispatcher looks for due deliveries. */
+  pollIntervalMs: number;
+  /** Shortest lease on a claimed delivery; stretched to cover the webhook's timeout. */
+  leaseMs: number;
+  /** Deliveries this instance sends at once. */
+  concurrency: number;
+}
+
+const DEFAULT_WEBHOOKS: WebhookSettings = {
+  allowPrivate: false,
+  timeoutMs: 10_000,
+  maxAttempts: 5,
+  backoffMs: 1000,
+  pollIntervalMs: 1000,
+  leaseMs: 30_000,
+  concurrency: 4,
+};
 
 const DEFAULT_CONSOLIDATION: ConsolidationSettings = {
   cron: '*/30 * * * * *',
@@ -183,6 +215,18 @@ const optionsSchema = z
       })
       .strict()
       .default(DEFAULT_CONSOLIDATION),
+    webhooks: z
+      .object({
+        allowPrivate: z.boolean().default(DEFAULT_WEBHOOKS.allowPrivate),
+        timeoutMs: positiveInt.default(DEFAULT_WEBHOOKS.timeoutMs),
+        maxAttempts: positiveInt.max(100).default(DEFAULT_WEBHOOKS.maxAttempts),
+        backoffMs: positiveInt.default(DEFAULT_WEBHOOKS.backoffMs),
+        pollIntervalMs: positiveInt.default(DEFAULT_WEBHOOKS.pollIntervalMs),
+        leaseMs: positiveInt.default(DEFAULT_WEBHOOKS.leaseMs),
+        concurrency: positiveInt.max(64).default(DEFAULT_WEBHOOKS.concurrency),
+      })
+      .strict()
+      .default(DEFAULT_WEBHOOKS),
     shutdownCoordinator: z.instanceof(ShutdownCoordinator).optional(),
   })
   .strict();

@@ -31,6 +31,8 @@ const envSchema = z.object({
   MEMORY_RERANKER_MODEL: z.string().min(1).optional(),
   /** A cron expression, or `off` for on-demand consolidation only. */
   MEMORY_CONSOLIDATION_CRON: z.string().min(1).optional(),
+  /** `true` lets webhook URLs point at loopback and private networks (development only). */
+  MEMORY_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).optional(),
 });
 
 export type ServerEnv = z.output<typeof envSchema>;
@@ -86,6 +88,10 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
         e.MEMORY_CONSOLIDATION_CRON === undefined
           ? undefined
           : { cron: e.MEMORY_CONSOLIDATION_CRON === 'off' ? null : e.MEMORY_CONSOLIDATION_CRON },
+      webhooks:
+        e.MEMORY_WEBHOOK_ALLOW_PRIVATE === undefined
+          ? undefined
+          : { allowPrivate: e.MEMORY_WEBHOOK_ALLOW_PRIVATE === 'true' || e.MEMORY_WEBHOOK_ALLOW_PRIVATE === '1' },
       reranker: {
         provider: e.MEMORY_RERANKER,
         baseUrl: e.MEMORY_RERANKER_URL,

@@ -12,6 +12,7 @@ import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
+import { WebhooksService } from '../webhooks/webhooks.service.js';
 import {
   type BatchPlan,
   type CandidateObservation,
@@ -83,6 +84,7 @@ export class ConsolidationService {
     @Inject(MemoryMetrics) private readonly metrics: MemoryMetrics,
     @Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator,
     @Inject(MentalModelsService) private readonly mentalModels: MentalModelsService,
+    @Inject(WebhooksService) private readonly webhooks: WebhooksService,
   ) {
     this.writer = new ObservationWriter(database, vectors, ai.embedder);
     this.slotsFree = options.consolidation.concurrency;
@@ -151,6 +153,7 @@ export class ConsolidationService {
     await this.database.transaction(async (sql) => {
       await this.operations.assertLeaseHeld(sql, operation);
       await this.operations.complete(sql, operation, { ...result });
+      await this.webhooks.enqueue(sql, operation.bankId, 'consolidation.completed', operation.id, 'completed', { ...result });
     });
   }
 

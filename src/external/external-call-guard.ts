@@ -16,6 +16,12 @@ export class ConnectionHeldAcrossExternalCallError extends Error {
 
 export type GuardMode = 'strict' | 'warn';
 
+/** Where the guard reports what passes through it: violations, and every call's latency and outcome. */
+export interface ExternalCallObserver {
+  onViolation?: (client: ExternalClientKind) => void;
+  onCall?: (client: ExternalClientKind, outcome: 'ok' | 'error', seconds: number) => void;
+}
+
 /**
  * The one door every embedder, LLM, reranker and webhook call goes through (invariant 1).
  *
@@ -29,7 +35,7 @@ export class ExternalCallGuard {
 
   constructor(
     private readonly mode: GuardMode = 'strict',
-    private readonly onViolation: (client: ExternalClientKind) => void = () => undefined,
+    private readonly observer: ExternalCallObserver = {},
   ) {}
 
   get violations(): number {
@@ -39,11 +45,19 @@ export class ExternalCallGuard {
   async call<T>(client: ExternalClientKind, operation: string, work: () => Promise<T>): Promise<T> {
     if (isConnectionHeld()) {
       this.violationCount += 1;
-      this.onViolation(client);
+      this.observer.onViolation?.(client);
       const error = new ConnectionHeldAcrossExternalCallError(client, operation);
       if (this.mode === 'strict') throw error;
       this.logger.warn(error.message);
     }
-    return work();
+    const started = performance.now();
+    try {
+      const result = await work();
+      this.observer.onCall?.(client, 'ok', (performance.now() - started) / 1000);
+      return result;
+    } catch (error) {
+      this.observer.onCall?.(client, 'error', (performance.now() - started) / 1000);
+      throw error;
+    }
   }
 }

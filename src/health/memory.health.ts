@@ -21,6 +21,10 @@ export class MemoryHealthIndicator {
     if (state !== 'ready') return indicator.down({ state });
     const database = await this.watchdog.checkDatabase();
     if (!database.ok) return indicator.down({ state, database: database.error });
-    return indicator.up({ state, databaseLatencyMs: database.latencyMs });
+    const { pool, consolidationLagSeconds, reclaimed } = this.watchdog.report;
+    const details = { state, databaseLatencyMs: database.latencyMs, pool, consolidationLagSeconds, reclaimed };
+    // Callers queueing for a connection: still serving, but a load balancer should know.
+    if (pool && pool.waiting > 0) return indicator.degraded(details);
+    return indicator.up(details);
   }
 }

@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
-import { MemoryDatabase } from '../storage/memory-database.js';
+import { MemoryMetrics } from '../metrics/memory-metrics.js';
+import { MemoryDatabase, type PoolStats } from '../storage/memory-database.js';
 
 export interface DatabaseCheck {
   ok: boolean;
@@ -11,28 +12,49 @@ export interface DatabaseCheck {
   error?: string;
 }
 
+/** What the last round of checks found; `/health/ready` shows it. */
+export interface WatchdogReport {
+  database?: DatabaseCheck;
+  pool: PoolStats | null;
+  /** Age of the oldest memory still waiting for consolidation; 0 when none waits. */
+  consolidationLagSeconds: number | null;
+  /** Claims whose holder stopped renewing their lease, handed back to the queue by the last check. */
+  reclaimed: { operations: number; memories: number };
+}
+
 /**
- * Pings the database on an interval, so readiness can answer from the last result instead of
- * taking a connection per probe, and so a lost database shows up even when no request comes.
+ * Periodic checks of the things that fail quietly: the database (so readiness can answer from
+ * the last ping and a lost database shows even when no request comes), pool saturation,
+ * consolidation lag, and claims left behind by instances that died.
+ *
+ * Claims with an expired lease are already claimable by anyone; handing them back to
+ * `pending` makes that visible in stats and operations lists, and costs the dead holder nothing
+ * it could still use: its writes are fenced by a token that no longer matches a processing row.
  */
 @Injectable()
 export class WatchdogService {
   private readonly logger = new Logger(WatchdogService.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<DatabaseCheck>;
-  private last?: DatabaseCheck;
+  private sweeping?: Promise<void>;
+  private readonly current: WatchdogReport = { pool: null, consolidationLagSeconds: null, reclaimed: { operations: 0, memories: 0 } };
 
   constructor(
     @Inject(MEMORY_OPTIONS) private readonly options: ResolvedMemoryOptions,
     @Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator,
     @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
+    @Inject(MemoryMetrics) private readonly metrics: MemoryMetrics,
   ) {}
 
   get lastDatabaseCheck(): DatabaseCheck | undefined {
-    return this.last;
+    return this.current.database;
   }
 
-  /** A fresh check, shared with one already under way. */
+  get report(): WatchdogReport {
+    return { ...this.current, pool: this.database.poolStats() };
+  }
+
+  /** A fresh ping, shared with one already under way. */
   checkDatabase(): Promise<DatabaseCheck> {
     this.running ??= this.pingDatabase().finally(() => (this.running = undefined));
     return this.running;
@@ -40,23 +62,65 @@ export class WatchdogService {
 
   /** Called by MemoryLifecycle, which owns the startup order. */
   async start(): Promise<void> {
-    this.timer = setInterval(() => void this.checkDatabase(), this.options.watchdogIntervalMs);
+    this.timer = setInterval(() => void this.runChecks(), this.options.watchdogIntervalMs);
     this.coordinator.register('watchdog', 'watchdog', async () => {
       clearInterval(this.timer);
-      await this.running;
+      await Promise.all([this.running, this.sweeping]);
     });
     await this.checkDatabase();
   }
 
+  /** One round: ping, then (when the database answers) lag and abandoned claims. */
+  async runChecks(): Promise<WatchdogReport> {
+    const database = await this.checkDatabase();
+    if (database.ok) {
+      this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
+      await this.sweeping;
+    }
+    return this.report;
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      await this.database.transaction(async (sql) => {
+        const [lag] = await sql.query<{ seconds: number | null }>(
+          `SELECT extract(epoch FROM now() - min(created_at))::float8 AS seconds FROM memory_units
+            WHERE fact_type <> 'observation' AND state = 'valid' AND consolidation_status IN ('pending', 'claimed')`,
+        );
+        const operations = await sql.execute(
+          `UPDATE operations SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+            WHERE status = 'processing' AND lease_expires_at < now()`,
+        );
+        const memories = await sql.execute(
+          `UPDATE memory_units SET consolidation_status = 'pending', lease_owner = NULL, lease_expires_at = NULL
+            WHERE consolidation_status = 'claimed' AND lease_expires_at < now()`,
+        );
+        this.current.consolidationLagSeconds = lag?.seconds ?? 0;
+        this.current.reclaimed = { operations: operations.affected, memories: memories.affected };
+      });
+      this.metrics.consolidationLag.set(this.current.consolidationLagSeconds ?? 0);
+      const { operations, memories } = this.current.reclaimed;
+      if (operations + memories > 0) {
+        this.metrics.watchdogReclaimed.inc({ kind: 'operation' }, operations);
+        this.metrics.watchdogReclaimed.inc({ kind: 'memory' }, memories);
+        this.logger.warn(`Reclaimed ${operations} operation(s) and ${memories} memory claim(s) whose lease expired`);
+      }
+    } catch (error) {
+      this.logger.warn(`Watchdog sweep failed: ${errorMessage(error)}`);
+    }
+  }
+
   private async pingDatabase(): Promise<DatabaseCheck> {
     const started = Date.now();
+    const previous = this.current.database;
     try {
       await this.database.query('SELECT 1');
-      this.last = { ok: true, latencyMs: Date.now() - started, checkedAt: new Date() };
+      this.current.database = { ok: true, latencyMs: Date.now() - started, checkedAt: new Date() };
+      if (previous && !previous.ok) this.logger.log('Database reachable again');
     } catch (error) {
-      if (this.last?.ok !== false) this.logger.warn(`Database check failed: ${errorMessage(error)}`);
-      this.last = { ok: false, latencyMs: Date.now() - started, checkedAt: new Date(), error: errorMessage(error) };
+      if (previous?.ok !== false) this.logger.warn(`Database check failed: ${errorMessage(error)}`);
+      this.current.database = { ok: false, latencyMs: Date.now() - started, checkedAt: new Date(), error: errorMessage(error) };
     }
-    return this.last;
+    return this.current.database;
   }
 }

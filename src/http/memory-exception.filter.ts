@@ -48,6 +48,7 @@ function fromMemoryException(exception: MemoryException): HttpError {
     case MemoryErrorCode.MemoryNotFound:
     case MemoryErrorCode.DocumentNotFound:
     case MemoryErrorCode.OperationNotFound:
+    case MemoryErrorCode.WebhookNotFound:
       return { status: HttpStatus.NOT_FOUND, body: detail };
     case MemoryErrorCode.InvalidInput:
       return unprocessable([{ loc: ['body', ...fieldPath(exception.field)], msg: exception.message, type: 'value_error' }]);

@@ -10,6 +10,7 @@ import { MentalModelsController } from './controllers/mental-models.controller.j
 import { MetricsController, MonitoringController } from './controllers/monitoring.controller.js';
 import { OperationsController } from './controllers/operations.controller.js';
 import { ReflectController } from './controllers/reflect.controller.js';
+import { WebhooksController } from './controllers/webhooks.controller.js';
 import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.options.js';
 
 /**
@@ -19,7 +20,7 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
  */
 @Module({
   imports: [TerminusModule],
-  controllers: [HealthController, MonitoringController, MetricsController, BanksController, MemoriesController, DocumentsController, OperationsController, ReflectController, MentalModelsController, ConsolidationController],
+  controllers: [HealthController, MonitoringController, MetricsController, BanksController, MemoriesController, DocumentsController, OperationsController, ReflectController, MentalModelsController, ConsolidationController, WebhooksController],
   providers: [{ provide: MEMORY_HTTP_OPTIONS, useValue: {} satisfies MemoryHttpOptions }, ApiKeyVerifier, ApiKeyGuard],
   exports: [ApiKeyVerifier],
 })

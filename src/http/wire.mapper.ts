@@ -22,6 +22,8 @@ import type { CreateMentalModelRequestDto, MentalModelTriggerDto, UpdateMentalMo
 import type { MinScoresDto, RecallRequestDto } from './dto/recall.dto.js';
 import type { ReflectRequestDto } from './dto/reflect.dto.js';
 import type { RetainRequestDto } from './dto/retain.dto.js';
+import type { CreateWebhookRequestDto, UpdateWebhookRequestDto } from './dto/webhook.dto.js';
+import type { CreateWebhook, UpdateWebhook, Webhook, WebhookDelivery } from '../webhooks/webhook.types.js';
 
 type Json = Record<string, unknown>;
 
@@ -583,4 +585,62 @@ function toSnakeCase(value: unknown): unknown {
     );
   }
   return value;
+}
+
+export function toCreateWebhook(body: CreateWebhookRequestDto): CreateWebhook {
+  return {
+    url: body.url,
+    secret: body.secret ?? null,
+    eventTypes: body.event_types,
+    enabled: body.enabled,
+    httpConfig: body.http_config ? { ...body.http_config } : undefined,
+  };
+}
+
+/** Only what the body carries; `secret: null` is a change (it clears the secret), other nulls are not. */
+export function toUpdateWebhook(body: UpdateWebhookRequestDto): UpdateWebhook {
+  const update: UpdateWebhook = {};
+  if (body.url != null) update.url = body.url;
+  if (body.secret !== undefined) update.secret = body.secret;
+  if (body.event_types != null) update.eventTypes = body.event_types;
+  if (body.enabled != null) update.enabled = body.enabled;
+  if (body.http_config != null) update.httpConfig = { ...body.http_config };
+  return update;
+}
+
+/** The secret is never returned, set or not. */
+export function toWebhookWire(webhook: Webhook): Json {
+  return {
+    id: webhook.id,
+    bank_id: webhook.bankId,
+    url: webhook.url,
+    secret: null,
+    event_types: webhook.eventTypes,
+    enabled: webhook.enabled,
+    http_config: webhook.httpConfig,
+    created_at: iso(webhook.createdAt),
+    updated_at: iso(webhook.updatedAt),
+  };
+}
+
+export function toWebhookDeliveryListWire(page: { items: WebhookDelivery[]; nextCursor: string | null }): Json {
+  return {
+    items: page.items.map((delivery) => ({
+      id: delivery.id,
+      webhook_id: delivery.webhookId,
+      url: delivery.url,
+      event_type: delivery.eventType,
+      status: delivery.status,
+      attempts: delivery.attempts,
+      next_retry_at: iso(delivery.nextAttemptAt),
+      last_error: delivery.lastError,
+      last_response_status: delivery.lastResponseStatus,
+      last_response_body: null,
+      last_attempt_at: delivery.attempts > 0 ? iso(delivery.updatedAt) : null,
+      delivered_at: iso(delivery.deliveredAt),
+      created_at: iso(delivery.createdAt),
+      updated_at: iso(delivery.updatedAt),
+    })),
+    next_cursor: page.nextCursor,
+  };
 }

@@ -5,6 +5,7 @@ import { ConsolidationScheduler } from '../consolidation/consolidation.scheduler
 import { ConsolidationService } from '../consolidation/consolidation.service.js';
 import { MentalModelsService } from '../mental-models/mental-models.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
+import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
 import { ShutdownCoordinator } from './shutdown-coordinator.js';
 import type { ShutdownStage } from './shutdown-stage.js';
 
@@ -23,6 +24,7 @@ export class MemoryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator,
     @Inject(ReadinessService) private readonly readiness: ReadinessService,
     @Inject(WatchdogService) private readonly watchdog: WatchdogService,
+    @Inject(WebhookDispatcher) private readonly webhooks: WebhookDispatcher,
     @Inject(OperationsWorker) private readonly operations: OperationsWorker,
     @Inject(ConsolidationService) private readonly consolidation: ConsolidationService,
     @Inject(ConsolidationScheduler) private readonly scheduler: ConsolidationScheduler,
@@ -32,6 +34,7 @@ export class MemoryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
   async onApplicationBootstrap(): Promise<void> {
     const startup: Array<[ShutdownStage, () => Promise<void> | void]> = [
       ['watchdog', () => this.watchdog.start()],
+      ['webhooks', () => this.webhooks.start()],
       ['operations', () => this.operations.start()],
       ['consolidation', () => this.consolidation.start()],
       ['scheduler', () => this.scheduler.start()],

@@ -17,6 +17,21 @@ export class MemoryMetrics {
     registers: [this.registry],
   });
 
+  readonly externalCallDuration = new Histogram({
+    name: 'memory_external_call_duration_seconds',
+    help: 'Latency of embedder, LLM, reranker and webhook calls, by outcome (errors included)',
+    labelNames: ['client', 'outcome'] as const,
+    buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly watchdogReclaimed = new Counter({
+    name: 'memory_watchdog_reclaimed_total',
+    help: 'Claims (operations, memories) whose lease expired, handed back to the queue by the watchdog',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly retainedMemories = new Counter({
     name: 'memory_retained_memories_total',
     help: 'Memory units written by retain',

@@ -11,6 +11,7 @@ import { OperationsWorker } from '../operations/operations.worker.js';
 import { reclaimOrphanEntities } from '../memories/entity-links.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
+import { WebhooksService } from '../webhooks/webhooks.service.js';
 import {
   type ExtractedFact,
   type ExtractionInput,
@@ -51,6 +52,7 @@ export class RetainService {
     @Inject(OperationsService) private readonly operations: OperationsService,
     @Inject(OperationsWorker) private readonly worker: OperationsWorker,
     @Inject(MemoryMetrics) private readonly metrics: MemoryMetrics,
+    @Inject(WebhooksService) private readonly webhooks: WebhooksService,
   ) {
     worker.register('retain', (operation, signal) => this.runQueued(operation, signal));
   }
@@ -59,7 +61,7 @@ export class RetainService {
     this.validate(bankId, request);
     if (request.async) return this.enqueue(bankId, request);
     this.metrics.retainRequests.inc({ mode: 'sync' });
-    const memoryIds = await this.ingest(bankId, request, signal);
+    const memoryIds = await this.ingest(bankId, request, signal, (sql, ids) => this.announce(sql, bankId, null, request, ids));
     this.metrics.retainedMemories.inc({ mode: 'sync' }, memoryIds.length);
     return { bankId, itemsCount: request.items.length, async: false, memoryIds, usage: NO_USAGE };
   }
@@ -78,6 +80,7 @@ export class RetainService {
     const request = deserialise(operation.payload.request as SerialisedRequest);
     const memoryIds = await this.ingest(operation.bankId, request, signal, async (sql, ids) => {
       await this.operations.complete(sql, operation, { items_count: request.items.length, memory_ids: ids });
+      await this.announce(sql, operation.bankId, operation.id, request, ids);
     }, (sql) => this.operations.assertLeaseHeld(sql, operation));
     this.metrics.retainedMemories.inc({ mode: 'async' }, memoryIds.length);
   }
@@ -112,6 +115,15 @@ export class RetainService {
         this.logger.warn(`Retain write conflicted (${code}); retrying, attempt ${attempt + 1}`);
       }
     }
+  }
+
+  /** The `retain.completed` outbox row, in the retain's own write transaction. */
+  private async announce(sql: Sql, bankId: string, operationId: string | null, request: RetainRequest, memoryIds: string[]): Promise<void> {
+    await this.webhooks.enqueue(sql, bankId, 'retain.completed', operationId, 'completed', {
+      items_count: request.items.length,
+      memory_ids: memoryIds,
+      document_ids: [...new Set(request.items.map((item) => item.documentId).filter((id): id is string => !!id))],
+    });
   }
 
   private async prepare(request: RetainRequest, signal?: AbortSignal): Promise<PreparedItem[]> {

@@ -29,7 +29,7 @@ describe('standalone server (npm start)', () => {
     expect(code).toBe(0);
     const steps = shutdownStepLines(server.output());
     // The scheduler stage holds two crons: consolidation and mental-model refreshes.
-    const everyStage = ['readiness', 'scheduler', 'scheduler', 'consolidation', 'operations', 'watchdog', 'ai-clients', 'database'];
+    const everyStage = ['readiness', 'scheduler', 'scheduler', 'consolidation', 'operations', 'webhooks', 'watchdog', 'ai-clients', 'database'];
     expect(steps.filter((line) => line.endsWith('started'))).toEqual(everyStage.map((stage) => `Shutdown step '${stage}' started`));
     expect(steps.filter((line) => / done in \d+ms$/.test(line))).toHaveLength(everyStage.length);
   });
@@ -54,6 +54,18 @@ describe('standalone server (npm start)', () => {
     expect(output).toMatch(/Startup failed: DatabaseConnectError|Startup failed: Error: Could not connect to postgres:\/\/memory:\*\*\*@127\.0\.0\.1:\d+\/memory after 2 attempts/);
     expect(output).not.toContain('hunter2');
     expect(shutdownStepLines(output)).toEqual(["Shutdown step 'database' started", expect.stringMatching(/^Shutdown step 'database' done in \d+ms$/)]);
+  });
+
+  it('logs one JSON object per line with MEMORY_LOG_FORMAT=json, one per request with its request id', async () => {
+    const server = await startStandalone({ DATABASE_URL: 'pglite://memory', MEMORY_LOG_FORMAT: 'json' });
+    const response = await fetch(`${server.url}/v1/default/banks`, { headers: { 'X-Request-Id': 'trace-42' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-request-id')).toBe('trace-42');
+    expect(await server.stop('SIGTERM')).toBe(0);
+    const lines = server.output().split('\n').filter((line) => line.trim());
+    const entries = lines.map((line) => JSON.parse(line) as { message: string; level: string });
+    expect(entries.some((entry) => /^GET \/v1\/default\/banks 200 \d+ms request_id=trace-42$/.test(entry.message))).toBe(true);
+    expect(entries.filter((entry) => /^Shutdown step '[a-z-]+' started$/.test(entry.message)).length).toBeGreaterThan(0);
   });
 
   it('exits 1 naming the variable when the environment is invalid', async () => {

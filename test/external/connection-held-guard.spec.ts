@@ -80,7 +80,7 @@ describe('every AI client refuses to run inside a SQL scope', () => {
 
   it('in warn mode lets the call through but still counts it', async () => {
     const violated: string[] = [];
-    const warnGuard = new ExternalCallGuard('warn', (client) => violated.push(client));
+    const warnGuard = new ExternalCallGuard('warn', { onViolation: (client) => void violated.push(client) });
     const warnClients = createAiClients(settingsAgainst(fake), warnGuard);
     try {
       const vectors = await database.withConnection(() => warnClients.embedder.embed(['counted']));

@@ -31,7 +31,7 @@ export function startStandalone(env: Record<string, string>, timeoutMs = 30_000)
     }, timeoutMs);
     const onData = (chunk: Buffer) => {
       printed += chunk.toString();
-      const match = /Listening on (http:\/\/[^\s]+)/.exec(printed);
+      const match = /Listening on (http:\/\/[^\s"]+)/.exec(printed);
       if (match) {
         clearTimeout(timer);
         resolve({

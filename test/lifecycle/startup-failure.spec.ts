@@ -7,6 +7,7 @@ import { AiClients } from '../../src/external/ai-clients.js';
 import { ConsolidationScheduler } from '../../src/consolidation/consolidation.scheduler.js';
 import { ConsolidationService } from '../../src/consolidation/consolidation.service.js';
 import { OperationsWorker } from '../../src/operations/operations.worker.js';
+import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { ShutdownCoordinator } from '../../src/lifecycle/shutdown-coordinator.js';
 import { SHUTDOWN_STAGES, type ShutdownStage } from '../../src/lifecycle/shutdown-stage.js';
@@ -28,7 +29,7 @@ interface Injection {
 
 // Startup order, the reverse of teardown: the database and the AI clients are factories, so
 // they exist before any provider that needs them; then MemoryLifecycle starts the watchdog and
-// the operations worker, and turns readiness on last, when everything else runs.
+// the webhook dispatcher and the operations worker, and turns readiness on last, when everything else runs.
 const injections: Injection[] = [
   {
     stage: 'ai-clients',
@@ -50,6 +51,16 @@ const injections: Injection[] = [
     allocatedBefore: ['readiness', 'watchdog', 'ai-clients', 'database'],
   },
   {
+    stage: 'webhooks',
+    inject: (error) => {
+      const spy = jest.spyOn(WebhookDispatcher.prototype, 'start').mockImplementationOnce(() => {
+        throw error;
+      });
+      return () => spy.mockRestore();
+    },
+    allocatedBefore: ['readiness', 'watchdog', 'ai-clients', 'database'],
+  },
+  {
     stage: 'operations',
     inject: (error) => {
       const spy = jest.spyOn(OperationsWorker.prototype, 'start').mockImplementationOnce(() => {
@@ -57,7 +68,7 @@ const injections: Injection[] = [
       });
       return () => spy.mockRestore();
     },
-    allocatedBefore: ['readiness', 'watchdog', 'ai-clients', 'database'],
+    allocatedBefore: ['readiness', 'webhooks', 'watchdog', 'ai-clients', 'database'],
   },
   {
     stage: 'consolidation',
@@ -67,7 +78,7 @@ const injections: Injection[] = [
       });
       return () => spy.mockRestore();
     },
-    allocatedBefore: ['readiness', 'operations', 'watchdog', 'ai-clients', 'database'],
+    allocatedBefore: ['readiness', 'operations', 'webhooks', 'watchdog', 'ai-clients', 'database'],
   },
   {
     stage: 'scheduler',
@@ -77,7 +88,7 @@ const injections: Injection[] = [
       });
       return () => spy.mockRestore();
     },
-    allocatedBefore: ['readiness', 'consolidation', 'operations', 'watchdog', 'ai-clients', 'database'],
+    allocatedBefore: ['readiness', 'consolidation', 'operations', 'webhooks', 'watchdog', 'ai-clients', 'database'],
   },
   {
     stage: 'readiness',
@@ -87,7 +98,7 @@ const injections: Injection[] = [
       });
       return () => spy.mockRestore();
     },
-    allocatedBefore: ['readiness', 'scheduler', 'consolidation', 'operations', 'watchdog', 'ai-clients', 'database'],
+    allocatedBefore: ['readiness', 'scheduler', 'consolidation', 'operations', 'webhooks', 'watchdog', 'ai-clients', 'database'],
   },
 ];
 
@@ -169,7 +180,7 @@ describe.each([
     const booted = await bootMemory({ databaseUrl: url, poolSize: 2, watchdogIntervalMs: 60_000, consolidation: HOURLY });
     expect(booted.startupError).toBeUndefined();
     await booted.app!.close();
-    const everyStage = ['readiness', 'scheduler', 'scheduler', 'consolidation', 'operations', 'watchdog', 'ai-clients', 'database'];
+    const everyStage = ['readiness', 'scheduler', 'scheduler', 'consolidation', 'operations', 'webhooks', 'watchdog', 'ai-clients', 'database'];
     expect(booted.reports.map((report) => report.stage)).toEqual(everyStage);
     expect(booted.logs.shutdownSteps.filter((line) => line.includes('started'))).toEqual(
       everyStage.map((stage) => `Shutdown step '${stage}' started`),

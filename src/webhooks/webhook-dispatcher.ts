@@ -1,0 +1,345 @@
+import { createHmac } from 'node:crypto';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupFunction } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { CallSignal } from '../external/call-signal.js';
+import { ExternalCallGuard } from '../external/external-call-guard.js';
+import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
+import { MEMORY_OPTIONS } from '../memory.constants.js';
+import type { ResolvedMemoryOptions } from '../memory.options.js';
+import { MemoryDatabase } from '../storage/memory-database.js';
+import { assertWebhookUrlAllowed, isInternalAddress } from './webhook-url-policy.js';
+import { type WebhookHttpConfig, type WebhookPayload, withDefaults } from './webhook.types.js';
+
+/** A delivery this instance holds the lease of; `leaseToken` fences every write about it. */
+interface ClaimedDelivery {
+  id: string;
+  webhookId: string;
+  eventType: string;
+  payload: WebhookPayload;
+  attempts: number;
+  leaseToken: string;
+  url: string;
+  secret: string | null;
+  httpConfig: WebhookHttpConfig;
+}
+
+type SendOutcome =
+  | { kind: 'delivered'; status: number }
+  | { kind: 'rejected'; status: number; error: string }
+  | { kind: 'error'; error: string }
+  | { kind: 'abandoned' };
+
+/** How much of a response body is read (and thrown away) so the socket can be reused. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+/** A lease outlives the send it covers by this much, so the result is written while still ours. */
+const LEASE_MARGIN_MS = 5000;
+
+/**
+ * Sends the outbox. Each loop claims one due delivery (`FOR UPDATE SKIP LOCKED`, a lease and a
+ * fencing token, as operations are claimed), sends it with no connection held, and records the
+ * result only while its token still matches: an instance that stalled past its lease writes
+ * nothing, and the instance that took the delivery over owns it.
+ */
+@Injectable()
+export class WebhookDispatcher {
+  private readonly logger = new Logger(WebhookDispatcher.name);
+  private readonly stop = new AbortController();
+  /** Aborted at the shutdown deadline: in-flight sends give up and go back to pending. */
+  private readonly abandon = new AbortController();
+  private readonly inFlight = new Set<string>();
+  private agent?: Agent;
+  private loops: Promise<void>[] = [];
+  private wake?: () => void;
+  private drained?: Promise<void>;
+
+  constructor(
+    @Inject(MEMORY_OPTIONS) private readonly options: ResolvedMemoryOptions,
+    @Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator,
+    @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
+    @Inject(ExternalCallGuard) private readonly guard: ExternalCallGuard,
+  ) {}
+
+  /** Called by MemoryLifecycle at stage 'webhooks'; the agent and the loops exist from here on. */
+  start(): void {
+    const { allowPrivate, concurrency } = this.options.webhooks;
+    // The address check is repeated when the socket connects: between the pre-send lookup and
+    // the connect a DNS answer may change, and only the connect-time answer is the one used.
+    this.agent = new Agent({ connect: allowPrivate ? {} : { lookup: publicOnlyLookup } });
+    this.coordinator.register('webhooks', 'webhook-dispatcher', (_signal, deadlineAt) => this.drain(deadlineAt));
+    this.loops = Array.from({ length: concurrency }, (_, index) => this.loop(index));
+  }
+
+  /** Deliveries were queued here: look now rather than at the next poll. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  /** How many deliveries this instance is sending now. */
+  get sending(): number {
+    return this.inFlight.size;
+  }
+
+  private async loop(index: number): Promise<void> {
+    while (!this.stop.signal.aborted) {
+      let claimed: ClaimedDelivery | null = null;
+      try {
+        claimed = await this.claim();
+      } catch (error) {
+        if (this.stop.signal.aborted) break;
+        this.logger.warn(`Webhook loop ${index} could not claim a delivery: ${errorMessage(error)}`);
+      }
+      if (claimed) {
+        await this.deliver(claimed).catch((error: unknown) =>
+          this.logger.warn(`Delivery ${claimed!.id}: could not record the result: ${errorMessage(error)}`),
+        );
+        continue;
+      }
+      await this.idle(this.options.webhooks.pollIntervalMs);
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.stop.signal.removeEventListener('abort', done);
+        if (this.wake === wake) this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.stop.signal.addEventListener('abort', done);
+      const previous = this.wake;
+      const wake = () => {
+        previous?.();
+        done();
+      };
+      this.wake = wake;
+    });
+  }
+
+  /**
+   * The oldest due delivery: pending and due, or processing under a lease that expired (its
+   * owner died). The lease covers the webhook's own timeout plus a margin.
+   */
+  private async claim(): Promise<ClaimedDelivery | null> {
+    const { leaseMs, timeoutMs } = this.options.webhooks;
+    const [row] = await this.database.query<ClaimRow>(
+      `WITH due AS (
+         SELECT d.id, w.url, w.secret, w.http_config
+           FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+          WHERE (d.status = 'pending' AND d.next_attempt_at <= now())
+             OR (d.status = 'processing' AND d.lease_expires_at <= now())
+          ORDER BY d.next_attempt_at, d.created_at
+          FOR UPDATE OF d SKIP LOCKED
+          LIMIT 1)
+       UPDATE webhook_deliveries d
+          SET status = 'processing', lease_owner = $1, attempts = d.attempts + 1,
+              lease_token = nextval('memory_lease_tokens'), updated_at = clock_timestamp(),
+              lease_expires_at = now() + make_interval(secs => greatest(
+                $2::double precision,
+                coalesce((due.http_config->>'timeout_seconds')::double precision * 1000, $3::double precision) + $4
+              ) / 1000)
+         FROM due
+        WHERE d.id = due.id
+        RETURNING d.id, d.webhook_id, d.event_type, d.payload, d.attempts, d.lease_token, due.url, due.secret, due.http_config`,
+      [this.options.instanceId, leaseMs, timeoutMs, LEASE_MARGIN_MS],
+    );
+    if (!row) return null;
+    return {
+      id: row.id,
+      webhookId: row.webhook_id,
+      eventType: row.event_type,
+      payload: row.payload,
+      attempts: row.attempts,
+      leaseToken: String(row.lease_token),
+      url: row.url,
+      secret: row.secret,
+      httpConfig: withDefaults(row.http_config, timeoutMs),
+    };
+  }
+
+  private async deliver(delivery: ClaimedDelivery): Promise<void> {
+    this.inFlight.add(delivery.id);
+    try {
+      const outcome = await this.send(delivery);
+      await this.record(delivery, outcome);
+    } finally {
+      this.inFlight.delete(delivery.id);
+    }
+  }
+
+  /** One HTTP attempt, outside any SQL scope, bounded by the webhook's timeout and the shutdown. */
+  private async send(delivery: ClaimedDelivery): Promise<SendOutcome> {
+    const { method, timeout_seconds: timeoutSeconds, headers, params } = delivery.httpConfig;
+    const call = new CallSignal({ closed: this.abandon.signal, timeoutMs: Math.round(timeoutSeconds * 1000) });
+    try {
+      return await this.guard.call('webhook', delivery.eventType, async () => {
+        const url = await assertWebhookUrlAllowed(delivery.url, this.options.webhooks.allowPrivate);
+        for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+        const body = method === 'POST' ? JSON.stringify(delivery.payload) : '';
+        const signed: Record<string, string> = { ...headers, 'Content-Type': 'application/json' };
+        if (delivery.secret) signed['X-Hindsight-Signature'] = signature(delivery.secret, body);
+        const response = await undiciFetch(url, {
+          method,
+          headers: signed,
+          body: method === 'POST' ? body : undefined,
+          signal: call.signal,
+          dispatcher: this.agent,
+          redirect: 'manual',
+        });
+        const excerpt = await readExcerpt(response);
+        if (response.status >= 200 && response.status < 300) return { kind: 'delivered', status: response.status };
+        return { kind: 'rejected', status: response.status, error: `HTTP ${response.status}${excerpt ? `: ${excerpt}` : ''}` };
+      });
+    } catch (error) {
+      if (call.abortedBy === 'closed') return { kind: 'abandoned' };
+      if (call.abortedBy === 'deadline') return { kind: 'error', error: `timed out after ${timeoutSeconds}s` };
+      return { kind: 'error', error: describe(error) };
+    } finally {
+      call.dispose();
+    }
+  }
+
+  /** Every write is fenced by the lease token: one that no longer matches changes nothing. */
+  private async record(delivery: ClaimedDelivery, outcome: SendOutcome): Promise<void> {
+    const fence = `WHERE id = $1 AND lease_token = $2 AND status = 'processing'`;
+    const key = [delivery.id, delivery.leaseToken];
+    let affected: number;
+    if (outcome.kind === 'delivered') {
+      ({ affected } = await this.database.withConnection((sql) =>
+        sql.execute(
+          `UPDATE webhook_deliveries
+              SET status = 'delivered', last_response_status = $3, last_error = NULL, lease_owner = NULL,
+                  lease_expires_at = NULL, delivered_at = clock_timestamp(), updated_at = clock_timestamp()
+            ${fence}`,
+          [...key, outcome.status],
+        ),
+      ));
+      if (affected) this.logger.log(`Delivery ${delivery.id} (${delivery.eventType}) delivered on attempt ${delivery.attempts}`);
+    } else if (outcome.kind === 'abandoned') {
+      // Shutdown cut the send short: not the receiver's fault, so the attempt does not count,
+      // and the delivery is due again at once, for another instance or our next start.
+      ({ affected } = await this.database.withConnection((sql) =>
+        sql.execute(
+          `UPDATE webhook_deliveries
+              SET status = 'pending', attempts = greatest(attempts - 1, 0), lease_owner = NULL,
+                  lease_expires_at = NULL, next_attempt_at = now(), updated_at = clock_timestamp()
+            ${fence}`,
+          key,
+        ),
+      ));
+      if (affected) this.logger.log(`Delivery ${delivery.id} released for another instance at shutdown`);
+    } else {
+      const { maxAttempts, backoffMs } = this.options.webhooks;
+      const giveUp = delivery.attempts >= maxAttempts;
+      // Exponential backoff with full jitter: receivers that failed together do not retry together.
+      const retryInMs = giveUp ? null : Math.random() * backoffMs * 2 ** (delivery.attempts - 1);
+      ({ affected } = await this.database.withConnection((sql) =>
+        sql.execute(
+          `UPDATE webhook_deliveries
+              SET status = CASE WHEN $5::double precision IS NULL THEN 'failed' ELSE 'pending' END,
+                  last_error = $3, last_response_status = $4, lease_owner = NULL, lease_expires_at = NULL,
+                  next_attempt_at = CASE WHEN $5::double precision IS NULL THEN next_attempt_at
+                                         ELSE now() + make_interval(secs => $5::double precision / 1000) END,
+                  updated_at = clock_timestamp()
+            ${fence}`,
+          [...key, outcome.error, outcome.kind === 'rejected' ? outcome.status : null, retryInMs],
+        ),
+      ));
+      if (affected) {
+        this.logger.warn(
+          `Delivery ${delivery.id} (${delivery.eventType}) attempt ${delivery.attempts} failed: ${outcome.error}; ` +
+            (giveUp ? 'giving up' : `retrying in ${Math.round(retryInMs!)}ms`),
+        );
+      }
+    }
+    if (!affected) this.logger.warn(`Delivery ${delivery.id}: lease lost to another instance; result discarded`);
+  }
+
+  /**
+   * Stops claiming and waits for in-flight sends; near the deadline, aborts them, which puts
+   * their deliveries back to pending (the fenced write above), then drops the agent's sockets.
+   */
+  private drain(deadlineAt: number): Promise<void> {
+    this.drained ??= this.shutDown(deadlineAt);
+    return this.drained;
+  }
+
+  private async shutDown(deadlineAt: number): Promise<void> {
+    this.stop.abort();
+    this.wake?.();
+    const everyLoop = Promise.all(this.loops);
+    // Keep a slice of the budget for writing the abandoned deliveries back.
+    const remaining = deadlineAt - Date.now();
+    const waitMs = Math.max(0, remaining - Math.min(1000, remaining / 4));
+    const timer = new AbortController();
+    const finished = await Promise.race([
+      everyLoop.then(() => true),
+      sleep(waitMs, false, { signal: timer.signal }).catch(() => false),
+    ]);
+    timer.abort();
+    if (!finished) {
+      this.logger.warn(`Abandoning ${this.inFlight.size} in-flight webhook deliver(ies) at the shutdown deadline`);
+      this.abandon.abort(new Error('shutdown deadline'));
+      await everyLoop;
+    }
+    await this.agent?.destroy();
+  }
+}
+
+interface ClaimRow {
+  id: string;
+  webhook_id: string;
+  event_type: string;
+  payload: WebhookPayload;
+  attempts: number;
+  lease_token: string;
+  url: string;
+  secret: string | null;
+  http_config: Partial<WebhookHttpConfig>;
+}
+
+/** `sha256=<hex HMAC-SHA256 of the raw body>`, the header Hindsight's receivers verify. */
+export function signature(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+async function readExcerpt(response: { body: ReadableStream<Uint8Array> | null }): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < MAX_RESPONSE_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, 200);
+}
+
+function describe(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause;
+  const message = errorMessage(error);
+  return cause instanceof Error && cause.message && cause.message !== message ? `${message}: ${cause.message}` : message;
+}
+
+/** `dns.lookup` for the agent's sockets that refuses internal addresses at connect time. */
+const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
+  dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+    if (error) return callback(error, []);
+    const blocked = addresses.find((entry) => isInternalAddress(entry.address));
+    if (blocked) {
+      return callback(new Error(`webhook host '${hostname}' resolves to ${blocked.address}, which webhooks may not reach`), []);
+    }
+    if (options.all) return callback(null, addresses);
+    return callback(null, addresses[0].address, addresses[0].family);
+  });
+};

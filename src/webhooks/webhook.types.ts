@@ -1,0 +1,101 @@
+export const WEBHOOK_EVENTS = ['retain.completed', 'consolidation.completed', 'memory_defense.triggered'] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+export const DELIVERY_STATUSES = ['pending', 'processing', 'delivered', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** Hindsight's `WebhookHttpConfig`, every field filled in. */
+export interface WebhookHttpConfig {
+  method: 'GET' | 'POST';
+  timeout_seconds: number;
+  headers: Record<string, string>;
+  params: Record<string, string>;
+}
+
+export interface Webhook {
+  id: string;
+  bankId: string;
+  url: string;
+  /** Held for signing; never returned by the API. */
+  secret: string | null;
+  eventTypes: string[];
+  enabled: boolean;
+  httpConfig: WebhookHttpConfig;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface CreateWebhook {
+  url: string;
+  secret?: string | null;
+  eventTypes?: string[];
+  enabled?: boolean;
+  httpConfig?: Partial<WebhookHttpConfig>;
+}
+
+/** Only the fields present are changed; `secret: null` clears the secret. */
+export type UpdateWebhook = Partial<{ [K in keyof CreateWebhook]-?: Exclude<CreateWebhook[K], undefined> }> & {
+  secret?: string | null;
+};
+
+/** What a receiver is sent: Hindsight's webhook payload. */
+export interface WebhookPayload {
+  event: string;
+  bank_id: string;
+  operation_id: string | null;
+  status: string;
+  timestamp: string;
+  data: Record<string, unknown>;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  webhookId: string;
+  url: string;
+  eventType: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastError: string | null;
+  lastResponseStatus: number | null;
+  createdAt: Date;
+  updatedAt: Date;
+  deliveredAt: Date | null;
+  /** `created_at` at microsecond precision: the cursor of the next page. */
+  cursor: string;
+}
+
+export interface WebhookRow {
+  id: string;
+  bank_id: string;
+  url: string;
+  secret: string | null;
+  event_types: string[];
+  enabled: boolean;
+  http_config: Partial<WebhookHttpConfig>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function toWebhook(row: WebhookRow, defaultTimeoutMs: number): Webhook {
+  return {
+    id: row.id,
+    bankId: row.bank_id,
+    url: row.url,
+    secret: row.secret,
+    eventTypes: row.event_types,
+    enabled: row.enabled,
+    httpConfig: withDefaults(row.http_config, defaultTimeoutMs),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function withDefaults(config: Partial<WebhookHttpConfig> | undefined, defaultTimeoutMs: number): WebhookHttpConfig {
+  return {
+    method: config?.method === 'GET' ? 'GET' : 'POST',
+    timeout_seconds: config?.timeout_seconds ?? defaultTimeoutMs / 1000,
+    headers: { ...(config?.headers ?? {}) },
+    params: { ...(config?.params ?? {}) },
+  };
+}

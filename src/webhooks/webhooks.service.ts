@@ -1,0 +1,208 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ensureBank } from '../banks/banks.service.js';
+import { MEMORY_OPTIONS } from '../memory.constants.js';
+import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
+import type { ResolvedMemoryOptions } from '../memory.options.js';
+import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
+import { isUuid } from '../storage/uuid.js';
+import { WebhookUrlRejectedError, assertWebhookUrlAllowed } from './webhook-url-policy.js';
+import {
+  type CreateWebhook,
+  type DeliveryStatus,
+  type UpdateWebhook,
+  type Webhook,
+  type WebhookDelivery,
+  type WebhookEvent,
+  type WebhookPayload,
+  type WebhookRow,
+  toWebhook,
+  withDefaults,
+} from './webhook.types.js';
+
+const DEFAULT_EVENT_TYPES = ['consolidation.completed'];
+
+/**
+ * Webhooks of a bank, and the outbox their deliveries go through. `enqueue` runs inside the
+ * transaction of the change it announces, so a delivery exists exactly when the change committed;
+ * `WebhookDispatcher` sends it later.
+ */
+@Injectable()
+export class WebhooksService {
+  constructor(
+    @Inject(MEMORY_OPTIONS) private readonly options: ResolvedMemoryOptions,
+    @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
+  ) {}
+
+  /**
+   * One delivery per enabled webhook of the bank subscribed to `event`, written on the caller's
+   * connection and therefore inside its transaction. Returns how many were queued.
+   */
+  async enqueue(
+    sql: Sql,
+    bankId: string,
+    event: WebhookEvent,
+    operationId: string | null,
+    status: string,
+    data: Record<string, unknown>,
+  ): Promise<number> {
+    const payload: WebhookPayload = { event, bank_id: bankId, operation_id: operationId, status, timestamp: new Date().toISOString(), data };
+    const { affected } = await sql.execute(
+      `INSERT INTO webhook_deliveries (webhook_id, bank_id, event_type, payload)
+       SELECT id, bank_id, $2, $3::jsonb FROM webhooks
+        WHERE bank_id = $1 AND enabled AND $2 = ANY(event_types)`,
+      [bankId, event, JSON.stringify(payload)],
+    );
+    return affected;
+  }
+
+  async create(bankId: string, input: CreateWebhook): Promise<Webhook> {
+    // The URL is vetted (and its host resolved) before any connection is taken.
+    await this.vetUrl(input.url);
+    const httpConfig = withDefaults(input.httpConfig, this.options.webhooks.timeoutMs);
+    const row = await this.database.transaction(async (sql) => {
+      await ensureBank(sql, bankId);
+      const [inserted] = await sql.query<WebhookRow>(
+        `INSERT INTO webhooks (bank_id, url, secret, event_types, enabled, http_config)
+         VALUES ($1, $2, $3, $4::text[], $5, $6::jsonb) RETURNING *`,
+        [
+          bankId,
+          input.url,
+          input.secret ?? null,
+          uniqueEvents(input.eventTypes ?? DEFAULT_EVENT_TYPES),
+          input.enabled ?? true,
+          JSON.stringify(httpConfig),
+        ],
+      );
+      return inserted;
+    });
+    return toWebhook(row, this.options.webhooks.timeoutMs);
+  }
+
+  async list(bankId: string): Promise<Webhook[]> {
+    const rows = await this.database.query<WebhookRow>(`SELECT * FROM webhooks WHERE bank_id = $1 ORDER BY created_at, id`, [
+      bankId,
+    ]);
+    return rows.map((row) => toWebhook(row, this.options.webhooks.timeoutMs));
+  }
+
+  async get(bankId: string, webhookId: string): Promise<Webhook> {
+    if (!isUuid(webhookId)) throw webhookNotFound();
+    const [row] = await this.database.query<WebhookRow>(`SELECT * FROM webhooks WHERE bank_id = $1 AND id = $2`, [bankId, webhookId]);
+    if (!row) throw webhookNotFound();
+    return toWebhook(row, this.options.webhooks.timeoutMs);
+  }
+
+  async update(bankId: string, webhookId: string, update: UpdateWebhook): Promise<Webhook> {
+    if (!isUuid(webhookId)) throw webhookNotFound();
+    const sets: string[] = [];
+    const params: unknown[] = [bankId, webhookId];
+    const set = (column: string, value: unknown, cast = '') => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}${cast}`);
+    };
+    if (update.url !== undefined) {
+      await this.vetUrl(update.url);
+      set('url', update.url);
+    }
+    if (update.secret !== undefined) set('secret', update.secret);
+    if (update.eventTypes !== undefined) set('event_types', uniqueEvents(update.eventTypes), '::text[]');
+    if (update.enabled !== undefined) set('enabled', update.enabled);
+    if (update.httpConfig !== undefined) {
+      set('http_config', JSON.stringify(withDefaults(update.httpConfig, this.options.webhooks.timeoutMs)), '::jsonb');
+    }
+    if (sets.length === 0) throw new MemoryException(MemoryErrorCode.InvalidInput, 'No fields provided to update');
+    const [row] = await this.database.query<WebhookRow>(
+      `UPDATE webhooks SET ${sets.join(', ')}, updated_at = clock_timestamp() WHERE bank_id = $1 AND id = $2 RETURNING *`,
+      params,
+    );
+    if (!row) throw webhookNotFound();
+    return toWebhook(row, this.options.webhooks.timeoutMs);
+  }
+
+  /** Its deliveries go with it, sent or not. */
+  async delete(bankId: string, webhookId: string): Promise<void> {
+    if (!isUuid(webhookId)) throw webhookNotFound();
+    const { affected } = await this.database.withConnection((sql) =>
+      sql.execute(`DELETE FROM webhooks WHERE bank_id = $1 AND id = $2`, [bankId, webhookId]),
+    );
+    if (affected === 0) throw webhookNotFound();
+  }
+
+  /** Newest first; `cursor` is the `created_at` of the last item of the previous page. */
+  async deliveries(
+    bankId: string,
+    webhookId: string,
+    page: { limit: number; cursor?: string },
+  ): Promise<{ items: WebhookDelivery[]; nextCursor: string | null }> {
+    const webhook = await this.get(bankId, webhookId);
+    let cursor: string | null = null;
+    if (page.cursor !== undefined) {
+      if (Number.isNaN(Date.parse(page.cursor))) {
+        throw new MemoryException(MemoryErrorCode.InvalidInput, 'cursor must be a timestamp from next_cursor', 'cursor');
+      }
+      cursor = page.cursor;
+    }
+    const rows = await this.database.query<DeliveryRow>(
+      `SELECT id, webhook_id, event_type, status, attempts, next_attempt_at, last_error, last_response_status,
+              created_at, updated_at, delivered_at,
+              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor
+         FROM webhook_deliveries
+        WHERE webhook_id = $1 AND ($2::timestamptz IS NULL OR created_at < $2::timestamptz)
+        ORDER BY created_at DESC, id DESC
+        LIMIT $3`,
+      [webhook.id, cursor, page.limit + 1],
+    );
+    const items = rows.slice(0, page.limit).map((row) => toDelivery(row, webhook.url));
+    return { items, nextCursor: rows.length > page.limit ? items[items.length - 1].cursor : null };
+  }
+
+  private async vetUrl(url: string): Promise<void> {
+    try {
+      await assertWebhookUrlAllowed(url, this.options.webhooks.allowPrivate);
+    } catch (error) {
+      if (error instanceof WebhookUrlRejectedError) throw new MemoryException(MemoryErrorCode.InvalidInput, error.message, 'url');
+      throw error;
+    }
+  }
+}
+
+interface DeliveryRow {
+  id: string;
+  webhook_id: string;
+  event_type: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: Date | null;
+  last_error: string | null;
+  last_response_status: number | null;
+  created_at: Date;
+  updated_at: Date;
+  delivered_at: Date | null;
+  cursor: string;
+}
+
+function toDelivery(row: DeliveryRow, url: string): WebhookDelivery {
+  return {
+    id: row.id,
+    webhookId: row.webhook_id,
+    url,
+    eventType: row.event_type,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.status === 'pending' ? row.next_attempt_at : null,
+    lastError: row.last_error,
+    lastResponseStatus: row.last_response_status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    deliveredAt: row.delivered_at,
+    cursor: row.cursor,
+  };
+}
+
+function uniqueEvents(events: string[]): string[] {
+  return [...new Set(events)];
+}
+
+function webhookNotFound(): MemoryException {
+  return new MemoryException(MemoryErrorCode.WebhookNotFound, 'Webhook not found');
+}

@@ -1,0 +1,244 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MemoryException } from '../../src/memory.exception.js';
+import type { MemoryModuleOptions } from '../../src/memory.options.js';
+import { RetainService } from '../../src/retain/retain.service.js';
+import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
+import { eventually } from '../helpers/log-capture.js';
+import { bootMemory } from '../helpers/memory-app.js';
+import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
+import { WebhookReceiver } from '../helpers/webhook-receiver.js';
+
+const SECRET = 'receiver-secret';
+const FAST = { allowPrivate: true, pollIntervalMs: 25, backoffMs: 20, maxAttempts: 3, timeoutMs: 2000 };
+
+interface DeliveryRow {
+  id: string;
+  status: string;
+  attempts: number;
+  payload: any;
+  last_error: string | null;
+  last_response_status: number | null;
+}
+
+describe.each([
+  ['PGlite', 'pglite'],
+  ['PostgreSQL', 'postgres'],
+] as const)('webhook delivery on %s', (_label, backend) => {
+  let app: INestApplicationContext;
+  let databaseName: string | undefined;
+  let url: string;
+  let receiver: WebhookReceiver | undefined;
+  let bankSeq = 0;
+  let logs: string[] = [];
+
+  const service = () => app.get(WebhooksService);
+  const retain = () => app.get(RetainService);
+  const deliveriesOf = (bankId: string) =>
+    app.get(MemoryDatabase).query<DeliveryRow>(`SELECT * FROM webhook_deliveries WHERE bank_id = $1 ORDER BY created_at`, [bankId]);
+  const newBank = () => `hooks-${backend}-${++bankSeq}`;
+
+  async function subscribedBank(target: WebhookReceiver, httpConfig: { timeout_seconds?: number } = {}): Promise<string> {
+    const bankId = newBank();
+    await service().create(bankId, { url: target.url, secret: target.secret, eventTypes: ['retain.completed'], httpConfig });
+    return bankId;
+  }
+
+  async function settled(bankId: string, status: string): Promise<DeliveryRow> {
+    const [row] = await eventually(() => deliveriesOf(bankId), (rows) => rows.length === 1 && rows[0].status === status, 10_000);
+    return row;
+  }
+
+  beforeAll(async () => {
+    if (backend === 'postgres') {
+      const database = await createTestDatabase('webhooks');
+      databaseName = database.name;
+      url = database.url;
+    } else {
+      url = 'pglite://memory/webhook-delivery';
+    }
+    const booted = await bootMemory({ databaseUrl: url, poolSize: 4, watchdogIntervalMs: 60_000, webhooks: FAST });
+    if (!booted.app) throw booted.startupError;
+    app = booted.app;
+    logs = booted.logs.lines;
+  });
+
+  afterEach(async () => {
+    await receiver?.close();
+    receiver = undefined;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    if (databaseName) await dropTestDatabase(databaseName);
+  });
+
+  it('delivers one signed retain.completed payload for a sync retain', async () => {
+    receiver = await new WebhookReceiver(SECRET).start();
+    const bankId = await subscribedBank(receiver);
+    const outcome = await retain().retain(bankId, { items: [{ content: 'Alice moved to Lisbon in 2021.', documentId: 'doc-1' }] });
+
+    const row = await settled(bankId, 'delivered');
+    await sleep(200); // a second delivery, if there were one, would have arrived by now
+    expect(row.attempts).toBe(1);
+    expect(receiver.requests).toHaveLength(1);
+    const [request] = receiver.requests;
+    expect(request.verified).toBe(true);
+    expect(request.method).toBe('POST');
+    expect(request.headers['content-type']).toBe('application/json');
+    expect(request.body).toEqual({
+      event: 'retain.completed',
+      bank_id: bankId,
+      operation_id: null,
+      status: 'completed',
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      data: { items_count: 1, memory_ids: outcome.memoryIds, document_ids: ['doc-1'] },
+    });
+    expect(outcome.memoryIds.length).toBeGreaterThan(0);
+  });
+
+  it('omits the signature when the webhook has no secret, and skips webhooks not subscribed or disabled', async () => {
+    receiver = await new WebhookReceiver(null).start();
+    const bankId = await subscribedBank(receiver);
+    await service().create(bankId, { url: receiver.url, eventTypes: ['consolidation.completed'] });
+    await service().create(bankId, { url: receiver.url, eventTypes: ['retain.completed'], enabled: false });
+    await retain().retain(bankId, { items: [{ content: 'Bob likes tea.' }] });
+
+    await settled(bankId, 'delivered');
+    await sleep(200);
+    expect(receiver.requests).toHaveLength(1);
+    expect(receiver.requests[0].headers['x-hindsight-signature']).toBeUndefined();
+    expect(receiver.requests[0].verified).toBe(true);
+  });
+
+  it('retries a receiver that answers 500 twice and delivers on attempt 3, exactly once', async () => {
+    receiver = await new WebhookReceiver(SECRET).answerNext({ kind: 'status', status: 500 }, { kind: 'status', status: 500 }).start();
+    const bankId = await subscribedBank(receiver);
+    await retain().retain(bankId, { items: [{ content: 'Carol runs a bakery.' }] });
+
+    const row = await settled(bankId, 'delivered');
+    await sleep(200);
+    expect(row.attempts).toBe(3);
+    expect(row.last_response_status).toBe(200);
+    expect(receiver.requests.map((request) => request.answered)).toEqual([500, 500, 200]);
+    expect(receiver.accepted).toHaveLength(1);
+    // Every attempt carries the same event, signed the same way.
+    expect(new Set(receiver.requests.map((request) => request.rawBody)).size).toBe(1);
+  });
+
+  it('times out a receiver that hangs, retries, and delivers once it answers', async () => {
+    receiver = await new WebhookReceiver(SECRET).answerNext({ kind: 'hang' }).start();
+    const bankId = await subscribedBank(receiver, { timeout_seconds: 0.3 });
+    await retain().retain(bankId, { items: [{ content: 'Dave plays chess.' }] });
+
+    const row = await settled(bankId, 'delivered');
+    expect(row.attempts).toBe(2);
+    expect(receiver.requests.map((request) => request.answered)).toEqual(['hang', 200]);
+    expect(receiver.accepted).toHaveLength(1);
+  });
+
+  it('waits for a receiver that answers slowly but within the timeout', async () => {
+    receiver = await new WebhookReceiver(SECRET).answerNext({ kind: 'slow', delayMs: 400, status: 204 }).start();
+    const bankId = await subscribedBank(receiver, { timeout_seconds: 2 });
+    await retain().retain(bankId, { items: [{ content: 'Erin paints.' }] });
+
+    const row = await settled(bankId, 'delivered');
+    expect(row.attempts).toBe(1);
+    expect(row.last_response_status).toBe(204);
+    expect(receiver.requests).toHaveLength(1);
+  });
+
+  it('marks a delivery failed once maxAttempts are spent, and lists it as failed', async () => {
+    receiver = await new WebhookReceiver(SECRET, { kind: 'status', status: 500 }).start();
+    const bankId = await subscribedBank(receiver);
+    await retain().retain(bankId, { items: [{ content: 'Frank sails.' }] });
+
+    const row = await settled(bankId, 'failed');
+    await sleep(200);
+    expect(row.attempts).toBe(FAST.maxAttempts);
+    expect(row.last_response_status).toBe(500);
+    expect(row.last_error).toMatch(/HTTP 500/);
+    expect(receiver.requests).toHaveLength(FAST.maxAttempts);
+    const [webhook] = await service().list(bankId);
+    const page = await service().deliveries(bankId, webhook.id, { limit: 10 });
+    expect(page.items.map((item) => [item.status, item.attempts])).toEqual([['failed', FAST.maxAttempts]]);
+  });
+
+  it('writes the outbox row in the retain transaction: a retain that fails at commit leaves no delivery', async () => {
+    receiver = await new WebhookReceiver(SECRET).start();
+    const bankId = await subscribedBank(receiver);
+    const database = app.get(MemoryDatabase);
+    // Fails at COMMIT, after the retain wrote its memories and its outbox row.
+    await database.query(`
+      CREATE OR REPLACE FUNCTION webhook_test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'poisoned memory'; END $$`);
+    await database.query(`DROP TRIGGER IF EXISTS webhook_test_poison ON memory_units`);
+    await database.query(`
+      CREATE CONSTRAINT TRIGGER webhook_test_poison AFTER INSERT ON memory_units
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+        WHEN (NEW.text LIKE '%poison%') EXECUTE FUNCTION webhook_test_poison()`);
+    try {
+      await expect(retain().retain(bankId, { items: [{ content: 'This memory is poison.' }] })).rejects.toThrow(/poisoned memory/);
+      expect(await deliveriesOf(bankId)).toEqual([]);
+      expect(await database.query(`SELECT id FROM memory_units WHERE bank_id = $1`, [bankId])).toEqual([]);
+
+      await retain().retain(bankId, { items: [{ content: 'This memory is fine.' }] });
+      await settled(bankId, 'delivered');
+      expect(receiver.requests).toHaveLength(1);
+      expect(receiver.requests[0].body.data.items_count).toBe(1);
+    } finally {
+      await database.query(`DROP TRIGGER IF EXISTS webhook_test_poison ON memory_units`);
+    }
+  });
+
+  it('announces a queued retain with its operation id', async () => {
+    receiver = await new WebhookReceiver(SECRET).start();
+    const bankId = await subscribedBank(receiver);
+    const outcome = await retain().retain(bankId, { items: [{ content: 'Gina writes poems.' }], async: true });
+
+    await settled(bankId, 'delivered');
+    expect(receiver.requests).toHaveLength(1);
+    expect(receiver.requests[0].body).toMatchObject({ event: 'retain.completed', operation_id: outcome.operationId, status: 'completed' });
+  });
+
+  it('refuses a loopback URL without allowPrivate, at create and again before sending', async () => {
+    receiver = await new WebhookReceiver(SECRET).start();
+    // A database of its own: the suite's permissive instance must not deliver what this one refuses.
+    const own = backend === 'postgres' ? await createTestDatabase('webhooks_strict') : undefined;
+    const strict = await bootMemory({
+      databaseUrl: own?.url ?? 'pglite://memory/webhook-strict',
+      watchdogIntervalMs: 60_000,
+      webhooks: { ...FAST, allowPrivate: false },
+    });
+    if (!strict.app) throw strict.startupError;
+    try {
+      const strictService = strict.app.get(WebhooksService);
+      for (const refused of [receiver.url, 'http://localhost:9/hook', 'http://[::1]:9/hook', 'http://10.1.2.3/hook', 'http://169.254.169.254/latest', 'http://[fd00::1]/x', 'http://0.0.0.0/x', 'ftp://example.com/x']) {
+        const error = await strictService.create('strict-bank', { url: refused }).then(() => null, (caught: unknown) => caught);
+        expect(error).toBeInstanceOf(MemoryException);
+        expect(error).toMatchObject({ field: 'url' });
+      }
+      expect(await strictService.list('strict-bank')).toEqual([]);
+
+      // A webhook whose host has come to resolve to a private address since it was saved (here:
+      // written past the API): the send is refused too, and the receiver sees nothing.
+      const bankId = `strict-${backend}`;
+      await strict.app.get(MemoryDatabase).transaction(async (sql) => {
+        await sql.query(`INSERT INTO banks (id) VALUES ($1) ON CONFLICT DO NOTHING`, [bankId]);
+        await sql.query(`INSERT INTO webhooks (bank_id, url, event_types) VALUES ($1, $2, '{retain.completed}')`, [bankId, receiver!.url]);
+      });
+      await strict.app.get(RetainService).retain(bankId, { items: [{ content: 'Hank climbs.' }] });
+      const rows = await eventually(
+        () => strict.app!.get(MemoryDatabase).query<DeliveryRow>(`SELECT * FROM webhook_deliveries WHERE bank_id = $1`, [bankId]),
+        (found) => found.length === 1 && found[0].attempts >= 1 && found[0].status !== 'processing',
+        10_000,
+      );
+      expect(rows[0].last_error).toMatch(/loopback, private or link-local/);
+      expect(receiver.requests).toHaveLength(0);
+    } finally {
+      await strict.app.close();
+      if (own) await dropTestDatabase(own.name);
+    }
+  });
+});

@@ -1,0 +1,166 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { INestApplicationContext } from '@nestjs/common';
+import pg from 'pg';
+import { ConsolidationService } from '../../src/consolidation/consolidation.service.js';
+import { type BootedMemory, bootMemory } from '../helpers/memory-app.js';
+import { type ChatRequestBody, FakeOpenAiServer } from '../helpers/fake-openai-server.js';
+import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
+import { type StandaloneServer, startStandalone } from '../helpers/standalone-server.js';
+
+/**
+ * Instance A (a child process) is `kill -9`ed while its consolidation batch waits on the LLM;
+ * instance B (in process, short leases) takes over the operation and the memories once A's
+ * leases have expired, and finishes: every memory consolidated once, no duplicate observation.
+ *
+ * The standalone server exposes no environment variable for lease lengths, so A holds the
+ * defaults (operation 30 s, memories 60 s). Rather than wait that long, the test expires A's
+ * leases in the database after the kill — exactly the state the clock would reach — so the
+ * crash itself is a real SIGKILL.
+ */
+const BANK = 'b';
+const TEXTS = [
+  'Ingrid Vale grows tomatoes on her balcony.',
+  'Ingrid Vale grows basil next to the tomatoes.',
+  'Oskar Lind repairs old radios.',
+  'Oskar Lind sells repaired radios at the fair.',
+  'Petra Holm swims in the harbour every morning.',
+  'Petra Holm swims even in winter.',
+];
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms}ms: ${what}`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
+  let database: { name: string; url: string } | undefined;
+  let fake: FakeOpenAiServer | undefined;
+  let db: pg.Client | undefined;
+  const children: StandaloneServer[] = [];
+  let b: BootedMemory | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('faults_kill9');
+    fake = await FakeOpenAiServer.start();
+    // One observation per pair of memories, in the order given.
+    fake.onChat((body: ChatRequestBody) => {
+      const prompt = JSON.parse(String(body.messages.at(-1)!.content)) as { memories: Array<{ id: string; text: string }> };
+      const create = [];
+      for (let index = 0; index < prompt.memories.length; index += 2) {
+        const pair = prompt.memories.slice(index, index + 2);
+        create.push({ text: `Observed: ${pair.map((memory) => memory.text).join(' / ')}`, source_ids: pair.map((memory) => memory.id) });
+      }
+      return { create };
+    });
+    db = new pg.Client({ connectionString: database.url });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    for (const child of children) await child.stop('SIGKILL').catch(() => undefined);
+    await b?.app?.close().catch(() => undefined);
+    await db?.end().catch(() => undefined);
+    await fake?.close();
+    if (database) await dropTestDatabase(database.name).catch(() => undefined);
+  });
+
+  it('B reclaims the operation and the memories of a SIGKILLed A and consolidates each memory exactly once', async () => {
+    const base = { DATABASE_URL: database!.url, MEMORY_CONSOLIDATION_CRON: 'off', MEMORY_DB_POOL_SIZE: '3' };
+
+    // Seed through a server without an LLM (with one, retain would ask the fake to extract facts).
+    const seeder = await startStandalone(base);
+    children.push(seeder);
+    const retained = await fetch(`${seeder.url}/v1/default/banks/${BANK}/memories`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ items: TEXTS.map((content, index) => ({ content, timestamp: new Date(Date.UTC(2025, 0, 1, 0, index)).toISOString() })) }),
+    });
+    expect(retained.status).toBe(200);
+    expect(await seeder.stop('SIGTERM')).toBe(0);
+    const raw = (await db!.query<{ id: string }>(`SELECT id::text AS id FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation'`, [BANK])).rows;
+    expect(raw).toHaveLength(TEXTS.length);
+
+    // A: consolidation blocked on the LLM.
+    const release = fake!.pause('chat');
+    const arrived = fake!.nextRequest('chat');
+    const a = await startStandalone({
+      ...base,
+      MEMORY_LLM: 'openai',
+      OPENAI_BASE_URL: fake!.baseUrl,
+      OPENAI_API_KEY: 'x',
+      MEMORY_AI_MAX_RETRIES: '0',
+      MEMORY_AI_TIMEOUT_MS: '60000',
+    });
+    children.push(a);
+    const queued = await fetch(`${a.url}/v1/default/banks/${BANK}/consolidate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(queued.status).toBe(200);
+    const operationId = ((await queued.json()) as { operation_id: string }).operation_id;
+    await withTimeout(arrived, 20_000, 'A never asked the LLM');
+
+    const claimed = (await db!.query(`SELECT count(*)::int AS n FROM memory_units WHERE bank_id = $1 AND consolidation_status = 'claimed'`, [BANK])).rows[0].n;
+    expect(claimed).toBe(TEXTS.length);
+    const [operationBefore] = (await db!.query(`SELECT status, lease_owner FROM operations WHERE id = $1`, [operationId])).rows;
+    expect(operationBefore.status).toBe('processing');
+
+    a.child.kill('SIGKILL');
+    expect(await withTimeout(a.exited, 5000, 'A did not die')).toBeNull();
+    expect(a.child.signalCode).toBe('SIGKILL');
+
+    // What A's leases look like once their (default, unconfigurable) lengths have passed.
+    await db!.query(`UPDATE memory_units SET lease_expires_at = now() - interval '1 second' WHERE bank_id = $1 AND consolidation_status = 'claimed'`, [BANK]);
+    await db!.query(`UPDATE operations SET lease_expires_at = now() - interval '1 second' WHERE id = $1 AND status = 'processing'`, [operationId]);
+    release();
+
+    b = await bootMemory({
+      databaseUrl: database!.url,
+      instanceId: 'instance-b',
+      poolSize: 3,
+      watchdogIntervalMs: 60_000,
+      llm: { provider: 'openai', baseUrl: fake!.baseUrl, apiKey: 'x', maxRetries: 0, timeoutMs: 10_000 },
+      consolidation: { leaseMs: 1000, cron: null },
+      operations: { leaseMs: 1000, pollIntervalMs: 100 },
+    });
+    if (!b.app) throw b.startupError;
+    const app: INestApplicationContext = b.app;
+
+    // B's worker takes over A's operation and finishes it.
+    const deadline = Date.now() + 20_000;
+    let operation: { status: string; attempts: number; result: any; lease_owner: string | null } | undefined;
+    while (Date.now() < deadline) {
+      [operation] = (await db!.query(`SELECT status, attempts, result, lease_owner FROM operations WHERE id = $1`, [operationId])).rows;
+      if (operation?.status === 'completed' || operation?.status === 'failed') break;
+      await sleep(100);
+    }
+    expect(operation).toMatchObject({ status: 'completed' });
+    expect(operation!.attempts).toBeGreaterThanOrEqual(2);
+    // Nothing left to do on a second pass: a double run is a no-op.
+    const again = await app.get(ConsolidationService).consolidateBank(BANK);
+    expect(again).toMatchObject({ created: 0, memories_consolidated: 0 });
+
+    const memories = (await db!.query<{ id: string; consolidation_status: string; lease_owner: string | null }>(
+      `SELECT id::text AS id, consolidation_status, lease_owner FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation'`,
+      [BANK],
+    )).rows;
+    expect(memories.map((row) => row.consolidation_status)).toEqual(TEXTS.map(() => 'done'));
+    expect(memories.filter((row) => row.lease_owner !== null)).toEqual([]);
+
+    const observations = (await db!.query<{ id: string; source_memory_ids: string[]; observation_key: string | null }>(
+      `SELECT id::text AS id, source_memory_ids::text[] AS source_memory_ids, observation_key FROM memory_units
+        WHERE bank_id = $1 AND fact_type = 'observation' AND state = 'valid'`,
+      [BANK],
+    )).rows;
+    expect(observations).toHaveLength(TEXTS.length / 2);
+    const sourceSets = observations.map((row) => [...row.source_memory_ids].sort().join(','));
+    expect(new Set(sourceSets).size).toBe(sourceSets.length);
+    const keys = observations.map((row) => row.observation_key);
+    expect(keys.every((key) => key !== null)).toBe(true);
+    expect(new Set(keys).size).toBe(keys.length);
+    // Each raw memory is the source of exactly one observation.
+    const sources = observations.flatMap((row) => row.source_memory_ids).sort();
+    expect(sources).toEqual(raw.map((row) => row.id).sort());
+  }, 90_000);
+});

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Embedder } from '../external/embedder.js';
-import type { MemoryDatabase, Sql } from '../storage/memory-database.js';
+import { type MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import type { ObservationPlan, WriteOutcome } from './consolidation.types.js';
 
-/** Serialisation failures and deadlocks are the database asking for a retry. */
-const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 3;
 
 /** The key that makes a create exactly-once: a retry or a double run hits the unique constraint. */
@@ -154,9 +152,8 @@ export class ObservationWriter {
       try {
         return await this.database.transaction(work);
       } catch (error) {
-        const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code;
-        if (attempt >= MAX_ATTEMPTS || !code || !RETRYABLE_SQLSTATES.has(code)) throw error;
-        this.logger.warn(`Observation write conflicted (${code}); retrying`);
+        if (attempt >= MAX_ATTEMPTS || !isRetryableConflict(error)) throw error;
+        this.logger.warn('Observation write hit a serialisation failure or deadlock; retrying');
       }
     }
   }

@@ -3,7 +3,8 @@ import { AiClients } from '../external/ai-clients.js';
 import { MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
 import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
 import { canonicalEntityName, mergeEntities, properNouns, type ExtractedEntity } from '../retain/fact-extraction.js';
-import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
+import { MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory-database.js';
+import { isUuid } from '../storage/uuid.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { reclaimOrphanEntities } from './entity-links.js';
 import { MemoriesService } from './memories.service.js';
@@ -27,10 +28,8 @@ export interface EditedMemory extends MemoryRecord {
 /** Why observations built on an edited or invalidated source stop counting. */
 export const SOURCE_EDITED_REASON = 'source edited';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Phase-2 aborts (the row changed under us, or a deadlock) before answering 409. */
 export const MAX_EDIT_ATTEMPTS = 3;
-const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 
 interface Snapshot {
   fact_type: string;
@@ -75,7 +74,7 @@ export class MemoryEditService {
 
   async edit(bankId: string, memoryId: string, edit: MemoryEdit, signal?: AbortSignal): Promise<EditedMemory> {
     validate(edit);
-    if (!UUID.test(memoryId)) throw notFound(memoryId);
+    if (!isUuid(memoryId)) throw notFound(memoryId);
     for (let attempt = 1; ; attempt += 1) {
       const prepared = await this.prepare(bankId, memoryId, edit, signal);
       signal?.throwIfAborted();
@@ -84,8 +83,7 @@ export class MemoryEditService {
         const memory = await this.memories.get(bankId, memoryId);
         return { ...memory, ...stamps };
       } catch (error) {
-        const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code;
-        const retryable = error instanceof RowChangedBetweenPhases || (code !== undefined && RETRYABLE_SQLSTATES.has(code));
+        const retryable = error instanceof RowChangedBetweenPhases || isRetryableConflict(error);
         if (!retryable) throw error;
         if (attempt >= MAX_EDIT_ATTEMPTS) {
           throw new MemoryException(
@@ -95,7 +93,7 @@ export class MemoryEditService {
             true,
           );
         }
-        this.logger.warn(`Edit of memory ${memoryId} conflicted (${code ?? 'row changed between phases'}); attempt ${attempt + 1}`);
+        this.logger.warn(`Edit of memory ${memoryId} conflicted (row changed between phases, or a deadlock); attempt ${attempt + 1}`);
       }
     }
   }

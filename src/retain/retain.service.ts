@@ -9,7 +9,7 @@ import type { ClaimedOperation } from '../operations/operation.types.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
 import { reclaimOrphanEntities } from '../memories/entity-links.js';
-import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
+import { MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import {
@@ -27,8 +27,6 @@ interface PreparedItem {
   facts: Array<ExtractedFact & { embedding: number[] }>;
 }
 
-/** Serialisation failures and deadlocks are the database asking for a retry, not errors. */
-const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 const MAX_WRITE_ATTEMPTS = 3;
 
 /**
@@ -110,9 +108,8 @@ export class RetainService {
           return ids;
         });
       } catch (error) {
-        const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code;
-        if (attempt >= MAX_WRITE_ATTEMPTS || !code || !RETRYABLE_SQLSTATES.has(code)) throw error;
-        this.logger.warn(`Retain write conflicted (${code}); retrying, attempt ${attempt + 1}`);
+        if (attempt >= MAX_WRITE_ATTEMPTS || !isRetryableConflict(error)) throw error;
+        this.logger.warn(`Retain write hit a serialisation failure or deadlock; retrying, attempt ${attempt + 1}`);
       }
     }
   }

@@ -123,3 +123,11 @@ function sqlOn(queryRunner: QueryRunner): Sql {
     },
   };
 }
+
+/** Serialisation failures and deadlocks: the database asking for the transaction to be retried. */
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
+
+export function isRetryableConflict(error: unknown): boolean {
+  const code = (error as { driverError?: { code?: string } } | null)?.driverError?.code;
+  return code !== undefined && RETRYABLE_SQLSTATES.has(code);
+}

@@ -1,0 +1,98 @@
+import { createTestDatabase, dropTestDatabase } from '../test/helpers/postgres.js';
+
+/**
+ * What every benchmark gets: the scale (1 for `npm run bench`, 0.1 for `--quick`), a PostgreSQL
+ * server of its own, and a way to say what it is doing. Benchmarks only measure and describe;
+ * the runner decides where the numbers go.
+ */
+export interface BenchmarkContext {
+  quick: boolean;
+  /** Multiply data sizes by this (0.1 in quick mode) and round with `scaled()`. */
+  scale: number;
+  /** Superuser URL of the benchmark's PostgreSQL server (the `postgres` database). */
+  postgresUrl: string;
+  /** A fresh database on that server, dropped with `drop()` (sessions are terminated first). */
+  createDatabase(prefix: string): Promise<{ name: string; url: string; drop(): Promise<void> }>;
+  log(message: string): void;
+}
+
+export interface ResultTable {
+  caption?: string;
+  columns: string[];
+  rows: Array<Array<string | number>>;
+}
+
+export interface BenchmarkResult {
+  /** Markdown: what runs, with which sizes, latencies, pool size, concurrency and seeds. */
+  workload: string;
+  tables: ResultTable[];
+  /** Ratios, targets met or missed, and what the numbers mean; one bullet each. */
+  findings: string[];
+  /** The headline numbers by name; the test of `--quick` checks these are finite. */
+  figures: Record<string, number>;
+}
+
+export interface Benchmark {
+  id: string;
+  title: string;
+  run(context: BenchmarkContext): Promise<BenchmarkResult>;
+}
+
+export function scaled(context: BenchmarkContext, full: number, minimum = 1): number {
+  return Math.max(minimum, Math.round(full * context.scale));
+}
+
+export interface Summary {
+  n: number;
+  median: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentile: the smallest sample with at least `p` percent of samples at or below it. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+export function summarize(samples: readonly number[]): Summary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    n: sorted.length,
+    median: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? Number.NaN,
+  };
+}
+
+/** Formats a number for a table: integers as is, others with three significant digits. */
+export function fmt(value: number, unit = ''): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  const text = Number.isInteger(value) || Math.abs(value) >= 100 ? Math.round(value).toString() : value.toPrecision(3);
+  return unit ? `${text} ${unit}` : text;
+}
+
+/** Milliseconds since `start` (from `performance.now()`). */
+export function since(start: number): number {
+  return performance.now() - start;
+}
+
+/** A deterministic PRNG (mulberry32), so every workload names its seed and reruns identically. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function createBenchDatabase(prefix: string): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const database = await createTestDatabase(`bench_${prefix}`);
+  return { ...database, drop: () => dropTestDatabase(database.name) };
+}

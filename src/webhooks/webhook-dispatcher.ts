@@ -24,6 +24,8 @@ interface ClaimedDelivery {
   url: string;
   secret: string | null;
   httpConfig: WebhookHttpConfig;
+  /** When the lease runs out, by this process's clock: counted from before the claim, so never late. */
+  leaseEndsAt: number;
 }
 
 type SendOutcome =
@@ -36,6 +38,9 @@ type SendOutcome =
 const MAX_RESPONSE_BYTES = 64 * 1024;
 /** A lease outlives the send it covers by this much, so the result is written while still ours. */
 const LEASE_MARGIN_MS = 5000;
+/** First pause before writing a result again that the database refused; it doubles up to the cap. */
+const RECORD_RETRY_MS = 250;
+const RECORD_RETRY_CAP_MS = 2000;
 
 /**
  * Sends the outbox. Each loop claims one due delivery (`FOR UPDATE SKIP LOCKED`, a lease and a
@@ -126,6 +131,7 @@ export class WebhookDispatcher {
    */
   private async claim(): Promise<ClaimedDelivery | null> {
     const { leaseMs, timeoutMs } = this.options.webhooks;
+    const claimedAt = Date.now();
     const [row] = await this.database.query<ClaimRow>(
       `WITH due AS (
          SELECT d.id, w.url, w.secret, w.http_config
@@ -144,7 +150,8 @@ export class WebhookDispatcher {
               ) / 1000)
          FROM due
         WHERE d.id = due.id
-        RETURNING d.id, d.webhook_id, d.event_type, d.payload, d.attempts, d.lease_token, due.url, due.secret, due.http_config`,
+        RETURNING d.id, d.webhook_id, d.event_type, d.payload, d.attempts, d.lease_token, due.url, due.secret, due.http_config,
+                  (extract(epoch FROM d.lease_expires_at - now()) * 1000)::float8 AS lease_ms`,
       [this.options.instanceId, leaseMs, timeoutMs, LEASE_MARGIN_MS],
     );
     if (!row) return null;
@@ -158,6 +165,7 @@ export class WebhookDispatcher {
       url: row.url,
       secret: row.secret,
       httpConfig: withDefaults(row.http_config, timeoutMs),
+      leaseEndsAt: claimedAt + row.lease_ms,
     };
   }
 
@@ -165,9 +173,31 @@ export class WebhookDispatcher {
     this.inFlight.add(delivery.id);
     try {
       const outcome = await this.send(delivery);
-      await this.record(delivery, outcome);
+      await this.recordWhileLeased(delivery, outcome);
     } finally {
       this.inFlight.delete(delivery.id);
+    }
+  }
+
+  /**
+   * A result the database refuses (it restarted, the pool is reconnecting) is written again until
+   * the lease runs out. Giving up at once would leave the delivery `processing` until its lease
+   * expired and then send it again: a second copy to a receiver that already answered 200. While
+   * the lease holds, nobody else sends it; past it, another instance may have, so the result is
+   * dropped and the delivery is sent again (at least once, as after a crash).
+   */
+  private async recordWhileLeased(delivery: ClaimedDelivery, outcome: SendOutcome): Promise<void> {
+    for (let pauseMs = RECORD_RETRY_MS; ; pauseMs = Math.min(pauseMs * 2, RECORD_RETRY_CAP_MS)) {
+      try {
+        return await this.record(delivery, outcome);
+      } catch (error) {
+        if (Date.now() + pauseMs >= delivery.leaseEndsAt || this.abandon.signal.aborted) throw error;
+        if (pauseMs === RECORD_RETRY_MS) {
+          this.logger.warn(`Delivery ${delivery.id}: could not record the result (${errorMessage(error)}); retrying while the lease lasts`);
+        }
+        const slept = await sleep(pauseMs, true, { signal: this.abandon.signal }).catch(() => false);
+        if (!slept) throw error;
+      }
     }
   }
 
@@ -300,6 +330,7 @@ interface ClaimRow {
   url: string;
   secret: string | null;
   http_config: Partial<WebhookHttpConfig>;
+  lease_ms: number;
 }
 
 /** `sha256=<hex HMAC-SHA256 of the raw body>`, the header Hindsight's receivers verify. */

@@ -192,6 +192,36 @@ describe.each([
     }
   });
 
+  it('writes the result of a send again while the database refuses it, and does not send it twice', async () => {
+    receiver = await new WebhookReceiver(SECRET).start();
+    const bankId = await subscribedBank(receiver);
+    const database = app.get(MemoryDatabase);
+    // The receiver answers 200, then the database refuses to record it for a while.
+    await database.query(`
+      CREATE OR REPLACE FUNCTION webhook_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'result refused'; END $$`);
+    await database.query(`DROP TRIGGER IF EXISTS webhook_test_refuse ON webhook_deliveries`);
+    await database.query(`
+      CREATE TRIGGER webhook_test_refuse BEFORE UPDATE ON webhook_deliveries FOR EACH ROW
+        WHEN (NEW.status = 'delivered' AND NEW.bank_id = '${bankId}') EXECUTE FUNCTION webhook_test_refuse()`);
+    try {
+      await retain().retain(bankId, { items: [{ content: 'Ivy restores clocks.' }] });
+      await eventually(() => logs.some((line) => line.includes('could not record the result (result refused)')), Boolean, 10_000);
+      await sleep(600); // more refused writes
+      expect(receiver.requests).toHaveLength(1);
+      expect((await deliveriesOf(bankId))[0].status).toBe('processing');
+    } finally {
+      await database.query(`DROP TRIGGER IF EXISTS webhook_test_refuse ON webhook_deliveries`);
+    }
+
+    const row = await settled(bankId, 'delivered');
+    await sleep(200);
+    expect(row.attempts).toBe(1);
+    expect(row.last_response_status).toBe(200);
+    expect(receiver.requests).toHaveLength(1);
+    expect(receiver.accepted).toHaveLength(1);
+  });
+
   it('announces a queued retain with its operation id', async () => {
     receiver = await new WebhookReceiver(SECRET).start();
     const bankId = await subscribedBank(receiver);

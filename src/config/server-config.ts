@@ -33,6 +33,12 @@ const envSchema = z.object({
   MEMORY_CONSOLIDATION_CRON: z.string().min(1).optional(),
   /** `true` lets webhook URLs point at loopback and private networks (development only). */
   MEMORY_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).optional(),
+  // Lease lengths and poll intervals: unset means the option's default, kept in memory.options.ts.
+  MEMORY_OPERATIONS_LEASE_MS: z.coerce.number().int().positive().optional(),
+  MEMORY_OPERATIONS_POLL_MS: z.coerce.number().int().positive().optional(),
+  MEMORY_CONSOLIDATION_LEASE_MS: z.coerce.number().int().positive().optional(),
+  MEMORY_WEBHOOK_LEASE_MS: z.coerce.number().int().positive().optional(),
+  MEMORY_WEBHOOK_POLL_MS: z.coerce.number().int().positive().optional(),
 });
 
 export type ServerEnv = z.output<typeof envSchema>;
@@ -84,14 +90,16 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
         timeoutMs: e.MEMORY_AI_TIMEOUT_MS,
         maxRetries: e.MEMORY_AI_MAX_RETRIES,
       },
-      consolidation:
-        e.MEMORY_CONSOLIDATION_CRON === undefined
-          ? undefined
-          : { cron: e.MEMORY_CONSOLIDATION_CRON === 'off' ? null : e.MEMORY_CONSOLIDATION_CRON },
-      webhooks:
-        e.MEMORY_WEBHOOK_ALLOW_PRIVATE === undefined
-          ? undefined
-          : { allowPrivate: e.MEMORY_WEBHOOK_ALLOW_PRIVATE === 'true' || e.MEMORY_WEBHOOK_ALLOW_PRIVATE === '1' },
+      operations: onlySet({ leaseMs: e.MEMORY_OPERATIONS_LEASE_MS, pollIntervalMs: e.MEMORY_OPERATIONS_POLL_MS }),
+      consolidation: onlySet({
+        cron: e.MEMORY_CONSOLIDATION_CRON === 'off' ? null : e.MEMORY_CONSOLIDATION_CRON,
+        leaseMs: e.MEMORY_CONSOLIDATION_LEASE_MS,
+      }),
+      webhooks: onlySet({
+        allowPrivate: e.MEMORY_WEBHOOK_ALLOW_PRIVATE && ['true', '1'].includes(e.MEMORY_WEBHOOK_ALLOW_PRIVATE),
+        leaseMs: e.MEMORY_WEBHOOK_LEASE_MS,
+        pollIntervalMs: e.MEMORY_WEBHOOK_POLL_MS,
+      }),
       reranker: {
         provider: e.MEMORY_RERANKER,
         baseUrl: e.MEMORY_RERANKER_URL,
@@ -101,6 +109,12 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       },
     },
   };
+}
+
+/** The settings that were set, or `undefined` when none was: the module's defaults fill the rest. */
+function onlySet<T extends object>(settings: T): Partial<T> | undefined {
+  const set = Object.entries(settings).filter(([, value]) => value !== undefined);
+  return set.length ? (Object.fromEntries(set) as Partial<T>) : undefined;
 }
 
 /** `FOO=` in a shell or a compose file means "not set", not "the empty string". */

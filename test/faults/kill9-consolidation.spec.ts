@@ -9,13 +9,12 @@ import { type StandaloneServer, startStandalone } from '../helpers/standalone-se
 
 /**
  * Instance A (a child process) is `kill -9`ed while its consolidation batch waits on the LLM;
- * instance B (in process, short leases) takes over the operation and the memories once A's
- * leases have expired, and finishes: every memory consolidated once, no duplicate observation.
+ * instance B (in process) takes over the operation and the memories once A's leases have
+ * expired, and finishes: every memory consolidated once, no duplicate observation.
  *
- * The standalone server exposes no environment variable for lease lengths, so A holds the
- * defaults (operation 30 s, memories 60 s). Rather than wait that long, the test expires A's
- * leases in the database after the kill — exactly the state the clock would reach — so the
- * crash itself is a real SIGKILL.
+ * A gets short leases through its environment (`MEMORY_OPERATIONS_LEASE_MS`,
+ * `MEMORY_CONSOLIDATION_LEASE_MS`), so nothing but the clock ends them: B waits them out
+ * rather than finding them edited.
  */
 const BANK = 'b';
 const TEXTS = [
@@ -26,6 +25,7 @@ const TEXTS = [
   'Petra Holm swims in the harbour every morning.',
   'Petra Holm swims even in winter.',
 ];
+const LEASE_MS = 1500;
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -94,6 +94,8 @@ describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
       OPENAI_API_KEY: 'x',
       MEMORY_AI_MAX_RETRIES: '0',
       MEMORY_AI_TIMEOUT_MS: '60000',
+      MEMORY_OPERATIONS_LEASE_MS: String(LEASE_MS),
+      MEMORY_CONSOLIDATION_LEASE_MS: String(LEASE_MS),
     });
     children.push(a);
     const queued = await fetch(`${a.url}/v1/default/banks/${BANK}/consolidate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
@@ -101,18 +103,23 @@ describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
     const operationId = ((await queued.json()) as { operation_id: string }).operation_id;
     await withTimeout(arrived, 20_000, 'A never asked the LLM');
 
-    const claimed = (await db!.query(`SELECT count(*)::int AS n FROM memory_units WHERE bank_id = $1 AND consolidation_status = 'claimed'`, [BANK])).rows[0].n;
-    expect(claimed).toBe(TEXTS.length);
-    const [operationBefore] = (await db!.query(`SELECT status, lease_owner FROM operations WHERE id = $1`, [operationId])).rows;
+    // A holds everything under the leases its environment asked for (the defaults are 30 s and 60 s).
+    const leaseLeftMs = `(extract(epoch FROM lease_expires_at - now()) * 1000)::int`;
+    const claimed = (await db!.query<{ left_ms: number }>(
+      `SELECT ${leaseLeftMs} AS left_ms FROM memory_units WHERE bank_id = $1 AND consolidation_status = 'claimed'`,
+      [BANK],
+    )).rows;
+    expect(claimed).toHaveLength(TEXTS.length);
+    expect(Math.max(...claimed.map((row) => row.left_ms))).toBeLessThanOrEqual(LEASE_MS);
+    const [operationBefore] = (await db!.query(`SELECT status, lease_owner, ${leaseLeftMs} AS left_ms FROM operations WHERE id = $1`, [operationId])).rows;
     expect(operationBefore.status).toBe('processing');
+    expect(operationBefore.lease_owner).toContain(`-${a.child.pid}-`);
+    expect(operationBefore.left_ms).toBeLessThanOrEqual(LEASE_MS);
 
     a.child.kill('SIGKILL');
     expect(await withTimeout(a.exited, 5000, 'A did not die')).toBeNull();
     expect(a.child.signalCode).toBe('SIGKILL');
 
-    // What A's leases look like once their (default, unconfigurable) lengths have passed.
-    await db!.query(`UPDATE memory_units SET lease_expires_at = now() - interval '1 second' WHERE bank_id = $1 AND consolidation_status = 'claimed'`, [BANK]);
-    await db!.query(`UPDATE operations SET lease_expires_at = now() - interval '1 second' WHERE id = $1 AND status = 'processing'`, [operationId]);
     release();
 
     b = await bootMemory({
@@ -121,8 +128,8 @@ describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
       poolSize: 3,
       watchdogIntervalMs: 60_000,
       llm: { provider: 'openai', baseUrl: fake!.baseUrl, apiKey: 'x', maxRetries: 0, timeoutMs: 10_000 },
-      consolidation: { leaseMs: 1000, cron: null },
-      operations: { leaseMs: 1000, pollIntervalMs: 100 },
+      consolidation: { leaseMs: LEASE_MS, cron: null },
+      operations: { leaseMs: LEASE_MS, pollIntervalMs: 100 },
     });
     if (!b.app) throw b.startupError;
     const app: INestApplicationContext = b.app;

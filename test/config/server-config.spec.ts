@@ -1,0 +1,53 @@
+import { InvalidEnvironmentError, loadServerConfig } from '../../src/config/server-config.js';
+import { resolveMemoryOptions } from '../../src/memory.options.js';
+
+/** What the module runs with for this environment: the server's mapping, then the option defaults. */
+function resolved(env: Record<string, string>) {
+  return resolveMemoryOptions(loadServerConfig(env).memory);
+}
+
+describe('standalone server environment', () => {
+  it('leaves lease lengths and poll intervals to the module defaults when unset or blank', () => {
+    const unset: Array<Record<string, string>> = [{}, { MEMORY_OPERATIONS_LEASE_MS: '', MEMORY_WEBHOOK_LEASE_MS: '', MEMORY_WEBHOOK_POLL_MS: '' }];
+    for (const env of unset) {
+      const options = resolved(env);
+      expect(options.operations).toMatchObject({ leaseMs: 30_000, pollIntervalMs: 1000 });
+      expect(options.consolidation).toMatchObject({ leaseMs: 60_000, cron: '*/30 * * * * *' });
+      expect(options.webhooks).toMatchObject({ leaseMs: 30_000, pollIntervalMs: 1000, allowPrivate: false });
+    }
+  });
+
+  it('maps MEMORY_*_LEASE_MS and MEMORY_*_POLL_MS onto the options, keeping the other defaults', () => {
+    const options = resolved({
+      MEMORY_OPERATIONS_LEASE_MS: '1500',
+      MEMORY_OPERATIONS_POLL_MS: '50',
+      MEMORY_CONSOLIDATION_LEASE_MS: '2000',
+      MEMORY_WEBHOOK_LEASE_MS: '1000',
+      MEMORY_WEBHOOK_POLL_MS: '100',
+    });
+    expect(options.operations).toEqual({ concurrency: 2, pollIntervalMs: 50, leaseMs: 1500, maxAttempts: 3 });
+    expect(options.consolidation).toMatchObject({ leaseMs: 2000, cron: '*/30 * * * * *', batchSize: 20 });
+    expect(options.webhooks).toMatchObject({ leaseMs: 1000, pollIntervalMs: 100, allowPrivate: false, timeoutMs: 10_000 });
+  });
+
+  it('combines the lease variables with MEMORY_CONSOLIDATION_CRON and MEMORY_WEBHOOK_ALLOW_PRIVATE', () => {
+    const options = resolved({ MEMORY_CONSOLIDATION_CRON: 'off', MEMORY_CONSOLIDATION_LEASE_MS: '700', MEMORY_WEBHOOK_ALLOW_PRIVATE: '1' });
+    expect(options.consolidation).toMatchObject({ cron: null, leaseMs: 700 });
+    expect(options.webhooks).toMatchObject({ allowPrivate: true, leaseMs: 30_000 });
+    expect(resolved({ MEMORY_WEBHOOK_ALLOW_PRIVATE: 'false', MEMORY_WEBHOOK_LEASE_MS: '5000' }).webhooks).toMatchObject({
+      allowPrivate: false,
+      leaseMs: 5000,
+    });
+  });
+
+  it.each([
+    ['MEMORY_OPERATIONS_LEASE_MS', '0'],
+    ['MEMORY_OPERATIONS_POLL_MS', '-5'],
+    ['MEMORY_CONSOLIDATION_LEASE_MS', '1.5'],
+    ['MEMORY_WEBHOOK_LEASE_MS', 'thirty seconds'],
+    ['MEMORY_WEBHOOK_POLL_MS', '0'],
+  ])('rejects %s=%s with an error naming the variable', (name, value) => {
+    expect(() => loadServerConfig({ [name]: value })).toThrow(InvalidEnvironmentError);
+    expect(() => loadServerConfig({ [name]: value })).toThrow(new RegExp(`^Invalid environment: ${name}: `));
+  });
+});

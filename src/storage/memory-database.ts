@@ -7,11 +7,17 @@ export interface Sql {
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
   /** Rows and the affected-row count, for writes whose effect must be checked. */
   execute<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[]; affected: number }>;
+  /**
+   * Runs `callback` once what was written here is visible to others: after the commit of the
+   * enclosing transaction (never on rollback), or when the scope ends outside one.
+   */
+  afterCommit(callback: () => void): void;
 }
 
 interface HeldConnection {
   queryRunner: QueryRunner;
   sql: Sql;
+  committed: Array<() => void>;
 }
 
 const heldConnection = new AsyncLocalStorage<HeldConnection>();
@@ -82,8 +88,13 @@ export class MemoryDatabase {
       const waitMs = performance.now() - waitStarted;
       this.longestWaitMs = Math.max(this.longestWaitMs, waitMs);
       this.onAcquired(waitMs);
-      const scope: HeldConnection = { queryRunner, sql: sqlOn(queryRunner) };
-      return await heldConnection.run(scope, () => work(scope.sql));
+      const committed: Array<() => void> = [];
+      const scope: HeldConnection = { queryRunner, sql: sqlOn(queryRunner, committed), committed };
+      const result = await heldConnection.run(scope, () => work(scope.sql));
+      // Outside a transaction every statement committed on its own; inside one, transaction()
+      // ran or dropped the callbacks already.
+      runCallbacks(committed.splice(0));
+      return result;
     } finally {
       await queryRunner.release();
     }
@@ -92,14 +103,16 @@ export class MemoryDatabase {
   /** One short transaction; commits when `work` resolves, rolls back when it throws. */
   async transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
     return this.withConnection(async (sql) => {
-      const { queryRunner } = heldConnection.getStore()!;
+      const { queryRunner, committed } = heldConnection.getStore()!;
       if (queryRunner.isTransactionActive) return work(sql);
       await queryRunner.startTransaction();
       try {
         const result = await work(sql);
         await queryRunner.commitTransaction();
+        runCallbacks(committed.splice(0));
         return result;
       } catch (error) {
+        committed.length = 0;
         if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
         throw error;
       }
@@ -111,8 +124,21 @@ export class MemoryDatabase {
   }
 }
 
-function sqlOn(queryRunner: QueryRunner): Sql {
+function runCallbacks(callbacks: Array<() => void>): void {
+  for (const callback of callbacks) {
+    try {
+      callback();
+    } catch {
+      // A notification that fails must not turn a committed write into a reported failure.
+    }
+  }
+}
+
+function sqlOn(queryRunner: QueryRunner, committed: Array<() => void>): Sql {
   return {
+    afterCommit(callback: () => void) {
+      committed.push(callback);
+    },
     async query<Row>(sql: string, params?: unknown[]) {
       const result = await queryRunner.query(sql, params, true);
       return (result.records ?? []) as Row[];

@@ -5,6 +5,7 @@ import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
 import { isUuid } from '../storage/uuid.js';
+import { WebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookUrlRejectedError, assertWebhookUrlAllowed } from './webhook-url-policy.js';
 import {
   type CreateWebhook,
@@ -31,6 +32,7 @@ export class WebhooksService {
   constructor(
     @Inject(MEMORY_OPTIONS) private readonly options: ResolvedMemoryOptions,
     @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
+    @Inject(WebhookDispatcher) private readonly dispatcher: WebhookDispatcher,
   ) {}
 
   /**
@@ -52,6 +54,8 @@ export class WebhooksService {
         WHERE bank_id = $1 AND enabled AND $2 = ANY(event_types)`,
       [bankId, event, JSON.stringify(payload)],
     );
+    // This instance's dispatcher need not wait for its next poll; the others still poll.
+    if (affected > 0) sql.afterCommit(() => this.dispatcher.notify());
     return affected;
   }
 

@@ -272,3 +272,27 @@ describe.each([
     }
   });
 });
+
+describe('webhook delivery wake-up', () => {
+  it('sends a delivery as soon as its retain commits, without waiting for the next poll', async () => {
+    const receiver = await new WebhookReceiver(SECRET).start();
+    // A poll interval no test would wait for: only the commit can wake the dispatcher.
+    const booted = await bootMemory({
+      databaseUrl: 'pglite://memory/webhook-wake',
+      watchdogIntervalMs: 60_000,
+      webhooks: { ...FAST, pollIntervalMs: 600_000 },
+    });
+    try {
+      if (!booted.app) throw booted.startupError;
+      const app = booted.app;
+      await app.get(WebhooksService).create('wake', { url: receiver.url, secret: SECRET, eventTypes: ['retain.completed'] });
+      await app.get(RetainService).retain('wake', { items: [{ content: 'Dora paints lighthouses.' }] });
+      const requests = await eventually(() => Promise.resolve(receiver.requests), (received) => received.length === 1, 5000);
+      expect(requests[0].verified).toBe(true);
+      expect(requests[0].body).toMatchObject({ event: 'retain.completed', bank_id: 'wake' });
+    } finally {
+      await booted.app?.close();
+      await receiver.close();
+    }
+  });
+});

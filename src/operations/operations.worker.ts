@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
+import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
 import { MemoryException } from '../memory.exception.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
@@ -63,13 +64,15 @@ export class OperationsWorker {
 
   private async loop(index: number): Promise<void> {
     const { pollIntervalMs } = this.options.operations;
+    const claiming = new RepeatedFailureLog(this.logger, `Worker ${index}`, 'claim work');
     while (!this.stop.signal.aborted) {
       let claimed: ClaimedOperation | null = null;
       try {
         claimed = await this.operations.claim(this.options.instanceId, this.options.operations.leaseMs, [...this.handlers.keys()]);
+        claiming.succeeded();
       } catch (error) {
         if (this.stop.signal.aborted) break;
-        this.logger.warn(`Worker ${index} could not claim work: ${errorMessage(error)}`);
+        claiming.failed(error);
       }
       if (claimed) {
         await this.run(claimed);

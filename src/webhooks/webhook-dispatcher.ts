@@ -7,6 +7,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { CallSignal } from '../external/call-signal.js';
 import { ExternalCallGuard } from '../external/external-call-guard.js';
 import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
+import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
 import { MemoryDatabase } from '../storage/memory-database.js';
@@ -88,13 +89,15 @@ export class WebhookDispatcher {
   }
 
   private async loop(index: number): Promise<void> {
+    const claiming = new RepeatedFailureLog(this.logger, `Webhook loop ${index}`, 'claim deliveries');
     while (!this.stop.signal.aborted) {
       let claimed: ClaimedDelivery | null = null;
       try {
         claimed = await this.claim();
+        claiming.succeeded();
       } catch (error) {
         if (this.stop.signal.aborted) break;
-        this.logger.warn(`Webhook loop ${index} could not claim a delivery: ${errorMessage(error)}`);
+        claiming.failed(error);
       }
       if (claimed) {
         await this.deliver(claimed).catch((error: unknown) =>

@@ -266,6 +266,14 @@ describe('PostgreSQL restart under a running server', () => {
     const completed = receiver.accepted.find((request) => request.body.event === 'consolidation.completed')!;
     expect(completed.body).toMatchObject({ status: 'completed', data: { created: 3, memories_consolidated: 6 } });
 
+    // Polling through the outage (every 100 ms) is reported once per loop, and once when it
+    // recovers: not once per poll.
+    const output = server.output();
+    const failedLoops = [...output.matchAll(/(Worker \d+|Webhook loop \d+) could not claim/g)].map((match) => match[1]);
+    expect(failedLoops.length).toBeGreaterThan(0);
+    expect(new Set(failedLoops).size).toBe(failedLoops.length);
+    for (const loop of failedLoops) expect(output).toMatch(new RegExp(`${loop} can claim (work|deliveries) again after \\d+ failed attempt`));
+
     expect(await server.stop('SIGTERM')).toBe(0);
   }, 90_000);
 });

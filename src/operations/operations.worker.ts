@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
+import { WakeableSleep } from '../lifecycle/wakeable-sleep.js';
 import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
 import { MemoryException } from '../memory.exception.js';
@@ -32,7 +33,7 @@ export class OperationsWorker {
   private readonly inFlight = new Map<string, { operation: ClaimedOperation; abort: AbortController }>();
   private readonly stop = new AbortController();
   private loops: Promise<void>[] = [];
-  private wake?: () => void;
+  private readonly pause = new WakeableSleep(this.stop.signal);
 
   constructor(
     @Inject(MEMORY_OPTIONS) private readonly options: ResolvedMemoryOptions,
@@ -54,7 +55,7 @@ export class OperationsWorker {
 
   /** Something was queued here: look now rather than at the next poll. */
   notify(): void {
-    this.wake?.();
+    this.pause.wake();
   }
 
   /** How many operations this instance is running now. */
@@ -78,26 +79,8 @@ export class OperationsWorker {
         await this.run(claimed);
         continue;
       }
-      await this.idle(pollIntervalMs);
+      await this.pause.sleep(pollIntervalMs);
     }
-  }
-
-  private idle(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.stop.signal.removeEventListener('abort', done);
-        if (this.wake === done) this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.stop.signal.addEventListener('abort', done);
-      const previous = this.wake;
-      this.wake = () => {
-        previous?.();
-        done();
-      };
-    });
   }
 
   private async run(operation: ClaimedOperation): Promise<void> {
@@ -162,7 +145,7 @@ export class OperationsWorker {
    */
   private async drain(deadlineAt: number): Promise<void> {
     this.stop.abort();
-    this.wake?.();
+    this.pause.wake();
     const everyLoop = Promise.all(this.loops);
     // Keep a slice of the budget for giving leases back after abandoning work.
     const waitMs = Math.max(0, deadlineAt - Date.now() - Math.min(1000, (deadlineAt - Date.now()) / 4));

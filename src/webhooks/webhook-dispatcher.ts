@@ -7,6 +7,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { CallSignal } from '../external/call-signal.js';
 import { ExternalCallGuard } from '../external/external-call-guard.js';
 import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
+import { WakeableSleep } from '../lifecycle/wakeable-sleep.js';
 import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
@@ -58,7 +59,7 @@ export class WebhookDispatcher {
   private readonly inFlight = new Set<string>();
   private agent?: Agent;
   private loops: Promise<void>[] = [];
-  private wake?: () => void;
+  private readonly pause = new WakeableSleep(this.stop.signal);
   private drained?: Promise<void>;
 
   constructor(
@@ -80,7 +81,7 @@ export class WebhookDispatcher {
 
   /** Deliveries were queued here: look now rather than at the next poll. */
   notify(): void {
-    this.wake?.();
+    this.pause.wake();
   }
 
   /** How many deliveries this instance is sending now. */
@@ -105,27 +106,8 @@ export class WebhookDispatcher {
         );
         continue;
       }
-      await this.idle(this.options.webhooks.pollIntervalMs);
+      await this.pause.sleep(this.options.webhooks.pollIntervalMs);
     }
-  }
-
-  private idle(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.stop.signal.removeEventListener('abort', done);
-        if (this.wake === wake) this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.stop.signal.addEventListener('abort', done);
-      const previous = this.wake;
-      const wake = () => {
-        previous?.();
-        done();
-      };
-      this.wake = wake;
-    });
   }
 
   /**
@@ -303,7 +285,7 @@ export class WebhookDispatcher {
 
   private async shutDown(deadlineAt: number): Promise<void> {
     this.stop.abort();
-    this.wake?.();
+    this.pause.wake();
     const everyLoop = Promise.all(this.loops);
     // Keep a slice of the budget for writing the abandoned deliveries back.
     const remaining = deadlineAt - Date.now();

@@ -1,0 +1,40 @@
+import { WakeableSleep } from '../../src/lifecycle/wakeable-sleep.js';
+
+describe('WakeableSleep', () => {
+  it('ends every sleep in progress on wake(), and only those', async () => {
+    const stop = new AbortController();
+    const pause = new WakeableSleep(stop.signal);
+    const ended: string[] = [];
+    const first = pause.sleep(60_000).then(() => ended.push('first'));
+    const second = pause.sleep(60_000).then(() => ended.push('second'));
+    expect(pause.sleeping).toBe(2);
+    pause.wake();
+    await Promise.all([first, second]);
+    expect(ended.sort()).toEqual(['first', 'second']);
+    expect(pause.sleeping).toBe(0);
+
+    // A wake with nobody asleep is not saved for the next sleeper.
+    pause.wake();
+    const started = performance.now();
+    await pause.sleep(30);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(25);
+  });
+
+  it('keeps no trace of sleeps that ended by their timer, however many loops overlap', async () => {
+    const pause = new WakeableSleep(new AbortController().signal);
+    // Loops whose pauses overlap and end by the clock, as polling loops do all day.
+    for (let round = 0; round < 50; round += 1) await Promise.all([pause.sleep(1), pause.sleep(2), pause.sleep(3)]);
+    expect(pause.sleeping).toBe(0);
+  });
+
+  it('ends sleeps when stopped, and does not start new ones after', async () => {
+    const stop = new AbortController();
+    const pause = new WakeableSleep(stop.signal);
+    const sleeping = pause.sleep(60_000);
+    stop.abort();
+    await sleeping;
+    expect(pause.sleeping).toBe(0);
+    await pause.sleep(60_000);
+    expect(pause.sleeping).toBe(0);
+  });
+});

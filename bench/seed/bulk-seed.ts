@@ -1,0 +1,141 @@
+import { hashingVector } from '../../src/external/hashing-embedder.js';
+import { canonicalEntityName, extractFactsBySentence } from '../../src/retain/fact-extraction.js';
+import type { MemoryDatabase } from '../../src/storage/memory-database.js';
+import type { VectorBackend } from '../../src/storage/vector-backend.js';
+import type { SyntheticMemory } from './synthetic-memories.js';
+
+/**
+ * Writes memories straight into the tables, in multi-row statements, as sync retain without an
+ * LLM would have written them one request at a time: one `world` fact per sentence, dated by the
+ * item's timestamp (occurred start, occurred end and mention time), its hashing embedding, and
+ * links to the entities retain's proper-noun heuristic finds, with their mention counts.
+ *
+ * Retain itself runs a few statements per fact, which is what the retain benchmark measures;
+ * at 100k memories that would take longer than the whole benchmark budget.
+ */
+
+/** Rows per INSERT: enough to amortise the round trip, few enough to keep a statement's parameters a few MB. */
+const ROWS_PER_STATEMENT = 1000;
+const LINKS_PER_STATEMENT = 20_000;
+
+/** A memory with everything retain computes before its write: the fact, its entities, its embedding. */
+export interface PreparedMemory {
+  id: string;
+  text: string;
+  timestamp: Date;
+  entities: Array<{ canonical: string; name: string }>;
+  /** The embedding's components joined by commas: the body of both back ends' text forms. */
+  components: string;
+}
+
+/**
+ * Extraction and embedding are a third of the cost of a load, and the same for both back ends,
+ * so they are done once; `dimension` must be the embedder's.
+ */
+export function prepareMemories(memories: readonly SyntheticMemory[], dimension: number): PreparedMemory[] {
+  return memories.map((memory) => {
+    const facts = extractFactsBySentence({ content: memory.text, context: null, timestamp: memory.timestamp, entities: [] });
+    if (facts.length !== 1) throw new Error(`a synthetic memory must be one sentence, got ${facts.length}: ${memory.text}`);
+    const [fact] = facts;
+    return {
+      id: memory.id,
+      text: fact.text,
+      timestamp: memory.timestamp,
+      entities: fact.entities.map((entity) => ({ canonical: canonicalEntityName(entity.name), name: entity.name })),
+      components: hashingVector(fact.text, dimension).join(','),
+    };
+  });
+}
+
+export interface LoadTimings {
+  /** Rows, entities and links. */
+  loadMs: number;
+  /** Recreating the secondary indexes of `memory_units` (the HNSW index among them on pgvector). */
+  indexMs: number;
+}
+
+/**
+ * Appends `memories` to `bankId` (created if needed); entities already in the bank are reused.
+ *
+ * The secondary indexes of `memory_units` are dropped for the load and recreated from their own
+ * definitions afterwards, as pg_restore does: one bulk build is far cheaper than maintaining
+ * them row by row, above all the HNSW graph, which PGlite (WebAssembly, one thread) would
+ * otherwise extend at several milliseconds a row. Constraint indexes stay, so ids and
+ * observation keys are still checked.
+ */
+export async function seedBank(
+  database: MemoryDatabase,
+  vectors: VectorBackend,
+  bankId: string,
+  memories: readonly PreparedMemory[],
+): Promise<LoadTimings> {
+  const indexes = await database.query<{ name: string; definition: string }>(
+    `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
+       FROM pg_index i
+      WHERE i.indrelid = 'memory_units'::regclass
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)`,
+  );
+  for (const { name } of indexes) await database.query(`DROP INDEX ${name}`);
+
+  const loadStartedAt = performance.now();
+  await database.query(`INSERT INTO banks (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING`, [bankId]);
+  for (let offset = 0; offset < memories.length; offset += ROWS_PER_STATEMENT) {
+    const chunk = memories.slice(offset, offset + ROWS_PER_STATEMENT);
+    // Each vector is cast from its text form, exactly as retain's bound parameter is.
+    const [open, close] = vectors.kind === 'pgvector' ? ['[', ']'] : ['{', '}'];
+    await database.query(
+      `INSERT INTO memory_units (id, bank_id, text, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding)
+       SELECT r.id, $1, r.text, 'world', r.at, r.at, r.at, '{}'::jsonb, '{}'::text[], ${vectors.param('r.embedding')}
+         FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[]) AS r(id, text, at, embedding)`,
+      [
+        bankId,
+        chunk.map((memory) => memory.id),
+        chunk.map((memory) => memory.text),
+        chunk.map((memory) => memory.timestamp),
+        chunk.map((memory) => `${open}${memory.components}${close}`),
+      ],
+    );
+  }
+  await linkEntities(database, bankId, memories);
+  const loadMs = performance.now() - loadStartedAt;
+
+  const indexStartedAt = performance.now();
+  await database.transaction(async (sql) => {
+    // pgvector builds the HNSW graph in memory only while it fits in maintenance_work_mem (64 MB
+    // by default, about 30k embeddings of dimension 384); past that it inserts tuple by tuple
+    // into the on-disk graph, several times slower.
+    await sql.query(`SET LOCAL maintenance_work_mem = '1GB'`);
+    for (const { definition } of indexes) await sql.query(definition);
+  });
+  return { loadMs, indexMs: performance.now() - indexStartedAt };
+}
+
+async function linkEntities(database: MemoryDatabase, bankId: string, memories: readonly PreparedMemory[]): Promise<void> {
+  const names = new Map<string, string>();
+  for (const memory of memories) {
+    for (const { canonical, name } of memory.entities) if (!names.has(canonical)) names.set(canonical, name);
+  }
+  const entities = await database.query<{ id: string; canonical_name: string }>(
+    `INSERT INTO entities (bank_id, name, canonical_name)
+     SELECT $1, name, canonical FROM unnest($2::text[], $3::text[]) AS e(canonical, name)
+     ON CONFLICT (bank_id, canonical_name) DO UPDATE SET last_seen = now()
+     RETURNING id, canonical_name`,
+    [bankId, [...names.keys()], [...names.values()]],
+  );
+  const entityIds = new Map(entities.map((entity) => [entity.canonical_name, entity.id]));
+  const links = memories.flatMap((memory) => memory.entities.map(({ canonical }) => [memory.id, entityIds.get(canonical)!]));
+  for (let offset = 0; offset < links.length; offset += LINKS_PER_STATEMENT) {
+    const chunk = links.slice(offset, offset + LINKS_PER_STATEMENT);
+    await database.query(
+      `INSERT INTO unit_entities (unit_id, entity_id)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING`,
+      [chunk.map((link) => link[0]), chunk.map((link) => link[1])],
+    );
+  }
+  // What retain's orphan sweep leaves behind: every entity counts the memories linked to it.
+  await database.query(
+    `UPDATE entities e SET mention_count = (SELECT count(*) FROM unit_entities ue WHERE ue.entity_id = e.id)
+      WHERE e.bank_id = $1`,
+    [bankId],
+  );
+}

@@ -6,7 +6,7 @@ import { WebhookReceiver } from '../../test/helpers/webhook-receiver.js';
 import { type Benchmark, type BenchmarkContext, fmt, since, summarize } from '../harness.js';
 
 const FULL_RUNS = 5;
-const QUICK_RUNS = 2;
+const QUICK_RUNS = 1;
 const FULL_DEADLINE_MS = 5000;
 /** The quick run only has to show that the benchmark works, so it waits out a shorter deadline. */
 const QUICK_DEADLINE_MS = 2000;

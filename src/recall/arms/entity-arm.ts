@@ -21,22 +21,24 @@ const normalised = (expression: string) =>
  * how the retain pipeline spells a canonical name.
  */
 export async function entityArm(sql: Sql, scope: RecallScope, query: string, limit: number): Promise<ArmCandidate[]> {
+  // Two statements rather than one: the planner cannot estimate how many entities a
+  // `position()` match leaves (it guessed hundreds where there was one) and then scanned every
+  // link and memory of the bank; with the ids bound, it walks the entity index instead.
+  const named = await sql.query<{ id: string }>(
+    `SELECT e.id FROM entities e
+      WHERE e.bank_id = $1
+        AND ${normalised('e.canonical_name')} <> '  '
+        AND position(${normalised('e.canonical_name')} IN ${normalised('$2::text')}) > 0`,
+    [scope.bankId, query],
+  );
+  if (named.length === 0) return [];
   const params = new SqlParams();
-  const queryText = params.add(query);
-  const bank = params.add(scope.bankId);
   const rows = await sql.query<{ id: string; matched: number }>(
-    `WITH named AS (
-       SELECT e.id
-         FROM entities e
-        WHERE e.bank_id = ${bank}
-          AND ${normalised('e.canonical_name')} <> '  '
-          AND position(${normalised('e.canonical_name')} IN ${normalised(`${queryText}::text`)}) > 0
-     )
-     SELECT m.id, count(*)::int AS matched
-       FROM named
-       JOIN unit_entities ue ON ue.entity_id = named.id
+    `SELECT m.id, count(*)::int AS matched
+       FROM unit_entities ue
        JOIN memory_units m ON m.id = ue.unit_id
-      WHERE ${visibleMemories('m', scope, params)}
+      WHERE ue.entity_id = ANY(${params.add(named.map((row) => row.id))}::uuid[])
+        AND ${visibleMemories('m', scope, params)}
       GROUP BY m.id, m.mentioned_at
       ORDER BY matched DESC, m.mentioned_at DESC, m.id
       LIMIT ${params.add(limit)}`,

@@ -80,18 +80,6 @@ export function since(start: number): number {
   return performance.now() - start;
 }
 
-/** A deterministic PRNG (mulberry32), so every workload names its seed and reruns identically. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function createBenchDatabase(prefix: string): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const database = await createTestDatabase(`bench_${prefix}`);
   return { ...database, drop: () => dropTestDatabase(database.name) };

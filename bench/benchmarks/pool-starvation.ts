@@ -10,7 +10,8 @@ import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import { type ChatRequestBody, FakeOpenAiServer } from '../../test/helpers/fake-openai-server.js';
 import { bootMemory } from '../../test/helpers/memory-app.js';
-import { type Benchmark, type BenchmarkContext, type Summary, fmt, scaled, seededRandom, summarize } from '../harness.js';
+import { seededRandom } from '../../test/helpers/seeded-random.js';
+import { type Benchmark, type BenchmarkContext, type Summary, fmt, scaled, summarize } from '../harness.js';
 import { consolidateHoldingConnections } from './pool-starvation-baseline.js';
 
 const POOL_SIZE = 4;

@@ -1,4 +1,4 @@
-import { seededRandom } from '../harness.js';
+import { seededRandom, seededUuid } from '../../test/helpers/seeded-random.js';
 
 /**
  * A seeded stream of synthetic memories and questions about them, for the benchmarks that need
@@ -159,11 +159,3 @@ function capitalise(word: string): string {
   return word.charAt(0).toUpperCase() + word.slice(1);
 }
 
-/** A version 4 layout UUID from the PRNG, so ids (and so id tie-breaks) are the same every run. */
-function seededUuid(random: () => number): string {
-  const hex = Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16));
-  hex[12] = '4';
-  hex[16] = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
-  const text = hex.join('');
-  return `${text.slice(0, 8)}-${text.slice(8, 12)}-${text.slice(12, 16)}-${text.slice(16, 20)}-${text.slice(20)}`;
-}

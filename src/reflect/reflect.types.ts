@@ -1,4 +1,4 @@
-import type { FactType, RecallBudget, TagsMatch } from '../recall/recall.types.js';
+import type { FactType, RecallBudget, RecalledMemory, TagsMatch } from '../recall/recall.types.js';
 
 export interface ReflectRequest {
   query: string;
@@ -14,15 +14,8 @@ export interface ReflectRequest {
   context?: string | null;
 }
 
-/** A memory the answer rests on. */
-export interface ReflectFact {
-  id: string;
-  text: string;
-  type: FactType;
-  context: string | null;
-  occurredStart: Date | null;
-  occurredEnd: Date | null;
-}
+/** A memory the answer rests on: the recalled memory without what only recall reports. */
+export type ReflectFact = Pick<RecalledMemory, 'id' | 'text' | 'type' | 'context' | 'occurredStart' | 'occurredEnd'>;
 
 export interface ReflectOutcome {
   text: string;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
@@ -52,4 +53,19 @@ export async function bootMemory(options: MemoryModuleOptions, extraProviders: P
     await coordinator.shutdown('startup failed');
     return { coordinator, reports, logs, startupError };
   }
+}
+
+/**
+ * A started app on its own in-memory PGlite, with the fake OpenAI-compatible LLM at `llmBaseUrl`
+ * when given; throws what startup threw.
+ */
+export async function bootOnPglite(name: string, options: Partial<MemoryModuleOptions> = {}, llmBaseUrl?: string): Promise<INestApplicationContext> {
+  const booted = await bootMemory({
+    databaseUrl: `pglite://memory/${name}-${randomUUID()}`,
+    watchdogIntervalMs: 60_000,
+    ...options,
+    ...(llmBaseUrl && { llm: { provider: 'openai', baseUrl: llmBaseUrl, apiKey: 'x', maxRetries: 0 } }),
+  });
+  if (!booted.app) throw booted.startupError;
+  return booted.app;
 }

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { INestApplicationContext } from '@nestjs/common';
+import { AiClients } from '../../src/external/ai-clients.js';
 import type { Embedder } from '../../src/external/embedder.js';
+import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import type { FactType } from '../../src/recall/recall.types.js';
-import type { MemoryDatabase } from '../../src/storage/memory-database.js';
+import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import { seededRandom, seededUuid } from './seeded-random.js';
 
@@ -30,6 +33,17 @@ export interface SeedMemory {
 const ROWS_PER_INSERT = 100;
 
 /** Inserts the bank if needed, then the memories, their entities and links; returns the ids in input order. */
+/** Plain memories (text only) written with the app's own database, vectors and embedder. */
+export function seedTexts(app: INestApplicationContext, bankId: string, texts: string[]): Promise<string[]> {
+  return seedMemories(
+    app.get(MemoryDatabase),
+    app.get<VectorBackend>(MEMORY_VECTOR_BACKEND),
+    app.get(AiClients).embedder,
+    bankId,
+    texts.map((text) => ({ text })),
+  );
+}
+
 export async function seedMemories(
   database: MemoryDatabase,
   vectors: VectorBackend,

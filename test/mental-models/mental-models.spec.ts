@@ -1,39 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
-import { AiClients } from '../../src/external/ai-clients.js';
 import { ExternalCallGuard } from '../../src/external/external-call-guard.js';
 import { MENTAL_MODEL_PLACEHOLDER, REFRESH_MENTAL_MODEL } from '../../src/mental-models/mental-model.types.js';
 import { MentalModelsService } from '../../src/mental-models/mental-models.service.js';
-import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import { MemoryErrorCode } from '../../src/memory.exception.js';
 import { OperationsService } from '../../src/operations/operations.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
-import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { eventually } from '../helpers/log-capture.js';
-import { bootMemory } from '../helpers/memory-app.js';
-import { seedMemories } from '../helpers/recall-fixtures.js';
+import { bootOnPglite } from '../helpers/memory-app.js';
+import { seedTexts } from '../helpers/recall-fixtures.js';
 
-async function boot(llm?: { baseUrl: string }): Promise<INestApplicationContext> {
-  const booted = await bootMemory({
-    databaseUrl: `pglite://memory/models-${randomUUID()}`,
-    watchdogIntervalMs: 60_000,
-    operations: { pollIntervalMs: 50, maxAttempts: 1 },
-    ...(llm && { llm: { provider: 'openai', baseUrl: llm.baseUrl, apiKey: 'x', maxRetries: 0 } }),
-  });
-  if (!booted.app) throw booted.startupError;
-  return booted.app;
+function boot(llm?: { baseUrl: string }): Promise<INestApplicationContext> {
+  return bootOnPglite('models', { operations: { pollIntervalMs: 50, maxAttempts: 1 } }, llm?.baseUrl);
 }
 
-function seed(app: INestApplicationContext, bankId: string, texts: string[]): Promise<string[]> {
-  return seedMemories(
-    app.get(MemoryDatabase),
-    app.get<VectorBackend>(MEMORY_VECTOR_BACKEND),
-    app.get(AiClients).embedder,
-    bankId,
-    texts.map((text) => ({ text })),
-  );
-}
+const seed = seedTexts;
 
 function settled(app: INestApplicationContext, bankId: string, operationId: string) {
   return eventually(

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../helpers/embedded-postgres-server.mjs';
 import { createTestDatabase, dropTestDatabase, openSessions } from '../helpers/postgres.js';
-import { eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { runStandaloneToExit, shutdownStepLines, startStandalone } from '../helpers/standalone-server.js';
 
 describe('standalone server (npm start)', () => {

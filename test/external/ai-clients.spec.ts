@@ -3,7 +3,8 @@ import { createAiClients, DEFAULT_AI_CLIENT_SETTINGS } from '../../src/external/
 import { ExternalCallGuard } from '../../src/external/external-call-guard.js';
 import { ExternalServiceError } from '../../src/external/external-errors.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { eventually, LogCapture } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
+import { LogCapture } from '../helpers/log-capture.js';
 import { settingsAgainst, TEST_DIMENSION } from './ai-client-settings.js';
 
 describe('AiClients', () => {

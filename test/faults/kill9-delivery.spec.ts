@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { type StandaloneServer, startStandalone } from '../helpers/standalone-server.js';
 import { type ReceivedRequest, WebhookReceiver } from '../helpers/webhook-receiver.js';

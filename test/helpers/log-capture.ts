@@ -34,13 +34,8 @@ export class LogCapture extends ConsoleLogger {
   }
 }
 
-export async function eventually<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await probe();
-  while (!accept(value)) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs}ms (last value: ${JSON.stringify(value)})`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    value = await probe();
-  }
-  return value;
-}
+/**
+ * Kept for the specs that still import `eventually` from here; it lives in `./eventually.ts`.
+ * @deprecated import from `./eventually.js`.
+ */
+export { eventually } from './eventually.js';

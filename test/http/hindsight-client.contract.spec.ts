@@ -1,5 +1,5 @@
 import { HindsightClient, HindsightError, createClient, createConfig, sdk } from '@vectorize-io/hindsight-client';
-import { eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { type StandaloneServer, startStandalone } from '../helpers/standalone-server.js';
 
 /**

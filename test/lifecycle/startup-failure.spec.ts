@@ -13,7 +13,7 @@ import { ShutdownCoordinator } from '../../src/lifecycle/shutdown-coordinator.js
 import { SHUTDOWN_STAGES, type ShutdownStage } from '../../src/lifecycle/shutdown-stage.js';
 import { freePort } from '../helpers/embedded-postgres-server.mjs';
 import { bootMemory } from '../helpers/memory-app.js';
-import { eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { createTestDatabase, dropTestDatabase, openSessions } from '../helpers/postgres.js';
 
 interface Injection {

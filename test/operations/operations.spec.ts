@@ -4,7 +4,8 @@ import { RetainService } from '../../src/retain/retain.service.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { LogCapture, eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
+import { LogCapture } from '../helpers/log-capture.js';
 import { bootMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 

@@ -5,7 +5,7 @@ import { OperationsService } from '../../src/operations/operations.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { bootMemory } from '../helpers/memory-app.js';
 
 describe('retain without an LLM (PGlite)', () => {

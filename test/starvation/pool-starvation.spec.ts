@@ -5,7 +5,7 @@ import { RecallService } from '../../src/recall/recall.service.js';
 import { MemoryDatabase, type PoolStats } from '../../src/storage/memory-database.js';
 import { seedMemories } from '../consolidation/consolidation-fixtures.js';
 import { type ChatRequestBody, FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { bootMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 

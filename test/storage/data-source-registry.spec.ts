@@ -2,7 +2,8 @@ import type { DataSource } from 'typeorm';
 import { DataSourceRegistry, DEFAULT_DATA_SOURCE_SETTINGS, DatabaseConnectError } from '../../src/storage/data-source-registry.js';
 import { runMemoryMigrations } from '../../src/storage/migration-runner.js';
 import { MEMORY_MIGRATIONS } from '../../src/storage/migrations/index.js';
-import { LogCapture, eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
+import { LogCapture } from '../helpers/log-capture.js';
 import { adminQuery, createTestDatabase, databaseUrl, dropTestDatabase, openSessions } from '../helpers/postgres.js';
 
 function countingRegistry(settings = DEFAULT_DATA_SOURCE_SETTINGS) {

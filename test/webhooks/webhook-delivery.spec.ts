@@ -5,7 +5,7 @@ import type { MemoryModuleOptions } from '../../src/memory.options.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
-import { eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { bootMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';

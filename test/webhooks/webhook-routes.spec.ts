@@ -2,7 +2,7 @@ import { type INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MemoryHttpModule } from '../../src/http/memory-http.module.js';
 import { MemoryModule } from '../../src/memory.module.js';
-import { eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { call } from '../http/http-app.js';
 

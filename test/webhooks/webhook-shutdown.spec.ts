@@ -1,7 +1,7 @@
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
-import { eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { bootMemory } from '../helpers/memory-app.js';
 import pg from 'pg';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';

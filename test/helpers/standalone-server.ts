@@ -4,10 +4,17 @@ import path from 'node:path';
 export interface StandaloneServer {
   url: string;
   child: ChildProcess;
-  /** Everything the process printed so far, stdout and stderr interleaved. */
+  /**
+   * Everything the process printed so far, stdout and stderr interleaved. While it runs, a line
+   * may still be on its way: wait for it (`eventually`) rather than reading it once.
+   */
   output(): string;
   /** Sends the signal and resolves with the exit code once the process is gone. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /**
+   * Resolves with the exit code once the process is gone and its stdout and stderr are closed,
+   * so `output()` is then complete.
+   */
   exited: Promise<number | null>;
 }
 
@@ -23,7 +30,8 @@ export function startStandalone(env: Record<string, string>, timeoutMs = 30_000)
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let printed = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': 'exit' can come before the last chunks of output have been read.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

@@ -1,6 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ShutdownCoordinator } from '../../src/lifecycle/shutdown-coordinator.js';
+import { jest } from '@jest/globals';
+import { ShutdownCoordinator, type StepReport } from '../../src/lifecycle/shutdown-coordinator.js';
 import { SHUTDOWN_STAGES } from '../../src/lifecycle/shutdown-stage.js';
+import { eventually } from '../helpers/eventually.js';
 import { LogCapture } from '../helpers/log-capture.js';
 
 describe('ShutdownCoordinator', () => {
@@ -8,6 +9,10 @@ describe('ShutdownCoordinator', () => {
 
   beforeEach(() => {
     logs = new LogCapture().install();
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
   });
 
   it('runs steps in the documented stage order, whatever order they were registered in', async () => {
@@ -40,6 +45,9 @@ describe('ShutdownCoordinator', () => {
   });
 
   it('abandons a hanging step at the deadline, aborts it, and bounds the whole teardown', async () => {
+    // A clock that moves only when told to: "at the deadline" is then an exact instant, however
+    // busy the machine is.
+    jest.useFakeTimers();
     const coordinator = new ShutdownCoordinator({ timeoutMs: 300, lateStepGraceMs: 100 });
     let hangAborted = false;
     const ran: string[] = [];
@@ -48,36 +56,56 @@ describe('ShutdownCoordinator', () => {
       return new Promise(() => undefined);
     });
     coordinator.register('database', 'registry', () => void ran.push('database'));
+    let finished = false;
     const started = Date.now();
-    const reports = await coordinator.shutdown();
-    const elapsed = Date.now() - started;
+    const shutdown = coordinator.shutdown().finally(() => (finished = true));
+
+    await jest.advanceTimersByTimeAsync(299);
+    expect({ finished, hangAborted, ran }).toEqual({ finished: false, hangAborted: false, ran: [] });
+
+    await jest.advanceTimersByTimeAsync(1);
+    expect(hangAborted).toBe(true);
+    await jest.runAllTimersAsync();
+    const reports = await shutdown;
+    // The whole teardown: the deadline, plus at most the grace of the steps after it.
+    expect(Date.now() - started).toBeLessThanOrEqual(300 + 100);
     expect(reports.map((report) => report.outcome)).toEqual(['timed-out', 'done']);
     expect(ran).toEqual(['database']);
     expect(hangAborted).toBe(true);
-    expect(elapsed).toBeLessThan(300 + 100 + 200);
-    expect(logs.shutdownSteps).toContain("Shutdown step 'consolidation' timed out after 300ms");
+    expect(logs.shutdownSteps).toContainEqual(expect.stringMatching(/^Shutdown step 'consolidation' timed out after \d+ms$/));
   });
 
   it('gives the steps after a hung one a grace period instead of skipping them', async () => {
+    jest.useFakeTimers();
     const coordinator = new ShutdownCoordinator({ timeoutMs: 100, lateStepGraceMs: 200 });
     coordinator.register('scheduler', 'hangs', () => new Promise(() => undefined));
     let closed = false;
+    // Starts when the deadline has already passed, and needs longer than nothing to close.
     coordinator.register('database', 'slow close', async () => {
-      await sleep(50);
+      await new Promise((resolve) => setTimeout(resolve, 150));
       closed = true;
     });
-    await coordinator.shutdown();
+    const shutdown = coordinator.shutdown();
+    // Every timer, in the order they are due: the hung step's deadline, then whichever of the
+    // close (150 ms) and its grace (200 ms) comes first.
+    await jest.runAllTimersAsync();
+    const reports = await shutdown;
+    expect(reports.map((report) => [report.stage, report.outcome])).toEqual([
+      ['scheduler', 'timed-out'],
+      ['database', 'done'],
+    ]);
     expect(closed).toBe(true);
   });
 
   it('runs a step registered after teardown began at once', async () => {
     const coordinator = new ShutdownCoordinator({ timeoutMs: 1000 });
     await coordinator.shutdown();
+    const reported = new Promise<StepReport>((resolve) => coordinator.onStep(resolve));
     let released = false;
     coordinator.register('operations', 'late worker', () => {
       released = true;
     });
-    await sleep(10);
+    expect(await reported).toMatchObject({ stage: 'operations', name: 'late worker', outcome: 'done' });
     expect(released).toBe(true);
     expect(logs.shutdownSteps).toEqual(expect.arrayContaining(["Shutdown step 'operations' started"]));
   });
@@ -85,13 +113,20 @@ describe('ShutdownCoordinator', () => {
   it('is idempotent: concurrent and repeated shutdowns run each step once', async () => {
     const coordinator = new ShutdownCoordinator({ timeoutMs: 1000 });
     let runs = 0;
+    let finishStep!: () => void;
+    const stepMayFinish = new Promise<void>((resolve) => (finishStep = resolve));
     coordinator.register('database', 'registry', async () => {
       runs += 1;
-      await sleep(20);
+      await stepMayFinish;
     });
-    const [first, second] = await Promise.all([coordinator.shutdown(), coordinator.shutdown()]);
+    const first = coordinator.shutdown();
+    // A second caller arrives while the step is still running.
+    await eventually(() => runs, (count) => count === 1);
+    const second = coordinator.shutdown();
+    finishStep();
+    const [firstReports, secondReports] = await Promise.all([first, second]);
     await coordinator.shutdown();
-    expect(first).toBe(second);
+    expect(firstReports).toBe(secondReports);
     expect(runs).toBe(1);
   });
 

@@ -1,11 +1,11 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryHealthIndicator } from '../../src/health/memory.health.js';
 import { WatchdogService } from '../../src/health/watchdog.service.js';
 import { MemoryMetrics } from '../../src/metrics/memory-metrics.js';
 import { OperationsService } from '../../src/operations/operations.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import { leaseExpired } from '../helpers/database-clock.js';
 import { bootMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
@@ -33,7 +33,7 @@ describe('watchdog (PostgreSQL)', () => {
       `UPDATE memory_units SET consolidation_status = 'claimed', lease_owner = 'dead-instance',
               lease_expires_at = now() - interval '1 second', lease_token = 1 WHERE bank_id = 'wd'`,
     );
-    await sleep(20);
+    await leaseExpired(sql, 'operations', operationId);
 
     const report = await app.get(WatchdogService).runChecks();
     expect(report.reclaimed).toEqual({ operations: 1, memories: 2 });

@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { OperationsService, LeaseLostError } from '../../src/operations/operations.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import { leaseExpired } from '../helpers/database-clock.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { eventually } from '../helpers/eventually.js';
 import { LogCapture } from '../helpers/log-capture.js';
@@ -42,10 +42,10 @@ describe('operations queue on PostgreSQL (two instances)', () => {
 
   it('lets another instance take over an expired lease, and the old holder’s write changes nothing', async () => {
     const id = await firstDb.transaction((sql) => first.enqueue(sql, 'ops', 'lease', { n: 1 }));
-    const stale = (await first.claim('instance-a', 150, ['lease']))!;
+    const stale = (await first.claim('instance-a', 1000, ['lease']))!;
     expect(stale.id).toBe(id);
     expect(await second.claim('instance-b', 60_000, ['lease'])).toBeNull();
-    await sleep(250);
+    await leaseExpired(firstDb, 'operations', id);
     const fresh = (await second.claim('instance-b', 60_000, ['lease']))!;
     expect(fresh.id).toBe(id);
     expect(BigInt(fresh.leaseToken)).toBeGreaterThan(BigInt(stale.leaseToken));

@@ -44,6 +44,8 @@ export interface MemoryModuleOptions {
   guardMode?: GuardMode;
   /** Limits of one retain request. */
   retain?: Partial<RetainLimits>;
+  /** Sizes of what one HTTP request may carry; a request over one is answered 422 naming the field. */
+  limits?: Partial<InputLimits>;
   /** The async operations worker (async retain and other queued work). */
   operations?: Partial<OperationsSettings>;
   /** Background consolidation of raw memories into observations. */
@@ -61,6 +63,40 @@ export interface RetainLimits {
   maxItems: number;
   maxContentChars: number;
 }
+
+/**
+ * Bounds on request input that PostgreSQL, the embedder and the indexes would otherwise take in
+ * whatever size a caller sends. Lengths count UTF-16 code units, as `String.length` does.
+ */
+export interface InputLimits {
+  /** Nesting of objects and arrays in a JSON body; deeper bodies are refused before they are parsed. */
+  maxJsonDepth: number;
+  /** Length of a bank id (the `bank_id` path parameter). */
+  maxBankIdLength: number;
+  /** Length of a document id, in a retained item, the path or a filter. */
+  maxDocumentIdLength: number;
+  /** Tags in one list: an item's `tags`, `document_tags`, a recall's or reflect's filter. */
+  maxTags: number;
+  /** Length of one tag. */
+  maxTagLength: number;
+  /** Length of a recall or reflect query (and reflect's `context`, appended to it), or a mental model's `source_query`. */
+  maxQueryChars: number;
+  /** Keys in one item's `metadata`. */
+  maxMetadataKeys: number;
+  /** Characters of one item's `metadata`, keys and values together. */
+  maxMetadataChars: number;
+}
+
+export const DEFAULT_INPUT_LIMITS: InputLimits = {
+  maxJsonDepth: 32,
+  maxBankIdLength: 256,
+  maxDocumentIdLength: 1024,
+  maxTags: 100,
+  maxTagLength: 256,
+  maxQueryChars: 10_000,
+  maxMetadataKeys: 100,
+  maxMetadataChars: 65_536,
+};
 
 export interface OperationsSettings {
   /** Operations this instance processes at once. */
@@ -190,6 +226,19 @@ const optionsSchema = z
       .object({ maxItems: positiveInt.default(1000), maxContentChars: positiveInt.default(200_000) })
       .strict()
       .default({ maxItems: 1000, maxContentChars: 200_000 }),
+    limits: z
+      .object({
+        maxJsonDepth: positiveInt.max(256).default(DEFAULT_INPUT_LIMITS.maxJsonDepth),
+        maxBankIdLength: positiveInt.default(DEFAULT_INPUT_LIMITS.maxBankIdLength),
+        maxDocumentIdLength: positiveInt.default(DEFAULT_INPUT_LIMITS.maxDocumentIdLength),
+        maxTags: positiveInt.default(DEFAULT_INPUT_LIMITS.maxTags),
+        maxTagLength: positiveInt.default(DEFAULT_INPUT_LIMITS.maxTagLength),
+        maxQueryChars: positiveInt.default(DEFAULT_INPUT_LIMITS.maxQueryChars),
+        maxMetadataKeys: positiveInt.default(DEFAULT_INPUT_LIMITS.maxMetadataKeys),
+        maxMetadataChars: positiveInt.default(DEFAULT_INPUT_LIMITS.maxMetadataChars),
+      })
+      .strict()
+      .default(DEFAULT_INPUT_LIMITS),
     operations: z
       .object({
         concurrency: positiveInt.max(64).default(2),

@@ -39,6 +39,15 @@ const envSchema = z.object({
   MEMORY_CONSOLIDATION_LEASE_MS: z.coerce.number().int().positive().optional(),
   MEMORY_WEBHOOK_LEASE_MS: z.coerce.number().int().positive().optional(),
   MEMORY_WEBHOOK_POLL_MS: z.coerce.number().int().positive().optional(),
+  // Input limits: unset means the default of `limits` in memory.options.ts.
+  MEMORY_MAX_JSON_DEPTH: z.coerce.number().int().positive().optional(),
+  MEMORY_MAX_BANK_ID_LENGTH: z.coerce.number().int().positive().optional(),
+  MEMORY_MAX_DOCUMENT_ID_LENGTH: z.coerce.number().int().positive().optional(),
+  MEMORY_MAX_TAGS: z.coerce.number().int().positive().optional(),
+  MEMORY_MAX_TAG_LENGTH: z.coerce.number().int().positive().optional(),
+  MEMORY_MAX_QUERY_CHARS: z.coerce.number().int().positive().optional(),
+  MEMORY_MAX_METADATA_KEYS: z.coerce.number().int().positive().optional(),
+  MEMORY_MAX_METADATA_CHARS: z.coerce.number().int().positive().optional(),
 });
 
 export type ServerEnv = z.output<typeof envSchema>;
@@ -99,6 +108,16 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
         allowPrivate: e.MEMORY_WEBHOOK_ALLOW_PRIVATE && ['true', '1'].includes(e.MEMORY_WEBHOOK_ALLOW_PRIVATE),
         leaseMs: e.MEMORY_WEBHOOK_LEASE_MS,
         pollIntervalMs: e.MEMORY_WEBHOOK_POLL_MS,
+      }),
+      limits: onlySet({
+        maxJsonDepth: e.MEMORY_MAX_JSON_DEPTH,
+        maxBankIdLength: e.MEMORY_MAX_BANK_ID_LENGTH,
+        maxDocumentIdLength: e.MEMORY_MAX_DOCUMENT_ID_LENGTH,
+        maxTags: e.MEMORY_MAX_TAGS,
+        maxTagLength: e.MEMORY_MAX_TAG_LENGTH,
+        maxQueryChars: e.MEMORY_MAX_QUERY_CHARS,
+        maxMetadataKeys: e.MEMORY_MAX_METADATA_KEYS,
+        maxMetadataChars: e.MEMORY_MAX_METADATA_CHARS,
       }),
       reranker: {
         provider: e.MEMORY_RERANKER,

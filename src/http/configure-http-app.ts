@@ -2,7 +2,10 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
+import { MEMORY_OPTIONS } from '../memory.constants.js';
+import type { ResolvedMemoryOptions } from '../memory.options.js';
 import { ApiKeyVerifier } from './api-key.guard.js';
+import { jsonTextNestsDeeperThan, tooDeepMessage } from './input-rules.js';
 
 export interface HttpAppOptions {
   /** Largest JSON body accepted; a bigger one is answered 413. */
@@ -13,13 +16,17 @@ export interface HttpAppOptions {
 
 /**
  * App-level HTTP set-up of the standalone server, which Nest keeps outside modules: the JSON body
- * parser with its size limit (the app must be created with `bodyParser: false`), Hindsight-style
- * answers to bodies that fail to parse, and the OpenAPI document. Call it after `NestFactory.create`
- * and before `listen`.
+ * parser with its size and depth limits (the app must be created with `bodyParser: false`),
+ * Hindsight-style answers to bodies that fail to parse, and the OpenAPI document. Call it after
+ * `NestFactory.create` and before `listen`.
  */
 export function configureHttpApp(app: INestApplication, options: HttpAppOptions): void {
   const express = app as NestExpressApplication;
-  express.useBodyParser('json', { limit: options.maxBodyBytes });
+  const { maxJsonDepth } = app.get<ResolvedMemoryOptions>(MEMORY_OPTIONS, { strict: false }).limits;
+  // Nest's types reserve `verify` for its `rawBody` option, which the server does not use; the
+  // parser gets it unchanged.
+  const parserOptions = { limit: options.maxBodyBytes, verify: refuseDeepJson(maxJsonDepth) };
+  express.useBodyParser('json', parserOptions);
   // Right after the parser, so its errors land here and not in Nest's global error handler,
   // whose `{statusCode, message}` body the Hindsight client does not read.
   express.use(answerBodyParseErrors);
@@ -43,6 +50,18 @@ export function configureHttpApp(app: INestApplication, options: HttpAppOptions)
   SwaggerModule.setup(docsPath.replace(/^\//, ''), app, document);
 }
 
+const TOO_DEEP = 'entity.too.deep';
+
+/**
+ * Refuses a body nested deeper than `maxDepth` from its raw text, before `JSON.parse` builds the
+ * objects that later stages walk recursively.
+ */
+function refuseDeepJson(maxDepth: number) {
+  return (_request: unknown, _response: unknown, body: Buffer): void => {
+    if (jsonTextNestsDeeperThan(body, maxDepth)) throw Object.assign(new Error(tooDeepMessage(maxDepth)), { type: TOO_DEEP });
+  };
+}
+
 interface BodyParserError extends Error {
   type?: string;
   status?: number;
@@ -51,6 +70,11 @@ interface BodyParserError extends Error {
 }
 
 function answerBodyParseErrors(error: BodyParserError, _request: Request, response: Response, next: NextFunction): void {
+  if (error.type === TOO_DEEP && !response.headersSent) {
+    // As the validation pipe answers the same depth in an already parsed body (a host's parser).
+    response.status(422).json({ detail: [{ loc: ['body'], msg: error.message, type: 'value_error' }] });
+    return;
+  }
   const status = error.status ?? error.statusCode;
   if (!status || status >= 500 || response.headersSent) return next(error);
   let detail: string;

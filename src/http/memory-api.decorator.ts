@@ -2,14 +2,15 @@ import { Controller, UseFilters, UseGuards, UseInterceptors, UsePipes, applyDeco
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { HttpMetricsInterceptor } from './http-metrics.interceptor.js';
+import { JsonBodyInterceptor } from './json-body.interceptor.js';
 import { MemoryExceptionFilter } from './memory-exception.filter.js';
 import { API_PREFIX } from './memory-http.options.js';
 import { MemoryValidationPipe } from './memory-validation.pipe.js';
 
 /**
- * A controller of the Hindsight-compatible API. The key check, validation, error mapping and
- * latency metric are bound here rather than globally, so a host that imports MemoryHttpModule
- * keeps its own behaviour on its own routes.
+ * A controller of the Hindsight-compatible API. The key check, validation, error mapping, latency
+ * metric and refusal of non-JSON bodies are bound here rather than globally, so a host that
+ * imports MemoryHttpModule keeps its own behaviour on its own routes.
  */
 export function MemoryApiController(tag: string, prefix: string = API_PREFIX): ClassDecorator {
   return applyDecorators(
@@ -18,7 +19,7 @@ export function MemoryApiController(tag: string, prefix: string = API_PREFIX): C
     ApiBearerAuth(),
     UseFilters(MemoryExceptionFilter),
     UseGuards(ApiKeyGuard),
-    UseInterceptors(HttpMetricsInterceptor),
+    UseInterceptors(HttpMetricsInterceptor, JsonBodyInterceptor),
     UsePipes(MemoryValidationPipe),
   );
 }
@@ -29,7 +30,7 @@ export function OpenMemoryApiController(tag: string): ClassDecorator {
     Controller(),
     ApiTags(tag),
     UseFilters(MemoryExceptionFilter),
-    UseInterceptors(HttpMetricsInterceptor),
+    UseInterceptors(HttpMetricsInterceptor, JsonBodyInterceptor),
     UsePipes(MemoryValidationPipe),
   );
 }

@@ -3,6 +3,8 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { TAGS_MATCHES } from '../../recall/recall.types.js';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, ValidateBy, type ValidationOptions } from 'class-validator';
+import { stripUnstorable } from '../../storage/storable-text.js';
+import { LimitedInput } from '../input-rules.js';
 
 /**
  * Hindsight's `tags` accepts a list, a JSON-encoded list (`'["a","b"]'`), or one plain string;
@@ -23,6 +25,15 @@ export function CoerceTags(): PropertyDecorator {
     }
     return [value];
   });
+}
+
+/**
+ * Removes what PostgreSQL cannot store (NUL, unpaired surrogates) instead of refusing it: for
+ * retained free text, pasted from transcripts and documents the caller cannot easily clean.
+ * Everywhere else the validation pipe refuses such text, naming the field.
+ */
+export function StripUnstorable(): PropertyDecorator {
+  return Transform(({ value }) => (typeof value === 'string' ? stripUnstorable(value) : value));
 }
 
 /** `true` / `false` in a query string, as FastAPI reads them. */
@@ -96,6 +107,7 @@ export function OptionalTags(): PropertyDecorator {
     CoerceTags(),
     IsArray(),
     IsString({ each: true }),
+    LimitedInput('tags'),
   );
 }
 

@@ -2,6 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { OPERATION_STATUSES } from '../../operations/operation.types.js';
 import { FACT_TYPES, TAGS_MATCHES } from '../../recall/recall.types.js';
+import { LimitedInput } from '../input-rules.js';
 import { CoerceTags, QueryBoolean, QueryInt } from './coercions.js';
 
 export class PageQuery {
@@ -39,6 +40,7 @@ export class ListMemoriesQuery extends PageQuery {
   @ApiPropertyOptional()
   @IsOptional()
   @IsString()
+  @LimitedInput('documentId')
   document_id?: string;
 
   @ApiPropertyOptional({ enum: ['failed', 'pending', 'done'], description: 'Not supported yet: answered with 400' })
@@ -55,6 +57,7 @@ export class ListMemoriesQuery extends PageQuery {
   @IsOptional()
   @CoerceTags()
   @IsString({ each: true })
+  @LimitedInput('tags')
   tags?: string[];
 
   @ApiPropertyOptional({ enum: TAGS_MATCHES })
@@ -73,6 +76,7 @@ export class ListDocumentsQuery extends PageQuery {
   @IsOptional()
   @CoerceTags()
   @IsString({ each: true })
+  @LimitedInput('tags')
   tags?: string[];
 
   @ApiPropertyOptional({ enum: TAGS_MATCHES })

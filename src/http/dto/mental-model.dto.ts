@@ -17,6 +17,7 @@ import {
 } from 'class-validator';
 import { MAX_MODEL_TOKENS, MIN_MODEL_TOKENS } from '../../mental-models/mental-model.types.js';
 import { FACT_TYPES, TAGS_MATCHES } from '../../recall/recall.types.js';
+import { LimitedInput } from '../input-rules.js';
 import { CoerceTags, IsNotBlank, OptionalTags } from './coercions.js';
 import { PageQuery } from './list-query.dto.js';
 
@@ -71,6 +72,7 @@ export class CreateMentalModelRequestDto {
   @ApiProperty()
   @IsString()
   @IsNotBlank('source_query cannot be empty')
+  @LimitedInput('query')
   source_query: string;
 
   @ApiPropertyOptional({ type: [String], default: [] })
@@ -78,6 +80,7 @@ export class CreateMentalModelRequestDto {
   @CoerceTags()
   @IsArray()
   @IsString({ each: true })
+  @LimitedInput('tags')
   tags?: string[] | null;
 
   @ApiPropertyOptional({ type: Number, default: 2048, minimum: MIN_MODEL_TOKENS, maximum: MAX_MODEL_TOKENS })
@@ -105,6 +108,7 @@ export class UpdateMentalModelRequestDto {
   @IsOptional()
   @IsString()
   @IsNotBlank('source_query cannot be empty')
+  @LimitedInput('query')
   source_query?: string | null;
 
   @OptionalTags()
@@ -137,6 +141,7 @@ export class ListMentalModelsQuery extends PageQuery {
   @CoerceTags()
   @IsArray()
   @IsString({ each: true })
+  @LimitedInput('tags')
   tags?: string[];
 
   @ApiPropertyOptional({ enum: ['any', 'all', 'exact'], default: 'any' })

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { Allow, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Min, ValidateNested } from 'class-validator';
 import { FACT_TYPES, RECALL_BUDGETS, TAGS_MATCHES } from '../../recall/recall.types.js';
+import { LimitedInput } from '../input-rules.js';
 import { OptionalTags, OptionalTagsMatch, UnsupportedTagGroups } from './coercions.js';
 
 export class TokenBudgetDto {
@@ -39,6 +40,7 @@ export class RecallRequestDto {
   @ApiProperty({ example: 'Where does Alice work?' })
   @IsString()
   @Matches(/[\p{L}\p{N}_]/u, { message: 'query must contain at least one word character' })
+  @LimitedInput('query')
   query: string;
 
   @ApiPropertyOptional({ enum: FACT_TYPES, isArray: true, nullable: true, description: 'null or [] = all types' })

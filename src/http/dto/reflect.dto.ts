@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Allow, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Min } from 'class-validator';
 import { FACT_TYPES, RECALL_BUDGETS, TAGS_MATCHES } from '../../recall/recall.types.js';
+import { LimitedInput } from '../input-rules.js';
 import { OptionalTags, OptionalTagsMatch, UnsupportedTagGroups } from './coercions.js';
 
 /** Hindsight's `ReflectRequest`; the options this server does not act on are accepted and ignored. */
@@ -8,6 +9,7 @@ export class ReflectRequestDto {
   @ApiProperty({ example: 'What does Alice do for a living?' })
   @IsString()
   @Matches(/[\p{L}\p{N}_]/u, { message: 'query must contain at least one word character' })
+  @LimitedInput('query')
   query: string;
 
   @ApiPropertyOptional({ enum: RECALL_BUDGETS, default: 'low' })
@@ -18,6 +20,7 @@ export class ReflectRequestDto {
   @ApiPropertyOptional({ type: String, nullable: true, description: 'Deprecated: appended to the query' })
   @IsOptional()
   @IsString()
+  @LimitedInput('query')
   context?: string | null;
 
   @ApiPropertyOptional({ type: Number, default: 4096, minimum: 1 })

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { Allow, ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, ValidateNested } from 'class-validator';
-import { CoerceTags, IsIsoTimestamp, IsNotBlank, IsStringRecord, OptionalTags } from './coercions.js';
+import { LimitedInput } from '../input-rules.js';
+import { CoerceTags, IsIsoTimestamp, IsNotBlank, IsStringRecord, OptionalTags, StripUnstorable } from './coercions.js';
 
 export class EntityInputDto {
   @ApiProperty({ example: 'Alice' })
@@ -16,7 +17,8 @@ export class EntityInputDto {
 }
 
 export class MemoryItemDto {
-  @ApiProperty({ example: 'Alice joined Google in March 2024.' })
+  @ApiProperty({ example: 'Alice joined Google in March 2024.', description: 'NUL characters and unpaired surrogates are removed' })
+  @StripUnstorable()
   @IsString()
   @IsNotBlank('content cannot be empty')
   content: string;
@@ -26,7 +28,8 @@ export class MemoryItemDto {
   @IsIsoTimestamp(['unset'])
   timestamp?: string | null;
 
-  @ApiPropertyOptional({ type: String, nullable: true })
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'NUL characters and unpaired surrogates are removed' })
+  @StripUnstorable()
   @IsOptional()
   @IsString()
   context?: string | null;
@@ -35,12 +38,14 @@ export class MemoryItemDto {
   @IsOptional()
   @IsObject()
   @IsStringRecord()
+  @LimitedInput('metadata')
   metadata?: Record<string, string> | null;
 
   @ApiPropertyOptional({ type: String, nullable: true, description: 'Retaining the same id again replaces the document' })
   @IsOptional()
   @IsString()
   @IsNotEmpty()
+  @LimitedInput('documentId')
   document_id?: string | null;
 
   @ApiPropertyOptional({ type: [EntityInputDto], nullable: true })
@@ -87,6 +92,7 @@ export class RetainRequestDto {
   @CoerceTags()
   @IsArray()
   @IsString({ each: true })
+  @LimitedInput('tags')
   document_tags?: string[] | null;
 
   @ApiPropertyOptional({ type: String, nullable: true, format: 'uuid', description: 'Accepted; the server assigns its own id' })

@@ -85,7 +85,7 @@ async function holdingWorker(options: HoldingConsolidationOptions, client: OpenA
           `INSERT INTO memory_units (bank_id, text, fact_type, embedding, source_memory_ids, proof_count, observation_key,
                                      consolidation_status, consolidated_at, mentioned_at)
            VALUES ($1, $2, 'observation', ${vectors.param('$3')}, $4::uuid[], cardinality($4::uuid[]), $5, 'done', now(), now())`,
-          [bankId, observation.text, vectors.serialize(embedded.data[0].embedding), observation.source_ids, observationKey(bankId, observation.source_ids, 'create')],
+          [bankId, observation.text, vectors.serialize(embedded.data[0].embedding), observation.source_ids, observationKey(bankId, observation.source_ids, 'create', [])],
         );
       }
       await runner.query(

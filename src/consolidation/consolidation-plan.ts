@@ -2,27 +2,52 @@ import { Logger } from '@nestjs/common';
 import { z } from 'zod';
 import type { LlmClient } from '../external/llm-client.js';
 import type { ClaimedMemory, ObservationPlan } from './consolidation.types.js';
+import { scopeKey } from './observation-scopes.js';
 import { cosine } from './vectors.js';
 
 /** A live observation near the batch, with the texts of its sources (for rebuilding its text). */
 export interface CandidateObservation {
   id: string;
   text: string;
+  /** Its tags, which are its scope (canonical order). */
+  scope: string[];
   embedding: number[];
   sources: Array<{ id: string; text: string; at: number }>;
+}
+
+/**
+ * The memories of a batch that still need consolidating in one scope, and the observations of
+ * exactly that scope near them: nothing in a group may be combined with anything outside it.
+ */
+export interface ScopeGroup {
+  scope: string[];
+  memories: ClaimedMemory[];
+  candidates: CandidateObservation[];
 }
 
 /** What to do with one batch. Every id in it was checked against the batch or the candidates. */
 export interface BatchPlan {
   plans: ObservationPlan[];
-  /** Memories that stand alone: marked done without an observation. */
-  standalone: string[];
   /** Observations to invalidate (LLM only). */
   deletes: string[];
   /** Memories whose part of the answer was unusable: retried later, with an attempt counted. */
   rejected: string[];
   /** Actions dropped because nothing in them could be trusted. */
   skipped: number;
+}
+
+/** The batch's memories grouped by each scope they are still pending in, in a stable order. */
+export function groupByScope(batch: ClaimedMemory[]): Array<{ scope: string[]; memories: ClaimedMemory[] }> {
+  const groups = new Map<string, { scope: string[]; memories: ClaimedMemory[] }>();
+  for (const memory of batch) {
+    for (const scope of memory.pendingScopes) {
+      const key = scopeKey(scope);
+      const group = groups.get(key) ?? { scope: [...scope], memories: [] };
+      group.memories.push(memory);
+      groups.set(key, group);
+    }
+  }
+  return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, group]) => group);
 }
 
 /**
@@ -47,16 +72,17 @@ function timeOf(memory: ClaimedMemory): number {
 }
 
 /**
- * Consolidation without an LLM: a memory close enough to a live observation is folded into it;
- * the rest are clustered (single linkage) by cosine similarity or a shared entity, and each
- * cluster of two or more becomes an observation. A memory alone is done without one.
+ * Consolidation without an LLM, scope by scope: a memory close enough to a live observation of
+ * the scope is folded into it; the rest are clustered (single linkage) by cosine similarity or a
+ * shared entity, and each cluster of two or more becomes an observation of the scope. A memory
+ * alone is done without one.
  */
-export function planBySimilarity(
-  batch: ClaimedMemory[],
-  candidates: CandidateObservation[],
-  entitiesOf: Map<string, Set<string>>,
-  threshold: number,
-): BatchPlan {
+export function planBySimilarity(groups: ScopeGroup[], entitiesOf: Map<string, Set<string>>, threshold: number): BatchPlan {
+  const plans = groups.flatMap((group) => planScopeBySimilarity(group, entitiesOf, threshold));
+  return { plans, deletes: [], rejected: [], skipped: 0 };
+}
+
+function planScopeBySimilarity({ scope, memories: batch, candidates }: ScopeGroup, entitiesOf: Map<string, Set<string>>, threshold: number): ObservationPlan[] {
   const byId = new Map(batch.map((memory) => [memory.id, memory]));
   const folds = new Map<string, string[]>();
   const unmatched: ClaimedMemory[] = [];
@@ -75,6 +101,7 @@ export function planBySimilarity(
     const candidate = candidates.find((each) => each.id === observationId)!;
     plans.push({
       kind: 'update',
+      scope,
       observationId,
       sourceIds,
       text: (live) => observationText([...candidate.sources, ...live.map((id) => sourceOf(byId.get(id)!))]),
@@ -90,19 +117,16 @@ export function planBySimilarity(
   }
   const clusters = new Map<number, ClaimedMemory[]>();
   unmatched.forEach((memory, index) => clusters.set(root(index), [...(clusters.get(root(index)) ?? []), memory]));
-  const standalone: string[] = [];
   for (const members of clusters.values()) {
-    if (members.length < 2) {
-      standalone.push(members[0].id);
-      continue;
-    }
+    if (members.length < 2) continue;
     plans.push({
       kind: 'create',
+      scope,
       sourceIds: members.map((memory) => memory.id),
       text: (live) => observationText(live.map((id) => sourceOf(byId.get(id)!))),
     });
   }
-  return { plans, standalone, deletes: [], rejected: [], skipped: 0 };
+  return plans;
 }
 
 function sourceOf(memory: ClaimedMemory): { id: string; text: string; at: number } {
@@ -119,8 +143,10 @@ function related(a: ClaimedMemory, b: ClaimedMemory, entitiesOf: Map<string, Set
 }
 
 export const consolidationReplySchema = z.object({
-  create: z.array(z.object({ text: z.string(), source_ids: z.array(z.string()) })).default([]),
-  update: z.array(z.object({ observation_id: z.string(), text: z.string(), source_ids: z.array(z.string()) })).default([]),
+  create: z.array(z.object({ text: z.string(), source_ids: z.array(z.string()), scope: z.number().int().optional() })).default([]),
+  update: z
+    .array(z.object({ observation_id: z.string(), text: z.string(), source_ids: z.array(z.string()), scope: z.number().int().optional() }))
+    .default([]),
   delete: z.array(z.object({ observation_id: z.string() })).default([]),
 });
 
@@ -128,93 +154,135 @@ export type ConsolidationReply = z.output<typeof consolidationReplySchema>;
 
 const SYSTEM_PROMPT = [
   'You consolidate the raw memories of an AI agent into durable observations.',
-  'You get new memories (id, text, time) and existing observations (id, text).',
-  'Answer with one JSON object {"create":[{"text","source_ids"}],"update":[{"observation_id","text","source_ids"}],"delete":[{"observation_id"}]}.',
-  'create: a new observation supported by two or more related memories. update: fold memories into an existing',
-  'observation, giving its full new text. delete: an existing observation the new memories prove wrong.',
+  'Memories and observations belong to scopes (numbered, each a set of tags that keeps one user or context apart from another).',
+  'You get the scopes, new memories (id, text, time, the scopes it belongs to) and existing observations (id, text, scope).',
+  'Answer with one JSON object {"create":[{"scope","text","source_ids"}],"update":[{"scope","observation_id","text","source_ids"}],"delete":[{"observation_id"}]}.',
+  'create: a new observation supported by two or more related memories of one scope. update: fold memories into an existing',
+  'observation of their scope, giving its full new text. delete: an existing observation the new memories prove wrong.',
+  'Never combine memories or observations of different scopes: an action names memories and an observation of its own scope only.',
   'Only use ids given to you. Leave out memories that stand alone.',
 ].join(' ');
 
 const logger = new Logger('ConsolidationPlan');
 
 /** The LLM's proposal for the batch. Throws `LlmOutputError` when the reply is unusable. */
-export async function askLlm(
-  llm: LlmClient,
-  batch: ClaimedMemory[],
-  candidates: CandidateObservation[],
-  signal?: AbortSignal,
-): Promise<ConsolidationReply> {
+export async function askLlm(llm: LlmClient, groups: ScopeGroup[], signal?: AbortSignal): Promise<ConsolidationReply> {
+  const scopesOfMemory = new Map<string, { memory: ClaimedMemory; scopes: number[] }>();
+  groups.forEach((group, index) => {
+    for (const memory of group.memories) {
+      const entry = scopesOfMemory.get(memory.id) ?? { memory, scopes: [] };
+      entry.scopes.push(index);
+      scopesOfMemory.set(memory.id, entry);
+    }
+  });
   const user = JSON.stringify({
-    memories: batch.map((memory) => ({ id: memory.id, text: memory.text, time: memory.mentionedAt.toISOString() })),
-    observations: candidates.map((candidate) => ({ id: candidate.id, text: candidate.text })),
+    scopes: groups.map((group, index) => ({ scope: index, tags: group.scope })),
+    memories: [...scopesOfMemory.values()].map(({ memory, scopes }) => ({
+      id: memory.id,
+      text: memory.text,
+      time: memory.mentionedAt.toISOString(),
+      scopes,
+    })),
+    observations: groups.flatMap((group, index) => group.candidates.map((candidate) => ({ id: candidate.id, text: candidate.text, scope: index }))),
   });
   return llm.completeJson({ operation: 'consolidate', system: SYSTEM_PROMPT, user, schema: consolidationReplySchema }, signal);
 }
 
 /**
- * Never trusts an id from the LLM: a source must be in the batch (and is used once), an
- * observation must be one of the candidates it was shown. An action with empty text is never
- * written; its memories are retried later.
+ * Never trusts an id from the LLM: a source must be in the batch (and is used once per scope),
+ * an observation must be one of the candidates it was shown, and every memory and observation of
+ * an action must belong to one scope; an action that spans scopes is refused whole, since its
+ * text may already mix them. A create that names no scope is written in every scope its sources
+ * share. An action with empty text is never written; its memories are retried later.
  */
-export function planFromReply(bankId: string, batch: ClaimedMemory[], candidates: CandidateObservation[], reply: ConsolidationReply): BatchPlan {
-  const batchIds = new Set(batch.map((memory) => memory.id));
-  const candidateIds = new Set(candidates.map((candidate) => candidate.id));
+export function planFromReply(bankId: string, groups: ScopeGroup[], reply: ConsolidationReply): BatchPlan {
+  const pendingScopes = new Map<string, Set<number>>();
+  const candidateScope = new Map<string, number>();
+  groups.forEach((group, index) => {
+    for (const memory of group.memories) pendingScopes.set(memory.id, (pendingScopes.get(memory.id) ?? new Set()).add(index));
+    for (const candidate of group.candidates) candidateScope.set(candidate.id, index);
+  });
   const used = new Set<string>();
+  const usedAnywhere = new Set<string>();
   const rejected = new Set<string>();
   const plans: ObservationPlan[] = [];
   let skipped = 0;
 
-  const validSources = (ids: string[], where: string): string[] => {
-    const valid: string[] = [];
-    for (const id of ids) {
-      if (!batchIds.has(id)) logger.warn(`Bank '${bankId}': LLM named unknown memory '${id}' in ${where}; ignored`);
-      else if (used.has(id)) logger.warn(`Bank '${bankId}': LLM used memory ${id} twice (${where}); first use kept`);
-      else valid.push(id);
-    }
-    return valid;
+  const inBatch = (ids: string[], where: string): string[] => {
+    const known = ids.filter((id) => pendingScopes.has(id));
+    for (const id of ids) if (!pendingScopes.has(id)) logger.warn(`Bank '${bankId}': LLM named unknown memory '${id}' in ${where}; ignored`);
+    return [...new Set(known)];
   };
+  const firstUses = (ids: string[], scope: number, where: string): string[] =>
+    ids.filter((id) => {
+      if (!used.has(`${scope}|${id}`)) return true;
+      logger.warn(`Bank '${bankId}': LLM used memory ${id} twice in scope ${scope} (${where}); first use kept`);
+      return false;
+    });
   const reject = (ids: string[], reason: string) => {
     skipped += 1;
     logger.warn(`Bank '${bankId}': LLM action skipped: ${reason}`);
-    for (const id of ids) if (batchIds.has(id) && !used.has(id)) rejected.add(id);
+    for (const id of ids) if (pendingScopes.has(id)) rejected.add(id);
   };
+  const use = (ids: string[], scope: number) => {
+    for (const id of ids) {
+      used.add(`${scope}|${id}`);
+      usedAnywhere.add(id);
+    }
+  };
+  const outsideScope = (ids: string[], scope: number) => ids.filter((id) => !pendingScopes.get(id)!.has(scope));
 
   const deletes: string[] = [];
   for (const { observation_id } of reply.delete) {
-    if (candidateIds.has(observation_id)) deletes.push(observation_id);
+    if (candidateScope.has(observation_id)) deletes.push(observation_id);
     else reject([], `delete of unknown observation '${observation_id}'`);
   }
   for (const action of reply.update) {
-    if (!candidateIds.has(action.observation_id) || deletes.includes(action.observation_id)) {
+    const scope = candidateScope.get(action.observation_id);
+    if (scope === undefined || deletes.includes(action.observation_id)) {
       reject(action.source_ids, `update of unknown observation '${action.observation_id}'`);
       continue;
     }
+    const where = `update of ${action.observation_id}`;
+    const sources = inBatch(action.source_ids, where);
+    if ((action.scope !== undefined && action.scope !== scope) || outsideScope(sources, scope).length > 0) {
+      reject(sources, `${where} names memories of two scopes; refused`);
+      continue;
+    }
     if (!action.text.trim()) {
-      reject(action.source_ids, `empty text for observation ${action.observation_id}`);
+      reject(sources, `empty text for observation ${action.observation_id}`);
       continue;
     }
-    const sources = validSources(action.source_ids, `update of ${action.observation_id}`);
-    if (sources.length === 0) {
-      reject([], `update of ${action.observation_id} names no memory of the batch`);
+    const fresh = firstUses(sources, scope, where);
+    if (fresh.length === 0) {
+      reject([], `${where} names no memory of the batch`);
       continue;
     }
-    sources.forEach((id) => used.add(id));
-    plans.push({ kind: 'update', observationId: action.observation_id, sourceIds: sources, text: action.text.trim() });
+    use(fresh, scope);
+    plans.push({ kind: 'update', scope: groups[scope].scope, observationId: action.observation_id, sourceIds: fresh, text: action.text.trim() });
   }
   for (const action of reply.create) {
-    if (!action.text.trim()) {
-      reject(action.source_ids, 'empty text for a new observation');
-      continue;
-    }
-    const sources = validSources(action.source_ids, 'create');
+    const sources = inBatch(action.source_ids, 'create');
     if (sources.length === 0) {
       reject([], 'create names no memory of the batch');
       continue;
     }
-    sources.forEach((id) => used.add(id));
-    plans.push({ kind: 'create', sourceIds: sources, text: action.text.trim() });
+    const shared = [...pendingScopes.get(sources[0])!].filter((scope) => sources.every((id) => pendingScopes.get(id)!.has(scope)));
+    const scopes = action.scope === undefined ? shared : shared.filter((scope) => scope === action.scope);
+    if (scopes.length === 0) {
+      reject(sources, 'create names memories of two scopes; refused');
+      continue;
+    }
+    if (!action.text.trim()) {
+      reject(sources, 'empty text for a new observation');
+      continue;
+    }
+    for (const scope of scopes) {
+      const fresh = firstUses(sources, scope, 'create');
+      if (fresh.length === 0) continue;
+      use(fresh, scope);
+      plans.push({ kind: 'create', scope: groups[scope].scope, sourceIds: fresh, text: action.text.trim() });
+    }
   }
-  const rejectedIds = [...rejected].filter((id) => !used.has(id));
-  const standalone = batch.map((memory) => memory.id).filter((id) => !used.has(id) && !rejected.has(id));
-  return { plans, standalone, deletes, rejected: rejectedIds, skipped };
+  return { plans, deletes, rejected: [...rejected].filter((id) => !usedAnywhere.has(id)), skipped };
 }

@@ -15,12 +15,14 @@ import type { VectorBackend } from '../storage/vector-backend.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import {
   type BatchPlan,
-  type CandidateObservation,
+  type ScopeGroup,
   askLlm,
+  groupByScope,
   planBySimilarity,
   planFromReply,
 } from './consolidation-plan.js';
 import {
+  CONSOLIDATION_OPERATION,
   type ClaimedBatch,
   type ClaimedMemory,
   type ConsolidationRequestOutcome,
@@ -29,10 +31,11 @@ import {
   emptyResult,
 } from './consolidation.types.js';
 import { ObservationWriter } from './observation-writer.js';
+import { type ObservationScopesSpec, canonicalScope, scopeKey, scopesOf } from './observation-scopes.js';
 import { parseVector } from './vectors.js';
 import { MentalModelsService } from '../mental-models/mental-models.service.js';
 
-export const CONSOLIDATION_OPERATION = 'consolidation';
+export { CONSOLIDATION_OPERATION };
 
 /** Observations shown to the LLM (or compared against) per memory of the batch. */
 const CANDIDATES_PER_MEMORY = 3;
@@ -44,10 +47,20 @@ interface InFlightBatch {
   done: Promise<unknown>;
 }
 
+interface CandidateRow {
+  id: string;
+  text: string;
+  tags: string[] | null;
+  embedding: unknown;
+  source_memory_ids: string[] | null;
+}
+
 interface ClaimedRow {
   id: string;
   text: string;
   tags: string[];
+  observation_scopes: ObservationScopesSpec | null;
+  consolidated_scopes: string[] | null;
   embedding: unknown;
   created_at: Date;
   mentioned_at: Date;
@@ -175,7 +188,8 @@ export class ConsolidationService {
              ORDER BY created_at, id
              FOR UPDATE SKIP LOCKED
              LIMIT $4)
-         RETURNING m.id, m.text, m.tags, m.embedding, m.created_at, m.mentioned_at, m.occurred_start, m.occurred_end, m.lease_token`,
+         RETURNING m.id, m.text, m.tags, m.observation_scopes, m.consolidated_scopes, m.embedding, m.created_at, m.mentioned_at,
+                   m.occurred_start, m.occurred_end, m.lease_token`,
         [bankId, this.options.instanceId, leaseMs, batchSize, exclude],
       ),
     );
@@ -190,6 +204,7 @@ export class ConsolidationService {
         mentionedAt: new Date(row.mentioned_at),
         occurredStart: row.occurred_start,
         occurredEnd: row.occurred_end,
+        pendingScopes: pendingScopes(row),
       }))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1));
     return { bankId, leaseToken: String(rows[0].lease_token), memories };
@@ -220,19 +235,21 @@ export class ConsolidationService {
         if (await this.invalidate(batch, observationId)) result.deleted += 1;
         else result.skipped += 1;
       }
-      const returned: string[] = [];
+      const returned = new Set<string>();
       for (const observation of plan.plans) {
         signal.throwIfAborted();
         const outcome = await this.writer.write(batch.bankId, batch.leaseToken, observation, signal);
         if (outcome.effect === 'created') result.created += 1;
         else if (outcome.effect === 'updated') result.updated += 1;
         else result.skipped += 1;
-        result.memories_consolidated += outcome.consumed.length;
-        returned.push(...outcome.returned);
+        outcome.returned.forEach((id) => returned.add(id));
       }
-      result.memories_consolidated += await this.markStandalone(batch, plan.standalone);
       if (plan.rejected.length) result.failed += await this.recordFailure(batch, plan.rejected, 'LLM action unusable');
-      if (returned.length) await this.release(batch, returned);
+      if (returned.size) await this.release(batch, [...returned]);
+      // Every scope of the rest is through: written, or nothing to fold it with.
+      const rejected = new Set(plan.rejected);
+      const done = batch.memories.map((memory) => memory.id).filter((id) => !rejected.has(id) && !returned.has(id));
+      result.memories_consolidated += await this.markDone(batch, done);
     } catch (error) {
       if (signal.aborted) {
         // Shutdown (or the operation's lease) took the work away: hand the claims back unchanged.
@@ -251,33 +268,45 @@ export class ConsolidationService {
     return result;
   }
 
-  /** Reads (short scopes) what the plan needs, then asks the LLM, if any, with no connection held. */
+  /**
+   * Reads (short scopes) what the plan needs, then asks the LLM, if any, with no connection held.
+   * Each scope the batch's memories are pending in is planned apart from the others.
+   */
   private async plan(batch: ClaimedBatch, signal: AbortSignal): Promise<BatchPlan> {
-    const candidates = await this.candidates(batch);
+    const groups = await this.candidates(batch);
     if (!this.ai.llm) {
       const entities = await this.entitiesOf(batch);
-      return planBySimilarity(batch.memories, candidates, entities, this.options.consolidation.similarityThreshold);
+      return planBySimilarity(groups, entities, this.options.consolidation.similarityThreshold);
     }
-    const reply = await askLlm(this.ai.llm, batch.memories, candidates, signal);
-    return planFromReply(batch.bankId, batch.memories, candidates, reply);
+    const reply = await askLlm(this.ai.llm, groups, signal);
+    return planFromReply(batch.bankId, groups, reply);
   }
 
-  /** The live observations of the bank nearest to each memory of the batch. */
-  private async candidates(batch: ClaimedBatch): Promise<CandidateObservation[]> {
+  /** For each scope of the batch, its memories and the live observations of exactly that scope nearest to them. */
+  private async candidates(batch: ClaimedBatch): Promise<ScopeGroup[]> {
+    const groups = groupByScope(batch.memories);
     return this.database.withConnection(async (sql) => {
-      const found = new Map<string, { id: string; text: string; embedding: unknown; source_memory_ids: string[] | null }>();
-      for (const memory of batch.memories) {
-        if (memory.embedding.length === 0) continue;
-        const rows = await sql.query<{ id: string; text: string; embedding: unknown; source_memory_ids: string[] | null }>(
-          `SELECT o.id, o.text, o.embedding, o.source_memory_ids FROM memory_units o
-            WHERE o.bank_id = $1 AND o.fact_type = 'observation' AND o.state = 'valid' AND o.embedding IS NOT NULL
-            ORDER BY ${this.vectors.distance('o', '$2')}, o.id
-            LIMIT $3`,
-          [batch.bankId, this.vectors.serialize(memory.embedding), CANDIDATES_PER_MEMORY],
-        );
-        for (const row of rows) if (found.size < MAX_CANDIDATES) found.set(row.id, row);
+      const found = groups.map(() => new Map<string, CandidateRow>());
+      let total = 0;
+      for (const [index, group] of groups.entries()) {
+        for (const memory of group.memories) {
+          if (memory.embedding.length === 0) continue;
+          const rows = await sql.query<CandidateRow>(
+            `SELECT o.id, o.text, o.tags, o.embedding, o.source_memory_ids FROM memory_units o
+              WHERE o.bank_id = $1 AND o.fact_type = 'observation' AND o.state = 'valid' AND o.embedding IS NOT NULL
+                AND o.tags @> $4::text[] AND o.tags <@ $4::text[]
+              ORDER BY ${this.vectors.distance('o', '$2')}, o.id
+              LIMIT $3`,
+            [batch.bankId, this.vectors.serialize(memory.embedding), CANDIDATES_PER_MEMORY, group.scope],
+          );
+          for (const row of rows) {
+            if (total >= MAX_CANDIDATES || found[index].has(row.id)) continue;
+            found[index].set(row.id, row);
+            total += 1;
+          }
+        }
       }
-      const sourceIds = [...found.values()].flatMap((row) => row.source_memory_ids ?? []);
+      const sourceIds = found.flatMap((rows) => [...rows.values()].flatMap((row) => row.source_memory_ids ?? []));
       const sources = sourceIds.length
         ? await sql.query<{ id: string; text: string; mentioned_at: Date }>(
             `SELECT id, text, mentioned_at FROM memory_units WHERE id = ANY($1::uuid[]) AND state = 'valid'`,
@@ -285,14 +314,18 @@ export class ConsolidationService {
           )
         : [];
       const sourceById = new Map(sources.map((row) => [row.id, row]));
-      return [...found.values()].map((row) => ({
-        id: row.id,
-        text: row.text,
-        embedding: parseVector(row.embedding),
-        sources: (row.source_memory_ids ?? [])
-          .map((id) => sourceById.get(id))
-          .filter((source) => source !== undefined)
-          .map((source) => ({ id: source.id, text: source.text, at: new Date(source.mentioned_at).getTime() })),
+      return groups.map((group, index) => ({
+        ...group,
+        candidates: [...found[index].values()].map((row) => ({
+          id: row.id,
+          text: row.text,
+          scope: canonicalScope(row.tags ?? []),
+          embedding: parseVector(row.embedding),
+          sources: (row.source_memory_ids ?? [])
+            .map((id) => sourceById.get(id))
+            .filter((source) => source !== undefined)
+            .map((source) => ({ id: source.id, text: source.text, at: new Date(source.mentioned_at).getTime() })),
+        })),
       }));
     });
   }
@@ -326,13 +359,14 @@ export class ConsolidationService {
     });
   }
 
-  private async markStandalone(batch: ClaimedBatch, ids: string[]): Promise<number> {
+  /** Memories whose every scope is through; only where our token still holds. */
+  private async markDone(batch: ClaimedBatch, ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
     const { affected } = await this.database.withConnection((sql) =>
       sql.execute(
         `UPDATE memory_units
             SET consolidation_status = 'done', consolidated_at = now(), consolidation_error = NULL,
-                lease_owner = NULL, lease_expires_at = NULL
+                consolidated_scopes = '{}', lease_owner = NULL, lease_expires_at = NULL
           WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed' AND state = 'valid'`,
         [ids, batch.leaseToken],
       ),
@@ -425,6 +459,12 @@ export class ConsolidationService {
       await running();
     }
   }
+}
+
+/** The scopes of a claimed memory not yet recorded as done in this round. */
+function pendingScopes(row: ClaimedRow): string[][] {
+  const done = new Set(row.consolidated_scopes ?? []);
+  return scopesOf(row.tags ?? [], row.observation_scopes).filter((scope) => !done.has(scopeKey(scope)));
 }
 
 /**

@@ -1,3 +1,6 @@
+/** The kind of the queued operation that consolidates a bank. */
+export const CONSOLIDATION_OPERATION = 'consolidation';
+
 /** One memory of a claimed batch, as the claim returned it. */
 export interface ClaimedMemory {
   id: string;
@@ -8,6 +11,8 @@ export interface ClaimedMemory {
   mentionedAt: Date;
   occurredStart: Date | null;
   occurredEnd: Date | null;
+  /** The scopes this memory still has to be consolidated in (canonical tag sets); never empty. */
+  pendingScopes: string[][];
 }
 
 /** A batch this instance holds: every write it makes is fenced on `leaseToken`. */
@@ -54,12 +59,16 @@ export type ObservationText = string | ((liveSourceIds: string[]) => string);
 
 export interface CreatePlan {
   kind: 'create';
+  /** The scope the observation belongs to: its tags, and the one scope all its sources share. */
+  scope: string[];
   sourceIds: string[];
   text: ObservationText;
 }
 
 export interface UpdatePlan {
   kind: 'update';
+  /** The observation's own scope; the sources folded in all have it. */
+  scope: string[];
   observationId: string;
   sourceIds: string[];
   text: ObservationText;

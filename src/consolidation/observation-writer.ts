@@ -4,13 +4,17 @@ import type { Embedder } from '../external/embedder.js';
 import { type MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import type { ObservationPlan, WriteOutcome } from './consolidation.types.js';
+import { scopeKey } from './observation-scopes.js';
 
 const MAX_ATTEMPTS = 3;
 
-/** The key that makes a create exactly-once: a retry or a double run hits the unique constraint. */
-export function observationKey(bankId: string, sourceIds: string[], action: string): string {
+/**
+ * The key that makes a create exactly-once: a retry or a double run hits the unique constraint.
+ * The scope is part of it, since the same sources may make one observation in each of their scopes.
+ */
+export function observationKey(bankId: string, sourceIds: string[], action: string, scope: readonly string[]): string {
   return createHash('sha256')
-    .update([bankId, [...sourceIds].sort().join(','), action].join('\n'))
+    .update([bankId, [...sourceIds].sort().join(','), action, scopeKey(scope)].join('\n'))
     .digest('hex');
 }
 
@@ -22,7 +26,8 @@ export function observationKey(bankId: string, sourceIds: string[], action: stri
  * alive (no embedding at all when none is), then the embedding. Phase 2, one short transaction:
  * sources locked `FOR SHARE` in id order before the observation row is touched (the one lock order
  * of every writer), live sources re-filtered, a `RETURNING`-gated create or update, and the
- * sources marked done under our fencing token. When the sources changed between the phases and
+ * sources' scope recorded as done under our fencing token (the batch marks a memory done once all
+ * of its scopes are through, so a memory of several scopes is folded into each once). When the sources changed between the phases and
  * the text is derived from them, the text would describe a dead source: phase 2 writes nothing
  * and the two phases run again for the survivors.
  */
@@ -37,13 +42,14 @@ export class ObservationWriter {
 
   async write(bankId: string, leaseToken: string, plan: ObservationPlan, signal?: AbortSignal): Promise<WriteOutcome> {
     let planned = [...new Set(plan.sourceIds)].sort();
+    const scope = scopeKey(plan.scope);
     for (let round = 1; round <= MAX_ATTEMPTS; round += 1) {
       const live = await this.database.query<{ id: string }>(
         `SELECT id FROM memory_units
           WHERE id = ANY($1::uuid[]) AND bank_id = $2 AND state = 'valid'
-            AND consolidation_status = 'claimed' AND lease_token = $3
+            AND consolidation_status = 'claimed' AND lease_token = $3 AND NOT ($4 = ANY(consolidated_scopes))
           ORDER BY id`,
-        [planned, bankId, leaseToken],
+        [planned, bankId, leaseToken, scope],
       );
       const liveIds = live.map((row) => row.id);
       if (liveIds.length === 0) return { effect: 'skipped', consumed: [], returned: [] };
@@ -72,11 +78,13 @@ export class ObservationWriter {
     text: string,
     embedding: number[],
   ): Promise<WriteOutcome | 'stale'> {
+    const scope = scopeKey(plan.scope);
     const locked = await sql.query<{ id: string; live: boolean }>(
-      `SELECT id, (state = 'valid' AND consolidation_status = 'claimed' AND lease_token = $3) AS live
+      `SELECT id, (state = 'valid' AND consolidation_status = 'claimed' AND lease_token = $3
+                   AND NOT ($4 = ANY(consolidated_scopes))) AS live
          FROM memory_units WHERE id = ANY($1::uuid[]) AND bank_id = $2
         ORDER BY id FOR SHARE`,
-      [expected, bankId, leaseToken],
+      [expected, bankId, leaseToken, scope],
     );
     const live = locked.filter((row) => row.live).map((row) => row.id);
     if (live.length === 0) return { effect: 'skipped', consumed: [], returned: [] };
@@ -86,25 +94,25 @@ export class ObservationWriter {
 
     let observationId: string | undefined;
     if (plan.kind === 'create') {
-      const key = observationKey(bankId, live, 'create');
+      const key = observationKey(bankId, live, 'create', plan.scope);
+      // The observation's tags are its scope, never the union of its sources' tags.
       const [row] = await sql.query<{ id: string }>(
         `INSERT INTO memory_units
            (bank_id, text, fact_type, tags, embedding, source_memory_ids, proof_count, observation_key,
             consolidation_status, consolidated_at, mentioned_at, occurred_start, occurred_end)
-         SELECT $1, $2, 'observation',
-                ARRAY(SELECT DISTINCT t FROM memory_units s, unnest(s.tags) t WHERE s.id = ANY($4::uuid[]) ORDER BY t),
+         SELECT $1, $2, 'observation', $6::text[],
                 ${this.vectors.param('$3')}, $4::uuid[], cardinality($4::uuid[]), $5, 'done', now(),
                 (SELECT max(mentioned_at) FROM memory_units WHERE id = ANY($4::uuid[])),
                 (SELECT min(occurred_start) FROM memory_units WHERE id = ANY($4::uuid[])),
                 (SELECT max(occurred_end) FROM memory_units WHERE id = ANY($4::uuid[]))
          ON CONFLICT (observation_key) DO NOTHING
          RETURNING id`,
-        [bankId, text, this.vectors.serialize(embedding), live, key],
+        [bankId, text, this.vectors.serialize(embedding), live, key, [...plan.scope]],
       );
       observationId = row?.id;
       if (!observationId) {
         // The same sources were already folded by an earlier run of this write: a no-op.
-        await this.markDone(sql, live, leaseToken);
+        await this.markScopeDone(sql, live, leaseToken, scope);
         return { effect: 'skipped', consumed: live, returned: [] };
       }
     } else {
@@ -114,14 +122,13 @@ export class ObservationWriter {
                   ARRAY(SELECT x FROM unnest($3::uuid[]) x WHERE NOT (x = ANY(COALESCE(o.source_memory_ids, '{}')))),
                 proof_count = cardinality(COALESCE(o.source_memory_ids, '{}')) +
                   cardinality(ARRAY(SELECT x FROM unnest($3::uuid[]) x WHERE NOT (x = ANY(COALESCE(o.source_memory_ids, '{}'))))),
-                tags = ARRAY(SELECT DISTINCT t FROM unnest(o.tags || ARRAY(
-                         SELECT st FROM memory_units s, unnest(s.tags) st WHERE s.id = ANY($3::uuid[]))) t ORDER BY t),
                 text = $4, embedding = ${this.vectors.param('$5')},
                 mentioned_at = greatest(o.mentioned_at, (SELECT max(mentioned_at) FROM memory_units WHERE id = ANY($3::uuid[]))),
                 consolidated_at = now(), updated_at = now()
           WHERE o.id = $1 AND o.bank_id = $2 AND o.fact_type = 'observation' AND o.state = 'valid'
+            AND o.tags @> $6::text[] AND o.tags <@ $6::text[]
           RETURNING o.id`,
-        [plan.observationId, bankId, live, text, this.vectors.serialize(embedding)],
+        [plan.observationId, bankId, live, text, this.vectors.serialize(embedding), [...plan.scope]],
       );
       observationId = row?.id;
       // Invalidated or deleted meanwhile: nothing to fold into; the sources go back to the queue.
@@ -133,17 +140,16 @@ export class ObservationWriter {
        ON CONFLICT DO NOTHING`,
       [observationId, live],
     );
-    await this.markDone(sql, live, leaseToken);
+    await this.markScopeDone(sql, live, leaseToken, scope);
     return { effect: plan.kind === 'create' ? 'created' : 'updated', consumed: live, returned: [] };
   }
 
-  private async markDone(sql: Sql, ids: string[], leaseToken: string): Promise<void> {
+  private async markScopeDone(sql: Sql, ids: string[], leaseToken: string, scope: string): Promise<void> {
     await sql.query(
-      `UPDATE memory_units
-          SET consolidation_status = 'done', consolidated_at = now(), consolidation_error = NULL,
-              lease_owner = NULL, lease_expires_at = NULL
-        WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed'`,
-      [ids, leaseToken],
+      `UPDATE memory_units SET consolidated_scopes = array_append(consolidated_scopes, $3)
+        WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed'
+          AND NOT ($3 = ANY(consolidated_scopes))`,
+      [ids, leaseToken, scope],
     );
   }
 

@@ -79,6 +79,7 @@ export function toRetainRequest(body: RetainRequestDto): RetainRequest {
         documentId: item.document_id ?? null,
         entities: item.entities?.map((entity) => ({ text: entity.text, type: entity.type ?? null })) ?? null,
         tags: item.tags ?? null,
+        observationScopes: (item.observation_scopes ?? null) as RetainItem['observationScopes'],
       }),
     ),
   };
@@ -285,7 +286,7 @@ export function toMemoryWire(memory: MemoryRecord): Json {
     chunk_id: null,
     tags: memory.tags,
     metadata: memory.metadata,
-    observation_scopes: null,
+    observation_scopes: memory.observationScopes,
     state: memory.state,
     invalidation_reason: null,
     invalidated_at: null,
@@ -381,6 +382,7 @@ export function toMemoryEdit(body: UpdateMemoryRequestDto): MemoryEdit {
     context: body.context ?? undefined,
     state: body.state ?? undefined,
     reason: body.reason ?? undefined,
+    tags: body.tags ?? undefined,
   };
 }
 

@@ -4,6 +4,8 @@ import type { FactType } from '../memory.constants.js';
 import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
 import { MemoryDatabase } from '../storage/memory-database.js';
 import { reclaimOrphanEntities } from './entity-links.js';
+import { deleteDocumentMemories, deleteMemories, retagMemories } from './memory-changes.queries.js';
+import type { ObservationScopesSpec } from '../consolidation/observation-scopes.js';
 import type { DocumentRecord, EntityRecord, MemoryRecord, Page } from './memory.types.js';
 import { isUuid } from '../storage/uuid.js';
 
@@ -19,6 +21,7 @@ interface MemoryRow {
   mentioned_at: Date | null;
   metadata: Record<string, string>;
   tags: string[];
+  observation_scopes: ObservationScopesSpec | null;
   entities: string[] | null;
   state: 'valid' | 'invalidated';
   consolidation_status: string;
@@ -31,7 +34,7 @@ interface MemoryRow {
 /** The columns every memory read selects, with the names of its entities. */
 const MEMORY_COLUMNS = `
   m.id, m.bank_id, m.text, m.context, m.fact_type, m.document_id, m.occurred_start, m.occurred_end,
-  m.mentioned_at, m.metadata, m.tags, m.state, m.consolidation_status, m.source_memory_ids, m.proof_count,
+  m.mentioned_at, m.metadata, m.tags, m.observation_scopes, m.state, m.consolidation_status, m.source_memory_ids, m.proof_count,
   m.created_at, m.updated_at,
   ARRAY(SELECT e.name FROM unit_entities ue JOIN entities e ON e.id = ue.entity_id
          WHERE ue.unit_id = m.id ORDER BY e.name) AS entities`;
@@ -84,13 +87,25 @@ export class MemoriesService {
     return toMemory(row);
   }
 
-  /** Deletes a bank's memories (of one type, or all), keeping the bank and its profile. */
+  /**
+   * Deletes a bank's memories (of one type, or all), keeping the bank and its profile. Clearing
+   * raw memories but not observations invalidates the observations built on them.
+   */
   async clear(bankId: string, type?: FactType): Promise<number> {
     return this.database.transaction(async (sql) => {
-      const { affected } = await sql.execute(
-        `DELETE FROM memory_units WHERE bank_id = $1 AND ($2::text IS NULL OR fact_type = $2)`,
-        [bankId, type ?? null],
-      );
+      let affected: number;
+      if (type && type !== 'observation') {
+        const memories = await sql.query<{ id: string }>(
+          `SELECT id FROM memory_units WHERE bank_id = $1 AND fact_type = $2 ORDER BY id FOR UPDATE`,
+          [bankId, type],
+        );
+        affected = await deleteMemories(sql, bankId, memories.map((row) => row.id));
+      } else {
+        ({ affected } = await sql.execute(
+          `DELETE FROM memory_units WHERE bank_id = $1 AND ($2::text IS NULL OR fact_type = $2)`,
+          [bankId, type ?? null],
+        ));
+      }
       await sql.query(
         `DELETE FROM entities e WHERE e.bank_id = $1 AND NOT EXISTS (SELECT 1 FROM unit_entities ue WHERE ue.entity_id = e.id)`,
         [bankId],
@@ -134,13 +149,32 @@ export class MemoriesService {
           WHERE m.bank_id = $1 AND m.document_id = $2`,
         [bankId, documentId],
       );
-      const { affected } = await sql.execute(`DELETE FROM memory_units WHERE bank_id = $1 AND document_id = $2`, [bankId, documentId]);
+      const affected = await deleteDocumentMemories(sql, bankId, documentId);
       await sql.query(`DELETE FROM documents WHERE bank_id = $1 AND id = $2`, [bankId, documentId]);
       await reclaimOrphanEntities(
         sql,
         linked.map((row) => row.entity_id),
       );
       return affected;
+    });
+  }
+
+  /**
+   * Gives the document and each of its memories a new tag set (Hindsight's `PATCH documents`).
+   * Observations built under the old tags belong to the old scope: they are invalidated and the
+   * memories consolidated again under the new one. Returns the memories whose tags changed.
+   */
+  async retagDocument(bankId: string, documentId: string, tags: string[]): Promise<string[]> {
+    const newTags = [...new Set(tags.map((tag) => tag.trim()).filter(Boolean))];
+    return this.database.transaction(async (sql) => {
+      const [document] = await sql.query(`SELECT id FROM documents WHERE bank_id = $1 AND id = $2 FOR UPDATE`, [bankId, documentId]);
+      if (!document) throw documentNotFound();
+      await sql.query(`UPDATE documents SET tags = $3::text[], updated_at = now() WHERE bank_id = $1 AND id = $2`, [bankId, documentId, newTags]);
+      const memories = await sql.query<{ id: string }>(
+        `SELECT id FROM memory_units WHERE bank_id = $1 AND document_id = $2 ORDER BY id FOR UPDATE`,
+        [bankId, documentId],
+      );
+      return retagMemories(sql, bankId, memories.map((row) => row.id), newTags);
     });
   }
 
@@ -241,6 +275,7 @@ export function toMemory(row: MemoryRow): MemoryRecord {
     mentionedAt: row.mentioned_at,
     metadata: row.metadata,
     tags: row.tags,
+    observationScopes: row.observation_scopes ?? null,
     entities: row.entities ?? [],
     state: row.state,
     consolidationStatus: row.consolidation_status,

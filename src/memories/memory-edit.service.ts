@@ -7,6 +7,8 @@ import { MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory
 import { isUuid } from '../storage/uuid.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { reclaimOrphanEntities } from './entity-links.js';
+import { retagMemories } from './memory-changes.queries.js';
+import { invalidateObservationsBuiltOn, requeueForConsolidation } from '../consolidation/observation-scopes.queries.js';
 import { MemoriesService } from './memories.service.js';
 import type { MemoryRecord } from './memory.types.js';
 
@@ -16,6 +18,8 @@ export interface MemoryEdit {
   context?: string | null;
   state?: 'valid' | 'invalidated';
   reason?: string | null;
+  /** A new tag set: the memory moves to another observation scope. */
+  tags?: string[];
 }
 
 /** The memory as GET shows it, plus the stamps an edit leaves. */
@@ -178,44 +182,18 @@ export class MemoryEditService {
       await this.requeueConsolidation(sql, bankId, memoryId, prepared.contentChanged || invalidating);
     }
     if (prepared.embedding !== null) await this.relinkEntities(sql, bankId, memoryId, prepared.entities);
+    if (edit.tags !== undefined) await retagMemories(sql, bankId, [memoryId], [...new Set(edit.tags.map((tag) => tag.trim()).filter(Boolean))]);
     return { editedAt: stamps.edited_at, invalidatedAt: stamps.invalidated_at, invalidationReason: stamps.invalidation_reason };
   }
 
   /**
    * The observations built on this memory no longer say what their sources say: they are
    * invalidated, and every live source of theirs (this one included, unless it was invalidated)
-   * goes back to the consolidation queue. Clearing the lease fences off a consolidation batch
-   * that claimed one of them before the edit: its token no longer matches, so it writes nothing.
+   * goes back to the consolidation queue.
    */
   private async requeueConsolidation(sql: Sql, bankId: string, memoryId: string, invalidateObservations: boolean): Promise<void> {
-    let sources = [memoryId];
-    if (invalidateObservations) {
-      const observations = await sql.query<{ id: string; source_memory_ids: string[] }>(
-        `SELECT id, source_memory_ids FROM memory_units
-          WHERE bank_id = $1 AND fact_type = 'observation' AND state = 'valid' AND $2::uuid = ANY(source_memory_ids)`,
-        [bankId, memoryId],
-      );
-      if (observations.length > 0) {
-        const others = [...new Set(observations.flatMap((row) => row.source_memory_ids))].filter((id) => id !== memoryId).sort();
-        // Sources before observations, as consolidation locks them.
-        if (others.length) {
-          await sql.query(`SELECT id FROM memory_units WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [others]);
-        }
-        await sql.query(
-          `UPDATE memory_units SET state = 'invalidated', invalidated_at = now(), invalidation_reason = $2, updated_at = now()
-            WHERE id = ANY($1::uuid[]) AND state = 'valid'`,
-          [observations.map((row) => row.id), SOURCE_EDITED_REASON],
-        );
-        sources = [memoryId, ...others];
-      }
-    }
-    await sql.query(
-      `UPDATE memory_units
-          SET consolidation_status = 'pending', consolidation_attempts = 0, consolidated_at = NULL, consolidation_error = NULL,
-              lease_owner = NULL, lease_expires_at = NULL, lease_token = NULL, updated_at = now()
-        WHERE bank_id = $1 AND id = ANY($2::uuid[]) AND state = 'valid' AND fact_type <> 'observation'`,
-      [bankId, sources],
-    );
+    const sources = invalidateObservations ? await invalidateObservationsBuiltOn(sql, bankId, [memoryId], SOURCE_EDITED_REASON) : [memoryId];
+    await requeueForConsolidation(sql, bankId, sources);
   }
 
   /**
@@ -245,12 +223,15 @@ export class MemoryEditService {
 }
 
 function validate(edit: MemoryEdit): void {
-  const fields = [edit.text, edit.context, edit.state, edit.reason];
+  const fields = [edit.text, edit.context, edit.state, edit.reason, edit.tags];
   if (fields.every((value) => value === undefined)) {
     throw new MemoryException(MemoryErrorCode.InvalidInput, 'Provide at least one field to update.');
   }
   if (edit.text !== undefined && (typeof edit.text !== 'string' || edit.text.trim() === '')) {
     throw new MemoryException(MemoryErrorCode.InvalidInput, 'text cannot be empty', 'text');
+  }
+  if (edit.tags !== undefined && (!Array.isArray(edit.tags) || edit.tags.some((tag) => typeof tag !== 'string'))) {
+    throw new MemoryException(MemoryErrorCode.InvalidInput, 'tags must be a list of strings', 'tags');
   }
   if (edit.state !== undefined && edit.state !== 'valid' && edit.state !== 'invalidated') {
     throw new MemoryException(MemoryErrorCode.InvalidInput, "state must be 'valid' or 'invalidated'", 'state');

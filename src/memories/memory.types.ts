@@ -1,3 +1,4 @@
+import type { ObservationScopesSpec } from '../consolidation/observation-scopes.js';
 import type { FactType } from '../memory.constants.js';
 
 export interface MemoryRecord {
@@ -12,6 +13,8 @@ export interface MemoryRecord {
   mentionedAt: Date | null;
   metadata: Record<string, string>;
   tags: string[];
+  /** As retained; `null` for the default (`combined`) and for observations. */
+  observationScopes: ObservationScopesSpec | null;
   entities: string[];
   state: 'valid' | 'invalidated';
   consolidationStatus: string;

@@ -9,6 +9,8 @@ import type { ClaimedOperation } from '../operations/operation.types.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
 import { reclaimOrphanEntities } from '../memories/entity-links.js';
+import { deleteDocumentMemories } from '../memories/memory-changes.queries.js';
+import { type ObservationScopesSpec, parseScopesSpec } from '../consolidation/observation-scopes.js';
 import { MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
@@ -24,6 +26,8 @@ import type { RetainItem, RetainOutcome, RetainRequest } from './retain.types.js
 interface PreparedItem {
   item: RetainItem;
   tags: string[];
+  /** Checked; `null` is the default (`combined`). */
+  scopes: ObservationScopesSpec | null;
   facts: Array<ExtractedFact & { embedding: number[] }>;
 }
 
@@ -125,18 +129,18 @@ export class RetainService {
 
   private async prepare(request: RetainRequest, signal?: AbortSignal): Promise<PreparedItem[]> {
     const extracted = await Promise.all(
-      request.items.map(async (item) => ({
-        item,
-        tags: uniqueTags([...(item.tags ?? []), ...(request.documentTags ?? [])]),
-        facts: await this.extract(toExtractionInput(item), signal),
-      })),
+      request.items.map(async (item) => {
+        const tags = itemTags(item, request);
+        return { item, tags, scopes: checkedScopes(item, tags), facts: await this.extract(toExtractionInput(item), signal) };
+      }),
     );
     const texts = extracted.flatMap(({ facts }) => facts.map((fact) => fact.text));
     const embeddings = texts.length ? await this.ai.embedder.embed(texts, signal) : [];
     let next = 0;
-    return extracted.map(({ item, tags, facts }) => ({
+    return extracted.map(({ item, tags, scopes, facts }) => ({
       item,
       tags,
+      scopes,
       facts: facts.map((fact) => ({ ...fact, embedding: embeddings[next++] })),
     }));
   }
@@ -150,12 +154,13 @@ export class RetainService {
     const replacedEntityIds = await this.replaceDocuments(sql, bankId, prepared);
     const memoryIds: string[] = [];
     const links: Array<{ unitId: string; canonical: string }> = [];
-    for (const { item, tags, facts } of prepared) {
+    for (const { item, tags, scopes, facts } of prepared) {
       for (const fact of facts) {
         const [row] = await sql.query<{ id: string }>(
           `INSERT INTO memory_units
-             (bank_id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, now()), $9::jsonb, $10::text[], ${this.vectors.param('$11')})
+             (bank_id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
+              observation_scopes)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, now()), $9::jsonb, $10::text[], ${this.vectors.param('$11')}, $12::jsonb)
            RETURNING id`,
           [
             bankId,
@@ -169,6 +174,7 @@ export class RetainService {
             JSON.stringify(item.metadata ?? {}),
             tags,
             this.vectors.serialize(fact.embedding),
+            scopes === null ? null : JSON.stringify(scopes),
           ],
         );
         memoryIds.push(row.id);
@@ -214,7 +220,7 @@ export class RetainService {
         [bankId, documentId],
       );
       touchedEntities.push(...linked.map((row) => row.entity_id));
-      await sql.query(`DELETE FROM memory_units WHERE bank_id = $1 AND document_id = $2`, [bankId, documentId]);
+      await deleteDocumentMemories(sql, bankId, documentId);
     }
     return touchedEntities;
   }
@@ -256,6 +262,8 @@ export class RetainService {
       if (item.content.length > maxContentChars) {
         throw invalid(`content is longer than ${maxContentChars} characters`, `items.${index}.content`);
       }
+      const scopes = parseScopesSpec(item.observationScopes, itemTags(item, request));
+      if ('error' in scopes) throw invalid(`observation_scopes ${scopes.error}`, `items.${index}.observation_scopes`);
     });
   }
 }
@@ -268,6 +276,16 @@ function invalid(message: string, field: string): MemoryException {
 
 function uniqueTags(tags: string[]): string[] {
   return [...new Set(tags.map((tag) => tag.trim()).filter(Boolean))];
+}
+
+function itemTags(item: RetainItem, request: RetainRequest): string[] {
+  return uniqueTags([...(item.tags ?? []), ...(request.documentTags ?? [])]);
+}
+
+/** Already validated by `validate`; parsed again here for its stored form. */
+function checkedScopes(item: RetainItem, tags: string[]): ObservationScopesSpec | null {
+  const parsed = parseScopesSpec(item.observationScopes, tags);
+  return 'spec' in parsed ? parsed.spec : null;
 }
 
 function toExtractionInput(item: RetainItem): ExtractionInput {

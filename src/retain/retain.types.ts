@@ -1,3 +1,5 @@
+import type { ObservationScopesSpec } from '../consolidation/observation-scopes.js';
+
 export interface RetainEntityInput {
   text: string;
   type?: string | null;
@@ -12,6 +14,11 @@ export interface RetainItem {
   documentId?: string | null;
   entities?: RetainEntityInput[] | null;
   tags?: string[] | null;
+  /**
+   * How the item's memories are grouped for consolidation (`combined` by default: the whole tag
+   * set is one scope). See `ObservationScopesSpec`.
+   */
+  observationScopes?: ObservationScopesSpec | null;
 }
 
 export interface RetainRequest {

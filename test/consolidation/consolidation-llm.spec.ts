@@ -62,7 +62,7 @@ describe('consolidation with an LLM (PGlite, fake OpenAI server)', () => {
     expect(sorted(observation.source_memory_ids)).toEqual(sorted([m1, m2]));
     expect((await memoryRows(app, 'llm', 'id = $2', [m3]))[0].consolidation_status).toBe('done');
 
-    const [m4, m5, m6] = await seedMemories(app, 'llm', ['Alice bought a teapot.', 'Bob fixes bikes.', 'Carol sings.']);
+    const [m4, m5, m6] = await seedMemories(app, 'llm', ['Alice bought a teapot.', 'Bob fixes bikes.', 'Carol sings.'], ['t1']);
     script = (prompt) => {
       expect(prompt.observations.map((each) => each.id)).toContain(observation.id);
       return {

@@ -1,6 +1,7 @@
-import { BadRequestException, Delete, Get, Inject, Param, Query } from '@nestjs/common';
+import { BadRequestException, Body, Delete, Get, Inject, Param, Patch, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam } from '@nestjs/swagger';
 import { MemoriesService } from '../../memories/memories.service.js';
+import { UpdateDocumentRequestDto } from '../dto/document.dto.js';
 import { ListDocumentsQuery, ListTagsQuery, PageQuery } from '../dto/list-query.dto.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
 import { toDocumentDeletedWire, toDocumentListWire, toDocumentWire, toEntityListWire, toTagListWire } from '../wire.mapper.js';
@@ -27,6 +28,20 @@ export class DocumentsController {
   @ApiParam({ name: 'document_id', type: String })
   async get(@Param('bank_id') bankId: string, @Param('document_id') documentId: string | string[]) {
     return toDocumentWire(await this.memories.getDocument(bankId, joinSegments(documentId)));
+  }
+
+  @Patch(`banks/:bank_id/documents/${DOCUMENT_ID}`)
+  @ApiOperation({
+    operationId: 'update_document',
+    summary: 'Changes the tags of the document and its memories; observations built under the old tags are invalidated and rebuilt',
+  })
+  @ApiParam({ name: 'document_id', type: String })
+  async update(@Param('bank_id') bankId: string, @Param('document_id') documentId: string | string[], @Body() body: UpdateDocumentRequestDto) {
+    const id = joinSegments(documentId);
+    // Tags are the only mutable field of a document in Hindsight's API; no tags is no change.
+    if (body.tags != null) await this.memories.retagDocument(bankId, id, body.tags);
+    else await this.memories.getDocument(bankId, id);
+    return { success: true };
   }
 
   @Delete(`banks/:bank_id/documents/${DOCUMENT_ID}`)

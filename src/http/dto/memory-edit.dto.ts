@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Allow, IsIn, IsOptional, IsString } from 'class-validator';
-import { IsNotBlank } from './coercions.js';
+import { IsNotBlank, OptionalTags } from './coercions.js';
 
 /** Hindsight's `UpdateMemoryRequest`. At least one field must be set (checked by the service). */
 export class UpdateMemoryRequestDto {
@@ -24,6 +24,14 @@ export class UpdateMemoryRequestDto {
   @IsOptional()
   @IsString()
   reason?: string | null;
+
+  /** An addition to Hindsight's request, which changes tags only per document. */
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'New tags (this server only): observations built under the old tags are invalidated and the memory consolidated again',
+  })
+  @OptionalTags()
+  tags?: string[] | null;
 
   @ApiPropertyOptional({ description: 'Not supported by this server (400)' })
   @Allow()

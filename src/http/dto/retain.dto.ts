@@ -58,8 +58,14 @@ export class MemoryItemDto {
   @OptionalTags()
   tags?: string[] | null;
 
-  /** Accepted for compatibility; observations are scoped by tags regardless. */
-  @ApiPropertyOptional({ nullable: true, description: 'Accepted and ignored' })
+  /** Checked by the retain service, the one place that knows the modes (observation-scopes.ts). */
+  @ApiPropertyOptional({
+    nullable: true,
+    oneOf: [{ type: 'string', enum: ['combined', 'per_tag', 'all_combinations', 'shared'] }, { type: 'array', items: { type: 'array', items: { type: 'string' } } }],
+    description:
+      "How the item's memories are grouped into observations: 'combined' (default, the whole tag set), 'per_tag', " +
+      "'all_combinations' (at most 6 tags), 'shared' (one untagged scope), or explicit tag lists drawn from the item's tags",
+  })
   @Allow()
   observation_scopes?: unknown;
 

@@ -46,7 +46,7 @@ export interface UpdateMentalModel {
 
 export interface MentalModelFilter {
   tags?: string[];
-  tagsMatch?: 'any' | 'all' | 'exact';
+  tagsMatch?: TagsMatch;
   limit: number;
   offset: number;
 }

@@ -6,6 +6,8 @@ import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory
 import type { ClaimedOperation } from '../operations/operation.types.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
+import { SqlParams } from '../recall/arms/sql-params.js';
+import { sourcesVisible, tagPredicate } from '../recall/arms/visible-memories.js';
 import { RecallService } from '../recall/recall.service.js';
 import { FACT_TYPES, TAGS_MATCHES, type RecalledMemory } from '../recall/recall.types.js';
 import { describeMemory, extractiveAnswer, toFact } from '../reflect/reflect.service.js';
@@ -141,18 +143,27 @@ export class MentalModelsService {
     return ids;
   }
 
+  /**
+   * Models whose tags pass the filter and whose every basis (and an observation's sources) the
+   * same filter would show: a model's content repeats what it was built from.
+   */
   async list(bankId: string, filter: MentalModelFilter): Promise<MentalModel[]> {
     await this.banks.assertExists(bankId);
     const tags = filter.tags ?? [];
+    const match = filter.tagsMatch ?? 'any';
+    const params = new SqlParams();
+    const bank = params.add(bankId);
+    const where = [`mm.bank_id = ${bank}`, tagPredicate('mm.tags', tags, match, params)];
+    if (tags.length > 0 || match === 'exact') {
+      where.push(`NOT EXISTS (
+        SELECT 1 FROM jsonb_array_elements(mm.based_on) AS fact
+          JOIN memory_units basis ON basis.bank_id = ${bank} AND basis.id = (fact->>'id')::uuid
+         WHERE NOT (${tagPredicate('basis.tags', tags, match, params)} AND ${sourcesVisible('basis', tags, match, params)}))`);
+    }
     const rows = await this.database.query<ModelRow>(
-      `SELECT * FROM mental_models
-        WHERE bank_id = $1
-          AND (cardinality($2::text[]) = 0
-               OR ($3 = 'any' AND tags && $2::text[])
-               OR ($3 = 'all' AND tags @> $2::text[])
-               OR ($3 = 'exact' AND tags @> $2::text[] AND tags <@ $2::text[]))
-        ORDER BY created_at, id LIMIT $4 OFFSET $5`,
-      [bankId, tags, filter.tagsMatch ?? 'any', filter.limit, filter.offset],
+      `SELECT mm.* FROM mental_models mm WHERE ${where.join(' AND ')}
+        ORDER BY mm.created_at, mm.id LIMIT ${params.add(filter.limit)} OFFSET ${params.add(filter.offset)}`,
+      params.values,
     );
     return rows.map(toModel);
   }
@@ -288,7 +299,9 @@ export class MentalModelsService {
         query: model.sourceQuery,
         types: model.trigger.factTypes ?? undefined,
         tags: model.tags,
-        tagsMatch: model.trigger.tagsMatch ?? undefined,
+        // Built within its tags: with tags and no mode of its own, only memories carrying all of
+        // them (Hindsight's default for models), never untagged or other scopes' memories.
+        tagsMatch: model.trigger.tagsMatch ?? (model.tags.length > 0 ? 'all_strict' : undefined),
         // Without a model the summary is the memories themselves, so they must fit its budget.
         maxTokens: llm ? undefined : model.maxTokens,
         includeEntities: null,

@@ -1,6 +1,6 @@
 import type { Sql } from '../storage/memory-database.js';
 import { SqlParams } from './arms/sql-params.js';
-import { RecallScope, tagPredicate, visibleMemories } from './arms/visible-memories.js';
+import { RecallScope, sourcesVisible, tagPredicate, visibleMemories } from './arms/visible-memories.js';
 import type { FactType } from './recall.types.js';
 
 /** A candidate's row, without its embedding (recall never needs the vector back). */
@@ -73,8 +73,9 @@ export interface EntityObservation {
 
 /**
  * Up to `perEntity` live observations linked to each entity, newest first. Observations are
- * filtered by the request's tags like any memory (tags scope visibility, and an entity must not
- * leak another scope's observations), but not by its fact types: they are asked for separately.
+ * filtered by the request's tags like any memory, sources included (tags scope visibility, and an
+ * entity must not leak another scope's observations), but not by its fact types: they are asked
+ * for separately.
  */
 export async function loadEntityObservations(
   sql: Sql,
@@ -96,6 +97,7 @@ export async function loadEntityObservations(
             AND m.state = 'valid'
             AND m.fact_type = 'observation'
             AND ${tagPredicate('m.tags', scope.tags, scope.tagsMatch, params)}
+            AND ${sourcesVisible('m', scope.tags, scope.tagsMatch, params)}
        ) AS ranked
       WHERE position <= ${params.add(perEntity)}
       ORDER BY entity_id, position`,

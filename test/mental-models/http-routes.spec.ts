@@ -11,7 +11,7 @@ describe('PATCH memory, reflect and mental-model routes', () => {
   beforeAll(async () => {
     server = await startHttpApp({ DATABASE_URL: `pglite://memory/routes-${randomUUID()}` });
     const retained = await call(server.url, 'POST', `${bank}/memories`, {
-      items: [{ content: 'Alice works at Globex.' }, { content: 'Bob bakes bread in Porto.' }],
+      items: [{ content: 'Alice works at Globex.' }, { content: 'Bob bakes bread in Porto.', tags: ['food'] }],
     });
     expect(retained.status).toBe(200);
   });

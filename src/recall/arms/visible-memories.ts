@@ -12,7 +12,8 @@ export interface RecallScope {
 
 /**
  * The WHERE condition for memories of `scope` under alias `alias`: live (`state = 'valid'`) rows
- * of the bank, of the requested fact types, passing the tag filter.
+ * of the bank, of the requested fact types, passing the tag filter, and for an observation, built
+ * only from memories that pass it too.
  */
 export function visibleMemories(alias: string, scope: RecallScope, params: SqlParams): string {
   return [
@@ -20,7 +21,23 @@ export function visibleMemories(alias: string, scope: RecallScope, params: SqlPa
     `${alias}.state = 'valid'`,
     `${alias}.fact_type = ANY(${params.add([...scope.types])}::text[])`,
     tagPredicate(`${alias}.tags`, scope.tags, scope.tagsMatch, params),
+    sourcesVisible(alias, scope.tags, scope.tagsMatch, params),
   ].join(' AND ');
+}
+
+/**
+ * An observation repeats what its sources say, so it is shown only where every one of them would
+ * be: its own tags are its scope, and a scope (`shared`, `per_tag`, an explicit list) may be
+ * wider than some source's tags. Raw memories, and reads with no tag filter, pass as they are.
+ * The other half of the guarantee that a tag filter never shows another scope's text
+ * (docs/ARCHITECTURE.md, "Observation scopes"); consolidation is the first.
+ */
+export function sourcesVisible(alias: string, tags: readonly string[], match: TagsMatch, params: SqlParams): string {
+  if (tags.length === 0 && match !== 'exact') return 'TRUE';
+  return `(${alias}.fact_type <> 'observation' OR NOT EXISTS (
+            SELECT 1 FROM memory_units source
+             WHERE source.id = ANY(${alias}.source_memory_ids)
+               AND NOT ${tagPredicate('source.tags', tags, match, params)}))`;
 }
 
 /**

@@ -1,6 +1,5 @@
 import { jest } from '@jest/globals';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ReadinessService } from '../../src/health/readiness.service.js';
 import { WatchdogService } from '../../src/health/watchdog.service.js';
 import { AiClients } from '../../src/external/ai-clients.js';
@@ -182,6 +181,8 @@ describe.each([
     await booted.app!.close();
     const everyStage = ['readiness', 'scheduler', 'scheduler', 'consolidation', 'operations', 'webhooks', 'watchdog', 'ai-clients', 'database'];
     expect(booted.reports.map((report) => report.stage)).toEqual(everyStage);
+    // Every documented stage has a step: the list names no stage that nothing registers.
+    expect([...new Set(everyStage)]).toEqual([...SHUTDOWN_STAGES]);
     expect(booted.logs.shutdownSteps.filter((line) => line.includes('started'))).toEqual(
       everyStage.map((stage) => `Shutdown step '${stage}' started`),
     );
@@ -208,7 +209,9 @@ describe('a sibling that finishes allocating after startup failed', () => {
     class SlowSibling implements OnModuleInit {
       constructor(@Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator) {}
       async onModuleInit() {
-        await sleep(100);
+        // Finishes allocating only once teardown has begun, as a sibling slower than the failure would.
+        const { signal } = this.coordinator;
+        if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
         siblingTimer = setInterval(() => undefined, 1000);
         this.coordinator.register('operations', 'slow sibling', () => {
           clearInterval(siblingTimer);

@@ -35,12 +35,14 @@ describe('FakeOpenAiServer', () => {
     const release = fake.pause('chat');
     const arrived = fake.nextRequest('chat');
 
-    const answer = post('/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    let answered = false;
+    const answer = post('/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'hi' }] }).finally(() => (answered = true));
     const request = await arrived;
-    await new Promise((resolve) => setTimeout(resolve, 50));
 
+    // In flight is the server's own count of requests it has not answered: held, not slow.
     expect(request.body.messages[0].content).toBe('hi');
     expect(fake.inFlight('chat')).toBe(1);
+    expect(answered).toBe(false);
     expect(fake.requestCount('chat')).toBe(1);
     release();
     const body = (await (await answer).json()) as any;

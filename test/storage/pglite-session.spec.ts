@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import { eventually } from '../helpers/eventually.js';
 import { LogCapture } from '../helpers/log-capture.js';
 
 describe('PGlite behind the registry', () => {
@@ -18,10 +18,14 @@ describe('PGlite behind the registry', () => {
     await registry.closeAll();
   });
 
+  /** Resolves once `count` scopes are queued for the one session. */
+  const waitingAcquirers = (count: number) => eventually(() => database.poolStats()?.waiting, (waiting) => waiting === count);
+
   it('keeps both commits when two transactions run concurrently and one rolls back', async () => {
     const committing = database.transaction(async (sql) => {
       await sql.query(`INSERT INTO t VALUES ('committed')`);
-      await sleep(30);
+      // Hold the session until both other transactions are queued behind this one.
+      await waitingAcquirers(2);
     });
     const rollingBack = database
       .transaction(async (sql) => {
@@ -41,7 +45,7 @@ describe('PGlite behind the registry', () => {
     const order: string[] = [];
     const first = database.withConnection(async (sql) => {
       order.push('first in');
-      await sleep(50);
+      await waitingAcquirers(1);
       await sql.query('SELECT 1');
       order.push('first out');
     });

@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { INestApplicationContext } from '@nestjs/common';
 import pg from 'pg';
 import { ConsolidationService } from '../../src/consolidation/consolidation.service.js';
+import { eventually } from '../helpers/eventually.js';
 import { type BootedMemory, bootMemory } from '../helpers/memory-app.js';
 import { type ChatRequestBody, FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
@@ -135,13 +135,13 @@ describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
     const app: INestApplicationContext = b.app;
 
     // B's worker takes over A's operation and finishes it.
-    const deadline = Date.now() + 20_000;
-    let operation: { status: string; attempts: number; result: any; lease_owner: string | null } | undefined;
-    while (Date.now() < deadline) {
-      [operation] = (await db!.query(`SELECT status, attempts, result, lease_owner FROM operations WHERE id = $1`, [operationId])).rows;
-      if (operation?.status === 'completed' || operation?.status === 'failed') break;
-      await sleep(100);
-    }
+    type OperationRow = { status: string; attempts: number; result: any; lease_owner: string | null };
+    const operation = await eventually(
+      async () => (await db!.query<OperationRow>(`SELECT status, attempts, result, lease_owner FROM operations WHERE id = $1`, [operationId])).rows[0],
+      (row) => row?.status === 'completed' || row?.status === 'failed',
+      20_000,
+      100,
+    );
     expect(operation).toMatchObject({ status: 'completed' });
     expect(operation!.attempts).toBeGreaterThanOrEqual(2);
     // Nothing left to do on a second pass: a double run is a no-op.

@@ -8,7 +8,9 @@ export type ReceiverBehaviour =
   /** Never answers; the sender has to time out or give up. */
   | { kind: 'hang' }
   /** Answers `status` after `delayMs`. */
-  | { kind: 'slow'; delayMs: number; status: number };
+  | { kind: 'slow'; delayMs: number; status: number }
+  /** Answers `status` when the test calls `releaseHeld()`: an answer that lands exactly when the test says. */
+  | { kind: 'held'; status: number };
 
 export interface ReceivedRequest {
   method: string;
@@ -33,6 +35,7 @@ export class WebhookReceiver {
   private readonly script: ReceiverBehaviour[] = [];
   private server?: Server;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private held: Array<() => void> = [];
   url = '';
 
   constructor(
@@ -75,6 +78,7 @@ export class WebhookReceiver {
         if (behaviour.kind === 'hang') return;
         const answer = () => response.writeHead(behaviour.status, { 'content-type': 'text/plain' }).end(`answered ${behaviour.status}`);
         if (behaviour.kind === 'status') return answer();
+        if (behaviour.kind === 'held') return void this.held.push(answer);
         const timer = setTimeout(() => {
           this.timers.delete(timer);
           answer();
@@ -87,8 +91,17 @@ export class WebhookReceiver {
     return this;
   }
 
+  /** Answers every request held so far (`held` behaviour); returns how many. */
+  releaseHeld(): number {
+    const answers = this.held;
+    this.held = [];
+    for (const answer of answers) answer();
+    return answers.length;
+  }
+
   async close(): Promise<void> {
     for (const timer of this.timers) clearTimeout(timer);
+    this.held = [];
     if (!this.server) return;
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));

@@ -31,7 +31,7 @@ describe('npm run bench -- --quick', () => {
     let printed = '';
     child.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve)); // output read to the end
     expect({ code, printed }).toMatchObject({ code: 0 });
 
     const report = JSON.parse(await readFile(json, 'utf8')) as { figures: Record<string, Record<string, unknown>> };

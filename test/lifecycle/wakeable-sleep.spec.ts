@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { WakeableSleep } from '../../src/lifecycle/wakeable-sleep.js';
 
 describe('WakeableSleep', () => {
@@ -13,11 +14,23 @@ describe('WakeableSleep', () => {
     expect(ended.sort()).toEqual(['first', 'second']);
     expect(pause.sleeping).toBe(0);
 
-    // A wake with nobody asleep is not saved for the next sleeper.
-    pause.wake();
-    const started = performance.now();
-    await pause.sleep(30);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(25);
+  });
+
+  it('does not save a wake with nobody asleep for the next sleeper', async () => {
+    jest.useFakeTimers();
+    try {
+      const pause = new WakeableSleep(new AbortController().signal);
+      pause.wake();
+      let ended = false;
+      const sleeping = pause.sleep(30).then(() => (ended = true));
+      await jest.advanceTimersByTimeAsync(29);
+      expect(ended).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      await sleeping;
+      expect(ended).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('keeps no trace of sleeps that ended by their timer, however many loops overlap', async () => {

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { isConnectionHeld } from '../storage/memory-database.js';
 
-export type ExternalClientKind = 'embedder' | 'llm' | 'reranker' | 'webhook';
+/** Every kind of slow external call; metrics label their series with these. */
+export const EXTERNAL_CLIENT_KINDS = ['embedder', 'llm', 'reranker', 'webhook'] as const;
+export type ExternalClientKind = (typeof EXTERNAL_CLIENT_KINDS)[number];
 
 /** Thrown when a slow external call is made while the async context holds a pooled connection. */
 export class ConnectionHeldAcrossExternalCallError extends Error {

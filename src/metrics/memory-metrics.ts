@@ -1,5 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { EXTERNAL_CLIENT_KINDS } from '../external/external-call-guard.js';
+
+/**
+ * The kinds of queued operation the module's workers handle (`OperationsWorker.register`):
+ * retain, consolidation, mental-model refresh. Spelled out here rather than imported, because
+ * the services that own them depend on this file.
+ */
+export const OPERATION_KINDS = ['retain', 'consolidation', 'refresh_mental_model'] as const;
 
 /**
  * The module's Prometheus metrics, in a registry of its own rather than prom-client's global
@@ -128,6 +136,26 @@ export class MemoryMetrics {
     labelNames: ['effect'] as const,
     registers: [this.registry],
   });
+
+  /**
+   * Every labelled counter starts with a 0 sample for each label value it can take. A series
+   * that does not exist yet has no sample, so `increase()` and `rate()` over it are empty rather
+   * than 0, and its first increment is invisible to them: an alert on guard violations or failed
+   * operations would miss the first one a fresh process has.
+   */
+  constructor() {
+    for (const client of EXTERNAL_CLIENT_KINDS) this.guardViolations.inc({ client }, 0);
+    for (const kind of ['operation', 'memory']) this.watchdogReclaimed.inc({ kind }, 0);
+    for (const mode of ['sync', 'async']) {
+      this.retainRequests.inc({ mode }, 0);
+      this.retainedMemories.inc({ mode }, 0);
+    }
+    for (const kind of OPERATION_KINDS) {
+      for (const status of ['completed', 'failed']) this.operationsFinished.inc({ kind, status }, 0);
+    }
+    for (const outcome of ['done', 'failed']) this.consolidatedMemories.inc({ outcome }, 0);
+    for (const effect of ['created', 'updated', 'deleted', 'skipped']) this.consolidationObservations.inc({ effect }, 0);
+  }
 
   metrics(): Promise<string> {
     return this.registry.metrics();

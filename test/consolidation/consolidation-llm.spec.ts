@@ -89,6 +89,33 @@ describe('consolidation with an LLM (PGlite, fake OpenAI server)', () => {
     expect(app.get(ExternalCallGuard).violations).toBe(0);
   });
 
+  it('shows the LLM each scope apart and refuses an action that names memories of two scopes', async () => {
+    const [julia] = await seedMemories(app, 'two-users', ["Julia's locker code is 7731."], ['user:julia']);
+    const [ivan1, ivan2] = await seedMemories(app, 'two-users', ["Ivan's locker code is 4419.", 'Ivan uses locker 12.'], ['user:ivan']);
+    let prompt: (ConsolidationPrompt & { scopes: Array<{ scope: number; tags: string[] }> }) | undefined;
+    script = (shown) => {
+      prompt = shown as typeof prompt;
+      return {
+        create: [
+          { text: 'Both locker codes: 7731 and 4419.', source_ids: [julia, ivan1] },
+          { scope: 1, text: 'Julia keeps the codes of Ivan.', source_ids: [ivan2] },
+          { text: "Ivan's locker is 12, code 4419.", source_ids: [ivan1, ivan2] },
+        ],
+      };
+    };
+
+    const result = await consolidation.consolidateBank('two-users');
+
+    expect(prompt!.scopes.map((scope) => scope.tags)).toEqual([['user:ivan'], ['user:julia']]);
+    expect(result).toMatchObject({ created: 1, skipped: 2, failed: 1 });
+    const [only, ...none] = await observations(app, 'two-users');
+    expect(none).toHaveLength(0);
+    expect(only).toMatchObject({ text: "Ivan's locker is 12, code 4419.", tags: ['user:ivan'] });
+    expect(sorted(only.source_memory_ids)).toEqual(sorted([ivan1, ivan2]));
+    // Named only in a refused action: retried later, with the attempt counted.
+    expect((await memoryRows(app, 'two-users', 'id = $2', [julia]))[0]).toMatchObject({ consolidation_status: 'pending', consolidation_attempts: 1 });
+  });
+
   it('writes nothing for malformed or empty output, counts the attempt, and fails the memories after maxAttempts', async () => {
     const ids = await seedMemories(app, 'garbled', ['Dana runs.', 'Dana runs marathons.']);
     script = () => ({ create: [{ text: 'Dana is a runner.', source_ids: ids }] });

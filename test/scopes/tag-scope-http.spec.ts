@@ -148,5 +148,10 @@ describe('tag scopes over HTTP (PGlite, no LLM)', () => {
     expect(teamB.map((result) => result.type)).toContain('observation');
 
     expect((await call(http.url, 'PATCH', `${bank('moved')}/documents/nothing-here`, { tags: ['x'] })).status).toBe(404);
+
+    // Deleting the sources takes what was derived from them along.
+    expect((await call(http.url, 'DELETE', `${bank('moved')}/documents/falcon`)).status).toBe(200);
+    expect((await call(http.url, 'GET', `${bank('moved')}/memories/${after.id}`)).body.state).toBe('invalidated');
+    expect(await recallTexts('moved', { query: 'Falcon ships' })).toEqual([]);
   });
 });

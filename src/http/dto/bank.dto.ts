@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min, ValidateNested } from 'class-validator';
+import { IsBoolean, IsDefined, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min, ValidateNested } from 'class-validator';
 
 export class DispositionDto {
   @ApiProperty({ minimum: 1, maximum: 5, example: 3 })
@@ -128,6 +128,8 @@ export class CreateBankRequestDto {
 
 export class UpdateDispositionRequestDto {
   @ApiProperty({ type: DispositionDto })
+  // ValidateNested alone lets an absent object through.
+  @IsDefined({ message: 'disposition is required' })
   @ValidateNested()
   @Type(() => DispositionDto)
   disposition: DispositionDto;

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { WEBHOOK_EVENTS } from '../../webhooks/webhook.types.js';
-import { IsNotBlank, QueryInt } from './coercions.js';
+import { IsIsoTimestamp, IsNotBlank, QueryInt } from './coercions.js';
 
 /** Hindsight's `WebhookHttpConfig`. */
 export class WebhookHttpConfigDto {
@@ -103,5 +103,7 @@ export class ListWebhookDeliveriesQuery {
   @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
   @IsOptional()
   @IsString()
+  // Stricter than the service's Date.parse, which takes '1' that PostgreSQL then refuses.
+  @IsIsoTimestamp([], { message: 'cursor must be a timestamp from next_cursor' })
   cursor?: string;
 }

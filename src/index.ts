@@ -1,7 +1,72 @@
-// The public face of the package: what a host application imports.
+// The public face of the package: what a host application imports. Everything a host injects,
+// configures or catches is here; anything not exported is an internal that may change.
+
+// The module and its options.
 export { MemoryModule } from './memory.module.js';
 export { MEMORY_DATA_SOURCE, MEMORY_OPTIONS } from './memory.constants.js';
-export { InvalidMemoryOptionsError, type MemoryModuleOptions, type ResolvedMemoryOptions } from './memory.options.js';
+export {
+  DEFAULT_INPUT_LIMITS,
+  InvalidMemoryOptionsError,
+  type ConsolidationSettings,
+  type InputLimits,
+  type MemoryModuleOptions,
+  type OperationsSettings,
+  type ResolvedMemoryOptions,
+  type RetainLimits,
+  type WebhookSettings,
+} from './memory.options.js';
+export type { AiClientSettings, EmbedderSettings, LlmSettings, RerankerSettings } from './external/ai-clients.js';
+export type { RecallSettings } from './recall/recall.types.js';
+
+// Errors a host may catch.
+export { MemoryErrorCode, MemoryException } from './memory.exception.js';
+export { DatabaseConnectError, RegistryClosedError } from './storage/data-source-registry.js';
+export { EmbeddingDimensionMismatchError } from './storage/vector-backend.js';
+export { ConnectionHeldAcrossExternalCallError } from './external/external-call-guard.js';
+export { EmbeddingDimensionError, ExternalServiceError, LlmOutputError } from './external/external-errors.js';
+export { LeaseLostError } from './operations/operations.service.js';
+
+// The injectable services the module exports.
+export { BanksService, type BankConfig, type BankProfile, type BankStats, type BankSummary, type BankUpdate, type Disposition } from './banks/banks.service.js';
+export { RetainService } from './retain/retain.service.js';
+export type { RetainEntityInput, RetainItem, RetainOutcome, RetainRequest } from './retain/retain.types.js';
+export { RecallService } from './recall/recall.service.js';
+export {
+  FACT_TYPES,
+  RECALL_BUDGETS,
+  TAGS_MATCHES,
+  type FactType,
+  type RecallBudget,
+  type RecallOutcome,
+  type RecallRequest,
+  type RecallTrace,
+  type RecalledEntity,
+  type RecalledMemory,
+  type TagsMatch,
+} from './recall/recall.types.js';
+export { ConsolidationService } from './consolidation/consolidation.service.js';
+export type { ConsolidationRequestOutcome, ConsolidationResult } from './consolidation/consolidation.types.js';
+export { OBSERVATION_SCOPE_MODES, type ObservationScopeMode, type ObservationScopesSpec } from './consolidation/observation-scopes.js';
+export { MemoriesService, type MemoryListFilter } from './memories/memories.service.js';
+export { MemoryEditService, type EditedMemory, type MemoryEdit } from './memories/memory-edit.service.js';
+export type { DocumentRecord, EntityRecord, MemoryRecord, Page } from './memories/memory.types.js';
+export { MentalModelsService } from './mental-models/mental-models.service.js';
+export type { CreateMentalModel, MentalModel, MentalModelFilter, MentalModelTrigger, UpdateMentalModel } from './mental-models/mental-model.types.js';
+export { ReflectService } from './reflect/reflect.service.js';
+export type { ReflectFact, ReflectOutcome, ReflectRequest } from './reflect/reflect.types.js';
+export { OperationsService } from './operations/operations.service.js';
+export { OPERATION_STATUSES, type Operation, type OperationStatus } from './operations/operation.types.js';
+export { WebhooksService } from './webhooks/webhooks.service.js';
+export { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+export { WEBHOOK_EVENTS, type CreateWebhook, type UpdateWebhook, type Webhook, type WebhookDelivery, type WebhookEvent } from './webhooks/webhook.types.js';
+export { AiClients } from './external/ai-clients.js';
+export type { Embedder } from './external/embedder.js';
+export type { LlmClient } from './external/llm-client.js';
+export type { Reranker } from './external/reranker.js';
+export { MemoryMetrics } from './metrics/memory-metrics.js';
+export { WatchdogService } from './health/watchdog.service.js';
+
+// HTTP, health and lifecycle.
 export { MemoryHttpModule } from './http/memory-http.module.js';
 export { DEFAULT_MAX_BODY_BYTES, type MemoryHttpOptions } from './http/memory-http.options.js';
 export { configureHttpApp, type HttpAppOptions } from './http/configure-http-app.js';
@@ -9,6 +74,4 @@ export { MemoryHealthIndicator } from './health/memory.health.js';
 export { ReadinessService, type ReadinessState } from './health/readiness.service.js';
 export { ShutdownCoordinator, type ShutdownCoordinatorOptions, type StepReport } from './lifecycle/shutdown-coordinator.js';
 export { SHUTDOWN_STAGES, type ShutdownStage } from './lifecycle/shutdown-stage.js';
-export { DatabaseConnectError } from './storage/data-source-registry.js';
 export { MemoryDatabase, type Sql } from './storage/memory-database.js';
-export { ConnectionHeldAcrossExternalCallError } from './external/external-call-guard.js';

@@ -21,11 +21,12 @@ export interface StandaloneServer {
 const MAIN = path.resolve('dist/src/main.js');
 
 /**
- * Runs the built standalone server (`npm start` without the build) as a child process on a free
- * port, and resolves once it says where it listens. `npm test` builds first (`pretest`).
+ * Runs the built standalone server (`npm start` without the build), or another built Nest app
+ * (`script`), as a child process on a free port, and resolves once it logs `Listening on <url>`.
+ * `npm test` builds first (`pretest`).
  */
-export function startStandalone(env: Record<string, string>, timeoutMs = 30_000): Promise<StandaloneServer> {
-  const child = spawn(process.execPath, [MAIN], {
+export function startStandalone(env: Record<string, string>, timeoutMs = 30_000, script = MAIN): Promise<StandaloneServer> {
+  const child = spawn(process.execPath, [script], {
     env: { ...process.env, NODE_OPTIONS: '', PORT: '0', HOST: '127.0.0.1', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -20,7 +20,7 @@ export function observationKey(bankId: string, sourceIds: string[], action: stri
 
 /**
  * Writes one observation with the guards that replace a transaction held across the slow part
- * (DESIGN.md, "Guards that replace the held transaction").
+ * (docs/ARCHITECTURE.md, "Guards that replace the held transaction").
  *
  * Phase 1, no connection held across the call: a short read of which sources are still ours and
  * alive (no embedding at all when none is), then the embedding. Phase 2, one short transaction:

@@ -10,7 +10,7 @@ export class ConnectionHeldAcrossExternalCallError extends Error {
   constructor(readonly client: ExternalClientKind, readonly operation: string) {
     super(
       `${client} call '${operation}' made while holding a database connection: ` +
-        'move it outside the SQL scope (DESIGN.md invariant 1)',
+        'move it outside the SQL scope (docs/ARCHITECTURE.md, "Invariant 1")',
     );
     this.name = 'ConnectionHeldAcrossExternalCallError';
   }
@@ -25,7 +25,7 @@ export interface ExternalCallObserver {
 }
 
 /**
- * The one door every embedder, LLM, reranker and webhook call goes through (invariant 1).
+ * The one door every embedder, LLM, reranker and webhook call goes through (docs/ARCHITECTURE.md, "Invariant 1").
  *
  * A call made inside a SQL scope would keep a pooled connection idle for the whole of a slow
  * HTTP round trip; under load that starves the pool. `strict` refuses the call, `warn` logs and

@@ -55,8 +55,8 @@ export class EmbeddingDimensionError extends ExternalServiceError {
 
 /**
  * The LLM answered, but its content cannot be used: empty, cut off, not JSON, or not the shape
- * asked for. Callers must not fall back to an empty result (DESIGN.md: never replace memory with
- * empty or degenerate LLM output).
+ * asked for. Callers must not fall back to an empty result: memory is never replaced with empty or
+ * degenerate LLM output (docs/ARCHITECTURE.md, "Guards that replace the held transaction").
  */
 export class LlmOutputError extends Error {
   constructor(

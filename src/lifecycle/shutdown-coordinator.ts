@@ -36,7 +36,7 @@ export interface ShutdownCoordinatorOptions {
 export type StepListener = (report: StepReport) => void;
 
 /**
- * Owns the order in which the module's resources are released (invariant 2).
+ * Owns the order in which the module's resources are released (docs/ARCHITECTURE.md, "Invariant 2").
  *
  * Nest runs no shutdown hook for providers that initialised before a sibling's `onModuleInit`
  * threw, and siblings of one module initialise concurrently, so teardown cannot be left to Nest:

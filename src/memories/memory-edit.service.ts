@@ -54,10 +54,10 @@ interface Prepared {
 class RowChangedBetweenPhases extends Error {}
 
 /**
- * Edits and invalidates memories in two phases (DESIGN.md, "Memory edit in two phases").
+ * Edits and invalidates memories in two phases (docs/ARCHITECTURE.md, "Memory edit in two phases").
  *
  * Phase 1 reads the row in a short scope, then finds the new text's entities and embeds it with
- * no connection held (invariant 1). Phase 2 is one short transaction that re-locks the row and
+ * no connection held (docs/ARCHITECTURE.md, "Invariant 1"). Phase 2 is one short transaction that re-locks the row and
  * checks that the embedding inputs still read as phase 1 saw them: if not, the embedding would
  * describe text that is no longer there, so the attempt is dropped and redone from phase 1, a
  * bounded number of times, then reported as a conflict.

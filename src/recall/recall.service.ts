@@ -64,7 +64,7 @@ interface RerankOutcome {
  * Hybrid recall: four arms (semantic, keyword, entity, temporal) fused by reciprocal rank, an
  * optional rerank, then a token budget.
  *
- * The order of the stages is dictated by invariant 1: the query is embedded before any
+ * The order of the stages is dictated by docs/ARCHITECTURE.md, "Invariant 1": the query is embedded before any
  * connection is taken, every arm then runs on one connection (sequentially: PGlite has exactly
  * one), the connection is released before the reranker is called, and a second short scope
  * loads the returned memories' entities. No scope is ever opened inside another.

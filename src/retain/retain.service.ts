@@ -38,7 +38,7 @@ const MAX_WRITE_ATTEMPTS = 3;
  * transaction.
  *
  * The slow part (LLM extraction and embedding) runs first with no connection held; only then
- * does a transaction open, so a slow provider never holds a pooled connection (invariant 1).
+ * does a transaction open, so a slow provider never holds a pooled connection (docs/ARCHITECTURE.md, "Invariant 1").
  * A `document_id` seen before is replaced inside that transaction: the document row is locked
  * first, so concurrent retains of one document serialise and exactly one copy remains.
  */

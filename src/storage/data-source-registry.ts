@@ -47,7 +47,7 @@ interface Entry {
 
 /**
  * One DataSource per database, however it is spelled and however many callers ask at once
- * (invariant 3). The creation promise is stored before its first `await`, so concurrent callers
+ * (docs/ARCHITECTURE.md, "Invariant 3"). The creation promise is stored before its first `await`, so concurrent callers
  * share it; a failed creation is evicted after its partial resources are closed, so the next
  * caller starts afresh; migrations are part of the creation and so run once per DataSource.
  */

@@ -16,7 +16,7 @@ export class InvalidDatabaseUrlError extends Error {
 
 /**
  * Maps every spelling of one database to one key, so the registry creates one DataSource per
- * database and not one per spelling (invariant 3). Two URLs that differ only in scheme alias,
+ * database and not one per spelling (docs/ARCHITECTURE.md, "Invariant 3"). Two URLs that differ only in scheme alias,
  * host case, an explicit default port, the order of query parameters or a trailing slash
  * name the same database.
  *

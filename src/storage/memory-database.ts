@@ -22,7 +22,7 @@ interface HeldConnection {
 
 const heldConnection = new AsyncLocalStorage<HeldConnection>();
 
-/** True while the current async context holds a pooled connection (DESIGN.md invariant 1). */
+/** True while the current async context holds a pooled connection (docs/ARCHITECTURE.md, "Invariant 1"). */
 export function isConnectionHeld(): boolean {
   return heldConnection.getStore() !== undefined;
 }

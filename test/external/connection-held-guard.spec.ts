@@ -12,7 +12,7 @@ import { settingsAgainst, TEST_DIMENSION } from './ai-client-settings.js';
 // Any JSON object: these calls test the guard, not the reply.
 const ANY_OBJECT = z.record(z.string(), z.unknown());
 
-/** Invariant 1: no external call while the async context holds a pooled connection. */
+/** Invariant 1 (docs/ARCHITECTURE.md): no external call while the async context holds a pooled connection. */
 describe('every AI client refuses to run inside a SQL scope', () => {
   let registry: DataSourceRegistry;
   let database: MemoryDatabase;

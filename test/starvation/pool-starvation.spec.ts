@@ -12,7 +12,7 @@ import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 const BANKS = Array.from({ length: 8 }, (_, index) => `starve-${index}`);
 
 /**
- * The reason the project exists (DESIGN.md invariant 1): with a pool of 2 and eight
+ * The reason the project exists (docs/ARCHITECTURE.md, "Invariant 1"): with a pool of 2 and eight
  * consolidation batches waiting on a slow LLM, a recall must still get a connection at once.
  * Holding a connection across the LLM call would have all of them taken for the whole wait.
  */

@@ -19,7 +19,10 @@ export class JsonBodyInterceptor implements NestInterceptor {
       const request = context.switchToHttp().getRequest<Request>();
       if (hasBody(request) && !isJson(request.headers['content-type'])) {
         const type = request.headers['content-type'] ? `'${request.headers['content-type']}'` : 'a body without a content type';
-        throw new HttpException({ detail: `Unsupported media type ${type}: the request body must be application/json` }, HttpStatus.UNSUPPORTED_MEDIA_TYPE);
+        throw new HttpException(
+          { detail: `Unsupported media type ${type}: the request body must be application/json` },
+          HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+        );
       }
     }
     return next.handle();

@@ -6,6 +6,7 @@ import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
  * half, which has no UTF-8 encoding (jsonb refuses the `\ud800` escape; text would silently get
  * U+FFFD instead). Both are valid in a JSON string, so a parsed request can carry them.
  */
+// eslint-disable-next-line no-control-regex -- finding NUL is the point
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
 

@@ -92,19 +92,44 @@ function encodeSegment(text: string): string {
       return encodeURIComponent(char);
     } catch {
       const code = char.charCodeAt(0);
-      return [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)].map((byte) => `%${byte.toString(16).toUpperCase()}`).join('');
+      return [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)]
+        .map((byte) => `%${byte.toString(16).toUpperCase()}`)
+        .join('');
     }
   }).join('');
 }
 
 /** A path segment that is not the right id: odd, encoded, unstorable, or too long. */
 const hostileId = fc.oneof(
-  fc.constantFrom('/', '%2F', '..', '%2E%2E', '.', '%', '%E0%A4%A', 'a%00b', '%00', '%ED%A0%80', ' ', '%20', '?x=1', '#frag', '\u00e9t\u00e9', '\u{1F600}', 'x'.repeat(3000)),
+  fc.constantFrom(
+    '/',
+    '%2F',
+    '..',
+    '%2E%2E',
+    '.',
+    '%',
+    '%E0%A4%A',
+    'a%00b',
+    '%00',
+    '%ED%A0%80',
+    ' ',
+    '%20',
+    '?x=1',
+    '#frag',
+    '\u00e9t\u00e9',
+    '\u{1F600}',
+    'x'.repeat(3000),
+  ),
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).map(encodeURIComponent),
   fc.string({ unit: anyChar, minLength: 1, maxLength: 20 }).map(encodeSegment),
   fc.string({ minLength: 1, maxLength: 20 }),
 );
-const idOr = (known: () => string) => fc.oneof({ arbitrary: fc.constant(null).map(known), weight: 2 }, { arbitrary: hostileId, weight: 2 }, { arbitrary: fc.uuid(), weight: 1 });
+const idOr = (known: () => string) =>
+  fc.oneof(
+    { arbitrary: fc.constant(null).map(known), weight: 2 },
+    { arbitrary: hostileId, weight: 2 },
+    { arbitrary: fc.uuid(), weight: 1 },
+  );
 
 /** A query string of some of `names`, each a sane value or any string. */
 function queryOf(names: string[], sane: Record<string, fc.Arbitrary<string>> = {}): fc.Arbitrary<string> {
@@ -141,22 +166,46 @@ const VALID_RETAIN = {
   document_tags: ['d'],
   async: false,
 };
-const VALID_RECALL = { query: 'Felix murals', max_tokens: 100, types: ['world'], budget: 'low', tags: ['t'], include: { entities: { max_tokens: 50 } } };
+const VALID_RECALL = {
+  query: 'Felix murals',
+  max_tokens: 100,
+  types: ['world'],
+  budget: 'low',
+  tags: ['t'],
+  include: { entities: { max_tokens: 50 } },
+};
 const VALID_REFLECT = { query: 'What does Felix paint?', context: 'c', tags: ['t'], budget: 'low' };
-const VALID_BANK = { name: 'Fuzz bank', disposition: { skepticism: 3, literalism: 3, empathy: 3 }, reflect_mission: 'm', retain_mission: 'r' };
+const VALID_BANK = {
+  name: 'Fuzz bank',
+  disposition: { skepticism: 3, literalism: 3, empathy: 3 },
+  reflect_mission: 'm',
+  retain_mission: 'r',
+};
 const VALID_MODEL = { name: 'Felix', source_query: 'What does Felix do?', tags: ['t'], trigger: { refresh_after_consolidation: false } };
-const VALID_WEBHOOK = { url: 'http://127.0.0.1:9/hook', event_types: ['consolidation.completed'], http_config: { headers: { a: 'b' }, params: { p: 'q' } } };
+const VALID_WEBHOOK = {
+  url: 'http://127.0.0.1:9/hook',
+  event_types: ['consolidation.completed'],
+  http_config: { headers: { a: 'b' }, params: { p: 'q' } },
+};
 
 const bank = fc.oneof({ arbitrary: fc.constant(BANK), weight: 3 }, { arbitrary: hostileId, weight: 2 });
 /** Destructive routes work on a scratch bank, so the seeded ids keep answering. */
 const scratch = fc.oneof({ arbitrary: fc.constant(SCRATCH), weight: 3 }, { arbitrary: hostileId, weight: 2 });
-const documentId = fc.oneof(idOr(() => encodeURIComponent(known.documentId)), fc.array(hostileId, { minLength: 2, maxLength: 4 }).map((parts) => parts.join('/')));
+const documentId = fc.oneof(
+  idOr(() => encodeURIComponent(known.documentId)),
+  fc.array(hostileId, { minLength: 2, maxLength: 4 }).map((parts) => parts.join('/')),
+);
 const memoryId = idOr(() => known.memoryId);
 const mentalModelId = idOr(() => known.mentalModelId);
 const operationId = idOr(() => known.operationId);
 const webhookId = idOr(() => known.webhookId);
 
-function route(method: string, args: Array<fc.Arbitrary<string>>, path: (...values: string[]) => string, bodyOf?: fc.Arbitrary<unknown>): fc.Arbitrary<Request> {
+function route(
+  method: string,
+  args: Array<fc.Arbitrary<string>>,
+  path: (...values: string[]) => string,
+  bodyOf?: fc.Arbitrary<unknown>,
+): fc.Arbitrary<Request> {
   return fc
     .tuple(fc.tuple(...args), bodyOf ?? fc.constant(undefined))
     .map(([values, b]) => ({ method, path: `/v1/default/${path(...values)}`, body: b }));
@@ -179,12 +228,22 @@ const request: fc.Arbitrary<Request> = fc.oneof(
   route('GET', [bank, documentId], (b, d) => `banks/${b}/documents/${d}`),
   route('DELETE', [scratch, documentId], (b, d) => `banks/${b}/documents/${d}`),
   route('GET', [bank, queryOf(['limit', 'offset'])], (b, q) => `banks/${b}/entities${q}`),
-  route('GET', [bank, queryOf(['q', 'source', 'limit'], { source: fc.constantFrom('memories', 'mental_models') })], (b, q) => `banks/${b}/tags${q}`),
+  route(
+    'GET',
+    [bank, queryOf(['q', 'source', 'limit'], { source: fc.constantFrom('memories', 'mental_models') })],
+    (b, q) => `banks/${b}/tags${q}`,
+  ),
   route('POST', [bank], (b) => `banks/${b}/memories`, body(VALID_RETAIN)),
   route('POST', [bank], (b) => `banks/${b}/memories/recall`, body(VALID_RECALL)),
   route(
     'GET',
-    [bank, queryOf(['q', 'document_id', 'type', 'state', 'limit', 'offset', 'tags'], { type: fc.constantFrom('world', 'experience'), document_id: fc.constant('doc/one') })],
+    [
+      bank,
+      queryOf(['q', 'document_id', 'type', 'state', 'limit', 'offset', 'tags'], {
+        type: fc.constantFrom('world', 'experience'),
+        document_id: fc.constant('doc/one'),
+      }),
+    ],
     (b, q) => `banks/${b}/memories/list${q}`,
   ),
   route('GET', [bank, memoryId], (b, m) => `banks/${b}/memories/${m}`),
@@ -209,9 +268,26 @@ const request: fc.Arbitrary<Request> = fc.oneof(
 
 const monitoring = fc.constantFrom<Request>({ method: 'GET', path: '/version' }, { method: 'GET', path: '/health' });
 
-const HEADER_NAME = fc.constantFrom('content-type', 'accept', 'authorization', 'x-request-id', 'accept-encoding', 'x-forwarded-for', 'x-anything');
+const HEADER_NAME = fc.constantFrom(
+  'content-type',
+  'accept',
+  'authorization',
+  'x-request-id',
+  'accept-encoding',
+  'x-forwarded-for',
+  'x-anything',
+);
 const headerValue = fc.oneof(
-  fc.constantFrom('application/json', 'text/plain', 'application/json; charset=latin1', 'application/x-www-form-urlencoded', '*/*', 'gzip', 'Bearer nope', ''),
+  fc.constantFrom(
+    'application/json',
+    'text/plain',
+    'application/json; charset=latin1',
+    'application/x-www-form-urlencoded',
+    '*/*',
+    'gzip',
+    'Bearer nope',
+    '',
+  ),
   fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 30 }),
 );
 const headers = fc.dictionary(HEADER_NAME, headerValue, { maxKeys: 3 });
@@ -265,42 +341,52 @@ describe('HTTP fuzzing (PGlite, fast-check)', () => {
     const started = Date.now();
 
     await fc.assert(
-      fc.asyncProperty(fc.oneof({ arbitrary: request, weight: 30 }, { arbitrary: monitoring, weight: 1 }), headers, async (req, extraHeaders) => {
-        const before = await snapshot();
-        const raw = req.body !== null && typeof req.body === 'object' && 'raw' in (req.body as object) ? String((req.body as { raw: unknown }).raw) : undefined;
-        const payload = req.body === undefined ? undefined : (raw ?? JSON.stringify(req.body));
-        let response: Response;
-        try {
-          response = await fetch(`${http!.url}${req.path}`, {
-            method: req.method,
-            headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...extraHeaders },
-            body: payload,
-            signal: AbortSignal.timeout(10_000),
-          });
-        } catch (error) {
-          // fetch refuses some URLs and header values on the client side: nothing reached the server.
-          if (error instanceof TypeError && !/fetch failed/.test(error.message)) return;
-          throw error;
-        }
-        const text = await response.text();
-        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-        const context = `${req.method} ${req.path.slice(0, 200)} ${(payload ?? '').slice(0, 200)} -> ${response.status} ${text.slice(0, 300)}`;
-        expect({ context, serverError: response.status >= 500 }).toEqual({ context, serverError: false });
-        expect({ context, type: response.headers.get('content-type') }).toEqual({ context, type: expect.stringMatching(/^application\/json/) });
-        expect(() => JSON.parse(text)).not.toThrow();
-        if (response.status >= 400) {
-          if (/must not contain (the NUL character|an unpaired UTF-16 surrogate)/.test(text)) refusals.unstorable++;
-          if (/nested deeper than/.test(text)) refusals.tooDeep++;
-          // Queued work (an accepted async retain, consolidation or refresh) may still be writing;
-          // with none in flight before, anything that changed was this request's doing.
-          if (Number(before.in_flight) > 0) {
-            refusals.duringBackgroundWork++;
-            return;
+      fc.asyncProperty(
+        fc.oneof({ arbitrary: request, weight: 30 }, { arbitrary: monitoring, weight: 1 }),
+        headers,
+        async (req, extraHeaders) => {
+          const before = await snapshot();
+          const raw =
+            req.body !== null && typeof req.body === 'object' && 'raw' in (req.body as object)
+              ? String((req.body as { raw: unknown }).raw)
+              : undefined;
+          const payload = req.body === undefined ? undefined : (raw ?? JSON.stringify(req.body));
+          let response: Response;
+          try {
+            response = await fetch(`${http!.url}${req.path}`, {
+              method: req.method,
+              headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...extraHeaders },
+              body: payload,
+              signal: AbortSignal.timeout(10_000),
+            });
+          } catch (error) {
+            // fetch refuses some URLs and header values on the client side: nothing reached the server.
+            if (error instanceof TypeError && !/fetch failed/.test(error.message)) return;
+            throw error;
           }
-          expect({ context, after: await snapshot() }).toEqual({ context, after: before });
-          refusals.unchanged++;
-        }
-      }),
+          const text = await response.text();
+          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+          const context = `${req.method} ${req.path.slice(0, 200)} ${(payload ?? '').slice(0, 200)} -> ${response.status} ${text.slice(0, 300)}`;
+          expect({ context, serverError: response.status >= 500 }).toEqual({ context, serverError: false });
+          expect({ context, type: response.headers.get('content-type') }).toEqual({
+            context,
+            type: expect.stringMatching(/^application\/json/),
+          });
+          expect(() => JSON.parse(text)).not.toThrow();
+          if (response.status >= 400) {
+            if (/must not contain (the NUL character|an unpaired UTF-16 surrogate)/.test(text)) refusals.unstorable++;
+            if (/nested deeper than/.test(text)) refusals.tooDeep++;
+            // Queued work (an accepted async retain, consolidation or refresh) may still be writing;
+            // with none in flight before, anything that changed was this request's doing.
+            if (Number(before.in_flight) > 0) {
+              refusals.duringBackgroundWork++;
+              return;
+            }
+            expect({ context, after: await snapshot() }).toEqual({ context, after: before });
+            refusals.unchanged++;
+          }
+        },
+      ),
       { seed: SEED, numRuns: RUNS, endOnFailure: true, interruptAfterTimeLimit: TIME_LIMIT_MS },
     );
     const elapsed = Date.now() - started;

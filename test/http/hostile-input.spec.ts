@@ -74,10 +74,18 @@ describe('hostile input to the v1 API', () => {
   const reflect = (body: unknown) => ({ method: 'POST', path: `${API}/reflect`, body });
 
   const unstorable: RefusedCase[] = [
-    { name: 'NUL in a metadata value', ...retain(item({ metadata: { source: `a${NUL}b` } })), loc: ['body', 'items', 0, 'metadata', 'source'] },
+    {
+      name: 'NUL in a metadata value',
+      ...retain(item({ metadata: { source: `a${NUL}b` } })),
+      loc: ['body', 'items', 0, 'metadata', 'source'],
+    },
     { name: 'NUL in a metadata key', ...retain(item({ metadata: { [`so${NUL}urce`]: 'x' } })), loc: ['body', 'items', 0, 'metadata'] },
     { name: 'NUL in a tag', ...retain(item({ tags: ['ok', `t${NUL}`] })), loc: ['body', 'items', 0, 'tags', 1] },
-    { name: 'NUL in a JSON-encoded tags string', ...retain(item({ tags: JSON.stringify([`t${NUL}`]) })), loc: ['body', 'items', 0, 'tags', 0] },
+    {
+      name: 'NUL in a JSON-encoded tags string',
+      ...retain(item({ tags: JSON.stringify([`t${NUL}`]) })),
+      loc: ['body', 'items', 0, 'tags', 0],
+    },
     { name: 'NUL in document_tags', ...retain({ ...item({}), document_tags: [`d${NUL}`] }), loc: ['body', 'document_tags', 0] },
     { name: 'NUL in a document_id', ...retain(item({ document_id: `doc${NUL}` })), loc: ['body', 'items', 0, 'document_id'] },
     { name: 'NUL in an entity', ...retain(item({ entities: [{ text: `Karl${NUL}` }] })), loc: ['body', 'items', 0, 'entities', 0, 'text'] },
@@ -86,32 +94,103 @@ describe('hostile input to the v1 API', () => {
     { name: 'NUL in a reflect query', ...reflect({ query: `Who repairs clocks?${NUL}` }), loc: ['body', 'query'] },
     { name: 'NUL in reflect tags', ...reflect({ query: 'Who repairs clocks?', tags: [`t${NUL}`] }), loc: ['body', 'tags', 0] },
     { name: "NUL in a bank's name", method: 'PUT', path: API, body: { name: `Hostile${NUL}` }, loc: ['body', 'name'] },
-    { name: 'NUL in a bank config value', method: 'PATCH', path: `${API}/config`, body: { updates: { retain_mission: `m${NUL}` } }, loc: ['body', 'updates', 'retain_mission'] },
+    {
+      name: 'NUL in a bank config value',
+      method: 'PATCH',
+      path: `${API}/config`,
+      body: { updates: { retain_mission: `m${NUL}` } },
+      loc: ['body', 'updates', 'retain_mission'],
+    },
     { name: 'NUL in a bank id', method: 'PUT', path: '/v1/default/banks/bad%00bank', body: { name: 'x' }, loc: ['path', 'bank_id'] },
-    { name: 'NUL in a bank id of a retain', method: 'POST', path: '/v1/default/banks/bad%00bank/memories', body: item({}), loc: ['path', 'bank_id'] },
+    {
+      name: 'NUL in a bank id of a retain',
+      method: 'POST',
+      path: '/v1/default/banks/bad%00bank/memories',
+      body: item({}),
+      loc: ['path', 'bank_id'],
+    },
     { name: 'NUL in a document id in the path', method: 'GET', path: `${API}/documents/bo%00ats`, loc: ['path', 'document_id'] },
     { name: 'NUL in a deleted document id', method: 'DELETE', path: `${API}/documents/a/b%00`, loc: ['path', 'document_id'] },
     { name: 'NUL in the memory list filter', method: 'GET', path: `${API}/memories/list?q=kay%00aks`, loc: ['query', 'q'] },
-    { name: 'NUL in the memory list document filter', method: 'GET', path: `${API}/memories/list?document_id=bo%00ats`, loc: ['query', 'document_id'] },
+    {
+      name: 'NUL in the memory list document filter',
+      method: 'GET',
+      path: `${API}/memories/list?document_id=bo%00ats`,
+      loc: ['query', 'document_id'],
+    },
     { name: 'NUL in the document list filter', method: 'GET', path: `${API}/documents?q=bo%00ats`, loc: ['query', 'q'] },
-    { name: 'NUL in a memory id', method: 'GET', path: `${API}/memories/00000000-0000-4000-8000-00000000000%00`, loc: ['path', 'memory_id'] },
-    { name: "NUL in a mental model's query", method: 'POST', path: `${API}/mental-models`, body: { name: 'M', source_query: `q${NUL}` }, loc: ['body', 'source_query'] },
+    {
+      name: 'NUL in a memory id',
+      method: 'GET',
+      path: `${API}/memories/00000000-0000-4000-8000-00000000000%00`,
+      loc: ['path', 'memory_id'],
+    },
+    {
+      name: "NUL in a mental model's query",
+      method: 'POST',
+      path: `${API}/mental-models`,
+      body: { name: 'M', source_query: `q${NUL}` },
+      loc: ['body', 'source_query'],
+    },
     { name: 'NUL in a mental model id', method: 'GET', path: `${API}/mental-models/m%00`, loc: ['path', 'mental_model_id'] },
-    { name: "NUL in a memory edit's text", method: 'PATCH', path: `${API}/memories/00000000-0000-4000-8000-000000000000`, body: { text: `t${NUL}` }, loc: ['body', 'text'] },
-    { name: 'NUL in a webhook header', method: 'POST', path: `${API}/webhooks`, body: { url: 'https://example.com/h', http_config: { headers: { 'x-a': `v${NUL}` } } }, loc: ['body', 'http_config', 'headers', 'x-a'] },
+    {
+      name: "NUL in a memory edit's text",
+      method: 'PATCH',
+      path: `${API}/memories/00000000-0000-4000-8000-000000000000`,
+      body: { text: `t${NUL}` },
+      loc: ['body', 'text'],
+    },
+    {
+      name: 'NUL in a webhook header',
+      method: 'POST',
+      path: `${API}/webhooks`,
+      body: { url: 'https://example.com/h', http_config: { headers: { 'x-a': `v${NUL}` } } },
+      loc: ['body', 'http_config', 'headers', 'x-a'],
+    },
     { name: 'a lone high surrogate in a recall query', ...recall({ query: `clocks ${LONE_HIGH}` }), loc: ['body', 'query'] },
     { name: 'a lone low surrogate in a tag', ...retain(item({ tags: [`${LONE_LOW}t`] })), loc: ['body', 'items', 0, 'tags', 0] },
-    { name: 'a lone surrogate in a metadata value', ...retain(item({ metadata: { k: `${LONE_LOW}${LONE_HIGH}` } })), loc: ['body', 'items', 0, 'metadata', 'k'] },
+    {
+      name: 'a lone surrogate in a metadata value',
+      ...retain(item({ metadata: { k: `${LONE_LOW}${LONE_HIGH}` } })),
+      loc: ['body', 'items', 0, 'metadata', 'k'],
+    },
     { name: "a lone surrogate in a bank's name", method: 'PUT', path: API, body: { name: `x${LONE_HIGH}` }, loc: ['body', 'name'] },
   ];
 
   const overLimit: RefusedCase[] = [
-    { name: 'maxBankIdLength', method: 'PUT', path: `/v1/default/banks/${'b'.repeat(limits.maxBankIdLength + 1)}`, body: { name: 'x' }, loc: ['path', 'bank_id'] },
-    { name: 'maxDocumentIdLength (body)', ...retain(item({ document_id: 'd'.repeat(limits.maxDocumentIdLength + 1) })), loc: ['body', 'items', 0, 'document_id'] },
-    { name: 'maxDocumentIdLength (path)', method: 'GET', path: `${API}/documents/${'d/'.repeat(limits.maxDocumentIdLength / 2)}d`, loc: ['path', 'document_id'] },
-    { name: 'maxTags (item)', ...retain(item({ tags: Array.from({ length: limits.maxTags + 1 }, (_, i) => `t${i}`) })), loc: ['body', 'items', 0, 'tags'] },
-    { name: 'maxTags (document_tags)', ...retain({ ...item({}), document_tags: Array.from({ length: limits.maxTags + 1 }, (_, i) => `t${i}`) }), loc: ['body', 'document_tags'] },
-    { name: 'maxTags (recall)', ...recall({ query: 'clocks', tags: Array.from({ length: limits.maxTags + 1 }, (_, i) => `t${i}`) }), loc: ['body', 'tags'] },
+    {
+      name: 'maxBankIdLength',
+      method: 'PUT',
+      path: `/v1/default/banks/${'b'.repeat(limits.maxBankIdLength + 1)}`,
+      body: { name: 'x' },
+      loc: ['path', 'bank_id'],
+    },
+    {
+      name: 'maxDocumentIdLength (body)',
+      ...retain(item({ document_id: 'd'.repeat(limits.maxDocumentIdLength + 1) })),
+      loc: ['body', 'items', 0, 'document_id'],
+    },
+    {
+      name: 'maxDocumentIdLength (path)',
+      method: 'GET',
+      path: `${API}/documents/${'d/'.repeat(limits.maxDocumentIdLength / 2)}d`,
+      loc: ['path', 'document_id'],
+    },
+    {
+      name: 'maxTags (item)',
+      ...retain(item({ tags: Array.from({ length: limits.maxTags + 1 }, (_, i) => `t${i}`) })),
+      loc: ['body', 'items', 0, 'tags'],
+    },
+    {
+      name: 'maxTags (document_tags)',
+      ...retain({ ...item({}), document_tags: Array.from({ length: limits.maxTags + 1 }, (_, i) => `t${i}`) }),
+      loc: ['body', 'document_tags'],
+    },
+    {
+      name: 'maxTags (recall)',
+      ...recall({ query: 'clocks', tags: Array.from({ length: limits.maxTags + 1 }, (_, i) => `t${i}`) }),
+      loc: ['body', 'tags'],
+    },
     { name: 'maxTagLength', ...retain(item({ tags: ['ok', 't'.repeat(limits.maxTagLength + 1)] })), loc: ['body', 'items', 0, 'tags', 1] },
     { name: 'maxQueryChars (recall)', ...recall({ query: 'clock '.repeat(limits.maxQueryChars / 5) }), loc: ['body', 'query'] },
     { name: 'maxQueryChars (reflect)', ...reflect({ query: 'clock '.repeat(limits.maxQueryChars / 5) }), loc: ['body', 'query'] },
@@ -120,8 +199,16 @@ describe('hostile input to the v1 API', () => {
       ...retain(item({ metadata: Object.fromEntries(Array.from({ length: limits.maxMetadataKeys + 1 }, (_, i) => [`k${i}`, 'v'])) })),
       loc: ['body', 'items', 0, 'metadata'],
     },
-    { name: 'maxMetadataChars', ...retain(item({ metadata: { k: 'v'.repeat(limits.maxMetadataChars) } })), loc: ['body', 'items', 0, 'metadata'] },
-    { name: 'maxJsonDepth', ...retain(`{"items":[{"content":"Karl repairs clocks.","entities":${nestedArrays(limits.maxJsonDepth)}}]}`), loc: ['body'] },
+    {
+      name: 'maxMetadataChars',
+      ...retain(item({ metadata: { k: 'v'.repeat(limits.maxMetadataChars) } })),
+      loc: ['body', 'items', 0, 'metadata'],
+    },
+    {
+      name: 'maxJsonDepth',
+      ...retain(`{"items":[{"content":"Karl repairs clocks.","entities":${nestedArrays(limits.maxJsonDepth)}}]}`),
+      loc: ['body'],
+    },
   ];
 
   async function expectRefused({ method, path, body, loc }: RefusedCase): Promise<string> {
@@ -158,7 +245,9 @@ describe('hostile input to the v1 API', () => {
     };
     const bank = 'b'.repeat(limits.maxBankIdLength);
     expect((await call(http.url, 'POST', `/v1/default/banks/${bank}/memories`, atLimit)).status).toBe(200);
-    const recalled = await call(http.url, 'POST', `/v1/default/banks/${bank}/memories/recall`, { query: 'pianos '.repeat(limits.maxQueryChars / 7).padEnd(limits.maxQueryChars, 'x') });
+    const recalled = await call(http.url, 'POST', `/v1/default/banks/${bank}/memories/recall`, {
+      query: 'pianos '.repeat(limits.maxQueryChars / 7).padEnd(limits.maxQueryChars, 'x'),
+    });
     expect(recalled.status).toBe(200);
     expect((await call(http.url, 'DELETE', `/v1/default/banks/${bank}`)).status).toBe(200);
   });
@@ -176,7 +265,11 @@ describe('hostile input to the v1 API', () => {
       expect({ path: refused.path, status: response.status, body: response.body }).toEqual({
         path: refused.path,
         status: 422,
-        body: { detail: [{ loc: ['body'], msg: `JSON nested deeper than ${limits.maxJsonDepth} levels of objects and arrays`, type: 'value_error' }] },
+        body: {
+          detail: [
+            { loc: ['body'], msg: `JSON nested deeper than ${limits.maxJsonDepth} levels of objects and arrays`, type: 'value_error' },
+          ],
+        },
       });
       expect(await snapshot()).toBe(before);
     }
@@ -193,10 +286,14 @@ describe('hostile input to the v1 API', () => {
     let deep: unknown = 'x';
     for (let i = 0; i < 5000; i++) deep = [deep];
     const pipe = new MemoryValidationPipe(resolveMemoryOptions({}));
-    const refusal = await pipe.transform({ items: [{ content: 'x', entities: deep }] }, { type: 'body', metatype: RetainRequestDto }).catch((error: unknown) => error);
+    const refusal = await pipe
+      .transform({ items: [{ content: 'x', entities: deep }] }, { type: 'body', metatype: RetainRequestDto })
+      .catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(HttpException);
     expect((refusal as HttpException).getStatus()).toBe(422);
-    expect((refusal as HttpException).getResponse()).toEqual({ detail: [{ loc: ['body'], msg: expect.stringMatching(/deeper than 32/), type: 'value_error' }] });
+    expect((refusal as HttpException).getResponse()).toEqual({
+      detail: [{ loc: ['body'], msg: expect.stringMatching(/deeper than 32/), type: 'value_error' }],
+    });
   });
 
   it('strips NUL and lone surrogates from retained content and context instead of refusing them', async () => {

@@ -12,6 +12,7 @@ import { reclaimOrphanEntities } from '../memories/entity-links.js';
 import { deleteDocumentMemories } from '../memories/memory-changes.queries.js';
 import { type ObservationScopesSpec, parseScopesSpec } from '../consolidation/observation-scopes.js';
 import { MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory-database.js';
+import { stripUnstorable } from '../storage/storable-text.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import {
@@ -60,6 +61,7 @@ export class RetainService {
   }
 
   async retain(bankId: string, request: RetainRequest, signal?: AbortSignal): Promise<RetainOutcome> {
+    request = withStorableText(request);
     this.validate(bankId, request);
     if (request.async) return this.enqueue(bankId, request);
     this.metrics.retainRequests.inc({ mode: 'sync' });
@@ -276,6 +278,22 @@ function invalid(message: string, field: string): MemoryException {
 
 function uniqueTags(tags: string[]): string[] {
   return [...new Set(tags.map((tag) => tag.trim()).filter(Boolean))];
+}
+
+/**
+ * Retained content and context are free text the caller often cannot clean (transcripts, tool
+ * output): the characters the database cannot hold are dropped rather than the item refused,
+ * as the HTTP edge does.
+ */
+function withStorableText(request: RetainRequest): RetainRequest {
+  return {
+    ...request,
+    items: request.items.map((item) => ({
+      ...item,
+      content: typeof item.content === 'string' ? stripUnstorable(item.content) : item.content,
+      context: typeof item.context === 'string' ? stripUnstorable(item.context) : item.context,
+    })),
+  };
 }
 
 function itemTags(item: RetainItem, request: RetainRequest): string[] {

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DataSource, QueryRunner } from 'typeorm';
+import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
 
 /** What the code inside a scope gets: SQL only, on the one connection the scope holds. */
 export interface Sql {
@@ -140,14 +141,44 @@ function sqlOn(queryRunner: QueryRunner, committed: Array<() => void>): Sql {
       committed.push(callback);
     },
     async query<Row>(sql: string, params?: unknown[]) {
-      const result = await queryRunner.query(sql, params, true);
+      const result = await queryRunner.query(sql, params, true).catch(refuseUnstorableText);
       return (result.records ?? []) as Row[];
     },
     async execute<Row>(sql: string, params?: unknown[]) {
-      const result = await queryRunner.query(sql, params, true);
+      const result = await queryRunner.query(sql, params, true).catch(refuseUnstorableText);
       return { rows: (result.records ?? []) as Row[], affected: result.affected ?? 0 };
     },
   };
+}
+
+/**
+ * `invalid byte sequence` (a NUL in text) and `unsupported Unicode escape sequence` (a NUL in
+ * jsonb): text the database cannot hold. A lone surrogate in jsonb is `invalid input syntax for
+ * type json`, whose code is shared with every other malformed literal, so the detail decides.
+ */
+const UNSTORABLE_TEXT_SQLSTATES = new Set(['22021', '22P05']);
+
+function isUnstorableText(error: unknown): boolean {
+  const failure = error as { driverError?: { code?: string; detail?: string }; code?: string; detail?: string; message?: string } | null;
+  const code = failure?.driverError?.code ?? failure?.code;
+  if (code !== undefined && UNSTORABLE_TEXT_SQLSTATES.has(code)) return true;
+  const detail = failure?.driverError?.detail ?? failure?.detail ?? '';
+  return code === '22P02' && /type json/.test(failure?.message ?? '') && /surrogate|Unicode/i.test(detail);
+}
+
+/**
+ * The HTTP edge refuses such text field by field; a host calling the services directly reaches
+ * this backstop instead, and gets the domain's invalid-input error rather than a driver error.
+ * Checking here, where it fails, costs nothing on the path where nothing does.
+ */
+function refuseUnstorableText(error: unknown): never {
+  if (isUnstorableText(error)) {
+    throw new MemoryException(
+      MemoryErrorCode.InvalidInput,
+      'a text value contains a NUL character (\\u0000) or an unpaired UTF-16 surrogate, which cannot be stored',
+    );
+  }
+  throw error;
 }
 
 /** Serialisation failures and deadlocks: the database asking for the transaction to be retried. */

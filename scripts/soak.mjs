@@ -85,7 +85,10 @@ function readReport(reportFile) {
     for (const result of failed) failures.push(`${where} › ${result.fullName}`);
     // A file that failed without a failed test did not run (a compile error, a hook that threw).
     if (file.status === 'failed' && failed.length === 0) {
-      const reason = String(file.message ?? '').split('\n').find((line) => line.trim()) ?? 'failed to run';
+      const reason =
+        String(file.message ?? '')
+          .split('\n')
+          .find((line) => line.trim()) ?? 'failed to run';
       failures.push(`${where} › (file failed: ${reason.trim()})`);
     }
   }
@@ -122,7 +125,9 @@ async function main() {
   });
 
   const subset = jestArgs.length ? ` (jest ${jestArgs.join(' ')})` : '';
-  console.log(`soak: ${runs} run(s) of npm test${subset}, ${burners} spinning thread(s) on ${availableParallelism()} core(s); logs in ${directory}`);
+  console.log(
+    `soak: ${runs} run(s) of npm test${subset}, ${burners} spinning thread(s) on ${availableParallelism()} core(s); logs in ${directory}`,
+  );
   const failedIn = new Map();
   let anyFailure = false;
   try {

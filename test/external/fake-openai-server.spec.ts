@@ -36,7 +36,9 @@ describe('FakeOpenAiServer', () => {
     const arrived = fake.nextRequest('chat');
 
     let answered = false;
-    const answer = post('/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'hi' }] }).finally(() => (answered = true));
+    const answer = post('/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'hi' }] }).finally(
+      () => (answered = true),
+    );
     const request = await arrived;
 
     // In flight is the server's own count of requests it has not answered: held, not slow.

@@ -17,7 +17,10 @@ export type LeasedTable = 'operations' | 'memory_units' | 'webhook_deliveries';
 export async function leaseExpired(database: Queryable, table: LeasedTable, id: string, timeoutMs = 10_000): Promise<void> {
   await eventually(
     async () => {
-      const rows = await database.query<{ expired: boolean | null }>(`SELECT lease_expires_at < now() AS expired FROM ${table} WHERE id = $1`, [id]);
+      const rows = await database.query<{ expired: boolean | null }>(
+        `SELECT lease_expires_at < now() AS expired FROM ${table} WHERE id = $1`,
+        [id],
+      );
       if (rows.length === 0) throw new Error(`no ${table} row ${id}`);
       return rows[0].expired;
     },

@@ -27,7 +27,7 @@ describe('docs/ARCHITECTURE.md and the README', () => {
   });
 
   it('list the shutdown stages of SHUTDOWN_STAGES, in its order', () => {
-    const table = [...architecture.matchAll(/^\| `([a-z-]+)` \|/gm)].map((match) => match[1]);
+    const table = [...architecture.matchAll(/^\| `([a-z-]+)` *\|/gm)].map((match) => match[1]);
     expect(table).toEqual([...SHUTDOWN_STAGES]);
     const sentence = /runs them in one order — ((?:`[a-z-]+`,?\s*)+)—/.exec(readme)?.[1] ?? '';
     expect([...sentence.matchAll(/`([a-z-]+)`/g)].map((match) => match[1])).toEqual([...SHUTDOWN_STAGES]);

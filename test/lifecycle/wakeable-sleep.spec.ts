@@ -13,7 +13,6 @@ describe('WakeableSleep', () => {
     await Promise.all([first, second]);
     expect(ended.sort()).toEqual(['first', 'second']);
     expect(pause.sleeping).toBe(0);
-
   });
 
   it('does not save a wake with nobody asleep for the next sleeper', async () => {

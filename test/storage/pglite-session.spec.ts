@@ -19,7 +19,11 @@ describe('PGlite behind the registry', () => {
   });
 
   /** Resolves once `count` scopes are queued for the one session. */
-  const waitingAcquirers = (count: number) => eventually(() => database.poolStats()?.waiting, (waiting) => waiting === count);
+  const waitingAcquirers = (count: number) =>
+    eventually(
+      () => database.poolStats()?.waiting,
+      (waiting) => waiting === count,
+    );
 
   it('keeps both commits when two transactions run concurrently and one rolls back', async () => {
     const committing = database.transaction(async (sql) => {

@@ -1,6 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { MemoryException } from '../../src/memory.exception.js';
-import type { MemoryModuleOptions } from '../../src/memory.options.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { WebhooksService } from '../../src/webhooks/webhooks.service.js';

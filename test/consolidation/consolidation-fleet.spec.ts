@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { INestApplicationContext } from '@nestjs/common';
 import { ConsolidationScheduler } from '../../src/consolidation/consolidation.scheduler.js';
 import { ConsolidationService } from '../../src/consolidation/consolidation.service.js';
@@ -6,7 +5,7 @@ import { ExternalCallGuard } from '../../src/external/external-call-guard.js';
 import type { MemoryModuleOptions } from '../../src/memory.options.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
-import { eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { bootMemory, type BootedMemory } from '../helpers/memory-app.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
@@ -134,6 +133,7 @@ describe('consolidation across instances (PostgreSQL)', () => {
     const a = await boot({ ...options, instanceId: 'cron-a' });
     const b = await boot({ ...options, instanceId: 'cron-b' });
     try {
+      const ticksOf = [a, b].map((instance) => countTicks(instance.app.get(ConsolidationScheduler, { strict: false })));
       const sql = a.app.get(MemoryDatabase);
       await eventually(
         () =>
@@ -144,8 +144,9 @@ describe('consolidation across instances (PostgreSQL)', () => {
         ([row]) => Number(row.n) === 0,
         10_000,
       );
-      // Let a few more ticks of both instances pass: with nothing left to do they queue nothing.
-      await sleep(1500);
+      // Two more ticks of each instance: with nothing left to do they queue nothing.
+      const seen = ticksOf.map((ticks) => ticks());
+      await eventually(() => ticksOf.map((ticks) => ticks()), (now) => now.every((count, index) => count >= seen[index] + 2), 10_000);
       const operations = await sql.query<{ bank_id: string; status: string; created_at: Date }>(
         `SELECT bank_id, status, created_at FROM operations WHERE kind = 'consolidation' ORDER BY created_at`,
       );
@@ -161,6 +162,20 @@ describe('consolidation across instances (PostgreSQL)', () => {
   });
 });
 
+/** Counts the scheduler's finished ticks, leaving what a tick does unchanged. */
+function countTicks(scheduler: ConsolidationScheduler): () => number {
+  let finished = 0;
+  const tick = scheduler.tick.bind(scheduler);
+  scheduler.tick = async () => {
+    try {
+      return await tick();
+    } finally {
+      finished += 1;
+    }
+  };
+  return () => finished;
+}
+
 describe('the scheduler teardown step (PGlite)', () => {
   it('waits for the tick that is running before it reports done', async () => {
     const booted = await boot({
@@ -175,19 +190,21 @@ describe('the scheduler teardown step (PGlite)', () => {
     const holding = database.withConnection(() => held);
     await eventually(() => scheduler.ticking, (ticking) => ticking, 3000);
 
+    // What the step saw when it reported: a step that did not wait would report mid-tick.
+    let tickingWhenReported: boolean | undefined;
+    booted.coordinator.onStep((report) => {
+      if (report.name === 'consolidation-cron') tickingWhenReported = scheduler.ticking;
+    });
     const closing = booted.app.close();
     const ourStep = () => booted.reports.find((report) => report.name === 'consolidation-cron');
     await eventually(() => booted.logs.shutdownSteps, (lines) => lines.includes("Shutdown step 'scheduler' started"));
-    await sleep(300);
-    expect(ourStep()).toBeUndefined();
     expect(scheduler.ticking).toBe(true);
 
     releaseConnection();
     await holding;
     await closing;
-    const step = ourStep();
-    expect(step).toMatchObject({ stage: 'scheduler', outcome: 'done' });
-    expect(step!.durationMs).toBeGreaterThanOrEqual(250);
+    expect(ourStep()).toMatchObject({ stage: 'scheduler', outcome: 'done' });
+    expect(tickingWhenReported).toBe(false);
     expect(scheduler.ticking).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import { ExternalCallGuard } from '../../src/external/external-call-guard.js';
 import { OperationsService } from '../../src/operations/operations.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { FakeOpenAiServer, type ChatRequestBody } from '../helpers/fake-openai-server.js';
-import { eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { bootMemory } from '../helpers/memory-app.js';
 import { memoryRows, observations, seedMemories, sorted } from './consolidation-fixtures.js';
 

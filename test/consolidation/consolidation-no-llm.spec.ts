@@ -5,7 +5,7 @@ import { OperationsService } from '../../src/operations/operations.service.js';
 import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
-import { eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { bootMemory } from '../helpers/memory-app.js';
 import { call, startHttpApp, type HttpApp } from '../http/http-app.js';
 import { memoryRows, observations, sorted } from './consolidation-fixtures.js';

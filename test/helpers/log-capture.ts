@@ -33,9 +33,3 @@ export class LogCapture extends ConsoleLogger {
     return this;
   }
 }
-
-/**
- * Kept for the specs that still import `eventually` from here; it lives in `./eventually.ts`.
- * @deprecated import from `./eventually.js`.
- */
-export { eventually } from './eventually.js';

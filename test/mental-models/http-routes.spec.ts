@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ExternalCallGuard } from '../../src/external/external-call-guard.js';
-import { eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { type HttpApp, call, startHttpApp } from '../http/http-app.js';
 
 /** The routes of this feature set over HTTP, on the standalone server's app (no LLM). */

@@ -6,7 +6,7 @@ import { MemoryErrorCode } from '../../src/memory.exception.js';
 import { OperationsService } from '../../src/operations/operations.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { eventually } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { bootOnPglite } from '../helpers/memory-app.js';
 import { seedTexts } from '../helpers/recall-fixtures.js';
 

@@ -226,6 +226,7 @@ const request: fc.Arbitrary<Request> = fc.oneof(
   route('POST', [bank], (b) => `banks/${b}/consolidate`, body({ ignored: true })),
   route('GET', [bank, queryOf(['q', 'limit', 'offset', 'tags'])], (b, q) => `banks/${b}/documents${q}`),
   route('GET', [bank, documentId], (b, d) => `banks/${b}/documents/${d}`),
+  route('PATCH', [scratch, documentId], (b, d) => `banks/${b}/documents/${d}`, body({ tags: ['t'] })),
   route('DELETE', [scratch, documentId], (b, d) => `banks/${b}/documents/${d}`),
   route('GET', [bank, queryOf(['limit', 'offset'])], (b, q) => `banks/${b}/entities${q}`),
   route(

@@ -2,6 +2,21 @@ import { Inject, Injectable } from '@nestjs/common';
 import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
 import { BANK_CONFIG_DEFAULTS, normaliseConfigUpdates } from './bank-config.js';
+import {
+  type BankRow,
+  bankStatCounts,
+  countBankContents,
+  countMemoriesByType,
+  countOperationsByStatus,
+  deleteBank,
+  ensureBank,
+  findBank,
+  listBanks,
+  lockBank,
+  mergeBankConfig,
+  resetBankConfig,
+  updateBankProfile,
+} from './banks.queries.js';
 
 export interface Disposition {
   skepticism: number;
@@ -51,28 +66,13 @@ export interface BankStats {
   lastConsolidatedAt: Date | null;
 }
 
-interface BankRow {
-  id: string;
-  name: string | null;
-  mission: string;
-  config: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
-}
-
 /** Creates, reads, changes and deletes memory banks: the unit of isolation of memories. */
 @Injectable()
 export class BanksService {
   constructor(@Inject(MemoryDatabase) private readonly database: MemoryDatabase) {}
 
   async list(): Promise<BankSummary[]> {
-    const rows = await this.database.query<BankRow & { fact_count: string; last_document_at: Date | null; last_write_at: Date | null }>(`
-      SELECT b.*,
-             (SELECT count(*) FROM memory_units m WHERE m.bank_id = b.id) AS fact_count,
-             (SELECT max(d.updated_at) FROM documents d WHERE d.bank_id = b.id) AS last_document_at,
-             (SELECT max(m.created_at) FROM memory_units m WHERE m.bank_id = b.id) AS last_write_at
-        FROM banks b
-       ORDER BY b.created_at, b.id`);
+    const rows = await this.database.withConnection((sql) => listBanks(sql));
     return rows.map((row) => ({
       ...toProfile(row),
       createdAt: row.created_at,
@@ -105,13 +105,8 @@ export class BanksService {
   /** Deletes the bank and everything in it; a missing bank deletes nothing and is no error. */
   async delete(bankId: string): Promise<number> {
     return this.database.transaction(async (sql) => {
-      const [counts] = await sql.query<{ units: string; entities: string; documents: string }>(
-        `SELECT (SELECT count(*) FROM memory_units WHERE bank_id = $1) AS units,
-                (SELECT count(*) FROM entities WHERE bank_id = $1) AS entities,
-                (SELECT count(*) FROM documents WHERE bank_id = $1) AS documents`,
-        [bankId],
-      );
-      await sql.query(`DELETE FROM banks WHERE id = $1`, [bankId]);
+      const counts = await countBankContents(sql, bankId);
+      await deleteBank(sql, bankId);
       return Number(counts.units) + Number(counts.entities) + Number(counts.documents);
     });
   }
@@ -124,55 +119,23 @@ export class BanksService {
     const normalised = normaliseConfigUpdates(updates);
     return this.database.transaction(async (sql) => {
       await this.lock(sql, bankId);
-      const [row] = await sql.query<BankRow>(
-        `UPDATE banks SET config = config || $2::jsonb, updated_at = now() WHERE id = $1 RETURNING *`,
-        [bankId, JSON.stringify(normalised)],
-      );
-      return toConfig(row);
+      return toConfig(await mergeBankConfig(sql, bankId, normalised));
     });
   }
 
   async resetConfig(bankId: string): Promise<BankConfig> {
     return this.database.transaction(async (sql) => {
       await this.lock(sql, bankId);
-      const [row] = await sql.query<BankRow>(
-        `UPDATE banks SET config = '{}'::jsonb, updated_at = now() WHERE id = $1 RETURNING *`,
-        [bankId],
-      );
-      return toConfig(row);
+      return toConfig(await resetBankConfig(sql, bankId));
     });
   }
 
   async stats(bankId: string): Promise<BankStats> {
     return this.database.withConnection(async (sql) => {
       await this.find(bankId, sql);
-      const byType = await sql.query<{ fact_type: string; n: string }>(
-        `SELECT fact_type, count(*) AS n FROM memory_units WHERE bank_id = $1 GROUP BY fact_type`,
-        [bankId],
-      );
-      const byStatus = await sql.query<{ status: string; n: string }>(
-        `SELECT status, count(*) AS n FROM operations WHERE bank_id = $1 GROUP BY status`,
-        [bankId],
-      );
-      const [row] = await sql.query<{
-        documents: string;
-        entities: string;
-        links: string;
-        pending: string;
-        failed: string;
-        last_write: Date | null;
-        last_consolidated: Date | null;
-      }>(
-        `SELECT (SELECT count(*) FROM documents WHERE bank_id = $1) AS documents,
-                (SELECT count(*) FROM entities WHERE bank_id = $1) AS entities,
-                (SELECT count(*) FROM unit_entities ue JOIN memory_units m ON m.id = ue.unit_id WHERE m.bank_id = $1) AS links,
-                (SELECT count(*) FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation'
-                   AND state = 'valid' AND consolidation_status IN ('pending', 'claimed')) AS pending,
-                (SELECT count(*) FROM memory_units WHERE bank_id = $1 AND consolidation_status = 'failed') AS failed,
-                (SELECT max(created_at) FROM memory_units WHERE bank_id = $1) AS last_write,
-                (SELECT max(updated_at) FROM memory_units WHERE bank_id = $1 AND fact_type = 'observation') AS last_consolidated`,
-        [bankId],
-      );
+      const byType = await countMemoriesByType(sql, bankId);
+      const byStatus = await countOperationsByStatus(sql, bankId);
+      const row = await bankStatCounts(sql, bankId);
       const memoriesByType = Object.fromEntries(byType.map((r) => [r.fact_type, Number(r.n)]));
       return {
         bankId,
@@ -196,15 +159,13 @@ export class BanksService {
   }
 
   private async find(bankId: string, sql?: Sql): Promise<BankRow> {
-    const run = (scope: Sql) => scope.query<BankRow>(`SELECT * FROM banks WHERE id = $1`, [bankId]);
-    const [row] = sql ? await run(sql) : await this.database.withConnection(run);
+    const row = sql ? await findBank(sql, bankId) : await this.database.withConnection((scope) => findBank(scope, bankId));
     if (!row) throw bankNotFound(bankId);
     return row;
   }
 
   private async lock(sql: Sql, bankId: string): Promise<void> {
-    const [row] = await sql.query(`SELECT id FROM banks WHERE id = $1 FOR UPDATE`, [bankId]);
-    if (!row) throw bankNotFound(bankId);
+    if (!(await lockBank(sql, bankId))) throw bankNotFound(bankId);
   }
 }
 
@@ -212,27 +173,12 @@ export function bankNotFound(bankId: string): MemoryException {
   return new MemoryException(MemoryErrorCode.BankNotFound, `Bank '${bankId}' not found`);
 }
 
-/** Creates the bank if it is missing; retain into an unknown bank creates it. */
-export async function ensureBank(sql: Sql, bankId: string): Promise<void> {
-  await sql.query(`INSERT INTO banks (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [bankId]);
-}
-
 async function applyUpdate(sql: Sql, bankId: string, update: BankUpdate): Promise<BankRow> {
   const overrides: Record<string, unknown> = { ...(update.config ?? {}) };
   for (const [trait, value] of Object.entries(update.disposition ?? {})) {
     if (value !== undefined && value !== null) overrides[`disposition_${trait}`] = value;
   }
-  const normalised = normaliseConfigUpdates(overrides);
-  const [row] = await sql.query<BankRow>(
-    `UPDATE banks
-        SET name = COALESCE($2, name),
-            config = config || $3::jsonb,
-            updated_at = now()
-      WHERE id = $1
-      RETURNING *`,
-    [bankId, update.name ?? null, JSON.stringify(normalised)],
-  );
-  return row;
+  return updateBankProfile(sql, bankId, update.name ?? null, normaliseConfigUpdates(overrides));
 }
 
 function resolvedConfig(row: BankRow): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';
-import { BanksService, ensureBank } from '../banks/banks.service.js';
+import { ensureBank } from '../banks/banks.queries.js';
+import { BanksService } from '../banks/banks.service.js';
 import { AiClients } from '../external/ai-clients.js';
 import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
 import type { ClaimedOperation } from '../operations/operation.types.js';

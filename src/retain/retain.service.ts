@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AiClients } from '../external/ai-clients.js';
-import { ensureBank } from '../banks/banks.service.js';
+import { ensureBank } from '../banks/banks.queries.js';
 import { MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
 import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ensureBank } from '../banks/banks.service.js';
+import { ensureBank } from '../banks/banks.queries.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
 import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';

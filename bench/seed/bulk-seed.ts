@@ -1,5 +1,6 @@
 import { hashingVector } from '../../src/external/hashing-embedder.js';
-import { canonicalEntityName, extractFactsBySentence } from '../../src/retain/fact-extraction.js';
+import { canonicalEntityName } from '../../src/entities/entity-names.js';
+import { extractFactsBySentence } from '../../src/retain/fact-extraction.js';
 import type { MemoryDatabase } from '../../src/storage/memory-database.js';
 import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import type { SyntheticMemory } from './synthetic-memories.js';

@@ -3,8 +3,8 @@ import { BanksService } from '../banks/banks.service.js';
 import type { FactType } from '../memory.constants.js';
 import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
 import { MemoryDatabase } from '../storage/memory-database.js';
-import { reclaimOrphanEntities } from './entity-links.js';
-import { deleteDocumentMemories, deleteMemories, retagMemories } from './memory-changes.queries.js';
+import { deleteUnlinkedEntities, entitiesLinkedToDocument, reclaimOrphanEntities } from '../entities/entities.queries.js';
+import { deleteDocumentMemories, deleteMemories, retagMemories } from '../consolidation/source-changes.queries.js';
 import type { ObservationScopesSpec } from '../consolidation/observation-scopes.js';
 import type { DocumentRecord, EntityRecord, MemoryRecord, Page } from './memory.types.js';
 import { isUuid } from '../storage/uuid.js';
@@ -106,10 +106,7 @@ export class MemoriesService {
           [bankId, type ?? null],
         ));
       }
-      await sql.query(
-        `DELETE FROM entities e WHERE e.bank_id = $1 AND NOT EXISTS (SELECT 1 FROM unit_entities ue WHERE ue.entity_id = e.id)`,
-        [bankId],
-      );
+      await deleteUnlinkedEntities(sql, bankId);
       if (!type) await sql.query(`DELETE FROM documents WHERE bank_id = $1`, [bankId]);
       return affected;
     });
@@ -144,17 +141,10 @@ export class MemoriesService {
     return this.database.transaction(async (sql) => {
       const [document] = await sql.query(`SELECT id FROM documents WHERE bank_id = $1 AND id = $2 FOR UPDATE`, [bankId, documentId]);
       if (!document) throw documentNotFound();
-      const linked = await sql.query<{ entity_id: string }>(
-        `SELECT DISTINCT ue.entity_id FROM unit_entities ue JOIN memory_units m ON m.id = ue.unit_id
-          WHERE m.bank_id = $1 AND m.document_id = $2`,
-        [bankId, documentId],
-      );
+      const linked = await entitiesLinkedToDocument(sql, bankId, documentId);
       const affected = await deleteDocumentMemories(sql, bankId, documentId);
       await sql.query(`DELETE FROM documents WHERE bank_id = $1 AND id = $2`, [bankId, documentId]);
-      await reclaimOrphanEntities(
-        sql,
-        linked.map((row) => row.entity_id),
-      );
+      await reclaimOrphanEntities(sql, linked);
       return affected;
     });
   }

@@ -2,12 +2,12 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AiClients } from '../external/ai-clients.js';
 import { MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
 import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
-import { canonicalEntityName, mergeEntities, properNouns, type ExtractedEntity } from '../retain/fact-extraction.js';
 import { MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory-database.js';
 import { isUuid } from '../storage/uuid.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
-import { reclaimOrphanEntities } from './entity-links.js';
-import { retagMemories } from './memory-changes.queries.js';
+import { linkUnitToEntity, reclaimOrphanEntities, unlinkUnitFromEntities, upsertEntities } from '../entities/entities.queries.js';
+import { canonicalEntityName, mergeEntities, properNouns, type ExtractedEntity } from '../entities/entity-names.js';
+import { retagMemories } from '../consolidation/source-changes.queries.js';
 import { invalidateObservationsBuiltOn, requeueForConsolidation } from '../consolidation/observation-scopes.queries.js';
 import { MemoriesService } from './memories.service.js';
 import type { MemoryRecord } from './memory.types.js';
@@ -203,22 +203,10 @@ export class MemoryEditService {
    * longer names lose the link and, when nothing else links them, go.
    */
   private async relinkEntities(sql: Sql, bankId: string, memoryId: string, entities: ExtractedEntity[]): Promise<void> {
-    const previous = await sql.query<{ entity_id: string }>(`DELETE FROM unit_entities WHERE unit_id = $1 RETURNING entity_id`, [memoryId]);
+    const previous = await unlinkUnitFromEntities(sql, memoryId);
     const byCanonical = new Map(entities.map((entity) => [canonicalEntityName(entity.name), entity]));
-    const linked: string[] = [];
-    for (const canonical of [...byCanonical.keys()].sort()) {
-      const entity = byCanonical.get(canonical)!;
-      const [row] = await sql.query<{ id: string }>(
-        `INSERT INTO entities (bank_id, name, canonical_name, entity_type)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (bank_id, canonical_name) DO UPDATE SET last_seen = now()
-         RETURNING id`,
-        [bankId, entity.name, canonical, entity.type],
-      );
-      await sql.query(`INSERT INTO unit_entities (unit_id, entity_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [memoryId, row.id]);
-      linked.push(row.id);
-    }
-    await reclaimOrphanEntities(sql, [...new Set([...linked, ...previous.map((row) => row.entity_id)])]);
+    const linked = await upsertEntities(sql, bankId, byCanonical, (entityId) => linkUnitToEntity(sql, memoryId, entityId));
+    await reclaimOrphanEntities(sql, [...new Set([...linked.values(), ...previous])]);
   }
 }
 

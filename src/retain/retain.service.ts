@@ -8,20 +8,15 @@ import { MemoryMetrics } from '../metrics/memory-metrics.js';
 import type { ClaimedOperation } from '../operations/operation.types.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
-import { reclaimOrphanEntities } from '../memories/entity-links.js';
-import { deleteDocumentMemories } from '../memories/memory-changes.queries.js';
+import { entitiesLinkedToDocument, linkUnitToEntity, reclaimOrphanEntities, upsertEntities } from '../entities/entities.queries.js';
+import { type ExtractedEntity, canonicalEntityName } from '../entities/entity-names.js';
+import { deleteDocumentMemories } from '../consolidation/source-changes.queries.js';
 import { type ObservationScopesSpec, parseScopesSpec } from '../consolidation/observation-scopes.js';
 import { MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory-database.js';
 import { stripUnstorable } from '../storage/storable-text.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
-import {
-  type ExtractedFact,
-  type ExtractionInput,
-  canonicalEntityName,
-  extractFactsBySentence,
-  extractFactsWithLlm,
-} from './fact-extraction.js';
+import { type ExtractedFact, type ExtractionInput, extractFactsBySentence, extractFactsWithLlm } from './fact-extraction.js';
 import type { RetainItem, RetainOutcome, RetainRequest } from './retain.types.js';
 
 interface PreparedItem {
@@ -183,13 +178,8 @@ export class RetainService {
         for (const entity of fact.entities) links.push({ unitId: row.id, canonical: canonicalEntityName(entity.name) });
       }
     }
-    const entityIds = await this.upsertEntities(sql, bankId, prepared);
-    for (const { unitId, canonical } of links) {
-      await sql.query(`INSERT INTO unit_entities (unit_id, entity_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
-        unitId,
-        entityIds.get(canonical),
-      ]);
-    }
+    const entityIds = await upsertEntities(sql, bankId, entitiesByCanonicalName(prepared));
+    for (const { unitId, canonical } of links) await linkUnitToEntity(sql, unitId, entityIds.get(canonical)!);
     await reclaimOrphanEntities(sql, [...new Set([...entityIds.values(), ...replacedEntityIds])]);
     return memoryIds;
   }
@@ -216,42 +206,10 @@ export class RetainService {
                metadata = EXCLUDED.metadata, tags = EXCLUDED.tags, updated_at = now()`,
         [bankId, documentId, text, JSON.stringify(entries[0].item.metadata ?? {}), uniqueTags(entries.flatMap((e) => e.tags))],
       );
-      const linked = await sql.query<{ entity_id: string }>(
-        `SELECT DISTINCT ue.entity_id FROM unit_entities ue JOIN memory_units m ON m.id = ue.unit_id
-          WHERE m.bank_id = $1 AND m.document_id = $2`,
-        [bankId, documentId],
-      );
-      touchedEntities.push(...linked.map((row) => row.entity_id));
+      touchedEntities.push(...(await entitiesLinkedToDocument(sql, bankId, documentId)));
       await deleteDocumentMemories(sql, bankId, documentId);
     }
     return touchedEntities;
-  }
-
-  /** In canonical-name order, the lock order every writer of entities follows. */
-  private async upsertEntities(sql: Sql, bankId: string, prepared: PreparedItem[]): Promise<Map<string, string>> {
-    const byCanonical = new Map<string, { name: string; type: string | null }>();
-    for (const { facts } of prepared) {
-      for (const fact of facts) {
-        for (const entity of fact.entities) {
-          const canonical = canonicalEntityName(entity.name);
-          if (!byCanonical.has(canonical)) byCanonical.set(canonical, entity);
-        }
-      }
-    }
-    const ids = new Map<string, string>();
-    for (const canonical of [...byCanonical.keys()].sort()) {
-      const entity = byCanonical.get(canonical)!;
-      const [row] = await sql.query<{ id: string }>(
-        `INSERT INTO entities (bank_id, name, canonical_name, entity_type)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (bank_id, canonical_name) DO UPDATE
-           SET last_seen = now(), entity_type = COALESCE(entities.entity_type, EXCLUDED.entity_type)
-         RETURNING id`,
-        [bankId, entity.name, canonical, entity.type],
-      );
-      ids.set(canonical, row.id);
-    }
-    return ids;
   }
 
   private validate(bankId: string, request: RetainRequest): void {
@@ -274,6 +232,20 @@ const NO_USAGE = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
 
 function invalid(message: string, field: string): MemoryException {
   return new MemoryException(MemoryErrorCode.InvalidInput, message, field);
+}
+
+/** The first spelling of each entity the facts name wins. */
+function entitiesByCanonicalName(prepared: PreparedItem[]): Map<string, ExtractedEntity> {
+  const byCanonical = new Map<string, ExtractedEntity>();
+  for (const { facts } of prepared) {
+    for (const fact of facts) {
+      for (const entity of fact.entities) {
+        const canonical = canonicalEntityName(entity.name);
+        if (!byCanonical.has(canonical)) byCanonical.set(canonical, entity);
+      }
+    }
+  }
+  return byCanonical;
 }
 
 function uniqueTags(tags: string[]): string[] {

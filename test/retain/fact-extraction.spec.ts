@@ -1,4 +1,5 @@
-import { properNouns, splitSentences } from '../../src/retain/fact-extraction.js';
+import { properNouns } from '../../src/entities/entity-names.js';
+import { splitSentences } from '../../src/retain/fact-extraction.js';
 
 describe('splitSentences', () => {
   it('splits at sentence ends and blank lines, not at abbreviations', () => {

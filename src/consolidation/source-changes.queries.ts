@@ -2,7 +2,7 @@ import {
   type QuerySql,
   invalidateObservationsBuiltOn,
   requeueForConsolidation,
-} from '../consolidation/observation-scopes.queries.js';
+} from './observation-scopes.queries.js';
 import type { Sql } from '../storage/memory-database.js';
 
 /** Why observations built on a deleted memory stop counting. */

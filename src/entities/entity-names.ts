@@ -1,0 +1,53 @@
+/**
+ * How names found in text become entities. Retain and memory edits both name entities, and must
+ * agree on it: two spellings of one name are one entity only if both paths key it alike.
+ */
+
+export interface ExtractedEntity {
+  name: string;
+  type: string | null;
+}
+
+/** Words that start sentences with a capital without naming anything. */
+const NOT_NAMES = new Set(
+  (
+    'a an the i we you he she it they this that these those there here then when where what who whom whose ' +
+    'which why how if but and or so yet for nor not no yes my our your his her its their me us him them ' +
+    'on in at by to of from with after before during since until while also however today yesterday tomorrow ' +
+    'monday tuesday wednesday thursday friday saturday sunday mr mrs ms dr last next every each all some ' +
+    'january february march april may june july august september october november december'
+  ).split(' '),
+);
+
+/**
+ * A heuristic for names: runs of capitalised words, dropping the function words a sentence may
+ * start with. It finds "Alice", "New York", "Acme Corp"; it misses lower-case names and keeps
+ * some false friends, which only cost a little entity-arm precision.
+ */
+export function properNouns(sentence: string): ExtractedEntity[] {
+  const found: ExtractedEntity[] = [];
+  const runs = sentence.match(/\p{Lu}[\p{L}\p{N}'’-]*(?:\s+(?:of\s+|de\s+|van\s+|von\s+)?\p{Lu}[\p{L}\p{N}'’-]*)*/gu) ?? [];
+  for (const run of runs) {
+    const words = run.split(/\s+/).filter((word) => !NOT_NAMES.has(word.toLowerCase().replace(/['’]s$/, '')));
+    const name = words.join(' ').replace(/['’]s$/, '');
+    if (name.length >= 2 && !/^\p{Lu}$/u.test(name)) found.push({ name, type: null });
+  }
+  return found;
+}
+
+/** The key an entity is unique by within its bank (`entities.canonical_name`). */
+export function canonicalEntityName(name: string): string {
+  return name.trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+export function mergeEntities(...lists: ExtractedEntity[][]): ExtractedEntity[] {
+  const byName = new Map<string, ExtractedEntity>();
+  for (const entity of lists.flat()) {
+    const key = canonicalEntityName(entity.name);
+    if (!key) continue;
+    const known = byName.get(key);
+    if (!known) byName.set(key, { name: entity.name.trim(), type: entity.type });
+    else if (!known.type && entity.type) known.type = entity.type;
+  }
+  return [...byName.values()];
+}

@@ -47,9 +47,9 @@ export {
 export { ConsolidationService } from './consolidation/consolidation.service.js';
 export type { ConsolidationRequestOutcome, ConsolidationResult } from './consolidation/consolidation.types.js';
 export { OBSERVATION_SCOPE_MODES, type ObservationScopeMode, type ObservationScopesSpec } from './consolidation/observation-scopes.js';
-export { MemoriesService, type MemoryListFilter } from './memories/memories.service.js';
+export { MemoriesService } from './memories/memories.service.js';
 export { MemoryEditService, type EditedMemory, type MemoryEdit } from './memories/memory-edit.service.js';
-export type { DocumentRecord, EntityRecord, MemoryRecord, Page } from './memories/memory.types.js';
+export type { DocumentRecord, EntityRecord, MemoryListFilter, MemoryRecord, Page } from './memories/memory.types.js';
 export { MentalModelsService } from './mental-models/mental-models.service.js';
 export type { CreateMentalModel, MentalModel, MentalModelFilter, MentalModelTrigger, UpdateMentalModel } from './mental-models/mental-model.types.js';
 export { ReflectService } from './reflect/reflect.service.js';

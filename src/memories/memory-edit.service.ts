@@ -9,6 +9,7 @@ import { linkUnitToEntity, reclaimOrphanEntities, unlinkUnitFromEntities, upsert
 import { canonicalEntityName, mergeEntities, properNouns, type ExtractedEntity } from '../entities/entity-names.js';
 import { retagMemories } from '../consolidation/source-changes.queries.js';
 import { invalidateObservationsBuiltOn, requeueForConsolidation } from '../consolidation/observation-scopes.queries.js';
+import { type EditSnapshotRow, lockEditSnapshot, readEditSnapshot, updateEditedMemory } from './memories.queries.js';
 import { MemoriesService } from './memories.service.js';
 import type { MemoryRecord } from './memory.types.js';
 
@@ -35,15 +36,9 @@ export const SOURCE_EDITED_REASON = 'source edited';
 /** Phase-2 aborts (the row changed under us, or a deadlock) before answering 409. */
 export const MAX_EDIT_ATTEMPTS = 3;
 
-interface Snapshot {
-  fact_type: string;
-  text: string;
-  context: string | null;
-}
-
 /** Phase 1's work: what phase 2 applies if the row still reads as phase 1 saw it. */
 interface Prepared {
-  snapshot: Snapshot;
+  snapshot: EditSnapshotRow;
   text: string;
   context: string | null;
   contentChanged: boolean;
@@ -104,10 +99,7 @@ export class MemoryEditService {
 
   /** Phase 1: one short read, then the slow work with no connection held. */
   private async prepare(bankId: string, memoryId: string, edit: MemoryEdit, signal?: AbortSignal): Promise<Prepared> {
-    const [snapshot] = await this.database.query<Snapshot>(
-      `SELECT fact_type, text, context FROM memory_units WHERE bank_id = $1 AND id = $2`,
-      [bankId, memoryId],
-    );
+    const snapshot = await this.database.withConnection((sql) => readEditSnapshot(sql, bankId, memoryId));
     if (!snapshot) throw notFound(memoryId);
     if (snapshot.fact_type !== 'world' && snapshot.fact_type !== 'experience') {
       throw new MemoryException(
@@ -142,10 +134,7 @@ export class MemoryEditService {
     edit: MemoryEdit,
     prepared: Prepared,
   ): Promise<Pick<EditedMemory, 'editedAt' | 'invalidatedAt' | 'invalidationReason'>> {
-    const [current] = await sql.query<Snapshot>(
-      `SELECT fact_type, text, context FROM memory_units WHERE bank_id = $1 AND id = $2 FOR UPDATE`,
-      [bankId, memoryId],
-    );
+    const current = await lockEditSnapshot(sql, bankId, memoryId);
     if (!current) throw notFound(memoryId);
     const { snapshot } = prepared;
     if (current.text !== snapshot.text || (current.context ?? null) !== (snapshot.context ?? null)) {
@@ -153,30 +142,14 @@ export class MemoryEditService {
     }
 
     const invalidating = edit.state === 'invalidated';
-    const [stamps] = await sql.query<{ edited_at: Date | null; invalidated_at: Date | null; invalidation_reason: string | null }>(
-      `UPDATE memory_units
-          SET text = $3, context = $4,
-              embedding = CASE WHEN $5::boolean THEN ${this.vectors.param('$6')} ELSE embedding END,
-              edited_at = CASE WHEN $7::boolean THEN now() ELSE edited_at END,
-              state = COALESCE($8, state),
-              invalidated_at = CASE $8 WHEN 'invalidated' THEN now() WHEN 'valid' THEN NULL ELSE invalidated_at END,
-              invalidation_reason = CASE $8 WHEN 'invalidated' THEN $9 WHEN 'valid' THEN NULL
-                                    ELSE COALESCE($9, invalidation_reason) END,
-              updated_at = now()
-        WHERE bank_id = $1 AND id = $2
-        RETURNING edited_at, invalidated_at, invalidation_reason`,
-      [
-        bankId,
-        memoryId,
-        prepared.text,
-        prepared.context,
-        prepared.embedding !== null,
-        prepared.embedding ? this.vectors.serialize(prepared.embedding) : null,
-        prepared.contentChanged,
-        edit.state ?? null,
-        edit.reason ?? (invalidating ? 'invalidated by user' : null),
-      ],
-    );
+    const stamps = await updateEditedMemory(sql, this.vectors, bankId, memoryId, {
+      text: prepared.text,
+      context: prepared.context,
+      embedding: prepared.embedding,
+      contentChanged: prepared.contentChanged,
+      state: edit.state ?? null,
+      reason: edit.reason ?? (invalidating ? 'invalidated by user' : null),
+    });
 
     if (prepared.contentChanged || invalidating || edit.state === 'valid') {
       await this.requeueConsolidation(sql, bankId, memoryId, prepared.contentChanged || invalidating);

@@ -24,6 +24,15 @@ export interface MemoryRecord {
   updatedAt: Date;
 }
 
+export interface MemoryListFilter {
+  type?: FactType;
+  q?: string;
+  documentId?: string;
+  state?: 'valid' | 'invalidated';
+  limit: number;
+  offset: number;
+}
+
 export interface DocumentRecord {
   id: string;
   bankId: string;

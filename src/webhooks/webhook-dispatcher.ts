@@ -14,6 +14,7 @@ import type { ResolvedMemoryOptions } from '../memory.options.js';
 import { MemoryDatabase } from '../storage/memory-database.js';
 import { assertWebhookUrlAllowed, isInternalAddress } from './webhook-url-policy.js';
 import { type WebhookHttpConfig, type WebhookPayload, withDefaults } from './webhook.types.js';
+import { claimDelivery, markDelivered, recordFailedAttempt, releaseDelivery } from './webhooks.queries.js';
 
 /** A delivery this instance holds the lease of; `leaseToken` fences every write about it. */
 interface ClaimedDelivery {
@@ -110,34 +111,11 @@ export class WebhookDispatcher {
     }
   }
 
-  /**
-   * The oldest due delivery: pending and due, or processing under a lease that expired (its
-   * owner died). The lease covers the webhook's own timeout plus a margin.
-   */
   private async claim(): Promise<ClaimedDelivery | null> {
     const { leaseMs, timeoutMs } = this.options.webhooks;
     const claimedAt = Date.now();
-    const [row] = await this.database.query<ClaimRow>(
-      `WITH due AS (
-         SELECT d.id, w.url, w.secret, w.http_config
-           FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-          WHERE (d.status = 'pending' AND d.next_attempt_at <= now())
-             OR (d.status = 'processing' AND d.lease_expires_at <= now())
-          ORDER BY d.next_attempt_at, d.created_at
-          FOR UPDATE OF d SKIP LOCKED
-          LIMIT 1)
-       UPDATE webhook_deliveries d
-          SET status = 'processing', lease_owner = $1, attempts = d.attempts + 1,
-              lease_token = nextval('memory_lease_tokens'), updated_at = clock_timestamp(),
-              lease_expires_at = now() + make_interval(secs => greatest(
-                $2::double precision,
-                coalesce((due.http_config->>'timeout_seconds')::double precision * 1000, $3::double precision) + $4
-              ) / 1000)
-         FROM due
-        WHERE d.id = due.id
-        RETURNING d.id, d.webhook_id, d.event_type, d.payload, d.attempts, d.lease_token, due.url, due.secret, due.http_config,
-                  (extract(epoch FROM d.lease_expires_at - now()) * 1000)::float8 AS lease_ms`,
-      [this.options.instanceId, leaseMs, timeoutMs, LEASE_MARGIN_MS],
+    const row = await this.database.withConnection((sql) =>
+      claimDelivery(sql, this.options.instanceId, { leaseMs, timeoutMs, marginMs: LEASE_MARGIN_MS }),
     );
     if (!row) return null;
     return {
@@ -218,52 +196,23 @@ export class WebhookDispatcher {
     }
   }
 
-  /** Every write is fenced by the lease token: one that no longer matches changes nothing. */
+  /** Only while the lease is ours (the writes are fenced by its token). */
   private async record(delivery: ClaimedDelivery, outcome: SendOutcome): Promise<void> {
-    const fence = `WHERE id = $1 AND lease_token = $2 AND status = 'processing'`;
-    const key = [delivery.id, delivery.leaseToken];
     let affected: number;
     if (outcome.kind === 'delivered') {
-      ({ affected } = await this.database.withConnection((sql) =>
-        sql.execute(
-          `UPDATE webhook_deliveries
-              SET status = 'delivered', last_response_status = $3, last_error = NULL, lease_owner = NULL,
-                  lease_expires_at = NULL, delivered_at = clock_timestamp(), updated_at = clock_timestamp()
-            ${fence}`,
-          [...key, outcome.status],
-        ),
-      ));
+      affected = await this.database.withConnection((sql) => markDelivered(sql, delivery, outcome.status));
       if (affected) this.logger.log(`Delivery ${delivery.id} (${delivery.eventType}) delivered on attempt ${delivery.attempts}`);
     } else if (outcome.kind === 'abandoned') {
-      // Shutdown cut the send short: not the receiver's fault, so the attempt does not count,
-      // and the delivery is due again at once, for another instance or our next start.
-      ({ affected } = await this.database.withConnection((sql) =>
-        sql.execute(
-          `UPDATE webhook_deliveries
-              SET status = 'pending', attempts = greatest(attempts - 1, 0), lease_owner = NULL,
-                  lease_expires_at = NULL, next_attempt_at = now(), updated_at = clock_timestamp()
-            ${fence}`,
-          key,
-        ),
-      ));
+      affected = await this.database.withConnection((sql) => releaseDelivery(sql, delivery));
       if (affected) this.logger.log(`Delivery ${delivery.id} released for another instance at shutdown`);
     } else {
       const { maxAttempts, backoffMs } = this.options.webhooks;
       const giveUp = delivery.attempts >= maxAttempts;
       // Exponential backoff with full jitter: receivers that failed together do not retry together.
       const retryInMs = giveUp ? null : Math.random() * backoffMs * 2 ** (delivery.attempts - 1);
-      ({ affected } = await this.database.withConnection((sql) =>
-        sql.execute(
-          `UPDATE webhook_deliveries
-              SET status = CASE WHEN $5::double precision IS NULL THEN 'failed' ELSE 'pending' END,
-                  last_error = $3, last_response_status = $4, lease_owner = NULL, lease_expires_at = NULL,
-                  next_attempt_at = CASE WHEN $5::double precision IS NULL THEN next_attempt_at
-                                         ELSE now() + make_interval(secs => $5::double precision / 1000) END,
-                  updated_at = clock_timestamp()
-            ${fence}`,
-          [...key, outcome.error, outcome.kind === 'rejected' ? outcome.status : null, retryInMs],
-        ),
-      ));
+      affected = await this.database.withConnection((sql) =>
+        recordFailedAttempt(sql, delivery, outcome.error, outcome.kind === 'rejected' ? outcome.status : null, retryInMs),
+      );
       if (affected) {
         this.logger.warn(
           `Delivery ${delivery.id} (${delivery.eventType}) attempt ${delivery.attempts} failed: ${outcome.error}; ` +
@@ -303,19 +252,6 @@ export class WebhookDispatcher {
     }
     await this.agent?.destroy();
   }
-}
-
-interface ClaimRow {
-  id: string;
-  webhook_id: string;
-  event_type: string;
-  payload: WebhookPayload;
-  attempts: number;
-  lease_token: string;
-  url: string;
-  secret: string | null;
-  http_config: Partial<WebhookHttpConfig>;
-  lease_ms: number;
 }
 
 /** `sha256=<hex HMAC-SHA256 of the raw body>`, the header Hindsight's receivers verify. */

@@ -65,32 +65,6 @@ export interface WebhookDelivery {
   cursor: string;
 }
 
-export interface WebhookRow {
-  id: string;
-  bank_id: string;
-  url: string;
-  secret: string | null;
-  event_types: string[];
-  enabled: boolean;
-  http_config: Partial<WebhookHttpConfig>;
-  created_at: Date;
-  updated_at: Date;
-}
-
-export function toWebhook(row: WebhookRow, defaultTimeoutMs: number): Webhook {
-  return {
-    id: row.id,
-    bankId: row.bank_id,
-    url: row.url,
-    secret: row.secret,
-    eventTypes: row.event_types,
-    enabled: row.enabled,
-    httpConfig: withDefaults(row.http_config, defaultTimeoutMs),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
 export function withDefaults(config: Partial<WebhookHttpConfig> | undefined, defaultTimeoutMs: number): WebhookHttpConfig {
   return {
     method: config?.method === 'GET' ? 'GET' : 'POST',

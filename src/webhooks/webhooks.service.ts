@@ -9,16 +9,25 @@ import { WebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookUrlRejectedError, assertWebhookUrlAllowed } from './webhook-url-policy.js';
 import {
   type CreateWebhook,
-  type DeliveryStatus,
   type UpdateWebhook,
   type Webhook,
   type WebhookDelivery,
   type WebhookEvent,
   type WebhookPayload,
-  type WebhookRow,
-  toWebhook,
   withDefaults,
 } from './webhook.types.js';
+import {
+  type DeliveryRow,
+  type WebhookChanges,
+  deleteWebhook,
+  insertDeliveries,
+  insertWebhook,
+  listWebhooks,
+  pageOfDeliveries,
+  selectWebhook,
+  toWebhook,
+  updateWebhook,
+} from './webhooks.queries.js';
 
 const DEFAULT_EVENT_TYPES = ['consolidation.completed'];
 
@@ -48,12 +57,7 @@ export class WebhooksService {
     data: Record<string, unknown>,
   ): Promise<number> {
     const payload: WebhookPayload = { event, bank_id: bankId, operation_id: operationId, status, timestamp: new Date().toISOString(), data };
-    const { affected } = await sql.execute(
-      `INSERT INTO webhook_deliveries (webhook_id, bank_id, event_type, payload)
-       SELECT id, bank_id, $2, $3::jsonb FROM webhooks
-        WHERE bank_id = $1 AND enabled AND $2 = ANY(event_types)`,
-      [bankId, event, JSON.stringify(payload)],
-    );
+    const affected = await insertDeliveries(sql, bankId, event, payload);
     // This instance's dispatcher need not wait for its next poll; the others still poll.
     if (affected > 0) sql.afterCommit(() => this.dispatcher.notify());
     return affected;
@@ -65,60 +69,42 @@ export class WebhooksService {
     const httpConfig = withDefaults(input.httpConfig, this.options.webhooks.timeoutMs);
     const row = await this.database.transaction(async (sql) => {
       await ensureBank(sql, bankId);
-      const [inserted] = await sql.query<WebhookRow>(
-        `INSERT INTO webhooks (bank_id, url, secret, event_types, enabled, http_config)
-         VALUES ($1, $2, $3, $4::text[], $5, $6::jsonb) RETURNING *`,
-        [
-          bankId,
-          input.url,
-          input.secret ?? null,
-          uniqueEvents(input.eventTypes ?? DEFAULT_EVENT_TYPES),
-          input.enabled ?? true,
-          JSON.stringify(httpConfig),
-        ],
-      );
-      return inserted;
+      return insertWebhook(sql, bankId, {
+        url: input.url,
+        secret: input.secret ?? null,
+        eventTypes: uniqueEvents(input.eventTypes ?? DEFAULT_EVENT_TYPES),
+        enabled: input.enabled ?? true,
+        httpConfig,
+      });
     });
     return toWebhook(row, this.options.webhooks.timeoutMs);
   }
 
   async list(bankId: string): Promise<Webhook[]> {
-    const rows = await this.database.query<WebhookRow>(`SELECT * FROM webhooks WHERE bank_id = $1 ORDER BY created_at, id`, [
-      bankId,
-    ]);
+    const rows = await this.database.withConnection((sql) => listWebhooks(sql, bankId));
     return rows.map((row) => toWebhook(row, this.options.webhooks.timeoutMs));
   }
 
   async get(bankId: string, webhookId: string): Promise<Webhook> {
     if (!isUuid(webhookId)) throw webhookNotFound();
-    const [row] = await this.database.query<WebhookRow>(`SELECT * FROM webhooks WHERE bank_id = $1 AND id = $2`, [bankId, webhookId]);
+    const row = await this.database.withConnection((sql) => selectWebhook(sql, bankId, webhookId));
     if (!row) throw webhookNotFound();
     return toWebhook(row, this.options.webhooks.timeoutMs);
   }
 
   async update(bankId: string, webhookId: string, update: UpdateWebhook): Promise<Webhook> {
     if (!isUuid(webhookId)) throw webhookNotFound();
-    const sets: string[] = [];
-    const params: unknown[] = [bankId, webhookId];
-    const set = (column: string, value: unknown, cast = '') => {
-      params.push(value);
-      sets.push(`${column} = $${params.length}${cast}`);
-    };
+    const changes: WebhookChanges = {};
     if (update.url !== undefined) {
       await this.vetUrl(update.url);
-      set('url', update.url);
+      changes.url = update.url;
     }
-    if (update.secret !== undefined) set('secret', update.secret);
-    if (update.eventTypes !== undefined) set('event_types', uniqueEvents(update.eventTypes), '::text[]');
-    if (update.enabled !== undefined) set('enabled', update.enabled);
-    if (update.httpConfig !== undefined) {
-      set('http_config', JSON.stringify(withDefaults(update.httpConfig, this.options.webhooks.timeoutMs)), '::jsonb');
-    }
-    if (sets.length === 0) throw new MemoryException(MemoryErrorCode.InvalidInput, 'No fields provided to update');
-    const [row] = await this.database.query<WebhookRow>(
-      `UPDATE webhooks SET ${sets.join(', ')}, updated_at = clock_timestamp() WHERE bank_id = $1 AND id = $2 RETURNING *`,
-      params,
-    );
+    if (update.secret !== undefined) changes.secret = update.secret;
+    if (update.eventTypes !== undefined) changes.eventTypes = uniqueEvents(update.eventTypes);
+    if (update.enabled !== undefined) changes.enabled = update.enabled;
+    if (update.httpConfig !== undefined) changes.httpConfig = withDefaults(update.httpConfig, this.options.webhooks.timeoutMs);
+    if (Object.keys(changes).length === 0) throw new MemoryException(MemoryErrorCode.InvalidInput, 'No fields provided to update');
+    const row = await this.database.withConnection((sql) => updateWebhook(sql, bankId, webhookId, changes));
     if (!row) throw webhookNotFound();
     return toWebhook(row, this.options.webhooks.timeoutMs);
   }
@@ -126,9 +112,7 @@ export class WebhooksService {
   /** Its deliveries go with it, sent or not. */
   async delete(bankId: string, webhookId: string): Promise<void> {
     if (!isUuid(webhookId)) throw webhookNotFound();
-    const { affected } = await this.database.withConnection((sql) =>
-      sql.execute(`DELETE FROM webhooks WHERE bank_id = $1 AND id = $2`, [bankId, webhookId]),
-    );
+    const affected = await this.database.withConnection((sql) => deleteWebhook(sql, bankId, webhookId));
     if (affected === 0) throw webhookNotFound();
   }
 
@@ -146,16 +130,7 @@ export class WebhooksService {
       }
       cursor = page.cursor;
     }
-    const rows = await this.database.query<DeliveryRow>(
-      `SELECT id, webhook_id, event_type, status, attempts, next_attempt_at, last_error, last_response_status,
-              created_at, updated_at, delivered_at,
-              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor
-         FROM webhook_deliveries
-        WHERE webhook_id = $1 AND ($2::timestamptz IS NULL OR created_at < $2::timestamptz)
-        ORDER BY created_at DESC, id DESC
-        LIMIT $3`,
-      [webhook.id, cursor, page.limit + 1],
-    );
+    const rows = await this.database.withConnection((sql) => pageOfDeliveries(sql, webhook.id, cursor, page.limit + 1));
     const items = rows.slice(0, page.limit).map((row) => toDelivery(row, webhook.url));
     return { items, nextCursor: rows.length > page.limit ? items[items.length - 1].cursor : null };
   }
@@ -168,21 +143,6 @@ export class WebhooksService {
       throw error;
     }
   }
-}
-
-interface DeliveryRow {
-  id: string;
-  webhook_id: string;
-  event_type: string;
-  status: DeliveryStatus;
-  attempts: number;
-  next_attempt_at: Date | null;
-  last_error: string | null;
-  last_response_status: number | null;
-  created_at: Date;
-  updated_at: Date;
-  delivered_at: Date | null;
-  cursor: string;
 }
 
 function toDelivery(row: DeliveryRow, url: string): WebhookDelivery {

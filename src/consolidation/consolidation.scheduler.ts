@@ -9,10 +9,8 @@ import { MemoryMetrics } from '../metrics/memory-metrics.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
 import { MemoryDatabase } from '../storage/memory-database.js';
+import { banksAwaitingConsolidation, consolidationLag, tryTickLock } from './consolidation.queries.js';
 import { enqueueConsolidation } from './consolidation.service.js';
-
-/** `pg_try_advisory_xact_lock` key of the consolidation tick: one tick at a time across the fleet. */
-export const CONSOLIDATION_TICK_LOCK = 0x6d656d01;
 
 const JOB_NAME = 'memory-consolidation';
 
@@ -66,32 +64,13 @@ export class ConsolidationScheduler {
    */
   async tick(): Promise<string[]> {
     const queued = await this.database.transaction(async (sql) => {
-      const [{ locked }] = await sql.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [
-        CONSOLIDATION_TICK_LOCK,
-      ]);
-      if (!locked) return [];
-      const banks = await sql.query<{ id: string }>(
-        `SELECT b.id FROM banks b
-          WHERE EXISTS (
-                  SELECT 1 FROM memory_units m
-                   WHERE m.bank_id = b.id AND m.fact_type <> 'observation' AND m.state = 'valid'
-                     AND (m.consolidation_status = 'pending' OR (m.consolidation_status = 'claimed' AND m.lease_expires_at < now())))
-            AND NOT EXISTS (
-                  SELECT 1 FROM operations o
-                   WHERE o.bank_id = b.id AND o.kind = 'consolidation' AND o.status IN ('pending', 'processing'))
-          ORDER BY b.id
-          FOR NO KEY UPDATE OF b SKIP LOCKED`,
-      );
+      if (!(await tryTickLock(sql))) return [];
       const ids: string[] = [];
-      for (const bank of banks) {
-        const outcome = await enqueueConsolidation(sql, this.operations, bank.id, ['pending', 'processing']);
-        if (!outcome.deduplicated) ids.push(bank.id);
+      for (const bankId of await banksAwaitingConsolidation(sql)) {
+        const outcome = await enqueueConsolidation(sql, this.operations, bankId, ['pending', 'processing']);
+        if (!outcome.deduplicated) ids.push(bankId);
       }
-      const [lag] = await sql.query<{ lag: number | null }>(
-        `SELECT extract(epoch FROM now() - min(created_at))::double precision AS lag FROM memory_units
-          WHERE fact_type <> 'observation' AND state = 'valid' AND consolidation_status IN ('pending', 'claimed')`,
-      );
-      this.metrics.consolidationLag.set(Number(lag?.lag ?? 0));
+      this.metrics.consolidationLag.set(Number((await consolidationLag(sql)) ?? 0));
       return ids;
     });
     if (queued.length) {

@@ -30,8 +30,25 @@ import {
   addResults,
   emptyResult,
 } from './consolidation.types.js';
+import {
+  type CandidateRow,
+  type ClaimedRow,
+  claimBatch,
+  consolidationLag,
+  entityLinks,
+  findQueuedConsolidation,
+  invalidateObservation,
+  liveSourceTexts,
+  lockBankForConsolidation,
+  lockHeldClaims,
+  markBatchDone,
+  nearestObservations,
+  recordBatchFailure,
+  releaseBatch,
+  renewBatchLease,
+} from './consolidation.queries.js';
 import { ObservationWriter } from './observation-writer.js';
-import { type ObservationScopesSpec, canonicalScope, scopeKey, scopesOf } from './observation-scopes.js';
+import { canonicalScope, scopeKey, scopesOf } from './observation-scopes.js';
 import { parseVector } from './vectors.js';
 import { MentalModelsService } from '../mental-models/mental-models.service.js';
 
@@ -45,28 +62,6 @@ interface InFlightBatch {
   batch: ClaimedBatch;
   abort: AbortController;
   done: Promise<unknown>;
-}
-
-interface CandidateRow {
-  id: string;
-  text: string;
-  tags: string[] | null;
-  embedding: unknown;
-  source_memory_ids: string[] | null;
-}
-
-interface ClaimedRow {
-  id: string;
-  text: string;
-  tags: string[];
-  observation_scopes: ObservationScopesSpec | null;
-  consolidated_scopes: string[] | null;
-  embedding: unknown;
-  created_at: Date;
-  mentioned_at: Date;
-  occurred_start: Date | null;
-  occurred_end: Date | null;
-  lease_token: string;
 }
 
 /**
@@ -111,13 +106,11 @@ export class ConsolidationService {
 
   /**
    * Queues a consolidation of the bank, or returns the one already waiting. The bank row is
-   * locked (`FOR NO KEY UPDATE`, which memory inserts do not conflict with) so that two concurrent
-   * requests cannot both find no pending operation.
+   * locked so that two concurrent requests cannot both find no pending operation.
    */
   async requestConsolidation(bankId: string): Promise<ConsolidationRequestOutcome> {
     const outcome = await this.database.transaction(async (sql) => {
-      const [bank] = await sql.query(`SELECT id FROM banks WHERE id = $1 FOR NO KEY UPDATE`, [bankId]);
-      if (!bank) throw bankNotFound(bankId);
+      if (!(await lockBankForConsolidation(sql, bankId))) throw bankNotFound(bankId);
       return enqueueConsolidation(sql, this.operations, bankId, ['pending']);
     });
     if (!outcome.deduplicated) this.worker.notify();
@@ -170,28 +163,10 @@ export class ConsolidationService {
     });
   }
 
-  /** Claims up to `batchSize` unconsolidated memories of the bank; an expired lease is anyone's. */
   private async claim(bankId: string, exclude: string[]): Promise<ClaimedBatch | null> {
     const { batchSize, leaseMs } = this.options.consolidation;
     const rows = await this.database.transaction((sql) =>
-      sql.query<ClaimedRow>(
-        `WITH lease AS (SELECT nextval('memory_lease_tokens') AS token)
-         UPDATE memory_units m
-            SET consolidation_status = 'claimed', lease_owner = $2,
-                lease_expires_at = now() + make_interval(secs => $3::double precision / 1000),
-                lease_token = (SELECT token FROM lease)
-          WHERE m.id IN (
-            SELECT id FROM memory_units
-             WHERE bank_id = $1 AND fact_type <> 'observation' AND state = 'valid'
-               AND (consolidation_status = 'pending' OR (consolidation_status = 'claimed' AND lease_expires_at < now()))
-               AND NOT (id = ANY($5::uuid[]))
-             ORDER BY created_at, id
-             FOR UPDATE SKIP LOCKED
-             LIMIT $4)
-         RETURNING m.id, m.text, m.tags, m.observation_scopes, m.consolidated_scopes, m.embedding, m.created_at, m.mentioned_at,
-                   m.occurred_start, m.occurred_end, m.lease_token`,
-        [bankId, this.options.instanceId, leaseMs, batchSize, exclude],
-      ),
+      claimBatch(sql, { bankId, owner: this.options.instanceId, leaseMs, batchSize, exclude }),
     );
     if (rows.length === 0) return null;
     const memories: ClaimedMemory[] = rows
@@ -291,14 +266,7 @@ export class ConsolidationService {
       for (const [index, group] of groups.entries()) {
         for (const memory of group.memories) {
           if (memory.embedding.length === 0) continue;
-          const rows = await sql.query<CandidateRow>(
-            `SELECT o.id, o.text, o.tags, o.embedding, o.source_memory_ids FROM memory_units o
-              WHERE o.bank_id = $1 AND o.fact_type = 'observation' AND o.state = 'valid' AND o.embedding IS NOT NULL
-                AND o.tags @> $4::text[] AND o.tags <@ $4::text[]
-              ORDER BY ${this.vectors.distance('o', '$2')}, o.id
-              LIMIT $3`,
-            [batch.bankId, this.vectors.serialize(memory.embedding), CANDIDATES_PER_MEMORY, group.scope],
-          );
+          const rows = await nearestObservations(sql, this.vectors, batch.bankId, memory.embedding, CANDIDATES_PER_MEMORY, group.scope);
           for (const row of rows) {
             if (total >= MAX_CANDIDATES || found[index].has(row.id)) continue;
             found[index].set(row.id, row);
@@ -307,12 +275,7 @@ export class ConsolidationService {
         }
       }
       const sourceIds = found.flatMap((rows) => [...rows.values()].flatMap((row) => row.source_memory_ids ?? []));
-      const sources = sourceIds.length
-        ? await sql.query<{ id: string; text: string; mentioned_at: Date }>(
-            `SELECT id, text, mentioned_at FROM memory_units WHERE id = ANY($1::uuid[]) AND state = 'valid'`,
-            [sourceIds],
-          )
-        : [];
+      const sources = sourceIds.length ? await liveSourceTexts(sql, sourceIds) : [];
       const sourceById = new Map(sources.map((row) => [row.id, row]));
       return groups.map((group, index) => ({
         ...group,
@@ -331,10 +294,8 @@ export class ConsolidationService {
   }
 
   private async entitiesOf(batch: ClaimedBatch): Promise<Map<string, Set<string>>> {
-    const rows = await this.database.query<{ unit_id: string; entity_id: string }>(
-      `SELECT unit_id, entity_id FROM unit_entities WHERE unit_id = ANY($1::uuid[])`,
-      [batch.memories.map((memory) => memory.id)],
-    );
+    const ids = batch.memories.map((memory) => memory.id);
+    const rows = await this.database.withConnection((sql) => entityLinks(sql, ids));
     const entities = new Map<string, Set<string>>();
     for (const row of rows) entities.set(row.unit_id, (entities.get(row.unit_id) ?? new Set()).add(row.entity_id));
     return entities;
@@ -342,60 +303,30 @@ export class ConsolidationService {
 
   /** Only while the batch is still ours: a worker that lost its lease invalidates nothing. */
   private async invalidate(batch: ClaimedBatch, observationId: string): Promise<boolean> {
+    const ids = batch.memories.map((memory) => memory.id);
     return this.database.transaction(async (sql) => {
-      const held = await sql.query(
-        `SELECT id FROM memory_units WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed'
-          ORDER BY id FOR SHARE`,
-        [batch.memories.map((memory) => memory.id), batch.leaseToken],
-      );
+      const held = await lockHeldClaims(sql, ids, batch.leaseToken);
       if (held.length === 0) return false;
-      const { affected } = await sql.execute(
-        `UPDATE memory_units SET state = 'invalidated', invalidated_at = now(), invalidation_reason = 'consolidation',
-                updated_at = now()
-          WHERE id = $1 AND bank_id = $2 AND fact_type = 'observation' AND state = 'valid'`,
-        [observationId, batch.bankId],
-      );
-      return affected > 0;
+      return (await invalidateObservation(sql, observationId, batch.bankId)) > 0;
     });
   }
 
   /** Memories whose every scope is through; only where our token still holds. */
   private async markDone(batch: ClaimedBatch, ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    const { affected } = await this.database.withConnection((sql) =>
-      sql.execute(
-        `UPDATE memory_units
-            SET consolidation_status = 'done', consolidated_at = now(), consolidation_error = NULL,
-                consolidated_scopes = '{}', lease_owner = NULL, lease_expires_at = NULL
-          WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed' AND state = 'valid'`,
-        [ids, batch.leaseToken],
-      ),
-    );
-    return affected;
+    return this.database.withConnection((sql) => markBatchDone(sql, ids, batch.leaseToken));
   }
 
   /** An attempt counted: back to pending, or failed for good once the attempts are spent. */
   private async recordFailure(batch: ClaimedBatch, ids: string[], reason: string): Promise<number> {
-    const { affected } = await this.database.withConnection((sql) =>
-      sql.execute(
-        `UPDATE memory_units
-            SET consolidation_attempts = consolidation_attempts + 1,
-                consolidation_status = CASE WHEN consolidation_attempts + 1 >= $3 THEN 'failed' ELSE 'pending' END,
-                consolidation_error = $4, lease_owner = NULL, lease_expires_at = NULL
-          WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed'`,
-        [ids, batch.leaseToken, this.options.consolidation.maxAttempts, reason.slice(0, 1000)],
-      ),
+    return this.database.withConnection((sql) =>
+      recordBatchFailure(sql, ids, batch.leaseToken, this.options.consolidation.maxAttempts, reason.slice(0, 1000)),
     );
-    return affected;
   }
 
   /** Back to pending at once, attempt not counted, where our token still holds. */
   private async release(batch: ClaimedBatch, ids: string[]): Promise<void> {
-    await this.database.query(
-      `UPDATE memory_units SET consolidation_status = 'pending', lease_owner = NULL, lease_expires_at = NULL
-        WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed'`,
-      [ids, batch.leaseToken],
-    );
+    await this.database.withConnection((sql) => releaseBatch(sql, ids, batch.leaseToken));
   }
 
   private heartbeat(batch: ClaimedBatch): NodeJS.Timeout {
@@ -403,21 +334,14 @@ export class ConsolidationService {
     const ids = batch.memories.map((memory) => memory.id);
     return setInterval(() => {
       this.database
-        .query(
-          `UPDATE memory_units SET lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
-            WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed'`,
-          [ids, batch.leaseToken, leaseMs],
-        )
+        .withConnection((sql) => renewBatchLease(sql, ids, batch.leaseToken, leaseMs))
         .catch((error: unknown) => this.logger.warn(`Consolidation heartbeat failed: ${errorMessage(error)}`));
     }, Math.max(100, Math.floor(leaseMs / 3)));
   }
 
   private async updateLag(): Promise<void> {
-    const [row] = await this.database.query<{ lag: number | null }>(
-      `SELECT extract(epoch FROM now() - min(created_at))::double precision AS lag FROM memory_units
-        WHERE fact_type <> 'observation' AND state = 'valid' AND consolidation_status IN ('pending', 'claimed')`,
-    );
-    this.metrics.consolidationLag.set(Number(row?.lag ?? 0));
+    const lag = await this.database.withConnection((sql) => consolidationLag(sql));
+    this.metrics.consolidationLag.set(Number(lag ?? 0));
   }
 
   private assertRunning(signal?: AbortSignal): void {
@@ -477,10 +401,7 @@ export async function enqueueConsolidation(
   bankId: string,
   statuses: string[],
 ): Promise<ConsolidationRequestOutcome> {
-  const [existing] = await sql.query<{ id: string }>(
-    `SELECT id FROM operations WHERE bank_id = $1 AND kind = $2 AND status = ANY($3::text[]) ORDER BY created_at LIMIT 1`,
-    [bankId, CONSOLIDATION_OPERATION, statuses],
-  );
-  if (existing) return { operationId: existing.id, deduplicated: true };
+  const existing = await findQueuedConsolidation(sql, bankId, statuses);
+  if (existing) return { operationId: existing, deduplicated: true };
   return { operationId: await operations.enqueue(sql, bankId, CONSOLIDATION_OPERATION, {}), deduplicated: false };
 }

@@ -4,6 +4,14 @@ import type { Embedder } from '../external/embedder.js';
 import { type MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import type { ObservationPlan, WriteOutcome } from './consolidation.types.js';
+import {
+  foldIntoObservation,
+  insertObservation,
+  linkSourceEntities,
+  liveClaimedSources,
+  lockSources,
+  markScopeDone,
+} from './consolidation.queries.js';
 import { scopeKey } from './observation-scopes.js';
 
 const MAX_ATTEMPTS = 3;
@@ -44,14 +52,7 @@ export class ObservationWriter {
     let planned = [...new Set(plan.sourceIds)].sort();
     const scope = scopeKey(plan.scope);
     for (let round = 1; round <= MAX_ATTEMPTS; round += 1) {
-      const live = await this.database.query<{ id: string }>(
-        `SELECT id FROM memory_units
-          WHERE id = ANY($1::uuid[]) AND bank_id = $2 AND state = 'valid'
-            AND consolidation_status = 'claimed' AND lease_token = $3 AND NOT ($4 = ANY(consolidated_scopes))
-          ORDER BY id`,
-        [planned, bankId, leaseToken, scope],
-      );
-      const liveIds = live.map((row) => row.id);
+      const liveIds = await this.database.withConnection((sql) => liveClaimedSources(sql, planned, bankId, leaseToken, scope));
       if (liveIds.length === 0) return { effect: 'skipped', consumed: [], returned: [] };
       const text = typeof plan.text === 'string' ? plan.text : plan.text(liveIds);
       if (!text.trim()) return { effect: 'skipped', consumed: [], returned: liveIds };
@@ -79,13 +80,7 @@ export class ObservationWriter {
     embedding: number[],
   ): Promise<WriteOutcome | 'stale'> {
     const scope = scopeKey(plan.scope);
-    const locked = await sql.query<{ id: string; live: boolean }>(
-      `SELECT id, (state = 'valid' AND consolidation_status = 'claimed' AND lease_token = $3
-                   AND NOT ($4 = ANY(consolidated_scopes))) AS live
-         FROM memory_units WHERE id = ANY($1::uuid[]) AND bank_id = $2
-        ORDER BY id FOR SHARE`,
-      [expected, bankId, leaseToken, scope],
-    );
+    const locked = await lockSources(sql, expected, bankId, leaseToken, scope);
     const live = locked.filter((row) => row.live).map((row) => row.id);
     if (live.length === 0) return { effect: 'skipped', consumed: [], returned: [] };
     // A derived text names exactly the sources it was built from; a fixed (LLM) text is kept and
@@ -95,62 +90,27 @@ export class ObservationWriter {
     let observationId: string | undefined;
     if (plan.kind === 'create') {
       const key = observationKey(bankId, live, 'create', plan.scope);
-      // The observation's tags are its scope, never the union of its sources' tags.
-      const [row] = await sql.query<{ id: string }>(
-        `INSERT INTO memory_units
-           (bank_id, text, fact_type, tags, embedding, source_memory_ids, proof_count, observation_key,
-            consolidation_status, consolidated_at, mentioned_at, occurred_start, occurred_end)
-         SELECT $1, $2, 'observation', $6::text[],
-                ${this.vectors.param('$3')}, $4::uuid[], cardinality($4::uuid[]), $5, 'done', now(),
-                (SELECT max(mentioned_at) FROM memory_units WHERE id = ANY($4::uuid[])),
-                (SELECT min(occurred_start) FROM memory_units WHERE id = ANY($4::uuid[])),
-                (SELECT max(occurred_end) FROM memory_units WHERE id = ANY($4::uuid[]))
-         ON CONFLICT (observation_key) DO NOTHING
-         RETURNING id`,
-        [bankId, text, this.vectors.serialize(embedding), live, key, [...plan.scope]],
-      );
-      observationId = row?.id;
+      observationId = await insertObservation(sql, this.vectors, { bankId, text, embedding, sourceIds: live, key, tags: [...plan.scope] });
       if (!observationId) {
         // The same sources were already folded by an earlier run of this write: a no-op.
-        await this.markScopeDone(sql, live, leaseToken, scope);
+        await markScopeDone(sql, live, leaseToken, scope);
         return { effect: 'skipped', consumed: live, returned: [] };
       }
     } else {
-      const [row] = await sql.query<{ id: string }>(
-        `UPDATE memory_units o
-            SET source_memory_ids = COALESCE(o.source_memory_ids, '{}') ||
-                  ARRAY(SELECT x FROM unnest($3::uuid[]) x WHERE NOT (x = ANY(COALESCE(o.source_memory_ids, '{}')))),
-                proof_count = cardinality(COALESCE(o.source_memory_ids, '{}')) +
-                  cardinality(ARRAY(SELECT x FROM unnest($3::uuid[]) x WHERE NOT (x = ANY(COALESCE(o.source_memory_ids, '{}'))))),
-                text = $4, embedding = ${this.vectors.param('$5')},
-                mentioned_at = greatest(o.mentioned_at, (SELECT max(mentioned_at) FROM memory_units WHERE id = ANY($3::uuid[]))),
-                consolidated_at = now(), updated_at = now()
-          WHERE o.id = $1 AND o.bank_id = $2 AND o.fact_type = 'observation' AND o.state = 'valid'
-            AND o.tags @> $6::text[] AND o.tags <@ $6::text[]
-          RETURNING o.id`,
-        [plan.observationId, bankId, live, text, this.vectors.serialize(embedding), [...plan.scope]],
-      );
-      observationId = row?.id;
+      observationId = await foldIntoObservation(sql, this.vectors, {
+        id: plan.observationId,
+        bankId,
+        sourceIds: live,
+        text,
+        embedding,
+        tags: [...plan.scope],
+      });
       // Invalidated or deleted meanwhile: nothing to fold into; the sources go back to the queue.
       if (!observationId) return { effect: 'skipped', consumed: [], returned: live };
     }
-    await sql.query(
-      `INSERT INTO unit_entities (unit_id, entity_id)
-       SELECT DISTINCT $1::uuid, entity_id FROM unit_entities WHERE unit_id = ANY($2::uuid[])
-       ON CONFLICT DO NOTHING`,
-      [observationId, live],
-    );
-    await this.markScopeDone(sql, live, leaseToken, scope);
+    await linkSourceEntities(sql, observationId, live);
+    await markScopeDone(sql, live, leaseToken, scope);
     return { effect: plan.kind === 'create' ? 'created' : 'updated', consumed: live, returned: [] };
-  }
-
-  private async markScopeDone(sql: Sql, ids: string[], leaseToken: string, scope: string): Promise<void> {
-    await sql.query(
-      `UPDATE memory_units SET consolidated_scopes = array_append(consolidated_scopes, $3)
-        WHERE id = ANY($1::uuid[]) AND lease_token = $2 AND consolidation_status = 'claimed'
-          AND NOT ($3 = ANY(consolidated_scopes))`,
-      [ids, leaseToken, scope],
-    );
   }
 
   private async inTransaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {

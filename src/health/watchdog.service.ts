@@ -4,6 +4,7 @@ import { MEMORY_OPTIONS } from '../memory.constants.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
 import { MemoryMetrics } from '../metrics/memory-metrics.js';
 import { MemoryDatabase, type PoolStats } from '../storage/memory-database.js';
+import { consolidationLagSeconds, ping, reclaimExpiredMemoryClaims, reclaimExpiredOperations } from './health.queries.js';
 
 export interface DatabaseCheck {
   ok: boolean;
@@ -26,10 +27,6 @@ export interface WatchdogReport {
  * Periodic checks of the things that fail quietly: the database (so readiness can answer from
  * the last ping and a lost database shows even when no request comes), pool saturation,
  * consolidation lag, and claims left behind by instances that died.
- *
- * Claims with an expired lease are already claimable by anyone; handing them back to
- * `pending` makes that visible in stats and operations lists, and costs the dead holder nothing
- * it could still use: its writes are fenced by a token that no longer matches a processing row.
  */
 @Injectable()
 export class WatchdogService {
@@ -83,20 +80,11 @@ export class WatchdogService {
   private async sweep(): Promise<void> {
     try {
       await this.database.transaction(async (sql) => {
-        const [lag] = await sql.query<{ seconds: number | null }>(
-          `SELECT extract(epoch FROM now() - min(created_at))::float8 AS seconds FROM memory_units
-            WHERE fact_type <> 'observation' AND state = 'valid' AND consolidation_status IN ('pending', 'claimed')`,
-        );
-        const operations = await sql.execute(
-          `UPDATE operations SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-            WHERE status = 'processing' AND lease_expires_at < now()`,
-        );
-        const memories = await sql.execute(
-          `UPDATE memory_units SET consolidation_status = 'pending', lease_owner = NULL, lease_expires_at = NULL
-            WHERE consolidation_status = 'claimed' AND lease_expires_at < now()`,
-        );
-        this.current.consolidationLagSeconds = lag?.seconds ?? 0;
-        this.current.reclaimed = { operations: operations.affected, memories: memories.affected };
+        const lag = await consolidationLagSeconds(sql);
+        const operations = await reclaimExpiredOperations(sql);
+        const memories = await reclaimExpiredMemoryClaims(sql);
+        this.current.consolidationLagSeconds = lag ?? 0;
+        this.current.reclaimed = { operations, memories };
       });
       this.metrics.consolidationLag.set(this.current.consolidationLagSeconds ?? 0);
       const { operations, memories } = this.current.reclaimed;
@@ -114,7 +102,7 @@ export class WatchdogService {
     const started = Date.now();
     const previous = this.current.database;
     try {
-      await this.database.query('SELECT 1');
+      await this.database.withConnection((sql) => ping(sql));
       this.current.database = { ok: true, latencyMs: Date.now() - started, checkedAt: new Date() };
       if (previous && !previous.ok) this.logger.log('Database reachable again');
     } catch (error) {

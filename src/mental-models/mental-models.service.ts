@@ -7,8 +7,6 @@ import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory
 import type { ClaimedOperation } from '../operations/operation.types.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
-import { SqlParams } from '../recall/arms/sql-params.js';
-import { sourcesVisible, tagPredicate } from '../recall/arms/visible-memories.js';
 import { RecallService } from '../recall/recall.service.js';
 import { FACT_TYPES, TAGS_MATCHES, type RecalledMemory } from '../recall/recall.types.js';
 import { describeMemory, extractiveAnswer, toFact } from '../reflect/reflect.service.js';
@@ -20,7 +18,6 @@ import {
   type CreateMentalModel,
   DEFAULT_MODEL_TOKENS,
   MAX_MODEL_TOKENS,
-  MENTAL_MODEL_PLACEHOLDER,
   MIN_MODEL_TOKENS,
   type MentalModel,
   type MentalModelFilter,
@@ -28,6 +25,20 @@ import {
   REFRESH_MENTAL_MODEL,
   type UpdateMentalModel,
 } from './mental-model.types.js';
+import {
+  type ModelRow,
+  deleteModel,
+  insertModel,
+  listModels,
+  lockModel,
+  lockModelForRefresh,
+  modelsToRefreshAfterConsolidation,
+  scheduledModels,
+  selectModel,
+  tryCronLock,
+  updateModel,
+  writeRefreshedContent,
+} from './mental-models.queries.js';
 
 const CRON_CHECK_INTERVAL_MS = 30_000;
 const MODEL_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -39,21 +50,6 @@ const SYSTEM_PROMPT = `You maintain a "mental model": a concise, self-contained 
 about one topic, written from its long-term memories. Use only the memories given; prefer recent
 information when memories disagree, and say what is uncertain. Write markdown.
 Return JSON: {"content": string}.`;
-
-interface ModelRow {
-  bank_id: string;
-  id: string;
-  name: string;
-  source_query: string;
-  content: string | null;
-  based_on: ReflectFact[];
-  tags: string[];
-  max_tokens: number;
-  trigger: Partial<MentalModelTrigger>;
-  last_refreshed_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
 
 /**
  * Mental models: named summaries of what a bank knows about a query, kept up to date by
@@ -107,21 +103,8 @@ export class MentalModelsService {
    */
   async queueDueRefreshes(now = new Date()): Promise<string[]> {
     const ids = await this.database.transaction(async (sql) => {
-      const [{ locked }] = await sql.query<{ locked: boolean }>(
-        `SELECT pg_try_advisory_xact_lock(hashtext('nestjs-memory:mental-model-cron')) AS locked`,
-      );
-      if (!locked) return [];
-      const models = await sql.query<{ bank_id: string; id: string; cron: string; since: Date }>(
-        `SELECT m.bank_id, m.id, m.trigger ->> 'refreshCron' AS cron,
-                GREATEST(COALESCE(m.last_refreshed_at, m.created_at), m.created_at,
-                         (SELECT max(GREATEST(o.created_at, COALESCE((o.payload ->> 'cron_checked_at')::timestamptz, o.created_at)))
-                            FROM operations o
-                           WHERE o.bank_id = m.bank_id AND o.kind = $1 AND o.payload ->> 'mental_model_id' = m.id)) AS since
-           FROM mental_models m
-          WHERE m.trigger ->> 'refreshCron' IS NOT NULL
-          ORDER BY m.bank_id, m.id`,
-        [REFRESH_MENTAL_MODEL],
-      );
+      if (!(await tryCronLock(sql))) return [];
+      const models = await scheduledModels(sql);
       const queued: string[] = [];
       for (const model of models) {
         let schedule: CronSchedule;
@@ -150,27 +133,14 @@ export class MentalModelsService {
    */
   async list(bankId: string, filter: MentalModelFilter): Promise<MentalModel[]> {
     await this.banks.assertExists(bankId);
-    const tags = filter.tags ?? [];
-    const match = filter.tagsMatch ?? 'any';
-    const params = new SqlParams();
-    const bank = params.add(bankId);
-    const where = [`mm.bank_id = ${bank}`, tagPredicate('mm.tags', tags, match, params)];
-    if (tags.length > 0 || match === 'exact') {
-      where.push(`NOT EXISTS (
-        SELECT 1 FROM jsonb_array_elements(mm.based_on) AS fact
-          JOIN memory_units basis ON basis.bank_id = ${bank} AND basis.id = (fact->>'id')::uuid
-         WHERE NOT (${tagPredicate('basis.tags', tags, match, params)} AND ${sourcesVisible('basis', tags, match, params)}))`);
-    }
-    const rows = await this.database.query<ModelRow>(
-      `SELECT mm.* FROM mental_models mm WHERE ${where.join(' AND ')}
-        ORDER BY mm.created_at, mm.id LIMIT ${params.add(filter.limit)} OFFSET ${params.add(filter.offset)}`,
-      params.values,
+    const rows = await this.database.withConnection((sql) =>
+      listModels(sql, bankId, { tags: filter.tags ?? [], match: filter.tagsMatch ?? 'any', limit: filter.limit, offset: filter.offset }),
     );
     return rows.map(toModel);
   }
 
   async get(bankId: string, id: string): Promise<MentalModel> {
-    const [row] = await this.database.query<ModelRow>(`SELECT * FROM mental_models WHERE bank_id = $1 AND id = $2`, [bankId, id]);
+    const row = await this.database.withConnection((sql) => selectModel(sql, bankId, id));
     if (!row) throw notFound(id);
     return toModel(row);
   }
@@ -202,34 +172,23 @@ export class MentalModelsService {
     const maxTokens = patch.maxTokens === undefined ? null : checkMaxTokens(patch.maxTokens);
     const tags = patch.tags === undefined ? null : uniqueTags(patch.tags);
     return this.database.transaction(async (sql) => {
-      const [current] = await sql.query<ModelRow>(`SELECT * FROM mental_models WHERE bank_id = $1 AND id = $2 FOR UPDATE`, [bankId, id]);
+      const current = await lockModel(sql, bankId, id);
       if (!current) throw notFound(id);
       const trigger =
         patch.trigger === undefined ? null : checkTrigger({ ...DEFAULT_TRIGGER, ...current.trigger, ...definedOnly(patch.trigger) });
-      const [row] = await sql.query<ModelRow>(
-        `UPDATE mental_models
-            SET name = COALESCE($3, name), source_query = COALESCE($4, source_query), max_tokens = COALESCE($5, max_tokens),
-                tags = COALESCE($6::text[], tags), trigger = COALESCE($7::jsonb, trigger), updated_at = now()
-          WHERE bank_id = $1 AND id = $2
-          RETURNING *`,
-        [bankId, id, name, sourceQuery, maxTokens, tags, trigger ? JSON.stringify(trigger) : null],
-      );
-      return toModel(row);
+      return toModel(await updateModel(sql, bankId, id, { name, sourceQuery, maxTokens, tags, trigger }));
     });
   }
 
   async delete(bankId: string, id: string): Promise<void> {
-    const { affected } = await this.database.withConnection((sql) =>
-      sql.execute(`DELETE FROM mental_models WHERE bank_id = $1 AND id = $2`, [bankId, id]),
-    );
+    const affected = await this.database.withConnection((sql) => deleteModel(sql, bankId, id));
     if (affected === 0) throw notFound(id);
   }
 
   /** Queues a refresh of one model; answers its operation id. */
   async refresh(bankId: string, id: string): Promise<string> {
     const operationId = await this.database.transaction(async (sql) => {
-      const [row] = await sql.query(`SELECT 1 FROM mental_models WHERE bank_id = $1 AND id = $2 FOR SHARE`, [bankId, id]);
-      if (!row) throw notFound(id);
+      if (!(await lockModelForRefresh(sql, bankId, id))) throw notFound(id);
       return this.operations.enqueue(sql, bankId, REFRESH_MENTAL_MODEL, { mental_model_id: id });
     });
     this.worker.notify();
@@ -243,19 +202,11 @@ export class MentalModelsService {
    */
   async refreshAfterConsolidation(bankId: string): Promise<string[]> {
     const ids = await this.database.transaction(async (sql) => {
-      const models = await sql.query<{ id: string }>(
-        `SELECT m.id FROM mental_models m
-          WHERE m.bank_id = $1 AND (m.trigger ->> 'refreshAfterConsolidation')::boolean IS TRUE
-            AND NOT EXISTS (SELECT 1 FROM operations o
-                             WHERE o.bank_id = m.bank_id AND o.kind = $2 AND o.status = 'pending'
-                               AND o.payload ->> 'mental_model_id' = m.id)
-          ORDER BY m.id
-          FOR UPDATE OF m`,
-        [bankId, REFRESH_MENTAL_MODEL],
-      );
       const queued: string[] = [];
-      for (const model of models) {
-        queued.push(await this.operations.enqueue(sql, bankId, REFRESH_MENTAL_MODEL, { mental_model_id: model.id, reason: 'consolidation' }));
+      for (const modelId of await modelsToRefreshAfterConsolidation(sql, bankId)) {
+        queued.push(
+          await this.operations.enqueue(sql, bankId, REFRESH_MENTAL_MODEL, { mental_model_id: modelId, reason: 'consolidation' }),
+        );
       }
       return queued;
     });
@@ -266,10 +217,7 @@ export class MentalModelsService {
   /** The operation handler: read, recall and summarise with no connection held, then one fenced write. */
   private async runRefresh(operation: ClaimedOperation, signal: AbortSignal): Promise<void> {
     const modelId = String(operation.payload.mental_model_id);
-    const [row] = await this.database.query<ModelRow>(`SELECT * FROM mental_models WHERE bank_id = $1 AND id = $2`, [
-      operation.bankId,
-      modelId,
-    ]);
+    const row = await this.database.withConnection((sql) => selectModel(sql, operation.bankId, modelId));
     if (!row) {
       await this.database.transaction((sql) => this.operations.complete(sql, operation, { mental_model_id: modelId, skipped: 'deleted' }));
       return;
@@ -279,11 +227,7 @@ export class MentalModelsService {
     signal.throwIfAborted();
     await this.database.transaction(async (sql) => {
       await this.operations.assertLeaseHeld(sql, operation);
-      const { affected } = await sql.execute(
-        `UPDATE mental_models SET content = $3, based_on = $4::jsonb, last_refreshed_at = now(), updated_at = now()
-          WHERE bank_id = $1 AND id = $2`,
-        [model.bankId, model.id, content, JSON.stringify(basedOn.map(factJson))],
-      );
+      const affected = await writeRefreshedContent(sql, model.bankId, model.id, content, basedOn.map(factJson));
       await this.operations.complete(sql, operation, {
         mental_model_id: model.id,
         updated: affected === 1,
@@ -333,14 +277,8 @@ export class MentalModelsService {
     const base = explicitId ?? slugOf(name);
     for (let n = 1; ; n += 1) {
       const id = n === 1 ? base : `${base.slice(0, MAX_ID_LENGTH - String(n).length - 1)}-${n}`;
-      const rows = await sql.query<{ id: string }>(
-        `INSERT INTO mental_models (bank_id, id, name, source_query, content, tags, max_tokens, trigger)
-         VALUES ($1, $2, $3, $4, $5, $6::text[], $7, $8::jsonb)
-         ON CONFLICT (bank_id, id) DO NOTHING
-         RETURNING id`,
-        [bankId, id, name, fields.sourceQuery, MENTAL_MODEL_PLACEHOLDER, fields.tags, fields.maxTokens, JSON.stringify(fields.trigger)],
-      );
-      if (rows.length) return rows[0].id;
+      const inserted = await insertModel(sql, { bankId, id, name, ...fields });
+      if (inserted !== undefined) return inserted;
       if (explicitId !== null) {
         throw new MemoryException(MemoryErrorCode.Conflict, `Mental model '${explicitId}' already exists in bank '${bankId}'`);
       }

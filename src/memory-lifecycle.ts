@@ -1,13 +1,13 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { ReadinessService } from '../health/readiness.service.js';
-import { WatchdogService } from '../health/watchdog.service.js';
-import { ConsolidationScheduler } from '../consolidation/consolidation.scheduler.js';
-import { ConsolidationService } from '../consolidation/consolidation.service.js';
-import { MentalModelsService } from '../mental-models/mental-models.service.js';
-import { OperationsWorker } from '../operations/operations.worker.js';
-import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
-import { ShutdownCoordinator } from './shutdown-coordinator.js';
-import type { ShutdownStage } from './shutdown-stage.js';
+import { ReadinessService } from './health/readiness.service.js';
+import { WatchdogService } from './health/watchdog.service.js';
+import { ConsolidationScheduler } from './consolidation/consolidation.scheduler.js';
+import { ConsolidationService } from './consolidation/consolidation.service.js';
+import { MentalModelsService } from './mental-models/mental-models.service.js';
+import { OperationsWorker } from './operations/operations.worker.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
+import type { ShutdownStage } from './lifecycle/shutdown-stage.js';
 
 /**
  * Starts the module's workers in one fixed order and hands their teardown to the coordinator.

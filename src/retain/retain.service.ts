@@ -17,6 +17,7 @@ import { stripUnstorable } from '../storage/storable-text.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { type ExtractedFact, type ExtractionInput, extractFactsBySentence, extractFactsWithLlm } from './fact-extraction.js';
+import { insertMemoryUnit, upsertDocument } from './retain.queries.js';
 import type { RetainItem, RetainOutcome, RetainRequest } from './retain.types.js';
 
 interface PreparedItem {
@@ -153,29 +154,21 @@ export class RetainService {
     const links: Array<{ unitId: string; canonical: string }> = [];
     for (const { item, tags, scopes, facts } of prepared) {
       for (const fact of facts) {
-        const [row] = await sql.query<{ id: string }>(
-          `INSERT INTO memory_units
-             (bank_id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
-              observation_scopes)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, now()), $9::jsonb, $10::text[], ${this.vectors.param('$11')}, $12::jsonb)
-           RETURNING id`,
-          [
-            bankId,
-            item.documentId ?? null,
-            fact.text,
-            item.context ?? null,
-            fact.factType,
-            fact.occurredStart,
-            fact.occurredEnd,
-            item.timestamp ?? null,
-            JSON.stringify(item.metadata ?? {}),
-            tags,
-            this.vectors.serialize(fact.embedding),
-            scopes === null ? null : JSON.stringify(scopes),
-          ],
-        );
-        memoryIds.push(row.id);
-        for (const entity of fact.entities) links.push({ unitId: row.id, canonical: canonicalEntityName(entity.name) });
+        const unitId = await insertMemoryUnit(sql, this.vectors, bankId, {
+          documentId: item.documentId ?? null,
+          text: fact.text,
+          context: item.context ?? null,
+          factType: fact.factType,
+          occurredStart: fact.occurredStart,
+          occurredEnd: fact.occurredEnd,
+          mentionedAt: item.timestamp ?? null,
+          metadata: item.metadata ?? {},
+          tags,
+          embedding: fact.embedding,
+          observationScopes: scopes,
+        });
+        memoryIds.push(unitId);
+        for (const entity of fact.entities) links.push({ unitId, canonical: canonicalEntityName(entity.name) });
       }
     }
     const entityIds = await upsertEntities(sql, bankId, entitiesByCanonicalName(prepared));
@@ -197,15 +190,11 @@ export class RetainService {
     }
     const touchedEntities: string[] = [];
     for (const [documentId, entries] of [...documents.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const text = entries.map((entry) => entry.item.content).join('\n\n');
-      await sql.query(
-        `INSERT INTO documents (bank_id, id, original_text, content_hash, metadata, tags)
-         VALUES ($1, $2, $3, md5($3), $4::jsonb, $5::text[])
-         ON CONFLICT (bank_id, id) DO UPDATE
-           SET original_text = EXCLUDED.original_text, content_hash = EXCLUDED.content_hash,
-               metadata = EXCLUDED.metadata, tags = EXCLUDED.tags, updated_at = now()`,
-        [bankId, documentId, text, JSON.stringify(entries[0].item.metadata ?? {}), uniqueTags(entries.flatMap((e) => e.tags))],
-      );
+      await upsertDocument(sql, bankId, documentId, {
+        originalText: entries.map((entry) => entry.item.content).join('\n\n'),
+        metadata: entries[0].item.metadata ?? {},
+        tags: uniqueTags(entries.flatMap((e) => e.tags)),
+      });
       touchedEntities.push(...(await entitiesLinkedToDocument(sql, bankId, documentId)));
       await deleteDocumentMemories(sql, bankId, documentId);
     }

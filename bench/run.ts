@@ -42,7 +42,13 @@ function parseArguments(argv: string[]): Arguments {
   for (const id of wanted ?? []) if (!known.has(id)) throw new Error(`--only: unknown benchmark '${id}' (known: ${[...known].join(', ')})`);
   const scale = valueOf('--scale') === undefined ? undefined : Number(valueOf('--scale'));
   if (scale !== undefined && !(scale > 0 && scale <= 1)) throw new Error('--scale must be a number in (0, 1]');
-  return { quick, scale, only: wanted, out: valueOf('--out') ?? (quick ? 'BENCHMARKS.quick.md' : 'BENCHMARKS.md'), json: valueOf('--json') };
+  return {
+    quick,
+    scale,
+    only: wanted,
+    out: valueOf('--out') ?? (quick ? 'BENCHMARKS.quick.md' : 'BENCHMARKS.md'),
+    json: valueOf('--json'),
+  };
 }
 
 function packageVersion(name: string): string {

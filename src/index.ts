@@ -27,7 +27,15 @@ export { EmbeddingDimensionError, ExternalServiceError, LlmOutputError } from '.
 export { LeaseLostError } from './operations/operations.service.js';
 
 // The injectable services the module exports.
-export { BanksService, type BankConfig, type BankProfile, type BankStats, type BankSummary, type BankUpdate, type Disposition } from './banks/banks.service.js';
+export {
+  BanksService,
+  type BankConfig,
+  type BankProfile,
+  type BankStats,
+  type BankSummary,
+  type BankUpdate,
+  type Disposition,
+} from './banks/banks.service.js';
 export { RetainService } from './retain/retain.service.js';
 export type { RetainEntityInput, RetainItem, RetainOutcome, RetainRequest } from './retain/retain.types.js';
 export { RecallService } from './recall/recall.service.js';
@@ -51,14 +59,27 @@ export { MemoriesService } from './memories/memories.service.js';
 export { MemoryEditService, type EditedMemory, type MemoryEdit } from './memories/memory-edit.service.js';
 export type { DocumentRecord, EntityRecord, MemoryListFilter, MemoryRecord, Page } from './memories/memory.types.js';
 export { MentalModelsService } from './mental-models/mental-models.service.js';
-export type { CreateMentalModel, MentalModel, MentalModelFilter, MentalModelTrigger, UpdateMentalModel } from './mental-models/mental-model.types.js';
+export type {
+  CreateMentalModel,
+  MentalModel,
+  MentalModelFilter,
+  MentalModelTrigger,
+  UpdateMentalModel,
+} from './mental-models/mental-model.types.js';
 export { ReflectService } from './reflect/reflect.service.js';
 export type { ReflectFact, ReflectOutcome, ReflectRequest } from './reflect/reflect.types.js';
 export { OperationsService } from './operations/operations.service.js';
 export { OPERATION_STATUSES, type Operation, type OperationStatus } from './operations/operation.types.js';
 export { WebhooksService } from './webhooks/webhooks.service.js';
 export { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
-export { WEBHOOK_EVENTS, type CreateWebhook, type UpdateWebhook, type Webhook, type WebhookDelivery, type WebhookEvent } from './webhooks/webhook.types.js';
+export {
+  WEBHOOK_EVENTS,
+  type CreateWebhook,
+  type UpdateWebhook,
+  type Webhook,
+  type WebhookDelivery,
+  type WebhookEvent,
+} from './webhooks/webhook.types.js';
 export { AiClients } from './external/ai-clients.js';
 export type { Embedder } from './external/embedder.js';
 export type { LlmClient } from './external/llm-client.js';

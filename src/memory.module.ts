@@ -91,9 +91,7 @@ const providers: Provider[] = [
     provide: MEMORY_VECTOR_BACKEND,
     inject: [MEMORY_OPTIONS, MemoryDatabase, ShutdownCoordinator],
     useFactory: (options: ResolvedMemoryOptions, database: MemoryDatabase, coordinator: ShutdownCoordinator) =>
-      coordinator.guardStartup('database', () =>
-        database.withConnection((sql) => prepareVectorBackend(sql, options.embedder.dimension)),
-      ),
+      coordinator.guardStartup('database', () => database.withConnection((sql) => prepareVectorBackend(sql, options.embedder.dimension))),
   },
   {
     provide: ExternalCallGuard,

@@ -216,7 +216,10 @@ const optionsSchema = z
     connectAttempts: positiveInt.max(100).default(5),
     connectRetryDelayMs: z.number().int().nonnegative().default(250),
     shutdownTimeoutMs: positiveInt.default(10_000),
-    instanceId: z.string().min(1).default(() => `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`),
+    instanceId: z
+      .string()
+      .min(1)
+      .default(() => `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`),
     watchdogIntervalMs: positiveInt.default(5_000),
     embedder: embedderSchema.default(() => embedderSchema.parse({})),
     llm: llmSchema.default(() => llmSchema.parse({})),

@@ -78,20 +78,27 @@ async function holdingWorker(options: HoldingConsolidationOptions, client: OpenA
           },
         ],
       });
-      const reply = JSON.parse(completion.choices[0]?.message.content ?? '{}') as { create?: Array<{ text: string; source_ids: string[] }> };
+      const reply = JSON.parse(completion.choices[0]?.message.content ?? '{}') as {
+        create?: Array<{ text: string; source_ids: string[] }>;
+      };
       for (const observation of reply.create ?? []) {
         const embedded = await client.embeddings.create({ model: 'bench', input: [observation.text], dimensions: vectors.dimension });
         await runner.query(
           `INSERT INTO memory_units (bank_id, text, fact_type, embedding, source_memory_ids, proof_count, observation_key,
                                      consolidation_status, consolidated_at, mentioned_at)
            VALUES ($1, $2, 'observation', ${vectors.param('$3')}, $4::uuid[], cardinality($4::uuid[]), $5, 'done', now(), now())`,
-          [bankId, observation.text, vectors.serialize(embedded.data[0].embedding), observation.source_ids, observationKey(bankId, observation.source_ids, 'create', [])],
+          [
+            bankId,
+            observation.text,
+            vectors.serialize(embedded.data[0].embedding),
+            observation.source_ids,
+            observationKey(bankId, observation.source_ids, 'create', []),
+          ],
         );
       }
-      await runner.query(
-        `UPDATE memory_units SET consolidation_status = 'done', consolidated_at = now() WHERE id = ANY($1::uuid[])`,
-        [batch.map((row) => row.id)],
-      );
+      await runner.query(`UPDATE memory_units SET consolidation_status = 'done', consolidated_at = now() WHERE id = ANY($1::uuid[])`, [
+        batch.map((row) => row.id),
+      ]);
       await runner.commitTransaction();
       consolidated += batch.length;
     } catch (error) {

@@ -31,7 +31,18 @@ const SEED = 7;
 const MODEL = 'bench-llm';
 
 const PEOPLE = ['Ada', 'Bruno', 'Chiara', 'Dmitri', 'Elin', 'Farid', 'Greta', 'Hiro', 'Ines', 'Jonas', 'Kofi', 'Lena'];
-const ACTIVITIES = ['bakes rye bread', 'repairs bicycles', 'plays the cello', 'grows tomatoes', 'climbs in the Alps', 'writes poems', 'keeps bees', 'sails on the lake', 'collects stamps', 'runs marathons'];
+const ACTIVITIES = [
+  'bakes rye bread',
+  'repairs bicycles',
+  'plays the cello',
+  'grows tomatoes',
+  'climbs in the Alps',
+  'writes poems',
+  'keeps bees',
+  'sails on the lake',
+  'collects stamps',
+  'runs marathons',
+];
 const WHEN = ['on Sundays', 'every morning', 'after work', 'in the winter', 'with friends', 'since 2019'];
 
 function memoryTexts(count: number, seed: number): string[] {
@@ -58,7 +69,10 @@ async function seedBank(app: INestApplicationContext, bankId: string, texts: str
       const at = params.length;
       return `($1, $${at - 2}, 'world', ${vectors.param(`$${at - 1}`)}, now() + make_interval(secs => $${at}::double precision / 1000), now() + make_interval(secs => $${at}::double precision / 1000))`;
     });
-    await database.query(`INSERT INTO memory_units (bank_id, text, fact_type, embedding, mentioned_at, created_at) VALUES ${rows.join(', ')}`, params);
+    await database.query(
+      `INSERT INTO memory_units (bank_id, text, fact_type, embedding, mentioned_at, created_at) VALUES ${rows.join(', ')}`,
+      params,
+    );
   }
 }
 
@@ -72,7 +86,12 @@ interface RecallLoad {
  * Recalls sent on a fixed schedule (open loop), each timed from when it was due, so a recall that
  * waits for a connection is not hidden by the client slowing down.
  */
-async function recallsAtFixedRate(app: INestApplicationContext, bankId: string, queries: string[], until: () => boolean): Promise<RecallLoad> {
+async function recallsAtFixedRate(
+  app: INestApplicationContext,
+  bankId: string,
+  queries: string[],
+  until: () => boolean,
+): Promise<RecallLoad> {
   const recall = app.get(RecallService);
   const periodMs = 1000 / RECALLS_PER_SECOND;
   const latencies: number[] = [];
@@ -126,7 +145,14 @@ interface Phase {
 }
 
 /** Runs `work` while recalls go on at the fixed rate; the phase ends when the work does. */
-async function phase(context: BenchmarkContext, app: INestApplicationContext, name: string, bankId: string, queries: string[], work: () => Promise<number>): Promise<Phase> {
+async function phase(
+  context: BenchmarkContext,
+  app: INestApplicationContext,
+  name: string,
+  bankId: string,
+  queries: string[],
+  work: () => Promise<number>,
+): Promise<Phase> {
   const stopSampling = samplePool(app.get(MemoryDatabase));
   let done = false;
   const started = performance.now();
@@ -148,7 +174,10 @@ async function idlePhase(app: INestApplicationContext, bankId: string, queries: 
 async function countDone(app: INestApplicationContext, bankId: string): Promise<number> {
   const [row] = await app
     .get(MemoryDatabase)
-    .query<{ n: number }>(`SELECT count(*)::int AS n FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation' AND consolidation_status = 'done'`, [bankId]);
+    .query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation' AND consolidation_status = 'done'`,
+      [bankId],
+    );
   return row.n;
 }
 
@@ -165,7 +194,10 @@ export const poolStarvation: Benchmark = {
       const create = [];
       for (let index = 0; index < prompt.memories.length; index += MEMORIES_PER_OBSERVATION) {
         const sources = prompt.memories.slice(index, index + MEMORIES_PER_OBSERVATION);
-        create.push({ text: `Observed together: ${sources.map((memory) => memory.text).join(' ')}`, source_ids: sources.map((memory) => memory.id) });
+        create.push({
+          text: `Observed together: ${sources.map((memory) => memory.text).join(' ')}`,
+          source_ids: sources.map((memory) => memory.id),
+        });
       }
       return { create };
     });
@@ -267,7 +299,16 @@ function report(memories: number, idleMs: number, phases: Phase[], violations: n
       },
       {
         caption: `Consolidation and pool (${POOL_SIZE} connections, sampled every 20 ms)`,
-        columns: ['phase', 'memories consolidated', 'seconds', 'memories/s', 'pool waiters max', 'pool waiters mean', 'time with waiters', 'longest recall acquire wait (ms)'],
+        columns: [
+          'phase',
+          'memories consolidated',
+          'seconds',
+          'memories/s',
+          'pool waiters max',
+          'pool waiters mean',
+          'time with waiters',
+          'longest recall acquire wait (ms)',
+        ],
         rows: phases.map((each) => [
           each.name,
           each.consolidated ?? '–',

@@ -253,7 +253,7 @@ function report(
       'takes seconds (so p95 there is close to the maximum).',
     'Arm times are the `durationMs` of the recall trace (the semantic arm includes its `SET LOCAL` of the HNSW settings); "fused" is ' +
       'the whole `RecallService.recall` call measured around it; "rest of recall" is fused minus the four arms: the query embedding, ' +
-      'loading the candidates\' rows, fusion, the token budget and the entities.',
+      "loading the candidates' rows, fusion, the token budget and the entities.",
     context.quick ? 'Quick mode: a tenth of the memories and fewer queries.' : '',
   ]
     .filter(Boolean)

@@ -206,7 +206,8 @@ function report(results: Record<BackendName, Cell[]>, runs: Record<BackendName, 
   );
   findings.push(
     `PGlite against PostgreSQL, sync, batch 1/10/100: ` +
-      BATCH_SIZES.map((batch) => ratio(median('pglite', 'sync', batch), median('postgres', 'sync', batch))).join(' / ') + '.',
+      BATCH_SIZES.map((batch) => ratio(median('pglite', 'sync', batch), median('postgres', 'sync', batch))).join(' / ') +
+      '.',
   );
 
   const figures: Record<string, number> = {};
@@ -216,7 +217,10 @@ function report(results: Record<BackendName, Cell[]>, runs: Record<BackendName, 
     }
   }
 
-  const perRun = results.postgres.map((cell) => `${cell.requests * cell.batch} at batch ${cell.batch}`).slice(0, BATCH_SIZES.length).join(', ');
+  const perRun = results.postgres
+    .map((cell) => `${cell.requests * cell.batch} at batch ${cell.batch}`)
+    .slice(0, BATCH_SIZES.length)
+    .join(', ');
   const workload = [
     '`RetainService.retain` called in process (what `POST /v1/default/banks/{bank}/memories` calls), hashing embedder (dimension ' +
       '384), no LLM: one fact per sentence, entities by the proper-noun heuristic, no reranker, no webhooks registered.',

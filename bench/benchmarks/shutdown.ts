@@ -105,7 +105,9 @@ async function expectOk(response: Response, what: string): Promise<void> {
 /** One recall held at the paused embedder; resolves with what the client finally got. */
 async function heldRecall(url: string, index: number): Promise<string> {
   try {
-    const response = await request(url, `/v1/default/banks/${BANK}/memories/recall`, { query: `Who fixed ${TOPICS[index % TOPICS.length]}?` });
+    const response = await request(url, `/v1/default/banks/${BANK}/memories/recall`, {
+      query: `Who fixed ${TOPICS[index % TOPICS.length]}?`,
+    });
     await response.body?.cancel();
     return `HTTP ${response.status}`;
   } catch {
@@ -123,9 +125,17 @@ async function statusesOf(sql: pg.Client, query: string): Promise<string> {
   return rows.length ? rows.map((row) => `${row.status} ${row.count}`).join(', ') : 'none';
 }
 
-async function readPreconditions(sql: pg.Client, fake: FakeOpenAiServer, llm: ScriptedLlm, receiver: WebhookReceiver): Promise<Preconditions> {
+async function readPreconditions(
+  sql: pg.Client,
+  fake: FakeOpenAiServer,
+  llm: ScriptedLlm,
+  receiver: WebhookReceiver,
+): Promise<Preconditions> {
   return {
-    processingConsolidations: await countRows(sql, `SELECT count(*) FROM operations WHERE kind = 'consolidation' AND status = 'processing'`),
+    processingConsolidations: await countRows(
+      sql,
+      `SELECT count(*) FROM operations WHERE kind = 'consolidation' AND status = 'processing'`,
+    ),
     claimedMemories: await countRows(sql, `SELECT count(*) FROM memory_units WHERE consolidation_status = 'claimed'`),
     processingDeliveries: await countRows(sql, `SELECT count(*) FROM webhook_deliveries WHERE status = 'processing'`),
     // Read after the queries, as close to the signal as they can be.
@@ -363,8 +373,9 @@ export const shutdownTime: Benchmark = {
         `flight at the fake, a consolidation prompt held there with its operation \`processing\` and memories`,
         `\`claimed\` in the database, and a delivery held open by the receiver and \`processing\` in the database`,
         `(the benchmark fails rather than report a number without them). SIGTERM→exit is timed from \`kill()\` to the`,
-        `child's exit event; step end times are when each line reached this process. ${runs} runs${context.quick ? ` (quick mode: ` +
-          `a ${QUICK_DEADLINE_MS} ms deadline instead of ${FULL_DEADLINE_MS} ms)` : ''}; texts are fixed, no randomness.`,
+        `child's exit event; step end times are when each line reached this process. ${runs} runs${
+          context.quick ? ` (quick mode: ` + `a ${QUICK_DEADLINE_MS} ms deadline instead of ${FULL_DEADLINE_MS} ms)` : ''
+        }; texts are fixed, no randomness.`,
       ].join('\n'),
       tables: [
         {
@@ -373,7 +384,8 @@ export const shutdownTime: Benchmark = {
           rows: [[fmt(exit.median), fmt(exit.p95), fmt(exit.max), deadlineMs, bound, exitCodes]],
         },
         {
-          caption: 'Shutdown steps in the order they ran (the `Shutdown step` lines): duration and end in ms after SIGTERM, medians across runs',
+          caption:
+            'Shutdown steps in the order they ran (the `Shutdown step` lines): duration and end in ms after SIGTERM, medians across runs',
           columns: ['step', 'duration p50', 'ended at p50', 'outcomes'],
           rows: [
             ...steps.map((step) => [step.label, fmt(step.durationMs), fmt(step.endedAtMs), describeCounts(step.outcomes)]),

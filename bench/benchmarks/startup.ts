@@ -140,9 +140,7 @@ export const startupTime: Benchmark = {
     for (let run = 1; run <= runs; run += 1) {
       const results = { ...(await pgliteRun()), ...(await postgresRun(context)) };
       for (const [id, sample] of Object.entries(results) as Array<[CaseId, StartSample]>) samples.get(id)!.push(sample);
-      context.log(
-        `startup run ${run}/${runs}: ${CASES.map(({ id }) => `${id} ${fmt(results[id].readyMs)} ms`).join(', ')}`,
-      );
+      context.log(`startup run ${run}/${runs}: ${CASES.map(({ id }) => `${id} ${fmt(results[id].readyMs)} ms`).join(', ')}`);
     }
 
     const stats = new Map(

@@ -82,7 +82,11 @@ export function planBySimilarity(groups: ScopeGroup[], entitiesOf: Map<string, S
   return { plans, deletes: [], rejected: [], skipped: 0 };
 }
 
-function planScopeBySimilarity({ scope, memories: batch, candidates }: ScopeGroup, entitiesOf: Map<string, Set<string>>, threshold: number): ObservationPlan[] {
+function planScopeBySimilarity(
+  { scope, memories: batch, candidates }: ScopeGroup,
+  entitiesOf: Map<string, Set<string>>,
+  threshold: number,
+): ObservationPlan[] {
   const byId = new Map(batch.map((memory) => [memory.id, memory]));
   const folds = new Map<string, string[]>();
   const unmatched: ClaimedMemory[] = [];
@@ -183,7 +187,9 @@ export async function askLlm(llm: LlmClient, groups: ScopeGroup[], signal?: Abor
       time: memory.mentionedAt.toISOString(),
       scopes,
     })),
-    observations: groups.flatMap((group, index) => group.candidates.map((candidate) => ({ id: candidate.id, text: candidate.text, scope: index }))),
+    observations: groups.flatMap((group, index) =>
+      group.candidates.map((candidate) => ({ id: candidate.id, text: candidate.text, scope: index })),
+    ),
   });
   return llm.completeJson({ operation: 'consolidate', system: SYSTEM_PROMPT, user, schema: consolidationReplySchema }, signal);
 }
@@ -210,7 +216,8 @@ export function planFromReply(bankId: string, groups: ScopeGroup[], reply: Conso
 
   const inBatch = (ids: string[], where: string): string[] => {
     const known = ids.filter((id) => pendingScopes.has(id));
-    for (const id of ids) if (!pendingScopes.has(id)) logger.warn(`Bank '${bankId}': LLM named unknown memory '${id}' in ${where}; ignored`);
+    for (const id of ids)
+      if (!pendingScopes.has(id)) logger.warn(`Bank '${bankId}': LLM named unknown memory '${id}' in ${where}; ignored`);
     return [...new Set(known)];
   };
   const firstUses = (ids: string[], scope: number, where: string): string[] =>
@@ -259,7 +266,13 @@ export function planFromReply(bankId: string, groups: ScopeGroup[], reply: Conso
       continue;
     }
     use(fresh, scope);
-    plans.push({ kind: 'update', scope: groups[scope].scope, observationId: action.observation_id, sourceIds: fresh, text: action.text.trim() });
+    plans.push({
+      kind: 'update',
+      scope: groups[scope].scope,
+      observationId: action.observation_id,
+      sourceIds: fresh,
+      text: action.text.trim(),
+    });
   }
   for (const action of reply.create) {
     const sources = inBatch(action.source_ids, 'create');

@@ -13,14 +13,7 @@ import { OperationsWorker } from '../operations/operations.worker.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
-import {
-  type BatchPlan,
-  type ScopeGroup,
-  askLlm,
-  groupByScope,
-  planBySimilarity,
-  planFromReply,
-} from './consolidation-plan.js';
+import { type BatchPlan, type ScopeGroup, askLlm, groupByScope, planBySimilarity, planFromReply } from './consolidation-plan.js';
 import {
   CONSOLIDATION_OPERATION,
   type ClaimedBatch,
@@ -228,11 +221,18 @@ export class ConsolidationService {
     } catch (error) {
       if (signal.aborted) {
         // Shutdown (or the operation's lease) took the work away: hand the claims back unchanged.
-        await this.release(batch, batch.memories.map((memory) => memory.id)).catch(() => undefined);
+        await this.release(
+          batch,
+          batch.memories.map((memory) => memory.id),
+        ).catch(() => undefined);
         throw error;
       }
       this.logger.warn(`Consolidation batch of bank '${batch.bankId}' failed: ${errorMessage(error)}`);
-      result.failed += await this.recordFailure(batch, batch.memories.map((memory) => memory.id), errorMessage(error));
+      result.failed += await this.recordFailure(
+        batch,
+        batch.memories.map((memory) => memory.id),
+        errorMessage(error),
+      );
     }
     this.metrics.consolidationObservations.inc({ effect: 'created' }, result.created);
     this.metrics.consolidationObservations.inc({ effect: 'updated' }, result.updated);
@@ -332,11 +332,14 @@ export class ConsolidationService {
   private heartbeat(batch: ClaimedBatch): NodeJS.Timeout {
     const { leaseMs } = this.options.consolidation;
     const ids = batch.memories.map((memory) => memory.id);
-    return setInterval(() => {
-      this.database
-        .withConnection((sql) => renewBatchLease(sql, ids, batch.leaseToken, leaseMs))
-        .catch((error: unknown) => this.logger.warn(`Consolidation heartbeat failed: ${errorMessage(error)}`));
-    }, Math.max(100, Math.floor(leaseMs / 3)));
+    return setInterval(
+      () => {
+        this.database
+          .withConnection((sql) => renewBatchLease(sql, ids, batch.leaseToken, leaseMs))
+          .catch((error: unknown) => this.logger.warn(`Consolidation heartbeat failed: ${errorMessage(error)}`));
+      },
+      Math.max(100, Math.floor(leaseMs / 3)),
+    );
   }
 
   private async updateLag(): Promise<void> {
@@ -372,10 +375,7 @@ export class ConsolidationService {
     const running = () => Promise.all([...this.inFlight].map((entry) => entry.done));
     const waitMs = Math.max(0, deadlineAt - Date.now() - Math.min(1000, (deadlineAt - Date.now()) / 4));
     const timer = new AbortController();
-    const drained = await Promise.race([
-      running().then(() => true),
-      sleep(waitMs, false, { signal: timer.signal }).catch(() => false),
-    ]);
+    const drained = await Promise.race([running().then(() => true), sleep(waitMs, false, { signal: timer.signal }).catch(() => false)]);
     timer.abort();
     if (!drained) {
       this.logger.warn(`Aborting ${this.inFlight.size} consolidation batch(es) at the shutdown deadline`);

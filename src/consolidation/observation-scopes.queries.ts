@@ -98,7 +98,12 @@ export async function repairCrossScopeObservations(sql: QuerySql): Promise<Cross
   for (;;) {
     // Only observations with a source whose tags differ from the observation's can be wrong;
     // the scope rule itself is applied below, in the one place it is defined.
-    const page = await sql.query<{ id: string; bank_id: string; tags: string[]; sources: Array<{ id: string; tags: string[]; observation_scopes: ObservationScopesSpec | null }> }>(
+    const page = await sql.query<{
+      id: string;
+      bank_id: string;
+      tags: string[];
+      sources: Array<{ id: string; tags: string[]; observation_scopes: ObservationScopesSpec | null }>;
+    }>(
       `SELECT o.id, o.bank_id, o.tags,
               (SELECT json_agg(json_build_object('id', s.id, 'tags', s.tags, 'observation_scopes', s.observation_scopes))
                  FROM memory_units s WHERE s.id = ANY(o.source_memory_ids)) AS sources

@@ -1,8 +1,4 @@
-import {
-  type QuerySql,
-  invalidateObservationsBuiltOn,
-  requeueForConsolidation,
-} from './observation-scopes.queries.js';
+import { type QuerySql, invalidateObservationsBuiltOn, requeueForConsolidation } from './observation-scopes.queries.js';
 import type { Sql } from '../storage/memory-database.js';
 
 /** Why observations built on a deleted memory stop counting. */
@@ -25,7 +21,11 @@ export async function deleteDocumentMemories(sql: Sql, bankId: string, documentI
     `SELECT id FROM memory_units WHERE bank_id = $1 AND document_id = $2 ORDER BY id FOR UPDATE`,
     [bankId, documentId],
   );
-  return deleteMemories(sql, bankId, memories.map((row) => row.id));
+  return deleteMemories(
+    sql,
+    bankId,
+    memories.map((row) => row.id),
+  );
 }
 
 /** Deletes memories the caller has locked, keeping what was derived from them honest. */
@@ -34,7 +34,11 @@ export async function deleteMemories(sql: Sql, bankId: string, memoryIds: string
   const sources = await invalidateObservationsBuiltOn(sql, bankId, memoryIds, SOURCE_DELETED_REASON);
   const { affected } = await sql.execute(`DELETE FROM memory_units WHERE bank_id = $1 AND id = ANY($2::uuid[])`, [bankId, memoryIds]);
   const deleted = new Set(memoryIds);
-  await requeueForConsolidation(sql, bankId, sources.filter((id) => !deleted.has(id)));
+  await requeueForConsolidation(
+    sql,
+    bankId,
+    sources.filter((id) => !deleted.has(id)),
+  );
   return affected;
 }
 

@@ -5,7 +5,10 @@
 export function parseVector(value: unknown): number[] {
   if (Array.isArray(value)) return value.map(Number);
   if (typeof value === 'string') {
-    const inner = value.trim().replace(/^[[{]/, '').replace(/[\]}]$/, '');
+    const inner = value
+      .trim()
+      .replace(/^[[{]/, '')
+      .replace(/[\]}]$/, '');
     return inner ? inner.split(',').map(Number) : [];
   }
   return [];

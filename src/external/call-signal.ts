@@ -13,9 +13,7 @@ export class CallSignal {
   private timer?: NodeJS.Timeout;
   private deadlinePassed = false;
 
-  constructor(
-    private readonly sources: { caller?: AbortSignal; closed?: AbortSignal; timeoutMs?: number },
-  ) {
+  constructor(private readonly sources: { caller?: AbortSignal; closed?: AbortSignal; timeoutMs?: number }) {
     for (const source of [sources.closed, sources.caller]) {
       if (source) this.follow(source);
     }

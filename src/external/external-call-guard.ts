@@ -7,7 +7,10 @@ export type ExternalClientKind = (typeof EXTERNAL_CLIENT_KINDS)[number];
 
 /** Thrown when a slow external call is made while the async context holds a pooled connection. */
 export class ConnectionHeldAcrossExternalCallError extends Error {
-  constructor(readonly client: ExternalClientKind, readonly operation: string) {
+  constructor(
+    readonly client: ExternalClientKind,
+    readonly operation: string,
+  ) {
     super(
       `${client} call '${operation}' made while holding a database connection: ` +
         'move it outside the SQL scope (docs/ARCHITECTURE.md, "Invariant 1")',

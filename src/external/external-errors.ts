@@ -37,13 +37,7 @@ export class EmbeddingDimensionError extends ExternalServiceError {
     readonly expected: number,
     readonly got: number,
   ) {
-    super(
-      'embedder',
-      provider,
-      'embed',
-      'bad-response',
-      `model '${model}' returned ${got}-dimensional vectors, expected ${expected}`,
-    );
+    super('embedder', provider, 'embed', 'bad-response', `model '${model}' returned ${got}-dimensional vectors, expected ${expected}`);
     this.name = 'EmbeddingDimensionError';
   }
 

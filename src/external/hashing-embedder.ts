@@ -62,7 +62,7 @@ function bigramHash(first: string, second: string): number {
 function addTrigrams(buckets: Float64Array, word: string): void {
   let before = SPACE;
   let current = -1;
-  for (let i = 0; i < word.length; ) {
+  for (let i = 0; i < word.length;) {
     const next = word.codePointAt(i)!;
     i += next > 0xffff ? 2 : 1;
     if (current !== -1) {

@@ -20,7 +20,19 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
  */
 @Module({
   imports: [TerminusModule],
-  controllers: [HealthController, MonitoringController, MetricsController, BanksController, MemoriesController, DocumentsController, OperationsController, ReflectController, MentalModelsController, ConsolidationController, WebhooksController],
+  controllers: [
+    HealthController,
+    MonitoringController,
+    MetricsController,
+    BanksController,
+    MemoriesController,
+    DocumentsController,
+    OperationsController,
+    ReflectController,
+    MentalModelsController,
+    ConsolidationController,
+    WebhooksController,
+  ],
   providers: [{ provide: MEMORY_HTTP_OPTIONS, useValue: {} satisfies MemoryHttpOptions }, ApiKeyVerifier, ApiKeyGuard],
   exports: [ApiKeyVerifier],
 })

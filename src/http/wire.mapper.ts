@@ -55,7 +55,11 @@ export function toBankUpdate(body: CreateBankRequestDto): BankUpdate {
     if (body[key] != null) config[key] = body[key];
   }
   const disposition = {
-    ...definedOnly({ skepticism: body.disposition?.skepticism, literalism: body.disposition?.literalism, empathy: body.disposition?.empathy }),
+    ...definedOnly({
+      skepticism: body.disposition?.skepticism,
+      literalism: body.disposition?.literalism,
+      empathy: body.disposition?.empathy,
+    }),
     ...definedOnly({
       skepticism: body.disposition_skepticism,
       literalism: body.disposition_literalism,
@@ -69,19 +73,17 @@ export function toRetainRequest(body: RetainRequestDto): RetainRequest {
   return {
     async: body.async === true,
     documentTags: body.document_tags ?? null,
-    items: body.items.map(
-      (item): RetainItem => ({
-        content: item.content,
-        // Wire: absent or null = now, 'unset' = no event time. Domain: undefined = now, null = none.
-        timestamp: item.timestamp == null ? undefined : item.timestamp === 'unset' ? null : parseIsoTimestamp(item.timestamp),
-        context: item.context ?? null,
-        metadata: item.metadata ?? null,
-        documentId: item.document_id ?? null,
-        entities: item.entities?.map((entity) => ({ text: entity.text, type: entity.type ?? null })) ?? null,
-        tags: item.tags ?? null,
-        observationScopes: (item.observation_scopes ?? null) as RetainItem['observationScopes'],
-      }),
-    ),
+    items: body.items.map((item): RetainItem => ({
+      content: item.content,
+      // Wire: absent or null = now, 'unset' = no event time. Domain: undefined = now, null = none.
+      timestamp: item.timestamp == null ? undefined : item.timestamp === 'unset' ? null : parseIsoTimestamp(item.timestamp),
+      context: item.context ?? null,
+      metadata: item.metadata ?? null,
+      documentId: item.document_id ?? null,
+      entities: item.entities?.map((entity) => ({ text: entity.text, type: entity.type ?? null })) ?? null,
+      tags: item.tags ?? null,
+      observationScopes: (item.observation_scopes ?? null) as RetainItem['observationScopes'],
+    })),
   };
 }
 
@@ -199,7 +201,9 @@ export function toRecallWire(outcome: RecallOutcome, minScores?: MinScoresDto | 
           ]),
         )
       : null,
-    trace: outcome.trace ? { ...(toSnakeCase(outcome.trace) as Json), num_results: results.length, time_seconds: outcome.trace.totalMs / 1000 } : null,
+    trace: outcome.trace
+      ? { ...(toSnakeCase(outcome.trace) as Json), num_results: results.length, time_seconds: outcome.trace.totalMs / 1000 }
+      : null,
   });
 }
 

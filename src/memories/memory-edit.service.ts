@@ -119,7 +119,10 @@ export class MemoryEditService {
         throw fromExternalFailure(error);
       });
       if (!vector || vector.length !== this.vectors.dimension) {
-        throw new MemoryException(MemoryErrorCode.ExternalServiceFailed, `the embedder returned a ${vector?.length ?? 0}-dimensional vector`);
+        throw new MemoryException(
+          MemoryErrorCode.ExternalServiceFailed,
+          `the embedder returned a ${vector?.length ?? 0}-dimensional vector`,
+        );
       }
       embedding = vector;
     }
@@ -155,7 +158,8 @@ export class MemoryEditService {
       await this.requeueConsolidation(sql, bankId, memoryId, prepared.contentChanged || invalidating);
     }
     if (prepared.embedding !== null) await this.relinkEntities(sql, bankId, memoryId, prepared.entities);
-    if (edit.tags !== undefined) await retagMemories(sql, bankId, [memoryId], [...new Set(edit.tags.map((tag) => tag.trim()).filter(Boolean))]);
+    if (edit.tags !== undefined)
+      await retagMemories(sql, bankId, [memoryId], [...new Set(edit.tags.map((tag) => tag.trim()).filter(Boolean))]);
     return { editedAt: stamps.edited_at, invalidatedAt: stamps.invalidated_at, invalidationReason: stamps.invalidation_reason };
   }
 
@@ -165,7 +169,9 @@ export class MemoryEditService {
    * goes back to the consolidation queue.
    */
   private async requeueConsolidation(sql: Sql, bankId: string, memoryId: string, invalidateObservations: boolean): Promise<void> {
-    const sources = invalidateObservations ? await invalidateObservationsBuiltOn(sql, bankId, [memoryId], SOURCE_EDITED_REASON) : [memoryId];
+    const sources = invalidateObservations
+      ? await invalidateObservationsBuiltOn(sql, bankId, [memoryId], SOURCE_EDITED_REASON)
+      : [memoryId];
     await requeueForConsolidation(sql, bankId, sources);
   }
 

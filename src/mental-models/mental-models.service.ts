@@ -114,12 +114,14 @@ export class MentalModelsService {
           continue; // validated on write; a hand-edited row is skipped, not fatal to the others
         }
         if (!schedule.firedBetween(new Date(model.since), now)) continue;
-        queued.push(await this.operations.enqueue(sql, model.bank_id, REFRESH_MENTAL_MODEL, {
+        queued.push(
+          await this.operations.enqueue(sql, model.bank_id, REFRESH_MENTAL_MODEL, {
             mental_model_id: model.id,
             reason: 'cron',
             // The check's clock, which the next check compares with (tests pass their own).
             cron_checked_at: now.toISOString(),
-          }));
+          }),
+        );
       }
       return queued;
     });
@@ -257,9 +259,18 @@ export class MentalModelsService {
       const extract = extractiveAnswer(results, results.length);
       return { content: extract.text, basedOn: extract.basedOn };
     }
-    const user = [`Topic: ${model.name}`, `Query: ${model.sourceQuery}`, '', 'Memories:', ...(results.length ? results.map(describeMemory) : ['(none)'])].join('\n');
+    const user = [
+      `Topic: ${model.name}`,
+      `Query: ${model.sourceQuery}`,
+      '',
+      'Memories:',
+      ...(results.length ? results.map(describeMemory) : ['(none)']),
+    ].join('\n');
     const answer = await llm
-      .completeJson({ operation: 'refresh-mental-model', system: SYSTEM_PROMPT, user, schema: summarySchema, maxTokens: model.maxTokens }, signal)
+      .completeJson(
+        { operation: 'refresh-mental-model', system: SYSTEM_PROMPT, user, schema: summarySchema, maxTokens: model.maxTokens },
+        signal,
+      )
       .catch((error: unknown) => {
         throw fromExternalFailure(error);
       });
@@ -344,7 +355,11 @@ function definedOnly<T extends object>(object: T): Partial<T> {
 }
 
 function factJson(fact: ReflectFact): Record<string, unknown> {
-  return { ...fact, occurredStart: fact.occurredStart ? new Date(fact.occurredStart).toISOString() : null, occurredEnd: fact.occurredEnd ? new Date(fact.occurredEnd).toISOString() : null };
+  return {
+    ...fact,
+    occurredStart: fact.occurredStart ? new Date(fact.occurredStart).toISOString() : null,
+    occurredEnd: fact.occurredEnd ? new Date(fact.occurredEnd).toISOString() : null,
+  };
 }
 
 function toModel(row: ModelRow): MentalModel {

@@ -23,7 +23,6 @@ export class LeaseLostError extends Error {
   }
 }
 
-
 /**
  * The queue of async work, in the `operations` table so that every instance of a fleet shares it.
  * Claims are `FOR UPDATE SKIP LOCKED` with a lease and a fencing token: an instance that dies

@@ -102,17 +102,20 @@ export class OperationsWorker {
 
   private heartbeat(operation: ClaimedOperation, abort: AbortController): NodeJS.Timeout {
     const { leaseMs } = this.options.operations;
-    return setInterval(() => {
-      this.operations.heartbeat(operation, leaseMs).then(
-        (held) => {
-          if (!held && !abort.signal.aborted) {
-            this.logger.warn(`Operation ${operation.id}: lease taken over by another instance; abandoning`);
-            abort.abort(new LeaseLostError(operation.id));
-          }
-        },
-        (error: unknown) => this.logger.warn(`Operation ${operation.id}: heartbeat failed: ${errorMessage(error)}`),
-      );
-    }, Math.max(100, Math.floor(leaseMs / 3)));
+    return setInterval(
+      () => {
+        this.operations.heartbeat(operation, leaseMs).then(
+          (held) => {
+            if (!held && !abort.signal.aborted) {
+              this.logger.warn(`Operation ${operation.id}: lease taken over by another instance; abandoning`);
+              abort.abort(new LeaseLostError(operation.id));
+            }
+          },
+          (error: unknown) => this.logger.warn(`Operation ${operation.id}: heartbeat failed: ${errorMessage(error)}`),
+        );
+      },
+      Math.max(100, Math.floor(leaseMs / 3)),
+    );
   }
 
   private finished(operation: ClaimedOperation, status: string): void {
@@ -136,7 +139,10 @@ export class OperationsWorker {
     const retryInMs = !isPermanent(error) && operation.attempts < maxAttempts ? 500 * 2 ** (operation.attempts - 1) : null;
     const status = await this.operations.fail(operation, errorMessage(error), retryInMs).catch(() => null);
     if (status === 'failed') this.finished(operation, 'failed');
-    else this.logger.warn(`Operation ${operation.id} (${operation.kind}) attempt ${operation.attempts} failed: ${errorMessage(error)}; retrying`);
+    else
+      this.logger.warn(
+        `Operation ${operation.id} (${operation.kind}) attempt ${operation.attempts} failed: ${errorMessage(error)}; retrying`,
+      );
   }
 
   /**
@@ -150,10 +156,7 @@ export class OperationsWorker {
     // Keep a slice of the budget for giving leases back after abandoning work.
     const waitMs = Math.max(0, deadlineAt - Date.now() - Math.min(1000, (deadlineAt - Date.now()) / 4));
     const timer = new AbortController();
-    const drained = await Promise.race([
-      everyLoop.then(() => true),
-      sleep(waitMs, false, { signal: timer.signal }).catch(() => false),
-    ]);
+    const drained = await Promise.race([everyLoop.then(() => true), sleep(waitMs, false, { signal: timer.signal }).catch(() => false)]);
     timer.abort();
     if (!drained) {
       this.logger.warn(`Abandoning ${this.inFlight.size} running operation(s) at the shutdown deadline`);

@@ -25,13 +25,7 @@ import {
   type RecalledEntity,
   type RecalledMemory,
 } from './recall.types.js';
-import {
-  type LinkedEntity,
-  type MemoryRow,
-  loadCandidateRows,
-  loadEntityObservations,
-  loadLinkedEntities,
-} from './recalled-rows.js';
+import { type LinkedEntity, type MemoryRow, loadCandidateRows, loadEntityObservations, loadLinkedEntities } from './recalled-rows.js';
 import { type TemporalRange, parseTemporalQuery } from './temporal-query.js';
 import { type TokenCounter, cl100kTokenCounter, trimToTokenBudget } from './token-counter.js';
 
@@ -327,11 +321,7 @@ function groupNames(links: LinkedEntity[]): Map<string, string[]> {
   return names;
 }
 
-function toRecalledMemory(
-  row: MemoryRow,
-  candidate: RankedCandidate,
-  entityNames: ReadonlyMap<string, string[]>,
-): RecalledMemory {
+function toRecalledMemory(row: MemoryRow, candidate: RankedCandidate, entityNames: ReadonlyMap<string, string[]>): RecalledMemory {
   const { semantic, keyword } = candidate.fused.armScores;
   return {
     id: row.id,

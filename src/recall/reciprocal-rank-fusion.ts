@@ -23,11 +23,7 @@ export interface FusedCandidate {
  * smaller id, so that the order never depends on the order arms ran in. Candidates missing from
  * `mentionedAt` (gone since the arm saw them) are dropped.
  */
-export function fuseByReciprocalRank(
-  arms: RankedArm[],
-  k: number,
-  mentionedAt: ReadonlyMap<string, Date | null>,
-): FusedCandidate[] {
+export function fuseByReciprocalRank(arms: RankedArm[], k: number, mentionedAt: ReadonlyMap<string, Date | null>): FusedCandidate[] {
   const fused = new Map<string, FusedCandidate>();
   for (const arm of arms) {
     arm.candidates.forEach((candidate, index) => {
@@ -45,7 +41,5 @@ export function fuseByReciprocalRank(
     });
   }
   const time = (id: string) => mentionedAt.get(id)?.getTime() ?? Number.NEGATIVE_INFINITY;
-  return [...fused.values()].sort(
-    (a, b) => b.score - a.score || time(b.id) - time(a.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
+  return [...fused.values()].sort((a, b) => b.score - a.score || time(b.id) - time(a.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

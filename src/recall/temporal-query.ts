@@ -65,8 +65,22 @@ const FULL_MONTH_EXCEPT_MAY = MONTHS.map((names) => names[0])
   .filter((name) => name !== 'may')
   .join('|');
 const NUMBER_WORDS: Record<string, number> = {
-  a: 1, an: 1, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10,
-  eleven: 11, twelve: 12, 'a couple of': 2, couple: 2,
+  a: 1,
+  an: 1,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  eleven: 11,
+  twelve: 12,
+  'a couple of': 2,
+  couple: 2,
 };
 const COUNT = `\\d{1,4}|a couple of|couple|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve`;
 const UNIT = `(day|week|month|year)s?`;

@@ -37,11 +37,7 @@ async function load(): Promise<TokenCounter> {
  * Keeps candidates in order while they fit. It stops at the first that does not, rather than
  * skipping to smaller ones further down, so that every returned memory outranks every dropped one.
  */
-export function trimToTokenBudget<T>(
-  ranked: T[],
-  tokensOf: (item: T) => number,
-  maxTokens: number,
-): { kept: T[]; tokens: number } {
+export function trimToTokenBudget<T>(ranked: T[], tokensOf: (item: T) => number, maxTokens: number): { kept: T[]; tokens: number } {
   const kept: T[] = [];
   let tokens = 0;
   for (const item of ranked) {

@@ -66,12 +66,7 @@ export class ReflectService {
     if (!llm) return extractiveAnswer(results);
 
     const question = request.context ? `${request.query}\n\nAdditional context: ${request.context}` : request.query;
-    const user = [
-      `Question: ${question}`,
-      '',
-      'Memories:',
-      ...(results.length ? results.map(describeMemory) : ['(none)']),
-    ].join('\n');
+    const user = [`Question: ${question}`, '', 'Memories:', ...(results.length ? results.map(describeMemory) : ['(none)'])].join('\n');
     const answer = await llm
       .completeJson({ operation: 'reflect', system: SYSTEM_PROMPT, user, schema: answerSchema, maxTokens }, signal)
       .catch((error: unknown) => {
@@ -81,7 +76,9 @@ export class ReflectService {
     const cited = [...new Set(answer.memory_ids)];
     const unknown = cited.filter((id) => !recalled.has(id));
     if (unknown.length) {
-      this.logger.warn(`Reflect on bank ${bankId}: dropped ${unknown.length} memory id(s) the LLM cited but recall did not return: ${unknown.join(', ')}`);
+      this.logger.warn(
+        `Reflect on bank ${bankId}: dropped ${unknown.length} memory id(s) the LLM cited but recall did not return: ${unknown.join(', ')}`,
+      );
     }
     return {
       text: answer.answer,

@@ -32,7 +32,10 @@ export function extractFactsBySentence(input: ExtractionInput): ExtractedFact[] 
   return splitSentences(input.content).map((sentence) => ({
     text: sentence,
     factType: 'world',
-    entities: mergeEntities(explicit.filter((entity) => mentions(sentence, entity.name)), properNouns(sentence)),
+    entities: mergeEntities(
+      explicit.filter((entity) => mentions(sentence, entity.name)),
+      properNouns(sentence),
+    ),
     occurredStart: input.timestamp,
     occurredEnd: input.timestamp,
   }));
@@ -61,7 +64,10 @@ export function splitSentences(content: string): string[] {
       }, []);
     sentences.push(...parts);
   }
-  return sentences.map((sentence) => sentence.trim()).filter(Boolean).flatMap(chunkLongText);
+  return sentences
+    .map((sentence) => sentence.trim())
+    .filter(Boolean)
+    .flatMap(chunkLongText);
 }
 
 function chunkLongText(text: string): string[] {
@@ -97,9 +103,7 @@ export const llmFactsSchema = z.object({
       z.object({
         text: z.string().trim().min(1).max(MAX_FACT_CHARS),
         fact_type: z.enum(['world', 'experience']).catch('world'),
-        entities: z
-          .array(z.union([z.string(), z.object({ name: z.string(), type: z.string().nullish() })]))
-          .default([]),
+        entities: z.array(z.union([z.string(), z.object({ name: z.string(), type: z.string().nullish() })])).default([]),
         occurred_start: isoDate,
         occurred_end: isoDate,
       }),
@@ -135,7 +139,9 @@ export async function extractFactsWithLlm(llm: LlmClient, input: ExtractionInput
     factType: fact.fact_type,
     entities: mergeEntities(
       input.entities.filter((entity) => mentions(fact.text, entity.name)),
-      fact.entities.map((entity) => (typeof entity === 'string' ? { name: entity, type: null } : { name: entity.name, type: entity.type ?? null })),
+      fact.entities.map((entity) =>
+        typeof entity === 'string' ? { name: entity, type: null } : { name: entity.name, type: entity.type ?? null },
+      ),
     ),
     occurredStart: fact.occurred_start ?? input.timestamp,
     occurredEnd: fact.occurred_end ?? fact.occurred_start ?? input.timestamp,

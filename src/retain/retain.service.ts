@@ -78,10 +78,16 @@ export class RetainService {
 
   private async runQueued(operation: ClaimedOperation, signal: AbortSignal): Promise<void> {
     const request = deserialise(operation.payload.request as SerialisedRequest);
-    const memoryIds = await this.ingest(operation.bankId, request, signal, async (sql, ids) => {
-      await this.operations.complete(sql, operation, { items_count: request.items.length, memory_ids: ids });
-      await this.announce(sql, operation.bankId, operation.id, request, ids);
-    }, (sql) => this.operations.assertLeaseHeld(sql, operation));
+    const memoryIds = await this.ingest(
+      operation.bankId,
+      request,
+      signal,
+      async (sql, ids) => {
+        await this.operations.complete(sql, operation, { items_count: request.items.length, memory_ids: ids });
+        await this.announce(sql, operation.bankId, operation.id, request, ids);
+      },
+      (sql) => this.operations.assertLeaseHeld(sql, operation),
+    );
     this.metrics.retainedMemories.inc({ mode: 'async' }, memoryIds.length);
   }
 
@@ -284,7 +290,7 @@ function serialise(request: RetainRequest): SerialisedRequest {
     documentTags: request.documentTags ?? null,
     items: request.items.map((item) => ({
       ...item,
-      timestamp: item.timestamp === undefined ? new Date().toISOString() : item.timestamp?.toISOString() ?? null,
+      timestamp: item.timestamp === undefined ? new Date().toISOString() : (item.timestamp?.toISOString() ?? null),
     })),
   };
 }

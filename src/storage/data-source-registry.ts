@@ -27,10 +27,9 @@ export const DEFAULT_DATA_SOURCE_SETTINGS: DataSourceSettings = {
 
 export class DatabaseConnectError extends Error {
   constructor(url: string, attempts: number, cause: unknown) {
-    super(
-      `Could not connect to ${redactDatabaseUrl(url)} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${errorMessage(cause)}`,
-      { cause },
-    );
+    super(`Could not connect to ${redactDatabaseUrl(url)} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${errorMessage(cause)}`, {
+      cause,
+    });
   }
 }
 

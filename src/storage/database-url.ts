@@ -1,8 +1,6 @@
 import path from 'node:path';
 
-export type DatabaseTarget =
-  | { kind: 'postgres'; key: string; url: string }
-  | { kind: 'pglite'; key: string; dataDir?: string };
+export type DatabaseTarget = { kind: 'postgres'; key: string; url: string } | { kind: 'pglite'; key: string; dataDir?: string };
 
 const POSTGRES_SCHEMES = new Set(['postgres:', 'postgresql:', 'pg:']);
 const PGLITE_SCHEMES = new Set(['pglite:', 'pglite+file:']);
@@ -57,9 +55,7 @@ function parsePostgres(raw: string, withCanonicalScheme: string): DatabaseTarget
   const host = parsed.hostname.toLowerCase();
   const port = parsed.port || '5432';
   const database = decodeURIComponent(parsed.pathname.replace(/^\/+|\/+$/g, ''));
-  const credentials = parsed.username
-    ? `${parsed.username}${parsed.password ? ':' + parsed.password : ''}@`
-    : '';
+  const credentials = parsed.username ? `${parsed.username}${parsed.password ? ':' + parsed.password : ''}@` : '';
   const params = [...parsed.searchParams.entries()].sort(([a], [b]) => a.localeCompare(b));
   const query = params.length ? '?' + new URLSearchParams(params).toString() : '';
   const url = `postgres://${credentials}${host}:${port}/${encodeURIComponent(database)}${query}`;

@@ -33,9 +33,7 @@ export async function runMemoryMigrations(
           name varchar NOT NULL
         )`);
       const done = new Set<string>(
-        ((await queryRunner.query(`SELECT name FROM ${MEMORY_MIGRATIONS_TABLE}`)) as Array<{ name: string }>).map(
-          (row) => row.name,
-        ),
+        ((await queryRunner.query(`SELECT name FROM ${MEMORY_MIGRATIONS_TABLE}`)) as Array<{ name: string }>).map((row) => row.name),
       );
       for (const Migration of migrations) {
         const migration = new Migration();
@@ -44,10 +42,7 @@ export async function runMemoryMigrations(
         await queryRunner.startTransaction();
         try {
           await migration.up(queryRunner);
-          await queryRunner.query(`INSERT INTO ${MEMORY_MIGRATIONS_TABLE} ("timestamp", name) VALUES ($1, $2)`, [
-            timestampOf(name),
-            name,
-          ]);
+          await queryRunner.query(`INSERT INTO ${MEMORY_MIGRATIONS_TABLE} ("timestamp", name) VALUES ($1, $2)`, [timestampOf(name), name]);
           await queryRunner.commitTransaction();
         } catch (error) {
           await queryRunner.rollbackTransaction();

@@ -69,13 +69,10 @@ export async function prepareVectorBackend(sql: Sql, dimension: number): Promise
     `SELECT key, value FROM memory_settings WHERE key IN ('vector_backend', 'embedding_dimension')`,
   );
   const kind = (settings.find((row) => row.key === 'vector_backend')?.value ?? 'real-array') as VectorBackendKind;
-  await sql.query(
-    `INSERT INTO memory_settings (key, value) VALUES ('embedding_dimension', $1) ON CONFLICT (key) DO NOTHING`,
-    [String(dimension)],
-  );
-  const [{ value: stored }] = await sql.query<{ value: string }>(
-    `SELECT value FROM memory_settings WHERE key = 'embedding_dimension'`,
-  );
+  await sql.query(`INSERT INTO memory_settings (key, value) VALUES ('embedding_dimension', $1) ON CONFLICT (key) DO NOTHING`, [
+    String(dimension),
+  ]);
+  const [{ value: stored }] = await sql.query<{ value: string }>(`SELECT value FROM memory_settings WHERE key = 'embedding_dimension'`);
   if (Number(stored) !== dimension) throw new EmbeddingDimensionMismatchError(Number(stored), dimension);
 
   if (kind === 'pgvector') {

@@ -240,10 +240,7 @@ export class WebhookDispatcher {
     const remaining = deadlineAt - Date.now();
     const waitMs = Math.max(0, remaining - Math.min(1000, remaining / 4));
     const timer = new AbortController();
-    const finished = await Promise.race([
-      everyLoop.then(() => true),
-      sleep(waitMs, false, { signal: timer.signal }).catch(() => false),
-    ]);
+    const finished = await Promise.race([everyLoop.then(() => true), sleep(waitMs, false, { signal: timer.signal }).catch(() => false)]);
     timer.abort();
     if (!finished) {
       this.logger.warn(`Abandoning ${this.inFlight.size} in-flight webhook deliver(ies) at the shutdown deadline`);

@@ -56,7 +56,14 @@ export class WebhooksService {
     status: string,
     data: Record<string, unknown>,
   ): Promise<number> {
-    const payload: WebhookPayload = { event, bank_id: bankId, operation_id: operationId, status, timestamp: new Date().toISOString(), data };
+    const payload: WebhookPayload = {
+      event,
+      bank_id: bankId,
+      operation_id: operationId,
+      status,
+      timestamp: new Date().toISOString(),
+      data,
+    };
     const affected = await insertDeliveries(sql, bankId, event, payload);
     // This instance's dispatcher need not wait for its next poll; the others still poll.
     if (affected > 0) sql.afterCommit(() => this.dispatcher.notify());

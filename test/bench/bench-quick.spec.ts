@@ -40,7 +40,8 @@ describe('npm run bench -- --quick', () => {
       const figures = Object.entries(report.figures[benchmark.id]);
       expect({ id: benchmark.id, figures: figures.length }).not.toEqual({ id: benchmark.id, figures: 0 });
       // JSON writes NaN and Infinity as null, so a number here is a finite one.
-      for (const [name, value] of figures) expect({ id: benchmark.id, name, value }).toEqual({ id: benchmark.id, name, value: expect.any(Number) });
+      for (const [name, value] of figures)
+        expect({ id: benchmark.id, name, value }).toEqual({ id: benchmark.id, name, value: expect.any(Number) });
     }
     const markdown = await readFile(out, 'utf8');
     for (const benchmark of BENCHMARKS) expect(markdown).toContain(benchmark.title);

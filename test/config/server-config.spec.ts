@@ -8,7 +8,10 @@ function resolved(env: Record<string, string>) {
 
 describe('standalone server environment', () => {
   it('leaves lease lengths and poll intervals to the module defaults when unset or blank', () => {
-    const unset: Array<Record<string, string>> = [{}, { MEMORY_OPERATIONS_LEASE_MS: '', MEMORY_WEBHOOK_LEASE_MS: '', MEMORY_WEBHOOK_POLL_MS: '' }];
+    const unset: Array<Record<string, string>> = [
+      {},
+      { MEMORY_OPERATIONS_LEASE_MS: '', MEMORY_WEBHOOK_LEASE_MS: '', MEMORY_WEBHOOK_POLL_MS: '' },
+    ];
     for (const env of unset) {
       const options = resolved(env);
       expect(options.operations).toMatchObject({ leaseMs: 30_000, pollIntervalMs: 1000 });

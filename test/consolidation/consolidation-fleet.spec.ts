@@ -96,7 +96,10 @@ describe('consolidation across instances (PostgreSQL)', () => {
       });
       const ids = await seedMemories(booted.app, 'stopping', ['Ivy climbs.', 'Ivy climbs cliffs.']);
       const arrived = fake.nextRequest('chat');
-      const run = booted.app.get(ConsolidationService).consolidateBank('stopping').catch((error: unknown) => error);
+      const run = booted.app
+        .get(ConsolidationService)
+        .consolidateBank('stopping')
+        .catch((error: unknown) => error);
       await arrived;
 
       await booted.app.close();
@@ -146,7 +149,11 @@ describe('consolidation across instances (PostgreSQL)', () => {
       );
       // Two more ticks of each instance: with nothing left to do they queue nothing.
       const seen = ticksOf.map((ticks) => ticks());
-      await eventually(() => ticksOf.map((ticks) => ticks()), (now) => now.every((count, index) => count >= seen[index] + 2), 10_000);
+      await eventually(
+        () => ticksOf.map((ticks) => ticks()),
+        (now) => now.every((count, index) => count >= seen[index] + 2),
+        10_000,
+      );
       const operations = await sql.query<{ bank_id: string; status: string; created_at: Date }>(
         `SELECT bank_id, status, created_at FROM operations WHERE kind = 'consolidation' ORDER BY created_at`,
       );
@@ -188,7 +195,11 @@ describe('the scheduler teardown step (PGlite)', () => {
     const held = new Promise<void>((resolve) => (releaseConnection = resolve));
     // Holding the only connection makes the next tick wait inside its transaction.
     const holding = database.withConnection(() => held);
-    await eventually(() => scheduler.ticking, (ticking) => ticking, 3000);
+    await eventually(
+      () => scheduler.ticking,
+      (ticking) => ticking,
+      3000,
+    );
 
     // What the step saw when it reported: a step that did not wait would report mid-tick.
     let tickingWhenReported: boolean | undefined;
@@ -197,7 +208,10 @@ describe('the scheduler teardown step (PGlite)', () => {
     });
     const closing = booted.app.close();
     const ourStep = () => booted.reports.find((report) => report.name === 'consolidation-cron');
-    await eventually(() => booted.logs.shutdownSteps, (lines) => lines.includes("Shutdown step 'scheduler' started"));
+    await eventually(
+      () => booted.logs.shutdownSteps,
+      (lines) => lines.includes("Shutdown step 'scheduler' started"),
+    );
     expect(scheduler.ticking).toBe(true);
 
     releaseConnection();

@@ -31,7 +31,15 @@ describe('consolidation with an LLM (PGlite, fake OpenAI server)', () => {
       databaseUrl: `pglite://memory/consolidation-llm-${process.pid}-${Date.now()}`,
       watchdogIntervalMs: 60_000,
       operations: { pollIntervalMs: 50 },
-      embedder: { provider: 'openai', model: 'fake-embedding', dimension: 32, baseUrl: fake.baseUrl, apiKey: 'k', maxRetries: 0, timeoutMs: 2000 },
+      embedder: {
+        provider: 'openai',
+        model: 'fake-embedding',
+        dimension: 32,
+        baseUrl: fake.baseUrl,
+        apiKey: 'k',
+        maxRetries: 0,
+        timeoutMs: 2000,
+      },
       llm: { provider: 'openai', model: 'fake-llm', baseUrl: fake.baseUrl, apiKey: 'k', maxRetries: 0, timeoutMs: 5000 },
       consolidation: { cron: null, batchSize: 10, maxAttempts: 2 },
     });
@@ -113,7 +121,10 @@ describe('consolidation with an LLM (PGlite, fake OpenAI server)', () => {
     expect(only).toMatchObject({ text: "Ivan's locker is 12, code 4419.", tags: ['user:ivan'] });
     expect(sorted(only.source_memory_ids)).toEqual(sorted([ivan1, ivan2]));
     // Named only in a refused action: retried later, with the attempt counted.
-    expect((await memoryRows(app, 'two-users', 'id = $2', [julia]))[0]).toMatchObject({ consolidation_status: 'pending', consolidation_attempts: 1 });
+    expect((await memoryRows(app, 'two-users', 'id = $2', [julia]))[0]).toMatchObject({
+      consolidation_status: 'pending',
+      consolidation_attempts: 1,
+    });
   });
 
   it('writes nothing for malformed or empty output, counts the attempt, and fails the memories after maxAttempts', async () => {
@@ -123,7 +134,10 @@ describe('consolidation with an LLM (PGlite, fake OpenAI server)', () => {
 
     fake.fail('chat', { kind: 'malformed-json' });
     const first = await consolidation.requestConsolidation('garbled');
-    const firstDone = await eventually(() => operations.get('garbled', first.operationId), (op) => op?.status === 'completed');
+    const firstDone = await eventually(
+      () => operations.get('garbled', first.operationId),
+      (op) => op?.status === 'completed',
+    );
     expect(firstDone!.result).toMatchObject({ created: 0, updated: 0, failed: 2, memories_consolidated: 0 });
     let rows = await memoryRows(app, 'garbled');
     expect(rows.map((row) => [row.consolidation_status, row.consolidation_attempts])).toEqual([
@@ -133,7 +147,10 @@ describe('consolidation with an LLM (PGlite, fake OpenAI server)', () => {
 
     fake.fail('chat', { kind: 'empty' });
     const second = await consolidation.requestConsolidation('garbled');
-    const secondDone = await eventually(() => operations.get('garbled', second.operationId), (op) => op?.status === 'completed');
+    const secondDone = await eventually(
+      () => operations.get('garbled', second.operationId),
+      (op) => op?.status === 'completed',
+    );
     expect(secondDone!.result).toMatchObject({ created: 0, failed: 2 });
     rows = await memoryRows(app, 'garbled');
     expect(rows.map((row) => [row.consolidation_status, row.consolidation_attempts])).toEqual([

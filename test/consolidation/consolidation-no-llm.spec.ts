@@ -57,10 +57,9 @@ describe('consolidation without an LLM (PGlite, pool of one)', () => {
     expect(observation.tags).toEqual(['outdoor']);
     const raw = await memoryRows(app, 'hikers', `fact_type <> 'observation'`);
     expect(raw.map((row) => row.consolidation_status)).toEqual(['done', 'done', 'done']);
-    const links = await app.get(MemoryDatabase).query<{ n: string }>(
-      `SELECT count(*) AS n FROM unit_entities WHERE unit_id = $1`,
-      [observation.id],
-    );
+    const links = await app
+      .get(MemoryDatabase)
+      .query<{ n: string }>(`SELECT count(*) AS n FROM unit_entities WHERE unit_id = $1`, [observation.id]);
     expect(Number(links[0].n)).toBeGreaterThan(0);
 
     const recalled = await app.get(RecallService).recall({ bankId: 'hikers', query: 'Alice hiking Alps', types: ['observation'] });
@@ -96,10 +95,12 @@ describe('consolidation without an LLM (PGlite, pool of one)', () => {
   it('returns the consolidation already queued instead of queueing a second one', async () => {
     await retain.retain('queued-twice', { items: [{ content: 'Bob Stone plays chess.' }] });
     // Holding the only connection keeps the worker from claiming between the two requests.
-    const [first, second] = await app.get(MemoryDatabase).withConnection(async () => [
-      await consolidation.requestConsolidation('queued-twice'),
-      await consolidation.requestConsolidation('queued-twice'),
-    ]);
+    const [first, second] = await app
+      .get(MemoryDatabase)
+      .withConnection(async () => [
+        await consolidation.requestConsolidation('queued-twice'),
+        await consolidation.requestConsolidation('queued-twice'),
+      ]);
     expect(first.deduplicated).toBe(false);
     expect(second).toEqual({ operationId: first.operationId, deduplicated: true });
   });

@@ -29,7 +29,17 @@ describe('standalone server (npm start)', () => {
     expect(code).toBe(0);
     const steps = shutdownStepLines(server.output());
     // The scheduler stage holds two crons: consolidation and mental-model refreshes.
-    const everyStage = ['readiness', 'scheduler', 'scheduler', 'consolidation', 'operations', 'webhooks', 'watchdog', 'ai-clients', 'database'];
+    const everyStage = [
+      'readiness',
+      'scheduler',
+      'scheduler',
+      'consolidation',
+      'operations',
+      'webhooks',
+      'watchdog',
+      'ai-clients',
+      'database',
+    ];
     expect(steps.filter((line) => line.endsWith('started'))).toEqual(everyStage.map((stage) => `Shutdown step '${stage}' started`));
     expect(steps.filter((line) => / done in \d+ms$/.test(line))).toHaveLength(everyStage.length);
   });
@@ -40,7 +50,10 @@ describe('standalone server (npm start)', () => {
     expect((await fetch(`${server.url}/health/ready`)).status).toBe(200);
     expect(await openSessions(database.name)).toBeGreaterThan(0);
     expect(await server.stop('SIGINT')).toBe(0);
-    await eventually(() => openSessions(database.name), (count) => count === 0);
+    await eventually(
+      () => openSessions(database.name),
+      (count) => count === 0,
+    );
     await dropTestDatabase(database.name);
   });
 
@@ -51,9 +64,14 @@ describe('standalone server (npm start)', () => {
       MEMORY_DB_CONNECT_ATTEMPTS: '2',
     });
     expect(code).toBe(1);
-    expect(output).toMatch(/Startup failed: DatabaseConnectError|Startup failed: Error: Could not connect to postgres:\/\/memory:\*\*\*@127\.0\.0\.1:\d+\/memory after 2 attempts/);
+    expect(output).toMatch(
+      /Startup failed: DatabaseConnectError|Startup failed: Error: Could not connect to postgres:\/\/memory:\*\*\*@127\.0\.0\.1:\d+\/memory after 2 attempts/,
+    );
     expect(output).not.toContain('hunter2');
-    expect(shutdownStepLines(output)).toEqual(["Shutdown step 'database' started", expect.stringMatching(/^Shutdown step 'database' done in \d+ms$/)]);
+    expect(shutdownStepLines(output)).toEqual([
+      "Shutdown step 'database' started",
+      expect.stringMatching(/^Shutdown step 'database' done in \d+ms$/),
+    ]);
   });
 
   it('logs one JSON object per line with MEMORY_LOG_FORMAT=json, one per request with its request id', async () => {
@@ -62,7 +80,10 @@ describe('standalone server (npm start)', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('x-request-id')).toBe('trace-42');
     expect(await server.stop('SIGTERM')).toBe(0);
-    const lines = server.output().split('\n').filter((line) => line.trim());
+    const lines = server
+      .output()
+      .split('\n')
+      .filter((line) => line.trim());
     const entries = lines.map((line) => JSON.parse(line) as { message: string; level: string });
     expect(entries.some((entry) => /^GET \/v1\/default\/banks 200 \d+ms request_id=trace-42$/.test(entry.message))).toBe(true);
     expect(entries.filter((entry) => /^Shutdown step '[a-z-]+' started$/.test(entry.message)).length).toBeGreaterThan(0);

@@ -227,7 +227,10 @@ describe('memory edit on PostgreSQL, with a row that changes between the phases'
     expect(error).toBeInstanceOf(MemoryException);
     expect((error as MemoryException).code).toBe(MemoryErrorCode.Conflict);
     expect(fake.requestCount('embeddings') - before).toBe(MAX_EDIT_ATTEMPTS);
-    const [row] = await h.database.query<{ text: string; edited_at: Date | null }>(`SELECT text, edited_at FROM memory_units WHERE id = $1`, [id]);
+    const [row] = await h.database.query<{ text: string; edited_at: Date | null }>(
+      `SELECT text, edited_at FROM memory_units WHERE id = $1`,
+      [id],
+    );
     expect(row).toEqual({ text: `Frank moved, version ${MAX_EDIT_ATTEMPTS}.`, edited_at: null });
   });
 });

@@ -22,7 +22,11 @@ describe('examples/host-app', () => {
 
   beforeAll(async () => {
     if (!existsSync('dist/src/index.js')) throw new Error('dist/ is missing: npm test builds it first (pretest)');
-    await promisify(execFile)(process.execPath, [path.resolve('node_modules/typescript/bin/tsc'), '-p', path.join(EXAMPLE, 'tsconfig.json')]);
+    await promisify(execFile)(process.execPath, [
+      path.resolve('node_modules/typescript/bin/tsc'),
+      '-p',
+      path.join(EXAMPLE, 'tsconfig.json'),
+    ]);
     database = await createTestDatabase('host_app');
     app = await startStandalone(
       { DATABASE_URL: database.url, NOTES_CONSOLIDATION_CRON: '* * * * * *' },

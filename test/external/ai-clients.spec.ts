@@ -75,8 +75,14 @@ describe('AiClients', () => {
     await expect(inFlight).rejects.toMatchObject({ code: 'closed', isTransient: false });
     // Not retried on a fresh connection: the one request is all the server ever saw.
     expect(fake.requestCount('embeddings')).toBe(1);
-    await eventually(() => fake.openConnections, (open) => open === 0);
-    await eventually(() => fake.inFlight(), (count) => count === 0);
+    await eventually(
+      () => fake.openConnections,
+      (open) => open === 0,
+    );
+    await eventually(
+      () => fake.inFlight(),
+      (count) => count === 0,
+    );
   });
 
   it('close() is idempotent, and later calls fail at once without reaching the server', async () => {
@@ -87,7 +93,9 @@ describe('AiClients', () => {
     await clients.close();
 
     await expect(clients.embedder.embed(['too late'])).rejects.toMatchObject({ code: 'closed' });
-    await expect(clients.llm!.completeJson({ operation: 'late', system: 'JSON', user: 'x', schema: anyObject() })).rejects.toMatchObject({ code: 'closed' });
+    await expect(clients.llm!.completeJson({ operation: 'late', system: 'JSON', user: 'x', schema: anyObject() })).rejects.toMatchObject({
+      code: 'closed',
+    });
     await expect(clients.reranker!.rerank('q', ['d'])).rejects.toMatchObject({ code: 'closed' });
     expect(fake.requestCount()).toBe(1);
     expect(logs.lines.filter((line) => line === 'AI client HTTP agent closed').length).toBeGreaterThanOrEqual(1);

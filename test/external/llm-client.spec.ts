@@ -97,7 +97,9 @@ describe('OpenAiLlmClient against an OpenAI-compatible server', () => {
     const failure = extractFacts(llm);
 
     await expect(failure).rejects.toBeInstanceOf(LlmOutputError);
-    await expect(failure).rejects.toMatchObject({ reason: expect.stringMatching(/^schema mismatch: facts\.0\.text: .*; facts\.0\.confidence: /) });
+    await expect(failure).rejects.toMatchObject({
+      reason: expect.stringMatching(/^schema mismatch: facts\.0\.text: .*; facts\.0\.confidence: /),
+    });
   });
 
   it('turns an HTTP error into ExternalServiceError with the provider and the status', async () => {

@@ -87,7 +87,10 @@ describe('OpenAiEmbedder against an OpenAI-compatible server', () => {
 
     const failure = embedderWith({ timeoutMs: 250, maxRetries: 0 }).embed(['hang']);
 
-    await expect(failure).rejects.toMatchObject({ code: 'timeout', message: expect.stringContaining('no response within 250ms (1 attempt)') });
+    await expect(failure).rejects.toMatchObject({
+      code: 'timeout',
+      message: expect.stringContaining('no response within 250ms (1 attempt)'),
+    });
     expect(Date.now() - started).toBeGreaterThanOrEqual(240);
     expect(Date.now() - started).toBeLessThan(2000);
   });

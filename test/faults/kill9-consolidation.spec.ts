@@ -30,7 +30,10 @@ const LEASE_MS = 1500;
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms}ms: ${what}`)), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms}ms: ${what}`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -77,11 +80,15 @@ describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
     const retained = await fetch(`${seeder.url}/v1/default/banks/${BANK}/memories`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ items: TEXTS.map((content, index) => ({ content, timestamp: new Date(Date.UTC(2025, 0, 1, 0, index)).toISOString() })) }),
+      body: JSON.stringify({
+        items: TEXTS.map((content, index) => ({ content, timestamp: new Date(Date.UTC(2025, 0, 1, 0, index)).toISOString() })),
+      }),
     });
     expect(retained.status).toBe(200);
     expect(await seeder.stop('SIGTERM')).toBe(0);
-    const raw = (await db!.query<{ id: string }>(`SELECT id::text AS id FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation'`, [BANK])).rows;
+    const raw = (
+      await db!.query<{ id: string }>(`SELECT id::text AS id FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation'`, [BANK])
+    ).rows;
     expect(raw).toHaveLength(TEXTS.length);
 
     // A: consolidation blocked on the LLM.
@@ -98,20 +105,28 @@ describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
       MEMORY_CONSOLIDATION_LEASE_MS: String(LEASE_MS),
     });
     children.push(a);
-    const queued = await fetch(`${a.url}/v1/default/banks/${BANK}/consolidate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const queued = await fetch(`${a.url}/v1/default/banks/${BANK}/consolidate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(queued.status).toBe(200);
     const operationId = ((await queued.json()) as { operation_id: string }).operation_id;
     await withTimeout(arrived, 20_000, 'A never asked the LLM');
 
     // A holds everything under the leases its environment asked for (the defaults are 30 s and 60 s).
     const leaseLeftMs = `(extract(epoch FROM lease_expires_at - now()) * 1000)::int`;
-    const claimed = (await db!.query<{ left_ms: number }>(
-      `SELECT ${leaseLeftMs} AS left_ms FROM memory_units WHERE bank_id = $1 AND consolidation_status = 'claimed'`,
-      [BANK],
-    )).rows;
+    const claimed = (
+      await db!.query<{ left_ms: number }>(
+        `SELECT ${leaseLeftMs} AS left_ms FROM memory_units WHERE bank_id = $1 AND consolidation_status = 'claimed'`,
+        [BANK],
+      )
+    ).rows;
     expect(claimed).toHaveLength(TEXTS.length);
     expect(Math.max(...claimed.map((row) => row.left_ms))).toBeLessThanOrEqual(LEASE_MS);
-    const [operationBefore] = (await db!.query(`SELECT status, lease_owner, ${leaseLeftMs} AS left_ms FROM operations WHERE id = $1`, [operationId])).rows;
+    const [operationBefore] = (
+      await db!.query(`SELECT status, lease_owner, ${leaseLeftMs} AS left_ms FROM operations WHERE id = $1`, [operationId])
+    ).rows;
     expect(operationBefore.status).toBe('processing');
     expect(operationBefore.lease_owner).toContain(`-${a.child.pid}-`);
     expect(operationBefore.left_ms).toBeLessThanOrEqual(LEASE_MS);
@@ -137,7 +152,9 @@ describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
     // B's worker takes over A's operation and finishes it.
     type OperationRow = { status: string; attempts: number; result: any; lease_owner: string | null };
     const operation = await eventually(
-      async () => (await db!.query<OperationRow>(`SELECT status, attempts, result, lease_owner FROM operations WHERE id = $1`, [operationId])).rows[0],
+      async () =>
+        (await db!.query<OperationRow>(`SELECT status, attempts, result, lease_owner FROM operations WHERE id = $1`, [operationId]))
+          .rows[0],
       (row) => row?.status === 'completed' || row?.status === 'failed',
       20_000,
       100,
@@ -148,18 +165,22 @@ describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
     const again = await app.get(ConsolidationService).consolidateBank(BANK);
     expect(again).toMatchObject({ created: 0, memories_consolidated: 0 });
 
-    const memories = (await db!.query<{ id: string; consolidation_status: string; lease_owner: string | null }>(
-      `SELECT id::text AS id, consolidation_status, lease_owner FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation'`,
-      [BANK],
-    )).rows;
+    const memories = (
+      await db!.query<{ id: string; consolidation_status: string; lease_owner: string | null }>(
+        `SELECT id::text AS id, consolidation_status, lease_owner FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation'`,
+        [BANK],
+      )
+    ).rows;
     expect(memories.map((row) => row.consolidation_status)).toEqual(TEXTS.map(() => 'done'));
     expect(memories.filter((row) => row.lease_owner !== null)).toEqual([]);
 
-    const observations = (await db!.query<{ id: string; source_memory_ids: string[]; observation_key: string | null }>(
-      `SELECT id::text AS id, source_memory_ids::text[] AS source_memory_ids, observation_key FROM memory_units
+    const observations = (
+      await db!.query<{ id: string; source_memory_ids: string[]; observation_key: string | null }>(
+        `SELECT id::text AS id, source_memory_ids::text[] AS source_memory_ids, observation_key FROM memory_units
         WHERE bank_id = $1 AND fact_type = 'observation' AND state = 'valid'`,
-      [BANK],
-    )).rows;
+        [BANK],
+      )
+    ).rows;
     expect(observations).toHaveLength(TEXTS.length / 2);
     const sourceSets = observations.map((row) => [...row.source_memory_ids].sort().join(','));
     expect(new Set(sourceSets).size).toBe(sourceSets.length);

@@ -80,7 +80,9 @@ describe('kill -9 during webhook delivery (PostgreSQL, two instances)', () => {
     const post = (base: string, path: string, body: unknown) =>
       fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const retain = (base: string, documentId: string) =>
-      post(base, `/v1/default/banks/${BANK}/memories`, { items: [{ content: `Delivery test note ${documentId}.`, document_id: documentId }] });
+      post(base, `/v1/default/banks/${BANK}/memories`, {
+        items: [{ content: `Delivery test note ${documentId}.`, document_id: documentId }],
+      });
 
     const created = await post(a.url, `/v1/default/banks/${BANK}/webhooks`, {
       url: receiver!.url,
@@ -100,11 +102,17 @@ describe('kill -9 during webhook delivery (PostgreSQL, two instances)', () => {
     const held = ['doc-1', 'doc-2', 'doc-3'];
     const retained = await Promise.all(held.map((documentId) => retain(a.url, documentId)));
     expect(retained.map((response) => response.status)).toEqual([200, 200, 200]);
-    await eventually(() => receiver!.requests.filter((request) => request.answered === 'hang').length, (count) => count === held.length, 10_000);
+    await eventually(
+      () => receiver!.requests.filter((request) => request.answered === 'hang').length,
+      (count) => count === held.length,
+      10_000,
+    );
 
     const beforeKill = await deliveries();
     const inFlight = beforeKill.filter((row) => row.document_id !== 'doc-0');
-    expect(inFlight.map((row) => [row.document_id, row.status, row.attempts])).toEqual(held.map((documentId) => [documentId, 'processing', 1]));
+    expect(inFlight.map((row) => [row.document_id, row.status, row.attempts])).toEqual(
+      held.map((documentId) => [documentId, 'processing', 1]),
+    );
     expect(inFlight.every((row) => row.lease_owner!.includes(`-${a.child.pid}-`))).toBe(true);
     // The lease the environment asked for, stretched to the timeout: not the default 30 s.
     expect(Math.max(...inFlight.map((row) => row.lease_left_ms!))).toBeLessThanOrEqual(LEASE_CAP_MS);
@@ -136,7 +144,12 @@ describe('kill -9 during webhook delivery (PostgreSQL, two instances)', () => {
     expect(receiver!.requests.every((request) => request.verified)).toBe(true);
     expect(receiver!.requests.every((request) => request.body.event === 'retain.completed' && request.body.bank_id === BANK)).toBe(true);
     expect(receiver!.accepted.map(documentOf).sort()).toEqual(['doc-0', ...held]);
-    expect(receiver!.requests.filter((request) => request.answered === 'hang').map(documentOf).sort()).toEqual(held);
+    expect(
+      receiver!.requests
+        .filter((request) => request.answered === 'hang')
+        .map(documentOf)
+        .sort(),
+    ).toEqual(held);
     expect(receiver!.requests).toHaveLength(1 + 2 * held.length);
 
     // The public view of the same deliveries, from the surviving instance.

@@ -78,19 +78,36 @@ describe('PostgreSQL restart under a running server', () => {
     expect((await retain('Before the outage, Greta fed the llamas.')).status).toBe(200);
 
     await stopDatabase();
-    await eventually(() => readiness(url), (status) => status === 503, 15_000, 250);
+    await eventually(
+      () => readiness(url),
+      (status) => status === 503,
+      15_000,
+      250,
+    );
     // The process itself survives the outage.
     expect(server.child.exitCode).toBeNull();
 
     await restartDatabase();
-    await eventually(() => readiness(url), (status) => status === 200, 20_000, 250);
+    await eventually(
+      () => readiness(url),
+      (status) => status === 200,
+      20_000,
+      250,
+    );
 
     // Pooled connections broken by the restart must not make the next requests fail for long.
-    await eventually(async () => (await retain('After the outage, Greta sheared the llamas.')).status, (status) => status === 200, 10_000, 500);
+    await eventually(
+      async () => (await retain('After the outage, Greta sheared the llamas.')).status,
+      (status) => status === 200,
+      10_000,
+      500,
+    );
     const recall = await post(url, '/v1/default/banks/restart/memories/recall', { query: 'What did Greta do with the llamas?' });
     expect(recall.status).toBe(200);
     const texts = ((await recall.json()) as { results: Array<{ text: string }> }).results.map((result) => result.text);
-    expect(texts).toEqual(expect.arrayContaining(['Before the outage, Greta fed the llamas.', 'After the outage, Greta sheared the llamas.']));
+    expect(texts).toEqual(
+      expect.arrayContaining(['Before the outage, Greta fed the llamas.', 'After the outage, Greta sheared the llamas.']),
+    );
 
     expect(await server.stop('SIGTERM')).toBe(0);
   }, 90_000);
@@ -176,26 +193,56 @@ describe('PostgreSQL restart under a running server', () => {
 
     // Both kinds of work are on the wire, waiting on their answers, when the database goes down.
     await asked;
-    await eventually(() => receiver!.requests.length, (count) => count === 3, 5000, 20);
+    await eventually(
+      () => receiver!.requests.length,
+      (count) => count === 3,
+      5000,
+      20,
+    );
     await stopDatabase();
     expect(fake.inFlight('chat')).toBe(1);
-    await eventually(() => readiness(url), (status) => status === 503, 10_000, 100);
+    await eventually(
+      () => readiness(url),
+      (status) => status === 503,
+      10_000,
+      100,
+    );
 
     // Both answers land while the database is down: the LLM's, and the receiver's three, each of
     // which the dispatcher then fails to record (and says so once per delivery).
     receiver.always({ kind: 'status', status: 200 });
     expect(receiver.releaseHeld()).toBe(3);
     releaseLlm();
-    await eventually(() => fake!.inFlight('chat'), (count) => count === 0, 10_000, 50);
-    const unrecorded = () => new Set([...server!.output().matchAll(/Delivery (\S+): could not record the result \(/g)].map((match) => match[1]));
-    await eventually(() => unrecorded().size, (count) => count === 3, 15_000, 50);
+    await eventually(
+      () => fake!.inFlight('chat'),
+      (count) => count === 0,
+      10_000,
+      50,
+    );
+    const unrecorded = () =>
+      new Set([...server!.output().matchAll(/Delivery (\S+): could not record the result \(/g)].map((match) => match[1]));
+    await eventually(
+      () => unrecorded().size,
+      (count) => count === 3,
+      15_000,
+      50,
+    );
     expect(server.child.exitCode).toBeNull();
 
     await restartDatabase();
-    await eventually(() => readiness(url), (status) => status === 200, 20_000, 100);
+    await eventually(
+      () => readiness(url),
+      (status) => status === 200,
+      20_000,
+      100,
+    );
 
     const operation = await eventually(
-      async () => (await (await fetch(`${url}/v1/default/banks/${BANK}/operations/${operationId}`)).json()) as { status: string; retry_count: number },
+      async () =>
+        (await (await fetch(`${url}/v1/default/banks/${BANK}/operations/${operationId}`)).json()) as {
+          status: string;
+          retry_count: number;
+        },
       (body) => body.status === 'completed' || body.status === 'failed',
       20_000,
       100,
@@ -207,17 +254,21 @@ describe('PostgreSQL restart under a running server', () => {
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     try {
-      const raw = (await db.query<{ id: string; consolidation_status: string }>(
-        `SELECT id::text AS id, consolidation_status FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation'`,
-        [BANK],
-      )).rows;
+      const raw = (
+        await db.query<{ id: string; consolidation_status: string }>(
+          `SELECT id::text AS id, consolidation_status FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation'`,
+          [BANK],
+        )
+      ).rows;
       expect(raw).toHaveLength(6);
       expect(raw.map((row) => row.consolidation_status)).toEqual(raw.map(() => 'done'));
-      const observations = (await db.query<{ source_memory_ids: string[]; observation_key: string | null }>(
-        `SELECT source_memory_ids::text[] AS source_memory_ids, observation_key FROM memory_units
+      const observations = (
+        await db.query<{ source_memory_ids: string[]; observation_key: string | null }>(
+          `SELECT source_memory_ids::text[] AS source_memory_ids, observation_key FROM memory_units
           WHERE bank_id = $1 AND fact_type = 'observation' AND state = 'valid'`,
-        [BANK],
-      )).rows;
+          [BANK],
+        )
+      ).rows;
       expect(observations).toHaveLength(3);
       expect(new Set(observations.map((row) => row.observation_key)).size).toBe(3);
       // Each raw memory is the source of exactly one observation.
@@ -225,10 +276,13 @@ describe('PostgreSQL restart under a running server', () => {
 
       // Every event delivered, and recorded as delivered on its first and only attempt.
       const deliveries = await eventually(
-        async () => (await db.query<{ event_type: string; status: string; attempts: number }>(
-          `SELECT event_type, status, attempts FROM webhook_deliveries WHERE bank_id = $1 ORDER BY event_type, created_at`,
-          [BANK],
-        )).rows,
+        async () =>
+          (
+            await db.query<{ event_type: string; status: string; attempts: number }>(
+              `SELECT event_type, status, attempts FROM webhook_deliveries WHERE bank_id = $1 ORDER BY event_type, created_at`,
+              [BANK],
+            )
+          ).rows,
         (rows) => rows.length === 4 && rows.every((row) => row.status === 'delivered'),
         20_000,
         100,
@@ -242,9 +296,16 @@ describe('PostgreSQL restart under a running server', () => {
     }
 
     const eventKey = (request: ReceivedRequest) =>
-      request.body.event === 'consolidation.completed' ? `consolidation:${request.body.operation_id}` : `retain:${request.body.data.document_ids.join(',')}`;
+      request.body.event === 'consolidation.completed'
+        ? `consolidation:${request.body.operation_id}`
+        : `retain:${request.body.data.document_ids.join(',')}`;
     expect(receiver.requests.every((request) => request.verified && request.body.bank_id === BANK)).toBe(true);
-    expect(receiver.accepted.map(eventKey).sort()).toEqual([`consolidation:${operationId}`, 'retain:doc-a', 'retain:doc-b', 'retain:doc-c']);
+    expect(receiver.accepted.map(eventKey).sort()).toEqual([
+      `consolidation:${operationId}`,
+      'retain:doc-a',
+      'retain:doc-b',
+      'retain:doc-c',
+    ]);
     // Not one of them was sent twice (each was recorded on its first attempt, above).
     expect(receiver.requests).toHaveLength(4);
     const completed = receiver.accepted.find((request) => request.body.event === 'consolidation.completed')!;
@@ -254,9 +315,14 @@ describe('PostgreSQL restart under a running server', () => {
     // recovers: not once per poll. A loop logs its recovery at its first successful claim after
     // the restart, which may come after the work above is done: wait for every one of them.
     const failedLoops = () => [...server!.output().matchAll(/(Worker \d+|Webhook loop \d+) could not claim/g)].map((match) => match[1]);
-    const recovered = (loop: string) => new RegExp(`${loop} can claim (work|deliveries) again after \\d+ failed attempt`).test(server!.output());
+    const recovered = (loop: string) =>
+      new RegExp(`${loop} can claim (work|deliveries) again after \\d+ failed attempt`).test(server!.output());
     expect(failedLoops().length).toBeGreaterThan(0);
-    await eventually(() => failedLoops().filter((loop) => !recovered(loop)), (waiting) => waiting.length === 0, 10_000);
+    await eventually(
+      () => failedLoops().filter((loop) => !recovered(loop)),
+      (waiting) => waiting.length === 0,
+      10_000,
+    );
 
     expect(await server.stop('SIGTERM')).toBe(0);
     // The output is complete now: still one failure line per loop.

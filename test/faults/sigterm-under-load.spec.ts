@@ -19,7 +19,13 @@ interface Acked {
   async: Array<{ marker: string; operationId: string }>;
 }
 
-async function clientLoop(url: string, client: number, stopAt: { stopped: boolean }, acked: Acked, counts: { sent: number; failed: number }) {
+async function clientLoop(
+  url: string,
+  client: number,
+  stopAt: { stopped: boolean },
+  acked: Acked,
+  counts: { sent: number; failed: number },
+) {
   for (let n = 0; !stopAt.stopped; n += 1) {
     const isAsync = n % 2 === 1;
     const marker = `marker-c${client}-n${n}-${isAsync ? 'async' : 'sync'} zebra${client}x${n}`;
@@ -84,11 +90,17 @@ describe('SIGTERM under load (PostgreSQL)', () => {
 
     // SIGTERM mid-stream, once the server has acknowledged more retains than there are clients
     // (the load is real); the clients go on until the process is gone, so requests race the shutdown.
-    await eventually(() => acked.sync.length + acked.async.length, (count) => count > CLIENTS, 30_000);
+    await eventually(
+      () => acked.sync.length + acked.async.length,
+      (count) => count > CLIENTS,
+      30_000,
+    );
     const signalledAt = Date.now();
     first.child.kill('SIGTERM');
     const giveUp = new AbortController();
-    const exitDeadline = sleep(SHUTDOWN_TIMEOUT_MS + EXIT_MARGIN_MS, 'timeout' as const, { signal: giveUp.signal }).catch(() => 'exited' as const);
+    const exitDeadline = sleep(SHUTDOWN_TIMEOUT_MS + EXIT_MARGIN_MS, 'timeout' as const, { signal: giveUp.signal }).catch(
+      () => 'exited' as const,
+    );
     const exit = await Promise.race([first.exited, exitDeadline]);
     giveUp.abort();
     const exitMs = Date.now() - signalledAt;
@@ -110,10 +122,16 @@ describe('SIGTERM under load (PostgreSQL)', () => {
 
       // Accepted async operations: pending or completed, none lost, none failed.
       const ids = acked.async.map((each) => each.operationId);
-      const rows = (await client.query<{ id: string; status: string }>(`SELECT id::text AS id, status FROM operations WHERE id = ANY($1::uuid[])`, [ids])).rows;
+      const rows = (
+        await client.query<{ id: string; status: string }>(`SELECT id::text AS id, status FROM operations WHERE id = ANY($1::uuid[])`, [
+          ids,
+        ])
+      ).rows;
       const statusOf = new Map(rows.map((row) => [row.id, row.status]));
       expect(ids.filter((id) => !statusOf.has(id))).toEqual([]);
-      expect(ids.filter((id) => !['pending', 'completed'].includes(statusOf.get(id)!)).map((id) => `${id}:${statusOf.get(id)}`)).toEqual([]);
+      expect(ids.filter((id) => !['pending', 'completed'].includes(statusOf.get(id)!)).map((id) => `${id}:${statusOf.get(id)}`)).toEqual(
+        [],
+      );
 
       // A second server on the same database completes what is still pending.
       const second = await startStandalone(env);
@@ -129,7 +147,9 @@ describe('SIGTERM under load (PostgreSQL)', () => {
         25_000,
         250,
       );
-      expect(acked.async.map((each, index) => `${each.operationId}:${statuses[index]}`).filter((entry) => !entry.endsWith(':completed'))).toEqual([]);
+      expect(
+        acked.async.map((each, index) => `${each.operationId}:${statuses[index]}`).filter((entry) => !entry.endsWith(':completed')),
+      ).toEqual([]);
 
       const after = new Set(
         (await client.query<{ text: string }>(`SELECT text FROM memory_units WHERE bank_id = $1`, [BANK])).rows.map((row) => row.text),

@@ -76,7 +76,12 @@ describe('API key and tenant isolation (PGlite)', () => {
     for (const route of routes) {
       if (toCheck.has(route)) continue;
       const [method, pattern] = route.split(' ');
-      toCheck.set(route, [method, pattern.replace(/[:*]([a-z_]+)/g, (_, name: string) => (name.endsWith('_id') ? `00000000-0000-4000-8000-00000000000${name.length % 10}` : 'x'))]);
+      toCheck.set(route, [
+        method,
+        pattern.replace(/[:*]([a-z_]+)/g, (_, name: string) =>
+          name.endsWith('_id') ? `00000000-0000-4000-8000-00000000000${name.length % 10}` : 'x',
+        ),
+      ]);
     }
     // Swagger UI and the OpenAPI document (/docs*) are served open, as API documentation, not data.
 
@@ -90,7 +95,11 @@ describe('API key and tenant isolation (PGlite)', () => {
       await without.text();
       const wrong = await fetch(`${url}${path}`, { method, headers: { authorization: 'Bearer not-the-key' } });
       await wrong.text();
-      expect({ route: `${method} ${path}`, without: without.status, wrong: wrong.status }).toEqual({ route: `${method} ${path}`, without: 401, wrong: 401 });
+      expect({ route: `${method} ${path}`, without: without.status, wrong: wrong.status }).toEqual({
+        route: `${method} ${path}`,
+        without: 401,
+        wrong: 401,
+      });
     }
     for (const path of OPEN) {
       const response = await fetch(`${url}${path}`);
@@ -104,20 +113,46 @@ describe('API key and tenant isolation (PGlite)', () => {
   it("never shows bank A's data through bank B", async () => {
     const url = http!.url;
     const retain = (bank: string, texts: string[], tag: string) =>
-      call(url, 'POST', `/v1/default/banks/${bank}/memories`, {
-        items: texts.map((content) => ({ content, tags: [tag], document_id: 'shared-doc', entities: [{ text: tag === 'tag-a' ? 'Aurelia' : 'Bartholomew' }] })),
-      }, AUTH);
+      call(
+        url,
+        'POST',
+        `/v1/default/banks/${bank}/memories`,
+        {
+          items: texts.map((content) => ({
+            content,
+            tags: [tag],
+            document_id: 'shared-doc',
+            entities: [{ text: tag === 'tag-a' ? 'Aurelia' : 'Bartholomew' }],
+          })),
+        },
+        AUTH,
+      );
     expect((await retain('bank-a', A_TEXTS, 'tag-a')).status).toBe(200);
     expect((await retain('bank-b', B_TEXTS, 'tag-b')).status).toBe(200);
-    const queued = await call(url, 'POST', '/v1/default/banks/bank-a/memories', { items: [{ content: 'Aurelia Quillfeather queued this.' }], async: true }, AUTH);
+    const queued = await call(
+      url,
+      'POST',
+      '/v1/default/banks/bank-a/memories',
+      { items: [{ content: 'Aurelia Quillfeather queued this.' }], async: true },
+      AUTH,
+    );
     expect(queued.status).toBe(200);
 
-    const aMemories = (await call(url, 'GET', '/v1/default/banks/bank-a/memories/list', undefined, AUTH)).body.items as Array<{ id: string; text: string }>;
+    const aMemories = (await call(url, 'GET', '/v1/default/banks/bank-a/memories/list', undefined, AUTH)).body.items as Array<{
+      id: string;
+      text: string;
+    }>;
     expect(aMemories.length).toBeGreaterThanOrEqual(2);
     const aIds = aMemories.map((memory) => memory.id);
 
     const views = {
-      recall: await call(url, 'POST', '/v1/default/banks/bank-b/memories/recall', { query: 'Aurelia Quillfeather axolotls Reykjavik logbooks', include: { entities: {} } }, AUTH),
+      recall: await call(
+        url,
+        'POST',
+        '/v1/default/banks/bank-b/memories/recall',
+        { query: 'Aurelia Quillfeather axolotls Reykjavik logbooks', include: { entities: {} } },
+        AUTH,
+      ),
       list: await call(url, 'GET', '/v1/default/banks/bank-b/memories/list?limit=1000', undefined, AUTH),
       search: await call(url, 'GET', '/v1/default/banks/bank-b/memories/list?q=Aurelia', undefined, AUTH),
       documents: await call(url, 'GET', '/v1/default/banks/bank-b/documents', undefined, AUTH),
@@ -153,7 +188,9 @@ describe('API key and tenant isolation (PGlite)', () => {
     // B's writes on the shared document id leave A's document intact.
     const deleted = await call(url, 'DELETE', '/v1/default/banks/bank-b/documents/shared-doc', undefined, AUTH);
     expect(deleted.status).toBeLessThan(300);
-    const aAfter = (await call(url, 'GET', '/v1/default/banks/bank-a/memories/list', undefined, AUTH)).body.items as Array<{ text: string }>;
+    const aAfter = (await call(url, 'GET', '/v1/default/banks/bank-a/memories/list', undefined, AUTH)).body.items as Array<{
+      text: string;
+    }>;
     expect(aAfter.map((memory) => memory.text)).toEqual(expect.arrayContaining(A_TEXTS));
     expect(aAfter.every((memory) => memory.text !== 'hijacked')).toBe(true);
   });
@@ -174,5 +211,9 @@ function routerTable(http: HttpApp): string[] {
   const stack = (express.router ?? express._router)?.stack ?? [];
   return stack
     .filter((layer) => layer.route)
-    .flatMap((layer) => Object.keys(layer.route.methods).filter((m) => m !== '_all').map((method) => `${method.toUpperCase()} ${layer.route.path}`));
+    .flatMap((layer) =>
+      Object.keys(layer.route.methods)
+        .filter((m) => m !== '_all')
+        .map((method) => `${method.toUpperCase()} ${layer.route.path}`),
+    );
 }

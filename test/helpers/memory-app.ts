@@ -59,7 +59,11 @@ export async function bootMemory(options: MemoryModuleOptions, extraProviders: P
  * A started app on its own in-memory PGlite, with the fake OpenAI-compatible LLM at `llmBaseUrl`
  * when given; throws what startup threw.
  */
-export async function bootOnPglite(name: string, options: Partial<MemoryModuleOptions> = {}, llmBaseUrl?: string): Promise<INestApplicationContext> {
+export async function bootOnPglite(
+  name: string,
+  options: Partial<MemoryModuleOptions> = {},
+  llmBaseUrl?: string,
+): Promise<INestApplicationContext> {
   const booted = await bootMemory({
     databaseUrl: `pglite://memory/${name}-${randomUUID()}`,
     watchdogIntervalMs: 60_000,

@@ -148,62 +148,142 @@ const BACKGROUND_TO = Date.parse('2025-05-20T00:00:00Z');
 // Syllables that cannot spell a month, a weekday or a common English word, so that names never
 // trip the temporal parser or the stemmer.
 const NAME_SYLLABLES = [
-  'ka', 'ven', 'tor', 'li', 'sa', 'bre', 'don', 'mi', 'ro', 'zel', 'fa', 'nor', 'qui', 'dru', 'hal', 'vis',
-  'te', 'gor', 'yel', 'pan',
+  'ka',
+  'ven',
+  'tor',
+  'li',
+  'sa',
+  'bre',
+  'don',
+  'mi',
+  'ro',
+  'zel',
+  'fa',
+  'nor',
+  'qui',
+  'dru',
+  'hal',
+  'vis',
+  'te',
+  'gor',
+  'yel',
+  'pan',
 ];
 const FIRM_SYLLABLES = ['trex', 'ova', 'lum', 'kor', 'zan', 'pyr', 'eld', 'vox', 'quin', 'bax'];
 const PET_SYLLABLES = ['zu', 'mo', 'pip', 'ko', 'bix', 'lo', 'taz', 'wu', 'fen', 'ri'];
 
 const JOBS = [
-  'pharmacist', 'carpenter', 'data analyst', 'airline pilot', 'veterinarian', 'librarian', 'architect',
-  'pastry chef', 'translator', 'geologist', 'dentist', 'electrician', 'journalist', 'florist',
+  'pharmacist',
+  'carpenter',
+  'data analyst',
+  'airline pilot',
+  'veterinarian',
+  'librarian',
+  'architect',
+  'pastry chef',
+  'translator',
+  'geologist',
+  'dentist',
+  'electrician',
+  'journalist',
+  'florist',
   'physiotherapist',
 ];
 const CITIES = [
-  'Lisbon', 'Tallinn', 'Bruges', 'Porto', 'Krakow', 'Ghent', 'Bergen', 'Lyon', 'Graz', 'Turin', 'Split',
-  'Cork', 'Malmo', 'Basel', 'Utrecht',
+  'Lisbon',
+  'Tallinn',
+  'Bruges',
+  'Porto',
+  'Krakow',
+  'Ghent',
+  'Bergen',
+  'Lyon',
+  'Graz',
+  'Turin',
+  'Split',
+  'Cork',
+  'Malmo',
+  'Basel',
+  'Utrecht',
 ];
-const LANDMARKS = [
-  'harbour', 'old cathedral', 'central station', 'botanical garden', 'river bridge', 'market square',
-  'university campus',
-];
-const ANIMALS = [
-  'greyhound', 'tabby cat', 'parrot', 'tortoise', 'beagle', 'rabbit', 'ferret', 'corgi', 'goldfish',
-  'iguana',
-];
+const LANDMARKS = ['harbour', 'old cathedral', 'central station', 'botanical garden', 'river bridge', 'market square', 'university campus'];
+const ANIMALS = ['greyhound', 'tabby cat', 'parrot', 'tortoise', 'beagle', 'rabbit', 'ferret', 'corgi', 'goldfish', 'iguana'];
 const HOBBIES = [
-  'rock climbing at the quarry', 'restoring vintage radios', 'brewing cider', 'sketching birds',
-  'sailing small dinghies', 'playing cello in a quartet', 'growing chilli peppers', 'repairing old bicycles',
-  'baking sourdough bread', 'learning Portuguese',
+  'rock climbing at the quarry',
+  'restoring vintage radios',
+  'brewing cider',
+  'sketching birds',
+  'sailing small dinghies',
+  'playing cello in a quartet',
+  'growing chilli peppers',
+  'repairing old bicycles',
+  'baking sourdough bread',
+  'learning Portuguese',
 ];
 const FOODS = [
-  'mushroom risotto', 'lamb tagine', 'pad thai', 'smoked salmon bagels', 'spinach lasagne',
-  'chicken katsu curry', 'falafel wraps', 'beef goulash',
+  'mushroom risotto',
+  'lamb tagine',
+  'pad thai',
+  'smoked salmon bagels',
+  'spinach lasagne',
+  'chicken katsu curry',
+  'falafel wraps',
+  'beef goulash',
 ];
 const ALLERGENS = ['peanuts', 'penicillin', 'cat hair', 'shellfish', 'pollen', 'latex'];
 const COLOURS = ['red', 'silver', 'dark green', 'white', 'navy blue', 'yellow'];
 const CARS = ['hatchback', 'pickup truck', 'estate car', 'electric scooter', 'camper van', 'convertible'];
 const EVENTS = [
-  'wedding', 'jazz festival', 'trade fair', 'chess tournament', 'film premiere', 'charity gala',
-  'science conference', 'half marathon',
+  'wedding',
+  'jazz festival',
+  'trade fair',
+  'chess tournament',
+  'film premiere',
+  'charity gala',
+  'science conference',
+  'half marathon',
 ];
 const MONTH_NAMES = [
-  'January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October',
-  'November', 'December',
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
 ];
 
 // Background noise with no person in it: the office, the weather, the building.
 const NOISE_SUBJECTS = [
-  'The quarterly budget review', 'The printer on the third floor', 'The team offsite',
-  'The server migration', 'The kitchen renovation', 'The new expense policy', 'The fire drill',
-  'The client workshop', 'The parking permit renewal', 'The website redesign', 'The recycling schedule',
+  'The quarterly budget review',
+  'The printer on the third floor',
+  'The team offsite',
+  'The server migration',
+  'The kitchen renovation',
+  'The new expense policy',
+  'The fire drill',
+  'The client workshop',
+  'The parking permit renewal',
+  'The website redesign',
+  'The recycling schedule',
   'The security audit',
 ];
 const NOISE_PREDICATES = [
-  'was postponed because of the storm', 'needs approval from finance', 'went better than expected',
-  'caused a lot of complaints', 'is blocked on a vendor contract', 'was moved to the large meeting room',
-  'finished two days early', 'was discussed at length in the standup',
-  'requires everyone to update their passwords', 'overran its budget by a small margin',
+  'was postponed because of the storm',
+  'needs approval from finance',
+  'went better than expected',
+  'caused a lot of complaints',
+  'is blocked on a vendor contract',
+  'was moved to the large meeting room',
+  'finished two days early',
+  'was discussed at length in the standup',
+  'requires everyone to update their passwords',
+  'overran its budget by a small margin',
 ];
 
 /**
@@ -274,14 +354,26 @@ export function generateRecallCorpus(seed = 20250618): RecallCorpus {
       });
       return { id, event, when };
     });
-    return { name, facts, events, animal, petName: petNames[index], firm: firms[index], all: [...Object.values(facts), ...events.map((e) => e.id)] };
+    return {
+      name,
+      facts,
+      events,
+      animal,
+      petName: petNames[index],
+      firm: firms[index],
+      all: [...Object.values(facts), ...events.map((e) => e.id)],
+    };
   });
 
   // Flatmates: facts that name two people, for questions about a pair.
   const flatmates: Array<{ a: Person; b: Person; id: string }> = [];
   for (let index = 0; index + 1 < people.length; index += 2) {
     const [a, b] = [people[index], people[index + 1]];
-    const id = add({ text: `${a.name} and ${b.name} have shared a flat for years.`, entities: [a.name, b.name], mentionedAt: backgroundDate() });
+    const id = add({
+      text: `${a.name} and ${b.name} have shared a flat for years.`,
+      entities: [a.name, b.name],
+      mentionedAt: backgroundDate(),
+    });
     a.all.push(id);
     b.all.push(id);
     flatmates.push({ a, b, id });
@@ -307,11 +399,18 @@ export function generateRecallCorpus(seed = 20250618): RecallCorpus {
   // a fact because a later one contradicts it). The two are worded alike but for the city.
   const mover = people[47];
   const older = mover.facts.city;
-  Object.assign(memories.find((memory) => memory.id === older)!, {
-    text: `${mover.name} lives in Bruges near the harbour.`,
-    mentionedAt: new Date('2023-09-10T10:00:00Z'),
+  Object.assign(
+    memories.find((memory) => memory.id === older)!,
+    {
+      text: `${mover.name} lives in Bruges near the harbour.`,
+      mentionedAt: new Date('2023-09-10T10:00:00Z'),
+    },
+  );
+  const newer = add({
+    text: `${mover.name} lives in Tallinn near the harbour.`,
+    entities: [mover.name],
+    mentionedAt: new Date('2025-04-02T10:00:00Z'),
   });
-  const newer = add({ text: `${mover.name} lives in Tallinn near the harbour.`, entities: [mover.name], mentionedAt: new Date('2025-04-02T10:00:00Z') });
   mover.all.push(newer);
 
   // Last week's needles: four events between Monday 9 and Sunday 15 June 2025.

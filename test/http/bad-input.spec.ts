@@ -44,7 +44,12 @@ describe('bad input to the v1 API', () => {
   const recall = (body: unknown) => ({ method: 'POST', path: `/v1/default/banks/${BANK}/memories/recall`, body });
 
   const cases: BadRequestCase[] = [
-    { name: 'an item without content', ...retain({ items: [{ context: 'no content' }] }), status: 422, loc: ['body', 'items', 0, 'content'] },
+    {
+      name: 'an item without content',
+      ...retain({ items: [{ context: 'no content' }] }),
+      status: 422,
+      loc: ['body', 'items', 0, 'content'],
+    },
     { name: 'items that are not an array', ...retain({ items: 'Lena trains falcons.' }), status: 422, loc: ['body', 'items'] },
     { name: 'no items at all', ...retain({ async: false }), status: 422, loc: ['body', 'items'] },
     { name: 'content that is a number', ...retain({ items: [{ content: 42 }] }), status: 422, loc: ['body', 'items', 0, 'content'] },
@@ -55,14 +60,24 @@ describe('bad input to the v1 API', () => {
       status: 422,
       loc: ['body', 'items', 1, 'content'],
     },
-    { name: 'tags that are a number', ...retain({ items: [{ content: 'Otto runs.', tags: 7 }] }), status: 422, loc: ['body', 'items', 0, 'tags'] },
+    {
+      name: 'tags that are a number',
+      ...retain({ items: [{ content: 'Otto runs.', tags: 7 }] }),
+      status: 422,
+      loc: ['body', 'items', 0, 'tags'],
+    },
     {
       name: 'tags that are an object',
       ...retain({ items: [{ content: 'Otto runs.', tags: { a: 1 } }] }),
       status: 422,
       loc: ['body', 'items', 0, 'tags'],
     },
-    { name: 'document_tags that are a number', ...retain({ items: [{ content: 'Otto runs.' }], document_tags: 3 }), status: 422, loc: ['body', 'document_tags'] },
+    {
+      name: 'document_tags that are a number',
+      ...retain({ items: [{ content: 'Otto runs.' }], document_tags: 3 }),
+      status: 422,
+      loc: ['body', 'document_tags'],
+    },
     { name: 'an empty items list', ...retain({ items: [] }), status: 422, loc: ['body', 'items'] },
     {
       name: 'metadata with a non-string value',
@@ -76,7 +91,12 @@ describe('bad input to the v1 API', () => {
       status: 422,
       loc: ['body', 'items', 0, 'timestamp'],
     },
-    { name: 'async that is not a boolean', ...retain({ items: [{ content: 'Otto runs.' }], async: 'soon' }), status: 422, loc: ['body', 'async'] },
+    {
+      name: 'async that is not a boolean',
+      ...retain({ items: [{ content: 'Otto runs.' }], async: 'soon' }),
+      status: 422,
+      loc: ['body', 'async'],
+    },
     { name: 'a body that is a JSON array', ...retain([{ content: 'Otto runs.' }]), status: 422, loc: ['body'] },
     {
       name: 'a body over the configured limit',
@@ -87,14 +107,62 @@ describe('bad input to the v1 API', () => {
     { name: 'malformed JSON', ...retain('{"items": [{"content": "Otto'), status: 400, detail: /not valid JSON/ },
     { name: 'a recall query without a word character', ...recall({ query: '?!? ...' }), status: 422, loc: ['body', 'query'] },
     { name: 'a recall of an unknown fact type', ...recall({ query: 'falcons', types: ['opinion'] }), status: 422, loc: ['body', 'types'] },
-    { name: 'a recall with a negative max_tokens', ...recall({ query: 'falcons', max_tokens: -1 }), status: 422, loc: ['body', 'max_tokens'] },
-    { name: 'a recall with a bad query_timestamp', ...recall({ query: 'falcons', query_timestamp: 'yesterday' }), status: 400, detail: /query_timestamp/ },
-    { name: 'a non-UUID operation id', method: 'GET', path: `/v1/default/banks/${BANK}/operations/not-a-uuid`, status: 400, detail: /Invalid operation_id format: not-a-uuid/ },
-    { name: 'cancelling a non-UUID operation id', method: 'DELETE', path: `/v1/default/banks/${BANK}/operations/42`, status: 400, detail: /Invalid operation_id format/ },
-    { name: 'a negative list limit', method: 'GET', path: `/v1/default/banks/${BANK}/memories/list?limit=-1`, status: 422, loc: ['query', 'limit'] },
-    { name: 'an unknown list type', method: 'GET', path: `/v1/default/banks/${BANK}/memories/list?type=opinion`, status: 422, loc: ['query', 'type'] },
-    { name: 'an unknown config key', method: 'PATCH', path: `/v1/default/banks/${BANK}/config`, body: { updates: { no_such_key: 1 } }, status: 400, detail: /no_such_key/ },
-    { name: 'a disposition update without a disposition', method: 'PUT', path: `/v1/default/banks/${BANK}/profile`, body: {}, status: 422, loc: ['body', 'disposition'] },
+    {
+      name: 'a recall with a negative max_tokens',
+      ...recall({ query: 'falcons', max_tokens: -1 }),
+      status: 422,
+      loc: ['body', 'max_tokens'],
+    },
+    {
+      name: 'a recall with a bad query_timestamp',
+      ...recall({ query: 'falcons', query_timestamp: 'yesterday' }),
+      status: 400,
+      detail: /query_timestamp/,
+    },
+    {
+      name: 'a non-UUID operation id',
+      method: 'GET',
+      path: `/v1/default/banks/${BANK}/operations/not-a-uuid`,
+      status: 400,
+      detail: /Invalid operation_id format: not-a-uuid/,
+    },
+    {
+      name: 'cancelling a non-UUID operation id',
+      method: 'DELETE',
+      path: `/v1/default/banks/${BANK}/operations/42`,
+      status: 400,
+      detail: /Invalid operation_id format/,
+    },
+    {
+      name: 'a negative list limit',
+      method: 'GET',
+      path: `/v1/default/banks/${BANK}/memories/list?limit=-1`,
+      status: 422,
+      loc: ['query', 'limit'],
+    },
+    {
+      name: 'an unknown list type',
+      method: 'GET',
+      path: `/v1/default/banks/${BANK}/memories/list?type=opinion`,
+      status: 422,
+      loc: ['query', 'type'],
+    },
+    {
+      name: 'an unknown config key',
+      method: 'PATCH',
+      path: `/v1/default/banks/${BANK}/config`,
+      body: { updates: { no_such_key: 1 } },
+      status: 400,
+      detail: /no_such_key/,
+    },
+    {
+      name: 'a disposition update without a disposition',
+      method: 'PUT',
+      path: `/v1/default/banks/${BANK}/profile`,
+      body: {},
+      status: 422,
+      loc: ['body', 'disposition'],
+    },
     {
       name: 'a deliveries cursor that is no timestamp',
       method: 'GET',
@@ -102,23 +170,48 @@ describe('bad input to the v1 API', () => {
       status: 422,
       loc: ['query', 'cursor'],
     },
-    { name: 'a disposition out of range', method: 'PUT', path: `/v1/default/banks/${BANK}/profile`, body: { disposition: { skepticism: 9, literalism: 3, empathy: 3 } }, status: 422, loc: ['body', 'disposition', 'skepticism'] },
-    { name: 'an unknown memory id', method: 'GET', path: `/v1/default/banks/${BANK}/memories/00000000-0000-4000-8000-000000000000`, status: 404, detail: /Memory unit .* not found/ },
-    { name: 'an unknown document', method: 'GET', path: `/v1/default/banks/${BANK}/documents/nope%2Fnothing`, status: 404, detail: /^Document not found$/ },
+    {
+      name: 'a disposition out of range',
+      method: 'PUT',
+      path: `/v1/default/banks/${BANK}/profile`,
+      body: { disposition: { skepticism: 9, literalism: 3, empathy: 3 } },
+      status: 422,
+      loc: ['body', 'disposition', 'skepticism'],
+    },
+    {
+      name: 'an unknown memory id',
+      method: 'GET',
+      path: `/v1/default/banks/${BANK}/memories/00000000-0000-4000-8000-000000000000`,
+      status: 404,
+      detail: /Memory unit .* not found/,
+    },
+    {
+      name: 'an unknown document',
+      method: 'GET',
+      path: `/v1/default/banks/${BANK}/documents/nope%2Fnothing`,
+      status: 404,
+      detail: /^Document not found$/,
+    },
     { name: 'an unknown route under the API', method: 'GET', path: `/v1/default/banks/${BANK}/nothing-here`, status: 404 },
   ];
 
-  it.each(cases)('answers $status to $name, naming the problem, and keeps the bank unchanged', async ({ method, path, body, status, loc, detail }) => {
-    const before = await memories();
-    const response = await call(http.url, method, path, body);
+  it.each(cases)(
+    'answers $status to $name, naming the problem, and keeps the bank unchanged',
+    async ({ method, path, body, status, loc, detail }) => {
+      const before = await memories();
+      const response = await call(http.url, method, path, body);
 
-    expect(response.status).toBe(status);
-    expect(response.contentType).toMatch(/^application\/json/);
-    if (loc) expect(response.body.detail).toEqual(expect.arrayContaining([expect.objectContaining({ loc, type: 'value_error', msg: expect.any(String) })]));
-    if (detail) expect(response.body.detail).toMatch(detail);
-    expect(await memories()).toEqual(before);
-    expect(before.total).toBe(2);
-  });
+      expect(response.status).toBe(status);
+      expect(response.contentType).toMatch(/^application\/json/);
+      if (loc)
+        expect(response.body.detail).toEqual(
+          expect.arrayContaining([expect.objectContaining({ loc, type: 'value_error', msg: expect.any(String) })]),
+        );
+      if (detail) expect(response.body.detail).toMatch(detail);
+      expect(await memories()).toEqual(before);
+      expect(before.total).toBe(2);
+    },
+  );
 
   const unknownBankReads: Array<[string, string]> = [
     ['GET', 'profile'],
@@ -193,7 +286,10 @@ describe('bad input to the v1 API', () => {
 
   it('coerces a JSON-encoded or plain-string tags value to a list', async () => {
     const retained = await call(http.url, 'POST', '/v1/default/banks/tag-bank/memories', {
-      items: [{ content: 'Quinn forges knives.', tags: '["smithing","steel"]' }, { content: 'Rosa weaves rugs.', tags: 'textiles' }],
+      items: [
+        { content: 'Quinn forges knives.', tags: '["smithing","steel"]' },
+        { content: 'Rosa weaves rugs.', tags: 'textiles' },
+      ],
     });
     expect(retained.status).toBe(200);
     const tags = await call(http.url, 'GET', '/v1/default/banks/tag-bank/tags');
@@ -205,8 +301,12 @@ describe('bad input to the v1 API', () => {
     const metrics = await fetch(`${http.url}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await metrics.text();
-    expect(text).toMatch(/memory_http_request_duration_seconds_count\{method="POST",route="\/v1\/default\/banks\/:bank_id\/memories",status="422"\} [1-9]/);
-    expect(text).toMatch(/memory_http_request_duration_seconds_count\{method="GET",route="\/v1\/default\/banks\/:bank_id\/memories\/list",status="200"\} [1-9]/);
+    expect(text).toMatch(
+      /memory_http_request_duration_seconds_count\{method="POST",route="\/v1\/default\/banks\/:bank_id\/memories",status="422"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /memory_http_request_duration_seconds_count\{method="GET",route="\/v1\/default\/banks\/:bank_id\/memories\/list",status="200"\} [1-9]/,
+    );
     expect(text).not.toContain(BANK);
   });
 });

@@ -23,13 +23,19 @@ async function retainConcurrently(http: HttpApp, bank: string): Promise<void> {
 
   const document = await call(http.url, 'GET', `/v1/default/banks/${bank}/documents/${encodeURIComponent(DOCUMENT_ID)}`);
   expect(document.status).toBe(200);
-  const winner = Array.from({ length: WRITERS }, (_, index) => index).find((index) => version(index).content === document.body.original_text);
+  const winner = Array.from({ length: WRITERS }, (_, index) => index).find(
+    (index) => version(index).content === document.body.original_text,
+  );
   expect(winner).toBeDefined();
 
   const memories = await call(http.url, 'GET', `/v1/default/banks/${bank}/memories/list?limit=1000`);
   expect(memories.body.total).toBe(version(winner!).sentences.length);
   expect(memories.body.items.map((item: { text: string }) => item.text).sort()).toEqual([...version(winner!).sentences].sort());
-  expect(memories.body.items.every((item: { document_id: string; tags: string[] }) => item.document_id === DOCUMENT_ID && item.tags[0] === `v${winner}`)).toBe(true);
+  expect(
+    memories.body.items.every(
+      (item: { document_id: string; tags: string[] }) => item.document_id === DOCUMENT_ID && item.tags[0] === `v${winner}`,
+    ),
+  ).toBe(true);
   expect(document.body).toMatchObject({ memory_unit_count: version(winner!).sentences.length, tags: [`v${winner}`] });
 
   const documents = await call(http.url, 'GET', `/v1/default/banks/${bank}/documents`);

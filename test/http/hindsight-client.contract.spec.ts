@@ -37,7 +37,10 @@ describe('@vectorize-io/hindsight-client 0.9.1 against the standalone server', (
 
       const config = await client.updateBankConfig('profile-bank', { retainExtractionMode: 'verbose', enableObservations: false });
       expect(config.overrides).toMatchObject({ retain_extraction_mode: 'verbose', enable_observations: false, disposition_empathy: 5 });
-      expect((await client.getBankConfig('profile-bank')).config).toMatchObject({ retain_extraction_mode: 'verbose', retain_chunk_size: 3000 });
+      expect((await client.getBankConfig('profile-bank')).config).toMatchObject({
+        retain_extraction_mode: 'verbose',
+        retain_chunk_size: 3000,
+      });
       expect((await client.resetBankConfig('profile-bank')).overrides).toEqual({});
     });
 
@@ -53,7 +56,10 @@ describe('@vectorize-io/hindsight-client 0.9.1 against the standalone server', (
 
       const batch = await client.retainBatch(
         'sync-bank',
-        [{ content: 'Bob moved to Lisbon.', tags: ['team-b'] }, { content: 'Carol plays the cello.', entities: [{ text: 'Carol', type: 'PERSON' }] }],
+        [
+          { content: 'Bob moved to Lisbon.', tags: ['team-b'] },
+          { content: 'Carol plays the cello.', entities: [{ text: 'Carol', type: 'PERSON' }] },
+        ],
         { documentTags: ['batch'] },
       );
       expect(batch).toMatchObject({ success: true, bank_id: 'sync-bank', items_count: 2, async: false });
@@ -79,15 +85,23 @@ describe('@vectorize-io/hindsight-client 0.9.1 against the standalone server', (
     });
 
     it('retains asynchronously and the operation completes, polled through the sdk', async () => {
-      const queued = await client.retainBatch('async-bank', [{ content: 'Dana adopted a greyhound.' }, { content: 'Erin speaks Basque.' }], {
-        async: true,
-      });
+      const queued = await client.retainBatch(
+        'async-bank',
+        [{ content: 'Dana adopted a greyhound.' }, { content: 'Erin speaks Basque.' }],
+        {
+          async: true,
+        },
+      );
       expect(queued).toMatchObject({ success: true, bank_id: 'async-bank', items_count: 2, async: true });
       expect(queued.operation_id).toMatch(/^[0-9a-f-]{36}$/);
 
       const raw = createClient(createConfig({ baseUrl: server.url }));
       const poll = () => sdk.getOperationStatus({ client: raw, path: { bank_id: 'async-bank', operation_id: queued.operation_id! } });
-      const done = await eventually(poll, (response) => response.data?.status === 'completed' || response.data?.status === 'failed', 15_000);
+      const done = await eventually(
+        poll,
+        (response) => response.data?.status === 'completed' || response.data?.status === 'failed',
+        15_000,
+      );
       expect(done.data).toMatchObject({ operation_id: queued.operation_id, status: 'completed', operation_type: 'retain' });
 
       const listed = await client.listMemories('async-bank');
@@ -127,7 +141,9 @@ describe('@vectorize-io/hindsight-client 0.9.1 against the standalone server', (
       expect(page).toMatchObject({ total: 2, limit: 1, offset: 0 });
       expect(page.items).toHaveLength(1);
       const kitchen = await client.listMemories('list-bank', { documentId: 'kitchen' });
-      expect(kitchen.items).toEqual([expect.objectContaining({ text: 'Gina bakes sourdough.', fact_type: 'world', document_id: 'kitchen', entities: 'Gina' })]);
+      expect(kitchen.items).toEqual([
+        expect.objectContaining({ text: 'Gina bakes sourdough.', fact_type: 'world', document_id: 'kitchen', entities: 'Gina' }),
+      ]);
       const searched = await client.listMemories('list-bank', { q: 'roofs', type: 'world' });
       expect(searched.items.map((item) => item.text)).toEqual(['Hugo fixes roofs.']);
     });

@@ -40,7 +40,10 @@ describe('a host application importing MemoryHttpModule', () => {
   });
 
   it('serves the memory API, open when imported without an API key, with its own error format', async () => {
-    expect((await call(url, 'PUT', '/v1/default/banks/host-bank', { name: 'Host' })).body).toMatchObject({ bank_id: 'host-bank', name: 'Host' });
+    expect((await call(url, 'PUT', '/v1/default/banks/host-bank', { name: 'Host' })).body).toMatchObject({
+      bank_id: 'host-bank',
+      name: 'Host',
+    });
     const invalid = await call(url, 'POST', '/v1/default/banks/host-bank/memories', { items: [{ content: '' }] });
     expect(invalid.status).toBe(422);
     expect(invalid.body.detail[0].loc).toEqual(['body', 'items', 0, 'content']);

@@ -24,7 +24,10 @@ describe('ShutdownCoordinator', () => {
     await coordinator.shutdown();
     expect(ran).toEqual([...SHUTDOWN_STAGES]);
     expect(logs.shutdownSteps).toEqual(
-      SHUTDOWN_STAGES.flatMap((stage) => [`Shutdown step '${stage}' started`, expect.stringMatching(new RegExp(`^Shutdown step '${stage}' done in \\d+ms$`))]),
+      SHUTDOWN_STAGES.flatMap((stage) => [
+        `Shutdown step '${stage}' started`,
+        expect.stringMatching(new RegExp(`^Shutdown step '${stage}' done in \\d+ms$`)),
+      ]),
     );
   });
 
@@ -121,7 +124,10 @@ describe('ShutdownCoordinator', () => {
     });
     const first = coordinator.shutdown();
     // A second caller arrives while the step is still running.
-    await eventually(() => runs, (count) => count === 1);
+    await eventually(
+      () => runs,
+      (count) => count === 1,
+    );
     const second = coordinator.shutdown();
     finishStep();
     const [firstReports, secondReports] = await Promise.all([first, second]);

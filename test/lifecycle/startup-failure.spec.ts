@@ -142,7 +142,11 @@ describe.each([
         // A stage may hold several steps (the scheduler has two crons): compare the order of stages.
         expect([...new Set(released)]).toEqual(inStageOrder(injection.allocatedBefore));
         expect(booted.reports.every((report) => report.outcome === 'done')).toBe(true);
-        if (databaseName) await eventually(() => openSessions(databaseName!), (count) => count === 0);
+        if (databaseName)
+          await eventually(
+            () => openSessions(databaseName!),
+            (count) => count === 0,
+          );
       } finally {
         restore();
       }
@@ -157,7 +161,9 @@ describe.each([
       connectRetryDelayMs: 10,
     });
     expect(booted.app).toBeUndefined();
-    expect(String((booted.startupError as Error).message)).toMatch(/Could not connect to postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:\d+\/none after 2 attempts/);
+    expect(String((booted.startupError as Error).message)).toMatch(
+      /Could not connect to postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:\d+\/none after 2 attempts/,
+    );
     expect(booted.reports.map((report) => [report.stage, report.outcome])).toEqual([['database', 'done']]);
   });
 
@@ -172,21 +178,39 @@ describe.each([
     await holder.closeAll();
     expect((booted.startupError as Error).message).toMatch(/holds 384-dimensional embeddings but the embedder is configured for 8/);
     expect(booted.reports.map((report) => [report.stage, report.outcome])).toEqual([['database', 'done']]);
-    if (databaseName) await eventually(() => openSessions(databaseName!), (count) => count === 0);
+    if (databaseName)
+      await eventually(
+        () => openSessions(databaseName!),
+        (count) => count === 0,
+      );
   });
 
   it('releases everything in the documented order on a normal close', async () => {
     const booted = await bootMemory({ databaseUrl: url, poolSize: 2, watchdogIntervalMs: 60_000, consolidation: HOURLY });
     expect(booted.startupError).toBeUndefined();
     await booted.app!.close();
-    const everyStage = ['readiness', 'scheduler', 'scheduler', 'consolidation', 'operations', 'webhooks', 'watchdog', 'ai-clients', 'database'];
+    const everyStage = [
+      'readiness',
+      'scheduler',
+      'scheduler',
+      'consolidation',
+      'operations',
+      'webhooks',
+      'watchdog',
+      'ai-clients',
+      'database',
+    ];
     expect(booted.reports.map((report) => report.stage)).toEqual(everyStage);
     // Every documented stage has a step: the list names no stage that nothing registers.
     expect([...new Set(everyStage)]).toEqual([...SHUTDOWN_STAGES]);
     expect(booted.logs.shutdownSteps.filter((line) => line.includes('started'))).toEqual(
       everyStage.map((stage) => `Shutdown step '${stage}' started`),
     );
-    if (databaseName) await eventually(() => openSessions(databaseName!), (count) => count === 0);
+    if (databaseName)
+      await eventually(
+        () => openSessions(databaseName!),
+        (count) => count === 0,
+      );
   });
 });
 
@@ -220,12 +244,13 @@ describe('a sibling that finishes allocating after startup failed', () => {
       }
     }
 
-    const booted = await bootMemory({ databaseUrl: 'pglite://memory/sibling', watchdogIntervalMs: 60_000 }, [
-      FailingProvider,
-      SlowSibling,
-    ]);
+    const booted = await bootMemory({ databaseUrl: 'pglite://memory/sibling', watchdogIntervalMs: 60_000 }, [FailingProvider, SlowSibling]);
     expect((booted.startupError as Error).message).toBe('webhook dispatcher could not start');
-    await eventually(() => siblingReleased, (released) => released, 2000);
+    await eventually(
+      () => siblingReleased,
+      (released) => released,
+      2000,
+    );
     expect(booted.reports.some((report) => report.name === 'slow sibling' && report.outcome === 'done')).toBe(true);
   });
 });

@@ -107,10 +107,9 @@ describe('mental models with an LLM', () => {
       fake.onChat(() => ({ content: 'Soup is served.' }));
       release();
     }
-    const pending = await app.get(MemoryDatabase).query<{ id: string }>(
-      `SELECT id FROM operations WHERE kind = $1 AND status IN ('pending', 'processing')`,
-      [REFRESH_MENTAL_MODEL],
-    );
+    const pending = await app
+      .get(MemoryDatabase)
+      .query<{ id: string }>(`SELECT id FROM operations WHERE kind = $1 AND status IN ('pending', 'processing')`, [REFRESH_MENTAL_MODEL]);
     for (const { id } of pending) await settled(app, 'team', id);
   });
 });
@@ -140,7 +139,7 @@ describe('mental models without an LLM', () => {
     expect(app.get(ExternalCallGuard).violations).toBe(0);
   });
 
-  it('queues a refresh when a model\'s cron slot has passed since its last refresh, once per slot', async () => {
+  it("queues a refresh when a model's cron slot has passed since its last refresh, once per slot", async () => {
     await seed(app, 'cron', ['Erin rows on the river every morning.']);
     const models = app.get(MentalModelsService);
     const { mentalModelId, operationId } = await models.create('cron', {

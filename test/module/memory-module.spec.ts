@@ -86,7 +86,12 @@ describe('MemoryModule in a host application', () => {
 
     @Module({
       imports: [
-        MemoryModule.forRoot({ databaseUrl: 'pglite://memory/ready', shutdownCoordinator: coordinator, isGlobal: true, watchdogIntervalMs: 60_000 }),
+        MemoryModule.forRoot({
+          databaseUrl: 'pglite://memory/ready',
+          shutdownCoordinator: coordinator,
+          isGlobal: true,
+          watchdogIntervalMs: 60_000,
+        }),
         MemoryHttpModule,
       ],
       providers: [SlowToStop],

@@ -33,9 +33,7 @@ describe('operations queue on PostgreSQL (two instances)', () => {
 
   it('gives each operation to exactly one of many concurrent claimers', async () => {
     const ids = await firstDb.transaction(async (sql) => Promise.all([1, 2, 3].map(() => first.enqueue(sql, 'ops', 'noop', {}))));
-    const claims = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => (i % 2 ? first : second).claim(`claimer-${i}`, 60_000, ['noop'])),
-    );
+    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? first : second).claim(`claimer-${i}`, 60_000, ['noop'])));
     const claimed = claims.filter((claim) => claim !== null).map((claim) => claim!.id);
     expect(claimed.sort()).toEqual([...ids].sort());
   });
@@ -94,7 +92,11 @@ describe('operations worker at shutdown', () => {
     const b = await bootMemory({ databaseUrl: database.url, llm, watchdogIntervalMs: 60_000, operations: { pollIntervalMs: 50 } });
     release();
     const operationsB = b.app!.get(OperationsService);
-    const finished = await eventually(() => operationsB.get('sea', outcome.operationId!), (op) => op?.status === 'completed', 10_000);
+    const finished = await eventually(
+      () => operationsB.get('sea', outcome.operationId!),
+      (op) => op?.status === 'completed',
+      10_000,
+    );
     expect(finished!.attempts).toBe(1);
     await b.app!.close();
     await fake.close();

@@ -42,7 +42,14 @@ describe.each([
     outcome.trace!.arms.find((a) => a.name === name)!.candidates.map((c) => c.id);
   /** Mean recall@5 of the returned results over the queries of those kinds (all by default). */
   const fused = (kinds?: QueryKind[]) =>
-    mean(ofKinds(kinds).map((m) => recallAtK(m.outcome.results.map((r) => r.id), m.query.relevant)));
+    mean(
+      ofKinds(kinds).map((m) =>
+        recallAtK(
+          m.outcome.results.map((r) => r.id),
+          m.query.relevant,
+        ),
+      ),
+    );
   /** The same for one arm's own ranking, read from the trace. */
   const arm = (name: RecallArmName, kinds?: QueryKind[]) =>
     mean(ofKinds(kinds).map((m) => recallAtK(armRanking(m.outcome, name), m.query.relevant)));
@@ -122,7 +129,12 @@ describe.each([
     });
     // The question shares no word with the events, so the semantic arm's first candidates are
     // noise that RRF interleaves with the temporal ones (measured: 3 of the 4 in the top 5).
-    expect(recallAtK(outcome.results.map((r) => r.id), corpus.lastWeek)).toBeGreaterThanOrEqual(0.5);
+    expect(
+      recallAtK(
+        outcome.results.map((r) => r.id),
+        corpus.lastWeek,
+      ),
+    ).toBeGreaterThanOrEqual(0.5);
   });
 
   it('returns both versions of a superseded fact, the newer first', () => {

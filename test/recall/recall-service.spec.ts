@@ -86,9 +86,20 @@ describe.each([
     embedder = new HashingEmbedder(guard, 384);
 
     await seed('alpha', [
-      ...TAGGED.map(([key, tags], index) => ({ key: `tag:${key}`, text: `The lighthouse log entry ${key} was filed.`, tags, mentionedAt: daysAgo(100 + index) })),
+      ...TAGGED.map(([key, tags], index) => ({
+        key: `tag:${key}`,
+        text: `The lighthouse log entry ${key} was filed.`,
+        tags,
+        mentionedAt: daysAgo(100 + index),
+      })),
       { key: 'world', text: 'Orla Venn keeps bees on the harbour wall.', entities: ['Orla Venn'], mentionedAt: daysAgo(40) },
-      { key: 'experience', text: 'I watched Orla Venn collect honey from the bees.', type: 'experience', entities: ['Orla Venn'], mentionedAt: daysAgo(30) },
+      {
+        key: 'experience',
+        text: 'I watched Orla Venn collect honey from the bees.',
+        type: 'experience',
+        entities: ['Orla Venn'],
+        mentionedAt: daysAgo(30),
+      },
       {
         key: 'long',
         text: 'Orla Venn explained at length how bees survive the harbour winter, hive by hive, frame by frame.',
@@ -115,7 +126,13 @@ describe.each([
     // Another bank with the very same words, the same entity and a fresher date.
     await seed('beta', [
       { key: 'beta:bees', text: 'Orla Venn keeps bees on the harbour wall.', entities: ['Orla Venn'], mentionedAt: daysAgo(0) },
-      { key: 'beta:observation', text: 'Orla Venn sells honey in the beta bank.', type: 'observation', entities: ['Orla Venn'], mentionedAt: daysAgo(0) },
+      {
+        key: 'beta:observation',
+        text: 'Orla Venn sells honey in the beta bank.',
+        type: 'observation',
+        entities: ['Orla Venn'],
+        mentionedAt: daysAgo(0),
+      },
       { key: 'beta:lighthouse', text: 'The lighthouse log entry untagged was filed.', mentionedAt: daysAgo(0) },
     ]);
   });
@@ -135,7 +152,11 @@ describe.each([
     ])('%s with tags [a, b] returns %j', async (tagsMatch, expected) => {
       const outcome = await recall({ query: 'lighthouse log entry', tags: ['a', 'b'], tagsMatch });
       // The non-strict modes also let the untagged memories of other topics through.
-      expect(keysOf(outcome).filter((key) => key.startsWith('tag:')).sort()).toEqual(expected.map((key) => `tag:${key}`).sort());
+      expect(
+        keysOf(outcome)
+          .filter((key) => key.startsWith('tag:'))
+          .sort(),
+      ).toEqual(expected.map((key) => `tag:${key}`).sort());
     });
 
     it('applies the same filter in every arm', async () => {
@@ -172,7 +193,10 @@ describe.each([
   });
 
   it("never returns another bank's memories, entities or observations", async () => {
-    const outcome = await recall({ query: 'Orla Venn keeps bees on the harbour wall; lighthouse log entry', includeEntities: { maxTokens: 1000 } });
+    const outcome = await recall({
+      query: 'Orla Venn keeps bees on the harbour wall; lighthouse log entry',
+      includeEntities: { maxTokens: 1000 },
+    });
     const beta = new Set(['beta:bees', 'beta:observation', 'beta:lighthouse'].map((key) => ids.get(key)));
     expect(outcome.results.length).toBeGreaterThan(5);
     expect(outcome.results.filter((memory) => beta.has(memory.id))).toEqual([]);
@@ -306,7 +330,9 @@ describe.each([
     // throw if the embedder or reranker ran inside a scope.
     const reranker = new ReversingReranker(guard);
     const outcomes = await Promise.all(
-      ['Orla Venn bees', 'lighthouse log entry', 'ferry timetable yesterday', 'harbour wall'].map((query) => recall({ query, includeEntities: { maxTokens: 200 } }, reranker)),
+      ['Orla Venn bees', 'lighthouse log entry', 'ferry timetable yesterday', 'harbour wall'].map((query) =>
+        recall({ query, includeEntities: { maxTokens: 200 } }, reranker),
+      ),
     );
     expect(outcomes.every((outcome) => outcome.results.length > 0)).toBe(true);
     expect(reranker.calls).toBe(4);

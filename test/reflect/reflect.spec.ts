@@ -89,7 +89,12 @@ describe('reflect without an LLM', () => {
     expect(outcome.extractive).toBe(true);
     expect(outcome.text).toContain('- Carol keeps bees in Porto.');
     expect(outcome.basedOn.length).toBeGreaterThan(0);
-    expect(outcome.basedOn.slice(0, 2).map((fact) => fact.id).sort()).toEqual(ids.slice(0, 2).sort());
+    expect(
+      outcome.basedOn
+        .slice(0, 2)
+        .map((fact) => fact.id)
+        .sort(),
+    ).toEqual(ids.slice(0, 2).sort());
     for (const fact of outcome.basedOn) expect(outcome.text).toContain(fact.text);
     expect(app.get(ExternalCallGuard).violations).toBe(0);
   });

@@ -15,7 +15,11 @@ describe('retain without an LLM (PGlite)', () => {
   let operations: OperationsService;
 
   beforeAll(async () => {
-    const booted = await bootMemory({ databaseUrl: 'pglite://memory/retain', watchdogIntervalMs: 60_000, operations: { pollIntervalMs: 50 } });
+    const booted = await bootMemory({
+      databaseUrl: 'pglite://memory/retain',
+      watchdogIntervalMs: 60_000,
+      operations: { pollIntervalMs: 50 },
+    });
     app = booted.app!;
     retain = app.get(RetainService);
     memories = app.get(MemoriesService);
@@ -62,7 +66,10 @@ describe('retain without an LLM (PGlite)', () => {
   });
 
   it('runs an async retain through the operations worker to completion', async () => {
-    const outcome = await retain.retain('queued', { async: true, items: [{ content: 'Dana plays the cello.' }, { content: 'Eve runs marathons.' }] });
+    const outcome = await retain.retain('queued', {
+      async: true,
+      items: [{ content: 'Dana plays the cello.' }, { content: 'Eve runs marathons.' }],
+    });
     expect(outcome.async).toBe(true);
     const operation = await eventually(
       () => operations.get('queued', outcome.operationId!),
@@ -129,9 +136,7 @@ describe('retain with an LLM (fake OpenAI-compatible server)', () => {
     ['HTTP 500', MemoryErrorCode.ExternalServiceFailed, () => fake.fail('chat', { kind: 'status', status: 500 })],
   ])('keeps the document as it was when the LLM answers with %s', async (_label, code, misbehave) => {
     misbehave();
-    const error = await retain
-      .retain('llm', { items: [{ content: 'Frank retired.', documentId: 'frank' }] })
-      .catch((e: unknown) => e);
+    const error = await retain.retain('llm', { items: [{ content: 'Frank retired.', documentId: 'frank' }] }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code, retryable: true });
     const page = await memories.list('llm', { documentId: 'frank', limit: 10, offset: 0 });
     expect(page.items.map((memory) => memory.text).sort()).toEqual(['Frank is a pilot at Skyways.', 'I booked Frank a flight to Oslo.']);

@@ -63,9 +63,7 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('repair of observations built a
     const applied = await runMemoryMigrations(dataSource);
 
     expect(applied).toEqual(['ObservationScopes1764300000000']);
-    expect(logs.lines).toContain(
-      'Observations built across tag scopes: 1 invalidated, 2 source memories queued again (banks: leak)',
-    );
+    expect(logs.lines).toContain('Observations built across tag scopes: 1 invalidated, 2 source memories queued again (banks: leak)');
     const rows = await database.query<{ id: string; state: string; invalidation_reason: string | null; consolidation_status: string }>(
       `SELECT id, state, invalidation_reason, consolidation_status FROM memory_units`,
     );
@@ -74,7 +72,9 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('repair of observations built a
     expect([byId.get(julia)!.consolidation_status, byId.get(ivan)!.consolidation_status]).toEqual(['pending', 'pending']);
     expect(byId.get(honest)).toMatchObject({ state: 'valid' });
     expect([byId.get(a)!.consolidation_status, byId.get(b)!.consolidation_status]).toEqual(['done', 'done']);
-    const queued = await database.query<{ bank_id: string }>(`SELECT bank_id FROM operations WHERE kind = 'consolidation' AND status = 'pending'`);
+    const queued = await database.query<{ bank_id: string }>(
+      `SELECT bank_id FROM operations WHERE kind = 'consolidation' AND status = 'pending'`,
+    );
     expect(queued.map((row) => row.bank_id)).toEqual(['leak']);
 
     const again = await database.withConnection((sql) => repairCrossScopeObservations(sql));

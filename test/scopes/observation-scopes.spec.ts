@@ -5,7 +5,15 @@ describe('observation scopes', () => {
     expect(scopesOf(['b', 'a'], null)).toEqual([['a', 'b']]);
     expect(scopesOf(['b', 'a'], 'combined')).toEqual([['a', 'b']]);
     expect(scopesOf(['b', 'a'], 'per_tag')).toEqual([['a'], ['b']]);
-    expect(scopesOf(['c', 'b', 'a'], 'all_combinations')).toEqual([['a'], ['b'], ['c'], ['a', 'b'], ['a', 'c'], ['b', 'c'], ['a', 'b', 'c']]);
+    expect(scopesOf(['c', 'b', 'a'], 'all_combinations')).toEqual([
+      ['a'],
+      ['b'],
+      ['c'],
+      ['a', 'b'],
+      ['a', 'c'],
+      ['b', 'c'],
+      ['a', 'b', 'c'],
+    ]);
     expect(scopesOf(['b', 'a'], 'shared')).toEqual([[]]);
     expect(scopesOf(['b', 'a'], [['b'], ['a', 'b'], ['b', 'a']])).toEqual([['b'], ['a', 'b']]);
     for (const mode of ['combined', 'per_tag', 'all_combinations', 'shared'] as const) expect(scopesOf([], mode)).toEqual([[]]);
@@ -26,6 +34,8 @@ describe('observation scopes', () => {
     expect(parseScopesSpec([['user:ivan']], ['user:julia'])).toEqual({ error: "names tag 'user:ivan', which the item does not carry" });
     expect(parseScopesSpec([], ['a'])).toEqual({ error: expect.stringContaining('at least one') });
     expect(parseScopesSpec([[1]], ['a'])).toEqual({ error: expect.stringContaining('list of tag lists') });
-    expect(parseScopesSpec('all_combinations', ['a', 'b', 'c', 'd', 'e', 'f', 'g'])).toEqual({ error: expect.stringContaining('at most 6') });
+    expect(parseScopesSpec('all_combinations', ['a', 'b', 'c', 'd', 'e', 'f', 'g'])).toEqual({
+      error: expect.stringContaining('at most 6'),
+    });
   });
 });

@@ -30,8 +30,14 @@ describe('tag scopes over HTTP (PGlite, no LLM)', () => {
     return done.body.result_metadata;
   }
 
-  async function recallTexts(bankId: string, body: Record<string, unknown>): Promise<Array<{ text: string; type: string; tags: string[] }>> {
-    const response = await call(http.url, 'POST', `${bank(bankId)}/memories/recall`, { types: ['world', 'experience', 'observation'], ...body });
+  async function recallTexts(
+    bankId: string,
+    body: Record<string, unknown>,
+  ): Promise<Array<{ text: string; type: string; tags: string[] }>> {
+    const response = await call(http.url, 'POST', `${bank(bankId)}/memories/recall`, {
+      types: ['world', 'experience', 'observation'],
+      ...body,
+    });
     expect(response.status).toBe(200);
     return response.body.results;
   }

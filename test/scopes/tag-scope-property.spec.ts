@@ -88,7 +88,9 @@ function expectOnlyVisible(texts: string[], tagsOfToken: Map<string, string[]>, 
       const tags = tagsOfToken.get(token);
       if (!tags) throw new Error(`${where}: unknown token ${token} in ${JSON.stringify(text)}`);
       if (!shows(tags, filter)) {
-        throw new Error(`${where}: ${JSON.stringify(filter)} shows ${JSON.stringify(text)}, built from ${token} tagged ${JSON.stringify(tags)}`);
+        throw new Error(
+          `${where}: ${JSON.stringify(filter)} shows ${JSON.stringify(text)}, built from ${token} tagged ${JSON.stringify(tags)}`,
+        );
       }
     }
   }
@@ -118,7 +120,11 @@ function scriptedChat(body: ChatRequestBody): object {
         ...prompt.scopes
           .filter(({ scope }) => outOfScope(scope).length > 0)
           .map(({ scope }) => ({ scope, text: textOf(outOfScope(scope)), source_ids: outOfScope(scope).map((memory) => memory.id) })),
-        ...prompt.scopes.map(({ scope }) => ({ scope, text: textOf(inScope(scope)), source_ids: inScope(scope).map((memory) => memory.id) })),
+        ...prompt.scopes.map(({ scope }) => ({
+          scope,
+          text: textOf(inScope(scope)),
+          source_ids: inScope(scope).map((memory) => memory.id),
+        })),
       ],
       update: prompt.observations.map((observation) => ({
         observation_id: observation.id,
@@ -138,18 +144,22 @@ function scriptedChat(body: ChatRequestBody): object {
 
 /** The consolidation half of the guarantee: an observation's sources all share its tag set as a scope. */
 async function expectObservationsWithinOneScope(app: INestApplicationContext, bankId: string): Promise<void> {
-  const rows = await app.get(MemoryDatabase).query<{ id: string; tags: string[]; sources: Array<{ tags: string[]; observation_scopes: ObservationScopesSpec | null }> }>(
-    `SELECT o.id, o.tags,
+  const rows = await app
+    .get(MemoryDatabase)
+    .query<{ id: string; tags: string[]; sources: Array<{ tags: string[]; observation_scopes: ObservationScopesSpec | null }> }>(
+      `SELECT o.id, o.tags,
             (SELECT json_agg(json_build_object('tags', s.tags, 'observation_scopes', s.observation_scopes))
                FROM memory_units s WHERE s.id = ANY(o.source_memory_ids)) AS sources
        FROM memory_units o WHERE o.bank_id = $1 AND o.fact_type = 'observation' AND o.state = 'valid'`,
-    [bankId],
-  );
+      [bankId],
+    );
   for (const row of rows) {
     const scope = scopeKey(row.tags);
     for (const source of row.sources) {
       if (!scopesOf(source.tags, source.observation_scopes).some((each) => scopeKey(each) === scope)) {
-        throw new Error(`observation ${row.id} tagged ${JSON.stringify(row.tags)} was built from a memory of another scope: ${JSON.stringify(source)}`);
+        throw new Error(
+          `observation ${row.id} tagged ${JSON.stringify(row.tags)} was built from a memory of another scope: ${JSON.stringify(source)}`,
+        );
       }
     }
   }
@@ -216,7 +226,12 @@ describe.each([
 
         for (const filter of reads) {
           const recalled = await app.get(RecallService).recall({ bankId, query: 'Zephyr locker note', ...filter });
-          expectOnlyVisible(recalled.results.map((result) => result.text), tagsOfToken, filter, 'recall');
+          expectOnlyVisible(
+            recalled.results.map((result) => result.text),
+            tagsOfToken,
+            filter,
+            'recall',
+          );
           observationsRead += recalled.results.filter((result) => result.type === 'observation').length;
           const entityTexts = Object.values(recalled.entities ?? {}).flatMap((entity) => entity.observations.map((each) => each.text));
           expectOnlyVisible(entityTexts, tagsOfToken, filter, 'recall entities');
@@ -237,7 +252,12 @@ describe.each([
         const [built] = await models.list(bankId, { limit: 10, offset: 0 });
         expectOnlyVisible([built.content ?? ''], tagsOfToken, modelScope, 'mental model (its own tags)');
         const listed = await models.list(bankId, { ...model.listedWith, limit: 10, offset: 0 });
-        expectOnlyVisible(listed.map((each) => each.content ?? ''), tagsOfToken, model.listedWith, 'mental model list');
+        expectOnlyVisible(
+          listed.map((each) => each.content ?? ''),
+          tagsOfToken,
+          model.listedWith,
+          'mental model list',
+        );
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );

@@ -59,7 +59,11 @@ describe('pool starvation (PostgreSQL, pool of 2, slow LLM)', () => {
     const consolidation = app.get(ConsolidationService);
     const runs = BANKS.map((bank) => consolidation.consolidateBank(bank));
 
-    await eventually(() => fake.inFlight('chat'), (inFlight) => inFlight === BANKS.length, 15_000);
+    await eventually(
+      () => fake.inFlight('chat'),
+      (inFlight) => inFlight === BANKS.length,
+      15_000,
+    );
     sqlDatabase.takeLongestWaitMs();
     const samples: PoolStats[] = [];
     const sampler = setInterval(() => samples.push(sqlDatabase.poolStats()!), 5);

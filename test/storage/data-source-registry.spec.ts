@@ -56,7 +56,10 @@ describe('DataSourceRegistry on PostgreSQL', () => {
     const rows = await adminQuery(`SELECT 1`);
     expect(rows).toHaveLength(1);
     await registry.closeAll();
-    await eventually(() => openSessions(database.name), (count) => count === 0);
+    await eventually(
+      () => openSessions(database.name),
+      (count) => count === 0,
+    );
   });
 
   it('records each migration once even when two registries (two instances) start together', async () => {
@@ -64,9 +67,7 @@ describe('DataSourceRegistry on PostgreSQL', () => {
     const a = countingRegistry();
     const b = countingRegistry();
     await Promise.all([a.registry.acquire(fresh.url), b.registry.acquire(fresh.url)]);
-    const history = await a.registry
-      .acquire(fresh.url)
-      .then((ds) => ds.query(`SELECT name FROM memory_migrations ORDER BY id`));
+    const history = await a.registry.acquire(fresh.url).then((ds) => ds.query(`SELECT name FROM memory_migrations ORDER BY id`));
     expect(history.map((row: { name: string }) => row.name)).toEqual(MEMORY_MIGRATIONS.map((m) => new m().name));
     await Promise.all([a.registry.closeAll(), b.registry.closeAll()]);
     await dropTestDatabase(fresh.name);
@@ -87,7 +88,10 @@ describe('DataSourceRegistry on PostgreSQL', () => {
     const dataSource = await registry.acquire(url);
     expect(await dataSource.query('SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
     await registry.closeAll();
-    await eventually(() => openSessions(name), (count) => count === 0);
+    await eventually(
+      () => openSessions(name),
+      (count) => count === 0,
+    );
     await dropTestDatabase(name);
   });
 
@@ -99,7 +103,10 @@ describe('DataSourceRegistry on PostgreSQL', () => {
     const dataSource = await inFlight;
     await closing;
     expect(dataSource.isInitialized).toBe(false);
-    await eventually(() => openSessions(database.name), (count) => count === 0);
+    await eventually(
+      () => openSessions(database.name),
+      (count) => count === 0,
+    );
   });
 });
 

@@ -28,7 +28,9 @@ describe('MemoryDatabase afterCommit (PostgreSQL)', () => {
     await db.transaction(async (sql) => {
       await sql.query(`INSERT INTO banks (id) VALUES ('after-commit')`);
       // Nested scopes share the outer transaction: their callbacks wait for its commit too.
-      await db.transaction(async (inner) => inner.afterCommit(() => checks.push(visibleCount().then(([row]) => void seenByOthers.push(row.n)))));
+      await db.transaction(async (inner) =>
+        inner.afterCommit(() => checks.push(visibleCount().then(([row]) => void seenByOthers.push(row.n)))),
+      );
       // Still uncommitted: another connection cannot see the row, and nothing has run.
       expect(seenByOthers).toEqual([]);
     });

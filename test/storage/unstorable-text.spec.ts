@@ -45,7 +45,9 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('text the database cannot store
   it('refuses NUL and lone surrogates in tags, queries, names and metadata; strips them from content', async () => {
     const retain = app.get(RetainService);
     const { memoryIds } = await retain.retain('host', { items: [{ content: 'Ada\u0000 likes tea.\ud800', context: 'chat\u0000' }] });
-    const [stored] = await app.get(MemoryDatabase).query<{ text: string; context: string }>(`SELECT text, context FROM memory_units WHERE id = $1`, [memoryIds[0]]);
+    const [stored] = await app
+      .get(MemoryDatabase)
+      .query<{ text: string; context: string }>(`SELECT text, context FROM memory_units WHERE id = $1`, [memoryIds[0]]);
     expect(stored).toEqual({ text: 'Ada likes tea.', context: 'chat' });
     const count = async () => (await app.get(MemoryDatabase).query<{ n: string }>(`SELECT count(*) AS n FROM memory_units`))[0].n;
     const before = await count();

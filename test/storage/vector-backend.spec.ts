@@ -65,8 +65,6 @@ describe.each([
   });
 
   it('refuses a different embedding dimension than the one the database holds', async () => {
-    await expect(database.withConnection((sql) => prepareVectorBackend(sql, 8))).rejects.toBeInstanceOf(
-      EmbeddingDimensionMismatchError,
-    );
+    await expect(database.withConnection((sql) => prepareVectorBackend(sql, 8))).rejects.toBeInstanceOf(EmbeddingDimensionMismatchError);
   });
 });

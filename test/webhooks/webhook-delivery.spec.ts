@@ -51,7 +51,11 @@ describe.each([
    * see whether a duplicate shows up.
    */
   async function settled(bankId: string, status: 'delivered' | 'failed'): Promise<DeliveryRow> {
-    const [row] = await eventually(() => deliveriesOf(bankId), (rows) => rows.length === 1 && rows[0].status === status, 10_000);
+    const [row] = await eventually(
+      () => deliveriesOf(bankId),
+      (rows) => rows.length === 1 && rows[0].status === status,
+      10_000,
+    );
     return row;
   }
 
@@ -207,7 +211,9 @@ describe.each([
       CREATE OR REPLACE FUNCTION webhook_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN PERFORM nextval('webhook_test_refusals'); RAISE EXCEPTION 'result refused'; END $$`);
     const refusals = async () =>
-      Number((await database.query<{ n: string }>(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM webhook_test_refusals`))[0].n);
+      Number(
+        (await database.query<{ n: string }>(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM webhook_test_refusals`))[0].n,
+      );
     await database.query(`DROP TRIGGER IF EXISTS webhook_test_refuse ON webhook_deliveries`);
     await database.query(`
       CREATE TRIGGER webhook_test_refuse BEFORE UPDATE ON webhook_deliveries FOR EACH ROW
@@ -253,8 +259,20 @@ describe.each([
     if (!strict.app) throw strict.startupError;
     try {
       const strictService = strict.app.get(WebhooksService);
-      for (const refused of [receiver.url, 'http://localhost:9/hook', 'http://[::1]:9/hook', 'http://10.1.2.3/hook', 'http://169.254.169.254/latest', 'http://[fd00::1]/x', 'http://0.0.0.0/x', 'ftp://example.com/x']) {
-        const error = await strictService.create('strict-bank', { url: refused }).then(() => null, (caught: unknown) => caught);
+      for (const refused of [
+        receiver.url,
+        'http://localhost:9/hook',
+        'http://[::1]:9/hook',
+        'http://10.1.2.3/hook',
+        'http://169.254.169.254/latest',
+        'http://[fd00::1]/x',
+        'http://0.0.0.0/x',
+        'ftp://example.com/x',
+      ]) {
+        const error = await strictService.create('strict-bank', { url: refused }).then(
+          () => null,
+          (caught: unknown) => caught,
+        );
         expect(error).toBeInstanceOf(MemoryException);
         expect(error).toMatchObject({ field: 'url' });
       }
@@ -296,7 +314,11 @@ describe('webhook delivery wake-up', () => {
       const app = booted.app;
       await app.get(WebhooksService).create('wake', { url: receiver.url, secret: SECRET, eventTypes: ['retain.completed'] });
       await app.get(RetainService).retain('wake', { items: [{ content: 'Dora paints lighthouses.' }] });
-      const requests = await eventually(() => Promise.resolve(receiver.requests), (received) => received.length === 1, 5000);
+      const requests = await eventually(
+        () => Promise.resolve(receiver.requests),
+        (received) => received.length === 1,
+        5000,
+      );
       expect(requests[0].verified).toBe(true);
       expect(requests[0].body).toMatchObject({ event: 'retain.completed', bank_id: 'wake' });
     } finally {

@@ -63,7 +63,13 @@ describe('webhook routes', () => {
 
     const patched = await call(url, 'PATCH', `${base}/${id}`, { enabled: false, event_types: ['retain.completed'], secret: null });
     expect(patched.status).toBe(200);
-    expect(patched.body).toMatchObject({ id, enabled: false, event_types: ['retain.completed'], url: 'http://127.0.0.1:9/a', secret: null });
+    expect(patched.body).toMatchObject({
+      id,
+      enabled: false,
+      event_types: ['retain.completed'],
+      url: 'http://127.0.0.1:9/a',
+      secret: null,
+    });
 
     expect(await call(url, 'PATCH', `${base}/${id}`, {})).toMatchObject({ status: 422, body: { detail: 'No fields provided to update' } });
 
@@ -103,7 +109,14 @@ describe('webhook routes', () => {
       10_000,
     );
     expect(all.body.next_cursor).toBeNull();
-    expect(all.body.items[0]).toMatchObject({ webhook_id: id, url: receiver.url, event_type: 'retain.completed', status: 'failed', attempts: 2, last_response_status: 503 });
+    expect(all.body.items[0]).toMatchObject({
+      webhook_id: id,
+      url: receiver.url,
+      event_type: 'retain.completed',
+      status: 'failed',
+      attempts: 2,
+      last_response_status: 503,
+    });
     expect(receiver.requests.every((request) => request.verified)).toBe(true);
 
     const first = await call(url, 'GET', `${base}/${id}/deliveries?limit=2`);
@@ -112,7 +125,9 @@ describe('webhook routes', () => {
     const second = await call(url, 'GET', `${base}/${id}/deliveries?limit=2&cursor=${encodeURIComponent(first.body.next_cursor)}`);
     expect(second.body.items).toHaveLength(1);
     expect(second.body.next_cursor).toBeNull();
-    expect([...first.body.items, ...second.body.items].map((item: { id: string }) => item.id)).toEqual(all.body.items.map((item: { id: string }) => item.id));
+    expect([...first.body.items, ...second.body.items].map((item: { id: string }) => item.id)).toEqual(
+      all.body.items.map((item: { id: string }) => item.id),
+    );
     expect((await call(url, 'GET', `${base}/${id}/deliveries?limit=0`)).status).toBe(422);
   });
 });
@@ -132,7 +147,9 @@ describe('webhook routes without allowPrivate', () => {
   it('refuses a loopback URL with a 422 naming url, on create and on update', async () => {
     const refused = await call(url, 'POST', '/v1/default/banks/b/webhooks', { url: 'http://127.0.0.1:8080/hook' });
     expect(refused.status).toBe(422);
-    expect(refused.body.detail).toEqual([{ loc: ['body', 'url'], msg: expect.stringMatching(/loopback, private or link-local/), type: 'value_error' }]);
+    expect(refused.body.detail).toEqual([
+      { loc: ['body', 'url'], msg: expect.stringMatching(/loopback, private or link-local/), type: 'value_error' },
+    ]);
     const created = await call(url, 'POST', '/v1/default/banks/b/webhooks', { url: 'http://93.184.215.14/hook' });
     expect(created.status).toBe(201);
     const update = await call(url, 'PATCH', `/v1/default/banks/b/webhooks/${created.body.id}`, { url: 'http://[::ffff:127.0.0.1]/hook' });

@@ -35,7 +35,10 @@ describe('a webhook send cut short by shutdown (PostgreSQL, two instances)', () 
       httpConfig: { timeout_seconds: 60 },
     });
     await first.app.get(RetainService).retain(bankId, { items: [{ content: 'Ivy keeps bees.' }] });
-    await eventually(() => receiver.requests.length, (count) => count === 1);
+    await eventually(
+      () => receiver.requests.length,
+      (count) => count === 1,
+    );
 
     const started = Date.now();
     await first.app.close();
@@ -55,7 +58,8 @@ describe('a webhook send cut short by shutdown (PostgreSQL, two instances)', () 
     try {
       const db = second.app.get(MemoryDatabase);
       const rows = await eventually(
-        () => db.query<{ status: string; attempts: number }>(`SELECT status, attempts FROM webhook_deliveries WHERE bank_id = $1`, [bankId]),
+        () =>
+          db.query<{ status: string; attempts: number }>(`SELECT status, attempts FROM webhook_deliveries WHERE bank_id = $1`, [bankId]),
         (found) => found.length === 1 && found[0].status === 'delivered',
       );
       // One attempt only: the abandoned one was handed back uncounted.

@@ -25,7 +25,11 @@ export class NotesController {
   }
 
   @Get()
-  async search(@Param('agent') agent: string, @Query('q') query: string, @Query('user') user?: string): Promise<{ notes: Array<Pick<RecalledMemory, 'id' | 'text' | 'type'>> }> {
+  async search(
+    @Param('agent') agent: string,
+    @Query('q') query: string,
+    @Query('user') user?: string,
+  ): Promise<{ notes: Array<Pick<RecalledMemory, 'id' | 'text' | 'type'>> }> {
     const { results } = await this.recall.recall({
       bankId: agent,
       query,

@@ -4,14 +4,7 @@ import { BanksService } from '../../banks/banks.service.js';
 import { BankConfigUpdateDto, CreateBankRequestDto, UpdateDispositionRequestDto } from '../dto/bank.dto.js';
 import { StatsQuery } from '../dto/list-query.dto.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
-import {
-  toBankConfigWire,
-  toBankDeletedWire,
-  toBankListWire,
-  toBankProfileWire,
-  toBankStatsWire,
-  toBankUpdate,
-} from '../wire.mapper.js';
+import { toBankConfigWire, toBankDeletedWire, toBankListWire, toBankProfileWire, toBankStatsWire, toBankUpdate } from '../wire.mapper.js';
 
 @MemoryApiController('banks')
 export class BanksController {

@@ -20,7 +20,9 @@ export class DocumentsController {
   @ApiOperation({ operationId: 'list_documents' })
   async list(@Param('bank_id') bankId: string, @Query() query: ListDocumentsQuery) {
     if (query.tags !== undefined) throw new BadRequestException('Filtering documents by tags is not supported by this server');
-    return toDocumentListWire(await this.memories.listDocuments(bankId, { q: query.q, limit: query.limit ?? 100, offset: query.offset ?? 0 }));
+    return toDocumentListWire(
+      await this.memories.listDocuments(bankId, { q: query.q, limit: query.limit ?? 100, offset: query.offset ?? 0 }),
+    );
   }
 
   @Get(`banks/:bank_id/documents/${DOCUMENT_ID}`)
@@ -36,7 +38,11 @@ export class DocumentsController {
     summary: 'Changes the tags of the document and its memories; observations built under the old tags are invalidated and rebuilt',
   })
   @ApiParam({ name: 'document_id', type: String })
-  async update(@Param('bank_id') bankId: string, @Param('document_id') documentId: string | string[], @Body() body: UpdateDocumentRequestDto) {
+  async update(
+    @Param('bank_id') bankId: string,
+    @Param('document_id') documentId: string | string[],
+    @Body() body: UpdateDocumentRequestDto,
+  ) {
     const id = joinSegments(documentId);
     // Tags are the only mutable field of a document in Hindsight's API; no tags is no change.
     if (body.tags != null) await this.memories.retagDocument(bankId, id, body.tags);

@@ -61,7 +61,8 @@ export class MemoriesController {
   @ApiOperation({ operationId: 'list_memories' })
   async list(@Param('bank_id') bankId: string, @Query() query: ListMemoriesQuery) {
     for (const unsupported of ['consolidation_state', 'entity_id', 'tags'] as const) {
-      if (query[unsupported] !== undefined) throw new BadRequestException(`Filtering memories by ${unsupported} is not supported by this server`);
+      if (query[unsupported] !== undefined)
+        throw new BadRequestException(`Filtering memories by ${unsupported} is not supported by this server`);
     }
     const page = await this.memories.list(bankId, {
       type: query.type,

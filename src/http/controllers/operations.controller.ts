@@ -5,12 +5,7 @@ import { isUuid } from '../../storage/uuid.js';
 import { OperationsService } from '../../operations/operations.service.js';
 import { ListOperationsQuery, OperationStatusQuery } from '../dto/list-query.dto.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
-import {
-  toOperationCancelledWire,
-  toOperationListWire,
-  toOperationNotFoundWire,
-  toOperationStatusWire,
-} from '../wire.mapper.js';
+import { toOperationCancelledWire, toOperationListWire, toOperationNotFoundWire, toOperationStatusWire } from '../wire.mapper.js';
 
 @MemoryApiController('operations')
 export class OperationsController {

@@ -139,7 +139,7 @@ export class BankConfigUpdateDto {
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
-    description: "snake_case keys (retain_extraction_mode) or env-style ones (HINDSIGHT_API_RETAIN_EXTRACTION_MODE)",
+    description: 'snake_case keys (retain_extraction_mode) or env-style ones (HINDSIGHT_API_RETAIN_EXTRACTION_MODE)',
   })
   @IsObject()
   updates: Record<string, unknown>;

@@ -55,7 +55,10 @@ export function QueryInt(): PropertyDecorator {
 /** Whitespace-only text counts as empty; a value that is no string is left to `@IsString`. */
 export function IsNotBlank(message: string, options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
-    { name: 'isNotBlank', validator: { validate: (value) => typeof value !== 'string' || value.trim() !== '', defaultMessage: () => message } },
+    {
+      name: 'isNotBlank',
+      validator: { validate: (value) => typeof value !== 'string' || value.trim() !== '', defaultMessage: () => message },
+    },
     options,
   );
 }
@@ -113,11 +116,7 @@ export function OptionalTags(): PropertyDecorator {
 
 /** How `tags` select memories (see RecallRequest.tagsMatch). */
 export function OptionalTagsMatch(): PropertyDecorator {
-  return applyDecorators(
-    ApiPropertyOptional({ enum: TAGS_MATCHES, default: 'any' }),
-    IsOptional(),
-    IsIn([...TAGS_MATCHES]),
-  );
+  return applyDecorators(ApiPropertyOptional({ enum: TAGS_MATCHES, default: 'any' }), IsOptional(), IsIn([...TAGS_MATCHES]));
 }
 
 /** Hindsight's boolean tag expressions: accepted empty, refused otherwise, naming the field. */

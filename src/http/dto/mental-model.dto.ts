@@ -57,7 +57,11 @@ export class MentalModelTriggerDto {
 }
 
 export class CreateMentalModelRequestDto {
-  @ApiPropertyOptional({ type: String, nullable: true, description: 'Lowercase letters, digits and hyphens; made from the name when absent' })
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: 'Lowercase letters, digits and hyphens; made from the name when absent',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(64)

@@ -1,6 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { Allow, ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, ValidateNested } from 'class-validator';
+import {
+  Allow,
+  ArrayNotEmpty,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  ValidateNested,
+} from 'class-validator';
 import { LimitedInput } from '../input-rules.js';
 import { CoerceTags, IsIsoTimestamp, IsNotBlank, IsStringRecord, OptionalTags, StripUnstorable } from './coercions.js';
 
@@ -61,7 +73,10 @@ export class MemoryItemDto {
   /** Checked by the retain service, the one place that knows the modes (observation-scopes.ts). */
   @ApiPropertyOptional({
     nullable: true,
-    oneOf: [{ type: 'string', enum: ['combined', 'per_tag', 'all_combinations', 'shared'] }, { type: 'array', items: { type: 'array', items: { type: 'string' } } }],
+    oneOf: [
+      { type: 'string', enum: ['combined', 'per_tag', 'all_combinations', 'shared'] },
+      { type: 'array', items: { type: 'array', items: { type: 'string' } } },
+    ],
     description:
       "How the item's memories are grouped into observations: 'combined' (default, the whole tag set), 'per_tag', " +
       "'all_combinations' (at most 6 tags), 'shared' (one untagged scope), or explicit tag lists drawn from the item's tags",

@@ -10,8 +10,7 @@ import { RecallScope, visibleMemories } from './visible-memories.js';
  * "Ann's"). The same SQL expression normalises both sides, so they cannot disagree about what a
  * letter is.
  */
-const normalised = (expression: string) =>
-  `' ' || btrim(regexp_replace(lower(${expression}), '[^[:alnum:]]+', ' ', 'g')) || ' '`;
+const normalised = (expression: string) => `' ' || btrim(regexp_replace(lower(${expression}), '[^[:alnum:]]+', ' ', 'g')) || ' '`;
 
 /**
  * Memories linked to the entities the query names, most matched entities first, then newest.

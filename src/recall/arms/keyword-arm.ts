@@ -16,7 +16,11 @@ const MAX_KEYWORD_TERMS = 64;
  * (and an English stop word, so it would not match anything anyway).
  */
 export function keywordQueryText(query: string): string {
-  const words = query.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const words =
+    query
+      .normalize('NFKC')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? [];
   const unique = [...new Set(words)].filter((word) => word !== 'or').slice(0, MAX_KEYWORD_TERMS);
   return unique.join(' or ');
 }

@@ -20,12 +20,7 @@ const WHEN = `
  * Memories whose time overlaps the query's range, closest to the range's centre first, so that
  * "in March" prefers mid-March events over ones that merely touch the 1st.
  */
-export async function temporalArm(
-  sql: Sql,
-  scope: RecallScope,
-  range: TemporalRange | null,
-  limit: number,
-): Promise<ArmCandidate[]> {
+export async function temporalArm(sql: Sql, scope: RecallScope, range: TemporalRange | null, limit: number): Promise<ArmCandidate[]> {
   if (!range) return [];
   const params = new SqlParams();
   const start = params.add(range.start);

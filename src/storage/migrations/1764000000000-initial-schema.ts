@@ -127,9 +127,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
       CREATE INDEX operations_claimable ON operations (status, lease_expires_at)
         WHERE status IN ('pending', 'processing');
     `);
-    await queryRunner.query(`INSERT INTO memory_settings (key, value) VALUES ('vector_backend', $1)`, [
-      vectorBackend,
-    ]);
+    await queryRunner.query(`INSERT INTO memory_settings (key, value) VALUES ('vector_backend', $1)`, [vectorBackend]);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
@@ -148,9 +146,7 @@ export class InitialSchema1764000000000 implements MigrationInterface {
 }
 
 async function createVectorExtension(queryRunner: QueryRunner): Promise<boolean> {
-  const available: unknown[] = await queryRunner.query(
-    `SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`,
-  );
+  const available: unknown[] = await queryRunner.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`);
   if (available.length === 0) return false;
   // Available but not creatable (no privilege) must fall back, not fail the migration; the
   // savepoint keeps the surrounding migration transaction usable after the error.

@@ -4,6 +4,11 @@ import { Webhooks1764200000000 } from './1764200000000-webhooks.js';
 import { ObservationScopes1764300000000 } from './1764300000000-observation-scopes.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
-export const MEMORY_MIGRATIONS = [InitialSchema1764000000000, ConsolidationAndModels1764100000000, Webhooks1764200000000, ObservationScopes1764300000000];
+export const MEMORY_MIGRATIONS = [
+  InitialSchema1764000000000,
+  ConsolidationAndModels1764100000000,
+  Webhooks1764200000000,
+  ObservationScopes1764300000000,
+];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

@@ -5,6 +5,7 @@ import { MemoryMetrics } from '../../src/metrics/memory-metrics.js';
 import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import { eventually } from '../helpers/eventually.js';
 import { bootMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
@@ -43,11 +44,16 @@ describe('the module’s guard and pool metrics (PostgreSQL, pool of 2)', () => 
     expect(answers.every((answer) => answer.results[0]?.text === 'Hana repairs bicycles in Porto.')).toBe(true);
     expect(guard.violations).toBe(before);
 
+    // The operations worker's poll takes a connection now and then: wait for a quiet pool, which
+    // every connection the calls above took must have been handed back for.
+    await eventually(
+      () => app.get(MemoryDatabase).poolStats(),
+      (stats) => stats?.inUse === 0 && stats.waiting === 0,
+    );
     const text = await app.get(MemoryMetrics).metrics();
     const acquisitions = Number(/memory_db_pool_acquire_wait_seconds_count (\d+)/.exec(text)?.[1]);
     expect(acquisitions).toBeGreaterThanOrEqual(7);
     expect(text).toMatch(/memory_db_pool_connections_in_use \d+/);
-    expect(text).toMatch(/memory_db_pool_waiting_acquirers 0/);
-    expect(app.get(MemoryDatabase).poolStats()).toMatchObject({ inUse: 0, waiting: 0 });
+    expect(text).toMatch(/memory_db_pool_waiting_acquirers \d+/);
   });
 });

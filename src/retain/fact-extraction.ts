@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type ExtractedEntity, canonicalEntityName, mergeEntities, properNouns } from '../entities/entity-names.js';
 import type { LlmClient } from '../external/llm-client.js';
+import { occurredRangeIn } from './time-expressions.js';
 
 export type RetainedFactType = 'world' | 'experience';
 
@@ -25,20 +26,48 @@ const MAX_FACT_CHARS = 2000;
 /**
  * Without an LLM: one fact per sentence. Retain's contract is that the caller's words are kept;
  * splitting at sentence ends makes each fact small enough to be recalled on its own, and needs
- * nothing that could fail.
+ * nothing that could fail. What the split loses is recovered from the item around the sentence:
+ * a time the sentence states sets its occurred range (else the item's time does), and a sentence
+ * that refers back to a person ("She lives in Lisbon.") is linked to that person as an entity,
+ * so recall finds it by name while the stored text stays as written.
  */
 export function extractFactsBySentence(input: ExtractionInput): ExtractedFact[] {
   const explicit = input.entities;
-  return splitSentences(input.content).map((sentence) => ({
-    text: sentence,
-    factType: 'world',
-    entities: mergeEntities(
-      explicit.filter((entity) => mentions(sentence, entity.name)),
-      properNouns(sentence),
-    ),
-    occurredStart: input.timestamp,
-    occurredEnd: input.timestamp,
-  }));
+  let subject: ExtractedEntity | undefined;
+  return splitSentences(input.content).map((sentence) => {
+    const named = properNouns(sentence);
+    const referent = subject && refersBack(sentence) ? [subject] : [];
+    subject = subjectOf(sentence, named) ?? subject;
+    const stated = occurredRangeIn(sentence, input.timestamp);
+    return {
+      text: sentence,
+      factType: 'world',
+      entities: mergeEntities(
+        explicit.filter((entity) => mentions(sentence, entity.name)),
+        named,
+        referent,
+      ),
+      occurredStart: stated?.start ?? input.timestamp,
+      occurredEnd: stated?.end ?? input.timestamp,
+    };
+  });
+}
+
+const THIRD_PERSON = /\b(?:she|he|they|her|his|him|their|them|hers|theirs)\b/i;
+
+function refersBack(sentence: string): boolean {
+  return THIRD_PERSON.test(sentence);
+}
+
+/**
+ * The person a following "she" or "his" most likely means: the name a sentence opens with
+ * ("Alice joined Acme…"), the way people introduce whom they talk about. A sentence that opens
+ * otherwise leaves the subject as it was.
+ */
+function subjectOf(sentence: string, named: ExtractedEntity[]): ExtractedEntity | undefined {
+  const [first] = named;
+  if (!first) return undefined;
+  return sentence.replace(/^["'(\s]+/, '').startsWith(first.name) ? first : undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { properNouns } from '../../src/entities/entity-names.js';
-import { splitSentences } from '../../src/retain/fact-extraction.js';
+import { extractFactsBySentence, splitSentences } from '../../src/retain/fact-extraction.js';
 
 describe('splitSentences', () => {
   it('splits at sentence ends and blank lines, not at abbreviations', () => {
@@ -27,5 +27,36 @@ describe('properNouns', () => {
       'New York',
     ]);
     expect(properNouns("Yesterday Bob's sister visited Paris on Monday.").map((e) => e.name)).toEqual(['Bob', 'Paris']);
+  });
+});
+
+describe('extractFactsBySentence', () => {
+  const timestamp = new Date('2026-06-15T12:00:00Z');
+
+  it("links a sentence that refers back to a person to that person, keeping the caller's words", () => {
+    const facts = extractFactsBySentence({
+      content: 'Alice joined Acme Corp as a staff engineer in March 2024. She lives in Lisbon. The office has a garden.',
+      context: null,
+      timestamp,
+      entities: [],
+    });
+    expect(facts.map((fact) => fact.text)).toEqual([
+      'Alice joined Acme Corp as a staff engineer in March 2024.',
+      'She lives in Lisbon.',
+      'The office has a garden.',
+    ]);
+    expect(facts[1].entities.map((entity) => entity.name)).toEqual(['Lisbon', 'Alice']);
+    expect(facts[2].entities).toEqual([]);
+  });
+
+  it("sets each fact's occurred range from its own words, else from the item's time", () => {
+    const [joined, lives] = extractFactsBySentence({
+      content: 'Alice joined Acme Corp in March 2024. She lives in Lisbon.',
+      context: null,
+      timestamp,
+      entities: [],
+    });
+    expect([joined.occurredStart, joined.occurredEnd]).toEqual([new Date('2024-03-01T00:00:00Z'), new Date('2024-04-01T00:00:00Z')]);
+    expect([lives.occurredStart, lives.occurredEnd]).toEqual([timestamp, timestamp]);
   });
 });

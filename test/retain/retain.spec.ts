@@ -2,6 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { MemoriesService } from '../../src/memories/memories.service.js';
 import { MemoryErrorCode, MemoryException } from '../../src/memory.exception.js';
 import { OperationsService } from '../../src/operations/operations.service.js';
+import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
@@ -86,6 +87,22 @@ describe('retain without an LLM (PGlite)', () => {
     expect(error).toMatchObject({ code: MemoryErrorCode.InvalidInput, field: 'items.1.content' });
     const database = app.get(MemoryDatabase);
     expect(await database.query(`SELECT count(*)::int AS n FROM banks WHERE id = 'strict'`)).toEqual([{ n: 0 }]);
+  });
+
+  it('gives a sentence the time its words state and the person it refers back to, and recall finds it by that person', async () => {
+    const timestamp = new Date('2026-06-15T12:00:00Z');
+    const { memoryIds } = await retain.retain('pronouns', {
+      items: [{ content: 'Alice Moreau joined Acme Corp as a staff engineer in March 2024. She lives in Lisbon.', timestamp }],
+    });
+    const [joined, lives] = await Promise.all(memoryIds.map((id) => memories.get('pronouns', id)));
+    expect(joined).toMatchObject({ occurredStart: new Date('2024-03-01T00:00:00Z'), occurredEnd: new Date('2024-04-01T00:00:00Z') });
+    expect(lives).toMatchObject({ text: 'She lives in Lisbon.', occurredStart: timestamp });
+    expect(lives.entities.sort()).toEqual(['Alice Moreau', 'Lisbon']);
+
+    const recalled = await app.get(RecallService).recall({ bankId: 'pronouns', query: 'Where does Alice Moreau live?' });
+    expect(recalled.results.slice(0, 2).map((memory) => memory.text)).toContain('She lives in Lisbon.');
+    const inMarch = await app.get(RecallService).recall({ bankId: 'pronouns', query: 'What happened in March 2024?', types: ['world'] });
+    expect(inMarch.results[0].text).toBe('Alice Moreau joined Acme Corp as a staff engineer in March 2024.');
   });
 });
 

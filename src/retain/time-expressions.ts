@@ -1,0 +1,80 @@
+import * as chrono from 'chrono-node';
+
+/** When a fact happened, as its own words say: "in March 2024", "last Tuesday", "two weeks ago". */
+export interface OccurredRange {
+  start: Date;
+  end: Date;
+}
+
+type Unit = 'hour' | 'day' | 'month' | 'year';
+
+/**
+ * chrono's English parser, plus a bare year after a preposition ("in 2021", "since 2019"), which
+ * chrono leaves alone on purpose (a number alone is rarely a year). Parsing dates in prose is
+ * chrono's job; what a date means for a fact's range is ours.
+ */
+const parser = chrono.en.casual.clone();
+parser.parsers.push({
+  pattern: () => /\b(?:in|during|since|until|by|from|before|after)\s+((?:19|20)\d{2})\b(?![\s-]*(?:am|pm|:))/i,
+  extract: (_context, match) => ({ year: Number(match[1]) }),
+});
+
+/**
+ * The range of the first time expression in `sentence`, resolved against `reference` (the item's
+ * event time), as wide as what the words pin down: a day for "last Tuesday", a month for "in March
+ * 2024", a year for "in 2021", from the first to the last for "from 3 to 5 May 2023".
+ * Recurring times ("every Monday") describe a schedule, not when the fact happened: ignored.
+ * Without a reference only absolute dates count: "yesterday" means nothing without a "today".
+ */
+export function occurredRangeIn(sentence: string, reference: Date | null): OccurredRange | null {
+  const results = parse(sentence, reference ?? ABSOLUTE_PROBE[0]);
+  // An absolute date reads the same whatever "now" is; "yesterday" does not.
+  const absolute = reference ? null : new Set(parse(sentence, ABSOLUTE_PROBE[1]).map((result) => result.start.date().getTime()));
+  for (const result of results) {
+    if (/\bevery\s+$/i.test(sentence.slice(0, result.index))) continue;
+    if (absolute && !absolute.has(result.start.date().getTime())) continue;
+    const startUnit = unitOf(result.start);
+    const start = floor(result.start.date(), startUnit);
+    const last = result.end ?? result.start;
+    const end = add(floor(last.date(), unitOf(last)), unitOf(last));
+    if (end.getTime() > start.getTime()) return { start, end };
+  }
+  return null;
+}
+
+const ABSOLUTE_PROBE = [new Date('2000-06-15T12:00:00Z'), new Date('2040-01-20T03:00:00Z')] as const;
+
+function parse(sentence: string, instant: Date): chrono.ParsedResult[] {
+  return parser.parse(sentence, { instant, timezone: 'UTC' }, { forwardDate: false });
+}
+
+function unitOf(components: chrono.ParsedComponents): Unit {
+  if (components.isCertain('hour')) return 'hour';
+  if (components.isCertain('day') || components.isCertain('weekday')) return 'day';
+  if (components.isCertain('month')) return 'month';
+  if (components.isCertain('year')) return 'year';
+  return 'day';
+}
+
+function floor(date: Date, unit: Unit): Date {
+  const year = date.getUTCFullYear();
+  switch (unit) {
+    case 'year':
+      return new Date(Date.UTC(year, 0, 1));
+    case 'month':
+      return new Date(Date.UTC(year, date.getUTCMonth(), 1));
+    case 'day':
+      return new Date(Date.UTC(year, date.getUTCMonth(), date.getUTCDate()));
+    case 'hour':
+      return new Date(Date.UTC(year, date.getUTCMonth(), date.getUTCDate(), date.getUTCHours()));
+  }
+}
+
+function add(date: Date, unit: Unit): Date {
+  const next = new Date(date);
+  if (unit === 'year') next.setUTCFullYear(next.getUTCFullYear() + 1);
+  else if (unit === 'month') next.setUTCMonth(next.getUTCMonth() + 1);
+  else if (unit === 'day') next.setUTCDate(next.getUTCDate() + 1);
+  else next.setUTCHours(next.getUTCHours() + 1);
+  return next;
+}

@@ -1,0 +1,34 @@
+import { occurredRangeIn } from '../../src/retain/time-expressions.js';
+
+const REFERENCE = new Date('2026-06-15T12:00:00Z'); // a Monday
+const range = (sentence: string, reference: Date | null = REFERENCE) => {
+  const found = occurredRangeIn(sentence, reference);
+  return found && [found.start.toISOString(), found.end.toISOString()];
+};
+
+describe('the time a sentence states', () => {
+  it('is as wide as the words pin down, resolved against the item time', () => {
+    expect(range('Alice joined Acme Corp as a staff engineer in March 2024.')).toEqual([
+      '2024-03-01T00:00:00.000Z',
+      '2024-04-01T00:00:00.000Z',
+    ]);
+    expect(range('The launch is on 14 August 2027.')).toEqual(['2027-08-14T00:00:00.000Z', '2027-08-15T00:00:00.000Z']);
+    expect(range('We met last Tuesday.')).toEqual(['2026-06-09T00:00:00.000Z', '2026-06-10T00:00:00.000Z']);
+    expect(range('She moved to Oslo two weeks ago.')).toEqual(['2026-06-01T00:00:00.000Z', '2026-06-02T00:00:00.000Z']);
+    expect(range('Yesterday at 3pm Bruno called.')).toEqual(['2026-06-14T15:00:00.000Z', '2026-06-14T16:00:00.000Z']);
+    expect(range('Evan Novak lived in Berlin in 2021.')).toEqual(['2021-01-01T00:00:00.000Z', '2022-01-01T00:00:00.000Z']);
+    expect(range('The fair ran from 3 to 5 May 2023.')).toEqual(['2023-05-03T00:00:00.000Z', '2023-05-06T00:00:00.000Z']);
+  });
+
+  it('finds none in a sentence without a time, in a schedule, or in a number that is no year', () => {
+    expect(range('Bruno changed his phone number to 555-0199.')).toBeNull();
+    expect(range('The team sync is every Monday at 10am.')).toBeNull();
+    expect(range('Evan Novak lives in Berlin.')).toBeNull();
+    expect(range('Julia keeps 2021 stamps.')).toBeNull();
+  });
+
+  it('takes only absolute dates when the item has no time of its own', () => {
+    expect(range('We met yesterday.', null)).toBeNull();
+    expect(range('The launch is on 14 August 2027.', null)).toEqual(['2027-08-14T00:00:00.000Z', '2027-08-15T00:00:00.000Z']);
+  });
+});

@@ -51,3 +51,13 @@ export function mergeEntities(...lists: ExtractedEntity[][]): ExtractedEntity[] 
   }
   return [...byName.values()];
 }
+
+/**
+ * The name a sentence opens with ("Alice joined Acme…", "Bruno's phone…"): whom it is about, the
+ * way people introduce the subject they talk about. `undefined` when it opens otherwise.
+ */
+export function openingName(sentence: string, named: ExtractedEntity[] = properNouns(sentence)): string | undefined {
+  const [first] = named;
+  if (!first) return undefined;
+  return sentence.replace(/^["'(\s]+/, '').startsWith(first.name) ? first.name : undefined;
+}

@@ -295,6 +295,8 @@ export function toMemoryWire(memory: MemoryRecord): Json {
     invalidation_reason: null,
     invalidated_at: null,
     edited_at: null,
+    superseded_by: memory.supersededBy,
+    superseded_at: iso(memory.supersededAt),
   };
   if (memory.type === 'observation') {
     wire.history = [];

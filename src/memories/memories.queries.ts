@@ -22,6 +22,8 @@ export interface MemoryRow {
   consolidation_status: string;
   source_memory_ids: string[] | null;
   proof_count: number | null;
+  superseded_by: string | null;
+  superseded_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -76,7 +78,7 @@ export interface RowPage<Row> {
 const MEMORY_COLUMNS = `
   m.id, m.bank_id, m.text, m.context, m.fact_type, m.document_id, m.occurred_start, m.occurred_end,
   m.mentioned_at, m.metadata, m.tags, m.observation_scopes, m.state, m.consolidation_status, m.source_memory_ids, m.proof_count,
-  m.created_at, m.updated_at,
+  m.superseded_by, m.superseded_at, m.created_at, m.updated_at,
   ARRAY(SELECT e.name FROM unit_entities ue JOIN entities e ON e.id = ue.entity_id
          WHERE ue.unit_id = m.id ORDER BY e.name) AS entities`;
 

@@ -164,6 +164,8 @@ export function toMemory(row: MemoryRow): MemoryRecord {
     consolidationStatus: row.consolidation_status,
     sourceMemoryIds: row.source_memory_ids,
     proofCount: row.proof_count,
+    supersededBy: row.superseded_by ?? null,
+    supersededAt: row.superseded_at ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

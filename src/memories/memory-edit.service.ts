@@ -6,7 +6,9 @@ import { MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory
 import { isUuid } from '../storage/uuid.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { linkUnitToEntity, reclaimOrphanEntities, unlinkUnitFromEntities, upsertEntities } from '../entities/entities.queries.js';
-import { canonicalEntityName, mergeEntities, properNouns, type ExtractedEntity } from '../entities/entity-names.js';
+import { canonicalEntityName, mergeEntities, openingName, properNouns, type ExtractedEntity } from '../entities/entity-names.js';
+import { attributeKey } from '../supersession/attribute-key.js';
+import { attributeKeysOf, recomputeSupersession, setAttributeKey } from '../supersession/supersession.queries.js';
 import { retagMemories } from '../consolidation/source-changes.queries.js';
 import { invalidateObservationsBuiltOn, requeueForConsolidation } from '../consolidation/observation-scopes.queries.js';
 import { type EditSnapshotRow, lockEditSnapshot, readEditSnapshot, updateEditedMemory } from './memories.queries.js';
@@ -160,7 +162,25 @@ export class MemoryEditService {
     if (prepared.embedding !== null) await this.relinkEntities(sql, bankId, memoryId, prepared.entities);
     if (edit.tags !== undefined)
       await retagMemories(sql, bankId, [memoryId], [...new Set(edit.tags.map((tag) => tag.trim()).filter(Boolean))]);
+    await this.resupersede(sql, bankId, memoryId, prepared, edit);
     return { editedAt: stamps.edited_at, invalidatedAt: stamps.invalidated_at, invalidationReason: stamps.invalidation_reason };
+  }
+
+  /**
+   * An edit follows retain's supersession path: new text may state another attribute (or none),
+   * and a change of state or tags moves the memory in or out of its line of facts, so the lines
+   * it leaves and joins are recomputed. Without a name of its own the new text keeps the subject
+   * the memory had ("She moved to Oslo." stays about Alice).
+   */
+  private async resupersede(sql: Sql, bankId: string, memoryId: string, prepared: Prepared, edit: MemoryEdit): Promise<void> {
+    const keys = await attributeKeysOf(sql, [memoryId]);
+    if (prepared.embedding !== null) {
+      const previousSubject = keys[0]?.split('|')[0];
+      const key = attributeKey(prepared.text, openingName(prepared.text) ?? previousSubject);
+      await setAttributeKey(sql, memoryId, key);
+      if (key) keys.push(key);
+    }
+    if (prepared.embedding !== null || edit.state !== undefined || edit.tags !== undefined) await recomputeSupersession(sql, bankId, keys);
   }
 
   /**

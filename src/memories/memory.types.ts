@@ -20,6 +20,9 @@ export interface MemoryRecord {
   consolidationStatus: string;
   sourceMemoryIds: string[] | null;
   proofCount: number | null;
+  /** The newer memory that replaced this one; it is kept as history (docs/ARCHITECTURE.md, "Supersession"). */
+  supersededBy: string | null;
+  supersededAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }

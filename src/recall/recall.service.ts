@@ -9,7 +9,8 @@ import { keywordArm } from './arms/keyword-arm.js';
 import { semanticArm } from './arms/semantic-arm.js';
 import { temporalArm } from './arms/temporal-arm.js';
 import type { RecallScope } from './arms/visible-memories.js';
-import { type FusedCandidate, type RankedArm, fuseByReciprocalRank } from './reciprocal-rank-fusion.js';
+import { asksAboutThePresent, preferCurrentFacts } from './current-facts.js';
+import { type FusedCandidate, type RankedArm, fuseByReciprocalRank, fusedOrder } from './reciprocal-rank-fusion.js';
 import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
 import {
   DEFAULT_RECALL_SETTINGS,
@@ -29,6 +30,9 @@ import { type LinkedEntity, type MemoryRow, loadCandidateRows, loadEntityObserva
 import { type TemporalRange, parseTemporalQuery } from './temporal-query.js';
 import { type TokenCounter, cl100kTokenCounter, trimToTokenBudget } from './token-counter.js';
 
+/** How far a line of superseded facts is followed to its newest memory in one recall. */
+const MAX_SUPERSESSION_HOPS = 3;
+
 /** A request with its defaults applied and its values checked. */
 interface RecallPlan {
   query: string;
@@ -38,6 +42,8 @@ interface RecallPlan {
   maxTokens: number;
   entityMaxTokens: number | null;
   temporalRange: TemporalRange | null;
+  /** Superseded facts give way to what replaced them (docs/ARCHITECTURE.md, "Supersession"). */
+  aboutThePresent: boolean;
   trace: boolean;
 }
 
@@ -86,9 +92,9 @@ export class RecallService {
     const queryVector = await this.embedQuery(plan.query, signal);
     const embeddingMs = elapsedSince(embeddingStartedAt);
 
-    const { arms, armTraces, rows } = await this.database.transaction((sql) => this.runArms(sql, plan, queryVector));
+    const { arms, armTraces, rows, successors } = await this.database.transaction((sql) => this.runArms(sql, plan, queryVector));
     const mentionedAt = new Map([...rows].map(([id, row]) => [id, row.mentioned_at]));
-    const fused = fuseByReciprocalRank(arms, this.settings.rrfK, mentionedAt);
+    const fused = preferCurrentFacts(fuseByReciprocalRank(arms, this.settings.rrfK, mentionedAt), successors, fusedOrder(mentionedAt));
     signal?.throwIfAborted();
 
     const reranked = await this.rerank(plan, fused, rows, signal);
@@ -156,6 +162,7 @@ export class RecallService {
     const now = request.queryTimestamp ?? new Date();
     if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw invalid('queryTimestamp must be a valid date');
 
+    const temporalRange = parseTemporalQuery(request.query, now);
     return {
       query: request.query,
       scope: { bankId: request.bankId, types: types.length > 0 ? types : FACT_TYPES, tags, tagsMatch },
@@ -163,7 +170,8 @@ export class RecallService {
       candidatesPerArm: this.settings.candidatesPerArm[budget],
       maxTokens,
       entityMaxTokens: includeEntities?.maxTokens ?? null,
-      temporalRange: parseTemporalQuery(request.query, now),
+      temporalRange,
+      aboutThePresent: asksAboutThePresent(request.query, temporalRange !== null),
       trace: request.trace === true,
     };
   }
@@ -208,7 +216,33 @@ export class RecallService {
     }
     const ids = [...new Set(arms.flatMap((arm) => arm.candidates.map((candidate) => candidate.id)))];
     const rows = await loadCandidateRows(sql, scope, ids);
-    return { arms, armTraces, rows };
+    const successors = plan.aboutThePresent ? await this.currentSuccessors(sql, scope, rows) : new Map<string, string>();
+    return { arms, armTraces, rows, successors };
+  }
+
+  /**
+   * For each superseded candidate, the newest memory of its line that the caller may see (a few
+   * hops at most: facts are rarely replaced many times between two recalls); their rows join
+   * `rows`. A successor outside the caller's scope is not followed.
+   */
+  private async currentSuccessors(sql: Sql, scope: RecallScope, rows: Map<string, MemoryRow>): Promise<Map<string, string>> {
+    const successors = new Map<string, string>();
+    let pending = [...rows.values()].filter((row) => row.superseded_by);
+    for (let hop = 0; hop < MAX_SUPERSESSION_HOPS && pending.length > 0; hop += 1) {
+      const missing = [...new Set(pending.map((row) => row.superseded_by!).filter((id) => !rows.has(id)))];
+      for (const [id, row] of await loadCandidateRows(sql, scope, missing)) rows.set(id, row);
+      const next: MemoryRow[] = [];
+      for (const row of pending) {
+        const successor = rows.get(row.superseded_by!);
+        if (!successor) continue;
+        // Every superseded memory of the line points at the newest one reached so far.
+        for (const [from, to] of successors) if (to === row.id) successors.set(from, successor.id);
+        successors.set(row.id, successor.id);
+        if (successor.superseded_by) next.push(successor);
+      }
+      pending = next;
+    }
+    return successors;
   }
 
   /**

@@ -16,6 +16,8 @@ export interface MemoryRow {
   metadata: Record<string, string> | null;
   tags: string[] | null;
   source_memory_ids: string[] | null;
+  /** The newer memory that replaced this one (docs/ARCHITECTURE.md, "Supersession"). */
+  superseded_by: string | null;
 }
 
 /**
@@ -27,7 +29,7 @@ export async function loadCandidateRows(sql: Sql, scope: RecallScope, ids: strin
   const params = new SqlParams();
   const rows = await sql.query<MemoryRow>(
     `SELECT m.id, m.text, m.context, m.fact_type, m.occurred_start, m.occurred_end, m.mentioned_at,
-            m.document_id, m.metadata, m.tags, m.source_memory_ids::text[] AS source_memory_ids
+            m.document_id, m.metadata, m.tags, m.source_memory_ids::text[] AS source_memory_ids, m.superseded_by
        FROM memory_units m
       WHERE m.id = ANY(${params.add(ids)}::uuid[]) AND ${visibleMemories('m', scope, params)}`,
     params.values,

@@ -40,6 +40,11 @@ export function fuseByReciprocalRank(arms: RankedArm[], k: number, mentionedAt: 
       entry.score += 1 / (k + index + 1);
     });
   }
+  return [...fused.values()].sort(fusedOrder(mentionedAt));
+}
+
+/** Best score first; then the newer memory, then the smaller id. */
+export function fusedOrder(mentionedAt: ReadonlyMap<string, Date | null>): (a: FusedCandidate, b: FusedCandidate) => number {
   const time = (id: string) => mentionedAt.get(id)?.getTime() ?? Number.NEGATIVE_INFINITY;
-  return [...fused.values()].sort((a, b) => b.score - a.score || time(b.id) - time(a.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return (a, b) => b.score - a.score || time(b.id) - time(a.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ExtractedEntity, canonicalEntityName, mergeEntities, properNouns } from '../entities/entity-names.js';
+import { type ExtractedEntity, canonicalEntityName, mergeEntities, openingName, properNouns } from '../entities/entity-names.js';
 import type { LlmClient } from '../external/llm-client.js';
 import { occurredRangeIn } from './time-expressions.js';
 
@@ -11,6 +11,8 @@ export interface ExtractedFact {
   entities: ExtractedEntity[];
   occurredStart: Date | null;
   occurredEnd: Date | null;
+  /** Whom the fact is about, when known: the person it opens with or refers back to. */
+  subject?: string | null;
 }
 
 export interface ExtractionInput {
@@ -37,7 +39,9 @@ export function extractFactsBySentence(input: ExtractionInput): ExtractedFact[] 
   return splitSentences(input.content).map((sentence) => {
     const named = properNouns(sentence);
     const referent = subject && refersBack(sentence) ? [subject] : [];
-    subject = subjectOf(sentence, named) ?? subject;
+    const openerName = openingName(sentence, named);
+    const opener = named.find((entity) => entity.name === openerName);
+    subject = opener ?? subject;
     const stated = occurredRangeIn(sentence, input.timestamp);
     return {
       text: sentence,
@@ -49,6 +53,7 @@ export function extractFactsBySentence(input: ExtractionInput): ExtractedFact[] 
       ),
       occurredStart: stated?.start ?? input.timestamp,
       occurredEnd: stated?.end ?? input.timestamp,
+      subject: (opener ?? referent[0])?.name ?? null,
     };
   });
 }
@@ -57,17 +62,6 @@ const THIRD_PERSON = /\b(?:she|he|they|her|his|him|their|them|hers|theirs)\b/i;
 
 function refersBack(sentence: string): boolean {
   return THIRD_PERSON.test(sentence);
-}
-
-/**
- * The person a following "she" or "his" most likely means: the name a sentence opens with
- * ("Alice joined Acme…"), the way people introduce whom they talk about. A sentence that opens
- * otherwise leaves the subject as it was.
- */
-function subjectOf(sentence: string, named: ExtractedEntity[]): ExtractedEntity | undefined {
-  const [first] = named;
-  if (!first) return undefined;
-  return sentence.replace(/^["'(\s]+/, '').startsWith(first.name) ? first : undefined;
 }
 
 /**
@@ -163,16 +157,21 @@ export async function extractFactsWithLlm(llm: LlmClient, input: ExtractionInput
     .filter(Boolean)
     .join('\n');
   const answer = await llm.completeJson({ operation: 'extract-facts', system: SYSTEM_PROMPT, user, schema: llmFactsSchema }, signal);
-  return answer.facts.map((fact) => ({
-    text: fact.text,
-    factType: fact.fact_type,
-    entities: mergeEntities(
+  return answer.facts.map((fact) => {
+    const entities = mergeEntities(
       input.entities.filter((entity) => mentions(fact.text, entity.name)),
       fact.entities.map((entity) =>
         typeof entity === 'string' ? { name: entity, type: null } : { name: entity.name, type: entity.type ?? null },
       ),
-    ),
-    occurredStart: fact.occurred_start ?? input.timestamp,
-    occurredEnd: fact.occurred_end ?? fact.occurred_start ?? input.timestamp,
-  }));
+    );
+    return {
+      text: fact.text,
+      factType: fact.fact_type,
+      entities,
+      occurredStart: fact.occurred_start ?? input.timestamp,
+      occurredEnd: fact.occurred_end ?? fact.occurred_start ?? input.timestamp,
+      // The LLM is asked for self-contained facts that name their subject first.
+      subject: entities[0]?.name ?? null,
+    };
+  });
 }

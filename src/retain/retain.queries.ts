@@ -23,6 +23,8 @@ export interface NewMemoryUnit {
   embedding: number[];
   /** `null` is the default (`combined`). */
   observationScopes: ObservationScopesSpec | null;
+  /** Which fact about whom it states, for supersession; `null` when the rule is not sure. */
+  attributeKey: string | null;
 }
 
 /**
@@ -45,8 +47,8 @@ export async function insertMemoryUnit(sql: Sql, vectors: VectorBackend, bankId:
   const [row] = await sql.query<{ id: string }>(
     `INSERT INTO memory_units
        (bank_id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
-        observation_scopes)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, now()), $9::jsonb, $10::text[], ${vectors.param('$11')}, $12::jsonb)
+        observation_scopes, attribute_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, now()), $9::jsonb, $10::text[], ${vectors.param('$11')}, $12::jsonb, $13)
      RETURNING id`,
     [
       bankId,
@@ -61,6 +63,7 @@ export async function insertMemoryUnit(sql: Sql, vectors: VectorBackend, bankId:
       unit.tags,
       vectors.serialize(unit.embedding),
       unit.observationScopes === null ? null : JSON.stringify(unit.observationScopes),
+      unit.attributeKey,
     ],
   );
   return row.id;

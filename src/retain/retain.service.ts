@@ -18,6 +18,8 @@ import type { VectorBackend } from '../storage/vector-backend.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { type ExtractedFact, type ExtractionInput, extractFactsBySentence, extractFactsWithLlm } from './fact-extraction.js';
 import { insertMemoryUnit, upsertDocument } from './retain.queries.js';
+import { attributeKey } from '../supersession/attribute-key.js';
+import { recomputeSupersession } from '../supersession/supersession.queries.js';
 import type { RetainItem, RetainOutcome, RetainRequest } from './retain.types.js';
 
 interface PreparedItem {
@@ -158,6 +160,7 @@ export class RetainService {
     const replacedEntityIds = await this.replaceDocuments(sql, bankId, prepared);
     const memoryIds: string[] = [];
     const links: Array<{ unitId: string; canonical: string }> = [];
+    const attributeKeys: string[] = [];
     for (const { item, tags, scopes, facts } of prepared) {
       for (const fact of facts) {
         const unitId = await insertMemoryUnit(sql, this.vectors, bankId, {
@@ -172,14 +175,18 @@ export class RetainService {
           tags,
           embedding: fact.embedding,
           observationScopes: scopes,
+          attributeKey: attributeKeyOf(fact),
         });
         memoryIds.push(unitId);
+        const key = attributeKeyOf(fact);
+        if (key) attributeKeys.push(key);
         for (const entity of fact.entities) links.push({ unitId, canonical: canonicalEntityName(entity.name) });
       }
     }
     const entityIds = await upsertEntities(sql, bankId, entitiesByCanonicalName(prepared));
     for (const { unitId, canonical } of links) await linkUnitToEntity(sql, unitId, entityIds.get(canonical)!);
     await reclaimOrphanEntities(sql, [...new Set([...entityIds.values(), ...replacedEntityIds])]);
+    await recomputeSupersession(sql, bankId, attributeKeys);
     return memoryIds;
   }
 
@@ -261,6 +268,10 @@ function withStorableText(request: RetainRequest): RetainRequest {
       context: typeof item.context === 'string' ? stripUnstorable(item.context) : item.context,
     })),
   };
+}
+
+function attributeKeyOf(fact: ExtractedFact): string | null {
+  return attributeKey(fact.text, fact.subject);
 }
 
 function itemTags(item: RetainItem, request: RetainRequest): string[] {

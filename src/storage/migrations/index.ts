@@ -2,6 +2,7 @@ import { InitialSchema1764000000000 } from './1764000000000-initial-schema.js';
 import { ConsolidationAndModels1764100000000 } from './1764100000000-consolidation-and-models.js';
 import { Webhooks1764200000000 } from './1764200000000-webhooks.js';
 import { ObservationScopes1764300000000 } from './1764300000000-observation-scopes.js';
+import { Supersession1764400000000 } from './1764400000000-supersession.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -9,6 +10,7 @@ export const MEMORY_MIGRATIONS = [
   ConsolidationAndModels1764100000000,
   Webhooks1764200000000,
   ObservationScopes1764300000000,
+  Supersession1764400000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

@@ -1,0 +1,49 @@
+import { canonicalEntityName } from '../entities/entity-names.js';
+
+/**
+ * Which fact about whom a sentence states, for the personal attributes that change over a life
+ * and that agents are asked about most: where someone lives, whom they work for, their role,
+ * how to reach them, and when a recurring event takes place. Two memories with the same key say
+ * the same kind of thing about the same subject, so the newer supersedes the older
+ * (docs/ARCHITECTURE.md, "Supersession").
+ *
+ * A rule, not a model: it is right on plain statements ("Evan Novak moved to Oslo.", "Bruno's
+ * phone number is 555-0199", "Carol was promoted to lead engineer.", "The design review moved to
+ * Friday.") and says nothing (`null`) where it is not sure. What it does not catch is listed in
+ * the README.
+ */
+const PERSON_ATTRIBUTES: Array<{ attribute: string; pattern: RegExp }> = [
+  { attribute: 'residence', pattern: /\b(?:lives?|living|resides?|residing|moved|relocated|settled|based)\b[^.]*?\b(?:in|to)\b/i },
+  { attribute: 'phone', pattern: /\b(?:phone|mobile|cell)(?:\s+number)?\b/i },
+  { attribute: 'email', pattern: /\be-?mail(?:\s+address)?\b/i },
+  { attribute: 'address', pattern: /\b(?:home|postal|street|mailing)?\s*address\b/i },
+  {
+    attribute: 'role',
+    pattern:
+      /\b(?:promoted|demoted|became|works as|job title|title is|role is|position is|now (?:a|an|the))\b|\bis (?:a|an|the) (?:[\w-]+ ){0,2}(?:engineer|manager|developer|designer|director|analyst|nurse|doctor|teacher|lead|intern|consultant|scientist|architect|officer|accountant|lawyer|editor|specialist|coordinator|administrator|assistant|head|vp|ceo|cto|cfo|founder|partner)\b/i,
+  },
+  { attribute: 'employer', pattern: /\b(?:works?|working|employed|joined|hired|started)\b[^.]*?\b(?:at|for|by)\b|\bjoined\b/i },
+];
+
+const EVENT =
+  /((?:[\w'’]+[- ]){0,2}?)\b(meeting|sync|standup|stand-up|call|class|appointment|review|lesson|session|check-in|1:1|one-on-one)\b/i;
+const EVENT_TIMING = /\b(?:moved|rescheduled|is (?:now )?(?:on|at|every)|takes place|happens|will be (?:on|at)|starts)\b/i;
+const ARTICLES = new Set(['the', 'a', 'an', 'our', 'my', 'his', 'her', 'their', 'your']);
+
+export function attributeKey(sentence: string, subject: string | null | undefined): string | null {
+  // An event's timing first: "Alice's piano lesson moved to Friday" is about the lesson, not
+  // where Alice lives.
+  const event = EVENT.exec(sentence);
+  if (event && EVENT_TIMING.test(sentence)) {
+    const owner = subject ? canonicalEntityName(subject) : '';
+    const words = `${event[1]}${event[2]}`
+      .toLowerCase()
+      .split(/[\s-]+/)
+      .map((word) => word.replace(/['’]s$/, ''))
+      .filter((word) => word && !ARTICLES.has(word) && !owner.split(' ').includes(word));
+    return `${owner ? `${owner} ` : ''}${words.join(' ')}|schedule`;
+  }
+  if (!subject) return null;
+  const rule = PERSON_ATTRIBUTES.find(({ pattern }) => pattern.test(sentence));
+  return rule ? `${canonicalEntityName(subject)}|${rule.attribute}` : null;
+}

@@ -1,0 +1,54 @@
+import type { Sql } from '../storage/memory-database.js';
+
+/**
+ * Orders the live raw memories of each attribute key by the fact's own time (when it happened,
+ * else when it was said; ties by when it was stored) and marks each as superseded by the next
+ * newer one; the newest is current. Recomputing the whole group, rather than comparing one new
+ * memory with the current one, gives the same answer whatever order facts arrive in (an old fact
+ * retained late stays superseded) and after an edit or an invalidation. Kept as history: nothing
+ * is deleted, and questions about the past still find superseded facts. Only memories of the
+ * same tag set supersede each other: what one user's notes say never reorders another's.
+ */
+export async function recomputeSupersession(sql: Sql, bankId: string, attributeKeys: string[]): Promise<number> {
+  const keys = [...new Set(attributeKeys)].sort();
+  if (keys.length === 0) return 0;
+  const [{ count }] = await sql.query<{ count: string }>(
+    `WITH ordered AS (
+       SELECT id,
+              lead(id) OVER (PARTITION BY attribute_key, ARRAY(SELECT DISTINCT t FROM unnest(tags) t ORDER BY t)
+                             ORDER BY coalesce(occurred_start, mentioned_at), created_at, id) AS next_id
+         FROM memory_units
+        WHERE bank_id = $1 AND attribute_key = ANY($2::text[]) AND state = 'valid' AND fact_type <> 'observation'),
+     changed AS (
+       UPDATE memory_units m
+          SET superseded_by = o.next_id,
+              superseded_at = CASE WHEN o.next_id IS NULL THEN NULL ELSE now() END
+         FROM ordered o
+        WHERE m.id = o.id AND m.superseded_by IS DISTINCT FROM o.next_id
+        RETURNING m.id)
+     SELECT count(*) AS count FROM changed`,
+    [bankId, keys],
+  );
+  return Number(count);
+}
+
+/** Sets a memory's attribute key (an edit changed its text); returns the key it had before. */
+export async function setAttributeKey(sql: Sql, memoryId: string, attributeKey: string | null): Promise<string | null> {
+  const [row] = await sql.query<{ previous: string | null }>(
+    `WITH previous AS (SELECT attribute_key FROM memory_units WHERE id = $1),
+     updated AS (UPDATE memory_units SET attribute_key = $2 WHERE id = $1 RETURNING id)
+     SELECT (SELECT attribute_key FROM previous) AS previous FROM updated`,
+    [memoryId, attributeKey],
+  );
+  return row?.previous ?? null;
+}
+
+/** The attribute keys of the given memories, for recomputing their groups after a change. */
+export async function attributeKeysOf(sql: Sql, memoryIds: string[]): Promise<string[]> {
+  if (memoryIds.length === 0) return [];
+  const rows = await sql.query<{ attribute_key: string }>(
+    `SELECT DISTINCT attribute_key FROM memory_units WHERE id = ANY($1::uuid[]) AND attribute_key IS NOT NULL`,
+    [memoryIds],
+  );
+  return rows.map((row) => row.attribute_key);
+}

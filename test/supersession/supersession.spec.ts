@@ -1,0 +1,99 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { MemoriesService } from '../../src/memories/memories.service.js';
+import { MemoryEditService } from '../../src/memories/memory-edit.service.js';
+import { RecallService } from '../../src/recall/recall.service.js';
+import { RetainService } from '../../src/retain/retain.service.js';
+import { attributeKey } from '../../src/supersession/attribute-key.js';
+import { bootOnPglite } from '../helpers/memory-app.js';
+
+describe('the attribute a sentence states', () => {
+  it('keys common personal attributes by subject, and recurring events by name', () => {
+    expect(attributeKey('Evan Novak lives in Berlin.', 'Evan Novak')).toBe('evan novak|residence');
+    expect(attributeKey('Evan Novak moved to Oslo.', 'Evan Novak')).toBe('evan novak|residence');
+    expect(attributeKey("Bruno's phone number is 555-0134.", 'Bruno')).toBe('bruno|phone');
+    expect(attributeKey('Bruno changed his phone number to 555-0199.', 'Bruno')).toBe('bruno|phone');
+    expect(attributeKey('Carol Diaz is a junior engineer.', 'Carol Diaz')).toBe('carol diaz|role');
+    expect(attributeKey('Carol Diaz was promoted to senior engineer.', 'Carol Diaz')).toBe('carol diaz|role');
+    expect(attributeKey('Dana works at Initech.', 'Dana')).toBe('dana|employer');
+    expect(attributeKey('The design review is on Wednesdays.', null)).toBe('design review|schedule');
+    expect(attributeKey('The design review moved to Friday.', null)).toBe('design review|schedule');
+    expect(attributeKey("Alice's piano lesson moved to Friday.", 'Alice')).toBe('alice piano lesson|schedule');
+  });
+
+  it('says nothing where it is not sure', () => {
+    expect(attributeKey('Evan Novak likes jazz.', 'Evan Novak')).toBeNull();
+    expect(attributeKey('It rained in Oslo.', null)).toBeNull();
+    expect(attributeKey('Carol Diaz is a fan of jazz.', 'Carol Diaz')).toBeNull();
+  });
+});
+
+describe('supersession without an LLM (PGlite)', () => {
+  let app: INestApplicationContext;
+  let retain: RetainService;
+  let memories: MemoriesService;
+  let recall: RecallService;
+
+  beforeAll(async () => {
+    app = await bootOnPglite('supersession', { watchdogIntervalMs: 60_000 });
+    retain = app.get(RetainService);
+    memories = app.get(MemoriesService);
+    recall = app.get(RecallService);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  async function remember(bankId: string, content: string, at: string, tags: string[] = []): Promise<string> {
+    const { memoryIds } = await retain.retain(bankId, { items: [{ content, timestamp: new Date(at), tags }] });
+    return memoryIds[0];
+  }
+
+  const texts = async (bankId: string, query: string, tags?: string[]) =>
+    (await recall.recall({ bankId, query, tags, tagsMatch: tags ? 'all_strict' : undefined })).results.map((result) => result.text);
+
+  it('keeps the older fact as history, answers the present with the newer one and the past with both', async () => {
+    const berlin = await remember('evan', 'Evan Novak lives in Berlin.', '2021-05-01T10:00:00Z');
+    const oslo = await remember('evan', 'Evan Novak moved to Oslo.', '2024-03-01T10:00:00Z');
+
+    expect(await memories.get('evan', berlin)).toMatchObject({ supersededBy: oslo, supersededAt: expect.any(Date) });
+    expect(await memories.get('evan', oslo)).toMatchObject({ supersededBy: null });
+    const present = await texts('evan', 'Where does Evan Novak live?');
+    expect(present[0]).toBe('Evan Novak moved to Oslo.');
+    expect(present).toContain('Evan Novak lives in Berlin.');
+    const past = await texts('evan', 'Where did Evan Novak live before?');
+    expect(past.slice(0, 2)).toContain('Evan Novak lives in Berlin.');
+  });
+
+  it('orders by when the facts happened, not by when they were retained', async () => {
+    const newer = await remember('bruno', "Bruno's phone number is 555-0199.", '2025-02-01T10:00:00Z');
+    const older = await remember('bruno', "Bruno's phone number is 555-0134.", '2023-02-01T10:00:00Z');
+    expect(await memories.get('bruno', older)).toMatchObject({ supersededBy: newer });
+    expect((await texts('bruno', "What is Bruno's phone number?"))[0]).toBe("Bruno's phone number is 555-0199.");
+  });
+
+  it('brings the current fact in even when no arm found it, and never crosses tag sets', async () => {
+    await remember('carol', 'Carol Diaz is a junior engineer at Initech.', '2022-01-10T10:00:00Z', ['user:ivan']);
+    await remember('carol', 'Carol Diaz was promoted to lead.', '2025-01-10T10:00:00Z', ['user:ivan']);
+    const other = await remember('carol', 'Carol Diaz is a junior engineer at Initech, she told me.', '2020-01-10T10:00:00Z', [
+      'user:julia',
+    ]);
+    const ivan = await texts('carol', 'What does Carol Diaz do as a junior engineer at Initech?', ['user:ivan']);
+    expect(ivan[0]).toBe('Carol Diaz was promoted to lead.');
+    expect(await memories.get('carol', other)).toMatchObject({ supersededBy: null });
+  });
+
+  it('follows an edit: text that no longer states the attribute gives the line back to the older fact', async () => {
+    const wednesday = await remember('meetings', 'The design review is on Wednesdays.', '2024-01-01T10:00:00Z');
+    const friday = await remember('meetings', 'The design review moved to Friday.', '2024-06-01T10:00:00Z');
+    expect(await memories.get('meetings', wednesday)).toMatchObject({ supersededBy: friday });
+
+    await app.get(MemoryEditService).edit('meetings', friday, { text: 'The design review had pastries.' });
+    expect(await memories.get('meetings', wednesday)).toMatchObject({ supersededBy: null, supersededAt: null });
+
+    await app.get(MemoryEditService).edit('meetings', friday, { text: 'The design review moved to Friday.' });
+    expect(await memories.get('meetings', wednesday)).toMatchObject({ supersededBy: friday });
+    await app.get(MemoryEditService).edit('meetings', friday, { state: 'invalidated' });
+    expect(await memories.get('meetings', wednesday)).toMatchObject({ supersededBy: null });
+  });
+});

@@ -47,5 +47,5 @@ describe('npm run bench -- --quick', () => {
     for (const benchmark of BENCHMARKS) expect(markdown).toContain(benchmark.title);
     expect(markdown).toMatch(/- Machine: .+/);
     expect(markdown).toMatch(/- Node: v\d+/);
-  }, 180_000);
+  }, 600_000);
 });

@@ -7,7 +7,7 @@
 export async function eventually<T>(
   probe: () => Promise<T> | T,
   accept: (value: T) => boolean,
-  timeoutMs = 5000,
+  timeoutMs = 15_000,
   everyMs = 25,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

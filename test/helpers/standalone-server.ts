@@ -25,7 +25,7 @@ const MAIN = path.resolve('dist/src/main.js');
  * (`script`), as a child process on a free port, and resolves once it logs `Listening on <url>`.
  * `npm test` builds first (`pretest`).
  */
-export function startStandalone(env: Record<string, string>, timeoutMs = 30_000, script = MAIN): Promise<StandaloneServer> {
+export function startStandalone(env: Record<string, string>, timeoutMs = 90_000, script = MAIN): Promise<StandaloneServer> {
   const child = spawn(process.execPath, [script], {
     env: { ...process.env, NODE_OPTIONS: '', PORT: '0', HOST: '127.0.0.1', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,7 +65,7 @@ export function startStandalone(env: Record<string, string>, timeoutMs = 30_000,
 }
 
 /** Runs the server to completion (for startup failures) and returns its exit code and output. */
-export function runStandaloneToExit(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
+export function runStandaloneToExit(env: Record<string, string>, timeoutMs = 90_000): Promise<{ code: number | null; output: string }> {
   return startStandalone(env, timeoutMs).then(
     async (server) => {
       const code = await server.stop('SIGKILL');

@@ -5,6 +5,7 @@ import { freePort } from '../helpers/embedded-postgres-server.mjs';
 import { createTestDatabase, dropTestDatabase, openSessions } from '../helpers/postgres.js';
 import { eventually } from '../helpers/eventually.js';
 import { runStandaloneToExit, shutdownStepLines, startStandalone } from '../helpers/standalone-server.js';
+import { STEP_STAGES_OF_A_FULL_START } from '../helpers/shutdown-steps.js';
 
 describe('standalone server (npm start)', () => {
   let dataDir: string;
@@ -28,18 +29,7 @@ describe('standalone server (npm start)', () => {
     const code = await server.stop('SIGTERM');
     expect(code).toBe(0);
     const steps = shutdownStepLines(server.output());
-    // The scheduler stage holds two crons: consolidation and mental-model refreshes.
-    const everyStage = [
-      'readiness',
-      'scheduler',
-      'scheduler',
-      'consolidation',
-      'operations',
-      'webhooks',
-      'watchdog',
-      'ai-clients',
-      'database',
-    ];
+    const everyStage = [...STEP_STAGES_OF_A_FULL_START];
     expect(steps.filter((line) => line.endsWith('started'))).toEqual(everyStage.map((stage) => `Shutdown step '${stage}' started`));
     expect(steps.filter((line) => / done in \d+ms$/.test(line))).toHaveLength(everyStage.length);
   });

@@ -14,6 +14,7 @@ import { freePort } from '../helpers/embedded-postgres-server.mjs';
 import { bootMemory } from '../helpers/memory-app.js';
 import { eventually } from '../helpers/eventually.js';
 import { createTestDatabase, dropTestDatabase, openSessions } from '../helpers/postgres.js';
+import { STEP_STAGES_OF_A_FULL_START } from '../helpers/shutdown-steps.js';
 
 interface Injection {
   stage: ShutdownStage;
@@ -189,17 +190,7 @@ describe.each([
     const booted = await bootMemory({ databaseUrl: url, poolSize: 2, watchdogIntervalMs: 60_000, consolidation: HOURLY });
     expect(booted.startupError).toBeUndefined();
     await booted.app!.close();
-    const everyStage = [
-      'readiness',
-      'scheduler',
-      'scheduler',
-      'consolidation',
-      'operations',
-      'webhooks',
-      'watchdog',
-      'ai-clients',
-      'database',
-    ];
+    const everyStage = [...STEP_STAGES_OF_A_FULL_START];
     expect(booted.reports.map((report) => report.stage)).toEqual(everyStage);
     // Every documented stage has a step: the list names no stage that nothing registers.
     expect([...new Set(everyStage)]).toEqual([...SHUTDOWN_STAGES]);

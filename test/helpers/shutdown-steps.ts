@@ -1,0 +1,15 @@
+/**
+ * The stage of every teardown step a fully started module registers, in the order they run: the
+ * scheduler stage holds two crons (consolidation and mental-model refreshes).
+ */
+export const STEP_STAGES_OF_A_FULL_START = [
+  'readiness',
+  'scheduler',
+  'scheduler',
+  'consolidation',
+  'operations',
+  'webhooks',
+  'watchdog',
+  'ai-clients',
+  'database',
+] as const;

@@ -87,6 +87,21 @@ export async function claimBatch(
   );
 }
 
+/**
+ * Milliseconds until the last lease held on the bank's memories runs out, on the database's
+ * clock; null when no memory of the bank is claimed under a live lease.
+ */
+export async function heldLeaseRemainingMs(sql: Sql, bankId: string): Promise<number | null> {
+  const [row] = await sql.query<{ remaining_ms: number | null }>(
+    `SELECT ceil(extract(epoch FROM max(lease_expires_at) - now()) * 1000)::int AS remaining_ms
+       FROM memory_units
+      WHERE bank_id = $1 AND fact_type <> 'observation' AND state = 'valid'
+        AND consolidation_status = 'claimed' AND lease_expires_at >= now()`,
+    [bankId],
+  );
+  return row?.remaining_ms ?? null;
+}
+
 /** Extends the batch's lease on its memories while our token still holds. */
 export async function renewBatchLease(sql: Sql, ids: string[], leaseToken: string, leaseMs: number): Promise<void> {
   await sql.query(

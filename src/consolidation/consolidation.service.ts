@@ -29,6 +29,7 @@ import {
   claimBatch,
   consolidationLag,
   entityLinks,
+  heldLeaseRemainingMs,
   findQueuedConsolidation,
   invalidateObservation,
   liveSourceTexts,
@@ -50,6 +51,8 @@ export { CONSOLIDATION_OPERATION };
 /** Observations shown to the LLM (or compared against) per memory of the batch. */
 const CANDIDATES_PER_MEMORY = 3;
 const MAX_CANDIDATES = 20;
+/** Past a lease's expiry on the database's clock, so that the claim after the wait finds it lapsed. */
+const LEASE_LAPSE_MARGIN_MS = 50;
 
 interface InFlightBatch {
   batch: ClaimedBatch;
@@ -142,6 +145,7 @@ export class ConsolidationService {
     let result: ConsolidationResult;
     try {
       result = await this.consolidateBank(operation.bankId, signal);
+      addResults(result, await this.consolidateOnceLeasesLapse(operation.bankId, signal));
     } catch (error) {
       if (this.stopping.signal.aborted) {
         // Abandoned by shutdown, not failed: the queue gives it to another instance at once.
@@ -154,6 +158,23 @@ export class ConsolidationService {
       await this.operations.complete(sql, operation, { ...result });
       await this.webhooks.enqueue(sql, operation.bankId, 'consolidation.completed', operation.id, 'completed', { ...result });
     });
+  }
+
+  /**
+   * The queue runs one consolidation per bank, so memories still claimed when the run ends are
+   * held by a host's direct `consolidateBank` call or by an instance that died (its operation is
+   * how we got here: the operation's lease ran out first, the memories' lease has not yet). Waiting
+   * once for those leases lets a reclaimed operation finish the dead instance's batch instead of
+   * completing with it left for the next trigger; a live holder renews its lease, and what it still
+   * holds after one wait is its own to finish.
+   */
+  private async consolidateOnceLeasesLapse(bankId: string, signal: AbortSignal): Promise<ConsolidationResult> {
+    const remainingMs = await this.database.withConnection((sql) => heldLeaseRemainingMs(sql, bankId));
+    if (remainingMs === null) return emptyResult();
+    const waitMs = remainingMs + LEASE_LAPSE_MARGIN_MS;
+    this.logger.log(`Bank '${bankId}': waiting ${waitMs} ms for the lease on memories claimed elsewhere before completing`);
+    await sleep(waitMs, undefined, { signal: AbortSignal.any([signal, this.stopping.signal]) }).catch(() => this.assertRunning(signal));
+    return this.consolidateBank(bankId, signal);
   }
 
   private async claim(bankId: string, exclude: string[]): Promise<ClaimedBatch | null> {

@@ -14,7 +14,9 @@ import { type StandaloneServer, startStandalone } from '../helpers/standalone-se
  *
  * A gets short leases through its environment (`MEMORY_OPERATIONS_LEASE_MS`,
  * `MEMORY_CONSOLIDATION_LEASE_MS`), so nothing but the clock ends them: B waits them out
- * rather than finding them edited.
+ * rather than finding them edited. The memories' lease outlasts the operation's, as it does with
+ * the defaults (60 s and 30 s): B always reclaims the operation while A's batch is still leased,
+ * and the operation must wait that lease out rather than complete with the batch left over.
  */
 const BANK = 'b';
 const TEXTS = [
@@ -26,6 +28,7 @@ const TEXTS = [
   'Petra Holm swims even in winter.',
 ];
 const LEASE_MS = 1500;
+const MEMORY_LEASE_MS = 4000;
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -102,7 +105,7 @@ describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
       MEMORY_AI_MAX_RETRIES: '0',
       MEMORY_AI_TIMEOUT_MS: '60000',
       MEMORY_OPERATIONS_LEASE_MS: String(LEASE_MS),
-      MEMORY_CONSOLIDATION_LEASE_MS: String(LEASE_MS),
+      MEMORY_CONSOLIDATION_LEASE_MS: String(MEMORY_LEASE_MS),
     });
     children.push(a);
     const queued = await fetch(`${a.url}/v1/default/banks/${BANK}/consolidate`, {
@@ -123,7 +126,7 @@ describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
       )
     ).rows;
     expect(claimed).toHaveLength(TEXTS.length);
-    expect(Math.max(...claimed.map((row) => row.left_ms))).toBeLessThanOrEqual(LEASE_MS);
+    expect(Math.max(...claimed.map((row) => row.left_ms))).toBeLessThanOrEqual(MEMORY_LEASE_MS);
     const [operationBefore] = (
       await db!.query(`SELECT status, lease_owner, ${leaseLeftMs} AS left_ms FROM operations WHERE id = $1`, [operationId])
     ).rows;
@@ -161,6 +164,8 @@ describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
     );
     expect(operation).toMatchObject({ status: 'completed' });
     expect(operation!.attempts).toBeGreaterThanOrEqual(2);
+    // B's run did A's batch itself: it waited out the memories' lease before completing.
+    expect(operation!.result).toMatchObject({ created: TEXTS.length / 2, memories_consolidated: TEXTS.length });
     // Nothing left to do on a second pass: a double run is a no-op.
     const again = await app.get(ConsolidationService).consolidateBank(BANK);
     expect(again).toMatchObject({ created: 0, memories_consolidated: 0 });

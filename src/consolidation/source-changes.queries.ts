@@ -1,5 +1,6 @@
 import { type QuerySql, invalidateObservationsBuiltOn, requeueForConsolidation } from './observation-scopes.queries.js';
 import type { Sql } from '../storage/memory-database.js';
+import { attributeKeysOf, recomputeSupersession } from '../supersession/supersession.queries.js';
 
 /** Why observations built on a deleted memory stop counting. */
 export const SOURCE_DELETED_REASON = 'source deleted';
@@ -32,7 +33,11 @@ export async function deleteDocumentMemories(sql: Sql, bankId: string, documentI
 export async function deleteMemories(sql: Sql, bankId: string, memoryIds: string[]): Promise<number> {
   if (memoryIds.length === 0) return 0;
   const sources = await invalidateObservationsBuiltOn(sql, bankId, memoryIds, SOURCE_DELETED_REASON);
+  const attributeKeys = await attributeKeysOf(sql, memoryIds);
   const { affected } = await sql.execute(`DELETE FROM memory_units WHERE bank_id = $1 AND id = ANY($2::uuid[])`, [bankId, memoryIds]);
+  // The foreign key only clears pointers to a deleted memory, which would make its predecessor
+  // look current while a newer fact of the line lives on.
+  await recomputeSupersession(sql, bankId, attributeKeys);
   const deleted = new Set(memoryIds);
   await requeueForConsolidation(
     sql,

@@ -24,7 +24,9 @@ export async function recomputeSupersession(sql: Sql, bankId: string, attributeK
           SET superseded_by = o.next_id,
               superseded_at = CASE WHEN o.next_id IS NULL THEN NULL ELSE now() END
          FROM ordered o
-        WHERE m.id = o.id AND m.superseded_by IS DISTINCT FROM o.next_id
+        WHERE m.id = o.id
+          -- A deleted successor's foreign key already cleared the pointer, but not its time.
+          AND (m.superseded_by IS DISTINCT FROM o.next_id OR (o.next_id IS NULL AND m.superseded_at IS NOT NULL))
         RETURNING m.id)
      SELECT count(*) AS count FROM changed`,
     [bankId, keys],

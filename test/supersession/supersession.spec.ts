@@ -83,6 +83,20 @@ describe('supersession without an LLM (PGlite)', () => {
     expect(await memories.get('carol', other)).toMatchObject({ supersededBy: null });
   });
 
+  it('closes the gap a deleted memory leaves in a line: the older fact points at the newer one left', async () => {
+    const remembered = async (content: string, at: string, documentId: string) =>
+      (await retain.retain('moves', { items: [{ content, timestamp: new Date(at), documentId }] })).memoryIds[0];
+    const lisbon = await remembered('Dana Reyes lives in Lisbon.', '2020-01-01T10:00:00Z', 'd1');
+    const porto = await remembered('Dana Reyes moved to Porto.', '2022-01-01T10:00:00Z', 'd2');
+    const faro = await remembered('Dana Reyes relocated to Faro.', '2024-01-01T10:00:00Z', 'd3');
+    expect(await memories.get('moves', lisbon)).toMatchObject({ supersededBy: porto });
+
+    await memories.deleteDocument('moves', 'd2');
+    expect(await memories.get('moves', lisbon)).toMatchObject({ supersededBy: faro });
+    await memories.deleteDocument('moves', 'd3');
+    expect(await memories.get('moves', lisbon)).toMatchObject({ supersededBy: null, supersededAt: null });
+  });
+
   it('follows an edit: text that no longer states the attribute gives the line back to the older fact', async () => {
     const wednesday = await remember('meetings', 'The design review is on Wednesdays.', '2024-01-01T10:00:00Z');
     const friday = await remember('meetings', 'The design review moved to Friday.', '2024-06-01T10:00:00Z');

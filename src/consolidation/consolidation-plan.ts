@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { z } from 'zod';
 import type { LlmClient } from '../external/llm-client.js';
 import type { ClaimedMemory, ObservationPlan } from './consolidation.types.js';
-import { scopeKey } from './observation-scopes.js';
+import { sameScope, scopeKey } from './observation-scopes.js';
 import { cosine } from './vectors.js';
 
 /** A live observation near the batch, with the texts of its sources (for rebuilding its text). */
@@ -16,6 +16,20 @@ export interface CandidateObservation {
 }
 
 /**
+ * A current raw memory older than a memory of the batch, of exactly the batch memory's tag set,
+ * shown to the LLM so that it can say which of them the batch's memories replace.
+ */
+export interface OlderMemory {
+  id: string;
+  text: string;
+  /** Its tags, equal to its scope's (canonical order). */
+  tags: string[];
+  /** When the fact happened, else when it was said (ms). */
+  factAt: number;
+  createdAt: number;
+}
+
+/**
  * The memories of a batch that still need consolidating in one scope, and the observations of
  * exactly that scope near them: nothing in a group may be combined with anything outside it.
  */
@@ -23,6 +37,14 @@ export interface ScopeGroup {
   scope: string[];
   memories: ClaimedMemory[];
   candidates: CandidateObservation[];
+  /** Older memories of exactly this scope's tag set near the group's memories (LLM only). */
+  older: OlderMemory[];
+}
+
+/** An older memory the LLM said a memory of the batch replaces; checked against what it was shown. */
+export interface Supersession {
+  olderId: string;
+  newerId: string;
 }
 
 /** What to do with one batch. Every id in it was checked against the batch or the candidates. */
@@ -34,6 +56,8 @@ export interface BatchPlan {
   rejected: string[];
   /** Actions dropped because nothing in them could be trusted. */
   skipped: number;
+  /** Older memories to mark as superseded by a memory of the batch (LLM only), each older one once. */
+  supersessions: Supersession[];
 }
 
 /** The batch's memories grouped by each scope they are still pending in, in a stable order. */
@@ -79,7 +103,7 @@ function timeOf(memory: ClaimedMemory): number {
  */
 export function planBySimilarity(groups: ScopeGroup[], entitiesOf: Map<string, Set<string>>, threshold: number): BatchPlan {
   const plans = groups.flatMap((group) => planScopeBySimilarity(group, entitiesOf, threshold));
-  return { plans, deletes: [], rejected: [], skipped: 0 };
+  return { plans, deletes: [], rejected: [], skipped: 0, supersessions: [] };
 }
 
 function planScopeBySimilarity(
@@ -152,6 +176,8 @@ export const consolidationReplySchema = z.object({
     .array(z.object({ observation_id: z.string(), text: z.string(), source_ids: z.array(z.string()), scope: z.number().int().optional() }))
     .default([]),
   delete: z.array(z.object({ observation_id: z.string() })).default([]),
+  // Defaulted so that a reply without it (an older prompt, a model that ignores it) still parses.
+  supersede: z.array(z.object({ memory_id: z.string(), supersedes: z.array(z.string()).default([]) })).default([]),
 });
 
 export type ConsolidationReply = z.output<typeof consolidationReplySchema>;
@@ -159,10 +185,19 @@ export type ConsolidationReply = z.output<typeof consolidationReplySchema>;
 const SYSTEM_PROMPT = [
   'You consolidate the raw memories of an AI agent into durable observations.',
   'Memories and observations belong to scopes (numbered, each a set of tags that keeps one user or context apart from another).',
-  'You get the scopes, new memories (id, text, time, the scopes it belongs to) and existing observations (id, text, scope).',
-  'Answer with one JSON object {"create":[{"scope","text","source_ids"}],"update":[{"scope","observation_id","text","source_ids"}],"delete":[{"observation_id"}]}.',
+  'You get the scopes, new memories (id, text, time, the scopes it belongs to), existing observations (id, text, scope)',
+  'and older memories (id, text, time, scope) that came before the new ones.',
+  'Answer with one JSON object {"create":[{"scope","text","source_ids"}],"update":[{"scope","observation_id","text","source_ids"}],',
+  '"delete":[{"observation_id"}],"supersede":[{"memory_id","supersedes"}]}.',
   'create: a new observation supported by two or more related memories of one scope. update: fold memories into an existing',
   'observation of their scope, giving its full new text. delete: an existing observation the new memories prove wrong.',
+  'Observations state the current state: when a new memory changes or contradicts what an observation says, update the',
+  'observation so that it states what is true now and keeps the former value as history,',
+  'e.g. "Evan lives in Oslo (previously Berlin)." rather than "Evan lives in Berlin and Oslo.".',
+  'supersede: for a new memory (memory_id) that updates or contradicts older facts of the same subject, the ids of the older',
+  'memories (or of earlier new memories) it replaces (supersedes); they are kept as history. Only when the new memory states',
+  'a later value of the same fact, not when it merely adds to it. Only memories of the same scope, and never a memory itself.',
+  'Older memories are for comparison only: never use them as source_ids.',
   'Never combine memories or observations of different scopes: an action names memories and an observation of its own scope only.',
   'Only use ids given to you. Leave out memories that stand alone.',
 ].join(' ');
@@ -189,6 +224,9 @@ export async function askLlm(llm: LlmClient, groups: ScopeGroup[], signal?: Abor
     })),
     observations: groups.flatMap((group, index) =>
       group.candidates.map((candidate) => ({ id: candidate.id, text: candidate.text, scope: index })),
+    ),
+    older_memories: groups.flatMap((group, index) =>
+      group.older.map((older) => ({ id: older.id, text: older.text, time: new Date(older.factAt).toISOString(), scope: index })),
     ),
   });
   return llm.completeJson({ operation: 'consolidate', system: SYSTEM_PROMPT, user, schema: consolidationReplySchema }, signal);
@@ -297,5 +335,84 @@ export function planFromReply(bankId: string, groups: ScopeGroup[], reply: Conso
       plans.push({ kind: 'create', scope: groups[scope].scope, sourceIds: fresh, text: action.text.trim() });
     }
   }
-  return { plans, deletes, rejected: [...rejected].filter((id) => !usedAnywhere.has(id)), skipped };
+  const supersessions = planSupersessions(bankId, groups, reply.supersede);
+  skipped += supersessions.refused;
+  return { plans, deletes, rejected: [...rejected].filter((id) => !usedAnywhere.has(id)), skipped, supersessions: supersessions.accepted };
+}
+
+/** Where a memory stands in the rule's order of a line: fact time, then storage time, then id. */
+type LinePosition = { tags: string[]; factAt: number; createdAt: number; id: string; scopes: Set<number> };
+
+function before(a: LinePosition, b: LinePosition): boolean {
+  if (a.factAt !== b.factAt) return a.factAt < b.factAt;
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt;
+  return a.id < b.id;
+}
+
+/**
+ * Never trusts a supersede entry more than the rest of the reply: the newer memory must be of the
+ * batch, the older one must have been shown (an older memory, or another memory of the batch),
+ * both of one scope and of the same tag set (tags are a privacy boundary: a memory never replaces
+ * one of other readers), and the older one must come first in the rule's order, which also rules
+ * out a cycle. A refused entry is logged and dropped alone: the rest of the batch stands. When
+ * several memories are said to replace one older memory, it points at the newest of them.
+ */
+function planSupersessions(
+  bankId: string,
+  groups: ScopeGroup[],
+  entries: ConsolidationReply['supersede'],
+): { accepted: Supersession[]; refused: number } {
+  const positions = new Map<string, LinePosition>();
+  const batch = new Set<string>();
+  groups.forEach((group, index) => {
+    for (const memory of group.memories) {
+      batch.add(memory.id);
+      const factAt = (memory.occurredStart ? new Date(memory.occurredStart) : memory.mentionedAt).getTime();
+      const position = positions.get(memory.id) ?? {
+        tags: memory.tags,
+        factAt,
+        createdAt: memory.createdAt.getTime(),
+        id: memory.id,
+        scopes: new Set(),
+      };
+      position.scopes.add(index);
+      positions.set(memory.id, position);
+    }
+    for (const older of group.older) {
+      if (batch.has(older.id)) continue;
+      positions.set(older.id, {
+        tags: older.tags,
+        factAt: older.factAt,
+        createdAt: older.createdAt,
+        id: older.id,
+        scopes: new Set([index]),
+      });
+    }
+  });
+  let refused = 0;
+  const refuse = (reason: string) => {
+    refused += 1;
+    logger.warn(`Bank '${bankId}': LLM supersede entry refused: ${reason}`);
+  };
+  const successorOf = new Map<string, LinePosition>();
+  for (const entry of entries) {
+    const newer = batch.has(entry.memory_id) ? positions.get(entry.memory_id) : undefined;
+    if (!newer) {
+      refuse(`'${entry.memory_id}' is not a memory of the batch`);
+      continue;
+    }
+    for (const olderId of new Set(entry.supersedes)) {
+      const older = positions.get(olderId);
+      if (!older) refuse(`memory ${newer.id} names '${olderId}', which it was not shown`);
+      else if (older.id === newer.id) refuse(`memory ${newer.id} names itself`);
+      else if (![...older.scopes].some((scope) => newer.scopes.has(scope)) || !sameScope(older.tags, newer.tags))
+        refuse(`memory ${newer.id} and ${older.id} are of different scopes`);
+      else if (!before(older, newer)) refuse(`memory ${older.id} is not older than ${newer.id}`);
+      else {
+        const current = successorOf.get(older.id);
+        if (!current || before(current, newer)) successorOf.set(older.id, newer);
+      }
+    }
+  }
+  return { accepted: [...successorOf].map(([olderId, newer]) => ({ olderId, newerId: newer.id })), refused };
 }

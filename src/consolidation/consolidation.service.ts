@@ -13,7 +13,16 @@ import { OperationsWorker } from '../operations/operations.worker.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
-import { type BatchPlan, type ScopeGroup, askLlm, groupByScope, planBySimilarity, planFromReply } from './consolidation-plan.js';
+import {
+  type BatchPlan,
+  type OlderMemory,
+  type ScopeGroup,
+  type Supersession,
+  askLlm,
+  groupByScope,
+  planBySimilarity,
+  planFromReply,
+} from './consolidation-plan.js';
 import {
   CONSOLIDATION_OPERATION,
   type ClaimedBatch,
@@ -42,15 +51,22 @@ import {
   renewBatchLease,
 } from './consolidation.queries.js';
 import { ObservationWriter } from './observation-writer.js';
-import { canonicalScope, scopeKey, scopesOf } from './observation-scopes.js';
+import { canonicalScope, sameScope, scopeKey, scopesOf } from './observation-scopes.js';
 import { parseVector } from './vectors.js';
 import { MentalModelsService } from '../mental-models/mental-models.service.js';
+import { applyLlmSupersession, nearestOlderMemories } from '../supersession/llm-supersession.queries.js';
 
 export { CONSOLIDATION_OPERATION };
 
 /** Observations shown to the LLM (or compared against) per memory of the batch. */
 const CANDIDATES_PER_MEMORY = 3;
 const MAX_CANDIDATES = 20;
+/**
+ * Older memories shown to the LLM per memory of the batch, and in all: enough for the facts a new
+ * one is likely to replace, few enough to keep the prompt small.
+ */
+const OLDER_PER_MEMORY = 3;
+const MAX_OLDER = 20;
 /** Past a lease's expiry on the database's clock, so that the claim after the wait finds it lapsed. */
 const LEASE_LAPSE_MARGIN_MS = 50;
 
@@ -134,7 +150,7 @@ export class ConsolidationService {
     }
     await this.updateLag();
     this.logger.log(`Bank '${bankId}' consolidated: ${JSON.stringify(result)}`);
-    if (result.created + result.updated + result.deleted > 0) {
+    if (result.created + result.updated + result.deleted + result.superseded > 0) {
       // Models that follow the bank are refreshed through the queue, never inline.
       await this.mentalModels.refreshAfterConsolidation(bankId);
     }
@@ -238,7 +254,10 @@ export class ConsolidationService {
       // Every scope of the rest is through: written, or nothing to fold it with.
       const rejected = new Set(plan.rejected);
       const done = batch.memories.map((memory) => memory.id).filter((id) => !rejected.has(id) && !returned.has(id));
-      result.memories_consolidated += await this.markDone(batch, done);
+      const finished = await this.finish(batch, done, plan.supersessions);
+      result.memories_consolidated += finished.done;
+      result.superseded += finished.superseded;
+      result.skipped += plan.supersessions.length - finished.superseded;
     } catch (error) {
       if (signal.aborted) {
         // Shutdown (or the operation's lease) took the work away: hand the claims back unchanged.
@@ -269,7 +288,7 @@ export class ConsolidationService {
    * Each scope the batch's memories are pending in is planned apart from the others.
    */
   private async plan(batch: ClaimedBatch, signal: AbortSignal): Promise<BatchPlan> {
-    const groups = await this.candidates(batch);
+    const groups = await this.candidates(batch, this.ai.llm !== undefined);
     if (!this.ai.llm) {
       const entities = await this.entitiesOf(batch);
       return planBySimilarity(groups, entities, this.options.consolidation.similarityThreshold);
@@ -278,9 +297,13 @@ export class ConsolidationService {
     return planFromReply(batch.bankId, groups, reply);
   }
 
-  /** For each scope of the batch, its memories and the live observations of exactly that scope nearest to them. */
-  private async candidates(batch: ClaimedBatch): Promise<ScopeGroup[]> {
+  /**
+   * For each scope of the batch, its memories and the live observations of exactly that scope
+   * nearest to them; for the LLM, also the older memories they might replace.
+   */
+  private async candidates(batch: ClaimedBatch, withOlder: boolean): Promise<ScopeGroup[]> {
     const groups = groupByScope(batch.memories);
+    const older = withOlder ? await this.olderMemories(batch, groups) : groups.map(() => []);
     return this.database.withConnection(async (sql) => {
       const found = groups.map(() => new Map<string, CandidateRow>());
       let total = 0;
@@ -300,6 +323,7 @@ export class ConsolidationService {
       const sourceById = new Map(sources.map((row) => [row.id, row]));
       return groups.map((group, index) => ({
         ...group,
+        older: older[index],
         candidates: [...found[index].values()].map((row) => ({
           id: row.id,
           text: row.text,
@@ -311,6 +335,55 @@ export class ConsolidationService {
             .map((source) => ({ id: source.id, text: source.text, at: new Date(source.mentioned_at).getTime() })),
         })),
       }));
+    });
+  }
+
+  /**
+   * Per scope, the current memories nearest to the scope's batch memories that come before them,
+   * of exactly their tag set. Only a batch memory whose tag set is the scope itself looks: under
+   * `per_tag` or `shared` a scope is narrower than the memory's tags, and a memory may only
+   * replace one with its own readers.
+   */
+  private async olderMemories(
+    batch: ClaimedBatch,
+    groups: Array<{ scope: string[]; memories: ClaimedMemory[] }>,
+  ): Promise<OlderMemory[][]> {
+    const batchIds = batch.memories.map((memory) => memory.id);
+    return this.database.withConnection(async (sql) => {
+      let total = 0;
+      const found: OlderMemory[][] = [];
+      for (const group of groups) {
+        const shown = new Map<string, OlderMemory>();
+        for (const memory of group.memories) {
+          if (total >= MAX_OLDER) break;
+          if (memory.embedding.length === 0 || !sameScope(memory.tags, group.scope)) continue;
+          const rows = await nearestOlderMemories(sql, this.vectors, {
+            bankId: batch.bankId,
+            embedding: memory.embedding,
+            tags: group.scope,
+            before: {
+              factAt: memory.occurredStart ? new Date(memory.occurredStart) : memory.mentionedAt,
+              createdAt: memory.createdAt,
+              id: memory.id,
+            },
+            exclude: batchIds,
+            limit: OLDER_PER_MEMORY,
+          });
+          for (const row of rows) {
+            if (total >= MAX_OLDER || shown.has(row.id)) continue;
+            shown.set(row.id, {
+              id: row.id,
+              text: row.text,
+              tags: canonicalScope(row.tags ?? []),
+              factAt: new Date(row.fact_at).getTime(),
+              createdAt: new Date(row.created_at).getTime(),
+            });
+            total += 1;
+          }
+        }
+        found.push([...shown.values()]);
+      }
+      return found;
     });
   }
 
@@ -332,10 +405,24 @@ export class ConsolidationService {
     });
   }
 
-  /** Memories whose every scope is through; only where our token still holds. */
-  private async markDone(batch: ClaimedBatch, ids: string[]): Promise<number> {
-    if (ids.length === 0) return 0;
-    return this.database.withConnection((sql) => markBatchDone(sql, ids, batch.leaseToken));
+  /**
+   * The batch's closing transaction: the supersessions the LLM stated, then the memories whose
+   * every scope is through marked done, both only where our token still holds. One transaction, so
+   * that no memory is marked done without the pointers its batch stated: a crash before the commit
+   * leaves the memories claimed, and the batch that takes them over states them again.
+   */
+  private async finish(batch: ClaimedBatch, ids: string[], supersessions: Supersession[]): Promise<{ done: number; superseded: number }> {
+    if (ids.length === 0 && supersessions.length === 0) return { done: 0, superseded: 0 };
+    return this.database.transaction(async (sql) => {
+      const marked = await applyLlmSupersession(sql, batch.bankId, batch.leaseToken, supersessions);
+      if (marked.length < supersessions.length) {
+        this.logger.warn(
+          `Bank '${batch.bankId}': ${supersessions.length - marked.length} supersession(s) the LLM stated no longer applied (memory gone, retagged, already superseded, or lease lost)`,
+        );
+      }
+      const done = ids.length ? await markBatchDone(sql, ids, batch.leaseToken) : 0;
+      return { done, superseded: marked.length };
+    });
   }
 
   /** An attempt counted: back to pending, or failed for good once the attempts are spent. */

@@ -36,10 +36,12 @@ export interface ConsolidationResult {
   failed: number;
   /** Memories marked done by this run, with or without an observation. */
   memories_consolidated: number;
+  /** Older memories marked as superseded by a memory of this run, on the LLM's word. */
+  superseded: number;
 }
 
 export function emptyResult(): ConsolidationResult {
-  return { created: 0, updated: 0, deleted: 0, skipped: 0, failed: 0, memories_consolidated: 0 };
+  return { created: 0, updated: 0, deleted: 0, skipped: 0, failed: 0, memories_consolidated: 0, superseded: 0 };
 }
 
 export function addResults(into: ConsolidationResult, from: ConsolidationResult): ConsolidationResult {

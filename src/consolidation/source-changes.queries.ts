@@ -67,5 +67,7 @@ export async function retagMemories(sql: QuerySql, bankId: string, memoryIds: st
   if (ids.length === 0) return [];
   const sources = await invalidateObservationsBuiltOn(sql, bankId, ids, SOURCE_RETAGGED_REASON);
   await requeueForConsolidation(sql, bankId, sources);
+  // Lines are per tag set, and an LLM pointer across the new boundary would leak between readers.
+  await recomputeSupersession(sql, bankId, await attributeKeysOf(sql, ids));
   return ids;
 }

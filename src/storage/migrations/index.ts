@@ -3,6 +3,7 @@ import { ConsolidationAndModels1764100000000 } from './1764100000000-consolidati
 import { Webhooks1764200000000 } from './1764200000000-webhooks.js';
 import { ObservationScopes1764300000000 } from './1764300000000-observation-scopes.js';
 import { Supersession1764400000000 } from './1764400000000-supersession.js';
+import { LlmSupersession1764500000000 } from './1764500000000-llm-supersession.js';
 import { TemporalIndex1764600000000 } from './1764600000000-temporal-index.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
@@ -12,6 +13,7 @@ export const MEMORY_MIGRATIONS = [
   Webhooks1764200000000,
   ObservationScopes1764300000000,
   Supersession1764400000000,
+  LlmSupersession1764500000000,
   TemporalIndex1764600000000,
 ];
 

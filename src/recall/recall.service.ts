@@ -10,6 +10,7 @@ import { semanticArm } from './arms/semantic-arm.js';
 import { temporalArm } from './arms/temporal-arm.js';
 import type { RecallScope } from './arms/visible-memories.js';
 import { asksAboutThePresent, preferCurrentFacts } from './current-facts.js';
+import { type AnswerFacts, preferNewerAnswers } from './recency.js';
 import { type FusedCandidate, type RankedArm, fuseByReciprocalRank, fusedOrder } from './reciprocal-rank-fusion.js';
 import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
 import {
@@ -92,9 +93,12 @@ export class RecallService {
     const queryVector = await this.embedQuery(plan.query, signal);
     const embeddingMs = elapsedSince(embeddingStartedAt);
 
-    const { arms, armTraces, rows, successors } = await this.database.transaction((sql) => this.runArms(sql, plan, queryVector));
+    const { arms, armTraces, rows, successors, candidateLinks } = await this.database.transaction((sql) =>
+      this.runArms(sql, plan, queryVector),
+    );
     const mentionedAt = new Map([...rows].map(([id, row]) => [id, row.mentioned_at]));
-    const fused = preferCurrentFacts(fuseByReciprocalRank(arms, this.settings.rrfK, mentionedAt), successors, fusedOrder(mentionedAt));
+    let fused = preferCurrentFacts(fuseByReciprocalRank(arms, this.settings.rrfK, mentionedAt), successors, fusedOrder(mentionedAt));
+    if (plan.aboutThePresent) fused = preferNewerAnswers(fused, plan.query, answerFacts(rows, candidateLinks));
     signal?.throwIfAborted();
 
     const reranked = await this.rerank(plan, fused, rows, signal);
@@ -217,7 +221,9 @@ export class RecallService {
     const ids = [...new Set(arms.flatMap((arm) => arm.candidates.map((candidate) => candidate.id)))];
     const rows = await loadCandidateRows(sql, scope, ids);
     const successors = plan.aboutThePresent ? await this.currentSuccessors(sql, scope, rows) : new Map<string, string>();
-    return { arms, armTraces, rows, successors };
+    // Which candidates are about the same entity, for recency (src/recall/recency.ts).
+    const candidateLinks = plan.aboutThePresent ? await loadLinkedEntities(sql, [...rows.keys()]) : [];
+    return { arms, armTraces, rows, successors, candidateLinks };
   }
 
   /**
@@ -334,6 +340,23 @@ function entitiesWithinBudget(
     }
   }
   return result;
+}
+
+/** What recency compares: each candidate's text, its own time, its entities. */
+function answerFacts(rows: ReadonlyMap<string, MemoryRow>, links: LinkedEntity[]): Map<string, AnswerFacts> {
+  const entities = new Map<string, LinkedEntity[]>();
+  for (const link of links) entities.set(link.unitId, [...(entities.get(link.unitId) ?? []), link]);
+  return new Map(
+    [...rows].map(([id, row]) => [
+      id,
+      {
+        text: row.text,
+        time: row.occurred_start ?? row.mentioned_at,
+        entities: entities.get(id) ?? [],
+        superseded: row.superseded_by !== null,
+      },
+    ]),
+  );
 }
 
 /** What the token budget counts and the reranker reads: the text, then its context if any. */

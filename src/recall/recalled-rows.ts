@@ -53,7 +53,7 @@ export interface LinkedEntity {
   canonicalName: string;
 }
 
-/** The entities linked to the returned memories, in one query. */
+/** The entities linked to the given memories (returned ones, or candidates for recency), in one query. */
 export async function loadLinkedEntities(sql: Sql, unitIds: string[]): Promise<LinkedEntity[]> {
   if (unitIds.length === 0) return [];
   const rows = await sql.query<{ unit_id: string; entity_id: string; canonical_name: string }>(

@@ -4,7 +4,7 @@ import type { Reranker } from '../external/reranker.js';
 import { errorMessage } from '../lifecycle/shutdown-coordinator.js';
 import type { MemoryDatabase, Sql } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
-import { entityArm } from './arms/entity-arm.js';
+import { entityArm, nameWords, namedEntities } from './arms/entity-arm.js';
 import { keywordArm } from './arms/keyword-arm.js';
 import { semanticArm } from './arms/semantic-arm.js';
 import { temporalArm } from './arms/temporal-arm.js';
@@ -200,10 +200,13 @@ export class RecallService {
    */
   private async runArms(sql: Sql, plan: RecallPlan, queryVector: number[]) {
     const { scope, candidatesPerArm: limit } = plan;
+    // Two arms need the people the question names: the entity arm searches their memories, the
+    // keyword arm leaves their names out of its words.
+    const named = await namedEntities(sql, scope.bankId, plan.query);
     const searches: Array<[RankedArm['name'], () => Promise<RankedArm['candidates']>]> = [
       ['semantic', () => semanticArm(sql, this.vectors, scope, queryVector, limit)],
-      ['keyword', () => keywordArm(sql, scope, plan.query, limit)],
-      ['entity', () => entityArm(sql, scope, plan.query, limit)],
+      ['keyword', () => keywordArm(sql, scope, plan.query, limit, nameWords(named))],
+      ['entity', () => entityArm(sql, scope, plan.query, named, limit)],
       ['temporal', () => temporalArm(sql, scope, plan.temporalRange, limit)],
     ];
     const arms: RankedArm[] = [];

@@ -47,3 +47,28 @@ export function attributeKey(sentence: string, subject: string | null | undefine
   const rule = PERSON_ATTRIBUTES.find(({ pattern }) => pattern.test(sentence));
   return rule ? `${canonicalEntityName(subject)}|${rule.attribute}` : null;
 }
+
+/**
+ * The attributes a question asks about, in the vocabulary of `PERSON_ATTRIBUTES`: "What's Carol's
+ * job title?" asks for `role`, though it shares no word with "Carol Diaz was promoted to
+ * engineering manager." Recall uses it to put the memories keyed to that attribute of the person
+ * the question names first among that person's memories.
+ */
+const ASKED_ATTRIBUTES: Array<{ attribute: string; pattern: RegExp }> = [
+  { attribute: 'residence', pattern: /\b(?:live|lives|living|based|reside|resides|residing|home town|hometown)\b/i },
+  { attribute: 'employer', pattern: /\b(?:work|works|working|employer|employed|company)\b/i },
+  { attribute: 'role', pattern: /\b(?:job|title|role|position|occupation|profession)\b/i },
+  { attribute: 'phone', pattern: /\b(?:phone|mobile|cell|call)\b|\bnumber\b/i },
+  { attribute: 'email', pattern: /\be-?mail\b/i },
+  { attribute: 'address', pattern: /\baddress\b/i },
+];
+
+export function askedAttributes(question: string): string[] {
+  return ASKED_ATTRIBUTES.filter(({ pattern }) => pattern.test(question)).map(({ attribute }) => attribute);
+}
+
+/** The attribute keys a question asks about for the people it names (canonical names). */
+export function askedAttributeKeys(question: string, canonicalNames: string[]): string[] {
+  const attributes = askedAttributes(question);
+  return canonicalNames.flatMap((name) => attributes.map((attribute) => `${name}|${attribute}`));
+}

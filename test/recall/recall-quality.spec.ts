@@ -95,25 +95,28 @@ describe.each([
     process.stdout.write(`recall@5 on ${label}: ${JSON.stringify(report)}\n`);
 
     // Measured on seed 20250618 with the 384-dimension hashing embedder, identical on both back
-    // ends (64 queries): semantic 0.719, keyword 0.875, entity 0.523, temporal 0.047, fused 0.871.
+    // ends (64 queries): semantic 0.719, keyword 0.297, entity 0.719, temporal 0.047, fused 0.902.
     // Floors sit about 0.1 below, which is 6 to 7 queries' worth of misses: robust to a retuned
     // embedder or tokenizer, still far above what a broken arm scores (an arm that returns
     // nothing scores 0, one that ranks by recency alone about 0.3).
     expect(report.semantic).toBeGreaterThanOrEqual(0.6);
-    expect(report.keyword).toBeGreaterThanOrEqual(0.75);
-    // The entity arm only sees the person a question names and ranks that person's ten or so
-    // memories by recency, so on one-fact questions it is close to a coin toss by design.
-    expect(report.entity).toBeGreaterThanOrEqual(0.42);
+    // The keyword arm leaves out the names the entity arm matched (src/recall/arms/keyword-arm.ts),
+    // and most questions here are a name plus words that many people's memories share ("Where
+    // did Alice travel?"): alone it finds little (it scored 0.875 with the names in), fused with
+    // the entity arm the two find more than before (fused 0.871 then, 0.902 now).
+    expect(report.keyword).toBeGreaterThanOrEqual(0.2);
+    // The entity arm ranks the memories of the person a question names by the question's other
+    // words, then by recency.
+    expect(report.entity).toBeGreaterThanOrEqual(0.6);
     expect(arm('entity', ['entity'])).toBeGreaterThanOrEqual(0.9);
     // Only 7 of the 64 questions name a time.
     expect(arm('temporal', ['temporal'])).toBeGreaterThanOrEqual(0.35);
 
-    // RRF promises robustness more than gains on a mix: it never falls far below the best arm
-    // (keyword here, 0.004 above fused)...
+    // RRF promises robustness more than gains on a mix: it never falls far below the best arm...
     expect(report.fused).toBeGreaterThanOrEqual(0.8);
     expect(report.fused).toBeGreaterThanOrEqual(Math.max(...ARMS.map((name) => report[name])) - 0.03);
     // ...and it beats every arm where the arms hold different halves of the answer: questions
-    // that name a person and a time (measured: fused 0.964, best arm keyword 0.857).
+    // that name a person and a time.
     expect(fused(['temporal'])).toBeGreaterThan(Math.max(...ARMS.map((name) => arm(name, ['temporal']))));
     expect(fused(['detail', 'entity'])).toBeGreaterThanOrEqual(0.9);
   });

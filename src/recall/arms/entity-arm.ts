@@ -1,5 +1,7 @@
 import type { Sql } from '../../storage/memory-database.js';
 import type { ArmCandidate } from './arm-candidate.js';
+import { askedAttributeKeys } from '../../supersession/attribute-key.js';
+import { keywordQueryText } from './keyword-arm.js';
 import { SqlParams } from './sql-params.js';
 import { RecallScope, visibleMemories } from './visible-memories.js';
 
@@ -12,36 +14,146 @@ import { RecallScope, visibleMemories } from './visible-memories.js';
  */
 const normalised = (expression: string) => `' ' || btrim(regexp_replace(lower(${expression}), '[^[:alnum:]]+', ' ', 'g')) || ' '`;
 
+/** Words before a name that are not the name: "Dr Khan" is not found by every question with "dr". */
+const TITLES = ['mr', 'mrs', 'ms', 'miss', 'dr', 'prof', 'sir', 'st', 'the'];
+
 /**
- * Memories linked to the entities the query names, most matched entities first, then newest.
+ * The first word of a multi-word name, on its own: people are asked about by first name
+ * ("Where does Oskar live?") far more often than they were first written down by it.
+ */
+const firstWord = (expression: string) => `split_part(btrim(regexp_replace(lower(${expression}), '[^[:alnum:]]+', ' ', 'g')), ' ', 1)`;
+
+/** How many of the first hop's best memories lend their other entities to the second hop. */
+const BRIDGE_MEMORIES = 2;
+
+/**
+ * Memories linked to the entities the query names (in full, or a multi-word name by its first
+ * word), most matched entities first; among them, first the ones keyed to the attribute the
+ * question asks about ("What's Carol's job title?": her `role`), then the ones whose text shares
+ * most of the question's other words, then the newest by the fact's own time. Ranking a
+ * person's memories by the question rather than by recency alone is what makes this arm useful on
+ * a bank with many memories per person: the arm answers "which of Oskar's memories?", the other
+ * arms "which memories about keys?". The name itself is left out of that ranking, or a sentence
+ * that refers to the person as "she" would lose to every sentence that spells the name.
+ *
+ * A second hop follows the question through a relation: "What subject does Oskar's sister
+ * teach?" finds "Oskar Lind's sister is Petra Holm." first, and then, among the memories of the
+ * other people that memory names, the ones that share the question's words ("Petra Holm teaches
+ * chemistry…"). Its candidates are interleaved with the first hop's, each hop's best first.
  *
  * The names are matched by scanning the bank's entities rather than looking up the query's
  * n-grams: a bank has far fewer entities than memories, and the scan needs no assumption about
  * how the retain pipeline spells a canonical name.
  */
-export async function entityArm(sql: Sql, scope: RecallScope, query: string, limit: number): Promise<ArmCandidate[]> {
-  // Two statements rather than one: the planner cannot estimate how many entities a
-  // `position()` match leaves (it guessed hundreds where there was one) and then scanned every
-  // link and memory of the bank; with the ids bound, it walks the entity index instead.
-  const named = await sql.query<{ id: string }>(
-    `SELECT e.id FROM entities e
+export interface NamedEntity {
+  id: string;
+  canonical_name: string;
+}
+
+/** The bank's entities the query names: in full, or a multi-word name by its first word. */
+export async function namedEntities(sql: Sql, bankId: string, query: string): Promise<NamedEntity[]> {
+  return sql.query<NamedEntity>(
+    `SELECT e.id, e.canonical_name FROM entities e
       WHERE e.bank_id = $1
         AND ${normalised('e.canonical_name')} <> '  '
-        AND position(${normalised('e.canonical_name')} IN ${normalised('$2::text')}) > 0`,
-    [scope.bankId, query],
+        AND (position(${normalised('e.canonical_name')} IN ${normalised('$2::text')}) > 0
+             OR (position(' ' IN btrim(e.canonical_name)) > 0
+                 AND length(${firstWord('e.canonical_name')}) >= 3
+                 AND ${firstWord('e.canonical_name')} <> ALL($3::text[])
+                 AND position(' ' || ${firstWord('e.canonical_name')} || ' ' IN ${normalised('$2::text')}) > 0))`,
+    [bankId, query, TITLES],
   );
+}
+
+/** The words of the names, as the keyword query spells them: what the other arms need not match again. */
+export function nameWords(named: NamedEntity[]): Set<string> {
+  return new Set(named.flatMap((entity) => keywordQueryText(entity.canonical_name).split(' or ')).filter(Boolean));
+}
+
+export async function entityArm(sql: Sql, scope: RecallScope, query: string, named: NamedEntity[], limit: number): Promise<ArmCandidate[]> {
+  // The entities are found in a statement of their own (`namedEntities`): the planner cannot
+  // estimate how many entities a `position()` match leaves (it guessed hundreds where there was
+  // one) and then scanned every link and memory of the bank; with the ids bound, it walks the
+  // entity index instead.
   if (named.length === 0) return [];
+  const words = keywordQueryText(query, nameWords(named));
+  const attributeKeys = askedAttributeKeys(
+    query,
+    named.map((entity) => entity.canonical_name),
+  );
+  const firstHop = await memoriesOfEntities(sql, scope, { entityIds: named.map((entity) => entity.id), words, attributeKeys, limit });
+
+  const bridges = firstHop.slice(0, BRIDGE_MEMORIES).filter((row) => row.rank > 0);
+  if (bridges.length === 0 || words === '') return firstHop.map(toCandidate);
+  const others = await sql.query<{ entity_id: string }>(
+    `SELECT DISTINCT entity_id FROM unit_entities WHERE unit_id = ANY($1::uuid[]) AND NOT (entity_id = ANY($2::uuid[]))`,
+    [bridges.map((row) => row.id), named.map((entity) => entity.id)],
+  );
+  if (others.length === 0) return firstHop.map(toCandidate);
+  const secondHop = await memoriesOfEntities(sql, scope, {
+    entityIds: others.map((row) => row.entity_id),
+    words,
+    attributeKeys: [],
+    limit,
+    matchingOnly: true,
+  });
+  return interleave(firstHop, secondHop, limit).map(toCandidate);
+}
+
+interface EntityMemoryRow {
+  id: string;
+  matched: number;
+  rank: number;
+  hop?: 2;
+}
+
+async function memoriesOfEntities(
+  sql: Sql,
+  scope: RecallScope,
+  search: { entityIds: string[]; words: string; attributeKeys: string[]; limit: number; matchingOnly?: boolean },
+): Promise<EntityMemoryRow[]> {
   const params = new SqlParams();
-  const rows = await sql.query<{ id: string; matched: number }>(
-    `SELECT m.id, count(*)::int AS matched
+  const tsquery = search.words === '' ? null : `websearch_to_tsquery('english', ${params.add(search.words)})`;
+  const rank = tsquery ? `ts_rank_cd(m.search_vector, ${tsquery})::float8` : '0::float8';
+  const rows = await sql.query<EntityMemoryRow>(
+    `SELECT m.id, count(*)::int AS matched, ${rank} AS rank
        FROM unit_entities ue
        JOIN memory_units m ON m.id = ue.unit_id
-      WHERE ue.entity_id = ANY(${params.add(named.map((row) => row.id))}::uuid[])
+      WHERE ue.entity_id = ANY(${params.add(search.entityIds)}::uuid[])
         AND ${visibleMemories('m', scope, params)}
-      GROUP BY m.id, m.mentioned_at
-      ORDER BY matched DESC, m.mentioned_at DESC, m.id
-      LIMIT ${params.add(limit)}`,
+        ${search.matchingOnly && tsquery ? `AND m.search_vector @@ ${tsquery}` : ''}
+      GROUP BY m.id
+      ORDER BY matched DESC,
+               coalesce(m.attribute_key = ANY(${params.add(search.attributeKeys)}::text[]), false) DESC,
+               rank DESC,
+               coalesce(m.occurred_start, m.mentioned_at) DESC, m.id
+      LIMIT ${params.add(search.limit)}`,
     params.values,
   );
-  return rows.map((row) => ({ id: row.id, score: Number(row.matched) }));
+  return rows.map((row) => ({
+    id: row.id,
+    matched: Number(row.matched),
+    rank: Number(row.rank),
+    ...(search.matchingOnly && { hop: 2 as const }),
+  }));
+}
+
+/** The first hop's memories and the second's, alternately, each once. */
+function interleave(first: EntityMemoryRow[], second: EntityMemoryRow[], limit: number): EntityMemoryRow[] {
+  const seen = new Set<string>();
+  const merged: EntityMemoryRow[] = [];
+  for (let index = 0; merged.length < limit && (index < first.length || index < second.length); index += 1) {
+    for (const row of [first[index], second[index]]) {
+      if (row && !seen.has(row.id) && merged.length < limit) {
+        seen.add(row.id);
+        merged.push(row);
+      }
+    }
+  }
+  return merged;
+}
+
+/** The arm's score is how many named entities the memory is linked to; a second-hop memory counts half. */
+function toCandidate(row: EntityMemoryRow): ArmCandidate {
+  return { id: row.id, score: row.hop === 2 ? 0.5 : row.matched };
 }

@@ -32,9 +32,11 @@ describe('pool starvation (PostgreSQL, pool of 2, slow LLM)', () => {
       databaseUrl: database.url,
       poolSize: 2,
       watchdogIntervalMs: 60_000,
-      // Nothing is queued here; an idle worker's poll would take the pool's second connection now
-      // and then, and the samples below count the connections the batches and the recall hold.
+      // Nothing is queued and no delivery is due here; an idle worker's or the webhook
+      // dispatcher's poll (each once a second by default) would take the pool's second connection
+      // now and then, and the samples below count the connections the batches and the recall hold.
       operations: { pollIntervalMs: 60_000 },
+      webhooks: { pollIntervalMs: 60_000 },
       llm: { provider: 'openai', baseUrl: fake.baseUrl, apiKey: 'test', maxRetries: 0 },
       consolidation: { cron: null, concurrency: 8, batchSize: 5 },
     });

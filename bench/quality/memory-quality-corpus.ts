@@ -104,6 +104,9 @@ const EVERYDAY = [
   'skipped breakfast and regretted it.',
 ];
 
+/** How many ordinary memories each of the ten people has. */
+export const ORDINARY_MEMORIES_PER_PERSON = EVERYDAY.length;
+
 const at = (iso: string) => new Date(`${iso}T10:00:00Z`);
 
 /** Statements that only matter as context for the questions, told on ordinary days. */

@@ -108,14 +108,18 @@ export const memoryQuality: Benchmark = {
   async run(context) {
     const set = qualitySet();
     const setups: Setup[] = [];
-    setups.push(await timed('PGlite with pgvector, no LLM', () => withoutLlm(`pglite://memory/quality-${Date.now()}`, set), context));
+    // Quick mode (run by every `npm test`) measures the fastest setup only: retaining into PGlite
+    // updates its HNSW index row by row, and test/quality measures both back ends anyway.
     if (!context.quick) {
-      const plain = await context.createDatabase('quality');
-      try {
-        setups.push(await timed('PostgreSQL without pgvector, no LLM', () => withoutLlm(plain.url, set), context));
-      } finally {
-        await plain.drop();
-      }
+      setups.push(await timed('PGlite with pgvector, no LLM', () => withoutLlm(`pglite://memory/quality-${Date.now()}`, set), context));
+    }
+    const plain = await context.createDatabase('quality');
+    try {
+      setups.push(await timed('PostgreSQL without pgvector, no LLM', () => withoutLlm(plain.url, set), context));
+    } finally {
+      await plain.drop();
+    }
+    if (!context.quick) {
       const scripted = await context.createDatabase('quality_llm');
       try {
         setups.push(await timed('PostgreSQL, consolidated with the scripted fake LLM', () => withScriptedLlm(scripted.url, set), context));

@@ -7,7 +7,7 @@ import { MemoryApiController } from '../memory-api.decorator.js';
 export class ConsolidationController {
   constructor(@Inject(ConsolidationService) private readonly consolidation: ConsolidationService) {}
 
-  /** Any JSON body is accepted and ignored. Poll the operation for `{created, updated, skipped, failed, memories_consolidated}`. */
+  /** Any JSON body is accepted and ignored. Poll the operation for `{created, updated, deleted, skipped, failed, memories_consolidated, superseded}`. */
   @Post('banks/:bank_id/consolidate')
   @HttpCode(200)
   @ApiOperation({ operationId: 'trigger_consolidation', summary: 'Queues a consolidation of the bank (or returns the one already queued)' })

@@ -1,3 +1,4 @@
+import { RECALL_AT, recallAtK } from '../../bench/quality/measure-quality.js';
 import { ExternalCallGuard } from '../../src/external/external-call-guard.js';
 import { HashingEmbedder } from '../../src/external/hashing-embedder.js';
 import { RecallService } from '../../src/recall/recall.service.js';
@@ -10,13 +11,7 @@ import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { type CorpusQuery, type QueryKind, generateRecallCorpus, seedMemories } from '../helpers/recall-fixtures.js';
 
 const ARMS: RecallArmName[] = ['semantic', 'keyword', 'entity', 'temporal'];
-const K = 5;
-
-/** Share of a query's relevant memories among the first five, out of as many as could fit. */
-function recallAtK(ranked: string[], relevant: string[]): number {
-  const top = new Set(ranked.slice(0, K));
-  return relevant.filter((id) => top.has(id)).length / Math.min(K, relevant.length);
-}
+const K = RECALL_AT;
 
 function mean(values: number[]): number {
   return values.reduce((sum, value) => sum + value, 0) / values.length;

@@ -12,7 +12,8 @@ import { RecallScope, visibleMemories } from './visible-memories.js';
  * "Ann's"). The same SQL expression normalises both sides, so they cannot disagree about what a
  * letter is.
  */
-const normalised = (expression: string) => `' ' || btrim(regexp_replace(lower(${expression}), '[^[:alnum:]]+', ' ', 'g')) || ' '`;
+const words = (expression: string) => `btrim(regexp_replace(lower(${expression}), '[^[:alnum:]]+', ' ', 'g'))`;
+const normalised = (expression: string) => `' ' || ${words(expression)} || ' '`;
 
 /** Words before a name that are not the name: "Dr Khan" is not found by every question with "dr". */
 const TITLES = ['mr', 'mrs', 'ms', 'miss', 'dr', 'prof', 'sir', 'st', 'the'];
@@ -21,7 +22,7 @@ const TITLES = ['mr', 'mrs', 'ms', 'miss', 'dr', 'prof', 'sir', 'st', 'the'];
  * The first word of a multi-word name, on its own: people are asked about by first name
  * ("Where does Oskar live?") far more often than they were first written down by it.
  */
-const firstWord = (expression: string) => `split_part(btrim(regexp_replace(lower(${expression}), '[^[:alnum:]]+', ' ', 'g')), ' ', 1)`;
+const firstWord = (expression: string) => `split_part(${words(expression)}, ' ', 1)`;
 
 /** How many of the first hop's best memories lend their other entities to the second hop. */
 const BRIDGE_MEMORIES = 2;

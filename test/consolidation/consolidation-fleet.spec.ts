@@ -193,12 +193,23 @@ describe('the scheduler teardown step (PGlite)', () => {
     const scheduler = booted.app.get(ConsolidationScheduler, { strict: false });
     let releaseConnection!: () => void;
     const held = new Promise<void>((resolve) => (releaseConnection = resolve));
-    // Holding the only connection makes the next tick wait inside its transaction.
-    const holding = database.withConnection(() => held);
+    // Holding the only connection makes a tick that starts now wait inside its transaction. A tick
+    // that began before the hold took the connection finishes and does not count.
+    let holdingConnection = false;
+    let tickStartedWhileHeld = false;
+    const tick = scheduler.tick.bind(scheduler);
+    scheduler.tick = () => {
+      if (holdingConnection) tickStartedWhileHeld = true;
+      return tick();
+    };
+    const holding = database.withConnection(() => {
+      holdingConnection = true;
+      return held;
+    });
     await eventually(
-      () => scheduler.ticking,
-      (ticking) => ticking,
-      3000,
+      () => tickStartedWhileHeld && scheduler.ticking,
+      (blocked) => blocked,
+      5000,
     );
 
     // What the step saw when it reported: a step that did not wait would report mid-tick.

@@ -13,10 +13,12 @@ export interface HttpApp {
 
 /**
  * The standalone server's application, in process: the same module, the same app-level set-up
- * (`configureHttpApp`), configured from environment variables, on a free port.
+ * (`configureHttpApp`), configured from environment variables, on a free port. The consolidation
+ * schedule is off unless a test sets MEMORY_CONSOLIDATION_CRON, as in `bootMemory`: a tick at a
+ * random moment would add observations to what a test counts.
  */
 export async function startHttpApp(env: Record<string, string>): Promise<HttpApp> {
-  const config = loadServerConfig({ HOST: '127.0.0.1', PORT: '0', ...env });
+  const config = loadServerConfig({ HOST: '127.0.0.1', PORT: '0', MEMORY_CONSOLIDATION_CRON: 'off', ...env });
   const coordinator = new ShutdownCoordinator({ timeoutMs: config.memory.shutdownTimeoutMs });
   let app: INestApplication | undefined;
   try {

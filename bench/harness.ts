@@ -11,9 +11,21 @@ export interface BenchmarkContext {
   scale: number;
   /** Superuser URL of the benchmark's PostgreSQL server (the `postgres` database). */
   postgresUrl: string;
+  /** What that server is: the embedded one (no pgvector) or the one `--postgres-url` named. */
+  server: BenchmarkServer;
   /** A fresh database on that server, dropped with `drop()` (sessions are terminated first). */
   createDatabase(prefix: string): Promise<{ name: string; url: string; drop(): Promise<void> }>;
   log(message: string): void;
+}
+
+export interface BenchmarkServer {
+  /** For captions: "PostgreSQL 15.18 + pgvector 0.8.6" or "PostgreSQL 16.4 without pgvector". */
+  label: string;
+  version: string;
+  /** pgvector's version when the server can create the extension, else null (real[] fallback). */
+  pgvector: string | null;
+  /** True for the embedded server the runner started itself. */
+  embedded: boolean;
 }
 
 export interface ResultTable {
@@ -35,6 +47,8 @@ export interface BenchmarkResult {
 export interface Benchmark {
   id: string;
   title: string;
+  /** Set when the benchmark means nothing without pgvector on the server: the runner skips it there. */
+  requires?: 'pgvector';
   run(context: BenchmarkContext): Promise<BenchmarkResult>;
 }
 

@@ -5,9 +5,20 @@ export interface ReportEnvironment {
   mode: string;
   machine: string;
   node: string;
+  /** The PostgreSQL the run used, for the title: every table of the run is on it (or on PGlite). */
+  server: string;
   postgres: string;
   pglite: string;
   commit: string;
+}
+
+export interface RunResult {
+  benchmark: Benchmark;
+  result?: BenchmarkResult;
+  error?: string;
+  /** Why the runner did not run it on this server. */
+  skipped?: string;
+  seconds: number;
 }
 
 function renderTable(table: ResultTable): string {
@@ -18,13 +29,9 @@ function renderTable(table: ResultTable): string {
   return lines.join('\n');
 }
 
-export function renderReport(
-  environment: ReportEnvironment,
-  results: Array<{ benchmark: Benchmark; result?: BenchmarkResult; error?: string; seconds: number }>,
-  totalSeconds: number,
-): string {
+export function renderReport(environment: ReportEnvironment, results: RunResult[], totalSeconds: number): string {
   const sections = [
-    '# Benchmarks',
+    `# Benchmarks on ${environment.server}`,
     '',
     'Written by `npm run bench` (all benchmarks in one process, one run). Rerun it to reproduce; every',
     'workload below names its sizes and seeds. Latencies are in milliseconds.',
@@ -38,8 +45,12 @@ export function renderReport(
     `- Commit: ${environment.commit}`,
     `- Total time: ${totalSeconds.toFixed(0)} s`,
   ];
-  results.forEach(({ benchmark, result, error, seconds }, index) => {
+  results.forEach(({ benchmark, result, error, skipped, seconds }, index) => {
     sections.push('', `## ${index + 1}. ${benchmark.title}`, '');
+    if (skipped) {
+      sections.push(`*Skipped:* ${skipped}.`);
+      return;
+    }
     if (!result) {
       sections.push('**Failed:**', '', '```', error ?? 'unknown error', '```');
       return;

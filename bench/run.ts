@@ -1,22 +1,27 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { appendFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import type * as EmbeddedPostgresServer from '../test/helpers/embedded-postgres-server.mjs';
-import { type Benchmark, type BenchmarkContext, type BenchmarkResult, createBenchDatabase } from './harness.js';
+import { type BenchmarkContext, type BenchmarkServer, createBenchDatabase } from './harness.js';
 import { BENCHMARKS } from './benchmarks/index.js';
-import { renderReport, type ReportEnvironment } from './report.js';
+import { renderReport, type ReportEnvironment, type RunResult } from './report.js';
 
 /**
- * `npm run bench [-- --quick] [--only id,id] [--scale 0.5] [--out FILE] [--json FILE]`
+ * `npm run bench [-- --quick] [--only id,id] [--scale 0.5] [--postgres-url URL] [--out FILE] [--append] [--json FILE]`
  *
  * Runs every benchmark in one process against one throwaway PostgreSQL server (the same
  * embedded-postgres package the tests use, so nothing has to be installed) and writes the
  * report. `--quick` runs a tenth of the data; its report goes to BENCHMARKS.quick.md so that a
  * smoke run never overwrites the real figures.
+ *
+ * `--postgres-url` runs them against that server instead (a superuser URL: each benchmark
+ * creates and drops databases of its own there), which is how the production configuration,
+ * PostgreSQL with pgvector, is measured. `--append` adds the run's report to the end of the
+ * output file rather than replacing it: BENCHMARKS.md holds the embedded run and the pgvector run.
  */
 interface Arguments {
   quick: boolean;
@@ -24,7 +29,9 @@ interface Arguments {
   scale?: number;
   only?: Set<string>;
   out: string;
+  append: boolean;
   json?: string;
+  postgresUrl?: string;
 }
 
 function parseArguments(argv: string[]): Arguments {
@@ -47,7 +54,9 @@ function parseArguments(argv: string[]): Arguments {
     scale,
     only: wanted,
     out: valueOf('--out') ?? (quick ? 'BENCHMARKS.quick.md' : 'BENCHMARKS.md'),
+    append: argv.includes('--append'),
     json: valueOf('--json'),
+    postgresUrl: valueOf('--postgres-url'),
   };
 }
 
@@ -68,6 +77,29 @@ function commitOfWorkTree(): string {
   }
 }
 
+/** The server's version and whether this database can have pgvector, asked of the server itself. */
+async function describeServer(url: string, embedded: boolean): Promise<BenchmarkServer> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    const version = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version.split(' ')[0];
+    const vector = await admin.query<{ default_version: string }>(
+      `SELECT default_version FROM pg_available_extensions WHERE name = 'vector'`,
+    );
+    const pgvector = vector.rows[0]?.default_version ?? null;
+    const label = pgvector ? `PostgreSQL ${version} + pgvector ${pgvector}` : `PostgreSQL ${version} without pgvector`;
+    return { label, version, pgvector, embedded };
+  } finally {
+    await admin.end();
+  }
+}
+
+/** host:port of a URL, never its password. */
+function redactedHost(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || '5432'}`;
+}
+
 async function main(): Promise<void> {
   const args = parseArguments(process.argv.slice(2));
   const started = new Date();
@@ -76,23 +108,23 @@ async function main(): Promise<void> {
   const { startPostgresServer } = (await import(
     pathToFileURL(path.resolve('test/helpers/embedded-postgres-server.mjs')).href
   )) as typeof EmbeddedPostgresServer;
-  const postgres = await startPostgresServer();
+  const postgres = args.postgresUrl ? { url: args.postgresUrl, stop: async () => undefined } : await startPostgresServer();
   // The test helpers that create and drop databases read the server from here.
   process.env.MEMORY_TEST_POSTGRES_URL = postgres.url;
-  const results: Array<{ benchmark: Benchmark; result?: BenchmarkResult; error?: string; seconds: number }> = [];
+  const results: RunResult[] = [];
   let environment: ReportEnvironment | undefined;
   try {
-    const admin = new pg.Client({ connectionString: postgres.url });
-    await admin.connect();
-    const postgresVersion = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version;
-    await admin.end();
+    const server = await describeServer(postgres.url, !args.postgresUrl);
     const cpus = os.cpus();
     environment = {
       date: started.toISOString(),
       mode: args.quick ? 'quick (a tenth of the data)' : 'full',
       machine: `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}`,
       node: process.version,
-      postgres: `${postgresVersion} (embedded-postgres ${packageVersion('embedded-postgres')}, fsync off)`,
+      server: server.label,
+      postgres: server.embedded
+        ? `${server.label} (embedded-postgres ${packageVersion('embedded-postgres')}, fsync off)`
+        : `${server.label} at ${redactedHost(postgres.url)} (given by --postgres-url)`,
       pglite: `${packageVersion('@electric-sql/pglite')} with pgvector ${packageVersion('@electric-sql/pglite-pgvector')}`,
       commit: commitOfWorkTree(),
     };
@@ -101,11 +133,18 @@ async function main(): Promise<void> {
       quick: args.quick,
       scale: args.scale ?? (args.quick ? 0.1 : 1),
       postgresUrl: postgres.url,
+      server,
       createDatabase: createBenchDatabase,
       log: (message) => process.stdout.write(`[bench] ${message}\n`),
     };
     for (const benchmark of BENCHMARKS) {
       if (args.only && !args.only.has(benchmark.id)) continue;
+      if (benchmark.requires === 'pgvector' && !server.pgvector) {
+        const skipped = `needs PostgreSQL with pgvector; ${server.label}: run \`npm run bench -- --postgres-url URL\` against one`;
+        context.log(`${benchmark.id} skipped: ${skipped}`);
+        results.push({ benchmark, skipped, seconds: 0 });
+        continue;
+      }
       context.log(`${benchmark.id}: ${benchmark.title}`);
       const start = performance.now();
       try {
@@ -124,9 +163,13 @@ async function main(): Promise<void> {
   }
 
   const totalSeconds = (Date.now() - started.getTime()) / 1000;
-  await writeFile(args.out, renderReport(environment!, results, totalSeconds));
+  const report = renderReport(environment!, results, totalSeconds);
+  if (args.append) await appendFile(args.out, `\n${report}`);
+  else await writeFile(args.out, report);
   if (args.json) {
-    const figures = Object.fromEntries(results.map(({ benchmark, result, error }) => [benchmark.id, result ? result.figures : { error }]));
+    const figures = Object.fromEntries(
+      results.filter((entry) => !entry.skipped).map(({ benchmark, result, error }) => [benchmark.id, result ? result.figures : { error }]),
+    );
     await writeFile(args.json, JSON.stringify({ environment, totalSeconds, figures }, null, 2));
   }
   process.stdout.write(`[bench] wrote ${args.out} in ${totalSeconds.toFixed(0)} s\n`);

@@ -115,14 +115,20 @@ export const memoryQuality: Benchmark = {
     }
     const plain = await context.createDatabase('quality');
     try {
-      setups.push(await timed('PostgreSQL without pgvector, no LLM', () => withoutLlm(plain.url, set), context));
+      setups.push(await timed(`${context.server.label}, no LLM`, () => withoutLlm(plain.url, set), context));
     } finally {
       await plain.drop();
     }
     if (!context.quick) {
       const scripted = await context.createDatabase('quality_llm');
       try {
-        setups.push(await timed('PostgreSQL, consolidated with the scripted fake LLM', () => withScriptedLlm(scripted.url, set), context));
+        setups.push(
+          await timed(
+            `${context.server.label}, consolidated with the scripted fake LLM`,
+            () => withScriptedLlm(scripted.url, set),
+            context,
+          ),
+        );
       } finally {
         await scripted.drop();
       }
@@ -146,7 +152,7 @@ export const memoryQuality: Benchmark = {
       findings.push(`${setup.label}: ${met.join(', ')}: ${missed ? 'a target is missed' : 'all targets met'}.`);
     }
     const scripted = setups.find((setup) => setup.label.includes('scripted'));
-    const plainRun = setups.find((setup) => setup.label.startsWith('PostgreSQL without'));
+    const plainRun = setups.find((setup) => setup.label === `${context.server.label}, no LLM`);
     if (scripted && plainRun) {
       findings.push(
         `Changes only an LLM can see (${set.updatesOnlyAnLlmSees.length} of the update questions): the newer statement ranks above the ` +

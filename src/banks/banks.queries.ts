@@ -122,7 +122,7 @@ export async function bankStatCounts(sql: Sql, bankId: string): Promise<BankStat
   const [row] = await sql.query<BankStatCountsRow>(
     `SELECT (SELECT count(*) FROM documents WHERE bank_id = $1) AS documents,
             (SELECT count(*) FROM entities WHERE bank_id = $1) AS entities,
-            (SELECT count(*) FROM unit_entities ue JOIN memory_units m ON m.id = ue.unit_id WHERE m.bank_id = $1) AS links,
+            (SELECT count(*) FROM unit_entities WHERE bank_id = $1) AS links,
             (SELECT count(*) FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation'
                AND state = 'valid' AND consolidation_status IN ('pending', 'claimed')) AS pending,
             (SELECT count(*) FROM memory_units WHERE bank_id = $1 AND consolidation_status = 'failed') AS failed,

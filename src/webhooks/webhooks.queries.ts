@@ -166,7 +166,7 @@ export async function claimDelivery(
   const [row] = await sql.query<ClaimedDeliveryRow>(
     `WITH due AS (
        SELECT d.id, w.url, w.secret, w.http_config
-         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+         FROM webhook_deliveries d JOIN webhooks w ON w.bank_id = d.bank_id AND w.id = d.webhook_id
         WHERE (d.status = 'pending' AND d.next_attempt_at <= now())
            OR (d.status = 'processing' AND d.lease_expires_at <= now())
         ORDER BY d.next_attempt_at, d.created_at

@@ -103,9 +103,9 @@ export async function seedMemories(
       [...new Set((memory.entities ?? []).map((name) => name.toLowerCase()))].map((name) => [ids[index], entityIds.get(name)!]),
     );
     await sql.query(
-      `INSERT INTO unit_entities (unit_id, entity_id)
-       SELECT unit_id, entity_id FROM unnest($1::uuid[], $2::uuid[]) AS link(unit_id, entity_id)`,
-      [links.map((link) => link[0]), links.map((link) => link[1])],
+      `INSERT INTO unit_entities (bank_id, unit_id, entity_id)
+       SELECT $1, unit_id, entity_id FROM unnest($2::uuid[], $3::uuid[]) AS link(unit_id, entity_id)`,
+      [bankId, links.map((link) => link[0]), links.map((link) => link[1])],
     );
   });
   return ids;

@@ -128,9 +128,9 @@ async function linkEntities(database: MemoryDatabase, bankId: string, memories: 
   for (let offset = 0; offset < links.length; offset += LINKS_PER_STATEMENT) {
     const chunk = links.slice(offset, offset + LINKS_PER_STATEMENT);
     await database.query(
-      `INSERT INTO unit_entities (unit_id, entity_id)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[]) ON CONFLICT DO NOTHING`,
-      [chunk.map((link) => link[0]), chunk.map((link) => link[1])],
+      `INSERT INTO unit_entities (bank_id, unit_id, entity_id)
+       SELECT $1, * FROM unnest($2::uuid[], $3::uuid[]) ON CONFLICT DO NOTHING`,
+      [bankId, chunk.map((link) => link[0]), chunk.map((link) => link[1])],
     );
   }
   // What retain's orphan sweep leaves behind: every entity counts the memories linked to it.

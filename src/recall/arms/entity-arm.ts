@@ -119,11 +119,12 @@ async function memoriesOfEntities(
   const rows = await sql.query<EntityMemoryRow>(
     `SELECT m.id, count(*)::int AS matched, ${rank} AS rank
        FROM unit_entities ue
-       JOIN memory_units m ON m.id = ue.unit_id
+       JOIN memory_units m ON m.bank_id = ue.bank_id AND m.id = ue.unit_id
       WHERE ue.entity_id = ANY(${params.add(search.entityIds)}::uuid[])
         AND ${visibleMemories('m', scope, params)}
         ${search.matchingOnly && tsquery ? `AND m.search_vector @@ ${tsquery}` : ''}
-      GROUP BY m.id
+      -- The key (bank_id, id) makes the row's other columns functionally dependent on it.
+      GROUP BY m.bank_id, m.id
       ORDER BY matched DESC,
                coalesce(m.attribute_key = ANY(${params.add(search.attributeKeys)}::text[]), false) DESC,
                rank DESC,

@@ -6,6 +6,7 @@ import { Supersession1764400000000 } from './1764400000000-supersession.js';
 import { LlmSupersession1764500000000 } from './1764500000000-llm-supersession.js';
 import { TemporalIndex1764600000000 } from './1764600000000-temporal-index.js';
 import { BankLeadingKeys1764700000000 } from './1764700000000-bank-leading-keys.js';
+import { TemporalMidpointIndex1764800000000 } from './1764800000000-temporal-midpoint-index.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -17,6 +18,7 @@ export const MEMORY_MIGRATIONS = [
   LlmSupersession1764500000000,
   TemporalIndex1764600000000,
   BankLeadingKeys1764700000000,
+  TemporalMidpointIndex1764800000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { z } from 'zod';
 import type { LlmClient } from '../external/llm-client.js';
-import type { ClaimedMemory, ObservationPlan } from './consolidation.types.js';
+import type { ClaimedMemory, ObservationPlan, ObservationVersion } from './consolidation.types.js';
 import { sameScope, scopeKey } from './observation-scopes.js';
 import { cosine } from './vectors.js';
 
@@ -9,6 +9,8 @@ import { cosine } from './vectors.js';
 export interface CandidateObservation {
   id: string;
   text: string;
+  /** Its source ids as stored, in stored order: with `text`, the version a fold is written from. */
+  storedSourceIds: string[] | null;
   /** Its tags, which are its scope (canonical order). */
   scope: string[];
   embedding: number[];
@@ -133,6 +135,7 @@ function planScopeBySimilarity(
       observationId,
       sourceIds,
       text: (live) => observationText([...candidate.sources, ...live.map((id) => sourceOf(byId.get(id)!))]),
+      seen: versionOf(candidate),
     });
   }
 
@@ -155,6 +158,10 @@ function planScopeBySimilarity(
     });
   }
   return plans;
+}
+
+function versionOf(candidate: CandidateObservation): ObservationVersion {
+  return { text: candidate.text, sourceIds: candidate.storedSourceIds };
 }
 
 function sourceOf(memory: ClaimedMemory): { id: string; text: string; at: number } {
@@ -242,9 +249,13 @@ export async function askLlm(llm: LlmClient, groups: ScopeGroup[], signal?: Abor
 export function planFromReply(bankId: string, groups: ScopeGroup[], reply: ConsolidationReply): BatchPlan {
   const pendingScopes = new Map<string, Set<number>>();
   const candidateScope = new Map<string, number>();
+  const candidateById = new Map<string, CandidateObservation>();
   groups.forEach((group, index) => {
     for (const memory of group.memories) pendingScopes.set(memory.id, (pendingScopes.get(memory.id) ?? new Set()).add(index));
-    for (const candidate of group.candidates) candidateScope.set(candidate.id, index);
+    for (const candidate of group.candidates) {
+      candidateScope.set(candidate.id, index);
+      candidateById.set(candidate.id, candidate);
+    }
   });
   const used = new Set<string>();
   const usedAnywhere = new Set<string>();
@@ -310,6 +321,7 @@ export function planFromReply(bankId: string, groups: ScopeGroup[], reply: Conso
       observationId: action.observation_id,
       sourceIds: fresh,
       text: action.text.trim(),
+      seen: versionOf(candidateById.get(action.observation_id)!),
     });
   }
   for (const action of reply.create) {

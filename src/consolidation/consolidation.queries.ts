@@ -309,7 +309,7 @@ export async function insertObservation(
             (SELECT max(mentioned_at) FROM memory_units WHERE id = ANY($4::uuid[])),
             (SELECT min(occurred_start) FROM memory_units WHERE id = ANY($4::uuid[])),
             (SELECT max(occurred_end) FROM memory_units WHERE id = ANY($4::uuid[]))
-     ON CONFLICT (observation_key) DO NOTHING
+     ON CONFLICT (bank_id, observation_key) DO NOTHING
      RETURNING id`,
     [
       observation.bankId,
@@ -325,14 +325,25 @@ export async function insertObservation(
 
 /**
  * Adds the sources it does not have yet to a live observation of exactly the scope `tags`, with
- * its new text and embedding; undefined when it was invalidated or deleted meanwhile.
+ * its new text and embedding, while it still reads as `seen` (the version the new text was written
+ * from); undefined when it was invalidated, deleted or changed meanwhile. Under READ COMMITTED a
+ * concurrent fold of the same row is waited for and the condition re-checked on its result, so of
+ * two batches that read one version, the second changes nothing.
  */
 export async function foldIntoObservation(
   sql: Sql,
   vectors: VectorBackend,
-  observation: { id: string; bankId: string; sourceIds: string[]; text: string; embedding: number[]; tags: string[] },
-): Promise<string | undefined> {
-  const [row] = await sql.query<{ id: string }>(
+  observation: {
+    id: string;
+    bankId: string;
+    sourceIds: string[];
+    text: string;
+    embedding: number[];
+    tags: string[];
+    seen: { text: string; sourceIds: string[] | null };
+  },
+): Promise<{ id: string; text: string; source_memory_ids: string[] | null } | undefined> {
+  const [row] = await sql.query<{ id: string; text: string; source_memory_ids: string[] | null }>(
     `UPDATE memory_units o
         SET source_memory_ids = COALESCE(o.source_memory_ids, '{}') ||
               ARRAY(SELECT x FROM unnest($3::uuid[]) x WHERE NOT (x = ANY(COALESCE(o.source_memory_ids, '{}')))),
@@ -343,7 +354,8 @@ export async function foldIntoObservation(
             consolidated_at = now(), updated_at = now()
       WHERE o.id = $1 AND o.bank_id = $2 AND o.fact_type = 'observation' AND o.state = 'valid'
         AND o.tags @> $6::text[] AND o.tags <@ $6::text[]
-      RETURNING o.id`,
+        AND o.text = $7 AND o.source_memory_ids IS NOT DISTINCT FROM $8::uuid[]
+      RETURNING o.id, o.text, o.source_memory_ids`,
     [
       observation.id,
       observation.bankId,
@@ -351,16 +363,18 @@ export async function foldIntoObservation(
       observation.text,
       vectors.serialize(observation.embedding),
       observation.tags,
+      observation.seen.text,
+      observation.seen.sourceIds,
     ],
   );
-  return row?.id;
+  return row;
 }
 
-/** The observation is linked to every entity its sources are linked to. */
+/** The observation is linked to every entity its sources are linked to, in their bank, which is its own. */
 export async function linkSourceEntities(sql: Sql, observationId: string, sourceIds: string[]): Promise<void> {
   await sql.query(
-    `INSERT INTO unit_entities (unit_id, entity_id)
-     SELECT DISTINCT $1::uuid, entity_id FROM unit_entities WHERE unit_id = ANY($2::uuid[])
+    `INSERT INTO unit_entities (bank_id, unit_id, entity_id)
+     SELECT DISTINCT bank_id, $1::uuid, entity_id FROM unit_entities WHERE unit_id = ANY($2::uuid[])
      ON CONFLICT DO NOTHING`,
     [observationId, sourceIds],
   );

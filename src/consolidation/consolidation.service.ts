@@ -10,7 +10,7 @@ import { MemoryMetrics } from '../metrics/memory-metrics.js';
 import type { ClaimedOperation } from '../operations/operation.types.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
-import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
+import { MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import {
@@ -29,6 +29,7 @@ import {
   type ClaimedMemory,
   type ConsolidationRequestOutcome,
   type ConsolidationResult,
+  type ObservationVersion,
   addResults,
   emptyResult,
 } from './consolidation.types.js';
@@ -69,6 +70,13 @@ const OLDER_PER_MEMORY = 3;
 const MAX_OLDER = 20;
 /** Past a lease's expiry on the database's clock, so that the claim after the wait finds it lapsed. */
 const LEASE_LAPSE_MARGIN_MS = 50;
+/**
+ * Rounds of one run: memories handed back because a batch beside theirs changed the observation
+ * they were planned into are planned again in the next round, this many times at most.
+ */
+const MAX_ROUNDS = 3;
+/** Attempts of a batch's short write transactions that hit a deadlock or a serialisation failure. */
+const MAX_TRANSACTION_ATTEMPTS = 3;
 
 interface InFlightBatch {
   batch: ClaimedBatch;
@@ -76,8 +84,15 @@ interface InFlightBatch {
   done: Promise<unknown>;
 }
 
+/** What a batch did, and which of its memories it handed back unwritten, to be planned again. */
+interface BatchOutcome {
+  result: ConsolidationResult;
+  handedBack: string[];
+}
+
 /**
- * Consolidates raw memories (world, experience) into observations, a batch of one bank at a time.
+ * Consolidates raw memories (world, experience) into observations, in batches: up to
+ * `consolidation.concurrency` batches at once on this instance, of one bank or of several.
  *
  * A batch is claimed in a short transaction (`FOR UPDATE SKIP LOCKED`, a lease and one fencing
  * token for the whole batch), kept alive by heartbeats, and written observation by observation
@@ -130,23 +145,21 @@ export class ConsolidationService {
   }
 
   /**
-   * Runs batches of the bank until none is left, each memory at most once per run (a memory
-   * whose batch failed waits for the next run). Exposed for hosts and tests that want to
-   * consolidate without the queue; the operation handler calls it too.
+   * Runs batches of the bank until none is left, up to `concurrency` of them at once (the slots
+   * of this instance, shared with every other run), so that a bank with many waiting memories
+   * keeps that many LLM calls in flight. Each memory is tried at most once per round (a memory
+   * whose batch failed waits for the next run); one handed back unwritten because a batch beside
+   * its own changed the observation it was planned into is planned again in the next round.
+   * Exposed for hosts and tests that want to consolidate without the queue; the operation handler
+   * calls it too.
    */
   async consolidateBank(bankId: string, signal?: AbortSignal): Promise<ConsolidationResult> {
     const result = emptyResult();
-    const attempted: string[] = [];
-    for (;;) {
-      this.assertRunning(signal);
-      const batchResult = await this.withSlot(async () => {
-        const batch = await this.claim(bankId, attempted);
-        if (!batch) return null;
-        attempted.push(...batch.memories.map((memory) => memory.id));
-        return this.runBatch(batch, signal);
-      });
-      if (!batchResult) break;
-      addResults(result, batchResult);
+    const attempted = new Set<string>();
+    for (let round = 1; ; round += 1) {
+      const handedBack = await this.runRound(bankId, attempted, result, signal);
+      if (handedBack.size === 0 || round >= MAX_ROUNDS) break;
+      for (const id of handedBack) attempted.delete(id);
     }
     await this.updateLag();
     this.logger.log(`Bank '${bankId}' consolidated: ${JSON.stringify(result)}`);
@@ -155,6 +168,41 @@ export class ConsolidationService {
       await this.mentalModels.refreshAfterConsolidation(bankId);
     }
     return result;
+  }
+
+  /**
+   * `concurrency` loops, each claiming and running one batch after another until the bank has
+   * nothing left to claim. Claims are `SKIP LOCKED` and leased, so the loops (and the loops of
+   * other runs and instances) never take the same memory. When one loop fails, the others finish
+   * the batch they hold, claim no more, and the failure is rethrown. Returns the memories handed
+   * back in this round.
+   */
+  private async runRound(bankId: string, attempted: Set<string>, result: ConsolidationResult, signal?: AbortSignal): Promise<Set<string>> {
+    const handedBack = new Set<string>();
+    let failure: { error: unknown } | undefined;
+    const loop = async () => {
+      while (!failure) {
+        this.assertRunning(signal);
+        const outcome = await this.withSlot(async () => {
+          if (failure) return null;
+          const batch = await this.claim(bankId, [...attempted]);
+          if (!batch) return null;
+          for (const memory of batch.memories) attempted.add(memory.id);
+          return this.runBatch(batch, signal);
+        });
+        if (!outcome) return;
+        addResults(result, outcome.result);
+        for (const id of outcome.handedBack) handedBack.add(id);
+      }
+    };
+    const loops = Array.from({ length: this.options.consolidation.concurrency }, () =>
+      loop().catch((error: unknown) => {
+        failure ??= { error };
+      }),
+    );
+    await Promise.all(loops);
+    if (failure) throw failure.error;
+    return handedBack;
   }
 
   private async runQueued(operation: ClaimedOperation, signal: AbortSignal): Promise<void> {
@@ -177,12 +225,12 @@ export class ConsolidationService {
   }
 
   /**
-   * The queue runs one consolidation per bank, so memories still claimed when the run ends are
-   * held by a host's direct `consolidateBank` call or by an instance that died (its operation is
-   * how we got here: the operation's lease ran out first, the memories' lease has not yet). Waiting
-   * once for those leases lets a reclaimed operation finish the dead instance's batch instead of
-   * completing with it left for the next trigger; a live holder renews its lease, and what it still
-   * holds after one wait is its own to finish.
+   * The queue runs one consolidation per bank, and every batch of the run has ended when the run
+   * does, so memories still claimed then are held by a host's direct `consolidateBank` call or by
+   * an instance that died (its operation is how we got here: the operation's lease ran out first,
+   * the memories' lease has not yet). Waiting once for those leases lets a reclaimed operation
+   * finish the dead instance's batches instead of completing with them left for the next trigger;
+   * a live holder renews its lease, and what it still holds after one wait is its own to finish.
    */
   private async consolidateOnceLeasesLapse(bankId: string, signal: AbortSignal): Promise<ConsolidationResult> {
     const remainingMs = await this.database.withConnection((sql) => heldLeaseRemainingMs(sql, bankId));
@@ -215,7 +263,7 @@ export class ConsolidationService {
     return { bankId, leaseToken: String(rows[0].lease_token), memories };
   }
 
-  private async runBatch(batch: ClaimedBatch, outer?: AbortSignal): Promise<ConsolidationResult> {
+  private async runBatch(batch: ClaimedBatch, outer?: AbortSignal): Promise<BatchOutcome> {
     const abort = new AbortController();
     const signal = outer ? AbortSignal.any([outer, abort.signal]) : abort.signal;
     const entry: InFlightBatch = { batch, abort, done: Promise.resolve() };
@@ -231,8 +279,9 @@ export class ConsolidationService {
     }
   }
 
-  private async processBatch(batch: ClaimedBatch, signal: AbortSignal): Promise<ConsolidationResult> {
+  private async processBatch(batch: ClaimedBatch, signal: AbortSignal): Promise<BatchOutcome> {
     const result = emptyResult();
+    const returned = new Set<string>();
     try {
       const plan = await this.plan(batch, signal);
       result.skipped += plan.skipped;
@@ -240,14 +289,21 @@ export class ConsolidationService {
         if (await this.invalidate(batch, observationId)) result.deleted += 1;
         else result.skipped += 1;
       }
-      const returned = new Set<string>();
-      for (const observation of plan.plans) {
+      // What this batch's own updates left an observation as: a later plan of the batch for the
+      // same observation folds into that version, not into the one the plan read.
+      const written = new Map<string, ObservationVersion>();
+      for (const planned of plan.plans) {
         signal.throwIfAborted();
+        const observation =
+          planned.kind === 'update' && written.has(planned.observationId)
+            ? { ...planned, seen: written.get(planned.observationId)! }
+            : planned;
         const outcome = await this.writer.write(batch.bankId, batch.leaseToken, observation, signal);
         if (outcome.effect === 'created') result.created += 1;
         else if (outcome.effect === 'updated') result.updated += 1;
         else result.skipped += 1;
         outcome.returned.forEach((id) => returned.add(id));
+        if (outcome.written) written.set(outcome.written.observationId, outcome.written);
       }
       if (plan.rejected.length) result.failed += await this.recordFailure(batch, plan.rejected, 'LLM action unusable');
       if (returned.size) await this.release(batch, [...returned]);
@@ -280,7 +336,7 @@ export class ConsolidationService {
     this.metrics.consolidationObservations.inc({ effect: 'skipped' }, result.skipped);
     this.metrics.consolidatedMemories.inc({ outcome: 'done' }, result.memories_consolidated);
     this.metrics.consolidatedMemories.inc({ outcome: 'failed' }, result.failed);
-    return result;
+    return { result, handedBack: [...returned] };
   }
 
   /**
@@ -327,6 +383,7 @@ export class ConsolidationService {
         candidates: [...found[index].values()].map((row) => ({
           id: row.id,
           text: row.text,
+          storedSourceIds: row.source_memory_ids,
           scope: canonicalScope(row.tags ?? []),
           embedding: parseVector(row.embedding),
           sources: (row.source_memory_ids ?? [])
@@ -398,7 +455,7 @@ export class ConsolidationService {
   /** Only while the batch is still ours: a worker that lost its lease invalidates nothing. */
   private async invalidate(batch: ClaimedBatch, observationId: string): Promise<boolean> {
     const ids = batch.memories.map((memory) => memory.id);
-    return this.database.transaction(async (sql) => {
+    return this.retryingTransaction(async (sql) => {
       const held = await lockHeldClaims(sql, ids, batch.leaseToken);
       if (held.length === 0) return false;
       return (await invalidateObservation(sql, observationId, batch.bankId)) > 0;
@@ -413,7 +470,7 @@ export class ConsolidationService {
    */
   private async finish(batch: ClaimedBatch, ids: string[], supersessions: Supersession[]): Promise<{ done: number; superseded: number }> {
     if (ids.length === 0 && supersessions.length === 0) return { done: 0, superseded: 0 };
-    return this.database.transaction(async (sql) => {
+    return this.retryingTransaction(async (sql) => {
       const marked = await applyLlmSupersession(sql, batch.bankId, batch.leaseToken, supersessions);
       if (marked.length < supersessions.length) {
         this.logger.warn(
@@ -423,6 +480,23 @@ export class ConsolidationService {
       const done = ids.length ? await markBatchDone(sql, ids, batch.leaseToken) : 0;
       return { done, superseded: marked.length };
     });
+  }
+
+  /**
+   * A batch's short write transaction, run again when it hits a deadlock or a serialisation
+   * failure: batches of one bank run side by side, and the closing transaction of one may lock
+   * (for supersession) a memory that another holds. Rolled back whole, so running it again is safe;
+   * every write in it is fenced on the batch's token.
+   */
+  private async retryingTransaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.database.transaction(work);
+      } catch (error) {
+        if (attempt >= MAX_TRANSACTION_ATTEMPTS || !isRetryableConflict(error)) throw error;
+        this.logger.warn(`Consolidation write hit a deadlock or serialisation failure; retrying (${errorMessage(error)})`);
+      }
+    }
   }
 
   /** An attempt counted: back to pending, or failed for good once the attempts are spent. */

@@ -74,6 +74,19 @@ export interface UpdatePlan {
   observationId: string;
   sourceIds: string[];
   text: ObservationText;
+  /**
+   * The observation as the plan saw it. The new text was written from this version, so the fold
+   * applies only while the observation still reads so: a batch running beside this one may have
+   * folded its own memories in meanwhile, and this text would drop what that batch wrote.
+   */
+  seen: ObservationVersion;
+}
+
+/** What an observation says and what it is built from, as one read (or one write) left it. */
+export interface ObservationVersion {
+  text: string;
+  /** As stored, in stored order (null when the column is null). */
+  sourceIds: string[] | null;
 }
 
 export type ObservationPlan = CreatePlan | UpdatePlan;
@@ -82,6 +95,11 @@ export type ObservationPlan = CreatePlan | UpdatePlan;
 export interface WriteOutcome {
   effect: 'created' | 'updated' | 'skipped';
   consumed: string[];
-  /** Planned sources that still belong to us but were not written (observation gone): hand them back. */
+  /**
+   * Planned sources that still belong to us but were not written (the observation is gone, or
+   * another batch changed it after this one read it): hand them back, to be planned again.
+   */
   returned: string[];
+  /** After an update: the observation as this write left it, for later plans of the same batch. */
+  written?: { observationId: string } & ObservationVersion;
 }

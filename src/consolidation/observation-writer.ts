@@ -37,7 +37,9 @@ export function observationKey(bankId: string, sourceIds: string[], action: stri
  * sources' scope recorded as done under our fencing token (the batch marks a memory done once all
  * of its scopes are through, so a memory of several scopes is folded into each once). When the sources changed between the phases and
  * the text is derived from them, the text would describe a dead source: phase 2 writes nothing
- * and the two phases run again for the survivors.
+ * and the two phases run again for the survivors. An update applies only to the version of the
+ * observation its text was written from: batches of one bank run side by side, and one that folded
+ * into the observation first would otherwise lose its part of the text to the second.
  */
 export class ObservationWriter {
   private readonly logger = new Logger(ObservationWriter.name);
@@ -88,6 +90,7 @@ export class ObservationWriter {
     if (typeof plan.text !== 'string' && live.length !== expected.length) return 'stale';
 
     let observationId: string | undefined;
+    let written: WriteOutcome['written'];
     if (plan.kind === 'create') {
       const key = observationKey(bankId, live, 'create', plan.scope);
       observationId = await insertObservation(sql, this.vectors, { bankId, text, embedding, sourceIds: live, key, tags: [...plan.scope] });
@@ -97,20 +100,24 @@ export class ObservationWriter {
         return { effect: 'skipped', consumed: live, returned: [] };
       }
     } else {
-      observationId = await foldIntoObservation(sql, this.vectors, {
+      const folded = await foldIntoObservation(sql, this.vectors, {
         id: plan.observationId,
         bankId,
         sourceIds: live,
         text,
         embedding,
         tags: [...plan.scope],
+        seen: plan.seen,
       });
-      // Invalidated or deleted meanwhile: nothing to fold into; the sources go back to the queue.
-      if (!observationId) return { effect: 'skipped', consumed: [], returned: live };
+      // Invalidated or deleted meanwhile, or changed by another batch since the plan read it (our
+      // text would drop what that batch wrote): the sources go back, to be planned again.
+      if (!folded) return { effect: 'skipped', consumed: [], returned: live };
+      observationId = folded.id;
+      written = { observationId, text: folded.text, sourceIds: folded.source_memory_ids };
     }
     await linkSourceEntities(sql, observationId, live);
     await markScopeDone(sql, live, leaseToken, scope);
-    return { effect: plan.kind === 'create' ? 'created' : 'updated', consumed: live, returned: [] };
+    return { effect: plan.kind === 'create' ? 'created' : 'updated', consumed: live, returned: [], ...(written && { written }) };
   }
 
   private async inTransaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {

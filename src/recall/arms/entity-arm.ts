@@ -51,10 +51,18 @@ export interface NamedEntity {
   canonical_name: string;
 }
 
-/** The bank's entities the query names: in full, or a multi-word name by its first word. */
+/**
+ * The bank's entities the query names: in full, or a multi-word name by its first word. A first
+ * word that begins a multi-word name the query gives in full stands for that person only:
+ * "Haltor Gorroro" is not also every other Haltor of the bank, who would bring all their memories
+ * with them.
+ */
 export async function namedEntities(sql: Sql, bankId: string, query: string): Promise<NamedEntity[]> {
-  return sql.query<NamedEntity>(
-    `SELECT e.id, e.canonical_name FROM entities e
+  const rows = await sql.query<NamedEntity & { in_full: boolean; several_words: boolean; first_word: string }>(
+    `SELECT e.id, e.canonical_name, ${firstWord('e.canonical_name')} AS first_word,
+            position(' ' IN btrim(e.canonical_name)) > 0 AS several_words,
+            position(${normalised('e.canonical_name')} IN ${normalised('$2::text')}) > 0 AS in_full
+       FROM entities e
       WHERE e.bank_id = $1
         AND ${normalised('e.canonical_name')} <> '  '
         AND (position(${normalised('e.canonical_name')} IN ${normalised('$2::text')}) > 0
@@ -64,6 +72,8 @@ export async function namedEntities(sql: Sql, bankId: string, query: string): Pr
                  AND position(' ' || ${firstWord('e.canonical_name')} || ' ' IN ${normalised('$2::text')}) > 0))`,
     [bankId, query, TITLES],
   );
+  const givenInFull = new Set(rows.filter((row) => row.in_full && row.several_words).map((row) => row.first_word));
+  return rows.filter((row) => row.in_full || !givenInFull.has(row.first_word)).map(({ id, canonical_name }) => ({ id, canonical_name }));
 }
 
 /** The words of the names, as the keyword query spells them: what the other arms need not match again. */

@@ -5,6 +5,12 @@ import { RecallScope, visibleMemories } from './visible-memories.js';
 
 /** More words than any question has; bounds the work a pasted document could cause. */
 const MAX_KEYWORD_TERMS = 64;
+/**
+ * How many two-word matches are ranked per place returned, the most recent first. Two common
+ * words that come together (a place called "the boat club") can match a tenth of a bank; ranking
+ * them all cost more than the rest of recall. Smaller banks never reach the bound.
+ */
+const RANKED_PER_CANDIDATE = 8;
 
 /**
  * The words of a query as `websearch_to_tsquery` input joined by `or`.
@@ -35,6 +41,15 @@ export function keywordQueryText(query: string, leaveOut: ReadonlySet<string> = 
  * all. Which memories are about Ingrid is the entity arm's answer; fused, the two do better than
  * this arm with the names in (measured in BENCHMARKS.md, "Memory quality"), though this arm alone
  * then scores lower on questions whose other words many people share.
+ *
+ * Ranking every memory that shares one word with the question read thousands of rows of a large
+ * bank for fifty. The arm ranks in two tiers instead: the memories sharing at least two of the
+ * question's words (few, and with the most covers the best by cover density), ranked (the most
+ * recent `RANKED_PER_CANDIDATE` × limit of them when there are more); then,
+ * only for the places left, memories sharing one word, most recent first, which is how one-word
+ * matches mostly tie anyway (each is one cover of one word). The second tier walks the bank's
+ * mention-time index until it has enough, or, for rare words, reads their few matches; the
+ * planner picks by the words' frequency.
  */
 export async function keywordArm(
   sql: Sql,
@@ -45,15 +60,38 @@ export async function keywordArm(
 ): Promise<ArmCandidate[]> {
   const withoutNames = keywordQueryText(query, nameWords);
   const text = withoutNames === '' ? keywordQueryText(query) : withoutNames;
-  if (text === '') return [];
+  if (text === '' || limit <= 0) return [];
   const params = new SqlParams();
-  const tsquery = `websearch_to_tsquery('english', ${params.add(text)})`;
+  const words = params.add(text);
+  const anyWord = `websearch_to_tsquery('english', ${words})`;
+  // Every pair of the question's lexemes, as `'a' & 'b' | 'a' & 'c' | …`; empty (matching
+  // nothing) for a one-word question. Lexemes are runs of letters and digits: nothing to escape.
+  const twoWords = `(SELECT coalesce(string_agg(quote_literal(a) || ' & ' || quote_literal(b), ' | '), '')::tsquery
+                       FROM unnest(tsvector_to_array(to_tsvector('english', ${words}))) AS a,
+                            unnest(tsvector_to_array(to_tsvector('english', ${words}))) AS b
+                      WHERE a < b)`;
+  const visible = visibleMemories('m', scope, params);
+  const take = params.add(limit);
   const rows = await sql.query<{ id: string; rank: number }>(
-    `SELECT m.id, ts_rank_cd(m.search_vector, q.query)::float8 AS rank
-       FROM memory_units m, ${tsquery} AS q(query)
-      WHERE ${visibleMemories('m', scope, params)} AND m.search_vector @@ q.query
-      ORDER BY rank DESC, m.mentioned_at DESC, m.id
-      LIMIT ${params.add(limit)}`,
+    `WITH several AS MATERIALIZED (
+       SELECT r.id, r.mentioned_at, ts_rank_cd(r.search_vector, ${anyWord})::float8 AS rank
+         FROM (SELECT m.id, m.mentioned_at, m.search_vector
+                 FROM memory_units m
+                WHERE ${visible} AND m.search_vector @@ ${twoWords}
+                ORDER BY m.mentioned_at DESC, m.id
+                LIMIT ${params.add(limit * RANKED_PER_CANDIDATE)}) AS r
+        ORDER BY rank DESC, r.mentioned_at DESC, r.id
+        LIMIT ${take}
+     ), one AS (
+       SELECT m.id, m.mentioned_at, ts_rank_cd(m.search_vector, ${anyWord})::float8 AS rank
+         FROM memory_units m
+        WHERE ${visible} AND m.search_vector @@ ${anyWord} AND NOT m.search_vector @@ ${twoWords}
+        ORDER BY m.mentioned_at DESC, m.id
+        LIMIT greatest(0, ${take} - (SELECT count(*) FROM several))
+     )
+     SELECT id, rank FROM (SELECT * FROM several UNION ALL SELECT * FROM one) AS tiers
+      ORDER BY rank DESC, mentioned_at DESC, id
+      LIMIT ${take}`,
     params.values,
   );
   return rows.map((row) => ({ id: row.id, score: Number(row.rank) }));

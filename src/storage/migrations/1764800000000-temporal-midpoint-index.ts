@@ -15,6 +15,10 @@ const LASTS = 'occurred_start IS NOT NULL AND occurred_end > occurred_start';
  * index (see the arm). A memory can overlap a range without its middle being in it only when it
  * lasts; the arm looks for those with the two bound indexes of migration 1764600000000, now
  * partial to memories that last, which also takes them off the write path of every moment.
+ *
+ * The keyword arm fills its last places with one-word matches, most recent first
+ * (`src/recall/arms/keyword-arm.ts`): `memory_units_mentioned` lets it walk a bank by mention time
+ * and stop when it has them.
  */
 export class TemporalMidpointIndex1764800000000 implements MigrationInterface {
   name = 'TemporalMidpointIndex1764800000000';
@@ -27,11 +31,13 @@ export class TemporalMidpointIndex1764800000000 implements MigrationInterface {
       DROP INDEX memory_units_when_end;
       CREATE INDEX memory_units_span_start ON memory_units (bank_id, (${WHEN_START}), (${WHEN_END})) WHERE ${LASTS};
       CREATE INDEX memory_units_span_end ON memory_units (bank_id, (${WHEN_END}), (${WHEN_START})) WHERE ${LASTS};
+      CREATE INDEX memory_units_mentioned ON memory_units (bank_id, mentioned_at DESC, id);
     `);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
+      DROP INDEX memory_units_mentioned;
       DROP INDEX memory_units_span_end;
       DROP INDEX memory_units_span_start;
       DROP INDEX memory_units_when_middle;

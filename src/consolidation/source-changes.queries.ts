@@ -18,9 +18,18 @@ export const SOURCE_RETAGGED_REASON = 'source tags changed';
 
 /** Deletes a document's memories; the caller holds the document row's lock. Returns how many went. */
 export async function deleteDocumentMemories(sql: Sql, bankId: string, documentId: string): Promise<number> {
+  return deleteDocumentsMemories(sql, bankId, [documentId]);
+}
+
+/**
+ * Deletes the memories of several documents at once (a retain replacing many); the caller holds
+ * the documents' row locks. Their memories are locked together, in id order.
+ */
+export async function deleteDocumentsMemories(sql: Sql, bankId: string, documentIds: string[]): Promise<number> {
+  if (documentIds.length === 0) return 0;
   const memories = await sql.query<{ id: string }>(
-    `SELECT id FROM memory_units WHERE bank_id = $1 AND document_id = $2 ORDER BY id FOR UPDATE`,
-    [bankId, documentId],
+    `SELECT id FROM memory_units WHERE bank_id = $1 AND document_id = ANY($2::text[]) ORDER BY id FOR UPDATE`,
+    [bankId, documentIds],
   );
   return deleteMemories(
     sql,

@@ -204,7 +204,7 @@ export class MemoryEditService {
   private async relinkEntities(sql: Sql, bankId: string, memoryId: string, entities: ExtractedEntity[]): Promise<void> {
     const previous = await unlinkUnitFromEntities(sql, memoryId);
     const byCanonical = new Map(entities.map((entity) => [canonicalEntityName(entity.name), entity]));
-    const linked = await upsertEntities(sql, bankId, byCanonical, (entityId) => linkUnitToEntity(sql, memoryId, entityId));
+    const linked = await upsertEntities(sql, bankId, byCanonical, (entityId) => linkUnitToEntity(sql, bankId, memoryId, entityId));
     await reclaimOrphanEntities(sql, [...new Set([...linked.values(), ...previous])]);
   }
 }

@@ -1,9 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import type { ObservationScopesSpec } from '../consolidation/observation-scopes.js';
 import type { FactType } from '../memory.constants.js';
 import type { Sql } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 
+/**
+ * Rows per multi-row statement. The statements below bind one array per column, so their
+ * parameter count is fixed; this bounds the size of each array (a memory's embedding alone is a
+ * few kilobytes of text), and so the size of one message and of one statement's work.
+ */
+const ROWS_PER_STATEMENT = 500;
+
 export interface NewDocument {
+  documentId: string;
   originalText: string;
   metadata: Record<string, string>;
   tags: string[];
@@ -28,43 +37,88 @@ export interface NewMemoryUnit {
 }
 
 /**
- * Records a document's new version and takes its row lock, which serialises concurrent retains
- * of one document. Callers take several in document id order, one lock order for every writer.
+ * Records documents' new versions and takes their row locks, which serialises concurrent retains
+ * of one document. Rows are written, and so locked, in the order given: callers pass them in
+ * document id order, one lock order for every writer.
  */
-export async function upsertDocument(sql: Sql, bankId: string, documentId: string, document: NewDocument): Promise<void> {
-  await sql.query(
-    `INSERT INTO documents (bank_id, id, original_text, content_hash, metadata, tags)
-     VALUES ($1, $2, $3, md5($3), $4::jsonb, $5::text[])
-     ON CONFLICT (bank_id, id) DO UPDATE
-       SET original_text = EXCLUDED.original_text, content_hash = EXCLUDED.content_hash,
-           metadata = EXCLUDED.metadata, tags = EXCLUDED.tags, updated_at = now()`,
-    [bankId, documentId, document.originalText, JSON.stringify(document.metadata), document.tags],
-  );
+export async function upsertDocuments(sql: Sql, bankId: string, documents: NewDocument[]): Promise<void> {
+  for (const chunk of chunks(documents)) {
+    await sql.query(
+      `INSERT INTO documents (bank_id, id, original_text, content_hash, metadata, tags)
+       SELECT $1, d.id, d.original_text, md5(d.original_text), d.metadata::jsonb, d.tags::text[]
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS d(id, original_text, metadata, tags, ord)
+        ORDER BY d.ord
+       ON CONFLICT (bank_id, id) DO UPDATE
+         SET original_text = EXCLUDED.original_text, content_hash = EXCLUDED.content_hash,
+             metadata = EXCLUDED.metadata, tags = EXCLUDED.tags, updated_at = now()`,
+      [
+        bankId,
+        chunk.map((document) => document.documentId),
+        chunk.map((document) => document.originalText),
+        chunk.map((document) => JSON.stringify(document.metadata)),
+        chunk.map((document) => textArrayLiteral(document.tags)),
+      ],
+    );
+  }
 }
 
-/** Returns the new memory's id. */
-export async function insertMemoryUnit(sql: Sql, vectors: VectorBackend, bankId: string, unit: NewMemoryUnit): Promise<string> {
-  const [row] = await sql.query<{ id: string }>(
-    `INSERT INTO memory_units
-       (bank_id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
-        observation_scopes, attribute_key)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, now()), $9::jsonb, $10::text[], ${vectors.param('$11')}, $12::jsonb, $13)
-     RETURNING id`,
-    [
-      bankId,
-      unit.documentId,
-      unit.text,
-      unit.context,
-      unit.factType,
-      unit.occurredStart,
-      unit.occurredEnd,
-      unit.mentionedAt,
-      JSON.stringify(unit.metadata),
-      unit.tags,
-      vectors.serialize(unit.embedding),
-      unit.observationScopes === null ? null : JSON.stringify(unit.observationScopes),
-      unit.attributeKey,
-    ],
-  );
-  return row.id;
+/**
+ * Returns the new memories' ids, in the order given. The ids are drawn here (random UUIDs, as the
+ * column's default would draw them) so that no caller depends on the order of `RETURNING` rows,
+ * which PostgreSQL does not promise for a multi-row insert.
+ */
+export async function insertMemoryUnits(sql: Sql, vectors: VectorBackend, bankId: string, units: NewMemoryUnit[]): Promise<string[]> {
+  const ids = units.map(() => randomUUID());
+  let offset = 0;
+  for (const chunk of chunks(units)) {
+    await sql.query(
+      `INSERT INTO memory_units
+         (id, bank_id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
+          observation_scopes, attribute_key)
+       SELECT u.id, $1, u.document_id, u.text, u.context, u.fact_type, u.occurred_start, u.occurred_end, COALESCE(u.mentioned_at, now()),
+              u.metadata::jsonb, u.tags::text[], ${vectors.param('u.embedding')}, u.observation_scopes::jsonb, u.attribute_key
+         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[],
+                     $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY
+              AS u(id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
+                   observation_scopes, attribute_key, ord)
+        ORDER BY u.ord`,
+      [
+        bankId,
+        ids.slice(offset, offset + chunk.length),
+        chunk.map((unit) => unit.documentId),
+        chunk.map((unit) => unit.text),
+        chunk.map((unit) => unit.context),
+        chunk.map((unit) => unit.factType),
+        chunk.map((unit) => unit.occurredStart),
+        chunk.map((unit) => unit.occurredEnd),
+        chunk.map((unit) => unit.mentionedAt),
+        chunk.map((unit) => JSON.stringify(unit.metadata)),
+        chunk.map((unit) => textArrayLiteral(unit.tags)),
+        chunk.map((unit) => embeddingText(vectors, unit.embedding)),
+        chunk.map((unit) => (unit.observationScopes === null ? null : JSON.stringify(unit.observationScopes))),
+        chunk.map((unit) => unit.attributeKey),
+      ],
+    );
+    offset += chunk.length;
+  }
+  return ids;
+}
+
+function* chunks<T>(rows: T[]): Generator<T[]> {
+  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) yield rows.slice(start, start + ROWS_PER_STATEMENT);
+}
+
+/**
+ * A row's tags as the text of a `text[]`: `unnest` of a two-dimensional array would flatten it,
+ * and rows have tag lists of different lengths. Quoted as node-postgres quotes array elements,
+ * so a tag is stored exactly as a bound `text[]` would store it.
+ */
+function textArrayLiteral(values: string[]): string {
+  return `{${values.map((value) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}
+
+/** The embedding as text, cast back by the back end's `param`: a `real[]` embedding would be flattened by `unnest` too. */
+function embeddingText(vectors: VectorBackend, embedding: number[]): string {
+  const value = vectors.serialize(embedding);
+  return Array.isArray(value) ? `{${value.join(',')}}` : String(value);
 }

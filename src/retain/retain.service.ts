@@ -8,16 +8,21 @@ import { MemoryMetrics } from '../metrics/memory-metrics.js';
 import type { ClaimedOperation } from '../operations/operation.types.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
-import { entitiesLinkedToDocument, linkUnitToEntity, reclaimOrphanEntities, upsertEntities } from '../entities/entities.queries.js';
+import {
+  entitiesLinkedToDocuments,
+  linkUnitsToEntities,
+  reclaimOrphanEntities,
+  upsertEntitiesInBulk,
+} from '../entities/entities.queries.js';
 import { type ExtractedEntity, canonicalEntityName } from '../entities/entity-names.js';
-import { deleteDocumentMemories } from '../consolidation/source-changes.queries.js';
+import { deleteDocumentsMemories } from '../consolidation/source-changes.queries.js';
 import { type ObservationScopesSpec, parseScopesSpec } from '../consolidation/observation-scopes.js';
 import { MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory-database.js';
 import { stripUnstorable } from '../storage/storable-text.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { type ExtractedFact, type ExtractionInput, extractFactsBySentence, extractFactsWithLlm } from './fact-extraction.js';
-import { insertMemoryUnit, upsertDocument } from './retain.queries.js';
+import { type NewMemoryUnit, insertMemoryUnits, upsertDocuments } from './retain.queries.js';
 import { attributeKey } from '../supersession/attribute-key.js';
 import { recomputeSupersession } from '../supersession/supersession.queries.js';
 import type { RetainItem, RetainOutcome, RetainRequest } from './retain.types.js';
@@ -155,15 +160,19 @@ export class RetainService {
     return this.ai.llm ? extractFactsWithLlm(this.ai.llm, input, signal) : extractFactsBySentence(input);
   }
 
+  /**
+   * Facts, entities and links are each written with one multi-row statement (per chunk) for the
+   * whole request: statements per fact made a request's round trips, and so the time its
+   * transaction held a connection, grow with its size.
+   */
   private async write(sql: Sql, bankId: string, prepared: PreparedItem[]): Promise<string[]> {
     await ensureBank(sql, bankId);
     const replacedEntityIds = await this.replaceDocuments(sql, bankId, prepared);
-    const memoryIds: string[] = [];
-    const links: Array<{ unitId: string; canonical: string }> = [];
-    const attributeKeys: string[] = [];
+    const units: NewMemoryUnit[] = [];
+    const mentions: string[][] = [];
     for (const { item, tags, scopes, facts } of prepared) {
       for (const fact of facts) {
-        const unitId = await insertMemoryUnit(sql, this.vectors, bankId, {
+        units.push({
           documentId: item.documentId ?? null,
           text: fact.text,
           context: item.context ?? null,
@@ -177,23 +186,28 @@ export class RetainService {
           observationScopes: scopes,
           attributeKey: attributeKeyOf(fact),
         });
-        memoryIds.push(unitId);
-        const key = attributeKeyOf(fact);
-        if (key) attributeKeys.push(key);
-        for (const entity of fact.entities) links.push({ unitId, canonical: canonicalEntityName(entity.name) });
+        mentions.push(fact.entities.map((entity) => canonicalEntityName(entity.name)));
       }
     }
-    const entityIds = await upsertEntities(sql, bankId, entitiesByCanonicalName(prepared));
-    for (const { unitId, canonical } of links) await linkUnitToEntity(sql, unitId, entityIds.get(canonical)!);
+    const memoryIds = await insertMemoryUnits(sql, this.vectors, bankId, units);
+    const entityIds = await upsertEntitiesInBulk(sql, bankId, entitiesByCanonicalName(prepared));
+    const links = memoryIds.flatMap((unitId, index) =>
+      mentions[index].map((canonical) => ({ unitId, entityId: entityIds.get(canonical)! })),
+    );
+    await linkUnitsToEntities(sql, bankId, links);
     await reclaimOrphanEntities(sql, [...new Set([...entityIds.values(), ...replacedEntityIds])]);
-    await recomputeSupersession(sql, bankId, attributeKeys);
+    await recomputeSupersession(
+      sql,
+      bankId,
+      units.flatMap((unit) => (unit.attributeKey ? [unit.attributeKey] : [])),
+    );
     return memoryIds;
   }
 
   /**
-   * Locks each document row (in id order, one lock order for every writer), records its new
-   * text, and deletes the memories of its previous version. Returns the entities those memories
-   * were linked to, which may now be orphans.
+   * Locks the document rows (in id order, one lock order for every writer), records their new
+   * text, and deletes the memories of their previous versions. Returns the entities those
+   * memories were linked to, which may now be orphans.
    */
   private async replaceDocuments(sql: Sql, bankId: string, prepared: PreparedItem[]): Promise<string[]> {
     const documents = new Map<string, PreparedItem[]>();
@@ -201,16 +215,21 @@ export class RetainService {
       const id = entry.item.documentId;
       if (id) documents.set(id, [...(documents.get(id) ?? []), entry]);
     }
-    const touchedEntities: string[] = [];
-    for (const [documentId, entries] of [...documents.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      await upsertDocument(sql, bankId, documentId, {
+    if (documents.size === 0) return [];
+    const sorted = [...documents.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    await upsertDocuments(
+      sql,
+      bankId,
+      sorted.map(([documentId, entries]) => ({
+        documentId,
         originalText: entries.map((entry) => entry.item.content).join('\n\n'),
         metadata: entries[0].item.metadata ?? {},
         tags: uniqueTags(entries.flatMap((e) => e.tags)),
-      });
-      touchedEntities.push(...(await entitiesLinkedToDocument(sql, bankId, documentId)));
-      await deleteDocumentMemories(sql, bankId, documentId);
-    }
+      })),
+    );
+    const documentIds = sorted.map(([documentId]) => documentId);
+    const touchedEntities = await entitiesLinkedToDocuments(sql, bankId, documentIds);
+    await deleteDocumentsMemories(sql, bankId, documentIds);
     return touchedEntities;
   }
 

@@ -720,12 +720,22 @@ function report(
   };
 
   const behind = rows.filter((row) => !ahead(row));
+  const categoriesBehind = QUALITY_CATEGORIES.filter((category) => mem0.quality.byCategory[category] > ours.quality.byCategory[category]);
+  const qualityNote =
+    categoriesBehind.length === 0
+      ? 'Mem0 scores higher in no category.'
+      : `Mem0 scores higher in ${categoriesBehind
+          .map((category) => `${category} (${mem0.quality.byCategory[category]} against ${ours.quality.byCategory[category]})`)
+          .join(', ')}.` +
+        (categoriesBehind.includes('pronoun')
+          ? ' Mem0 stores an item whole, so an answer that refers back with a pronoun keeps the sentence naming the person; ours stores it sentence by sentence.'
+          : '');
   const findings = [
     `Ingest: ${fmt(ingestRate(ours))} against ${fmt(ingestRate(mem0))} memories/s, ${ratio(ingestRate(ours), ingestRate(mem0))} Mem0's. ` +
-      `Ours embeds a request's items in batches (${fmt(ours.ingestEmbeddingRequests / (sizes.size / INGEST_BATCH))} embedding requests per request of ${INGEST_BATCH}) ` +
+      `Ours embeds a request's items in batches (embedding requests per request of ${INGEST_BATCH}: ${fmt(ours.ingestEmbeddingRequests / (sizes.size / INGEST_BATCH))}) ` +
       "before taking a connection, then writes them, their entities and links in one transaction; Mem0's `add` with `infer: false` loops over the " +
       'messages, one embedding request and one INSERT each, awaited in turn ' +
-      `(${fmt(mem0.ingestEmbeddingRequests / sizes.size)} embedding requests per memory).`,
+      `(embedding requests per memory: ${fmt(mem0.ingestEmbeddingRequests / sizes.size)}).`,
     `Sequential search: p50 ${ratio(seq.ours.median, seq.mem0.median)}, p95 ${ratio(seq.ours.p95, seq.mem0.p95)}, p99 ${ratio(seq.ours.p99, seq.mem0.p99)} ` +
       `Mem0's (${fmt(seq.ours.median)} against ${fmt(seq.mem0.median)} ms at p50). Answering with about as many memories as Mem0 ` +
       `(${fmt(perAnswer(sized.sequential))} against ${fmt(perAnswer(ours.sequential))} by default), ours takes ${fmt(seq.sized.median)} ms at p50, ` +
@@ -734,16 +744,17 @@ function report(
       `${ratio(throughput(ours.concurrent), throughput(mem0.concurrent))} Mem0's throughput; p99 ${ratio(conc.ours.p99, conc.mem0.p99)} ` +
       `(${fmt(conc.ours.p99)} against ${fmt(conc.mem0.p99)} ms). With the Mem0-sized answer: ${fmt(throughput(sized.concurrent))} queries/s ` +
       `(${ratio(throughput(sized.concurrent), throughput(mem0.concurrent))}), p99 ${fmt(conc.sized.p99)} ms (${ratio(conc.sized.p99, conc.mem0.p99)}).`,
-    `hit@${HIT_AT}: ${ours.quality.hits} against ${mem0.quality.hits} of ${sizes.qualityQuestions} questions (${ratio(ours.quality.hits, mem0.quality.hits)}).`,
+    `hit@${HIT_AT}: ${ours.quality.hits} against ${mem0.quality.hits} of ${sizes.qualityQuestions} questions (${ratio(ours.quality.hits, mem0.quality.hits)}). ` +
+      qualityNote,
     `Database size after ${sizes.size.toLocaleString('en')} memories: ${fmt(mb(ours.databaseBytes))} against ${fmt(mb(mem0.databaseBytes))} MiB ` +
       `(${ratio(ours.databaseBytes, mem0.databaseBytes)}; ${fmt(ours.databaseBytes / sizes.size)} against ${fmt(mem0.databaseBytes / sizes.size)} bytes per memory).`,
-    `Per query, ours (${fmt(perQuery(ours.sequential))} embedding requests): embeds the question before taking a connection, then in one ` +
+    `Per query, ours (embedding requests: ${fmt(perQuery(ours.sequential))}): embeds the question before taking a connection, then in one ` +
       'transaction on one pooled connection runs four arms one after another, 50 candidates each (semantic: the HNSW index with ' +
       'an iterative scan restricted to the bank; keyword: the `search_vector` full-text column and its GIN index, words ORed; entity: ' +
       "the names in the question and the memories linked to them; temporal: the question's time range against indexed " +
       'occurred/mentioned bounds); fuses them by reciprocal rank, lets superseded facts give way to their successors, trims to ' +
       "the 4,096-token budget and loads the kept memories' entities in a second short query. Answers everything that fits the budget.",
-    `Per query, Mem0 ${sizes.mem0Version} (${fmt(perQuery(mem0.sequential))} embedding requests): embeds the question; the pgvector store ` +
+    `Per query, Mem0 ${sizes.mem0Version} (embedding requests: ${fmt(perQuery(mem0.sequential))}): embeds the question; the pgvector store ` +
       '(one `pg.Client`, so every query of the process is serialised on one connection) runs an exact cosine scan of the ' +
       "user's rows (`ORDER BY vector <=> q LIMIT 60`, no index unless `hnsw: true`) and a keyword query that computes " +
       "`to_tsvector('simple', payload->>'textLemmatized')` for every row (no index exists for it); extracts proper nouns and " +

@@ -6,14 +6,13 @@ import { SqlParams } from './sql-params.js';
 import { RecallScope, visibleMemories } from './visible-memories.js';
 
 /**
- * Both sides reduced to space-separated runs of letters and digits, padded with a space, so that
- * `position(name IN query)` matches whole words only ("ann" is not found in "annual") and
- * multi-word names match as a phrase, whatever punctuation either side uses ("o'brien",
- * "Ann's"). The same SQL expression normalises both sides, so they cannot disagree about what a
- * letter is.
+ * Both sides reduced to space-separated runs of letters and digits, so that names match whole
+ * words only ("ann" is not found in "annual") and multi-word names as a phrase, whatever
+ * punctuation either side uses ("o'brien", "Ann's"). The same SQL expression normalises both
+ * sides, so they cannot disagree about what a letter is; migration 1764900000000 indexes it (and
+ * `firstWord`) as spelled here.
  */
 const words = (expression: string) => `btrim(regexp_replace(lower(${expression}), '[^[:alnum:]]+', ' ', 'g'))`;
-const normalised = (expression: string) => `' ' || ${words(expression)} || ' '`;
 
 /** Words before a name that are not the name: "Dr Khan" is not found by every question with "dr". */
 const TITLES = ['mr', 'mrs', 'ms', 'miss', 'dr', 'prof', 'sir', 'st', 'the'];
@@ -23,6 +22,9 @@ const TITLES = ['mr', 'mrs', 'ms', 'miss', 'dr', 'prof', 'sir', 'st', 'the'];
  * ("Where does Oskar live?") far more often than they were first written down by it.
  */
 const firstWord = (expression: string) => `split_part(${words(expression)}, ' ', 1)`;
+
+/** Names of more words than this are not looked for in a question. */
+const LONGEST_NAME = 8;
 
 /** How many of the first hop's best memories lend their other entities to the second hop. */
 const BRIDGE_MEMORIES = 2;
@@ -42,13 +44,35 @@ const BRIDGE_MEMORIES = 2;
  * other people that memory names, the ones that share the question's words ("Petra Holm teaches
  * chemistry…"). Its candidates are interleaved with the first hop's, each hop's best first.
  *
- * The names are matched by scanning the bank's entities rather than looking up the query's
- * n-grams: a bank has far fewer entities than memories, and the scan needs no assumption about
- * how the retain pipeline spells a canonical name.
+ * The names are matched by one SQL expression applied to both the entities' names and the query
+ * (`words`), so there is no assumption about how the retain pipeline spells a canonical name.
  */
 export interface NamedEntity {
   id: string;
   canonical_name: string;
+}
+
+/** The statement of `namedEntities`, exported so that the index test explains what recall runs. */
+export function namedEntitiesQuery(bankId: string, query: string): { text: string; values: unknown[] } {
+  // A name is in the query when its words are a run of the query's words: one of its n-grams.
+  // Comparing equal values (rather than `position()` in the query) lets both lookups use the
+  // expression indexes of migration 1764900000000 instead of reading every entity of the bank.
+  const queryWords = `string_to_array(${words('$2::text')}, ' ')`;
+  const ngrams = `ARRAY(SELECT array_to_string(q.w[i:j], ' ')
+                          FROM (SELECT ${queryWords} AS w) AS q,
+                               generate_series(1, cardinality(q.w)) AS i,
+                               generate_series(i, least(cardinality(q.w), i + ${LONGEST_NAME - 1})) AS j)`;
+  const text = `SELECT e.id, e.canonical_name, ${firstWord('e.canonical_name')} AS first_word,
+            position(' ' IN btrim(e.canonical_name)) > 0 AS several_words,
+            ${words('e.canonical_name')} = ANY(${ngrams}) AS in_full
+       FROM entities e
+      WHERE e.bank_id = $1
+        AND (${words('e.canonical_name')} = ANY(${ngrams})
+             OR (${firstWord('e.canonical_name')} = ANY(${queryWords})
+                 AND position(' ' IN btrim(e.canonical_name)) > 0
+                 AND length(${firstWord('e.canonical_name')}) >= 3
+                 AND ${firstWord('e.canonical_name')} <> ALL($3::text[])))`;
+  return { text, values: [bankId, query, TITLES] };
 }
 
 /**
@@ -58,20 +82,8 @@ export interface NamedEntity {
  * with them.
  */
 export async function namedEntities(sql: Sql, bankId: string, query: string): Promise<NamedEntity[]> {
-  const rows = await sql.query<NamedEntity & { in_full: boolean; several_words: boolean; first_word: string }>(
-    `SELECT e.id, e.canonical_name, ${firstWord('e.canonical_name')} AS first_word,
-            position(' ' IN btrim(e.canonical_name)) > 0 AS several_words,
-            position(${normalised('e.canonical_name')} IN ${normalised('$2::text')}) > 0 AS in_full
-       FROM entities e
-      WHERE e.bank_id = $1
-        AND ${normalised('e.canonical_name')} <> '  '
-        AND (position(${normalised('e.canonical_name')} IN ${normalised('$2::text')}) > 0
-             OR (position(' ' IN btrim(e.canonical_name)) > 0
-                 AND length(${firstWord('e.canonical_name')}) >= 3
-                 AND ${firstWord('e.canonical_name')} <> ALL($3::text[])
-                 AND position(' ' || ${firstWord('e.canonical_name')} || ' ' IN ${normalised('$2::text')}) > 0))`,
-    [bankId, query, TITLES],
-  );
+  const { text, values } = namedEntitiesQuery(bankId, query);
+  const rows = await sql.query<NamedEntity & { in_full: boolean; several_words: boolean; first_word: string }>(text, values);
   const givenInFull = new Set(rows.filter((row) => row.in_full && row.several_words).map((row) => row.first_word));
   return rows.filter((row) => row.in_full || !givenInFull.has(row.first_word)).map(({ id, canonical_name }) => ({ id, canonical_name }));
 }
@@ -83,9 +95,8 @@ export function nameWords(named: NamedEntity[]): Set<string> {
 
 export async function entityArm(sql: Sql, scope: RecallScope, query: string, named: NamedEntity[], limit: number): Promise<ArmCandidate[]> {
   // The entities are found in a statement of their own (`namedEntities`): the planner cannot
-  // estimate how many entities a `position()` match leaves (it guessed hundreds where there was
-  // one) and then scanned every link and memory of the bank; with the ids bound, it walks the
-  // entity index instead.
+  // estimate how many entities a name match leaves (it guessed hundreds where there was one) and
+  // then scanned every link and memory of the bank; with the ids bound, it walks the entity index.
   if (named.length === 0) return [];
   const words = keywordQueryText(query, nameWords(named));
   const attributeKeys = askedAttributeKeys(

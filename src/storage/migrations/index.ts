@@ -7,6 +7,7 @@ import { LlmSupersession1764500000000 } from './1764500000000-llm-supersession.j
 import { TemporalIndex1764600000000 } from './1764600000000-temporal-index.js';
 import { BankLeadingKeys1764700000000 } from './1764700000000-bank-leading-keys.js';
 import { TemporalMidpointIndex1764800000000 } from './1764800000000-temporal-midpoint-index.js';
+import { EntityNameIndex1764900000000 } from './1764900000000-entity-name-index.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -19,6 +20,7 @@ export const MEMORY_MIGRATIONS = [
   TemporalIndex1764600000000,
   BankLeadingKeys1764700000000,
   TemporalMidpointIndex1764800000000,
+  EntityNameIndex1764900000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

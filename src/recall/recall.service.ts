@@ -67,8 +67,9 @@ interface RerankOutcome {
  *
  * The order of the stages is dictated by docs/ARCHITECTURE.md, "Invariant 1": the query is embedded before any
  * connection is taken, every arm then runs on one connection (sequentially: PGlite has exactly
- * one), the connection is released before the reranker is called, and a second short scope
- * loads the returned memories' entities. No scope is ever opened inside another.
+ * one) together with the candidates' rows and entities, the connection is released before the
+ * reranker is called, and a second short scope loads the observations of the returned memories'
+ * entities. No scope is ever opened inside another.
  */
 export class RecallService {
   private readonly logger = new Logger(RecallService.name);
@@ -108,7 +109,9 @@ export class RecallService {
     signal?.throwIfAborted();
 
     const keptIds = kept.map((candidate) => candidate.fused.id);
-    const { links, entities } = await this.loadEntities(plan, keptIds, counter);
+    const keptSet = new Set(keptIds);
+    const links = candidateLinks.filter((link) => keptSet.has(link.unitId));
+    const entities = await this.loadEntities(plan, keptIds, links, counter);
     const namesByMemory = groupNames(links);
 
     const results = kept.map((candidate) => toRecalledMemory(rows.get(candidate.fused.id)!, candidate, namesByMemory));
@@ -224,8 +227,9 @@ export class RecallService {
     const ids = [...new Set(arms.flatMap((arm) => arm.candidates.map((candidate) => candidate.id)))];
     const rows = await loadCandidateRows(sql, scope, ids);
     const successors = plan.aboutThePresent ? await this.currentSuccessors(sql, scope, rows) : new Map<string, string>();
-    // Which candidates are about the same entity, for recency (src/recall/recency.ts).
-    const candidateLinks = plan.aboutThePresent ? await loadLinkedEntities(sql, [...rows.keys()]) : [];
+    // Every candidate's entities, read once: recency compares them (src/recall/recency.ts) and
+    // the results name them.
+    const candidateLinks = await loadLinkedEntities(sql, [...rows.keys()]);
     return { arms, armTraces, rows, successors, candidateLinks };
   }
 
@@ -295,27 +299,27 @@ export class RecallService {
     }
   }
 
+  /** The returned memories' entities with their observations, in a short scope of its own. */
   private async loadEntities(
     plan: RecallPlan,
     memoryIds: string[],
+    links: LinkedEntity[],
     counter: TokenCounter,
-  ): Promise<{ links: LinkedEntity[]; entities: Record<string, RecalledEntity> | null }> {
-    const empty = plan.entityMaxTokens === null ? null : {};
-    if (memoryIds.length === 0) return { links: [], entities: empty };
-    return this.database.withConnection(async (sql) => {
-      const links = await loadLinkedEntities(sql, memoryIds);
-      if (plan.entityMaxTokens === null) return { links, entities: null };
-      // Entities in the order their first memory was returned: the budget goes to the best first.
-      const order = new Map(memoryIds.map((id, index) => [id, index]));
-      const firstSeen = new Map<string, LinkedEntity>();
-      for (const link of [...links].sort((a, b) => order.get(a.unitId)! - order.get(b.unitId)!)) {
-        if (!firstSeen.has(link.entityId)) firstSeen.set(link.entityId, link);
-      }
-      const perEntity = this.settings.observationsPerEntity;
-      const observations = await loadEntityObservations(sql, plan.scope, [...firstSeen.keys()], perEntity);
-      const entities = entitiesWithinBudget([...firstSeen.values()], observations, plan.entityMaxTokens, counter);
-      return { links, entities };
-    });
+  ): Promise<Record<string, RecalledEntity> | null> {
+    if (plan.entityMaxTokens === null) return null;
+    if (memoryIds.length === 0) return {};
+    // Entities in the order their first memory was returned: the budget goes to the best first.
+    const order = new Map(memoryIds.map((id, index) => [id, index]));
+    const firstSeen = new Map<string, LinkedEntity>();
+    for (const link of [...links].sort((a, b) => order.get(a.unitId)! - order.get(b.unitId)!)) {
+      if (!firstSeen.has(link.entityId)) firstSeen.set(link.entityId, link);
+    }
+    if (firstSeen.size === 0) return {};
+    const perEntity = this.settings.observationsPerEntity;
+    const observations = await this.database.withConnection((sql) =>
+      loadEntityObservations(sql, plan.scope, [...firstSeen.keys()], perEntity),
+    );
+    return entitiesWithinBudget([...firstSeen.values()], observations, plan.entityMaxTokens, counter);
   }
 }
 

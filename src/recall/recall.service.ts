@@ -6,7 +6,7 @@ import type { MemoryDatabase, Sql } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { entityArm, nameWords, namedEntities } from './arms/entity-arm.js';
 import { keywordArm } from './arms/keyword-arm.js';
-import { semanticArm } from './arms/semantic-arm.js';
+import { type SemanticSearch, bankHoldsFewerThan, semanticArm } from './arms/semantic-arm.js';
 import { temporalArm } from './arms/temporal-arm.js';
 import type { RecallScope } from './arms/visible-memories.js';
 import { asksAboutThePresent, preferCurrentFacts } from './current-facts.js';
@@ -30,6 +30,10 @@ import {
 import { type LinkedEntity, type MemoryRow, loadCandidateRows, loadEntityObservations, loadLinkedEntities } from './recalled-rows.js';
 import { type TemporalRange, parseTemporalQuery } from './temporal-query.js';
 import { type TokenCounter, cl100kTokenCounter, trimToTokenBudget } from './token-counter.js';
+
+/** How long an instance trusts what it learnt of a bank's size, and for how many banks. */
+const BANK_SIZE_TTL_MS = 60_000;
+const BANK_SIZES_REMEMBERED = 10_000;
 
 /** How far a line of superseded facts is followed to its newest memory in one recall. */
 const MAX_SUPERSESSION_HOPS = 3;
@@ -74,6 +78,7 @@ interface RerankOutcome {
 export class RecallService {
   private readonly logger = new Logger(RecallService.name);
   private readonly settings: RecallSettings;
+  private readonly bankIsSmall = new Map<string, { small: boolean; until: number }>();
 
   constructor(
     private readonly database: MemoryDatabase,
@@ -207,7 +212,7 @@ export class RecallService {
     // keyword arm leaves their names out of its words.
     const named = await namedEntities(sql, scope.bankId, plan.query);
     const searches: Array<[RankedArm['name'], () => Promise<RankedArm['candidates']>]> = [
-      ['semantic', () => semanticArm(sql, this.vectors, scope, queryVector, limit)],
+      ['semantic', async () => semanticArm(sql, this.vectors, scope, queryVector, limit, await this.semanticSearch(sql, scope.bankId))],
       ['keyword', () => keywordArm(sql, scope, plan.query, limit, nameWords(named))],
       ['entity', () => entityArm(sql, scope, plan.query, named, limit)],
       ['temporal', () => temporalArm(sql, scope, plan.temporalRange, limit)],
@@ -231,6 +236,21 @@ export class RecallService {
     // the results name them.
     const candidateLinks = await loadLinkedEntities(sql, [...rows.keys()]);
     return { arms, armTraces, rows, successors, candidateLinks };
+  }
+
+  /**
+   * Exact for a bank below `exactScanBelow`, the HNSW index above. A bank's size is asked at most
+   * once a minute per instance: a bank that crossed the line is scanned exactly a little longer,
+   * which is slower, never wrong.
+   */
+  private async semanticSearch(sql: Sql, bankId: string): Promise<SemanticSearch> {
+    if (this.vectors.kind !== 'pgvector') return 'exact';
+    const known = this.bankIsSmall.get(bankId);
+    if (known && known.until > Date.now()) return known.small ? 'exact' : 'index';
+    const small = await bankHoldsFewerThan(sql, bankId, this.settings.exactScanBelow);
+    if (this.bankIsSmall.size >= BANK_SIZES_REMEMBERED) this.bankIsSmall.delete(this.bankIsSmall.keys().next().value!);
+    this.bankIsSmall.set(bankId, { small, until: Date.now() + BANK_SIZE_TTL_MS });
+    return small ? 'exact' : 'index';
   }
 
   /**

@@ -119,6 +119,11 @@ export interface RecallSettings {
   defaultMaxTokens: number;
   defaultEntityMaxTokens: number;
   observationsPerEntity: number;
+  /**
+   * With pgvector, a bank holding fewer memories than this is searched by an exact scan rather
+   * than the HNSW index all banks share (see `semanticArm`); measured in BENCHMARKS.md, "Many banks".
+   */
+  exactScanBelow: number;
 }
 
 export const DEFAULT_RECALL_SETTINGS: Readonly<RecallSettings> = Object.freeze({
@@ -131,4 +136,5 @@ export const DEFAULT_RECALL_SETTINGS: Readonly<RecallSettings> = Object.freeze({
   defaultMaxTokens: 4096,
   defaultEntityMaxTokens: 500,
   observationsPerEntity: 3,
+  exactScanBelow: 10_000,
 });

@@ -5,8 +5,21 @@ import { SqlParams } from './sql-params.js';
 import { RecallScope, visibleMemories } from './visible-memories.js';
 
 /**
- * Nearest memories to the query embedding by cosine distance: the HNSW index on pgvector, an
- * exact scan on real[]. The embedding is computed by the caller before the connection is taken.
+ * How the nearest memories are found: `index` walks the HNSW index shared by every bank, `exact`
+ * computes the distance of each of the bank's memories (what `real[]` always does).
+ */
+export type SemanticSearch = 'index' | 'exact';
+
+/**
+ * Nearest memories to the query embedding by cosine distance. The embedding is computed by the
+ * caller before the connection is taken.
+ *
+ * One HNSW index serves every bank of the database, and it filters by bank after walking the
+ * graph: for a bank that holds a thousandth of the rows, an iterative scan walks a thousand
+ * neighbours per match and gives up at `hnsw.max_scan_tuples`, returning fewer than asked. A small
+ * bank is therefore scanned exactly, on the bank's own key (`exact`: a distance expression the
+ * index was not built on, so the planner cannot take it); the caller decides by the bank's size
+ * (`RecallSettings.exactScanBelow`, docs/ARCHITECTURE.md "Recall at scale").
  *
  * Must run inside a transaction: the pgvector settings are `SET LOCAL` so that they end with it
  * and never leak to the next user of the pooled connection.
@@ -17,23 +30,46 @@ export async function semanticArm(
   scope: RecallScope,
   queryVector: number[],
   limit: number,
+  search: SemanticSearch = 'index',
 ): Promise<ArmCandidate[]> {
-  if (vectors.kind === 'pgvector') {
+  if (vectors.kind === 'pgvector' && search === 'index') {
     // HNSW filters after the graph walk: with the default ef_search (40) and another bank's or
     // type's rows among the nearest, it would return fewer than `limit` rows. Iterative scans
     // (pgvector 0.8) keep walking until enough rows pass the filter, in exact distance order.
     await sql.query(`SELECT set_config('hnsw.ef_search', $1, true)`, [String(Math.min(1000, Math.max(40, limit)))]);
     await sql.query(`SELECT set_config('hnsw.iterative_scan', 'strict_order', true)`);
   }
+  const { text, values } = semanticArmQuery(vectors, scope, queryVector, limit, search);
+  const rows = await sql.query<{ id: string; distance: number }>(text, values);
+  return rows.map((row) => ({ id: row.id, score: 1 - Number(row.distance) }));
+}
+
+/** The arm's statement, exported so that a test can explain what recall runs. */
+export function semanticArmQuery(
+  vectors: VectorBackend,
+  scope: RecallScope,
+  queryVector: number[],
+  limit: number,
+  search: SemanticSearch,
+): { text: string; values: unknown[] } {
   const params = new SqlParams();
   const vector = params.add(vectors.serialize(queryVector));
-  const rows = await sql.query<{ id: string; distance: number }>(
-    `SELECT m.id, ${vectors.distance('m', vector)} AS distance
+  // The column is a dimensionless `vector`; only `embedding::vector(n)` matches the index.
+  const distance =
+    vectors.kind === 'pgvector' && search === 'exact' ? `(m.embedding <=> ${vectors.param(vector)})` : vectors.distance('m', vector);
+  const text = `SELECT m.id, ${distance} AS distance
        FROM memory_units m
       WHERE ${visibleMemories('m', scope, params)} AND m.embedding IS NOT NULL
       ORDER BY distance
-      LIMIT ${params.add(limit)}`,
-    params.values,
+      LIMIT ${params.add(limit)}`;
+  return { text, values: params.values };
+}
+
+/** True when the bank holds fewer than `count` memories; reads at most that many index entries. */
+export async function bankHoldsFewerThan(sql: Sql, bankId: string, count: number): Promise<boolean> {
+  const [row] = await sql.query<{ n: string | number }>(
+    `SELECT count(*) AS n FROM (SELECT 1 FROM memory_units WHERE bank_id = $1 LIMIT $2) AS held`,
+    [bankId, count],
   );
-  return rows.map((row) => ({ id: row.id, score: 1 - Number(row.distance) }));
+  return Number(row.n) < count;
 }

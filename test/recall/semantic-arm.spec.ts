@@ -1,0 +1,86 @@
+import { bankHoldsFewerThan, semanticArm, semanticArmQuery } from '../../src/recall/arms/semantic-arm.js';
+import type { RecallScope } from '../../src/recall/arms/visible-memories.js';
+import { FACT_TYPES } from '../../src/recall/recall.types.js';
+import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
+import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import { type VectorBackend, prepareVectorBackend } from '../../src/storage/vector-backend.js';
+import { seededRandom } from '../helpers/seeded-random.js';
+
+const DIMENSION = 8;
+const scope = (bankId: string): RecallScope => ({ bankId, types: FACT_TYPES, tags: [], tagsMatch: 'any' });
+
+interface PlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+const nodesOf = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
+
+function cosineDistance(a: number[], b: number[]): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i += 1) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return 1 - dot / Math.sqrt(na * nb);
+}
+
+describe('the semantic arm on pgvector (PGlite), a small bank beside a large one', () => {
+  const registry = new DataSourceRegistry();
+  let database: MemoryDatabase;
+  let vectors: VectorBackend;
+  const random = seededRandom(11);
+  const vectorOf = () => Array.from({ length: DIMENSION }, () => random() * 2 - 1);
+  const small = new Map<string, number[]>();
+
+  beforeAll(async () => {
+    database = new MemoryDatabase(await registry.acquire('pglite://memory/semantic-arm'));
+    vectors = await database.withConnection((sql) => prepareVectorBackend(sql, DIMENSION));
+    expect(vectors.kind).toBe('pgvector');
+    await database.transaction(async (sql) => {
+      await sql.query(`INSERT INTO banks (id, name) VALUES ('large', 'large'), ('small', 'small')`);
+      for (const [bank, count] of [
+        ['large', 2000],
+        ['small', 40],
+      ] as const) {
+        const embeddings = Array.from({ length: count }, vectorOf);
+        const rows = await sql.query<{ id: string }>(
+          `INSERT INTO memory_units (bank_id, text, embedding)
+           SELECT $1, 'memory ' || i, e::vector FROM unnest($2::text[]) WITH ORDINALITY AS t(e, i) RETURNING id`,
+          [bank, embeddings.map((embedding) => vectors.serialize(embedding))],
+        );
+        if (bank === 'small') rows.forEach((row, index) => small.set(row.id, embeddings[index]));
+      }
+      await sql.query('ANALYZE memory_units');
+    });
+  });
+
+  afterAll(async () => {
+    await registry.closeAll();
+  });
+
+  it('scans a small bank exactly: the nearest ten are the true nearest ten, without the shared index', async () => {
+    const query = vectorOf();
+    const found = await database.transaction((sql) => semanticArm(sql, vectors, scope('small'), query, 10, 'exact'));
+    const truth = [...small].sort((a, b) => cosineDistance(a[1], query) - cosineDistance(b[1], query)).slice(0, 10);
+    expect(found.map((candidate) => candidate.id)).toEqual(truth.map(([id]) => id));
+
+    const { text, values } = semanticArmQuery(vectors, scope('small'), query, 10, 'exact');
+    const [row] = await database.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
+    const output = row['QUERY PLAN'];
+    const [document] = (typeof output === 'string' ? JSON.parse(output) : output) as Array<{ Plan: PlanNode }>;
+    expect(nodesOf(document.Plan).some((node) => node['Index Name']?.includes('hnsw'))).toBe(false);
+  });
+
+  it('tells a bank below the line from one above it, reading no more than the line', async () => {
+    await database.withConnection(async (sql) => {
+      expect(await bankHoldsFewerThan(sql, 'small', 41)).toBe(true);
+      expect(await bankHoldsFewerThan(sql, 'small', 40)).toBe(false);
+      expect(await bankHoldsFewerThan(sql, 'large', 100)).toBe(false);
+      expect(await bankHoldsFewerThan(sql, 'nobody', 1)).toBe(true);
+    });
+  });
+});

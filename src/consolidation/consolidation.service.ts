@@ -52,6 +52,7 @@ import {
   renewBatchLease,
 } from './consolidation.queries.js';
 import { ObservationWriter } from './observation-writer.js';
+import { Slots } from './slots.js';
 import { canonicalScope, sameScope, scopeKey, scopesOf } from './observation-scopes.js';
 import { parseVector } from './vectors.js';
 import { MentalModelsService } from '../mental-models/mental-models.service.js';
@@ -91,8 +92,9 @@ interface BatchOutcome {
 }
 
 /**
- * Consolidates raw memories (world, experience) into observations, in batches: up to
- * `consolidation.concurrency` batches at once on this instance, of one bank or of several.
+ * Consolidates raw memories (world, experience) into observations, in batches of one bank or of
+ * several side by side: with an LLM, up to `consolidation.concurrency` of them asking it at once on
+ * this instance and as many again claimed and read ahead; without one, up to that many at once.
  *
  * A batch is claimed in a short transaction (`FOR UPDATE SKIP LOCKED`, a lease and one fencing
  * token for the whole batch), kept alive by heartbeats, and written observation by observation
@@ -106,8 +108,10 @@ export class ConsolidationService {
   private readonly stopping = new AbortController();
   private readonly inFlight = new Set<InFlightBatch>();
   private readonly writer: ObservationWriter;
-  private slotsFree: number;
-  private readonly waitingForSlot: Array<() => void> = [];
+  /** Batches claimed at once on this instance, whichever runs they belong to. */
+  private readonly batchSlots: Slots;
+  /** LLM calls at once on this instance: `consolidation.concurrency`. */
+  private readonly llmSlots: Slots;
 
   constructor(
     @Inject(MEMORY_OPTIONS) private readonly options: ResolvedMemoryOptions,
@@ -122,7 +126,12 @@ export class ConsolidationService {
     @Inject(WebhooksService) private readonly webhooks: WebhooksService,
   ) {
     this.writer = new ObservationWriter(database, vectors, ai.embedder);
-    this.slotsFree = options.consolidation.concurrency;
+    const { concurrency } = options.consolidation;
+    // With an LLM, as many batches again as there are LLM slots are claimed and read ahead, so that
+    // a slot freed by a reply is taken at once by a batch whose prompt is ready; without one, the
+    // batches' own reads and writes are the work, and `concurrency` bounds them.
+    this.batchSlots = new Slots(ai.llm ? 2 * concurrency : concurrency);
+    this.llmSlots = new Slots(concurrency);
     worker.register(CONSOLIDATION_OPERATION, (operation, signal) => this.runQueued(operation, signal));
   }
 
@@ -145,9 +154,9 @@ export class ConsolidationService {
   }
 
   /**
-   * Runs batches of the bank until none is left, up to `concurrency` of them at once (the slots
-   * of this instance, shared with every other run), so that a bank with many waiting memories
-   * keeps that many LLM calls in flight. Each memory is tried at most once per round (a memory
+   * Runs batches of the bank until none is left, side by side in the slots of this instance
+   * (shared with every other run), so that a bank with many waiting memories keeps
+   * `concurrency` LLM calls in flight. Each memory is tried at most once per round (a memory
    * whose batch failed waits for the next run); one handed back unwritten because a batch beside
    * its own changed the observation it was planned into is planned again in the next round.
    * Exposed for hosts and tests that want to consolidate without the queue; the operation handler
@@ -171,7 +180,7 @@ export class ConsolidationService {
   }
 
   /**
-   * `concurrency` loops, each claiming and running one batch after another until the bank has
+   * One loop per batch slot, each claiming and running one batch after another until the bank has
    * nothing left to claim. Claims are `SKIP LOCKED` and leased, so the loops (and the loops of
    * other runs and instances) never take the same memory. When one loop fails, the others finish
    * the batch they hold, claim no more, and the failure is rethrown. Returns the memories handed
@@ -183,7 +192,7 @@ export class ConsolidationService {
     const loop = async () => {
       while (!failure) {
         this.assertRunning(signal);
-        const outcome = await this.withSlot(async () => {
+        const outcome = await this.batchSlots.run(async () => {
           if (failure) return null;
           const batch = await this.claim(bankId, [...attempted]);
           if (!batch) return null;
@@ -195,7 +204,7 @@ export class ConsolidationService {
         for (const id of outcome.handedBack) handedBack.add(id);
       }
     };
-    const loops = Array.from({ length: this.options.consolidation.concurrency }, () =>
+    const loops = Array.from({ length: this.batchSlots.size }, () =>
       loop().catch((error: unknown) => {
         failure ??= { error };
       }),
@@ -349,7 +358,8 @@ export class ConsolidationService {
       const entities = await this.entitiesOf(batch);
       return planBySimilarity(groups, entities, this.options.consolidation.similarityThreshold);
     }
-    const reply = await askLlm(this.ai.llm, groups, signal);
+    const llm = this.ai.llm;
+    const reply = await this.llmSlots.run(() => askLlm(llm, groups, signal), signal);
     return planFromReply(batch.bankId, groups, reply);
   }
 
@@ -533,18 +543,6 @@ export class ConsolidationService {
     signal?.throwIfAborted();
     if (this.stopping.signal.aborted) {
       throw new MemoryException(MemoryErrorCode.ShuttingDown, 'Consolidation is stopping', undefined, true);
-    }
-  }
-
-  /** At most `concurrency` batches of this instance at once, whichever operations they belong to. */
-  private async withSlot<T>(work: () => Promise<T>): Promise<T> {
-    while (this.slotsFree === 0) await new Promise<void>((resolve) => this.waitingForSlot.push(resolve));
-    this.slotsFree -= 1;
-    try {
-      return await work();
-    } finally {
-      this.slotsFree += 1;
-      this.waitingForSlot.shift()?.();
     }
   }
 

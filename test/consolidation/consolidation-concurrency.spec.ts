@@ -144,8 +144,14 @@ describe('batches of one bank run side by side (PGlite, slow LLM)', () => {
 
     const { operationId } = await app.get(ConsolidationService).requestConsolidation('busy');
 
-    // Six batches, three at a time: both waves fill every slot.
+    // Six batches, three at the LLM at a time: both waves fill every slot.
     await llm.whenHeld(3);
+    // Meanwhile the other three are claimed and their prompts read, waiting for an LLM slot.
+    await eventually(
+      () => memoryRows(app, 'busy', `consolidation_status = 'claimed'`),
+      (claimed) => claimed.length === 24,
+    );
+    expect(llm.inFlight).toBe(3);
     llm.releaseAll();
     await llm.whenHeld(3);
     llm.releaseAll();
@@ -236,20 +242,18 @@ describe('batches of one bank across two instances (PostgreSQL, slow LLM)', () =
       await seedMemories(a, 'fleet', texts('Beekeeper', 18));
 
       const runs = Promise.all([a, b].map((app) => app.get(ConsolidationService).consolidateBank('fleet')));
-      // Two slots on each instance, all four busy with batches of the one bank.
+      // Two LLM slots on each instance, all four busy with batches of the one bank.
       await llm.whenHeld(4);
-      llm.releaseAll();
-      // The two batches left, wherever they were claimed. Each batch of three makes one pair and leaves one alone.
-      await llm.whenHeld(2);
+      // The rest answered at once: claims racing on two instances may split the last memories into
+      // smaller batches, so how many more calls there are is not fixed.
+      llm.holding = false;
       llm.releaseAll();
       const results = await runs;
 
       expect(llm.maxInFlight).toBe(4);
-      expect(llm.requests).toBe(6);
       expect(results.reduce((sum, result) => sum + result.memories_consolidated, 0)).toBe(18);
-      expect(results.reduce((sum, result) => sum + result.created, 0)).toBe(12);
       const written = await observations(a, 'fleet');
-      expect(written).toHaveLength(12);
+      expect(results.reduce((sum, result) => sum + result.created, 0)).toBe(written.length);
       expectEachConsolidatedOnce(await memoryRows(a, 'fleet', `fact_type <> 'observation'`), written);
       expect(a.get(ExternalCallGuard).violations + b.get(ExternalCallGuard).violations).toBe(0);
     } finally {

@@ -70,6 +70,15 @@ export async function seedBank(
   bankId: string,
   memories: readonly PreparedMemory[],
 ): Promise<LoadTimings> {
+  return seedBanks(database, vectors, [{ bankId, memories }]);
+}
+
+/** `seedBank` for many banks at once: the indexes are dropped and rebuilt once for all of them. */
+export async function seedBanks(
+  database: MemoryDatabase,
+  vectors: VectorBackend,
+  banks: ReadonlyArray<{ bankId: string; memories: readonly PreparedMemory[] }>,
+): Promise<LoadTimings> {
   const indexes = await database.query<{ name: string; definition: string }>(
     `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
        FROM pg_index i
@@ -79,6 +88,26 @@ export async function seedBank(
   for (const { name } of indexes) await database.query(`DROP INDEX ${name}`);
 
   const loadStartedAt = performance.now();
+  for (const { bankId, memories } of banks) await loadBank(database, vectors, bankId, memories);
+  const loadMs = performance.now() - loadStartedAt;
+
+  const indexStartedAt = performance.now();
+  await database.transaction(async (sql) => {
+    // pgvector builds the HNSW graph in memory only while it fits in maintenance_work_mem (64 MB
+    // by default, about 30k embeddings of dimension 384); past that it inserts tuple by tuple
+    // into the on-disk graph, several times slower.
+    await sql.query(`SET LOCAL maintenance_work_mem = '1GB'`);
+    for (const { definition } of indexes) await sql.query(definition);
+  });
+  return { loadMs, indexMs: performance.now() - indexStartedAt };
+}
+
+async function loadBank(
+  database: MemoryDatabase,
+  vectors: VectorBackend,
+  bankId: string,
+  memories: readonly PreparedMemory[],
+): Promise<void> {
   await database.query(`INSERT INTO banks (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING`, [bankId]);
   for (let offset = 0; offset < memories.length; offset += ROWS_PER_STATEMENT) {
     const chunk = memories.slice(offset, offset + ROWS_PER_STATEMENT);
@@ -98,17 +127,6 @@ export async function seedBank(
     );
   }
   await linkEntities(database, bankId, memories);
-  const loadMs = performance.now() - loadStartedAt;
-
-  const indexStartedAt = performance.now();
-  await database.transaction(async (sql) => {
-    // pgvector builds the HNSW graph in memory only while it fits in maintenance_work_mem (64 MB
-    // by default, about 30k embeddings of dimension 384); past that it inserts tuple by tuple
-    // into the on-disk graph, several times slower.
-    await sql.query(`SET LOCAL maintenance_work_mem = '1GB'`);
-    for (const { definition } of indexes) await sql.query(definition);
-  });
-  return { loadMs, indexMs: performance.now() - indexStartedAt };
 }
 
 async function linkEntities(database: MemoryDatabase, bankId: string, memories: readonly PreparedMemory[]): Promise<void> {

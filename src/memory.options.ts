@@ -31,6 +31,11 @@ export interface MemoryModuleOptions {
   instanceId?: string;
   /** Interval of the watchdog's database ping. Default 5 000. */
   watchdogIntervalMs?: number;
+  /**
+   * PGlite has no autovacuum, so the watchdog keeps the planner's statistics fresh itself, as
+   * autovacuum would. Ignored on PostgreSQL, where autovacuum does it.
+   */
+  pgliteAnalyze?: Partial<PgliteAnalyzeSettings>;
   /** Default: hashing embeddings of dimension 384, no network. */
   embedder?: Partial<EmbedderSettings>;
   /** Default `none`: deterministic extraction and consolidation without generated text. */
@@ -58,6 +63,23 @@ export interface MemoryModuleOptions {
    */
   shutdownCoordinator?: ShutdownCoordinator;
 }
+
+/**
+ * When the watchdog runs `ANALYZE` on PGlite: every `intervalMs` it reads how many rows of each
+ * table changed since that table's last analysis (`pg_stat_user_tables.n_mod_since_analyze`) and
+ * analyses, one table at a time, those past `threshold` + `scaleFactor` × the table's rows:
+ * autovacuum's rule, with its defaults.
+ */
+export interface PgliteAnalyzeSettings {
+  /** How often the watchdog looks for tables due; `null` turns it off. Default 60 000 (autovacuum's naptime). */
+  intervalMs: number | null;
+  /** Changed rows that make any table due (`autovacuum_analyze_threshold`). Default 50. */
+  threshold: number;
+  /** Plus this fraction of the table's rows (`autovacuum_analyze_scale_factor`). Default 0.1. */
+  scaleFactor: number;
+}
+
+export const DEFAULT_PGLITE_ANALYZE: PgliteAnalyzeSettings = { intervalMs: 60_000, threshold: 50, scaleFactor: 0.1 };
 
 export interface RetainLimits {
   maxItems: number;
@@ -221,6 +243,14 @@ const optionsSchema = z
       .min(1)
       .default(() => `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`),
     watchdogIntervalMs: positiveInt.default(5_000),
+    pgliteAnalyze: z
+      .object({
+        intervalMs: positiveInt.nullable().default(DEFAULT_PGLITE_ANALYZE.intervalMs),
+        threshold: z.number().int().nonnegative().default(DEFAULT_PGLITE_ANALYZE.threshold),
+        scaleFactor: z.number().nonnegative().max(100).default(DEFAULT_PGLITE_ANALYZE.scaleFactor),
+      })
+      .strict()
+      .default(DEFAULT_PGLITE_ANALYZE),
     embedder: embedderSchema.default(() => embedderSchema.parse({})),
     llm: llmSchema.default(() => llmSchema.parse({})),
     reranker: rerankerSchema.default(() => rerankerSchema.parse({})),

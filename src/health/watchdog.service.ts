@@ -3,7 +3,9 @@ import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordin
 import { MEMORY_OPTIONS } from '../memory.constants.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
 import { MemoryMetrics } from '../metrics/memory-metrics.js';
+import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
 import { MemoryDatabase, type PoolStats } from '../storage/memory-database.js';
+import { analyzeTable, isPgliteDataSource, tablesDueForAnalyze } from '../storage/pglite/pglite-statistics.js';
 import { consolidationLagSeconds, ping, reclaimExpiredMemoryClaims, reclaimExpiredOperations } from './health.queries.js';
 
 export interface DatabaseCheck {
@@ -23,17 +25,30 @@ export interface WatchdogReport {
   reclaimed: { operations: number; memories: number };
 }
 
+/** A table the watchdog analysed, and why. */
+export interface AnalyzedTable {
+  table: string;
+  /** Rows changed since its previous analysis. */
+  changed: number;
+  durationMs: number;
+}
+
 /**
  * Periodic checks of the things that fail quietly: the database (so readiness can answer from
  * the last ping and a lost database shows even when no request comes), pool saturation,
- * consolidation lag, and claims left behind by instances that died.
+ * consolidation lag, and claims left behind by instances that died. On PGlite, which has no
+ * autovacuum, it also keeps the planner's statistics fresh (`pgliteAnalyze`).
  */
 @Injectable()
 export class WatchdogService {
   private readonly logger = new Logger(WatchdogService.name);
   private timer?: NodeJS.Timeout;
+  private analyzeTimer?: NodeJS.Timeout;
   private running?: Promise<DatabaseCheck>;
   private sweeping?: Promise<void>;
+  private analyzing?: Promise<AnalyzedTable[]>;
+  private stopped = false;
+  private readonly analyzeFailures = new RepeatedFailureLog(this.logger, 'Watchdog', 'analyse PGlite statistics');
   private readonly current: WatchdogReport = { pool: null, consolidationLagSeconds: null, reclaimed: { operations: 0, memories: 0 } };
 
   constructor(
@@ -60,11 +75,56 @@ export class WatchdogService {
   /** Called by MemoryLifecycle, which owns the startup order. */
   async start(): Promise<void> {
     this.timer = setInterval(() => void this.runChecks(), this.options.watchdogIntervalMs);
+    const { intervalMs } = this.options.pgliteAnalyze;
+    if (intervalMs !== null && this.analyzesStatistics) {
+      this.analyzeTimer = setInterval(() => void this.analyzeStatistics(), intervalMs);
+    }
     this.coordinator.register('watchdog', 'watchdog', async () => {
+      this.stopped = true;
       clearInterval(this.timer);
-      await Promise.all([this.running, this.sweeping]);
+      clearInterval(this.analyzeTimer);
+      await Promise.all([this.running, this.sweeping, this.analyzing]);
     });
     await this.checkDatabase();
+  }
+
+  /** True on PGlite, whose statistics no autovacuum keeps: the watchdog analyses its tables. */
+  get analyzesStatistics(): boolean {
+    return isPgliteDataSource(this.database.dataSource);
+  }
+
+  /**
+   * One round of autovacuum's analyse, on PGlite only (nothing elsewhere): the tables whose
+   * changed rows passed the `pgliteAnalyze` rule are analysed one at a time, each in a scope of
+   * its own, so that a caller waiting for the one session gets it between two tables rather than
+   * after all of them. Shared with a round already under way; scheduled every
+   * `pgliteAnalyze.intervalMs`, public for hosts and tests.
+   */
+  analyzeStatistics(): Promise<AnalyzedTable[]> {
+    if (!this.analyzesStatistics) return Promise.resolve([]);
+    this.analyzing ??= this.analyzeDueTables().finally(() => (this.analyzing = undefined));
+    return this.analyzing;
+  }
+
+  private async analyzeDueTables(): Promise<AnalyzedTable[]> {
+    const analyzed: AnalyzedTable[] = [];
+    try {
+      const due = await this.database.withConnection((sql) => tablesDueForAnalyze(sql, this.options.pgliteAnalyze));
+      for (const { table, changed, limit } of due) {
+        if (this.stopped) break;
+        const durationMs = await this.database.withConnection(async (sql) => {
+          const startedAt = performance.now();
+          await analyzeTable(sql, table);
+          return Math.round(performance.now() - startedAt);
+        });
+        analyzed.push({ table, changed, durationMs });
+        this.logger.log(`ANALYZE ${table}: ${changed} rows changed since its last analysis (due from ${limit}); ${durationMs}ms`);
+      }
+      this.analyzeFailures.succeeded();
+    } catch (error) {
+      this.analyzeFailures.failed(error);
+    }
+    return analyzed;
   }
 
   /** One round: ping, then (when the database answers) lag and abandoned claims. */

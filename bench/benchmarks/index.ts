@@ -1,10 +1,27 @@
 import type { Benchmark } from '../harness.js';
+import { consolidationThroughput } from './consolidation-throughput.js';
+import { mem0Comparison } from './mem0-comparison.js';
 import { memoryQuality } from './memory-quality.js';
+import { mixedLoad } from './mixed-load.js';
 import { poolStarvation } from './pool-starvation.js';
+import { recallConcurrency } from './recall-concurrency.js';
 import { recallLatency } from './recall-latency.js';
+import { recallScale } from './recall-scale.js';
 import { retainThroughput } from './retain-throughput.js';
 import { shutdownTime } from './shutdown.js';
 import { startupTime } from './startup.js';
 
 /** In the order of the report (and of issue #7). */
-export const BENCHMARKS: Benchmark[] = [poolStarvation, recallLatency, retainThroughput, shutdownTime, startupTime, memoryQuality];
+export const BENCHMARKS: Benchmark[] = [
+  poolStarvation,
+  recallLatency,
+  recallScale,
+  recallConcurrency,
+  retainThroughput,
+  shutdownTime,
+  startupTime,
+  memoryQuality,
+  mixedLoad,
+  mem0Comparison,
+  consolidationThroughput,
+];

@@ -131,4 +131,16 @@ describe('PGlite session: first come, first served', () => {
     // holder's second scope, asked as it released), not for the second scopes asked after it.
     expect(order.indexOf('arrival')).toBeLessThan(order.indexOf('backlog 1 again'));
   });
+
+  it('counts a session whose grant is scheduled as in use, and its first waiter as served', async () => {
+    const idle = { total: 1, idle: 1, inUse: 0, waiting: 0 };
+    expect(database.poolStats()).toEqual(idle);
+    // Asked for while free: granted on the next turn of the event loop, already reserved now.
+    const first = database.withConnection((sql) => sql.query(`SELECT 1`));
+    expect(database.poolStats()).toEqual({ total: 1, idle: 0, inUse: 1, waiting: 0 });
+    const second = database.withConnection((sql) => sql.query(`SELECT 1`));
+    expect(database.poolStats()).toEqual({ total: 1, idle: 0, inUse: 1, waiting: 1 });
+    await Promise.all([first, second]);
+    expect(database.poolStats()).toEqual(idle);
+  });
 });

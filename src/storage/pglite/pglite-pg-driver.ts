@@ -62,15 +62,18 @@ export class PglitePool extends EventEmitter {
     this.client = new PgliteClient(db);
   }
 
-  /** Same names as pg-pool, so pool metrics read both the same way. */
+  /**
+   * Same names as pg-pool, so pool metrics read both the same way. A session whose grant is
+   * scheduled already belongs to the first waiter: it counts as in use, that waiter not as waiting.
+   */
   get totalCount(): number {
     return 1;
   }
   get idleCount(): number {
-    return this.checkedOut ? 0 : 1;
+    return this.checkedOut || this.granting ? 0 : 1;
   }
   get waitingCount(): number {
-    return this.waiters.length;
+    return this.granting ? Math.max(0, this.waiters.length - 1) : this.waiters.length;
   }
 
   connect(): Promise<PgliteClient>;

@@ -136,7 +136,10 @@ export interface ConsolidationSettings {
   cron: string | null;
   /** Memories one batch claims. */
   batchSize: number;
-  /** Batches this instance runs at once. */
+  /**
+   * LLM calls this instance has in flight for consolidation at once; with an LLM, up to twice as
+   * many batches are claimed so that a freed slot is taken at once. Without one, batches at once.
+   */
   concurrency: number;
   /** How long a claimed memory stays ours without a heartbeat. */
   leaseMs: number;

@@ -82,9 +82,28 @@ export async function prepareVectorBackend(sql: Sql, dimension: number): Promise
     );
     return new PgvectorBackend(dimension);
   }
-  logger.warn(
-    'The pgvector extension is not available on this server: embeddings are stored as real[] and ' +
-      'semantic recall scans them exactly, which slows down as banks grow. Install pgvector for an HNSW index.',
-  );
+  const [{ major }] = await sql.query<{ major: number }>(`SELECT current_setting('server_version_num')::int / 10000 AS major`);
+  logger.warn(realArrayWarning(major));
   return new RealArrayBackend(dimension);
+}
+
+/**
+ * What the exact scan of `real[]` embeddings costs, from BENCHMARKS.md ("Recall latency", 2 cores):
+ * the semantic arm takes about 0.32 s at 10,000 memories and 3.5 s at 100,000, linear in the bank.
+ */
+const EXACT_SCAN_MS_PER_1000_MEMORIES = 32;
+/** Memories per bank whose exact scan stays under 100 ms, at that rate (rounded down). */
+export const EXACT_SCAN_MEMORIES_UNDER_100_MS = Math.floor(100 / EXACT_SCAN_MS_PER_1000_MEMORIES) * 1000;
+
+/** The startup warning of a database without pgvector: what it costs, and how to get the index. */
+export function realArrayWarning(serverMajorVersion: number): string {
+  return (
+    'The pgvector extension is not available on this server: embeddings are stored as real[] and the semantic ' +
+    `arm of recall compares the query with every memory of the bank, about ${EXACT_SCAN_MS_PER_1000_MEMORIES} ms per ` +
+    `1,000 memories on 2 cores: up to about ${EXACT_SCAN_MEMORIES_UNDER_100_MS.toLocaleString('en-US')} memories per bank ` +
+    'stay under 100 ms, 10,000 take some 0.3 s and 100,000 some 3.5 s. For an HNSW index, install pgvector on the server ' +
+    `(Debian/Ubuntu: apt install postgresql-${serverMajorVersion}-pgvector; or the pgvector/pgvector Docker image), ` +
+    'run CREATE EXTENSION vector in the database as a superuser, and start on a new database: the vector back end is ' +
+    'chosen once, when a database is first migrated.'
+  );
 }

@@ -11,6 +11,7 @@ export {
   type InputLimits,
   type MemoryModuleOptions,
   type OperationsSettings,
+  type PgliteAnalyzeSettings,
   type ResolvedMemoryOptions,
   type RetainLimits,
   type WebhookSettings,

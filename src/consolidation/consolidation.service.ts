@@ -180,23 +180,39 @@ export class ConsolidationService {
   }
 
   /**
-   * One loop per batch slot, each claiming and running one batch after another until the bank has
-   * nothing left to claim. Claims are `SKIP LOCKED` and leased, so the loops (and the loops of
-   * other runs and instances) never take the same memory. When one loop fails, the others finish
-   * the batch they hold, claim no more, and the failure is rethrown. Returns the memories handed
-   * back in this round.
+   * Loops claiming and running one batch after another until the bank has nothing left to claim,
+   * as many as the instance has batch slots. They start one at a time: each claim that finds a
+   * batch starts the next loop, and the first that finds nothing ends them all, so a bank with one
+   * batch costs one empty claim, not one per slot (with many banks at once those empty claims were
+   * a stream of transactions on the pool while the batches waited on the LLM). Claims are `SKIP
+   * LOCKED` and leased, so the loops (and the loops of other runs and instances) never take the
+   * same memory. When one loop fails, the others finish the batch they hold, claim no more, and
+   * the failure is rethrown. Returns the memories handed back in this round.
    */
   private async runRound(bankId: string, attempted: Set<string>, result: ConsolidationResult, signal?: AbortSignal): Promise<Set<string>> {
     const handedBack = new Set<string>();
     let failure: { error: unknown } | undefined;
+    let exhausted = false;
+    const loops: Array<Promise<void>> = [];
+    const start = () => {
+      loops.push(
+        loop().catch((error: unknown) => {
+          failure ??= { error };
+        }),
+      );
+    };
     const loop = async () => {
-      while (!failure) {
+      while (!failure && !exhausted) {
         this.assertRunning(signal);
         const outcome = await this.batchSlots.run(async () => {
-          if (failure) return null;
+          if (failure || exhausted) return null;
           const batch = await this.claim(bankId, [...attempted]);
-          if (!batch) return null;
+          if (!batch) {
+            exhausted = true;
+            return null;
+          }
           for (const memory of batch.memories) attempted.add(memory.id);
+          if (loops.length < this.batchSlots.size) start();
           return this.runBatch(batch, signal);
         });
         if (!outcome) return;
@@ -204,12 +220,9 @@ export class ConsolidationService {
         for (const id of outcome.handedBack) handedBack.add(id);
       }
     };
-    const loops = Array.from({ length: this.batchSlots.size }, () =>
-      loop().catch((error: unknown) => {
-        failure ??= { error };
-      }),
-    );
-    await Promise.all(loops);
+    start();
+    // A loop starts the next before it ends, so this reaches every loop there will be.
+    for (let index = 0; index < loops.length; index += 1) await loops[index];
     if (failure) throw failure.error;
     return handedBack;
   }

@@ -2,15 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { INestApplicationContext } from '@nestjs/common';
 import { ConsolidationService } from '../../src/consolidation/consolidation.service.js';
 import { ExternalCallGuard } from '../../src/external/external-call-guard.js';
-import { hashingVector } from '../../src/external/hashing-embedder.js';
-import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import type { MemoryModuleOptions } from '../../src/memory.options.js';
 import { OperationsService } from '../../src/operations/operations.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
-import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import { type ChatRequestBody, FakeOpenAiServer } from '../../test/helpers/fake-openai-server.js';
 import { bootMemory } from '../../test/helpers/memory-app.js';
 import { seededRandom } from '../../test/helpers/seeded-random.js';
+import { seedRawMemories } from '../seed/raw-memories.js';
 import { type Benchmark, type BenchmarkContext, type ResultTable, fmt, scaled } from '../harness.js';
 
 /** LLM calls each instance's consolidation makes at once (`consolidation.concurrency`): C in the bound C / LLM latency. */
@@ -172,9 +170,9 @@ async function measure(
     const [first] = apps;
     const bankId = `bank-${key}`;
     const memories = batches * BATCH_SIZE;
-    await seedBank(first, bankId, memoryTexts(memories, SEED));
+    await seedRawMemories(first, bankId, memoryTexts(memories, SEED));
     // A small bank first, so that connections, statement plans and code are warm when the clock starts.
-    await seedBank(first, `${bankId}-warm`, memoryTexts(BATCH_SIZE * CONCURRENCY, SEED + 1));
+    await seedRawMemories(first, `${bankId}-warm`, memoryTexts(BATCH_SIZE * CONCURRENCY, SEED + 1));
     await first.get(ConsolidationService).consolidateBank(`${bankId}-warm`);
     const violationsBefore = apps.reduce((sum, app) => sum + app.get(ExternalCallGuard).violations, 0);
 
@@ -232,27 +230,6 @@ function memoryTexts(count: number, seed: number): string[] {
   const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
   return Array.from({ length: count }, (_, index) => `${pick(PEOPLE)} ${pick(ACTIVITIES)} ${pick(WHEN)} (note ${index}).`);
-}
-
-/** Raw memories straight into the table, oldest first, embedded as the app's hashing embedder would. */
-async function seedBank(app: INestApplicationContext, bankId: string, texts: string[]): Promise<void> {
-  const database = app.get(MemoryDatabase);
-  const vectors = app.get<VectorBackend>(MEMORY_VECTOR_BACKEND, { strict: false });
-  await database.query(`INSERT INTO banks (id) VALUES ($1) ON CONFLICT DO NOTHING`, [bankId]);
-  for (let start = 0; start < texts.length; start += 200) {
-    const chunk = texts.slice(start, start + 200);
-    const params: unknown[] = [bankId];
-    const rows = chunk.map((text, offset) => {
-      params.push(text, vectors.serialize(hashingVector(text, vectors.dimension)), start + offset);
-      const at = params.length;
-      const time = `now() + make_interval(secs => $${at}::double precision / 1000)`;
-      return `($1, $${at - 2}, 'world', ${vectors.param(`$${at - 1}`)}, ${time}, ${time})`;
-    });
-    await database.query(
-      `INSERT INTO memory_units (bank_id, text, fact_type, embedding, mentioned_at, created_at) VALUES ${rows.join(', ')}`,
-      params,
-    );
-  }
 }
 
 function report(scenarios: Scenario[], latencyMs: number, server: string) {

@@ -175,7 +175,7 @@ export const mem0Comparison: Benchmark = {
         mem0: (text) => both.mem0.search(text),
       };
       for (const search of Object.values(searchers)) for (const text of warmUp) await search(text);
-      const sequential = await measureInRounds(searchers, fake, sequentialSet, (search, set) => sequentialRun(search, set));
+      const sequential = await measureInRounds(searchers, fake, sequentialSet, (search, set) => concurrentRun(search, set, 1));
       context.log(
         `mem0-comparison: sequential p50 ours ${fmt(summarize(sequential.ours.samples).median)} ms ` +
           `(sized ${fmt(summarize(sequential.oursSized.samples).median)} ms), Mem0 ${fmt(summarize(sequential.mem0.samples).median)} ms`,
@@ -473,21 +473,7 @@ async function postJson(url: string, body: unknown): Promise<any> {
   return (await postJsonSized(url, body)).body;
 }
 
-async function sequentialRun(search: Search, set: string[]): Promise<RunOutcome> {
-  const outcome: RunOutcome = { samples: [], wallMs: 0, results: 0, bytes: 0 };
-  const startedAt = performance.now();
-  for (const text of set) {
-    const sent = performance.now();
-    const answer = await search(text);
-    outcome.samples.push(performance.now() - sent);
-    outcome.results += answer.texts.length;
-    outcome.bytes += answer.bytes;
-  }
-  outcome.wallMs = performance.now() - startedAt;
-  return outcome;
-}
-
-/** `clients` loops sharing one queue of queries, each sending its next as soon as its last is answered. */
+/** `clients` loops sharing one queue of queries, each sending its next as soon as its last is answered (1: sequential). */
 async function concurrentRun(search: Search, set: string[], clients: number): Promise<RunOutcome> {
   const outcome: RunOutcome = { samples: [], wallMs: 0, results: 0, bytes: 0 };
   let next = 0;

@@ -3,7 +3,6 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { ConsolidationService } from '../../src/consolidation/consolidation.service.js';
 import { ExternalCallGuard } from '../../src/external/external-call-guard.js';
-import { hashingVector } from '../../src/external/hashing-embedder.js';
 import { MEMORY_DATA_SOURCE, MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import { RecallService } from '../../src/recall/recall.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
@@ -11,6 +10,7 @@ import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import { type ChatRequestBody, FakeOpenAiServer } from '../../test/helpers/fake-openai-server.js';
 import { bootMemory } from '../../test/helpers/memory-app.js';
 import { seededRandom } from '../../test/helpers/seeded-random.js';
+import { seedRawMemories } from '../seed/raw-memories.js';
 import { type Benchmark, type BenchmarkContext, type Summary, fmt, scaled, summarize } from '../harness.js';
 import { consolidateHoldingConnections } from './pool-starvation-baseline.js';
 
@@ -54,26 +54,6 @@ function memoryTexts(count: number, seed: number): string[] {
 function recallQueries(seed: number): string[] {
   const random = seededRandom(seed);
   return Array.from({ length: 50 }, () => `Who ${ACTIVITIES[Math.floor(random() * ACTIVITIES.length)]}?`);
-}
-
-/** Raw memories straight into the table, embedded as the fake embedder would (same hashing vectors). */
-async function seedBank(app: INestApplicationContext, bankId: string, texts: string[]): Promise<void> {
-  const database = app.get(MemoryDatabase);
-  const vectors = app.get<VectorBackend>(MEMORY_VECTOR_BACKEND, { strict: false });
-  await database.query(`INSERT INTO banks (id) VALUES ($1) ON CONFLICT DO NOTHING`, [bankId]);
-  for (let start = 0; start < texts.length; start += 200) {
-    const chunk = texts.slice(start, start + 200);
-    const params: unknown[] = [bankId];
-    const rows = chunk.map((text, offset) => {
-      params.push(text, vectors.serialize(hashingVector(text, vectors.dimension)), start + offset);
-      const at = params.length;
-      return `($1, $${at - 2}, 'world', ${vectors.param(`$${at - 1}`)}, now() + make_interval(secs => $${at}::double precision / 1000), now() + make_interval(secs => $${at}::double precision / 1000))`;
-    });
-    await database.query(
-      `INSERT INTO memory_units (bank_id, text, fact_type, embedding, mentioned_at, created_at) VALUES ${rows.join(', ')}`,
-      params,
-    );
-  }
 }
 
 interface RecallLoad {
@@ -213,9 +193,9 @@ export const poolStarvation: Benchmark = {
       if (!booted.app) throw booted.startupError;
       const app = booted.app;
       const texts = memoryTexts(memories, SEED);
-      await seedBank(app, 'ours', texts);
-      await seedBank(app, 'baseline', texts);
-      await seedBank(app, READER_BANK, memoryTexts(READER_MEMORIES, SEED + 2));
+      await seedRawMemories(app, 'ours', texts);
+      await seedRawMemories(app, 'baseline', texts);
+      await seedRawMemories(app, READER_BANK, memoryTexts(READER_MEMORIES, SEED + 2));
       const queries = recallQueries(SEED + 1);
       context.log(`pool-starvation: ${memories} memories per bank seeded`);
 

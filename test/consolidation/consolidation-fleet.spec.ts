@@ -193,23 +193,26 @@ describe('the scheduler teardown step (PGlite)', () => {
     const scheduler = booted.app.get(ConsolidationScheduler, { strict: false });
     let releaseConnection!: () => void;
     const held = new Promise<void>((resolve) => (releaseConnection = resolve));
-    // Holding the only connection makes a tick that starts now wait inside its transaction. A tick
-    // that began before the hold took the connection finishes and does not count.
-    let holdingConnection = false;
-    let tickStartedWhileHeld = false;
+    // Holding the only connection makes a tick that starts now wait inside its transaction. Grants
+    // are first come, first served, so a tick that asked before the hold did finishes and does not
+    // count, and one that starts after the hold asked waits behind it, even before it is granted.
+    let holdRequested = false;
+    let holdGranted = false;
+    let tickStartedAfterHoldRequest = false;
     const tick = scheduler.tick.bind(scheduler);
     scheduler.tick = () => {
-      if (holdingConnection) tickStartedWhileHeld = true;
+      if (holdRequested) tickStartedAfterHoldRequest = true;
       return tick();
     };
+    holdRequested = true;
     const holding = database.withConnection(() => {
-      holdingConnection = true;
+      holdGranted = true;
       return held;
     });
     await eventually(
-      () => tickStartedWhileHeld && scheduler.ticking,
+      () => holdGranted && tickStartedAfterHoldRequest && scheduler.ticking,
       (blocked) => blocked,
-      5000,
+      10_000,
     );
 
     // What the step saw when it reported: a step that did not wait would report mid-tick.

@@ -46,13 +46,39 @@ export async function closePglite(key: string): Promise<void> {
   if (instance && !instance.closed) await instance.close();
 }
 
+/**
+ * A freshly initialised cluster, made once per process and copied into every later in-memory
+ * instance. Creating a PGlite runs `initdb` in WebAssembly (about 4 s on two cores); loading the
+ * image of one it already ran takes about 1.4 s, and a host that opens in-memory databases often
+ * (its own tests, for one) pays `initdb` once. Gzipped, the image is about 4.5 MB.
+ */
+let freshClusterImage: Promise<Blob> | undefined;
+
 async function createPglite(dataDir: string | undefined): Promise<PGlite> {
-  if (dataDir) await mkdir(dataDir, { recursive: true });
-  return PGlite.create({
-    dataDir,
-    extensions: { vector },
-    // node-postgres hands int8 back as a string (it may not fit a double); TypeORM and our
-    // queries expect that, so PGlite must do the same.
-    parsers: { [types.INT8]: (value: string) => value },
-  });
+  if (dataDir) {
+    await mkdir(dataDir, { recursive: true });
+    return PGlite.create({ dataDir, ...PGLITE_OPTIONS });
+  }
+  if (freshClusterImage) {
+    const image = await freshClusterImage.catch(() => undefined);
+    if (image) return PGlite.create({ loadDataDir: image, ...PGLITE_OPTIONS });
+  }
+  const instance = await PGlite.create(PGLITE_OPTIONS);
+  // Taken before anyone has used the instance, so the image is the bare cluster initdb made.
+  if (!freshClusterImage) {
+    const image = instance.dumpDataDir('gzip');
+    freshClusterImage = image;
+    await image.catch(() => {
+      // An image that could not be made is not kept: the next instance runs initdb and tries again.
+      if (freshClusterImage === image) freshClusterImage = undefined;
+    });
+  }
+  return instance;
 }
+
+const PGLITE_OPTIONS = {
+  extensions: { vector },
+  // node-postgres hands int8 back as a string (it may not fit a double); TypeORM and our
+  // queries expect that, so PGlite must do the same.
+  parsers: { [types.INT8]: (value: string) => value },
+};

@@ -35,7 +35,7 @@ export async function listBanks(sql: Sql): Promise<BankListRow[]> {
   return sql.query<BankListRow>(`
       SELECT b.*,
              (SELECT count(*) FROM memory_units m WHERE m.bank_id = b.id) AS fact_count,
-             (SELECT max(d.updated_at) FROM documents d WHERE d.bank_id = b.id) AS last_document_at,
+             (SELECT max(d.created_at) FROM documents d WHERE d.bank_id = b.id) AS last_document_at,
              (SELECT max(m.created_at) FROM memory_units m WHERE m.bank_id = b.id) AS last_write_at
         FROM banks b
        ORDER BY b.created_at, b.id`);
@@ -127,7 +127,7 @@ export async function bankStatCounts(sql: Sql, bankId: string): Promise<BankStat
                AND state = 'valid' AND consolidation_status IN ('pending', 'claimed')) AS pending,
             (SELECT count(*) FROM memory_units WHERE bank_id = $1 AND consolidation_status = 'failed') AS failed,
             (SELECT max(created_at) FROM memory_units WHERE bank_id = $1) AS last_write,
-            (SELECT max(updated_at) FROM memory_units WHERE bank_id = $1 AND fact_type = 'observation') AS last_consolidated`,
+            (SELECT max(consolidated_at) FROM memory_units WHERE bank_id = $1) AS last_consolidated`,
     [bankId],
   );
   return row;

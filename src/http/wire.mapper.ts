@@ -356,22 +356,29 @@ export function toDocumentDeletedWire(documentId: string, memoriesDeleted: numbe
   };
 }
 
+/**
+ * `canonical_name` carries the name as first written ("Alice"), as Hindsight shows it; the
+ * lower-cased key stays internal, for matching. `metadata` is always an object, `{}` when the
+ * entity has no type, as Hindsight sends it.
+ */
 export function toEntityListWire(page: Page<EntityRecord>): Json {
   return {
-    items: page.items.map((entity) =>
-      withoutNulls({
-        id: entity.id,
-        canonical_name: entity.name,
-        mention_count: entity.mentionCount,
-        first_seen: iso(entity.firstSeen),
-        last_seen: iso(entity.lastSeen),
-        metadata: entity.type ? { entity_type: entity.type } : null,
-      }),
-    ),
+    items: page.items.map((entity) => ({
+      id: entity.id,
+      canonical_name: entity.name,
+      mention_count: entity.mentionCount,
+      first_seen: iso(entity.firstSeen),
+      last_seen: iso(entity.lastSeen),
+      metadata: entityMetadata(entity.type),
+    })),
     total: page.total,
     limit: page.limit,
     offset: page.offset,
   };
+}
+
+export function entityMetadata(type: string | null): Record<string, string> {
+  return type ? { entity_type: type } : {};
 }
 
 export function toTagListWire(page: Page<{ tag: string; count: number }>): Json {

@@ -13,6 +13,8 @@ export interface Operation {
   createdAt: Date;
   updatedAt: Date;
   completedAt: Date | null;
+  /** When a pending operation backing off after a failed attempt becomes claimable again. */
+  nextRetryAt: Date | null;
 }
 
 /** An operation this instance holds the lease of; `leaseToken` fences every write it makes. */

@@ -18,6 +18,7 @@ export interface OperationRow {
   error: string | null;
   attempts: number;
   lease_token: string | null;
+  lease_expires_at: Date | null;
   created_at: Date;
   updated_at: Date;
   completed_at: Date | null;
@@ -36,6 +37,8 @@ export function toOperation(row: OperationRow): Operation {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
+    // On a pending row the lease expiry doubles as the backoff (see `failOperation`).
+    nextRetryAt: row.status === 'pending' ? row.lease_expires_at : null,
   };
 }
 
@@ -81,6 +84,31 @@ export async function cancelPendingOperation(sql: Sql, bankId: string, operation
   const { affected } = await sql.execute(
     `UPDATE operations SET status = 'cancelled', updated_at = now(), completed_at = now()
       WHERE bank_id = $1 AND id = $2 AND status = 'pending'`,
+    [bankId, operationId],
+  );
+  return affected;
+}
+
+/**
+ * A failed operation goes back to the queue, due at once, with a fresh budget of attempts: the
+ * caller asked for it explicitly, so the automatic retries it already spent do not count.
+ * Returns how many rows changed (0 when it is not, or no longer, failed).
+ */
+export async function requeueFailedOperation(sql: Sql, bankId: string, operationId: string): Promise<number> {
+  const { affected } = await sql.execute(
+    `UPDATE operations
+        SET status = 'pending', attempts = 0, error = NULL, result = NULL, lease_owner = NULL,
+            lease_expires_at = NULL, updated_at = now(), completed_at = NULL
+      WHERE bank_id = $1 AND id = $2 AND status = 'failed'`,
+    [bankId, operationId],
+  );
+  return affected;
+}
+
+/** Only a finished operation's record is removed; returns how many rows went (0 or 1). */
+export async function deleteFinishedOperation(sql: Sql, bankId: string, operationId: string): Promise<number> {
+  const { affected } = await sql.execute(
+    `DELETE FROM operations WHERE bank_id = $1 AND id = $2 AND status IN ('failed', 'cancelled', 'completed')`,
     [bankId, operationId],
   );
   return affected;

@@ -6,12 +6,14 @@ import {
   cancelPendingOperation,
   claimOperation,
   completeOperation,
+  deleteFinishedOperation,
   failOperation,
   insertOperation,
   listOperations,
   lockLeasedOperation,
   releaseOperation,
   renewOperationLease,
+  requeueFailedOperation,
   selectOperation,
   toOperation,
 } from './operations.queries.js';
@@ -65,6 +67,34 @@ export class OperationsService {
       throw new MemoryException(
         MemoryErrorCode.OperationNotCancellable,
         `Operation ${operationId} is ${existing.status} and can no longer be cancelled`,
+      );
+    }
+  }
+
+  /** Only a failed operation is retried: anything else is still queued, running, or done. */
+  async retry(bankId: string, operationId: string): Promise<void> {
+    const existing = await this.get(bankId, operationId);
+    if (!existing) throw new MemoryException(MemoryErrorCode.OperationNotFound, `Operation ${operationId} not found`);
+    const affected = await this.database.withConnection((sql) => requeueFailedOperation(sql, bankId, operationId));
+    if (affected === 0) {
+      throw new MemoryException(
+        MemoryErrorCode.Conflict,
+        `Operation ${operationId} is ${existing.status}; only failed operations can be retried`,
+        'operation_id',
+      );
+    }
+  }
+
+  /** A queued or running operation is cancelled first: deleting it would lose work silently. */
+  async delete(bankId: string, operationId: string): Promise<void> {
+    const existing = await this.get(bankId, operationId);
+    if (!existing) throw new MemoryException(MemoryErrorCode.OperationNotFound, `Operation ${operationId} not found`);
+    const affected = await this.database.withConnection((sql) => deleteFinishedOperation(sql, bankId, operationId));
+    if (affected === 0) {
+      throw new MemoryException(
+        MemoryErrorCode.Conflict,
+        `Operation ${operationId} is ${existing.status}; only failed, cancelled or completed operations can be deleted`,
+        'operation_id',
       );
     }
   }

@@ -1,5 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
+import { z } from 'zod';
+import { deleteUnlinkedEntities } from '../entities/entities.queries.js';
+import { AiClients } from '../external/ai-clients.js';
+import { ExternalServiceError, LlmOutputError } from '../external/external-errors.js';
+import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
 import { BANK_CONFIG_DEFAULTS, normaliseConfigUpdates } from './bank-config.js';
 import {
@@ -17,6 +21,7 @@ import {
   resetBankConfig,
   updateBankProfile,
 } from './banks.queries.js';
+import { deleteBankObservations, requeueBankMemories, requeueFailedConsolidation } from './bank-maintenance.queries.js';
 
 export interface Disposition {
   skepticism: number;
@@ -66,10 +71,27 @@ export interface BankStats {
   lastConsolidatedAt: Date | null;
 }
 
+export type LlmProbeStatus = 'connected' | 'not_configured' | 'auth_failed' | 'unreachable' | 'timeout';
+
+/** One LLM probe's outcome: status only, never the provider, model, endpoint or raw error. */
+export interface LlmProbe {
+  ok: boolean;
+  status: LlmProbeStatus;
+  latencyMs: number | null;
+}
+
+/** The operations Hindsight configures an LLM for; here all three share the one configured LLM. */
+export const LLM_OPERATIONS = ['retain', 'consolidation', 'reflect'] as const;
+
+const probeSchema = z.object({ ok: z.boolean() });
+
 /** Creates, reads, changes and deletes memory banks: the unit of isolation of memories. */
 @Injectable()
 export class BanksService {
-  constructor(@Inject(MemoryDatabase) private readonly database: MemoryDatabase) {}
+  constructor(
+    @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
+    @Inject(AiClients) private readonly ai: AiClients,
+  ) {}
 
   async list(): Promise<BankSummary[]> {
     const rows = await this.database.withConnection((sql) => listBanks(sql));
@@ -151,6 +173,76 @@ export class BanksService {
         lastConsolidatedAt: row.last_consolidated,
       };
     });
+  }
+
+  /**
+   * Hindsight's deprecated background: the text is appended to the bank's mission (the field
+   * background became), so what was there before is kept rather than replaced.
+   */
+  async addBackground(bankId: string, content: string): Promise<BankProfile> {
+    const addition = content.trim();
+    if (!addition) throw new MemoryException(MemoryErrorCode.InvalidInput, 'content cannot be empty', 'content');
+    return this.database.transaction(async (sql) => {
+      await this.lock(sql, bankId);
+      const current = toProfile(await this.find(bankId, sql)).mission.trim();
+      const mission = current ? `${current} ${addition}` : addition;
+      return toProfile(await applyUpdate(sql, bankId, { config: { reflect_mission: mission } }));
+    });
+  }
+
+  /**
+   * Deletes every observation of the bank and puts its memories back in the consolidation queue,
+   * so the next consolidation run rebuilds the observations from scratch. Returns how many
+   * observations went.
+   */
+  async clearObservations(bankId: string): Promise<number> {
+    return this.database.transaction(async (sql) => {
+      await this.lock(sql, bankId);
+      const deleted = await deleteBankObservations(sql, bankId);
+      await requeueBankMemories(sql, bankId);
+      await deleteUnlinkedEntities(sql, bankId);
+      return deleted;
+    });
+  }
+
+  /** Failed or stuck consolidation work goes back to pending for the next run; returns how many memories. */
+  async recoverConsolidation(bankId: string): Promise<number> {
+    return this.database.transaction(async (sql) => {
+      await this.lock(sql, bankId);
+      return requeueFailedConsolidation(sql, bankId);
+    });
+  }
+
+  /**
+   * One minimal call to the configured LLM, made with no connection held (the bank is checked
+   * first, in its own short scope). Every operation uses the same LLM here, so it is probed once.
+   */
+  async probeLlm(bankId: string, signal?: AbortSignal): Promise<LlmProbe> {
+    await this.assertExists(bankId);
+    const llm = this.ai.llm;
+    if (!llm) return { ok: false, status: 'not_configured', latencyMs: null };
+    const started = performance.now();
+    try {
+      await llm.completeJson(
+        {
+          operation: 'health-probe',
+          system: 'You are a connectivity check. Answer with the JSON object {"ok": true} and nothing else.',
+          user: 'ping',
+          schema: probeSchema,
+          maxTokens: 16,
+        },
+        signal,
+      );
+      return { ok: true, status: 'connected', latencyMs: Math.round(performance.now() - started) };
+    } catch (error) {
+      const latencyMs = Math.round(performance.now() - started);
+      // An answer that did not fit the schema still proves the provider is reachable and accepts our key.
+      if (error instanceof LlmOutputError) return { ok: true, status: 'connected', latencyMs };
+      if (!(error instanceof ExternalServiceError) || error.code === 'aborted' || error.code === 'closed') throw fromExternalFailure(error);
+      if (error.code === 'timeout') return { ok: false, status: 'timeout', latencyMs };
+      if (error.code === 'http' && (error.status === 401 || error.status === 403)) return { ok: false, status: 'auth_failed', latencyMs };
+      return { ok: false, status: 'unreachable', latencyMs };
+    }
   }
 
   /** Throws `BankNotFound` for a bank that does not exist. */

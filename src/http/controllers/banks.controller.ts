@@ -1,9 +1,19 @@
-import { Body, Delete, Get, Inject, Param, Patch, Put, Query } from '@nestjs/common';
-import { ApiOperation } from '@nestjs/swagger';
+import { Body, Delete, Get, HttpCode, Inject, Param, Patch, Post, Put, Query, Req } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import type { Request } from 'express';
 import { BanksService } from '../../banks/banks.service.js';
+import {
+  AddBackgroundRequestDto,
+  BackgroundResponse,
+  BankLlmHealthResponse,
+  DeleteResponse,
+  toBackgroundResponse,
+  toBankLlmHealthResponse,
+} from '../dto/bank-maintenance.dto.js';
 import { BankConfigUpdateDto, CreateBankRequestDto, UpdateDispositionRequestDto } from '../dto/bank.dto.js';
 import { StatsQuery } from '../dto/list-query.dto.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
+import { requestSignal } from '../request-signal.js';
 import { toBankConfigWire, toBankDeletedWire, toBankListWire, toBankProfileWire, toBankStatsWire, toBankUpdate } from '../wire.mapper.js';
 
 @MemoryApiController('banks')
@@ -70,5 +80,37 @@ export class BanksController {
   @ApiOperation({ operationId: 'reset_bank_config' })
   async resetConfig(@Param('bank_id') bankId: string) {
     return toBankConfigWire(await this.banks.resetConfig(bankId));
+  }
+
+  @Post('banks/:bank_id/background')
+  @HttpCode(200)
+  @ApiOperation({
+    operationId: 'add_bank_background',
+    deprecated: true,
+    summary: 'Appends the content to the bank mission (404 for a missing bank)',
+  })
+  @ApiOkResponse({ type: BackgroundResponse })
+  async addBackground(@Param('bank_id') bankId: string, @Body() body: AddBackgroundRequestDto): Promise<BackgroundResponse> {
+    return toBackgroundResponse(await this.banks.addBackground(bankId, body.content));
+  }
+
+  @Delete('banks/:bank_id/observations')
+  @ApiOperation({
+    operationId: 'clear_observations',
+    summary: 'Deletes every observation; the memories are consolidated again on the next run',
+  })
+  @ApiOkResponse({ type: DeleteResponse })
+  async clearObservations(@Param('bank_id') bankId: string): Promise<DeleteResponse> {
+    const deleted = await this.banks.clearObservations(bankId);
+    return { success: true, message: `Deleted ${deleted} observations`, deleted_count: deleted };
+  }
+
+  /** Makes a real provider call: a deliberate check, not something to poll. */
+  @Post('banks/:bank_id/health/llm')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'test_bank_llm', summary: 'Probes the configured LLM once; not_configured without one' })
+  @ApiOkResponse({ type: BankLlmHealthResponse })
+  async testLlm(@Param('bank_id') bankId: string, @Req() request: Request): Promise<BankLlmHealthResponse> {
+    return toBankLlmHealthResponse(bankId, await this.banks.probeLlm(bankId, requestSignal(request)));
   }
 }

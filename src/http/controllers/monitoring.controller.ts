@@ -14,7 +14,7 @@ const FEATURES = {
   mcp: false,
   worker: true,
   bank_config_api: true,
-  bank_llm_health: false,
+  bank_llm_health: true,
   file_upload_api: false,
   document_export_api: false,
   document_import_api: false,

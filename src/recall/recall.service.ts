@@ -27,7 +27,7 @@ import {
   type RecalledEntity,
   type RecalledMemory,
 } from './recall.types.js';
-import { type LinkedEntity, type MemoryRow, loadCandidateRows, loadEntityObservations, loadLinkedEntities } from './recalled-rows.js';
+import { type LinkedEntity, type MemoryRow, loadCandidateRows, loadEntityObservations } from './recalled-rows.js';
 import { type TemporalRange, parseTemporalQuery } from './temporal-query.js';
 import { type TokenCounter, cl100kTokenCounter, trimToTokenBudget } from './token-counter.js';
 
@@ -59,6 +59,16 @@ interface RankedCandidate {
   reranker?: number;
 }
 
+type OnConnection = <T>(read: (sql: Sql) => Promise<T>) => Promise<T>;
+
+/** What the arms found: their ranked candidates, the candidates' rows, and what replaced which. */
+interface FoundCandidates {
+  arms: RankedArm[];
+  armTraces: RecallArmTrace[];
+  rows: Map<string, MemoryRow>;
+  successors: Map<string, string>;
+}
+
 interface RerankOutcome {
   ranked: RankedCandidate[];
   trace: RecallTrace['rerank'];
@@ -71,9 +81,10 @@ interface RerankOutcome {
  *
  * The order of the stages is dictated by docs/ARCHITECTURE.md, "Invariant 1": the query is embedded before any
  * connection is taken, every arm then runs on one connection (sequentially: PGlite has exactly
- * one) together with the candidates' rows and entities, the connection is released before the
- * reranker is called, and a second short scope loads the observations of the returned memories'
- * entities. No scope is ever opened inside another.
+ * one) together with the candidates' rows and entities. Without a reranker the answer is finished
+ * on that connection too: the token budget, then the observations of the kept memories' entities.
+ * With one, the connection is released before the reranker is called and a second short scope
+ * reads those observations. No scope is ever opened inside another.
  */
 export class RecallService {
   private readonly logger = new Logger(RecallService.name);
@@ -99,27 +110,24 @@ export class RecallService {
     const queryVector = await this.embedQuery(plan.query, signal);
     const embeddingMs = elapsedSince(embeddingStartedAt);
 
-    const { arms, armTraces, rows, successors, candidateLinks } = await this.database.transaction((sql) =>
-      this.runArms(sql, plan, queryVector),
-    );
-    const mentionedAt = new Map([...rows].map(([id, row]) => [id, row.mentioned_at]));
-    let fused = preferCurrentFacts(fuseByReciprocalRank(arms, this.settings.rrfK, mentionedAt), successors, fusedOrder(mentionedAt));
-    if (plan.aboutThePresent) fused = preferNewerAnswers(fused, plan.query, answerFacts(rows, candidateLinks));
-    signal?.throwIfAborted();
-
-    const reranked = await this.rerank(plan, fused, rows, signal);
     const counter = await cl100kTokenCounter();
-    const tokensOf = (candidate: RankedCandidate) => memoryTokens(counter, rows.get(candidate.fused.id)!);
-    const { kept, tokens } = trimToTokenBudget(reranked.ranked, tokensOf, plan.maxTokens);
+    const { found, fused, answer } = await this.database.transaction(async (sql) => {
+      const found = await this.runArms(sql, plan, queryVector);
+      const fused = this.fuse(plan, found);
+      if (this.reranker) return { found, fused, answer: null };
+      // Nothing external runs between the arms and the answer without a reranker, so the answer
+      // (with its entities' observations) is read on this connection rather than a second one.
+      return { found, fused, answer: await this.answer(plan, found.rows, unranked(fused), counter, (read) => read(sql)) };
+    });
     signal?.throwIfAborted();
 
-    const keptIds = kept.map((candidate) => candidate.fused.id);
-    const keptSet = new Set(keptIds);
-    const links = candidateLinks.filter((link) => keptSet.has(link.unitId));
-    const entities = await this.loadEntities(plan, keptIds, links, counter);
-    const namesByMemory = groupNames(links);
-
-    const results = kept.map((candidate) => toRecalledMemory(rows.get(candidate.fused.id)!, candidate, namesByMemory));
+    let reranked: RerankOutcome = { ranked: unranked(fused), trace: { status: 'disabled', window: 0 }, durationMs: 0 };
+    let finished = answer;
+    if (!finished) {
+      reranked = await this.rerank(plan, fused, found.rows, signal);
+      finished = await this.answer(plan, found.rows, reranked.ranked, counter, (read) => this.database.withConnection(read));
+    }
+    const { results, entities, tokens, trimmed } = finished;
     const trace: RecallTrace | null = plan.trace
       ? {
           query: plan.query,
@@ -127,7 +135,7 @@ export class RecallService {
           candidatesPerArm: plan.candidatesPerArm,
           temporalRange: plan.temporalRange,
           embeddingMs,
-          arms: armTraces,
+          arms: found.armTraces,
           fusion: {
             method: 'rrf',
             k: this.settings.rrfK,
@@ -140,12 +148,43 @@ export class RecallService {
           },
           rerank: reranked.trace,
           rerankMs: reranked.durationMs,
-          trimmed: reranked.ranked.length - kept.length,
+          trimmed,
           tokens,
           totalMs: elapsedSince(startedAt),
         }
       : null;
     return { results, entities, trace };
+  }
+
+  /** The arms' candidates in one order: reciprocal rank, then what replaced a fact, then recency. */
+  private fuse(plan: RecallPlan, { arms, rows, successors }: FoundCandidates): FusedCandidate[] {
+    const mentionedAt = new Map([...rows].map(([id, row]) => [id, row.mentioned_at]));
+    const fused = preferCurrentFacts(fuseByReciprocalRank(arms, this.settings.rrfK, mentionedAt), successors, fusedOrder(mentionedAt));
+    return plan.aboutThePresent ? preferNewerAnswers(fused, plan.query, answerFacts(rows)) : fused;
+  }
+
+  /**
+   * What fits the token budget, in rank order, with the entities of what was kept; `onConnection`
+   * is the arms' scope, or a short one of its own after a rerank.
+   */
+  private async answer(
+    plan: RecallPlan,
+    rows: ReadonlyMap<string, MemoryRow>,
+    ranked: RankedCandidate[],
+    counter: TokenCounter,
+    onConnection: OnConnection,
+  ): Promise<{ results: RecalledMemory[]; entities: Record<string, RecalledEntity> | null; tokens: number; trimmed: number }> {
+    const tokensOf = (candidate: RankedCandidate) => memoryTokens(counter, rows.get(candidate.fused.id)!);
+    const { kept, tokens } = trimToTokenBudget(ranked, tokensOf, plan.maxTokens);
+    const keptRows = kept.map((candidate) => rows.get(candidate.fused.id)!);
+    const entities = await this.loadEntities(
+      onConnection,
+      plan,
+      keptRows.flatMap((row) => row.entities),
+      counter,
+    );
+    const results = kept.map((candidate, index) => toRecalledMemory(keptRows[index], candidate));
+    return { results, entities, tokens, trimmed: ranked.length - kept.length };
   }
 
   private plan(request: RecallRequest): RecallPlan {
@@ -206,7 +245,7 @@ export class RecallService {
    * Every arm, one after the other on the one connection, then the rows of all their candidates.
    * Runs inside a transaction only so that the semantic arm's `SET LOCAL` settings die with it.
    */
-  private async runArms(sql: Sql, plan: RecallPlan, queryVector: number[]) {
+  private async runArms(sql: Sql, plan: RecallPlan, queryVector: number[]): Promise<FoundCandidates> {
     const { scope, candidatesPerArm: limit } = plan;
     // Two arms need the people the question names: the entity arm searches their memories, the
     // keyword arm leaves their names out of its words.
@@ -230,12 +269,11 @@ export class RecallService {
       });
     }
     const ids = [...new Set(arms.flatMap((arm) => arm.candidates.map((candidate) => candidate.id)))];
+    // Every candidate's row comes with its entities: recency compares them (src/recall/recency.ts)
+    // and the results name them.
     const rows = await loadCandidateRows(sql, scope, ids);
     const successors = plan.aboutThePresent ? await this.currentSuccessors(sql, scope, rows) : new Map<string, string>();
-    // Every candidate's entities, read once: recency compares them (src/recall/recency.ts) and
-    // the results name them.
-    const candidateLinks = await loadLinkedEntities(sql, [...rows.keys()]);
-    return { arms, armTraces, rows, successors, candidateLinks };
+    return { arms, armTraces, rows, successors };
   }
 
   /**
@@ -289,9 +327,8 @@ export class RecallService {
     rows: ReadonlyMap<string, MemoryRow>,
     signal?: AbortSignal,
   ): Promise<RerankOutcome> {
-    const unranked = fused.map((candidate) => ({ fused: candidate, final: candidate.score }));
     if (!this.reranker || fused.length === 0) {
-      return { ranked: unranked, trace: { status: 'disabled', window: 0 }, durationMs: 0 };
+      return { ranked: unranked(fused), trace: { status: 'disabled', window: 0 }, durationMs: 0 };
     }
     const window = fused.slice(0, this.settings.rerankWindow[plan.budget]);
     const startedAt = performance.now();
@@ -312,32 +349,27 @@ export class RecallService {
       if (signal?.aborted) throw error;
       this.logger.warn(`Reranking failed, keeping the fused order: ${errorMessage(error)}`);
       return {
-        ranked: unranked,
+        ranked: unranked(fused),
         trace: { status: 'failed', window: window.length, error: errorMessage(error) },
         durationMs: elapsedSince(startedAt),
       };
     }
   }
 
-  /** The returned memories' entities with their observations, in a short scope of its own. */
+  /** The returned memories' entities with their observations. */
   private async loadEntities(
+    onConnection: OnConnection,
     plan: RecallPlan,
-    memoryIds: string[],
     links: LinkedEntity[],
     counter: TokenCounter,
   ): Promise<Record<string, RecalledEntity> | null> {
     if (plan.entityMaxTokens === null) return null;
-    if (memoryIds.length === 0) return {};
     // Entities in the order their first memory was returned: the budget goes to the best first.
-    const order = new Map(memoryIds.map((id, index) => [id, index]));
     const firstSeen = new Map<string, LinkedEntity>();
-    for (const link of [...links].sort((a, b) => order.get(a.unitId)! - order.get(b.unitId)!)) {
-      if (!firstSeen.has(link.entityId)) firstSeen.set(link.entityId, link);
-    }
+    for (const link of links) if (!firstSeen.has(link.entityId)) firstSeen.set(link.entityId, link);
     if (firstSeen.size === 0) return {};
-    const perEntity = this.settings.observationsPerEntity;
-    const observations = await this.database.withConnection((sql) =>
-      loadEntityObservations(sql, plan.scope, [...firstSeen.keys()], perEntity),
+    const observations = await onConnection((sql) =>
+      loadEntityObservations(sql, plan.scope, [...firstSeen.keys()], this.settings.observationsPerEntity),
     );
     return entitiesWithinBudget([...firstSeen.values()], observations, plan.entityMaxTokens, counter);
   }
@@ -370,20 +402,18 @@ function entitiesWithinBudget(
 }
 
 /** What recency compares: each candidate's text, its own time, its entities. */
-function answerFacts(rows: ReadonlyMap<string, MemoryRow>, links: LinkedEntity[]): Map<string, AnswerFacts> {
-  const entities = new Map<string, LinkedEntity[]>();
-  for (const link of links) entities.set(link.unitId, [...(entities.get(link.unitId) ?? []), link]);
+function answerFacts(rows: ReadonlyMap<string, MemoryRow>): Map<string, AnswerFacts> {
   return new Map(
     [...rows].map(([id, row]) => [
       id,
-      {
-        text: row.text,
-        time: row.occurred_start ?? row.mentioned_at,
-        entities: entities.get(id) ?? [],
-        superseded: row.superseded_by !== null,
-      },
+      { text: row.text, time: row.occurred_start ?? row.mentioned_at, entities: row.entities, superseded: row.superseded_by !== null },
     ]),
   );
+}
+
+/** The fused order as the final one, when no reranker reorders it. */
+function unranked(fused: FusedCandidate[]): RankedCandidate[] {
+  return fused.map((candidate) => ({ fused: candidate, final: candidate.score }));
 }
 
 /** What the token budget counts and the reranker reads: the text, then its context if any. */
@@ -395,17 +425,7 @@ function memoryTokens(counter: TokenCounter, row: MemoryRow): number {
   return counter.count(row.text) + (row.context ? counter.count(row.context) : 0);
 }
 
-function groupNames(links: LinkedEntity[]): Map<string, string[]> {
-  const names = new Map<string, string[]>();
-  for (const link of links) {
-    const list = names.get(link.unitId) ?? [];
-    list.push(link.canonicalName);
-    names.set(link.unitId, list);
-  }
-  return names;
-}
-
-function toRecalledMemory(row: MemoryRow, candidate: RankedCandidate, entityNames: ReadonlyMap<string, string[]>): RecalledMemory {
+function toRecalledMemory(row: MemoryRow, candidate: RankedCandidate): RecalledMemory {
   const { semantic, keyword } = candidate.fused.armScores;
   return {
     id: row.id,
@@ -418,7 +438,7 @@ function toRecalledMemory(row: MemoryRow, candidate: RankedCandidate, entityName
     documentId: row.document_id,
     metadata: row.metadata ?? {},
     tags: row.tags ?? [],
-    entities: entityNames.get(row.id) ?? [],
+    entities: row.entities.map((entity) => entity.canonicalName),
     sourceMemoryIds: row.source_memory_ids,
     scores: {
       final: candidate.final,

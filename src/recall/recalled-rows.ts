@@ -18,33 +18,8 @@ export interface MemoryRow {
   source_memory_ids: string[] | null;
   /** The newer memory that replaced this one (docs/ARCHITECTURE.md, "Supersession"). */
   superseded_by: string | null;
-}
-
-/**
- * The rows of the fused candidates, re-filtered by the scope: the arms and this read are
- * separate statements, and a memory invalidated between them must not be returned.
- */
-export async function loadCandidateRows(sql: Sql, scope: RecallScope, ids: string[]): Promise<Map<string, MemoryRow>> {
-  if (ids.length === 0) return new Map();
-  const params = new SqlParams();
-  const rows = await sql.query<MemoryRow>(
-    `SELECT m.id, m.text, m.context, m.fact_type, m.occurred_start, m.occurred_end, m.mentioned_at,
-            m.document_id, m.metadata, m.tags, m.source_memory_ids::text[] AS source_memory_ids, m.superseded_by
-       FROM memory_units m
-      WHERE m.id = ANY(${params.add(ids)}::uuid[]) AND ${visibleMemories('m', scope, params)}`,
-    params.values,
-  );
-  return new Map(
-    rows.map((row) => [
-      row.id,
-      {
-        ...row,
-        occurred_start: asDate(row.occurred_start),
-        occurred_end: asDate(row.occurred_end),
-        mentioned_at: asDate(row.mentioned_at),
-      },
-    ]),
-  );
+  /** The memory's entities, by canonical name. */
+  entities: LinkedEntity[];
 }
 
 export interface LinkedEntity {
@@ -53,18 +28,44 @@ export interface LinkedEntity {
   canonicalName: string;
 }
 
-/** The entities linked to the given memories (returned ones, or candidates for recency), in one query. */
-export async function loadLinkedEntities(sql: Sql, unitIds: string[]): Promise<LinkedEntity[]> {
-  if (unitIds.length === 0) return [];
-  const rows = await sql.query<{ unit_id: string; entity_id: string; canonical_name: string }>(
-    `SELECT ue.unit_id, e.id AS entity_id, e.canonical_name
-       FROM unit_entities ue
-       JOIN entities e ON e.id = ue.entity_id
-      WHERE ue.unit_id = ANY($1::uuid[])
-      ORDER BY e.canonical_name`,
-    [unitIds],
+type StoredRow = Omit<MemoryRow, 'entities'> & { entity_ids: string[] | null; entity_names: string[] | null };
+
+/**
+ * The rows of the fused candidates with their entities, re-filtered by the scope: the arms and
+ * this read are separate statements, and a memory invalidated between them must not be returned.
+ * One statement rather than rows and then links: recall reads some 200 candidates at the default
+ * budget, and every round trip and sort it saves is time on the connection.
+ */
+export async function loadCandidateRows(sql: Sql, scope: RecallScope, ids: string[]): Promise<Map<string, MemoryRow>> {
+  if (ids.length === 0) return new Map();
+  const params = new SqlParams();
+  const rows = await sql.query<StoredRow>(
+    `SELECT m.id, m.text, m.context, m.fact_type, m.occurred_start, m.occurred_end, m.mentioned_at,
+            m.document_id, m.metadata, m.tags, m.source_memory_ids::text[] AS source_memory_ids, m.superseded_by,
+            linked.entity_ids, linked.entity_names
+       FROM memory_units m
+       LEFT JOIN LATERAL (
+         SELECT array_agg(e.id::text ORDER BY e.canonical_name) AS entity_ids,
+                array_agg(e.canonical_name ORDER BY e.canonical_name) AS entity_names
+           FROM unit_entities ue
+           JOIN entities e ON e.bank_id = ue.bank_id AND e.id = ue.entity_id
+          WHERE ue.bank_id = m.bank_id AND ue.unit_id = m.id
+       ) AS linked ON TRUE
+      WHERE m.id = ANY(${params.add(ids)}::uuid[]) AND ${visibleMemories('m', scope, params)}`,
+    params.values,
   );
-  return rows.map((row) => ({ unitId: row.unit_id, entityId: row.entity_id, canonicalName: row.canonical_name }));
+  return new Map(
+    rows.map(({ entity_ids, entity_names, ...row }) => [
+      row.id,
+      {
+        ...row,
+        occurred_start: asDate(row.occurred_start),
+        occurred_end: asDate(row.occurred_end),
+        mentioned_at: asDate(row.mentioned_at),
+        entities: (entity_ids ?? []).map((entityId, index) => ({ unitId: row.id, entityId, canonicalName: entity_names![index] })),
+      },
+    ]),
+  );
 }
 
 export interface EntityObservation {

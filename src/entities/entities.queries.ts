@@ -148,3 +148,79 @@ export async function deleteUnlinkedEntities(sql: Sql, bankId: string): Promise<
     bankId,
   ]);
 }
+
+export interface EntityDetailRow {
+  id: string;
+  /** The name as first written ("Alice"); `canonical_name` is its lower-cased key. */
+  name: string;
+  entity_type: string | null;
+  mention_count: number;
+  first_seen: Date;
+  last_seen: Date;
+}
+
+export async function findEntity(sql: Sql, bankId: string, entityId: string): Promise<EntityDetailRow | undefined> {
+  const [row] = await sql.query<EntityDetailRow>(
+    `SELECT id, name, entity_type, mention_count, first_seen, last_seen FROM entities WHERE bank_id = $1 AND id = $2`,
+    [bankId, entityId],
+  );
+  return row;
+}
+
+/** The live observations linked to the entity, newest first: what the bank has concluded about it. */
+export async function entityObservations(
+  sql: Sql,
+  bankId: string,
+  entityId: string,
+  limit: number,
+): Promise<Array<{ text: string; mentioned_at: Date | null }>> {
+  return sql.query<{ text: string; mentioned_at: Date | null }>(
+    `SELECT m.text, m.mentioned_at
+       FROM unit_entities ue
+       JOIN memory_units m ON m.bank_id = ue.bank_id AND m.id = ue.unit_id
+      WHERE ue.bank_id = $1 AND ue.entity_id = $2 AND m.fact_type = 'observation' AND m.state = 'valid'
+      ORDER BY m.mentioned_at DESC, m.id
+      LIMIT $3`,
+    [bankId, entityId, limit],
+  );
+}
+
+export interface CooccurrenceRow {
+  entity_id_1: string;
+  entity_id_2: string;
+  name_1: string;
+  name_2: string;
+  mention_count_1: number;
+  mention_count_2: number;
+  cooccurrence_count: string;
+  last_cooccurred: Date | null;
+}
+
+/**
+ * Pairs of entities named by the same memory, most often together first, at most `limit` pairs.
+ * Counted from the links rather than kept in a table of their own, so no writer has to maintain
+ * it. Only live raw memories count: an observation repeats its sources' entities, and counting it
+ * would count one statement twice.
+ */
+export async function entityCooccurrences(sql: Sql, bankId: string, minCount: number, limit: number): Promise<CooccurrenceRow[]> {
+  return sql.query<CooccurrenceRow>(
+    `WITH pairs AS (
+       SELECT a.entity_id AS entity_id_1, b.entity_id AS entity_id_2,
+              count(*) AS cooccurrence_count, max(m.mentioned_at) AS last_cooccurred
+         FROM unit_entities a
+         JOIN unit_entities b ON b.bank_id = a.bank_id AND b.unit_id = a.unit_id AND b.entity_id > a.entity_id
+         JOIN memory_units m ON m.bank_id = a.bank_id AND m.id = a.unit_id
+        WHERE a.bank_id = $1 AND m.fact_type <> 'observation' AND m.state = 'valid'
+        GROUP BY a.entity_id, b.entity_id
+       HAVING count(*) >= $2
+        ORDER BY cooccurrence_count DESC, last_cooccurred DESC, entity_id_1, entity_id_2
+        LIMIT $3)
+     SELECT p.entity_id_1, p.entity_id_2, p.cooccurrence_count, p.last_cooccurred,
+            e1.name AS name_1, e1.mention_count AS mention_count_1, e2.name AS name_2, e2.mention_count AS mention_count_2
+       FROM pairs p
+       JOIN entities e1 ON e1.bank_id = $1 AND e1.id = p.entity_id_1
+       JOIN entities e2 ON e2.bank_id = $1 AND e2.id = p.entity_id_2
+      ORDER BY p.cooccurrence_count DESC, p.last_cooccurred DESC, p.entity_id_1, p.entity_id_2`,
+    [bankId, minCount, limit],
+  );
+}

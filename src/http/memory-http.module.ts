@@ -1,10 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { BankGraphService } from '../banks/bank-graph.service.js';
+import { EntitiesService } from '../entities/entities.service.js';
 import { HealthController } from '../health/health.controller.js';
 import { ApiKeyGuard, ApiKeyVerifier } from './api-key.guard.js';
 import { BanksController } from './controllers/banks.controller.js';
 import { ConsolidationController } from './controllers/consolidation.controller.js';
 import { DocumentsController } from './controllers/documents.controller.js';
+import { BankGraphController, EntitiesController } from './controllers/entities.controller.js';
 import { MemoriesController } from './controllers/memories.controller.js';
 import { MentalModelsController } from './controllers/mental-models.controller.js';
 import { MetricsController, MonitoringController } from './controllers/monitoring.controller.js';
@@ -32,8 +35,17 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
     MentalModelsController,
     ConsolidationController,
     WebhooksController,
+    EntitiesController,
+    BankGraphController,
   ],
-  providers: [{ provide: MEMORY_HTTP_OPTIONS, useValue: {} satisfies MemoryHttpOptions }, ApiKeyVerifier, ApiKeyGuard],
+  providers: [
+    { provide: MEMORY_HTTP_OPTIONS, useValue: {} satisfies MemoryHttpOptions },
+    ApiKeyVerifier,
+    ApiKeyGuard,
+    // Reads only the HTTP API serves, over the module's database.
+    EntitiesService,
+    BankGraphService,
+  ],
   exports: [ApiKeyVerifier],
 })
 export class MemoryHttpModule {

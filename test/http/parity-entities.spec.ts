@@ -1,0 +1,207 @@
+import { HindsightClient, createClient, createConfig, sdk } from '@vectorize-io/hindsight-client';
+import { eventually } from '../helpers/eventually.js';
+import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
+import { call, startHttpApp, type HttpApp } from './http-app.js';
+
+type Client = ReturnType<typeof createClient>;
+/** The spec types graph nodes and edges as free-form objects; they carry Cytoscape's `data`. */
+type Element = { data: Record<string, any> };
+const elements = (list: unknown[]): Element[] => list as Element[];
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Entities, the entity and memory graphs and the bank statistics, through Hindsight's own client
+ * (0.9.1, unmodified), on both back ends: what retain wrote comes back in each view, and bad
+ * input is refused naming the field, with nothing changed.
+ */
+describe.each([
+  ['PGlite', 'pglite'],
+  ['PostgreSQL', 'postgres'],
+] as const)('entities, graphs and bank stats (%s)', (_name, backend) => {
+  let app: HttpApp;
+  let client: HindsightClient;
+  let raw: Client;
+  let database: { name: string; url: string } | undefined;
+  const bank = 'people';
+  const twoDaysAgo = new Date(Date.now() - 2 * DAY_MS);
+
+  beforeAll(async () => {
+    if (backend === 'postgres') database = await createTestDatabase('parity_entities');
+    app = await startHttpApp({
+      DATABASE_URL: database?.url ?? `pglite://memory/parity-entities-${process.pid}-${Date.now()}`,
+      MEMORY_OPERATIONS_POLL_MS: '50',
+    });
+    client = new HindsightClient({ baseUrl: app.url });
+    raw = createClient(createConfig({ baseUrl: app.url }));
+    await client.retainBatch(bank, [
+      { content: 'Alice met Bob in Paris.', timestamp: twoDaysAgo },
+      { content: 'Alice and Bob founded Acme together.', tags: ['work'], document_id: 'founding' },
+      { content: 'Carol lives in Oslo.', entities: [{ text: 'Carol', type: 'PERSON' }] },
+    ]);
+    await client.createBank('empty');
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    if (database) await dropTestDatabase(database.name);
+  });
+
+  async function entityByName(name: string) {
+    const { data } = await sdk.listEntities({ client: raw, path: { bank_id: bank } });
+    const entity = data!.items.find((item) => item.canonical_name === name);
+    if (!entity) throw new Error(`no entity '${name}' in ${JSON.stringify(data)}`);
+    return entity;
+  }
+
+  it('lists entities under the name as written, each with its metadata', async () => {
+    const { data } = await sdk.listEntities({ client: raw, path: { bank_id: bank } });
+    const names = data!.items.map((item) => item.canonical_name);
+    expect(names).toEqual(expect.arrayContaining(['Alice', 'Bob', 'Carol', 'Paris', 'Oslo', 'Acme']));
+    expect(names.some((name) => name === name.toLowerCase())).toBe(false);
+    for (const item of data!.items) expect(item.metadata).toEqual(item.canonical_name === 'Carol' ? { entity_type: 'PERSON' } : {});
+  });
+
+  it('reads one entity, with its observations once consolidation has built some', async () => {
+    const alice = await entityByName('Alice');
+    const { data, response } = await sdk.getEntity({ client: raw, path: { bank_id: bank, entity_id: alice.id } });
+    expect(response.status).toBe(200);
+    expect(data).toEqual({
+      id: alice.id,
+      canonical_name: 'Alice',
+      mention_count: alice.mention_count,
+      first_seen: alice.first_seen,
+      last_seen: alice.last_seen,
+      metadata: {},
+      observations: expect.any(Array),
+    });
+    expect(alice.mention_count).toBeGreaterThanOrEqual(2);
+  });
+
+  it('builds the co-mention graph, most often together first, with min_count and limit', async () => {
+    const [alice, bob] = [await entityByName('Alice'), await entityByName('Bob')];
+    const { data } = await sdk.getEntityGraph({ client: raw, path: { bank_id: bank } });
+    expect(data!.limit).toBe(1000);
+    expect(elements(data!.edges)[0].data).toMatchObject({
+      id: [alice.id, bob.id].sort().join('-'),
+      linkType: 'cooccurrence',
+      weight: 2,
+      lastCooccurred: expect.any(String),
+    });
+    expect(data!.total_edges).toBe(data!.edges.length);
+    expect(data!.total_entities).toBe(data!.nodes.length);
+    const labels = Object.fromEntries(elements(data!.nodes).map((node) => [node.data.id, node.data.label]));
+    expect(labels[alice.id]).toBe('Alice');
+
+    const frequent = await sdk.getEntityGraph({ client: raw, path: { bank_id: bank }, query: { min_count: 2 } });
+    expect(elements(frequent.data!.edges).map((edge) => edge.data.weight)).toEqual([2]);
+    expect(
+      elements(frequent.data!.nodes)
+        .map((node) => node.data.label)
+        .sort(),
+    ).toEqual(['Alice', 'Bob']);
+
+    const one = await sdk.getEntityGraph({ client: raw, path: { bank_id: bank }, query: { limit: 1 } });
+    expect(one.data).toMatchObject({ total_edges: 1, limit: 1 });
+  });
+
+  it('draws the memory graph: nodes, entity edges, table rows, filtered and capped', async () => {
+    const { data } = await sdk.getGraph({ client: raw, path: { bank_id: bank } });
+    expect(data).toMatchObject({ total_units: 3, limit: 1000 });
+    expect(data!.nodes).toHaveLength(3);
+    const founding = data!.table_rows.find((row) => row.text === 'Alice and Bob founded Acme together.');
+    expect(founding).toMatchObject({ document_id: 'founding', tags: ['work'], fact_type: expect.any(String), chunk_id: null });
+    expect(String(founding!.entities).split(', ').sort()).toEqual(['Acme', 'Alice', 'Bob']);
+    const met = elements(data!.nodes).find((node) => node.data.text === 'Alice met Bob in Paris.');
+    const entityEdges = elements(data!.edges).filter((edge) => edge.data.linkType === 'entity');
+    expect(entityEdges.map((edge) => edge.data.entityName).sort()).toEqual(['Alice', 'Bob']);
+    for (const edge of entityEdges) {
+      expect([edge.data.source, edge.data.target].sort()).toEqual([met!.data.id, founding!.id].sort());
+    }
+
+    const byText = await sdk.getGraph({ client: raw, path: { bank_id: bank }, query: { q: 'oslo' } });
+    expect(byText.data!.table_rows.map((row) => row.text)).toEqual(['Carol lives in Oslo.']);
+    const tagged = await sdk.getGraph({ client: raw, path: { bank_id: bank }, query: { tags: ['work'] } });
+    expect(tagged.data).toMatchObject({ total_units: 1, edges: [] });
+    const byDocument = await sdk.getGraph({ client: raw, path: { bank_id: bank }, query: { document_id: 'founding' } });
+    expect(byDocument.data!.total_units).toBe(1);
+    const capped = await sdk.getGraph({ client: raw, path: { bank_id: bank }, query: { limit: 1 } });
+    expect(capped.data).toMatchObject({ total_units: 3, limit: 1 });
+    expect(capped.data!.nodes).toHaveLength(1);
+  });
+
+  it('counts memories per bucket over the period, by the time field asked for', async () => {
+    const byIngest = await sdk.getMemoriesTimeseries({ client: raw, path: { bank_id: bank } });
+    expect(byIngest.data).toMatchObject({ bank_id: bank, period: '7d', trunc: 'day', time_field: 'created_at' });
+    const buckets = byIngest.data!.buckets!;
+    expect(buckets).toHaveLength(7);
+    const total = (bucket: (typeof buckets)[number]) => bucket.world! + bucket.experience! + bucket.observation!;
+    expect(buckets.map(total).reduce((a, b) => a + b)).toBeGreaterThanOrEqual(3);
+    expect(buckets[buckets.length - 1].time).toMatch(/T00:00:00\+00:00$/);
+
+    const byEvent = await sdk.getMemoriesTimeseries({ client: raw, path: { bank_id: bank }, query: { time_field: 'mentioned_at' } });
+    const eventDay = new Date(Math.floor(twoDaysAgo.getTime() / DAY_MS) * DAY_MS).toISOString().replace('.000Z', '+00:00');
+    expect(total(byEvent.data!.buckets!.find((bucket) => bucket.time === eventDay)!)).toBe(1);
+
+    const hourly = await sdk.getMemoriesTimeseries({ client: raw, path: { bank_id: bank }, query: { period: '1h', time_field: 'bogus' } });
+    expect(hourly.data).toMatchObject({ period: '1h', trunc: 'minute', time_field: 'created_at' });
+    expect(hourly.data!.buckets).toHaveLength(60);
+  });
+
+  it('shows when a document was ingested and when consolidation last ran', async () => {
+    const { data } = await sdk.listBanks({ client: raw });
+    const people = data!.banks.find((item) => item.bank_id === bank)!;
+    expect(Date.parse(people.last_document_at!)).toBeGreaterThan(Date.now() - 60_000);
+    expect(data!.banks.find((item) => item.bank_id === 'empty')!.last_document_at).toBeUndefined();
+
+    const before = await sdk.getAgentStats({ client: raw, path: { bank_id: bank } });
+    expect(before.data!.last_consolidated_at).toBeUndefined();
+    await sdk.triggerConsolidation({ client: raw, path: { bank_id: bank } });
+    const after = await eventually(
+      async () => (await sdk.getAgentStats({ client: raw, path: { bank_id: bank } })).data!,
+      (stats) => stats.last_consolidated_at != null && stats.pending_consolidation === 0,
+    );
+    expect(Date.parse(after.last_consolidated_at!)).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('answers regenerate with 410, as Hindsight does, and changes nothing', async () => {
+    const alice = await entityByName('Alice');
+    const { response, error } = await sdk.regenerateEntityObservations({ client: raw, path: { bank_id: bank, entity_id: alice.id } });
+    expect(response.status).toBe(410);
+    expect((error as unknown as { detail: string }).detail).toMatch(/deprecated.*mental models/s);
+    expect(await entityByName('Alice')).toEqual(alice);
+  });
+
+  it('refuses bad input naming the field, and changes nothing', async () => {
+    const entitiesBefore = await sdk.listEntities({ client: raw, path: { bank_id: bank } });
+    const statsBefore = (await sdk.getAgentStats({ client: raw, path: { bank_id: bank } })).data!;
+    const cases: Array<[string, number, RegExp]> = [
+      [`/v1/default/banks/${bank}/entities/not-a-uuid`, 400, /entity_id/],
+      [`/v1/default/banks/${bank}/entities/00000000-0000-4000-8000-000000000000`, 404, /not found/],
+      [`/v1/default/banks/nobody/entities/00000000-0000-4000-8000-000000000000`, 404, /nobody/],
+      [`/v1/default/banks/${bank}/entities/graph?limit=-1`, 422, /limit/],
+      [`/v1/default/banks/${bank}/entities/graph?limit=100001`, 422, /limit/],
+      [`/v1/default/banks/${bank}/entities/graph?min_count=often`, 422, /min_count/],
+      [`/v1/default/banks/nobody/entities/graph`, 404, /nobody/],
+      [`/v1/default/banks/${bank}/graph?type=dream`, 422, /type/],
+      [`/v1/default/banks/${bank}/graph?tags_match=some`, 422, /tags_match/],
+      [`/v1/default/banks/${bank}/graph?limit=lots`, 422, /limit/],
+      [`/v1/default/banks/${bank}/graph?chunk_id=c1`, 400, /chunk_id/],
+      [`/v1/default/banks/nobody/graph`, 404, /nobody/],
+      [`/v1/default/banks/${bank}/stats/memories-timeseries?period=2w`, 422, /period/],
+      [`/v1/default/banks/nobody/stats/memories-timeseries`, 404, /nobody/],
+    ];
+    for (const [path, status, detail] of cases) {
+      const response = await call(app.url, 'GET', path);
+      expect({ path, status: response.status }).toEqual({ path, status });
+      expect(JSON.stringify(response.body.detail)).toMatch(detail);
+    }
+    const regenerate = await call(app.url, 'POST', `/v1/default/banks/${bank}/entities/not-a-uuid/regenerate`);
+    expect(regenerate.status).toBe(410);
+
+    expect((await sdk.listEntities({ client: raw, path: { bank_id: bank } })).data).toEqual(entitiesBefore.data);
+    const statsAfter = (await sdk.getAgentStats({ client: raw, path: { bank_id: bank } })).data!;
+    expect({ ...statsAfter, operations_by_status: undefined }).toEqual({ ...statsBefore, operations_by_status: undefined });
+    expect((await sdk.listBanks({ client: raw })).data!.banks.map((item) => item.bank_id).sort()).toEqual(['empty', bank]);
+  });
+});

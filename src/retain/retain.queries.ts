@@ -20,6 +20,8 @@ export interface NewDocument {
 
 export interface NewMemoryUnit {
   documentId: string | null;
+  /** The stored chunk of the document the fact was extracted from; `null` without a document. */
+  chunkId: string | null;
   text: string;
   context: string | null;
   factType: FactType;
@@ -74,13 +76,13 @@ export async function insertMemoryUnits(sql: Sql, vectors: VectorBackend, bankId
     await sql.query(
       `INSERT INTO memory_units
          (id, bank_id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
-          observation_scopes, attribute_key)
+          observation_scopes, attribute_key, chunk_id)
        SELECT u.id, $1, u.document_id, u.text, u.context, u.fact_type, u.occurred_start, u.occurred_end, COALESCE(u.mentioned_at, now()),
-              u.metadata::jsonb, u.tags::text[], ${vectors.param('u.embedding')}, u.observation_scopes::jsonb, u.attribute_key
+              u.metadata::jsonb, u.tags::text[], ${vectors.param('u.embedding')}, u.observation_scopes::jsonb, u.attribute_key, u.chunk_id
          FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[],
-                     $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY
+                     $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[]) WITH ORDINALITY
               AS u(id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
-                   observation_scopes, attribute_key, ord)
+                   observation_scopes, attribute_key, chunk_id, ord)
         ORDER BY u.ord`,
       [
         bankId,
@@ -97,6 +99,7 @@ export async function insertMemoryUnits(sql: Sql, vectors: VectorBackend, bankId
         chunk.map((unit) => embeddingText(vectors, unit.embedding)),
         chunk.map((unit) => (unit.observationScopes === null ? null : JSON.stringify(unit.observationScopes))),
         chunk.map((unit) => unit.attributeKey),
+        chunk.map((unit) => unit.chunkId),
       ],
     );
     offset += chunk.length;

@@ -21,6 +21,9 @@ import { MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory
 import { stripUnstorable } from '../storage/storable-text.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
+import { DEFAULT_CHUNK_SIZE, splitIntoChunks } from '../documents/chunking.js';
+import { type NewChunk, configuredChunkSize, deleteDocumentsChunks, insertChunks } from '../documents/chunks.queries.js';
+import { randomUUID } from 'node:crypto';
 import { type ExtractedFact, type ExtractionInput, extractFactsBySentence, extractFactsWithLlm } from './fact-extraction.js';
 import { type NewMemoryUnit, insertMemoryUnits, upsertDocuments } from './retain.queries.js';
 import { attributeKey } from '../supersession/attribute-key.js';
@@ -32,7 +35,10 @@ interface PreparedItem {
   tags: string[];
   /** Checked; `null` is the default (`combined`). */
   scopes: ObservationScopesSpec | null;
-  facts: Array<ExtractedFact & { embedding: number[] }>;
+  /** The item's content as stored: cut at the bank's `retain_chunk_size`, each chunk extracted on its own. */
+  chunks: string[];
+  /** `chunk` is the index, in `chunks`, of the chunk the fact was extracted from. */
+  facts: Array<ExtractedFact & { embedding: number[]; chunk: number }>;
 }
 
 const MAX_WRITE_ATTEMPTS = 3;
@@ -110,7 +116,7 @@ export class RetainService {
     onWritten?: (sql: Sql, memoryIds: string[]) => Promise<void>,
     fence?: (sql: Sql) => Promise<void>,
   ): Promise<string[]> {
-    const prepared = await this.prepare(request, signal).catch((error: unknown) => {
+    const prepared = await this.prepare(bankId, request, signal).catch((error: unknown) => {
       throw fromExternalFailure(error);
     });
     signal?.throwIfAborted();
@@ -138,20 +144,29 @@ export class RetainService {
     });
   }
 
-  private async prepare(request: RetainRequest, signal?: AbortSignal): Promise<PreparedItem[]> {
+  private async prepare(bankId: string, request: RetainRequest, signal?: AbortSignal): Promise<PreparedItem[]> {
+    // A short read of its own, before any external call holds the request up.
+    const chunkSize = (await this.database.withConnection((sql) => configuredChunkSize(sql, bankId))) ?? DEFAULT_CHUNK_SIZE;
     const extracted = await Promise.all(
       request.items.map(async (item) => {
         const tags = itemTags(item, request);
-        return { item, tags, scopes: checkedScopes(item, tags), facts: await this.extract(toExtractionInput(item), signal) };
+        const chunks = splitIntoChunks(item.content, chunkSize);
+        const perChunk = await Promise.all(
+          chunks.map(async (content, chunk) =>
+            (await this.extract(toExtractionInput({ ...item, content }), signal)).map((fact) => ({ ...fact, chunk })),
+          ),
+        );
+        return { item, tags, scopes: checkedScopes(item, tags), chunks, facts: perChunk.flat() };
       }),
     );
     const texts = extracted.flatMap(({ facts }) => facts.map((fact) => fact.text));
     const embeddings = texts.length ? await this.ai.embedder.embed(texts, signal) : [];
     let next = 0;
-    return extracted.map(({ item, tags, scopes, facts }) => ({
+    return extracted.map(({ item, tags, scopes, chunks, facts }) => ({
       item,
       tags,
       scopes,
+      chunks,
       facts: facts.map((fact) => ({ ...fact, embedding: embeddings[next++] })),
     }));
   }
@@ -168,12 +183,14 @@ export class RetainService {
   private async write(sql: Sql, bankId: string, prepared: PreparedItem[]): Promise<string[]> {
     await ensureBank(sql, bankId);
     const replacedEntityIds = await this.replaceDocuments(sql, bankId, prepared);
+    const chunkIds = await this.writeChunks(sql, bankId, prepared);
     const units: NewMemoryUnit[] = [];
     const mentions: string[][] = [];
-    for (const { item, tags, scopes, facts } of prepared) {
+    prepared.forEach(({ item, tags, scopes, facts }, itemIndex) => {
       for (const fact of facts) {
         units.push({
           documentId: item.documentId ?? null,
+          chunkId: chunkIds[itemIndex]?.[fact.chunk] ?? null,
           text: fact.text,
           context: item.context ?? null,
           factType: fact.factType,
@@ -188,7 +205,7 @@ export class RetainService {
         });
         mentions.push(fact.entities.map((entity) => canonicalEntityName(entity.name)));
       }
-    }
+    });
     const memoryIds = await insertMemoryUnits(sql, this.vectors, bankId, units);
     const entityIds = await upsertEntitiesInBulk(sql, bankId, entitiesByCanonicalName(prepared));
     const links = memoryIds.flatMap((unitId, index) =>
@@ -202,6 +219,29 @@ export class RetainService {
       units.flatMap((unit) => (unit.attributeKey ? [unit.attributeKey] : [])),
     );
     return memoryIds;
+  }
+
+  /**
+   * Stores the chunks of the items that belong to a document (only a document has stored text for
+   * a chunk to quote), numbered across the document's items in request order. Returns each item's
+   * chunk ids, `null` for an item with no document.
+   */
+  private async writeChunks(sql: Sql, bankId: string, prepared: PreparedItem[]): Promise<Array<string[] | null>> {
+    const nextIndex = new Map<string, number>();
+    const rows: NewChunk[] = [];
+    const ids = prepared.map(({ item, chunks }) => {
+      const documentId = item.documentId;
+      if (!documentId) return null;
+      const first = nextIndex.get(documentId) ?? 0;
+      nextIndex.set(documentId, first + chunks.length);
+      return chunks.map((text, offset) => {
+        const id = randomUUID();
+        rows.push({ id, documentId, index: first + offset, text });
+        return id;
+      });
+    });
+    await insertChunks(sql, bankId, rows);
+    return ids;
   }
 
   /**
@@ -230,6 +270,7 @@ export class RetainService {
     const documentIds = sorted.map(([documentId]) => documentId);
     const touchedEntities = await entitiesLinkedToDocuments(sql, bankId, documentIds);
     await deleteDocumentsMemories(sql, bankId, documentIds);
+    await deleteDocumentsChunks(sql, bankId, documentIds);
     return touchedEntities;
   }
 

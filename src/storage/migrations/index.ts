@@ -8,6 +8,7 @@ import { TemporalIndex1764600000000 } from './1764600000000-temporal-index.js';
 import { BankLeadingKeys1764700000000 } from './1764700000000-bank-leading-keys.js';
 import { TemporalMidpointIndex1764800000000 } from './1764800000000-temporal-midpoint-index.js';
 import { EntityNameIndex1764900000000 } from './1764900000000-entity-name-index.js';
+import { DocumentChunks1765100000000 } from './1765100000000-document-chunks.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -21,6 +22,7 @@ export const MEMORY_MIGRATIONS = [
   BankLeadingKeys1764700000000,
   TemporalMidpointIndex1764800000000,
   EntityNameIndex1764900000000,
+  DocumentChunks1765100000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

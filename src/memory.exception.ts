@@ -7,6 +7,7 @@ export enum MemoryErrorCode {
   BankNotFound = 'BANK_NOT_FOUND',
   MemoryNotFound = 'MEMORY_NOT_FOUND',
   DocumentNotFound = 'DOCUMENT_NOT_FOUND',
+  ChunkNotFound = 'CHUNK_NOT_FOUND',
   OperationNotFound = 'OPERATION_NOT_FOUND',
   WebhookNotFound = 'WEBHOOK_NOT_FOUND',
   OperationNotCancellable = 'OPERATION_NOT_CANCELLABLE',

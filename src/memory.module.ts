@@ -24,6 +24,7 @@ import { OperationsService } from './operations/operations.service.js';
 import { OperationsWorker } from './operations/operations.worker.js';
 import { RecallService } from './recall/recall.service.js';
 import { RetainService } from './retain/retain.service.js';
+import { DocumentChunksService } from './documents/document-chunks.service.js';
 import { DataSourceRegistry } from './storage/data-source-registry.js';
 import { MemoryDatabase } from './storage/memory-database.js';
 import { prepareVectorBackend, type VectorBackend } from './storage/vector-backend.js';
@@ -130,6 +131,7 @@ const providers: Provider[] = [
   ConsolidationService,
   ConsolidationScheduler,
   MemoryEditService,
+  DocumentChunksService,
   MentalModelsService,
   ReflectService,
   ReadinessService,
@@ -162,6 +164,7 @@ const providers: Provider[] = [
     RecallService,
     ConsolidationService,
     MemoryEditService,
+    DocumentChunksService,
     MentalModelsService,
     ReflectService,
     ReadinessService,

@@ -47,6 +47,7 @@ function fromMemoryException(exception: MemoryException): HttpError {
     case MemoryErrorCode.BankNotFound:
     case MemoryErrorCode.MemoryNotFound:
     case MemoryErrorCode.DocumentNotFound:
+    case MemoryErrorCode.ChunkNotFound:
     case MemoryErrorCode.OperationNotFound:
     case MemoryErrorCode.WebhookNotFound:
       return { status: HttpStatus.NOT_FOUND, body: detail };

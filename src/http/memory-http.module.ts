@@ -6,6 +6,7 @@ import { HealthController } from '../health/health.controller.js';
 import { ApiKeyGuard, ApiKeyVerifier } from './api-key.guard.js';
 import { BanksController } from './controllers/banks.controller.js';
 import { ConsolidationController } from './controllers/consolidation.controller.js';
+import { ChunksController } from './controllers/chunks.controller.js';
 import { DocumentsController } from './controllers/documents.controller.js';
 import { BankGraphController, EntitiesController } from './controllers/entities.controller.js';
 import { MemoriesController } from './controllers/memories.controller.js';
@@ -30,6 +31,7 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
     BanksController,
     MemoriesController,
     DocumentsController,
+    ChunksController,
     OperationsController,
     ReflectController,
     MentalModelsController,

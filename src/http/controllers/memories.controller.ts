@@ -2,6 +2,7 @@ import { BadRequestException, Body, Delete, Get, HttpCode, Inject, Param, Patch,
 import { ApiOperation } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { BanksService } from '../../banks/banks.service.js';
+import { DocumentChunksService } from '../../documents/document-chunks.service.js';
 import { MemoriesService } from '../../memories/memories.service.js';
 import { MemoryEditService } from '../../memories/memory-edit.service.js';
 import { RecallService } from '../../recall/recall.service.js';
@@ -12,6 +13,7 @@ import { UpdateMemoryRequestDto } from '../dto/memory-edit.dto.js';
 import { RecallRequestDto } from '../dto/recall.dto.js';
 import { RetainRequestDto } from '../dto/retain.dto.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
+import { toIncludeRequest, withRecallIncludes } from '../recall-includes.wire.js';
 import { requestSignal } from '../request-signal.js';
 import {
   toClearedWire,
@@ -33,6 +35,7 @@ export class MemoriesController {
     @Inject(MemoriesService) private readonly memories: MemoriesService,
     @Inject(BanksService) private readonly banks: BanksService,
     @Inject(MemoryEditService) private readonly editor: MemoryEditService,
+    @Inject(DocumentChunksService) private readonly documents: DocumentChunksService,
   ) {}
 
   @Post('banks/:bank_id/memories')
@@ -52,8 +55,16 @@ export class MemoriesController {
       if (!queryTimestamp) throw new BadRequestException(`Invalid query_timestamp: ${body.query_timestamp}`);
     }
     await this.banks.assertExists(bankId);
-    const outcome = await this.recaller.recall(toRecallRequest(bankId, body, queryTimestamp), requestSignal(request));
-    return toRecallWire(outcome, body.min_scores);
+    const recallRequest = toRecallRequest(bankId, body, queryTimestamp);
+    const outcome = await this.recaller.recall(recallRequest, requestSignal(request));
+    const wire = toRecallWire(outcome, body.min_scores) as Parameters<typeof withRecallIncludes>[0];
+    const shown = new Set(wire.results.map((result) => result.id));
+    const includes = await this.documents.recallIncludes(
+      recallRequest,
+      { ...outcome, results: outcome.results.filter((memory) => shown.has(memory.id)) },
+      toIncludeRequest(body.include),
+    );
+    return withRecallIncludes(wire, includes);
   }
 
   // Before `memories/:memory_id`, which would otherwise take "list" for an id.

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { Allow, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Min, ValidateNested } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Min, ValidateNested } from 'class-validator';
 import { FACT_TYPES, RECALL_BUDGETS, TAGS_MATCHES } from '../../recall/recall.types.js';
 import { LimitedInput } from '../input-rules.js';
 import { OptionalTags, OptionalTagsMatch, UnsupportedTagGroups } from './coercions.js';
@@ -13,6 +13,30 @@ export class TokenBudgetDto {
   max_tokens?: number | null;
 }
 
+/** Hindsight's `ChunkIncludeOptions`. */
+export class ChunkIncludeOptionsDto {
+  @ApiPropertyOptional({ type: 'integer', default: 8192, minimum: 0, description: 'The last chunk that does not fit whole is cut' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  max_tokens?: number | null;
+}
+
+/** Hindsight's `SourceFactsIncludeOptions`; -1 is no limit. */
+export class SourceFactsIncludeOptionsDto {
+  @ApiPropertyOptional({ type: 'integer', default: 4096, minimum: -1 })
+  @IsOptional()
+  @IsInt()
+  @Min(-1)
+  max_tokens?: number | null;
+
+  @ApiPropertyOptional({ type: 'integer', default: -1, minimum: -1 })
+  @IsOptional()
+  @IsInt()
+  @Min(-1)
+  max_tokens_per_observation?: number | null;
+}
+
 export class IncludeOptionsDto {
   @ApiPropertyOptional({ type: TokenBudgetDto, nullable: true, description: 'On by default (500 tokens); null leaves entities out' })
   @IsOptional()
@@ -20,13 +44,25 @@ export class IncludeOptionsDto {
   @Type(() => TokenBudgetDto)
   entities?: TokenBudgetDto | null;
 
-  @ApiPropertyOptional({ nullable: true, description: 'Accepted; this server stores no chunks' })
-  @Allow()
-  chunks?: unknown;
+  @ApiPropertyOptional({
+    type: ChunkIncludeOptionsDto,
+    nullable: true,
+    description: '{} to include the chunks of the results; off by default',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ChunkIncludeOptionsDto)
+  chunks?: ChunkIncludeOptionsDto | null;
 
-  @ApiPropertyOptional({ nullable: true, description: 'Accepted and ignored' })
-  @Allow()
-  source_facts?: unknown;
+  @ApiPropertyOptional({
+    type: SourceFactsIncludeOptionsDto,
+    nullable: true,
+    description: '{} to include the memories the observations among the results were built from; off by default',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SourceFactsIncludeOptionsDto)
+  source_facts?: SourceFactsIncludeOptionsDto | null;
 }
 
 export class MinScoresDto {

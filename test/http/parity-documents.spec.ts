@@ -1,0 +1,233 @@
+import { HindsightClient, createClient, createConfig, sdk } from '@vectorize-io/hindsight-client';
+import { eventually } from '../helpers/eventually.js';
+import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
+import { call, startHttpApp, type HttpApp } from './http-app.js';
+
+type Client = ReturnType<typeof createClient>;
+
+const PARAGRAPHS = [
+  'Alice joined Acme in Lisbon as a data engineer. She builds the ingestion pipelines.',
+  'Bob moved to Oslo last spring. He plays the cello in a quartet on Sundays.',
+  'Carol runs the design studio in Porto. She sketches every morning before work.',
+  'Dmitri repairs sailing boats in Gdansk. He restored a wooden ketch over the winter.',
+];
+const TEXT = PARAGRAPHS.join('\n\n');
+
+/**
+ * Documents stored as chunks, their update and reprocessing, and what recall attaches about
+ * where its results came from (chunks, source facts), through Hindsight's own client (0.9.1,
+ * unmodified) on both back ends; bad input is refused naming the field, with nothing changed.
+ */
+describe.each([
+  ['PGlite', 'pglite'],
+  ['PostgreSQL', 'postgres'],
+] as const)('documents and chunks (%s)', (_name, backend) => {
+  let app: HttpApp;
+  let client: HindsightClient;
+  let raw: Client;
+  let database: { name: string; url: string } | undefined;
+  const bank = 'library';
+
+  beforeAll(async () => {
+    if (backend === 'postgres') database = await createTestDatabase('parity_documents');
+    app = await startHttpApp({
+      DATABASE_URL: database?.url ?? `pglite://memory/parity-documents-${process.pid}-${Date.now()}`,
+      MEMORY_OPERATIONS_POLL_MS: '50',
+    });
+    client = new HindsightClient({ baseUrl: app.url });
+    raw = createClient(createConfig({ baseUrl: app.url }));
+    await client.createBank(bank);
+    // Small chunks, so one short document makes several.
+    await client.updateBankConfig(bank, { retainChunkSize: 100 });
+    await client.retain(bank, TEXT, { documentId: 'team/notes', tags: ['team'], context: 'team notes', metadata: { source: 'wiki' } });
+    await client.retain(bank, 'Erin speaks Basque.');
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    if (database) await dropTestDatabase(database.name);
+  });
+
+  async function chunksOf(documentId: string, query?: { limit?: number; offset?: number }) {
+    const response = await sdk.listDocumentChunks({ client: raw, path: { bank_id: bank, document_id: documentId }, query });
+    expect(response.response.status).toBe(200);
+    return response.data!;
+  }
+
+  async function waitForOperation(operationId: string) {
+    const done = await eventually(
+      () => sdk.getOperationStatus({ client: raw, path: { bank_id: bank, operation_id: operationId } }),
+      (response) => response.data?.status === 'completed' || response.data?.status === 'failed',
+      20_000,
+    );
+    expect(done.data?.status).toBe('completed');
+  }
+
+  it('stores a document as chunks of the bank’s retain_chunk_size, listed in order and read one by one', async () => {
+    const listed = await chunksOf('team/notes');
+    expect(listed.total).toBe(PARAGRAPHS.length);
+    expect(listed).toMatchObject({ limit: 100, offset: 0 });
+    expect(listed.items.map((chunk) => chunk.chunk_text)).toEqual(PARAGRAPHS);
+    expect(listed.items.map((chunk) => chunk.chunk_index)).toEqual([0, 1, 2, 3]);
+    for (const chunk of listed.items) {
+      expect(chunk).toMatchObject({ bank_id: bank, document_id: 'team/notes', chunk_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      expect(new Date(chunk.created_at).getTime()).not.toBeNaN();
+    }
+
+    const page = await chunksOf('team/notes', { limit: 2, offset: 1 });
+    expect(page).toMatchObject({ total: 4, limit: 2, offset: 1 });
+    expect(page.items.map((chunk) => chunk.chunk_index)).toEqual([1, 2]);
+
+    const one = await sdk.getChunk({ client: raw, path: { chunk_id: listed.items[2].chunk_id } });
+    expect(one.data).toEqual(listed.items[2]);
+
+    // The document keeps its full text.
+    expect((await client.getDocument(bank, 'team/notes'))?.original_text).toBe(TEXT);
+  });
+
+  it('recall gives each fact the chunk it came from, and include.chunks the chunks themselves within max_tokens', async () => {
+    const recalled = await client.recall(bank, 'Where does Bob play the cello?', { includeChunks: true });
+    const cello = recalled.results.find((result) => result.text.includes('cello'))!;
+    const chunks = (await chunksOf('team/notes')).items;
+    expect(cello.chunk_id).toBe(chunks[1].chunk_id);
+    expect(recalled.chunks?.[cello.chunk_id!]).toEqual({ id: cello.chunk_id, text: PARAGRAPHS[1], chunk_index: 1, truncated: false });
+    for (const result of recalled.results) {
+      if (result.document_id === 'team/notes') expect(recalled.chunks?.[result.chunk_id!]?.text).toContain(result.text);
+      else expect(result.chunk_id).toBeUndefined();
+    }
+
+    // A budget smaller than the first chunk cuts it and stops there.
+    const cut = await client.recall(bank, 'Where does Bob play the cello?', { includeChunks: true, maxChunkTokens: 5 });
+    const kept = Object.values(cut.chunks ?? {});
+    expect(kept).toHaveLength(1);
+    expect(kept[0].truncated).toBe(true);
+    expect(PARAGRAPHS.some((paragraph) => paragraph.startsWith(kept[0].text) && paragraph !== kept[0].text)).toBe(true);
+
+    const without = await client.recall(bank, 'Where does Bob play the cello?');
+    expect(without.chunks).toBeUndefined();
+    expect(without.results.find((result) => result.text.includes('cello'))?.chunk_id).toBe(chunks[1].chunk_id);
+  });
+
+  it('include.source_facts gives the memories the observations were built from, within both budgets and the tag filter', async () => {
+    await client.retainBatch('observed', [
+      { content: "Julia's locker code is 7731.", tags: ['user:julia'] },
+      { content: "Julia's locker code is 7731, she said again.", tags: ['user:julia'] },
+      { content: "Ivan's locker code is 4419.", tags: ['user:ivan'] },
+      { content: "Ivan's locker code is 4419, he said again.", tags: ['user:ivan'] },
+    ]);
+    const queued = await sdk.triggerConsolidation({ client: raw, path: { bank_id: 'observed' } });
+    const done = await eventually(
+      () => sdk.getOperationStatus({ client: raw, path: { bank_id: 'observed', operation_id: queued.data!.operation_id } }),
+      (response) => response.data?.status === 'completed' || response.data?.status === 'failed',
+      20_000,
+    );
+    expect(done.data?.status).toBe('completed');
+
+    const ivan = await client.recall('observed', 'locker code', {
+      types: ['observation'],
+      tags: ['user:ivan'],
+      tagsMatch: 'all_strict',
+      includeSourceFacts: true,
+    });
+    expect(ivan.results).toHaveLength(1);
+    const sources = ivan.results[0].source_fact_ids!;
+    expect(sources).toHaveLength(2);
+    expect(Object.keys(ivan.source_facts ?? {}).sort()).toEqual([...sources].sort());
+    for (const id of sources) {
+      expect(ivan.source_facts![id]).toMatchObject({ id, type: 'world', tags: ['user:ivan'], text: expect.stringContaining('4419') });
+    }
+    expect(ivan.source_facts_truncated).toBe(false);
+    expect(JSON.stringify(ivan)).not.toContain('7731');
+
+    const perObservation = await call(app.url, 'POST', `/v1/default/banks/observed/memories/recall`, {
+      query: 'locker code',
+      types: ['observation'],
+      tags: ['user:ivan'],
+      tags_match: 'all_strict',
+      include: { source_facts: { max_tokens_per_observation: 1 } },
+    });
+    expect(perObservation.status).toBe(200);
+    expect(perObservation.body).toMatchObject({ source_facts: {}, source_facts_truncated: true });
+
+    const total = await client.recall('observed', 'locker code', {
+      types: ['observation'],
+      includeSourceFacts: true,
+      maxSourceFactsTokens: 0,
+    });
+    expect(total.results.length).toBeGreaterThan(0);
+    expect(total).toMatchObject({ source_facts: {}, source_facts_truncated: true });
+    expect((await client.recall('observed', 'locker code', { types: ['observation'] })).source_facts).toBeUndefined();
+  });
+
+  it('update_document changes the tags of the document and its memories', async () => {
+    await client.retain(bank, 'Farid teaches chess at the library.', { documentId: 'retag', tags: ['old'] });
+    expect(await client.updateDocument(bank, 'retag', { tags: ['new'] })).toEqual({ success: true });
+    expect((await client.getDocument(bank, 'retag'))?.tags).toEqual(['new']);
+    const memories = await client.listMemories(bank, { documentId: 'retag' });
+    expect(memories.items.map((item) => item.tags)).toEqual([['new']]);
+  });
+
+  it('reprocess_document re-extracts the stored text as an operation, with the current chunk size and the document’s tags', async () => {
+    await client.retain(bank, TEXT, { documentId: 'again', tags: ['keep'], context: 'from the wiki' });
+    const before = (await chunksOf('again')).items;
+    expect(before).toHaveLength(4);
+    await client.updateBankConfig(bank, { retainChunkSize: 3000 });
+
+    const queued = await sdk.reprocessDocument({ client: raw, path: { bank_id: bank, document_id: 'again' } });
+    expect(queued.response.status).toBe(200);
+    expect(queued.data).toEqual({ success: true, operation_id: expect.stringMatching(/^[0-9a-f-]{36}$/), items_count: 1 });
+    await waitForOperation(queued.data!.operation_id);
+
+    const after = (await chunksOf('again')).items;
+    expect(after.map((chunk) => chunk.chunk_text)).toEqual([TEXT]);
+    expect(after[0].chunk_id).not.toBe(before[0].chunk_id);
+    const gone = await sdk.getChunk({ client: raw, path: { chunk_id: before[0].chunk_id } });
+    expect(gone.response.status).toBe(404);
+
+    const document = await client.getDocument(bank, 'again');
+    expect(document).toMatchObject({ original_text: TEXT, tags: ['keep'] });
+    const recalled = await client.recall(bank, 'Who restored a wooden ketch?', { tags: ['keep'], tagsMatch: 'all_strict' });
+    const ketch = recalled.results.find((result) => result.text.includes('ketch'))!;
+    expect(ketch).toMatchObject({ document_id: 'again', context: 'from the wiki', tags: ['keep'], chunk_id: after[0].chunk_id });
+    await client.updateBankConfig(bank, { retainChunkSize: 100 });
+  });
+
+  it('refuses bad input naming the field, and changes nothing', async () => {
+    const chunksBefore = await chunksOf('team/notes');
+    const path = (suffix: string) => `/v1/default/banks/${bank}/documents/team%2Fnotes${suffix}`;
+
+    for (const query of ['?limit=0', '?limit=1001', '?offset=-1', '?limit=many']) {
+      const response = await call(app.url, 'GET', path(`/chunks${query}`));
+      expect(response.status).toBe(422);
+      expect(JSON.stringify(response.body.detail)).toMatch(/limit|offset/);
+    }
+    expect((await call(app.url, 'GET', `/v1/default/banks/${bank}/documents/missing/chunks`)).status).toBe(404);
+    for (const id of ['00000000-0000-4000-8000-000000000000', 'library_team_0']) {
+      const response = await sdk.getChunk({ client: raw, path: { chunk_id: id } });
+      expect(response.response.status).toBe(404);
+      expect(response.error).toEqual({ detail: `Chunk '${id}' not found` });
+    }
+
+    const noFields = await call(app.url, 'PATCH', path(''), {});
+    expect(noFields.status).toBe(400);
+    expect(noFields.body.detail).toMatch(/tags/);
+    const metadata = await call(app.url, 'PATCH', path(''), { tags: ['x'], metadata: { a: 'b' } });
+    expect(metadata.status).toBe(400);
+    expect(metadata.body.detail).toMatch(/metadata/);
+    const badTags = await call(app.url, 'PATCH', path(''), { tags: [1] });
+    expect(badTags.status).toBe(422);
+    expect(JSON.stringify(badTags.body.detail)).toContain('tags');
+    expect((await call(app.url, 'PATCH', `/v1/default/banks/${bank}/documents/missing`, { tags: ['x'] })).status).toBe(404);
+
+    expect((await call(app.url, 'POST', `/v1/default/banks/${bank}/documents/missing/reprocess`)).status).toBe(404);
+
+    for (const include of [{ chunks: { max_tokens: -1 } }, { source_facts: { max_tokens: -2 } }, { chunks: 'yes' }]) {
+      const response = await call(app.url, 'POST', `/v1/default/banks/${bank}/memories/recall`, { query: 'cello', include });
+      expect(response.status).toBe(422);
+      expect(JSON.stringify(response.body.detail)).toMatch(/chunks|source_facts|max_tokens/);
+    }
+
+    expect((await client.getDocument(bank, 'team/notes'))?.tags).toEqual(['team']);
+    expect(await chunksOf('team/notes')).toEqual(chunksBefore);
+  });
+});

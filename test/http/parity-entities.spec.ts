@@ -62,7 +62,7 @@ describe.each([
     for (const item of data!.items) expect(item.metadata).toEqual(item.canonical_name === 'Carol' ? { entity_type: 'PERSON' } : {});
   });
 
-  it('reads one entity, with its observations once consolidation has built some', async () => {
+  it('reads one entity under its name as written, with its metadata', async () => {
     const alice = await entityByName('Alice');
     const { data, response } = await sdk.getEntity({ client: raw, path: { bank_id: bank, entity_id: alice.id } });
     expect(response.status).toBe(200);
@@ -164,6 +164,28 @@ describe.each([
     expect(Date.parse(after.last_consolidated_at!)).toBeGreaterThan(Date.now() - 60_000);
   });
 
+  it("lists an entity's observations once consolidation has built them", async () => {
+    await client.retainBatch('hikers', [
+      { content: 'Alice Johnson loves hiking in the Alps.', tags: ['outdoor'] },
+      { content: 'Alice Johnson went hiking in the Alps last summer.', tags: ['outdoor'] },
+    ]);
+    await sdk.triggerConsolidation({ client: raw, path: { bank_id: 'hikers' } });
+    const observations = await eventually(
+      async () => (await client.listMemories('hikers', { type: 'observation' })).items,
+      (items) => items.length > 0,
+    );
+    const { data: entities } = await sdk.listEntities({ client: raw, path: { bank_id: 'hikers' } });
+    const alice = entities!.items.find((item) => item.canonical_name === 'Alice Johnson')!;
+    const { data } = await sdk.getEntity({ client: raw, path: { bank_id: 'hikers', entity_id: alice.id } });
+    expect(data!.observations.map((observation) => observation.text).sort()).toEqual(
+      observations
+        .filter((item) => String(item.entities).split(', ').includes('Alice Johnson'))
+        .map((item) => item.text)
+        .sort(),
+    );
+    expect(data!.observations.length).toBeGreaterThan(0);
+  });
+
   it('answers regenerate with 410, as Hindsight does, and changes nothing', async () => {
     const alice = await entityByName('Alice');
     const { response, error } = await sdk.regenerateEntityObservations({ client: raw, path: { bank_id: bank, entity_id: alice.id } });
@@ -202,6 +224,6 @@ describe.each([
     expect((await sdk.listEntities({ client: raw, path: { bank_id: bank } })).data).toEqual(entitiesBefore.data);
     const statsAfter = (await sdk.getAgentStats({ client: raw, path: { bank_id: bank } })).data!;
     expect({ ...statsAfter, operations_by_status: undefined }).toEqual({ ...statsBefore, operations_by_status: undefined });
-    expect((await sdk.listBanks({ client: raw })).data!.banks.map((item) => item.bank_id).sort()).toEqual(['empty', bank]);
+    expect((await sdk.listBanks({ client: raw })).data!.banks.map((item) => item.bank_id).sort()).toEqual(['empty', 'hikers', bank]);
   });
 });

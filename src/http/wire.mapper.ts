@@ -100,6 +100,8 @@ export function toRecallRequest(bankId: string, body: RecallRequestDto, queryTim
     queryTimestamp,
     tags: body.tags ?? undefined,
     tagsMatch: body.tags_match ?? undefined,
+    tagGroups: body.tag_groups ?? undefined,
+    preferObservations: body.prefer_observations === true,
     includeEntities: entities === null ? null : entities === undefined ? undefined : { maxTokens: entities.max_tokens ?? 500 },
   };
 }
@@ -260,7 +262,7 @@ function toMemoryListItemWire(memory: MemoryRecord): Json {
     occurred_start: iso(memory.occurredStart),
     occurred_end: iso(memory.occurredEnd),
     entities: memory.entities.join(', '),
-    chunk_id: null,
+    chunk_id: memory.chunkId ?? null,
     proof_count: memory.proofCount ?? 1,
     tags: memory.tags,
     metadata: memory.metadata,
@@ -287,7 +289,7 @@ export function toMemoryWire(memory: MemoryRecord): Json {
     occurred_end: iso(memory.occurredEnd),
     entities: memory.entities,
     document_id: memory.documentId,
-    chunk_id: null,
+    chunk_id: memory.chunkId ?? null,
     tags: memory.tags,
     metadata: memory.metadata,
     observation_scopes: memory.observationScopes,

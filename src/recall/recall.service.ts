@@ -28,6 +28,7 @@ import {
   type RecalledMemory,
 } from './recall.types.js';
 import { type LinkedEntity, type MemoryRow, loadCandidateRows, loadEntityObservations } from './recalled-rows.js';
+import { InvalidTagGroupError, parseTagGroups } from './tag-groups.js';
 import { type TemporalRange, parseTemporalQuery } from './temporal-query.js';
 import { type TokenCounter, cl100kTokenCounter, trimToTokenBudget } from './token-counter.js';
 
@@ -49,6 +50,8 @@ interface RecallPlan {
   temporalRange: TemporalRange | null;
   /** Superseded facts give way to what replaced them (docs/ARCHITECTURE.md, "Supersession"). */
   aboutThePresent: boolean;
+  /** Raw facts give way to the returned observations built from them. */
+  preferObservations: boolean;
   trace: boolean;
 }
 
@@ -175,7 +178,23 @@ export class RecallService {
     onConnection: OnConnection,
   ): Promise<{ results: RecalledMemory[]; entities: Record<string, RecalledEntity> | null; tokens: number; trimmed: number }> {
     const tokensOf = (candidate: RankedCandidate) => memoryTokens(counter, rows.get(candidate.fused.id)!);
-    const { kept, tokens } = trimToTokenBudget(ranked, tokensOf, plan.maxTokens);
+    let { kept, tokens } = trimToTokenBudget(ranked, tokensOf, plan.maxTokens);
+    if (plan.preferObservations) {
+      // Dropping a raw fact frees budget, which may let in another observation that covers more
+      // raw facts: repeat until what is kept covers none of what is kept.
+      const covered = new Set<string>();
+      for (;;) {
+        const before = covered.size;
+        for (const candidate of kept) for (const source of rows.get(candidate.fused.id)!.source_memory_ids ?? []) covered.add(source);
+        if (covered.size === before && !kept.some((candidate) => covered.has(candidate.fused.id))) break;
+        ({ kept, tokens } = trimToTokenBudget(
+          ranked.filter((candidate) => !covered.has(candidate.fused.id)),
+          tokensOf,
+          plan.maxTokens,
+        ));
+      }
+      ranked = ranked.filter((candidate) => !covered.has(candidate.fused.id));
+    }
     const keptRows = kept.map((candidate) => rows.get(candidate.fused.id)!);
     const entities = await this.loadEntities(
       onConnection,
@@ -202,6 +221,13 @@ export class RecallService {
     const tagsMatch = oneOf(request.tagsMatch ?? 'any', TAGS_MATCHES, 'tagsMatch');
     const tags = [...new Set(request.tags ?? [])];
     if (tags.some((tag) => typeof tag !== 'string')) throw invalid('tags must be strings');
+    let tagGroups;
+    try {
+      tagGroups = parseTagGroups(request.tagGroups);
+    } catch (error) {
+      if (error instanceof InvalidTagGroupError) throw invalid(error.message);
+      throw error;
+    }
 
     const maxTokens = request.maxTokens ?? this.settings.defaultMaxTokens;
     if (!isNonNegativeInteger(maxTokens)) throw invalid(`maxTokens must be a non-negative integer, got ${maxTokens}`);
@@ -216,13 +242,16 @@ export class RecallService {
     const temporalRange = parseTemporalQuery(request.query, now);
     return {
       query: request.query,
-      scope: { bankId: request.bankId, types: types.length > 0 ? types : FACT_TYPES, tags, tagsMatch },
+      scope: { bankId: request.bankId, types: types.length > 0 ? types : FACT_TYPES, tags, tagsMatch, tagGroups },
       budget,
       candidatesPerArm: this.settings.candidatesPerArm[budget],
       maxTokens,
       entityMaxTokens: includeEntities?.maxTokens ?? null,
       temporalRange,
       aboutThePresent: asksAboutThePresent(request.query, temporalRange !== null),
+      preferObservations:
+        request.preferObservations === true &&
+        (types.length === 0 || (types.includes('observation') && types.some((type) => type !== 'observation'))),
       trace: request.trace === true,
     };
   }

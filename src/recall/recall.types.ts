@@ -29,6 +29,16 @@ export interface RecallRequest {
   tags?: string[];
   /** `any` by default. */
   tagsMatch?: TagsMatch;
+  /**
+   * Compound tag filters (Hindsight's `tag_groups`), AND-ed with each other and with `tags`; as
+   * they arrived, checked by recall (`src/recall/tag-groups.ts`).
+   */
+  tagGroups?: unknown[];
+  /**
+   * With observations and raw facts both asked for: a raw fact that a returned observation was
+   * built from gives its place to the next result. Off by default.
+   */
+  preferObservations?: boolean;
   /** `{ maxTokens: 500 }` by default; `null` leaves the entities map out. */
   includeEntities?: { maxTokens: number } | null;
 }

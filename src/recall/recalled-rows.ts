@@ -1,6 +1,6 @@
 import type { Sql } from '../storage/memory-database.js';
 import { SqlParams } from './arms/sql-params.js';
-import { RecallScope, sourcesVisible, tagPredicate, visibleMemories } from './arms/visible-memories.js';
+import { RecallScope, groupsPredicate, sourcesVisible, tagPredicate, visibleMemories } from './arms/visible-memories.js';
 import type { FactType } from './recall.types.js';
 
 /** A candidate's row, without its embedding (recall never needs the vector back). */
@@ -100,7 +100,8 @@ export async function loadEntityObservations(
             AND m.state = 'valid'
             AND m.fact_type = 'observation'
             AND ${tagPredicate('m.tags', scope.tags, scope.tagsMatch, params)}
-            AND ${sourcesVisible('m', scope.tags, scope.tagsMatch, params)}
+            AND ${groupsPredicate('m.tags', scope.tagGroups, params)}
+            AND ${sourcesVisible('m', scope.tags, scope.tagsMatch, params, scope.tagGroups)}
        ) AS ranked
       WHERE position <= ${params.add(perEntity)}
       ORDER BY entity_id, position`,

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { type ApiPropertyOptions, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { TAGS_MATCHES } from '../../recall/recall.types.js';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, ValidateBy, type ValidationOptions } from 'class-validator';
@@ -120,6 +120,40 @@ export function OptionalTagsMatch(): PropertyDecorator {
 }
 
 /** Hindsight's boolean tag expressions: accepted empty, refused otherwise, naming the field. */
+/**
+ * Hindsight's `tag_groups`: its structure (recursive, with paths in the errors) is checked by
+ * recall itself (`src/recall/tag-groups.ts`), which a caller of the module reaches without HTTP.
+ */
+export function TagGroups(): PropertyDecorator {
+  // Swagger's option types have no room for oneOf inside items; the schema is plain OpenAPI.
+  const group = {
+    oneOf: [
+      {
+        type: 'object',
+        required: ['tags'],
+        properties: {
+          tags: { type: 'array', items: { type: 'string' } },
+          match: { type: 'string', enum: [...TAGS_MATCHES], default: 'any_strict' },
+        },
+      },
+      { type: 'object', required: ['and'], properties: { and: { type: 'array', items: { type: 'object' } } } },
+      { type: 'object', required: ['or'], properties: { or: { type: 'array', items: { type: 'object' } } } },
+      { type: 'object', required: ['not'], properties: { not: { type: 'object' } } },
+    ],
+  };
+  return applyDecorators(
+    ApiPropertyOptional({
+      type: 'array',
+      items: group,
+      nullable: true,
+      description:
+        'Compound tag filters, AND-ed with each other and with tags: a leaf {tags, match} or {and: [...]}, {or: [...]}, {not: ...}',
+    } as unknown as ApiPropertyOptions),
+    IsOptional(),
+    IsArray(),
+  );
+}
+
 export function UnsupportedTagGroups(): PropertyDecorator {
   return applyDecorators(
     ApiPropertyOptional({ nullable: true, description: 'Not supported: use tags and tags_match' }),

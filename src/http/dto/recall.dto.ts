@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Min, ValidateNested } from 'class-validator';
 import { FACT_TYPES, RECALL_BUDGETS, TAGS_MATCHES } from '../../recall/recall.types.js';
 import { LimitedInput } from '../input-rules.js';
-import { OptionalTags, OptionalTagsMatch, UnsupportedTagGroups } from './coercions.js';
+import { OptionalTags, OptionalTagsMatch, TagGroups } from './coercions.js';
 
 export class TokenBudgetDto {
   @ApiPropertyOptional({ type: Number, minimum: 0 })
@@ -85,7 +85,12 @@ export class RecallRequestDto {
   @IsIn(FACT_TYPES, { each: true })
   types?: Array<(typeof FACT_TYPES)[number]> | null;
 
-  @ApiPropertyOptional({ type: Boolean, description: 'Accepted and ignored' })
+  @ApiPropertyOptional({
+    type: Boolean,
+    default: false,
+    description:
+      'With observation and a raw type both asked for: a raw fact that a returned observation was built from gives its place to the next result',
+  })
   @IsOptional()
   @IsBoolean()
   prefer_observations?: boolean | null;
@@ -123,7 +128,7 @@ export class RecallRequestDto {
   @OptionalTagsMatch()
   tags_match?: (typeof TAGS_MATCHES)[number] | null;
 
-  @UnsupportedTagGroups()
+  @TagGroups()
   tag_groups?: unknown[] | null;
 
   @ApiPropertyOptional({ type: MinScoresDto, nullable: true })

@@ -1,4 +1,5 @@
 import type { FactType, TagsMatch } from '../recall.types.js';
+import { type TagGroup, tagGroupsPredicate } from '../tag-groups.js';
 import type { SqlParams } from './sql-params.js';
 
 /** Which memories one recall may see; every arm and every follow-up query applies the same one. */
@@ -8,6 +9,8 @@ export interface RecallScope {
   /** Deduplicated; empty when the request named none. */
   tags: readonly string[];
   tagsMatch: TagsMatch;
+  /** AND-ed with `tags`; none when the request named none. */
+  tagGroups?: readonly TagGroup[];
 }
 
 /**
@@ -21,8 +24,14 @@ export function visibleMemories(alias: string, scope: RecallScope, params: SqlPa
     `${alias}.state = 'valid'`,
     `${alias}.fact_type = ANY(${params.add([...scope.types])}::text[])`,
     tagPredicate(`${alias}.tags`, scope.tags, scope.tagsMatch, params),
-    sourcesVisible(alias, scope.tags, scope.tagsMatch, params),
+    groupsPredicate(`${alias}.tags`, scope.tagGroups, params),
+    sourcesVisible(alias, scope.tags, scope.tagsMatch, params, scope.tagGroups),
   ].join(' AND ');
+}
+
+/** The request's `tag_groups` on a tags column, built from the same leaf as `tagPredicate`. */
+export function groupsPredicate(column: string, groups: readonly TagGroup[] | undefined, params: SqlParams): string {
+  return tagGroupsPredicate(column, groups ?? [], params, tagPredicate);
 }
 
 /**
@@ -32,12 +41,18 @@ export function visibleMemories(alias: string, scope: RecallScope, params: SqlPa
  * The other half of the guarantee that a tag filter never shows another scope's text
  * (docs/ARCHITECTURE.md, "Observation scopes"); consolidation is the first.
  */
-export function sourcesVisible(alias: string, tags: readonly string[], match: TagsMatch, params: SqlParams): string {
-  if (tags.length === 0 && match !== 'exact') return 'TRUE';
+export function sourcesVisible(
+  alias: string,
+  tags: readonly string[],
+  match: TagsMatch,
+  params: SqlParams,
+  groups: readonly TagGroup[] = [],
+): string {
+  if (tags.length === 0 && match !== 'exact' && groups.length === 0) return 'TRUE';
   return `(${alias}.fact_type <> 'observation' OR NOT EXISTS (
             SELECT 1 FROM memory_units source
              WHERE source.id = ANY(${alias}.source_memory_ids)
-               AND NOT ${tagPredicate('source.tags', tags, match, params)}))`;
+               AND NOT (${tagPredicate('source.tags', tags, match, params)} AND ${groupsPredicate('source.tags', groups, params)})))`;
 }
 
 /**

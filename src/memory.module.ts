@@ -18,6 +18,7 @@ import { type MemoryModuleOptions, type ResolvedMemoryOptions, resolveMemoryOpti
 import { MemoriesService } from './memories/memories.service.js';
 import { MemoryEditService } from './memories/memory-edit.service.js';
 import { MentalModelsService } from './mental-models/mental-models.service.js';
+import { DirectivesService } from './directives/directives.service.js';
 import { ReflectService } from './reflect/reflect.service.js';
 import { MemoryMetrics } from './metrics/memory-metrics.js';
 import { OperationsService } from './operations/operations.service.js';
@@ -132,6 +133,7 @@ const providers: Provider[] = [
   ConsolidationScheduler,
   MemoryEditService,
   DocumentChunksService,
+  DirectivesService,
   MentalModelsService,
   ReflectService,
   ReadinessService,
@@ -165,6 +167,7 @@ const providers: Provider[] = [
     ConsolidationService,
     MemoryEditService,
     DocumentChunksService,
+    DirectivesService,
     MentalModelsService,
     ReflectService,
     ReadinessService,

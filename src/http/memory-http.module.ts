@@ -6,6 +6,7 @@ import { HealthController } from '../health/health.controller.js';
 import { ApiKeyGuard, ApiKeyVerifier } from './api-key.guard.js';
 import { BanksController } from './controllers/banks.controller.js';
 import { ConsolidationController } from './controllers/consolidation.controller.js';
+import { DirectivesController } from './controllers/directives.controller.js';
 import { ChunksController } from './controllers/chunks.controller.js';
 import { DocumentsController } from './controllers/documents.controller.js';
 import { BankGraphController, EntitiesController } from './controllers/entities.controller.js';
@@ -35,6 +36,7 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
     OperationsController,
     ReflectController,
     MentalModelsController,
+    DirectivesController,
     ConsolidationController,
     WebhooksController,
     EntitiesController,

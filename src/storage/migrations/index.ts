@@ -9,6 +9,7 @@ import { BankLeadingKeys1764700000000 } from './1764700000000-bank-leading-keys.
 import { TemporalMidpointIndex1764800000000 } from './1764800000000-temporal-midpoint-index.js';
 import { EntityNameIndex1764900000000 } from './1764900000000-entity-name-index.js';
 import { DocumentChunks1765100000000 } from './1765100000000-document-chunks.js';
+import { Directives1765200000000 } from './1765200000000-directives.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -23,6 +24,7 @@ export const MEMORY_MIGRATIONS = [
   TemporalMidpointIndex1764800000000,
   EntityNameIndex1764900000000,
   DocumentChunks1765100000000,
+  Directives1765200000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

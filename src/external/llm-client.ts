@@ -8,6 +8,16 @@ export interface LlmJsonRequest<T> {
   /** The reply is only returned once it has been validated against this. */
   schema: z.ZodType<T>;
   maxTokens?: number;
+  /** Told the tokens the call consumed, as the provider reported them, even when its reply is then refused. */
+  onUsage?: (usage: LlmUsage) => void;
+}
+
+export interface LlmUsage {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+  cachedTokens: number;
+  thoughtsTokens: number;
 }
 
 /**

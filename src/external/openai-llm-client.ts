@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { ExternalCallGuard } from './external-call-guard.js';
 import { LlmOutputError } from './external-errors.js';
 import type { HttpTransport } from './http-transport.js';
-import type { LlmClient, LlmJsonRequest } from './llm-client.js';
+import type { LlmClient, LlmJsonRequest, LlmUsage } from './llm-client.js';
 import { OpenAiConnectionSettings, requestOpenAi } from './openai-request.js';
 
 export interface OpenAiLlmSettings extends OpenAiConnectionSettings {
@@ -47,9 +47,25 @@ export class OpenAiLlmClient implements LlmClient {
           { signal: callSignal },
         ),
       );
+      request.onUsage?.(usageOf(completion));
       return parseReply(completion, request.operation, request.schema);
     });
   }
+}
+
+function usageOf(completion: ChatCompletion): LlmUsage {
+  const usage = completion?.usage;
+  const input = usage?.prompt_tokens ?? 0;
+  const thoughts = usage?.completion_tokens_details?.reasoning_tokens ?? 0;
+  // Hindsight counts visible output only: reasoning tokens are reported apart.
+  const output = Math.max(0, (usage?.completion_tokens ?? 0) - thoughts);
+  return {
+    inputTokens: input,
+    outputTokens: output,
+    totalTokens: input + output,
+    cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
+    thoughtsTokens: thoughts,
+  };
 }
 
 function withJsonInstruction(system: string, user: string): string {

@@ -9,6 +9,14 @@ export interface MentalModelTrigger {
   /** Which memories the refresh recalls; every type when null. */
   factTypes: FactType[] | null;
   tagsMatch: TagsMatch | null;
+  /** The token budget of the memories the refresh recalls; recall's default when null. */
+  recallMaxTokens: number | null;
+  /**
+   * Stored and echoed. Honoured as asked: a refresh never consults other mental models, so they
+   * are always excluded.
+   */
+  excludeMentalModels: boolean;
+  excludeMentalModelIds: string[] | null;
 }
 
 export interface MentalModel {
@@ -42,6 +50,14 @@ export interface UpdateMentalModel {
   tags?: string[];
   maxTokens?: number;
   trigger?: Partial<MentalModelTrigger>;
+}
+
+/** One change of a model's content: a refresh that wrote it, or a clear. */
+export interface MentalModelHistoryEntry {
+  previousContent: string | null;
+  newContent: string | null;
+  reason: 'refresh' | 'clear';
+  changedAt: Date;
 }
 
 export interface MentalModelFilter {

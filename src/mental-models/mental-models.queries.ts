@@ -171,7 +171,10 @@ export async function modelsToRefreshAfterConsolidation(sql: Sql, bankId: string
   return models.map((model) => model.id);
 }
 
-/** `basedOn` as stored (JSON-ready facts). Returns how many rows changed: 0 when the model is gone. */
+/**
+ * `basedOn` as stored (JSON-ready facts), with the change recorded in the model's history in the
+ * caller's transaction. Returns how many rows changed: 0 when the model is gone.
+ */
 export async function writeRefreshedContent(
   sql: Sql,
   bankId: string,
@@ -179,10 +182,101 @@ export async function writeRefreshedContent(
   content: string,
   basedOn: Array<Record<string, unknown>>,
 ): Promise<number> {
+  const [previous] = await sql.query<{ content: string | null }>(
+    `SELECT content FROM mental_models WHERE bank_id = $1 AND id = $2 FOR UPDATE`,
+    [bankId, id],
+  );
+  if (!previous) return 0;
   const { affected } = await sql.execute(
     `UPDATE mental_models SET content = $3, based_on = $4::jsonb, last_refreshed_at = now(), updated_at = now()
       WHERE bank_id = $1 AND id = $2`,
     [bankId, id, content, JSON.stringify(basedOn)],
   );
+  await recordHistory(sql, bankId, id, previous.content, content, 'refresh');
   return affected;
+}
+
+/**
+ * Empties the model so its next refresh starts from nothing, recording the change; undefined
+ * when the model does not exist.
+ */
+export async function clearModelContent(sql: Sql, bankId: string, id: string): Promise<ModelRow | undefined> {
+  const current = await lockModel(sql, bankId, id);
+  if (!current) return undefined;
+  const [row] = await sql.query<ModelRow>(
+    `UPDATE mental_models SET content = NULL, based_on = '[]'::jsonb, last_refreshed_at = NULL, updated_at = now()
+      WHERE bank_id = $1 AND id = $2
+      RETURNING *`,
+    [bankId, id],
+  );
+  await recordHistory(sql, bankId, id, current.content, null, 'clear');
+  return row;
+}
+
+async function recordHistory(
+  sql: Sql,
+  bankId: string,
+  id: string,
+  previous: string | null,
+  next: string | null,
+  reason: 'refresh' | 'clear',
+): Promise<void> {
+  await sql.execute(
+    `INSERT INTO mental_model_history (bank_id, mental_model_id, previous_content, new_content, reason)
+     VALUES ($1, $2, $3, $4, $5)`,
+    [bankId, id, previous, next, reason],
+  );
+}
+
+export interface HistoryRow {
+  previous_content: string | null;
+  new_content: string | null;
+  reason: 'refresh' | 'clear';
+  changed_at: Date;
+}
+
+/** Newest first. */
+export async function selectHistory(sql: Sql, bankId: string, id: string): Promise<HistoryRow[]> {
+  return sql.query<HistoryRow>(
+    `SELECT previous_content, new_content, reason, changed_at FROM mental_model_history
+      WHERE bank_id = $1 AND mental_model_id = $2
+      ORDER BY changed_at DESC, id`,
+    [bankId, id],
+  );
+}
+
+/**
+ * Whether a live memory of the model's scope (its fact types, its tags as its refresh matches
+ * them) was written after `since`; any such memory counts when the model was never refreshed.
+ */
+export async function memoriesWrittenSince(
+  sql: Sql,
+  bankId: string,
+  scope: { since: Date | null; types: string[] | null; tags: string[]; tagsMatch: TagsMatch },
+): Promise<boolean> {
+  const params = new SqlParams();
+  const where = [`m.bank_id = ${params.add(bankId)}`, `m.state = 'valid'`, tagPredicate('m.tags', scope.tags, scope.tagsMatch, params)];
+  if (scope.since) where.push(`m.created_at > ${params.add(scope.since)}`);
+  if (scope.types && scope.types.length > 0) where.push(`m.fact_type = ANY(${params.add(scope.types)}::text[])`);
+  const [row] = await sql.query<{ stale: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM memory_units m WHERE ${where.join(' AND ')}) AS stale`,
+    params.values,
+  );
+  return row.stale;
+}
+
+/** The newest `created_at` among the live memories of the scope: what a refresh now would be current to. */
+export async function newestMemoryOfScope(
+  sql: Sql,
+  bankId: string,
+  scope: { types: string[] | null; tags: string[]; tagsMatch: TagsMatch },
+): Promise<{ newest: Date | null; now: Date }> {
+  const params = new SqlParams();
+  const where = [`m.bank_id = ${params.add(bankId)}`, `m.state = 'valid'`, tagPredicate('m.tags', scope.tags, scope.tagsMatch, params)];
+  if (scope.types && scope.types.length > 0) where.push(`m.fact_type = ANY(${params.add(scope.types)}::text[])`);
+  const [row] = await sql.query<{ newest: Date | null; now: Date }>(
+    `SELECT (SELECT max(m.created_at) FROM memory_units m WHERE ${where.join(' AND ')}) AS newest, now() AS now`,
+    params.values,
+  );
+  return row;
 }

@@ -2,14 +2,16 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { ensureBank } from '../banks/banks.queries.js';
 import { BanksService } from '../banks/banks.service.js';
+import { DirectivesService, directivesPrompt } from '../directives/directives.service.js';
 import { AiClients } from '../external/ai-clients.js';
+import type { LlmUsage } from '../external/llm-client.js';
 import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
 import type { ClaimedOperation } from '../operations/operation.types.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
 import { RecallService } from '../recall/recall.service.js';
-import { FACT_TYPES, TAGS_MATCHES, type RecalledMemory } from '../recall/recall.types.js';
-import { describeMemory, extractiveAnswer, toFact } from '../reflect/reflect.service.js';
+import { FACT_TYPES, TAGS_MATCHES, type RecalledMemory, type TagsMatch } from '../recall/recall.types.js';
+import { NO_USAGE, addUsage, describeMemory, extractiveAnswer, toFact } from '../reflect/reflect.service.js';
 import type { ReflectFact } from '../reflect/reflect.types.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
 import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
@@ -21,19 +23,24 @@ import {
   MIN_MODEL_TOKENS,
   type MentalModel,
   type MentalModelFilter,
+  type MentalModelHistoryEntry,
   type MentalModelTrigger,
   REFRESH_MENTAL_MODEL,
   type UpdateMentalModel,
 } from './mental-model.types.js';
 import {
   type ModelRow,
+  clearModelContent,
   deleteModel,
   insertModel,
   listModels,
   lockModel,
   lockModelForRefresh,
+  memoriesWrittenSince,
+  newestMemoryOfScope,
   modelsToRefreshAfterConsolidation,
   scheduledModels,
+  selectHistory,
   selectModel,
   tryCronLock,
   updateModel,
@@ -79,6 +86,7 @@ export class MentalModelsService {
     @Inject(OperationsService) private readonly operations: OperationsService,
     @Inject(OperationsWorker) private readonly worker: OperationsWorker,
     @Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator,
+    @Inject(DirectivesService) private readonly directives: DirectivesService,
   ) {
     worker.register(REFRESH_MENTAL_MODEL, (operation, signal) => this.runRefresh(operation, signal));
   }
@@ -145,6 +153,58 @@ export class MentalModelsService {
     const row = await this.database.withConnection((sql) => selectModel(sql, bankId, id));
     if (!row) throw notFound(id);
     return toModel(row);
+  }
+
+  /** The model and whether memories of its scope were written since its last refresh (one scope, two reads). */
+  async getWithStaleness(bankId: string, id: string): Promise<{ model: MentalModel; isStale: boolean }> {
+    return this.database.withConnection(async (sql) => {
+      const row = await selectModel(sql, bankId, id);
+      if (!row) throw notFound(id);
+      const model = toModel(row);
+      const isStale = await memoriesWrittenSince(sql, bankId, { since: model.lastRefreshedAt, ...scopeOf(model) });
+      return { model, isStale };
+    });
+  }
+
+  /** Newest first; 404 when the model does not exist. */
+  async history(bankId: string, id: string): Promise<MentalModelHistoryEntry[]> {
+    return this.database.withConnection(async (sql) => {
+      if (!(await selectModel(sql, bankId, id))) throw notFound(id);
+      const rows = await selectHistory(sql, bankId, id);
+      return rows.map((row) => ({
+        previousContent: row.previous_content,
+        newContent: row.new_content,
+        reason: row.reason,
+        changedAt: row.changed_at,
+      }));
+    });
+  }
+
+  /** Empties the content (recorded in the history), so the next refresh re-synthesises from scratch. */
+  async clear(bankId: string, id: string): Promise<MentalModel> {
+    const row = await this.database.transaction((sql) => clearModelContent(sql, bankId, id));
+    if (!row) throw notFound(id);
+    return toModel(row);
+  }
+
+  /**
+   * What a refresh would write now, with nothing stored: the same recall, directives and LLM
+   * call as a refresh, read and asked with no connection held, then compared with the content.
+   */
+  async dryRunRefresh(bankId: string, id: string, signal?: AbortSignal): Promise<DryRunRefresh> {
+    const started = performance.now();
+    const model = await this.get(bankId, id);
+    const scope = scopeOf(model);
+    const window = await this.database.withConnection((sql) => newestMemoryOfScope(sql, bankId, scope));
+    const summary = await this.summarise(model, signal);
+    return {
+      model,
+      scope,
+      createdBefore: window.now,
+      watermark: window.newest,
+      ...summary,
+      durationMs: Math.round(performance.now() - started),
+    };
   }
 
   /** Creates the model with a placeholder and queues its first refresh, in one transaction. */
@@ -238,27 +298,39 @@ export class MentalModelsService {
     });
   }
 
-  private async summarise(model: MentalModel, signal: AbortSignal): Promise<{ content: string; basedOn: ReflectFact[] }> {
+  private async summarise(model: MentalModel, signal?: AbortSignal): Promise<Summary> {
     const llm = this.ai.llm;
+    const scope = scopeOf(model);
+    const recallStarted = performance.now();
     const { results } = await this.recaller.recall(
       {
         bankId: model.bankId,
         query: model.sourceQuery,
-        types: model.trigger.factTypes ?? undefined,
-        tags: model.tags,
-        // Built within its tags: with tags and no mode of its own, only memories carrying all of
-        // them (Hindsight's default for models), never untagged or other scopes' memories.
-        tagsMatch: model.trigger.tagsMatch ?? (model.tags.length > 0 ? 'all_strict' : undefined),
+        types: scope.types ?? undefined,
+        tags: scope.tags,
+        tagsMatch: scope.tagsMatch,
         // Without a model the summary is the memories themselves, so they must fit its budget.
-        maxTokens: llm ? undefined : model.maxTokens,
+        maxTokens: llm
+          ? (model.trigger.recallMaxTokens ?? undefined)
+          : Math.min(model.maxTokens, model.trigger.recallMaxTokens ?? Infinity),
         includeEntities: null,
       },
       signal,
     );
+    const recallMs = Math.round(performance.now() - recallStarted);
     if (!llm) {
       const extract = extractiveAnswer(results, results.length);
-      return { content: extract.text, basedOn: extract.basedOn };
+      return {
+        content: extract.text,
+        basedOn: extract.basedOn,
+        retrieved: results,
+        directives: [],
+        usage: NO_USAGE,
+        recallMs,
+        llmMs: null,
+      };
     }
+    const directives = await this.directives.applicable(model.bankId, { tags: scope.tags, tagsMatch: scope.tagsMatch });
     const user = [
       `Topic: ${model.name}`,
       `Query: ${model.sourceQuery}`,
@@ -266,15 +338,32 @@ export class MentalModelsService {
       'Memories:',
       ...(results.length ? results.map(describeMemory) : ['(none)']),
     ].join('\n');
+    let usage = NO_USAGE;
+    const llmStarted = performance.now();
     const answer = await llm
       .completeJson(
-        { operation: 'refresh-mental-model', system: SYSTEM_PROMPT, user, schema: summarySchema, maxTokens: model.maxTokens },
+        {
+          operation: 'refresh-mental-model',
+          system: SYSTEM_PROMPT + directivesPrompt(directives),
+          user,
+          schema: summarySchema,
+          maxTokens: model.maxTokens,
+          onUsage: (reported) => (usage = addUsage(usage, reported)),
+        },
         signal,
       )
       .catch((error: unknown) => {
         throw fromExternalFailure(error);
       });
-    return { content: answer.content, basedOn: results.map((memory: RecalledMemory) => toFact(memory)) };
+    return {
+      content: answer.content,
+      basedOn: results.map((memory: RecalledMemory) => toFact(memory)),
+      retrieved: results,
+      directives,
+      usage,
+      recallMs,
+      llmMs: Math.round(performance.now() - llmStarted),
+    };
   }
 
   /** An explicit id that exists is a conflict; a generated one takes the next free suffix. */
@@ -297,7 +386,52 @@ export class MentalModelsService {
   }
 }
 
-const DEFAULT_TRIGGER: MentalModelTrigger = { refreshAfterConsolidation: false, refreshCron: null, factTypes: null, tagsMatch: null };
+const DEFAULT_TRIGGER: MentalModelTrigger = {
+  refreshAfterConsolidation: false,
+  refreshCron: null,
+  factTypes: null,
+  tagsMatch: null,
+  recallMaxTokens: null,
+  excludeMentalModels: false,
+  excludeMentalModelIds: null,
+};
+
+/** What a refresh reads: a tagged model, with no mode of its own, only memories carrying all its tags (Hindsight's default). */
+export interface RefreshScope {
+  types: MentalModel['trigger']['factTypes'];
+  tags: string[];
+  tagsMatch: TagsMatch;
+}
+
+function scopeOf(model: MentalModel): RefreshScope {
+  return {
+    types: model.trigger.factTypes,
+    tags: model.tags,
+    tagsMatch: model.trigger.tagsMatch ?? (model.tags.length > 0 ? 'all_strict' : 'any'),
+  };
+}
+
+interface Summary {
+  content: string;
+  basedOn: ReflectFact[];
+  /** Everything recall returned, cited or not. */
+  retrieved: RecalledMemory[];
+  directives: Awaited<ReturnType<DirectivesService['applicable']>>;
+  usage: LlmUsage;
+  recallMs: number;
+  /** Null when no LLM was asked. */
+  llmMs: number | null;
+}
+
+export interface DryRunRefresh extends Summary {
+  model: MentalModel;
+  scope: RefreshScope;
+  /** The database's clock when the window was read. */
+  createdBefore: Date;
+  /** The newest memory of the scope, which a refresh now would be current to. */
+  watermark: Date | null;
+  durationMs: number;
+}
 
 function checkTrigger(trigger: MentalModelTrigger): MentalModelTrigger {
   if (trigger.refreshAfterConsolidation && trigger.refreshCron) {
@@ -315,11 +449,17 @@ function checkTrigger(trigger: MentalModelTrigger): MentalModelTrigger {
     if (trigger.factTypes.some((type) => !FACT_TYPES.includes(type))) throw invalid('unknown fact type', 'trigger.fact_types');
   }
   if (trigger.tagsMatch != null && !TAGS_MATCHES.includes(trigger.tagsMatch)) throw invalid('unknown tags_match', 'trigger.tags_match');
+  if (trigger.recallMaxTokens != null && (!Number.isInteger(trigger.recallMaxTokens) || trigger.recallMaxTokens < 1)) {
+    throw invalid('recall_max_tokens must be a positive integer', 'trigger.recall_max_tokens');
+  }
   return {
     refreshAfterConsolidation: trigger.refreshAfterConsolidation === true,
     refreshCron: trigger.refreshCron ?? null,
     factTypes: trigger.factTypes ?? null,
     tagsMatch: trigger.tagsMatch ?? null,
+    recallMaxTokens: trigger.recallMaxTokens ?? null,
+    excludeMentalModels: trigger.excludeMentalModels === true,
+    excludeMentalModelIds: trigger.excludeMentalModelIds ?? null,
   };
 }
 

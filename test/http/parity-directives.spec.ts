@@ -1,0 +1,386 @@
+import { randomUUID } from 'node:crypto';
+import { HindsightClient, HindsightError, createClient, createConfig, sdk } from '@vectorize-io/hindsight-client';
+import { ExternalCallGuard } from '../../src/external/external-call-guard.js';
+import { eventually } from '../helpers/eventually.js';
+import { type ChatRequestBody, FakeOpenAiServer } from '../helpers/fake-openai-server.js';
+import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
+import { type HttpApp, call, startHttpApp } from './http-app.js';
+
+type RawClient = ReturnType<typeof createClient>;
+
+interface Backend {
+  name: string;
+  databaseUrl(): Promise<{ url: string; drop(): Promise<void> }>;
+}
+
+const BACKENDS: Backend[] = [
+  { name: 'PGlite', databaseUrl: async () => ({ url: `pglite://memory/parity-directives-${randomUUID()}`, drop: async () => undefined }) },
+  {
+    name: 'PostgreSQL',
+    databaseUrl: async () => {
+      const database = await createTestDatabase('parity_directives');
+      return { url: database.url, drop: () => dropTestDatabase(database.name) };
+    },
+  },
+];
+
+const SUMMARY = 'Alice works at Globex.\nShe is an engineer.';
+
+/** What the fake LLM answers, told apart by the system prompt of each feature. */
+interface Script {
+  reflect: (body: ChatRequestBody) => object;
+  summary: string;
+}
+
+function systemOf(body: ChatRequestBody): string {
+  return String(body.messages.find((message) => message.role === 'system')?.content ?? '');
+}
+
+function userOf(body: ChatRequestBody): string {
+  return String(body.messages.find((message) => message.role === 'user')?.content ?? '');
+}
+
+function chatHandler(script: Script) {
+  return (body: ChatRequestBody) => {
+    const system = systemOf(body);
+    if (system.includes('extract durable facts')) {
+      const content = userOf(body).split('Content:\n')[1] ?? '';
+      return { facts: [{ text: content.trim(), fact_type: 'world', entities: [] }] };
+    }
+    if (system.includes('mental model')) return { content: script.summary };
+    if (system.includes('You answer questions')) return script.reflect(body);
+    return {};
+  };
+}
+
+async function status(promise: Promise<unknown>): Promise<number | undefined> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  return error instanceof HindsightError ? error.statusCode : -1;
+}
+
+/**
+ * Directives, reflect's options (structured output, usage, trace) and the mental-model operations
+ * (history, dry run, clear, is_stale, trigger fields), driven through Hindsight's own client
+ * (0.9.1) against the server in process with a fake OpenAI-compatible LLM, on both back ends.
+ * A directive's effect is checked where it lands: in the prompt the LLM received.
+ */
+describe.each(BACKENDS)('directives, reflect options and mental-model operations on $name', (backend) => {
+  let fake: FakeOpenAiServer;
+  let http: HttpApp;
+  let drop: () => Promise<void>;
+  let client: HindsightClient;
+  let raw: RawClient;
+  const script: Script = { reflect: () => ({ answer: 'Alice is an engineer.', memory_ids: [] }), summary: SUMMARY };
+
+  beforeAll(async () => {
+    fake = await FakeOpenAiServer.start();
+    fake.onChat(chatHandler(script));
+    const target = await backend.databaseUrl();
+    drop = target.drop;
+    http = await startHttpApp({
+      DATABASE_URL: target.url,
+      MEMORY_LLM: 'openai',
+      OPENAI_BASE_URL: fake.baseUrl,
+      OPENAI_API_KEY: 'test',
+      MEMORY_OPERATIONS_POLL_MS: '50',
+    });
+    client = new HindsightClient({ baseUrl: http.url });
+    raw = createClient(createConfig({ baseUrl: http.url }));
+  });
+
+  afterAll(async () => {
+    await http?.close();
+    await drop?.();
+    await fake?.close();
+  });
+
+  afterEach(() => {
+    expect(http.app.get(ExternalCallGuard).violations).toBe(0);
+  });
+
+  async function bank(): Promise<string> {
+    const bankId = `bank-${randomUUID().slice(0, 8)}`;
+    await client.createBank(bankId, { name: bankId });
+    // No consolidation: its LLM calls are not what these tests count.
+    await client.updateBankConfig(bankId, { enableObservations: false });
+    return bankId;
+  }
+
+  const reflectPrompts = () =>
+    fake.received('chat').filter((request) => systemOf(request.body as ChatRequestBody).includes('You answer questions'));
+  const modelPrompts = () => fake.received('chat').filter((request) => systemOf(request.body as ChatRequestBody).includes('mental model'));
+
+  it('creates, reads, lists, updates and deletes directives; refuses bad input and changes nothing', async () => {
+    const bankId = await bank();
+    const global = await client.createDirective(bankId, 'Language', 'Always answer in French.', { priority: 5 });
+    expect(global).toMatchObject({
+      bank_id: bankId,
+      name: 'Language',
+      content: 'Always answer in French.',
+      priority: 5,
+      is_active: true,
+      tags: [],
+    });
+    const scoped = await client.createDirective(bankId, 'Team', 'Mention the team.', { tags: ['team-a'] });
+    const paused = await client.createDirective(bankId, 'Paused', 'Never used.', { isActive: false });
+
+    expect(await client.getDirective(bankId, global.id)).toEqual(global);
+    expect((await client.listDirectives(bankId)).items.map((item) => item.name)).toEqual(['Language', 'Team']);
+    expect((await client.listDirectives(bankId, { tags: ['team-b'] })).items.map((item) => item.name)).toEqual(['Language']);
+    const all = await sdk.listDirectives({ client: raw, path: { bank_id: bankId }, query: { active_only: false } });
+    expect(all.data!.items.map((item) => item.name)).toEqual(['Language', 'Team', 'Paused']);
+
+    const updated = await client.updateDirective(bankId, scoped.id, { content: 'Mention team A.', priority: 9 });
+    expect(updated).toMatchObject({ content: 'Mention team A.', priority: 9, tags: ['team-a'], name: 'Team' });
+
+    const before = await sdk.listDirectives({ client: raw, path: { bank_id: bankId }, query: { active_only: false } });
+    const refused = [
+      await call(http.url, 'POST', `/v1/default/banks/${bankId}/directives`, { name: '  ', content: 'x' }),
+      await call(http.url, 'POST', `/v1/default/banks/${bankId}/directives`, { name: 'n' }),
+      await call(http.url, 'POST', `/v1/default/banks/${bankId}/directives`, { name: 'n', content: 'c', priority: 'high' }),
+      await call(http.url, 'POST', `/v1/default/banks/${bankId}/directives`, { name: 'n', content: 'c', priority: 2 ** 40 }),
+      await call(http.url, 'PATCH', `/v1/default/banks/${bankId}/directives/${global.id}`, { is_active: 'yes' }),
+      await call(http.url, 'GET', `/v1/default/banks/${bankId}/directives?limit=0`),
+    ];
+    for (const response of refused) {
+      expect(response.status).toBe(422);
+      expect(JSON.stringify(response.body.detail)).toMatch(/name|content|priority|is_active|limit/);
+    }
+    expect(refused[0].body.detail[0].loc).toEqual(['body', 'name']);
+    expect(refused[2].body.detail[0].loc).toEqual(['body', 'priority']);
+    expect(await status(client.getDirective(bankId, 'not-a-uuid'))).toBe(404);
+    expect(await status(client.updateDirective(bankId, randomUUID(), { content: 'x' }))).toBe(404);
+    expect(await status(client.listDirectives('no-such-bank'))).toBe(404);
+    expect(await sdk.listDirectives({ client: raw, path: { bank_id: bankId }, query: { active_only: false } })).toMatchObject({
+      data: before.data,
+    });
+
+    await client.deleteDirective(bankId, paused.id);
+    expect(await status(client.getDirective(bankId, paused.id))).toBe(404);
+    const again = await sdk.deleteDirective({ client: raw, path: { bank_id: bankId, directive_id: paused.id } });
+    expect(again.response.status).toBe(404);
+  });
+
+  it('puts the active directives of the request’s scope into the reflect prompt, highest priority first', async () => {
+    const bankId = await bank();
+    await client.retain(bankId, 'Alice works at Globex as an engineer.', { tags: ['team-a'] });
+    const global = await client.createDirective(bankId, 'Language', 'Always answer in French.', { priority: 1 });
+    const scoped = await client.createDirective(bankId, 'Team', 'Mention team A by name.', { tags: ['team-a'], priority: 2 });
+    await client.createDirective(bankId, 'Paused', 'Speak like a pirate.', { isActive: false });
+    fake.reset();
+    fake.onChat(chatHandler(script));
+
+    const untagged = await client.reflect(bankId, 'Where does Alice work?', { includeFacts: true });
+    const tagged = await client.reflect(bankId, 'Where does Alice work?', { tags: ['team-a'] });
+    const everything = await sdk.reflect({
+      client: raw,
+      path: { bank_id: bankId },
+      body: { query: 'Where does Alice work?', apply_all_directives: true },
+    });
+
+    const [first, second, third] = reflectPrompts().map((request) => systemOf(request.body as ChatRequestBody));
+    expect(first).toContain('Always answer in French.');
+    expect(first).not.toContain('Mention team A');
+    expect(first).not.toContain('pirate');
+    expect(second.indexOf('Mention team A by name.')).toBeGreaterThan(-1);
+    expect(second.indexOf('Mention team A by name.')).toBeLessThan(second.indexOf('Always answer in French.'));
+    expect(third).toContain('Mention team A by name.');
+    expect(untagged.based_on?.directives).toEqual([{ id: global.id, name: 'Language', content: 'Always answer in French.' }]);
+    expect(tagged.based_on?.directives?.map((directive) => directive.id)).toEqual([scoped.id, global.id]);
+    expect(everything.data!.based_on?.directives).toHaveLength(2);
+  });
+
+  it('answers response_schema with a validated structured_output, token usage and a trace', async () => {
+    const bankId = await bank();
+    await client.retain(bankId, 'Alice works at Globex as an engineer.');
+    const [memory] = (await client.recall(bankId, 'Alice')).results;
+    const schema = {
+      type: 'object',
+      properties: { employer: { type: 'string' }, years: { type: 'integer' } },
+      required: ['employer'],
+      additionalProperties: false,
+    };
+    script.reflect = () => ({ answer: 'Alice works at Globex.', memory_ids: [memory.id], structured_output: { employer: 'Globex' } });
+
+    const answer = await client.reflect(bankId, 'Where does Alice work?', { responseSchema: schema, includeToolCalls: true });
+
+    expect(answer.structured_output).toEqual({ employer: 'Globex' });
+    expect(systemOf(reflectPrompts().at(-1)!.body as ChatRequestBody)).toContain('"employer"');
+    const usage = answer.usage!;
+    expect(usage.input_tokens).toBeGreaterThan(0);
+    expect(usage.output_tokens).toBeGreaterThan(0);
+    expect(usage.total_tokens).toBe(usage.input_tokens! + usage.output_tokens!);
+    expect(answer.trace?.tool_calls?.[0]).toMatchObject({
+      tool: 'recall',
+      input: { query: 'Where does Alice work?' },
+      duration_ms: expect.any(Number),
+    });
+    expect(answer.trace?.tool_calls?.[0].output).toMatchObject({ memories: [{ id: memory.id }] });
+    expect(answer.trace?.llm_calls).toEqual([{ scope: 'final', duration_ms: expect.any(Number) }]);
+    const plain = await client.reflect(bankId, 'Where does Alice work?');
+    expect(plain.trace).toBeUndefined();
+    expect(plain.structured_output).toBeUndefined();
+
+    // An answer that does not fit the schema is an error, never a 200 without it.
+    script.reflect = () => ({ answer: 'Alice works at Globex.', memory_ids: [], structured_output: { employer: 42 } });
+    const mismatch = await sdk.reflect({ client: raw, path: { bank_id: bankId }, body: { query: 'Where?', response_schema: schema } });
+    expect(mismatch.response.status).toBe(502);
+    expect(JSON.stringify(mismatch.error)).toContain('response_schema');
+
+    const calls = fake.received('chat').length;
+    const invalidSchema = await sdk.reflect({
+      client: raw,
+      path: { bank_id: bankId },
+      body: { query: 'Where?', response_schema: { type: 'no-such-type' } },
+    });
+    expect(invalidSchema.response.status).toBe(422);
+    expect(JSON.stringify(invalidSchema.error)).toContain('response_schema');
+    const notObject = await call(http.url, 'POST', `/v1/default/banks/${bankId}/reflect`, { query: 'Where?', response_schema: 'json' });
+    expect(notObject.status).toBe(422);
+    expect(notObject.body.detail[0].loc).toEqual(['body', 'response_schema']);
+    expect(fake.received('chat')).toHaveLength(calls);
+    script.reflect = () => ({ answer: 'Alice is an engineer.', memory_ids: [] });
+  });
+
+  it('builds mental models with their scope’s directives, keeps a history, dry-runs, clears and tells staleness', async () => {
+    const bankId = await bank();
+    await client.retain(bankId, 'Alice works at Globex as an engineer.', { tags: ['team-a'] });
+    await client.createDirective(bankId, 'Language', 'Write in plain English.');
+    await client.createDirective(bankId, 'Team', 'Credit team A.', { tags: ['team-a'] });
+    await client.createDirective(bankId, 'Other', 'Credit team B.', { tags: ['team-b'] });
+    fake.reset();
+    fake.onChat(chatHandler(script));
+
+    const created = await sdk.createMentalModel({
+      client: raw,
+      path: { bank_id: bankId },
+      body: { id: 'alice', name: 'Alice', source_query: 'What does Alice do?', tags: ['team-a'], trigger: { recall_max_tokens: 2000 } },
+    });
+    expect(created.response.status).toBe(200);
+    const refreshed = await eventually(
+      () => client.getMentalModel(bankId, 'alice'),
+      (model) => model.content === SUMMARY,
+    );
+    const [prompt] = modelPrompts().map((request) => systemOf(request.body as ChatRequestBody));
+    expect(prompt).toContain('Write in plain English.');
+    expect(prompt).toContain('Credit team A.');
+    expect(prompt).not.toContain('Credit team B.');
+    expect(refreshed.is_stale).toBe(false);
+    expect(refreshed.trigger).toMatchObject({ mode: 'full', recall_max_tokens: 2000 });
+
+    const history = (await client.getMentalModelHistory(bankId, 'alice')) as Array<Record<string, unknown>>;
+    expect(history).toEqual([
+      { previous_content: 'Generating content...', new_content: SUMMARY, reason: 'refresh', changed_at: expect.any(String) },
+    ]);
+
+    // A dry run reports what a refresh would write, and writes nothing.
+    script.summary = 'Alice works at Globex.\nShe leads the platform team.';
+    const dryRun = await client.dryRunRefreshMentalModel(bankId, 'alice');
+    expect(dryRun).toMatchObject({
+      mental_model_id: 'alice',
+      requested_mode: 'full',
+      effective_mode: 'full',
+      outcome: 'content_written',
+      would_persist: true,
+      current_content: SUMMARY,
+      candidate_content: script.summary,
+      preview_content: script.summary,
+      scope: { tags: ['team-a'], tags_match: 'all_strict' },
+      facts: { retrieved: { world: 1 }, used: { world: 1 } },
+    });
+    expect(dryRun.diff).toContain('-She is an engineer.');
+    expect(dryRun.diff).toContain('+She leads the platform team.');
+    expect(dryRun.based_on?.world?.[0]).toMatchObject({ text: 'Alice works at Globex as an engineer.' });
+    expect(dryRun.usage?.total_tokens).toBeGreaterThan(0);
+    expect(dryRun.trace.llm_calls).toHaveLength(1);
+    expect((await client.getMentalModel(bankId, 'alice')).content).toBe(SUMMARY);
+    expect(await client.getMentalModelHistory(bankId, 'alice')).toHaveLength(1);
+
+    // A memory of the model's scope written after its refresh makes it stale; one of another scope does not.
+    await client.retain(bankId, 'Bob joined team B.', { tags: ['team-b'] });
+    expect((await client.getMentalModel(bankId, 'alice')).is_stale).toBe(false);
+    await client.retain(bankId, 'Alice moved to the platform team.', { tags: ['team-a'] });
+    expect((await client.getMentalModel(bankId, 'alice')).is_stale).toBe(true);
+    expect((await client.listMentalModels(bankId)).items[0].is_stale).toBeUndefined();
+
+    const cleared = await client.clearMentalModel(bankId, 'alice');
+    expect(cleared.content).toBeUndefined();
+    expect(cleared.last_refreshed_at).toBeUndefined();
+    const afterClear = (await client.getMentalModelHistory(bankId, 'alice')) as Array<Record<string, unknown>>;
+    expect(afterClear[0]).toMatchObject({ previous_content: SUMMARY, new_content: null, reason: 'clear' });
+    script.summary = SUMMARY;
+
+    expect(await status(client.clearMentalModel(bankId, 'nobody'))).toBe(404);
+    expect(await status(client.getMentalModelHistory(bankId, 'nobody'))).toBe(404);
+    expect(await status(client.dryRunRefreshMentalModel(bankId, 'nobody'))).toBe(404);
+  });
+
+  it('refuses trigger fields it cannot honour, naming them, and creates nothing', async () => {
+    const bankId = await bank();
+    const refusals: Array<[Record<string, unknown>, string]> = [
+      [{ mode: 'delta' }, 'mode'],
+      [{ keep_trace: true }, 'keep_trace'],
+      [{ include_chunks: true }, 'include_chunks'],
+      [{ recall_chunks_max_tokens: 500 }, 'recall_chunks_max_tokens'],
+      [{ response_schema: { type: 'object' } }, 'response_schema'],
+      [{ tag_groups: [{ tags: ['a'] }] }, 'tag_groups'],
+      [{ recall_max_tokens: 0 }, 'recall_max_tokens'],
+    ];
+    for (const [trigger, field] of refusals) {
+      const response = await call(http.url, 'POST', `/v1/default/banks/${bankId}/mental-models`, {
+        name: 'Refused',
+        source_query: 'What?',
+        trigger,
+      });
+      expect(response.status).toBe(422);
+      expect(response.body.detail[0].loc).toEqual(['body', 'trigger', field]);
+    }
+    const accepted = await call(http.url, 'POST', `/v1/default/banks/${bankId}/mental-models`, {
+      id: 'kept',
+      name: 'Kept',
+      source_query: 'What?',
+      trigger: { mode: 'full', keep_trace: false, include_chunks: false, exclude_mental_models: true, exclude_mental_model_ids: ['x'] },
+    });
+    expect(accepted.status).toBe(200);
+    const patch = await call(http.url, 'PATCH', `/v1/default/banks/${bankId}/mental-models/kept`, { trigger: { mode: 'delta' } });
+    expect(patch.status).toBe(422);
+    const models = await client.listMentalModels(bankId);
+    expect(models.items.map((model) => model.id)).toEqual(['kept']);
+    expect(models.items[0].trigger).toMatchObject({ mode: 'full', exclude_mental_models: true, exclude_mental_model_ids: ['x'] });
+  });
+});
+
+describe('reflect options without an LLM', () => {
+  let http: HttpApp;
+  let client: HindsightClient;
+
+  beforeAll(async () => {
+    http = await startHttpApp({ DATABASE_URL: `pglite://memory/parity-directives-nollm-${randomUUID()}` });
+    client = new HindsightClient({ baseUrl: http.url });
+  });
+
+  afterAll(async () => {
+    await http?.close();
+  });
+
+  it('refuses response_schema with a 4xx naming it, and answers extractively with zero usage otherwise', async () => {
+    await client.retain('plain', 'Alice works at Globex as an engineer.');
+    await client.createDirective('plain', 'Language', 'Always answer in French.');
+    const refused = await call(http.url, 'POST', '/v1/default/banks/plain/reflect', {
+      query: 'Where does Alice work?',
+      response_schema: { type: 'object' },
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.detail[0]).toMatchObject({ loc: ['body', 'response_schema'], msg: expect.stringContaining('LLM') });
+
+    const answer = await client.reflect('plain', 'Where does Alice work?', { includeToolCalls: true, includeToolCallOutput: false });
+    expect(answer).toMatchObject({ extractive: true, usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0 } });
+    expect(answer.based_on?.directives).toEqual([]);
+    expect(answer.trace?.tool_calls?.[0]).toMatchObject({ tool: 'recall' });
+    expect(answer.trace?.tool_calls?.[0].output).toBeUndefined();
+    expect(answer.trace?.llm_calls).toEqual([]);
+  });
+});

@@ -204,6 +204,7 @@ describe.each([
       [`/v1/default/banks/${bank}/entities/graph?limit=-1`, 422, /limit/],
       [`/v1/default/banks/${bank}/entities/graph?limit=100001`, 422, /limit/],
       [`/v1/default/banks/${bank}/entities/graph?min_count=often`, 422, /min_count/],
+      [`/v1/default/banks/${bank}/entities/graph?min_count=100000000000000000000`, 422, /min_count/],
       [`/v1/default/banks/nobody/entities/graph`, 404, /nobody/],
       [`/v1/default/banks/${bank}/graph?type=dream`, 422, /type/],
       [`/v1/default/banks/${bank}/graph?tags_match=some`, 422, /tags_match/],

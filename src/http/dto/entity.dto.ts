@@ -8,6 +8,8 @@ import { CoerceTags, QueryInt } from './coercions.js';
 // ---------------------------------------------------------------------------------------------
 // Requests
 
+const MAX_INT32 = 2_147_483_647;
+
 export class EntityGraphQuery {
   @ApiPropertyOptional({
     type: 'integer',
@@ -23,10 +25,19 @@ export class EntityGraphQuery {
   @Max(MAX_GRAPH_LIMIT)
   limit?: number;
 
-  @ApiPropertyOptional({ type: 'integer', default: 1, description: 'Fewest memories naming both entities for an edge' })
+  // Bounded so that the value always fits the count it is compared with in SQL.
+  @ApiPropertyOptional({
+    type: 'integer',
+    default: 1,
+    minimum: -MAX_INT32,
+    maximum: MAX_INT32,
+    description: 'Fewest memories naming both entities for an edge',
+  })
   @IsOptional()
   @QueryInt()
   @IsInt()
+  @Min(-MAX_INT32)
+  @Max(MAX_INT32)
   min_count?: number;
 }
 

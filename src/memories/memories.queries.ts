@@ -21,6 +21,7 @@ export interface MemoryRow {
   state: 'valid' | 'invalidated';
   consolidation_status: string;
   source_memory_ids: string[] | null;
+  chunk_id: string | null;
   proof_count: number | null;
   superseded_by: string | null;
   superseded_at: Date | null;
@@ -77,7 +78,7 @@ export interface RowPage<Row> {
 /** The columns every memory read selects, with the names of its entities. */
 const MEMORY_COLUMNS = `
   m.id, m.bank_id, m.text, m.context, m.fact_type, m.document_id, m.occurred_start, m.occurred_end,
-  m.mentioned_at, m.metadata, m.tags, m.observation_scopes, m.state, m.consolidation_status, m.source_memory_ids, m.proof_count,
+  m.mentioned_at, m.metadata, m.tags, m.observation_scopes, m.state, m.consolidation_status, m.source_memory_ids, m.chunk_id, m.proof_count,
   m.superseded_by, m.superseded_at, m.created_at, m.updated_at,
   ARRAY(SELECT e.name FROM unit_entities ue JOIN entities e ON e.id = ue.entity_id
          WHERE ue.unit_id = m.id ORDER BY e.name) AS entities`;

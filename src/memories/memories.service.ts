@@ -163,6 +163,7 @@ export function toMemory(row: MemoryRow): MemoryRecord {
     state: row.state,
     consolidationStatus: row.consolidation_status,
     sourceMemoryIds: row.source_memory_ids,
+    chunkId: row.chunk_id,
     proofCount: row.proof_count,
     supersededBy: row.superseded_by ?? null,
     supersededAt: row.superseded_at ?? null,

@@ -19,6 +19,8 @@ export interface MemoryRecord {
   state: 'valid' | 'invalidated';
   consolidationStatus: string;
   sourceMemoryIds: string[] | null;
+  /** The document chunk it was extracted from; absent where the read does not load it. */
+  chunkId?: string | null;
   proofCount: number | null;
   /** The newer memory that replaced this one; it is kept as history (docs/ARCHITECTURE.md, "Supersession"). */
   supersededBy: string | null;

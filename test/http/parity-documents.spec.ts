@@ -81,6 +81,11 @@ describe.each([
     const one = await sdk.getChunk({ client: raw, path: { chunk_id: listed.items[2].chunk_id } });
     expect(one.data).toEqual(listed.items[2]);
 
+    const byId = new Map(listed.items.map((chunk) => [chunk.chunk_id, chunk.chunk_text]));
+    const memories = await client.listMemories(bank, { documentId: 'team/notes' });
+    expect(memories.items.length).toBeGreaterThanOrEqual(PARAGRAPHS.length);
+    for (const memory of memories.items) expect(byId.get(String(memory.chunk_id))).toContain(memory.text);
+
     // The document keeps its full text.
     expect((await client.getDocument(bank, 'team/notes'))?.original_text).toBe(TEXT);
   });

@@ -284,6 +284,42 @@ export async function updateEditedMemory(
   return stamps;
 }
 
+export interface MemoryFactsChange {
+  /** `undefined` keeps the stored value, `null` clears it. */
+  occurredStart: Date | null | undefined;
+  occurredEnd: Date | null | undefined;
+  /** `null` keeps the stored type. */
+  factType: 'world' | 'experience' | null;
+}
+
+/** The dates and type an edit may change, written after the memory row was locked. Returns the range as it now stands. */
+export async function updateMemoryFacts(
+  sql: Sql,
+  bankId: string,
+  memoryId: string,
+  change: MemoryFactsChange,
+): Promise<{ occurred_start: Date | null; occurred_end: Date | null }> {
+  const [range] = await sql.query<{ occurred_start: Date | null; occurred_end: Date | null }>(
+    `UPDATE memory_units
+          SET occurred_start = CASE WHEN $3::boolean THEN $4::timestamptz ELSE occurred_start END,
+              occurred_end = CASE WHEN $5::boolean THEN $6::timestamptz ELSE occurred_end END,
+              fact_type = COALESCE($7, fact_type),
+              edited_at = now(), updated_at = now()
+        WHERE bank_id = $1 AND id = $2
+        RETURNING occurred_start, occurred_end`,
+    [
+      bankId,
+      memoryId,
+      change.occurredStart !== undefined,
+      change.occurredStart ?? null,
+      change.occurredEnd !== undefined,
+      change.occurredEnd ?? null,
+      change.factType,
+    ],
+  );
+  return range;
+}
+
 /** User text inside ILIKE must match literally. */
 function escapeLike(value: string | undefined): string | null {
   return value ? value.replace(/[\\%_]/g, (char) => `\\${char}`) : null;

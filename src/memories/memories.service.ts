@@ -1,5 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BanksService } from '../banks/banks.service.js';
+import { BanksService, bankNotFound } from '../banks/banks.service.js';
+import { lockBankForConsolidation } from '../consolidation/consolidation.queries.js';
+import { enqueueConsolidation } from '../consolidation/consolidation.service.js';
+import { canonicalScope, scopeKey } from '../consolidation/observation-scopes.js';
+import { requeueForConsolidation } from '../consolidation/observation-scopes.queries.js';
+import { AiClients } from '../external/ai-clients.js';
+import { OperationsService } from '../operations/operations.service.js';
+import { OperationsWorker } from '../operations/operations.worker.js';
+import { type ExtractedFact, type ExtractionInput, extractFactsBySentence, extractFactsWithLlm } from '../retain/fact-extraction.js';
+import { fromExternalFailure } from '../memory.exception.js';
 import type { FactType } from '../memory.constants.js';
 import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
 import { MemoryDatabase } from '../storage/memory-database.js';
@@ -22,7 +31,22 @@ import {
   setDocumentTags,
   tagsPage,
 } from './memories.queries.js';
-import type { DocumentRecord, EntityRecord, MemoryListFilter, MemoryRecord, Page } from './memory.types.js';
+import {
+  countObservationsByTags,
+  deleteObservationsBuiltOn,
+  findObservation,
+  lockMemoryType,
+  sourceFacts,
+} from './memory-maintenance.queries.js';
+import type {
+  DocumentRecord,
+  EntityRecord,
+  MemoryListFilter,
+  MemoryRecord,
+  ObservationHistory,
+  ObservationScopeCount,
+  Page,
+} from './memory.types.js';
 import { isUuid } from '../storage/uuid.js';
 
 /** Reads of what a bank holds — memories, documents, entities, tags — and their deletion. */
@@ -31,7 +55,106 @@ export class MemoriesService {
   constructor(
     @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
     @Inject(BanksService) private readonly banks: BanksService,
+    @Inject(OperationsService) private readonly operations: OperationsService,
+    @Inject(OperationsWorker) private readonly worker: OperationsWorker,
+    @Inject(AiClients) private readonly ai: AiClients,
   ) {}
+
+  /** The exact tag sets the bank's live observations live under, most populous first. */
+  async observationScopes(bankId: string): Promise<ObservationScopeCount[]> {
+    await this.banks.assertExists(bankId);
+    const rows = await this.database.withConnection((sql) => countObservationsByTags(sql, bankId));
+    // Observations are written with canonical tags; grouping again here keeps one entry per scope whatever order older rows hold.
+    const byScope = new Map<string, ObservationScopeCount>();
+    for (const row of rows) {
+      const tags = canonicalScope(row.tags ?? []);
+      const entry = byScope.get(scopeKey(tags)) ?? { tags, count: 0 };
+      entry.count += Number(row.count);
+      byScope.set(scopeKey(tags), entry);
+    }
+    return [...byScope.values()].sort((a, b) => b.count - a.count || scopeKey(a.tags).localeCompare(scopeKey(b.tags)));
+  }
+
+  /**
+   * Deletes every observation built on the memory (the memory stays), puts the memory and the
+   * other sources of those observations back in the consolidation queue, and queues a
+   * consolidation of the bank so fresh observations follow. Returns how many observations went.
+   */
+  async clearMemoryObservations(bankId: string, memoryId: string): Promise<number> {
+    if (!isUuid(memoryId)) throw memoryNotFound(memoryId);
+    return this.database.transaction(async (sql) => {
+      // The bank first, as a consolidation request takes it, then the memory and its co-sources.
+      if (!(await lockBankForConsolidation(sql, bankId))) throw bankNotFound(bankId);
+      const type = await lockMemoryType(sql, bankId, memoryId);
+      if (!type) throw memoryNotFound(memoryId);
+      if (type === 'observation') {
+        throw new MemoryException(
+          MemoryErrorCode.InvalidInput,
+          `'${memoryId}' is an observation; give the id of a world or experience memory`,
+          'memory_id',
+        );
+      }
+      const { deleted, sources } = await deleteObservationsBuiltOn(sql, bankId, memoryId);
+      await requeueForConsolidation(sql, bankId, sources);
+      const queued = await enqueueConsolidation(sql, this.operations, bankId, ['pending']);
+      if (!queued.deduplicated) sql.afterCommit(() => this.worker.notify());
+      return deleted;
+    });
+  }
+
+  /**
+   * What this server knows of an observation's history: its current version, with the source
+   * facts it was built from resolved to their text. Earlier versions are not recorded.
+   */
+  async observationHistory(bankId: string, memoryId: string): Promise<ObservationHistory> {
+    await this.banks.assertExists(bankId);
+    if (!isUuid(memoryId)) throw memoryNotFound(memoryId);
+    return this.database.withConnection(async (sql) => {
+      const observation = await findObservation(sql, bankId, memoryId);
+      if (!observation) throw memoryNotFound(memoryId);
+      if (observation.fact_type !== 'observation') {
+        throw new MemoryException(
+          MemoryErrorCode.InvalidInput,
+          `'${memoryId}' is a ${observation.fact_type} memory, not an observation: only observations have a history`,
+          'memory_id',
+        );
+      }
+      const sourceIds = observation.source_memory_ids ?? [];
+      const facts = await sourceFacts(sql, bankId, sourceIds);
+      return {
+        observationId: observation.id,
+        text: observation.text,
+        tags: observation.tags,
+        state: observation.state,
+        createdAt: observation.created_at,
+        updatedAt: observation.updated_at,
+        invalidatedAt: observation.invalidated_at,
+        invalidationReason: observation.invalidation_reason,
+        sourceMemoryIds: sourceIds,
+        sourceFacts: facts.map((fact) => ({
+          id: fact.id,
+          text: fact.text,
+          type: fact.fact_type,
+          context: fact.context,
+          occurredStart: fact.occurred_start,
+          occurredEnd: fact.occurred_end,
+          mentionedAt: fact.mentioned_at,
+        })),
+      };
+    });
+  }
+
+  /**
+   * What retain would extract from the content, with nothing stored: the bank is checked in a
+   * short scope that is released before the LLM (if any) is called.
+   */
+  async dryRunExtract(bankId: string, input: ExtractionInput, signal?: AbortSignal): Promise<ExtractedFact[]> {
+    await this.banks.assertExists(bankId);
+    if (!this.ai.llm) return extractFactsBySentence(input);
+    return extractFactsWithLlm(this.ai.llm, input, signal).catch((error: unknown) => {
+      throw fromExternalFailure(error);
+    });
+  }
 
   async list(bankId: string, filter: MemoryListFilter): Promise<Page<MemoryRecord>> {
     await this.banks.assertExists(bankId);
@@ -174,4 +297,8 @@ export function toMemory(row: MemoryRow): MemoryRecord {
 
 function documentNotFound(): MemoryException {
   return new MemoryException(MemoryErrorCode.DocumentNotFound, 'Document not found');
+}
+
+function memoryNotFound(memoryId: string): MemoryException {
+  return new MemoryException(MemoryErrorCode.MemoryNotFound, `Memory unit '${memoryId}' not found`);
 }

@@ -11,7 +11,7 @@ import { attributeKey } from '../supersession/attribute-key.js';
 import { attributeKeysOf, recomputeSupersession, setAttributeKey } from '../supersession/supersession.queries.js';
 import { retagMemories } from '../consolidation/source-changes.queries.js';
 import { invalidateObservationsBuiltOn, requeueForConsolidation } from '../consolidation/observation-scopes.queries.js';
-import { type EditSnapshotRow, lockEditSnapshot, readEditSnapshot, updateEditedMemory } from './memories.queries.js';
+import { type EditSnapshotRow, lockEditSnapshot, readEditSnapshot, updateEditedMemory, updateMemoryFacts } from './memories.queries.js';
 import { MemoriesService } from './memories.service.js';
 import type { MemoryRecord } from './memory.types.js';
 
@@ -23,6 +23,13 @@ export interface MemoryEdit {
   reason?: string | null;
   /** A new tag set: the memory moves to another observation scope. */
   tags?: string[];
+  /** `null` clears it. */
+  occurredStart?: Date | null;
+  /** `null` clears it. */
+  occurredEnd?: Date | null;
+  factType?: 'world' | 'experience';
+  /** Replaces the linked entities, resolved by name as retain does; `[]` detaches them all. */
+  entities?: string[];
 }
 
 /** The memory as GET shows it, plus the stamps an edit leaves. */
@@ -159,7 +166,23 @@ export class MemoryEditService {
     if (prepared.contentChanged || invalidating || edit.state === 'valid') {
       await this.requeueConsolidation(sql, bankId, memoryId, prepared.contentChanged || invalidating);
     }
-    if (prepared.embedding !== null) await this.relinkEntities(sql, bankId, memoryId, prepared.entities);
+    const factsChanged = edit.occurredStart !== undefined || edit.occurredEnd !== undefined || edit.factType !== undefined;
+    if (factsChanged) {
+      const range = await updateMemoryFacts(sql, bankId, memoryId, {
+        occurredStart: edit.occurredStart,
+        occurredEnd: edit.occurredEnd,
+        factType: edit.factType ?? null,
+      });
+      // Checked against the stored bound too: one side of the range may be all the caller sent.
+      if (range.occurred_start && range.occurred_end && range.occurred_end < range.occurred_start) {
+        throw new MemoryException(MemoryErrorCode.InvalidInput, 'occurred_end cannot be before occurred_start', 'occurred_end');
+      }
+    }
+    // Entities named by the caller win over those found in new text.
+    if (edit.entities !== undefined) {
+      const named = mergeEntities(edit.entities.map((name) => ({ name: name.trim(), type: null })));
+      await this.relinkEntities(sql, bankId, memoryId, named);
+    } else if (prepared.embedding !== null) await this.relinkEntities(sql, bankId, memoryId, prepared.entities);
     if (edit.tags !== undefined)
       await retagMemories(sql, bankId, [memoryId], [...new Set(edit.tags.map((tag) => tag.trim()).filter(Boolean))]);
     await this.resupersede(sql, bankId, memoryId, prepared, edit);
@@ -180,7 +203,8 @@ export class MemoryEditService {
       await setAttributeKey(sql, memoryId, key);
       if (key) keys.push(key);
     }
-    if (prepared.embedding !== null || edit.state !== undefined || edit.tags !== undefined) await recomputeSupersession(sql, bankId, keys);
+    const moved = edit.state !== undefined || edit.tags !== undefined || edit.occurredStart !== undefined || edit.occurredEnd !== undefined;
+    if (prepared.embedding !== null || moved || edit.factType !== undefined) await recomputeSupersession(sql, bankId, keys);
   }
 
   /**
@@ -210,7 +234,17 @@ export class MemoryEditService {
 }
 
 function validate(edit: MemoryEdit): void {
-  const fields = [edit.text, edit.context, edit.state, edit.reason, edit.tags];
+  const fields = [
+    edit.text,
+    edit.context,
+    edit.state,
+    edit.reason,
+    edit.tags,
+    edit.occurredStart,
+    edit.occurredEnd,
+    edit.factType,
+    edit.entities,
+  ];
   if (fields.every((value) => value === undefined)) {
     throw new MemoryException(MemoryErrorCode.InvalidInput, 'Provide at least one field to update.');
   }
@@ -219,6 +253,18 @@ function validate(edit: MemoryEdit): void {
   }
   if (edit.tags !== undefined && (!Array.isArray(edit.tags) || edit.tags.some((tag) => typeof tag !== 'string'))) {
     throw new MemoryException(MemoryErrorCode.InvalidInput, 'tags must be a list of strings', 'tags');
+  }
+  if (edit.factType !== undefined && edit.factType !== 'world' && edit.factType !== 'experience') {
+    throw new MemoryException(MemoryErrorCode.InvalidInput, "fact_type must be 'world' or 'experience'", 'fact_type');
+  }
+  if (
+    edit.entities !== undefined &&
+    (!Array.isArray(edit.entities) || edit.entities.some((name) => typeof name !== 'string' || !name.trim()))
+  ) {
+    throw new MemoryException(MemoryErrorCode.InvalidInput, 'entities must be a list of non-empty names', 'entities');
+  }
+  if (edit.occurredStart && edit.occurredEnd && edit.occurredEnd < edit.occurredStart) {
+    throw new MemoryException(MemoryErrorCode.InvalidInput, 'occurred_end cannot be before occurred_start', 'occurred_end');
   }
   if (edit.state !== undefined && edit.state !== 'valid' && edit.state !== 'invalidated') {
     throw new MemoryException(MemoryErrorCode.InvalidInput, "state must be 'valid' or 'invalidated'", 'state');

@@ -67,3 +67,33 @@ export interface Page<T> {
   limit: number;
   offset: number;
 }
+
+/** One exact tag set of a bank's observations and how many live under it. */
+export interface ObservationScopeCount {
+  tags: string[];
+  count: number;
+}
+
+export interface SourceFact {
+  id: string;
+  text: string;
+  type: string;
+  context: string | null;
+  occurredStart: Date | null;
+  occurredEnd: Date | null;
+  mentionedAt: Date | null;
+}
+
+/** An observation as it stands, with the facts it was built from. */
+export interface ObservationHistory {
+  observationId: string;
+  text: string;
+  tags: string[];
+  state: string;
+  createdAt: Date;
+  updatedAt: Date;
+  invalidatedAt: Date | null;
+  invalidationReason: string | null;
+  sourceMemoryIds: string[];
+  sourceFacts: SourceFact[];
+}

@@ -7,6 +7,13 @@ import { type HttpApp, startHttpApp } from './http-app.js';
 
 type RawClient = ReturnType<typeof createClient>;
 
+/** The fields of a listed memory these tests read; the client types list items loosely. */
+interface ListedMemory {
+  id: string;
+  text: string;
+  source_memory_ids?: string[];
+}
+
 interface Backend {
   name: string;
   databaseUrl(): Promise<{ url: string; drop(): Promise<void> }>;
@@ -260,6 +267,162 @@ describe.each(BACKENDS)('operations and maintenance routes on $name', (backend) 
       });
       expect((await sdk.testBankLlm({ client: raw, path: { bank_id: 'no-llm-bank' } })).response.status).toBe(404);
       expect((await client.getVersion()).features?.bank_llm_health).toBe(true);
+    });
+  });
+  describe('memory maintenance', () => {
+    const bank = 'memory-maintenance-bank';
+    let dana: string;
+    let erin: string;
+
+    const memory = (id: string) =>
+      sdk.getMemory({ client: raw, path: { bank_id: bank, memory_id: id } }).then((response) => response.data as Record<string, unknown>);
+    const listed = (type: string) => client.listMemories(bank, { type }).then((page) => page.items as unknown as ListedMemory[]);
+    const observations = () => listed('observation');
+
+    beforeAll(async () => {
+      await client.retainBatch(bank, [
+        { content: 'Dana adopted a greyhound named Comet.', tags: ['user:dana'] },
+        { content: 'Dana walks Comet every morning.', tags: ['user:dana'] },
+        { content: 'Erin speaks Basque.' },
+        { content: 'Erin teaches Basque in Bilbao.' },
+      ]);
+      const worlds = await listed('world');
+      dana = worlds.find((item) => item.text.startsWith('Dana adopted'))!.id;
+      erin = worlds.find((item) => item.text === 'Erin speaks Basque.')!.id;
+      await consolidated(bank);
+    });
+
+    it('lists the observation scopes, most populous first', async () => {
+      const scopes = await sdk.listObservationScopes({ client: raw, path: { bank_id: bank } });
+      const all = await observations();
+      expect(scopes.data?.scopes.map((scope) => scope.tags).sort()).toEqual([[], ['user:dana']]);
+      expect(scopes.data?.scopes.reduce((sum, scope) => sum + scope.count, 0)).toBe(all.length);
+      const counts = scopes.data!.scopes.map((scope) => scope.count);
+      expect([...counts].sort((a, b) => b - a)).toEqual(counts);
+      expect((await sdk.listObservationScopes({ client: raw, path: { bank_id: 'no-scopes-bank' } })).response.status).toBe(404);
+    });
+
+    it("shows an observation's history with its source facts resolved, and refuses a plain memory", async () => {
+      const observation = (await observations()).find((item) => item.source_memory_ids?.includes(dana))!;
+      const history = await sdk.getObservationHistory({ client: raw, path: { bank_id: bank, memory_id: observation.id! } });
+      expect(history.response.status).toBe(200);
+      const entries = history.data as Array<{ memory_id: string; text: string; source_facts: Array<{ id: string; text: string }> }>;
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ memory_id: observation.id, text: observation.text, state: 'valid' });
+      expect(entries[0].source_facts.map((fact) => fact.id)).toContain(dana);
+      expect(entries[0].source_facts.find((fact) => fact.id === dana)?.text).toBe('Dana adopted a greyhound named Comet.');
+
+      const plain = await sdk.getObservationHistory({ client: raw, path: { bank_id: bank, memory_id: dana } });
+      expect(plain.response.status).toBe(422);
+      expect(JSON.stringify(plain.error)).toContain('memory_id');
+      expect((await sdk.getObservationHistory({ client: raw, path: { bank_id: bank, memory_id: randomUUID() } })).response.status).toBe(
+        404,
+      );
+    });
+
+    it('clears the observations built on one memory, keeps the memory, and consolidation rebuilds them', async () => {
+      const built = (await observations()).filter((item) => item.source_memory_ids?.includes(erin));
+      expect(built.length).toBeGreaterThan(0);
+      const untouched = (await observations()).filter((item) => !item.source_memory_ids?.includes(erin)).map((item) => item.id);
+
+      const cleared = await sdk.clearMemoryObservations({ client: raw, path: { bank_id: bank, memory_id: erin } });
+      expect(cleared.data).toEqual({ deleted_count: built.length });
+      expect((await memory(erin)).text).toBe('Erin speaks Basque.');
+      const remaining = await observations();
+      expect(remaining.map((item) => item.id).sort()).toEqual([...untouched].sort());
+
+      // The route queued a consolidation of its own: the memory gets fresh observations without a trigger.
+      await eventually(observations, (items) => items.some((item) => item.source_memory_ids?.includes(erin)));
+
+      const ofObservation = await sdk.clearMemoryObservations({ client: raw, path: { bank_id: bank, memory_id: remaining[0].id! } });
+      expect(ofObservation.response.status).toBe(422);
+      expect(JSON.stringify(ofObservation.error)).toContain('memory_id');
+      expect((await observations()).map((item) => item.id)).toContain(remaining[0].id);
+      expect((await sdk.clearMemoryObservations({ client: raw, path: { bank_id: bank, memory_id: randomUUID() } })).response.status).toBe(
+        404,
+      );
+      expect((await sdk.clearMemoryObservations({ client: raw, path: { bank_id: 'no-such-bank', memory_id: erin } })).response.status).toBe(
+        404,
+      );
+    });
+
+    it("PATCH changes a memory's dates, type and entities", async () => {
+      await client.retainBatch('patch-bank', [{ content: 'Farid opened a bakery in Lyon.', timestamp: '2024-01-10T00:00:00Z' }]);
+      const [target] = (await client.listMemories('patch-bank', { type: 'world' })).items as unknown as ListedMemory[];
+      const updated = await sdk.updateMemory({
+        client: raw,
+        path: { bank_id: 'patch-bank', memory_id: target.id! },
+        body: {
+          occurred_start: '2023-05-01T00:00:00Z',
+          occurred_end: '2023-05-31T00:00:00Z',
+          fact_type: 'experience',
+          entities: ['Farid', 'Boulangerie Lumière'],
+        },
+      });
+      expect(updated.response.status).toBe(200);
+      const after = await sdk.getMemory({ client: raw, path: { bank_id: 'patch-bank', memory_id: target.id! } });
+      expect(after.data).toMatchObject({
+        type: 'experience',
+        occurred_start: '2023-05-01T00:00:00.000Z',
+        occurred_end: '2023-05-31T00:00:00.000Z',
+        text: 'Farid opened a bakery in Lyon.',
+      });
+      expect([...(after.data as { entities: string[] }).entities].sort()).toEqual(['Boulangerie Lumière', 'Farid']);
+
+      const cleared = await sdk.updateMemory({
+        client: raw,
+        path: { bank_id: 'patch-bank', memory_id: target.id! },
+        body: { occurred_end: '', entities: [] },
+      });
+      expect(cleared.response.status).toBe(200);
+      const bare = (await sdk.getMemory({ client: raw, path: { bank_id: 'patch-bank', memory_id: target.id! } })).data!;
+      expect(bare).toMatchObject({ occurred_start: '2023-05-01T00:00:00.000Z', occurred_end: null, entities: [] });
+    });
+
+    it('PATCH refuses bad dates, types and entities and changes nothing', async () => {
+      const before = await memory(dana);
+      const refused: Array<[Record<string, unknown>, string]> = [
+        [{ occurred_start: 'last tuesday' }, 'occurred_start'],
+        [{ occurred_start: '2024-02-01T00:00:00Z', occurred_end: '2024-01-01T00:00:00Z' }, 'occurred_end'],
+        [{ occurred_end: '1999-01-01T00:00:00Z' }, 'occurred_end'],
+        [{ fact_type: 'observation' }, 'fact_type'],
+        [{ entities: ['Dana', '  '] }, 'entities'],
+        [{ entities: 'Dana' }, 'entities'],
+      ];
+      for (const [body, field] of refused) {
+        const response = await sdk.updateMemory({ client: raw, path: { bank_id: bank, memory_id: dana }, body: body as never });
+        expect([response.response.status, field]).toEqual([422, field]);
+        expect(JSON.stringify(response.error)).toContain(field);
+      }
+      expect(await memory(dana)).toEqual(before);
+    });
+
+    it('dry-run extraction returns the facts retain would write and stores nothing', async () => {
+      const before = await client.listMemories(bank);
+      const extracted = await sdk.dryRunExtractMemories({
+        client: raw,
+        path: { bank_id: bank },
+        body: { content: 'Gustav moved to Oslo in 2021. He teaches chemistry.', timestamp: '2024-06-01T00:00:00Z' },
+      });
+      expect(extracted.response.status).toBe(200);
+      expect(extracted.data?.facts?.map((fact) => fact.text)).toEqual(['Gustav moved to Oslo in 2021.', 'He teaches chemistry.']);
+      expect(extracted.data?.facts?.[0]).toMatchObject({ fact_type: 'world', entities: expect.arrayContaining(['Gustav', 'Oslo']) });
+      expect(extracted.data?.usage).toMatchObject({ input_tokens: 0, output_tokens: 0, total_tokens: 0 });
+      expect((await client.listMemories(bank)).total).toBe(before.total);
+
+      const override = await sdk.dryRunExtractMemories({
+        client: raw,
+        path: { bank_id: bank },
+        body: { content: 'Hana paints.', retain_mission: 'Only hobbies' },
+      });
+      expect(override.response.status).toBe(400);
+      expect(JSON.stringify(override.error)).toContain('retain_mission');
+      const blank = await sdk.dryRunExtractMemories({ client: raw, path: { bank_id: bank }, body: { content: '  ' } });
+      expect(blank.response.status).toBe(422);
+      expect(JSON.stringify(blank.error)).toContain('content');
+      const noBank = await sdk.dryRunExtractMemories({ client: raw, path: { bank_id: 'no-dry-run-bank' }, body: { content: 'Ivo runs.' } });
+      expect(noBank.response.status).toBe(404);
+      expect((await client.listMemories(bank)).total).toBe(before.total);
     });
   });
 });

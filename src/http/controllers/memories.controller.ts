@@ -1,15 +1,26 @@
 import { BadRequestException, Body, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Req } from '@nestjs/common';
-import { ApiOperation } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { BanksService } from '../../banks/banks.service.js';
 import { DocumentChunksService } from '../../documents/document-chunks.service.js';
 import { MemoriesService } from '../../memories/memories.service.js';
-import { MemoryEditService } from '../../memories/memory-edit.service.js';
+import { type MemoryEdit, MemoryEditService } from '../../memories/memory-edit.service.js';
 import { RecallService } from '../../recall/recall.service.js';
 import { RetainService } from '../../retain/retain.service.js';
 import { parseIsoTimestamp } from '../dto/coercions.js';
 import { ClearMemoriesQuery, ListMemoriesQuery } from '../dto/list-query.dto.js';
 import { UpdateMemoryRequestDto } from '../dto/memory-edit.dto.js';
+import {
+  ClearMemoryObservationsResponse,
+  DryRunExtractRequestDto,
+  DryRunExtractionResponse,
+  ObservationHistoryEntryResponse,
+  ObservationScopesResponse,
+  UNSUPPORTED_DRY_RUN_OVERRIDES,
+  toDryRunExtractionResponse,
+  toObservationHistoryResponse,
+  toObservationScopesResponse,
+} from '../dto/memory-maintenance.dto.js';
 import { RecallRequestDto } from '../dto/recall.dto.js';
 import { RetainRequestDto } from '../dto/retain.dto.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
@@ -100,10 +111,63 @@ export class MemoriesController {
     @Body() body: UpdateMemoryRequestDto,
     @Req() request: Request,
   ) {
-    for (const unsupported of ['occurred_start', 'occurred_end', 'fact_type', 'entities'] as const) {
-      if (body[unsupported] !== undefined) throw new BadRequestException(`Updating ${unsupported} is not supported by this server`);
+    return toEditedMemoryWire(await this.editor.edit(bankId, memoryId, toFullMemoryEdit(body), requestSignal(request)));
+  }
+
+  /** Nothing is stored and nothing resolved: the candidate facts retain would write, as extracted now. */
+  @Post('banks/:bank_id/memories/dry-run-extract')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'dry_run_extract_memories', summary: 'What retain would extract from the content; nothing is stored' })
+  @ApiOkResponse({ type: DryRunExtractionResponse })
+  async dryRunExtract(
+    @Param('bank_id') bankId: string,
+    @Body() body: DryRunExtractRequestDto,
+    @Req() request: Request,
+  ): Promise<DryRunExtractionResponse> {
+    for (const unsupported of UNSUPPORTED_DRY_RUN_OVERRIDES) {
+      if (body[unsupported] != null) throw new BadRequestException(`The dry-run override ${unsupported} is not supported by this server`);
     }
-    return toEditedMemoryWire(await this.editor.edit(bankId, memoryId, toMemoryEdit(body), requestSignal(request)));
+    const timestamp = body.timestamp == null ? new Date() : parseIsoTimestamp(body.timestamp);
+    if (!timestamp) throw new BadRequestException(`Invalid timestamp: ${body.timestamp}`);
+    const facts = await this.memories.dryRunExtract(
+      bankId,
+      { content: body.content, context: body.context || null, timestamp, entities: [] },
+      requestSignal(request),
+    );
+    return toDryRunExtractionResponse(facts);
+  }
+
+  @Get('banks/:bank_id/memories/:memory_id/history')
+  @ApiOperation({
+    operationId: 'get_observation_history',
+    summary: "An observation's versions, oldest first, with their source facts; only the current version is recorded here",
+  })
+  @ApiOkResponse({ type: [ObservationHistoryEntryResponse] })
+  async observationHistory(
+    @Param('bank_id') bankId: string,
+    @Param('memory_id') memoryId: string,
+  ): Promise<ObservationHistoryEntryResponse[]> {
+    return toObservationHistoryResponse(await this.memories.observationHistory(bankId, memoryId));
+  }
+
+  @Delete('banks/:bank_id/memories/:memory_id/observations')
+  @ApiOperation({
+    operationId: 'clear_memory_observations',
+    summary: 'Deletes the observations built on a memory and queues its consolidation again; the memory stays',
+  })
+  @ApiOkResponse({ type: ClearMemoryObservationsResponse })
+  async clearMemoryObservations(
+    @Param('bank_id') bankId: string,
+    @Param('memory_id') memoryId: string,
+  ): Promise<ClearMemoryObservationsResponse> {
+    return { deleted_count: await this.memories.clearMemoryObservations(bankId, memoryId) };
+  }
+
+  @Get('banks/:bank_id/observations/scopes')
+  @ApiOperation({ operationId: 'list_observation_scopes', summary: "The exact tag sets of the bank's observations, most populous first" })
+  @ApiOkResponse({ type: ObservationScopesResponse })
+  async observationScopes(@Param('bank_id') bankId: string): Promise<ObservationScopesResponse> {
+    return toObservationScopesResponse(await this.memories.observationScopes(bankId));
   }
 
   @Delete('banks/:bank_id/memories')
@@ -111,4 +175,14 @@ export class MemoriesController {
   async clear(@Param('bank_id') bankId: string, @Query() query: ClearMemoriesQuery) {
     return toClearedWire(await this.memories.clear(bankId, query.type));
   }
+}
+
+/** The edit fields `toMemoryEdit` maps, plus the dates, type and entities; `''` clears a date. */
+function toFullMemoryEdit(body: UpdateMemoryRequestDto): MemoryEdit {
+  const edit: MemoryEdit = toMemoryEdit(body);
+  if (body.occurred_start != null) edit.occurredStart = body.occurred_start === '' ? null : parseIsoTimestamp(body.occurred_start);
+  if (body.occurred_end != null) edit.occurredEnd = body.occurred_end === '' ? null : parseIsoTimestamp(body.occurred_end);
+  if (body.fact_type != null) edit.factType = body.fact_type;
+  if (body.entities != null) edit.entities = body.entities;
+  return edit;
 }

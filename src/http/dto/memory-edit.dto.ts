@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Allow, IsIn, IsOptional, IsString } from 'class-validator';
-import { IsNotBlank, OptionalTags } from './coercions.js';
+import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString } from 'class-validator';
+import { IsIsoTimestamp, IsNotBlank, OptionalTags } from './coercions.js';
 
 /** Hindsight's `UpdateMemoryRequest`. At least one field must be set (checked by the service). */
 export class UpdateMemoryRequestDto {
@@ -33,19 +33,26 @@ export class UpdateMemoryRequestDto {
   @OptionalTags()
   tags?: string[] | null;
 
-  @ApiPropertyOptional({ description: 'Not supported by this server (400)' })
-  @Allow()
-  occurred_start?: unknown;
+  @ApiPropertyOptional({ type: String, nullable: true, description: "ISO 8601; '' clears it" })
+  @IsOptional()
+  @IsIsoTimestamp([''])
+  occurred_start?: string | null;
 
-  @ApiPropertyOptional({ description: 'Not supported by this server (400)' })
-  @Allow()
-  occurred_end?: unknown;
+  @ApiPropertyOptional({ type: String, nullable: true, description: "ISO 8601; '' clears it" })
+  @IsOptional()
+  @IsIsoTimestamp([''])
+  occurred_end?: string | null;
 
-  @ApiPropertyOptional({ description: 'Not supported by this server (400)' })
-  @Allow()
-  fact_type?: unknown;
+  @ApiPropertyOptional({ enum: ['world', 'experience'], nullable: true })
+  @IsOptional()
+  @IsIn(['world', 'experience'])
+  fact_type?: 'world' | 'experience' | null;
 
-  @ApiPropertyOptional({ description: 'Not supported by this server (400)' })
-  @Allow()
-  entities?: unknown;
+  @ApiPropertyOptional({ type: [String], nullable: true, description: "Replaces the memory's entities; [] detaches them all" })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @IsNotBlank('entity names cannot be empty', { each: true })
+  entities?: string[] | null;
 }

@@ -1,0 +1,239 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Allow, IsDefined, IsOptional, IsString } from 'class-validator';
+import type { ObservationHistory, ObservationScopeCount } from '../../memories/memory.types.js';
+import type { ExtractedFact } from '../../retain/fact-extraction.js';
+import { IsIsoTimestamp, IsNotBlank } from './coercions.js';
+
+/** The prompt overrides of Hindsight's dry run; this server's extraction has no prompt to tune, so each is refused. */
+export const UNSUPPORTED_DRY_RUN_OVERRIDES = [
+  'agent_name',
+  'retain_mission',
+  'retain_extraction_mode',
+  'retain_custom_instructions',
+  'retain_extract_causal_links',
+  'retain_chunk_size',
+  'entity_labels',
+  'entities_allow_free_form',
+  'llm_output_language',
+] as const;
+
+/** Hindsight's `DryRunExtractRequest`. */
+export class DryRunExtractRequestDto {
+  @ApiProperty({ type: String, description: 'Text to extract facts from' })
+  @IsDefined({ message: 'content is required' })
+  @IsString()
+  @IsNotBlank('content cannot be empty')
+  content!: string;
+
+  @ApiPropertyOptional({ type: String, default: '' })
+  @IsOptional()
+  @IsString()
+  context?: string | null;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true, description: 'Resolves relative times; now when absent' })
+  @IsOptional()
+  @IsIsoTimestamp()
+  timestamp?: string | null;
+
+  @ApiPropertyOptional({ description: 'Not supported by this server (400 unless null)' })
+  @Allow()
+  agent_name?: unknown;
+
+  @ApiPropertyOptional({ description: 'Not supported by this server (400 unless null)' })
+  @Allow()
+  retain_mission?: unknown;
+
+  @ApiPropertyOptional({ description: 'Not supported by this server (400 unless null)' })
+  @Allow()
+  retain_extraction_mode?: unknown;
+
+  @ApiPropertyOptional({ description: 'Not supported by this server (400 unless null)' })
+  @Allow()
+  retain_custom_instructions?: unknown;
+
+  @ApiPropertyOptional({ description: 'Not supported by this server (400 unless null)' })
+  @Allow()
+  retain_extract_causal_links?: unknown;
+
+  @ApiPropertyOptional({ description: 'Not supported by this server (400 unless null)' })
+  @Allow()
+  retain_chunk_size?: unknown;
+
+  @ApiPropertyOptional({ description: 'Not supported by this server (400 unless null)' })
+  @Allow()
+  entity_labels?: unknown;
+
+  @ApiPropertyOptional({ description: 'Not supported by this server (400 unless null)' })
+  @Allow()
+  entities_allow_free_form?: unknown;
+
+  @ApiPropertyOptional({ description: 'Not supported by this server (400 unless null)' })
+  @Allow()
+  llm_output_language?: unknown;
+}
+
+/** Hindsight's `ExtractedFact`. */
+export class ExtractedFactResponse {
+  @ApiProperty({ type: String })
+  text!: string;
+
+  @ApiProperty({ enum: ['world', 'experience'] })
+  fact_type!: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true })
+  occurred_start?: string | null;
+
+  @ApiPropertyOptional({ type: String, nullable: true })
+  occurred_end?: string | null;
+
+  @ApiProperty({ type: [String] })
+  entities!: string[];
+}
+
+/** Hindsight's `TokenUsage`. */
+export class TokenUsageResponse {
+  @ApiProperty({ type: 'integer', default: 0 })
+  input_tokens!: number;
+
+  @ApiProperty({ type: 'integer', default: 0 })
+  output_tokens!: number;
+
+  @ApiProperty({ type: 'integer', default: 0 })
+  total_tokens!: number;
+
+  @ApiProperty({ type: 'integer', default: 0 })
+  cached_tokens!: number;
+
+  @ApiProperty({ type: 'integer', default: 0 })
+  thoughts_tokens!: number;
+}
+
+/** Hindsight's `DryRunExtractionResult`. */
+export class DryRunExtractionResponse {
+  @ApiProperty({ type: [ExtractedFactResponse] })
+  facts!: ExtractedFactResponse[];
+
+  @ApiProperty({ type: TokenUsageResponse, description: 'Not counted by this server: always zeros' })
+  usage!: TokenUsageResponse;
+}
+
+/** Hindsight's `ObservationScope`. */
+export class ObservationScopeResponse {
+  @ApiProperty({ type: [String] })
+  tags!: string[];
+
+  @ApiProperty({ type: 'integer' })
+  count!: number;
+}
+
+/** Hindsight's `ObservationScopesResponse`. */
+export class ObservationScopesResponse {
+  @ApiProperty({ type: [ObservationScopeResponse], description: 'Most populous first' })
+  scopes!: ObservationScopeResponse[];
+}
+
+/** Hindsight's `ClearMemoryObservationsResponse`. */
+export class ClearMemoryObservationsResponse {
+  @ApiProperty({ type: 'integer' })
+  deleted_count!: number;
+}
+
+export class SourceFactResponse {
+  @ApiProperty({ type: String })
+  id!: string;
+
+  @ApiProperty({ type: String })
+  text!: string;
+
+  @ApiProperty({ type: String })
+  type!: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  context!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  occurred_start!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  occurred_end!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  mentioned_at!: string | null;
+}
+
+/** One version of an observation (Hindsight leaves the shape open; this server records only the current one). */
+export class ObservationHistoryEntryResponse {
+  @ApiProperty({ type: String })
+  memory_id!: string;
+
+  @ApiProperty({ type: String })
+  text!: string;
+
+  @ApiProperty({ type: [String] })
+  tags!: string[];
+
+  @ApiProperty({ enum: ['valid', 'invalidated'] })
+  state!: string;
+
+  @ApiProperty({ type: String, description: 'When this version was written' })
+  changed_at!: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  invalidated_at!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  invalidation_reason!: string | null;
+
+  @ApiProperty({ type: [String] })
+  source_memory_ids!: string[];
+
+  @ApiProperty({ type: [SourceFactResponse], description: 'The sources that still exist, resolved to their text' })
+  source_facts!: SourceFactResponse[];
+}
+
+export function toDryRunExtractionResponse(facts: ExtractedFact[]): DryRunExtractionResponse {
+  return {
+    facts: facts.map((fact) => ({
+      text: fact.text,
+      fact_type: fact.factType,
+      occurred_start: iso(fact.occurredStart),
+      occurred_end: iso(fact.occurredEnd),
+      entities: fact.entities.map((entity) => entity.name),
+    })),
+    usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0, cached_tokens: 0, thoughts_tokens: 0 },
+  };
+}
+
+export function toObservationScopesResponse(scopes: ObservationScopeCount[]): ObservationScopesResponse {
+  return { scopes: scopes.map((scope) => ({ tags: [...scope.tags], count: scope.count })) };
+}
+
+/** Oldest first, the current version last: here the list holds that one version. */
+export function toObservationHistoryResponse(history: ObservationHistory): ObservationHistoryEntryResponse[] {
+  return [
+    {
+      memory_id: history.observationId,
+      text: history.text,
+      tags: history.tags,
+      state: history.state,
+      changed_at: iso(history.updatedAt)!,
+      invalidated_at: iso(history.invalidatedAt),
+      invalidation_reason: history.invalidationReason,
+      source_memory_ids: history.sourceMemoryIds,
+      source_facts: history.sourceFacts.map((fact) => ({
+        id: fact.id,
+        text: fact.text,
+        type: fact.type,
+        context: fact.context,
+        occurred_start: iso(fact.occurredStart),
+        occurred_end: iso(fact.occurredEnd),
+        mentioned_at: iso(fact.mentionedAt),
+      })),
+    },
+  ];
+}
+
+function iso(date: Date | string | null | undefined): string | null {
+  if (date == null) return null;
+  return date instanceof Date ? date.toISOString() : new Date(date).toISOString();
+}

@@ -73,6 +73,7 @@ export function toRetainRequest(body: RetainRequestDto): RetainRequest {
   return {
     async: body.async === true,
     documentTags: body.document_tags ?? null,
+    operationId: body.operation_id ?? null,
     items: body.items.map((item): RetainItem => ({
       content: item.content,
       // Wire: absent or null = now, 'unset' = no event time. Domain: undefined = now, null = none.

@@ -57,6 +57,34 @@ export async function insertOperation(sql: Sql, bankId: string, kind: string, pa
   return row.id;
 }
 
+/**
+ * Enqueues under an id the client chose (Hindsight's `operation_id`), once: a second insert of
+ * the id in the bank inserts nothing. Returns the operation holding the id, with its bank and
+ * kind, so that the caller can tell a repeat from a reuse of the id for other work.
+ */
+export async function insertOperationOnce(
+  sql: Sql,
+  bankId: string,
+  kind: string,
+  payload: Record<string, unknown>,
+  operationId: string,
+): Promise<{ bankId: string; kind: string; inserted: boolean }> {
+  // Locks out a concurrent insert of the same id until this transaction ends, across banks too:
+  // the key leads with the bank, so it alone would let one id into two banks.
+  await sql.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`operation:${operationId}`]);
+  const [existing] = await sql.query<{ bank_id: string; kind: string }>(`SELECT bank_id, kind FROM operations WHERE id = $1`, [
+    operationId,
+  ]);
+  if (existing) return { bankId: existing.bank_id, kind: existing.kind, inserted: false };
+  await sql.query(`INSERT INTO operations (id, bank_id, kind, payload) VALUES ($1, $2, $3, $4::jsonb)`, [
+    operationId,
+    bankId,
+    kind,
+    JSON.stringify(payload),
+  ]);
+  return { bankId, kind, inserted: true };
+}
+
 export async function selectOperation(sql: Sql, bankId: string, operationId: string): Promise<OperationRow | undefined> {
   const [row] = await sql.query<OperationRow>(`SELECT * FROM operations WHERE bank_id = $1 AND id = $2`, [bankId, operationId]);
   return row;

@@ -9,6 +9,7 @@ import {
   deleteFinishedOperation,
   failOperation,
   insertOperation,
+  insertOperationOnce,
   listOperations,
   lockLeasedOperation,
   releaseOperation,
@@ -38,6 +39,28 @@ export class OperationsService {
   /** Inside the caller's transaction, so the operation exists exactly when what queued it does. */
   async enqueue(sql: Sql, bankId: string, kind: string, payload: Record<string, unknown>): Promise<string> {
     return insertOperation(sql, bankId, kind, payload);
+  }
+
+  /**
+   * Enqueues under the client's id, once: the same id again (a retry after a lost answer) returns
+   * the original operation and queues nothing; the id of other work is a 409.
+   */
+  async enqueueOnce(
+    sql: Sql,
+    bankId: string,
+    kind: string,
+    payload: Record<string, unknown>,
+    operationId: string,
+  ): Promise<{ operationId: string; deduplicated: boolean }> {
+    const holder = await insertOperationOnce(sql, bankId, kind, payload, operationId);
+    if (holder.bankId !== bankId || holder.kind !== kind) {
+      throw new MemoryException(
+        MemoryErrorCode.Conflict,
+        `operation_id ${operationId} already identifies another operation; choose a new id for new work`,
+        'operation_id',
+      );
+    }
+    return { operationId, deduplicated: !holder.inserted };
   }
 
   async get(bankId: string, operationId: string): Promise<Operation | null> {

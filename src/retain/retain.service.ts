@@ -24,6 +24,7 @@ import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { DEFAULT_CHUNK_SIZE, splitIntoChunks } from '../documents/chunking.js';
 import { type NewChunk, configuredChunkSize, deleteDocumentsChunks, insertChunks } from '../documents/chunks.queries.js';
 import { randomUUID } from 'node:crypto';
+import { isUuid } from '../storage/uuid.js';
 import { type ExtractedFact, type ExtractionInput, extractFactsBySentence, extractFactsWithLlm } from './fact-extraction.js';
 import { type NewMemoryUnit, insertMemoryUnits, upsertDocuments } from './retain.queries.js';
 import { attributeKey } from '../supersession/attribute-key.js';
@@ -80,10 +81,16 @@ export class RetainService {
   }
 
   private async enqueue(bankId: string, request: RetainRequest): Promise<RetainOutcome> {
-    const operationId = await this.database.transaction(async (sql) => {
+    const { operationId, deduplicated } = await this.database.transaction(async (sql) => {
       await ensureBank(sql, bankId);
-      return this.operations.enqueue(sql, bankId, 'retain', { request: serialise(request), items_count: request.items.length });
+      const payload = { request: serialise(request), items_count: request.items.length };
+      if (request.operationId) return this.operations.enqueueOnce(sql, bankId, 'retain', payload, request.operationId);
+      return { operationId: await this.operations.enqueue(sql, bankId, 'retain', payload), deduplicated: false };
     });
+    if (deduplicated) {
+      this.logger.log(`Async retain ${operationId} of bank ${bankId} submitted again; nothing new queued`);
+      return { bankId, itemsCount: request.items.length, async: true, operationId, memoryIds: [], usage: NO_USAGE };
+    }
     this.metrics.retainRequests.inc({ mode: 'async' });
     this.worker.notify();
     return { bankId, itemsCount: request.items.length, async: true, operationId, memoryIds: [], usage: NO_USAGE };
@@ -279,6 +286,7 @@ export class RetainService {
     if (!bankId.trim()) throw invalid('bank_id cannot be empty', 'bank_id');
     if (request.items.length === 0) throw invalid('items cannot be empty', 'items');
     if (request.items.length > maxItems) throw invalid(`at most ${maxItems} items per request`, 'items');
+    if (request.operationId != null && !isUuid(request.operationId)) throw invalid('operation_id must be a UUID', 'operation_id');
     request.items.forEach((item, index) => {
       if (!item.content?.trim()) throw invalid('content cannot be empty', `items.${index}.content`);
       if (item.content.length > maxContentChars) {

@@ -26,6 +26,11 @@ export interface RetainRequest {
   /** Applied to every item, on top of its own tags. */
   documentTags?: string[] | null;
   async?: boolean;
+  /**
+   * The client's id for an async retain (a UUID): submitting it again returns the original
+   * operation and queues nothing. Ignored for a synchronous retain, as Hindsight ignores it.
+   */
+  operationId?: string | null;
 }
 
 export interface RetainOutcome {

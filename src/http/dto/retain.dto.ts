@@ -84,9 +84,15 @@ export class MemoryItemDto {
   @Allow()
   observation_scopes?: unknown;
 
-  @ApiPropertyOptional({ type: String, nullable: true, description: 'Accepted and ignored' })
+  // A named strategy comes from the bank's `retain_strategies`, which this server does not have:
+  // every name is unknown, and accepting one would retain the item some other way than asked.
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: 'Not supported: this server has no retain_strategies, so only null is accepted',
+  })
   @IsOptional()
-  @IsString()
+  @IsIn([], { message: 'strategy is not supported by this server (no retain_strategies are defined); leave it out' })
   strategy?: string | null;
 
   @ApiPropertyOptional({ enum: ['replace'], nullable: true, description: "Only 'replace' is supported" })
@@ -116,7 +122,13 @@ export class RetainRequestDto {
   @LimitedInput('tags')
   document_tags?: string[] | null;
 
-  @ApiPropertyOptional({ type: String, nullable: true, format: 'uuid', description: 'Accepted; the server assigns its own id' })
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    format: 'uuid',
+    description:
+      'Your UUID for an async retain: submitting it again returns the original operation and queues nothing; the id of other work is a 409. Ignored for a synchronous retain',
+  })
   @IsOptional()
   @IsUUID()
   operation_id?: string | null;

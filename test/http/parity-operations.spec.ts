@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { HindsightClient, createClient, createConfig, sdk } from '@vectorize-io/hindsight-client';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { eventually } from '../helpers/eventually.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { type HttpApp, startHttpApp } from './http-app.js';
@@ -424,5 +425,69 @@ describe.each(BACKENDS)('operations and maintenance routes on $name', (backend) 
       expect(noBank.response.status).toBe(404);
       expect((await client.listMemories(bank)).total).toBe(before.total);
     });
+  });
+});
+
+/** The LLM paths need a provider but no particular storage: one PGlite app against a scripted fake. */
+describe('routes that call the LLM, with one configured', () => {
+  let fake: FakeOpenAiServer;
+  let http: HttpApp;
+  let raw: RawClient;
+
+  beforeAll(async () => {
+    fake = await FakeOpenAiServer.start();
+    http = await startHttpApp({
+      DATABASE_URL: `pglite://memory/parity-operations-llm-${randomUUID()}`,
+      MEMORY_LLM: 'openai',
+      OPENAI_BASE_URL: fake.baseUrl,
+      OPENAI_API_KEY: 'test',
+      MEMORY_AI_MAX_RETRIES: '0',
+      MEMORY_AI_TIMEOUT_MS: '1000',
+    });
+    raw = createClient(createConfig({ baseUrl: http.url }));
+    await new HindsightClient({ baseUrl: http.url }).createBank('llm-bank', {});
+  });
+
+  afterAll(async () => {
+    await http?.close();
+    await fake?.close();
+  });
+
+  const probe = () => sdk.testBankLlm({ client: raw, path: { bank_id: 'llm-bank' } }).then((response) => response.data!);
+
+  it('probes the LLM once and reports connected, auth_failed, unreachable or timeout for all three operations', async () => {
+    fake.onChat(() => ({ ok: true }));
+    const calls = fake.requestCount('chat');
+    const connected = await probe();
+    expect(fake.requestCount('chat')).toBe(calls + 1);
+    expect(connected.operations.map((operation) => operation.operation)).toEqual(['retain', 'consolidation', 'reflect']);
+    for (const operation of connected.operations) {
+      expect(operation).toMatchObject({ ok: true, status: 'connected', latency_ms: expect.any(Number) });
+    }
+
+    fake.fail('chat', { kind: 'status', status: 401 });
+    expect((await probe()).operations[0]).toMatchObject({ ok: false, status: 'auth_failed' });
+    fake.fail('chat', { kind: 'status', status: 503 });
+    expect((await probe()).operations[0]).toMatchObject({ ok: false, status: 'unreachable' });
+    fake.fail('chat', { kind: 'hang' });
+    expect((await probe()).operations[0]).toMatchObject({ ok: false, status: 'timeout' });
+    fake.releaseHung();
+    // The answer names no provider, model, endpoint or raw error.
+    expect(JSON.stringify(await probe())).not.toMatch(/openai|127\.0\.0\.1|gpt/i);
+  });
+
+  it("dry-run extraction returns the LLM's facts and stores nothing", async () => {
+    fake.onChat(() => ({
+      facts: [{ text: 'Jonas repairs organs in Leipzig.', fact_type: 'world', entities: ['Jonas', 'Leipzig'], occurred_start: null }],
+    }));
+    const extracted = await sdk.dryRunExtractMemories({
+      client: raw,
+      path: { bank_id: 'llm-bank' },
+      body: { content: 'Jonas repairs church organs; he lives in Leipzig.' },
+    });
+    expect(extracted.data?.facts).toEqual([
+      expect.objectContaining({ text: 'Jonas repairs organs in Leipzig.', fact_type: 'world', entities: ['Jonas', 'Leipzig'] }),
+    ]);
+    expect((await sdk.listMemories({ client: raw, path: { bank_id: 'llm-bank' } })).data?.total).toBe(0);
   });
 });

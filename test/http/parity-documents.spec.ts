@@ -1,4 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { HindsightClient, createClient, createConfig, sdk } from '@vectorize-io/hindsight-client';
+import type { DataSource } from 'typeorm';
+import { DataSourceRegistry, DEFAULT_DATA_SOURCE_SETTINGS } from '../../src/storage/data-source-registry.js';
+import { runMemoryMigrations } from '../../src/storage/migration-runner.js';
+import { MEMORY_MIGRATIONS } from '../../src/storage/migrations/index.js';
 import { eventually } from '../helpers/eventually.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { call, startHttpApp, type HttpApp } from './http-app.js';
@@ -234,5 +239,77 @@ describe.each([
 
     expect((await client.getDocument(bank, 'team/notes'))?.tags).toEqual(['team']);
     expect(await chunksOf('team/notes')).toEqual(chunksBefore);
+  });
+});
+
+/**
+ * Documents retained before chunks existed are chunked by the migration from their stored text,
+ * with their bank's chunk size, and their memories pointed at the chunk that holds their text.
+ */
+describe.each(['PGlite', 'PostgreSQL'] as const)('the document-chunks migration on existing data (%s)', (backend) => {
+  let registry: DataSourceRegistry;
+  let dataSource: DataSource;
+  let dropName: string | undefined;
+  const mine = MEMORY_MIGRATIONS.findIndex((migration) => migration.name === 'DocumentChunks1765100000000');
+
+  beforeAll(async () => {
+    registry = new DataSourceRegistry(DEFAULT_DATA_SOURCE_SETTINGS, (source) =>
+      runMemoryMigrations(source, MEMORY_MIGRATIONS.slice(0, mine)),
+    );
+    let url = `pglite://memory/chunks-migration-${randomUUID()}`;
+    if (backend === 'PostgreSQL') {
+      const created = await createTestDatabase('chunks_migration');
+      url = created.url;
+      dropName = created.name;
+    }
+    dataSource = await registry.acquire(url);
+  });
+
+  afterAll(async () => {
+    await registry?.closeAll();
+    if (dropName) await dropTestDatabase(dropName);
+  });
+
+  it('chunks stored texts and links each memory to the chunk containing it, or to the only chunk', async () => {
+    expect(mine).toBeGreaterThan(0);
+    await dataSource.query(`INSERT INTO banks (id, config) VALUES ('a', '{"retain_chunk_size": 40}'), ('b', '{}')`);
+    await dataSource.query(
+      `INSERT INTO documents (bank_id, id, original_text) VALUES
+         ('a', 'two', $1), ('a', 'textless', NULL), ('b', 'one', 'Carol plays the cello.')`,
+      ['Alice joined Acme in Lisbon.\n\nBob moved to Oslo last spring.'],
+    );
+    const insert = async (bankId: string, documentId: string, text: string) => {
+      const [row] = (await dataSource.query(`INSERT INTO memory_units (bank_id, document_id, text) VALUES ($1, $2, $3) RETURNING id`, [
+        bankId,
+        documentId,
+        text,
+      ])) as Array<{ id: string }>;
+      return row.id;
+    };
+    const alice = await insert('a', 'two', 'Alice joined Acme in Lisbon.');
+    const bob = await insert('a', 'two', 'Bob moved to Oslo last spring.');
+    const reworded = await insert('a', 'two', 'Bob lives in Norway.');
+    const carol = await insert('b', 'one', 'Carol is a cellist.');
+
+    await runMemoryMigrations(dataSource);
+
+    const chunks = (await dataSource.query(
+      `SELECT bank_id, document_id, chunk_index, chunk_text, id FROM chunks ORDER BY bank_id, document_id, chunk_index`,
+    )) as Array<{ bank_id: string; document_id: string; chunk_index: number; chunk_text: string; id: string }>;
+    expect(chunks.map(({ id: _id, ...chunk }) => chunk)).toEqual([
+      { bank_id: 'a', document_id: 'two', chunk_index: 0, chunk_text: 'Alice joined Acme in Lisbon.' },
+      { bank_id: 'a', document_id: 'two', chunk_index: 1, chunk_text: 'Bob moved to Oslo last spring.' },
+      { bank_id: 'b', document_id: 'one', chunk_index: 0, chunk_text: 'Carol plays the cello.' },
+    ]);
+    const pointers = new Map(
+      ((await dataSource.query(`SELECT id, chunk_id FROM memory_units`)) as Array<{ id: string; chunk_id: string | null }>).map((row) => [
+        row.id,
+        row.chunk_id,
+      ]),
+    );
+    expect(pointers.get(alice)).toBe(chunks[0].id);
+    expect(pointers.get(bob)).toBe(chunks[1].id);
+    expect(pointers.get(reworded)).toBeNull();
+    expect(pointers.get(carol)).toBe(chunks[2].id);
   });
 });

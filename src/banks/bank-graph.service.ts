@@ -32,6 +32,7 @@ export interface GraphUnit {
   context: string | null;
   type: FactType;
   documentId: string | null;
+  chunkId: string | null;
   tags: string[];
   mentionedAt: Date | null;
   occurredStart: Date | null;
@@ -123,6 +124,7 @@ function toGraphUnit(row: GraphUnitRow, entities: string[]): GraphUnit {
     context: row.context,
     type: row.fact_type,
     documentId: row.document_id,
+    chunkId: row.chunk_id,
     tags: row.tags ?? [],
     mentionedAt: row.mentioned_at,
     occurredStart: row.occurred_start,

@@ -11,6 +11,7 @@ export interface GraphFilter {
   tags: readonly string[];
   tagsMatch: TagsMatch;
   documentId?: string;
+  chunkId?: string;
   limit: number;
 }
 
@@ -20,6 +21,7 @@ export interface GraphUnitRow {
   context: string | null;
   fact_type: FactType;
   document_id: string | null;
+  chunk_id: string | null;
   tags: string[];
   mentioned_at: Date | null;
   occurred_start: Date | null;
@@ -30,22 +32,16 @@ export interface GraphUnitRow {
 }
 
 /**
- * The memories the graph shows, newest first, and how many match in all. A document filter also
- * matches the observations built from that document's memories, which have no document of their
- * own; a tag filter hides an observation any of whose sources it would hide, as recall does.
+ * The memories the graph shows, newest first, and how many match in all. A document or chunk
+ * filter also matches the observations built from its memories, which have neither of their own; a tag filter hides an observation any of whose sources it would hide, as recall does.
  */
 export async function graphUnits(sql: Sql, filter: GraphFilter): Promise<{ rows: GraphUnitRow[]; total: number }> {
   const params = new SqlParams();
   const bank = params.add(filter.bankId);
   const conditions = [`m.bank_id = ${bank}`];
   if (filter.factType) conditions.push(`m.fact_type = ${params.add(filter.factType)}`);
-  if (filter.documentId) {
-    const document = params.add(filter.documentId);
-    conditions.push(
-      `(m.document_id = ${document} OR (m.fact_type = 'observation' AND m.source_memory_ids &&
-         ARRAY(SELECT s.id FROM memory_units s WHERE s.bank_id = ${bank} AND s.document_id = ${document})))`,
-    );
-  }
+  if (filter.documentId) conditions.push(fromSources('document_id', params.add(filter.documentId), bank));
+  if (filter.chunkId) conditions.push(fromSources('chunk_id', `${params.add(filter.chunkId)}::uuid`, bank));
   if (filter.q) {
     const pattern = params.add(`%${filter.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`);
     conditions.push(`(m.text ILIKE ${pattern} OR m.context ILIKE ${pattern})`);
@@ -56,7 +52,7 @@ export async function graphUnits(sql: Sql, filter: GraphFilter): Promise<{ rows:
 
   const [{ total }] = await sql.query<{ total: string }>(`SELECT count(*) AS total FROM memory_units m WHERE ${where}`, params.values);
   const rows = await sql.query<GraphUnitRow>(
-    `SELECT m.id, m.text, m.context, m.fact_type, m.document_id, m.tags, m.mentioned_at, m.occurred_start, m.occurred_end,
+    `SELECT m.id, m.text, m.context, m.fact_type, m.document_id, m.chunk_id, m.tags, m.mentioned_at, m.occurred_start, m.occurred_end,
             m.created_at, m.proof_count, m.source_memory_ids
        FROM memory_units m
       WHERE ${where}
@@ -65,6 +61,12 @@ export async function graphUnits(sql: Sql, filter: GraphFilter): Promise<{ rows:
     params.values,
   );
   return { rows, total: Number(total) };
+}
+
+/** Memories with this document or chunk, and the observations built from any of them. */
+function fromSources(column: 'document_id' | 'chunk_id', value: string, bank: string): string {
+  return `(m.${column} = ${value} OR (m.fact_type = 'observation' AND m.source_memory_ids &&
+     ARRAY(SELECT s.id FROM memory_units s WHERE s.bank_id = ${bank} AND s.${column} = ${value})))`;
 }
 
 /** The names (as first written) of the entities each memory is linked to, in name order. */

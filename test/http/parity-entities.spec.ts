@@ -110,7 +110,12 @@ describe.each([
     expect(data).toMatchObject({ total_units: 3, limit: 1000 });
     expect(data!.nodes).toHaveLength(3);
     const founding = data!.table_rows.find((row) => row.text === 'Alice and Bob founded Acme together.');
-    expect(founding).toMatchObject({ document_id: 'founding', tags: ['work'], fact_type: expect.any(String), chunk_id: null });
+    expect(founding).toMatchObject({
+      document_id: 'founding',
+      tags: ['work'],
+      fact_type: expect.any(String),
+      chunk_id: expect.any(String),
+    });
     expect(String(founding!.entities).split(', ').sort()).toEqual(['Acme', 'Alice', 'Bob']);
     const met = elements(data!.nodes).find((node) => node.data.text === 'Alice met Bob in Paris.');
     const entityEdges = elements(data!.edges).filter((edge) => edge.data.linkType === 'entity');
@@ -125,6 +130,8 @@ describe.each([
     expect(tagged.data).toMatchObject({ total_units: 1, edges: [] });
     const byDocument = await sdk.getGraph({ client: raw, path: { bank_id: bank }, query: { document_id: 'founding' } });
     expect(byDocument.data!.total_units).toBe(1);
+    const byChunk = await sdk.getGraph({ client: raw, path: { bank_id: bank }, query: { chunk_id: String(founding!.chunk_id) } });
+    expect(byChunk.data!.table_rows.map((row) => row.id)).toEqual([founding!.id]);
     const capped = await sdk.getGraph({ client: raw, path: { bank_id: bank }, query: { limit: 1 } });
     expect(capped.data).toMatchObject({ total_units: 3, limit: 1 });
     expect(capped.data!.nodes).toHaveLength(1);
@@ -209,7 +216,7 @@ describe.each([
       [`/v1/default/banks/${bank}/graph?type=dream`, 422, /type/],
       [`/v1/default/banks/${bank}/graph?tags_match=some`, 422, /tags_match/],
       [`/v1/default/banks/${bank}/graph?limit=lots`, 422, /limit/],
-      [`/v1/default/banks/${bank}/graph?chunk_id=c1`, 400, /chunk_id/],
+      [`/v1/default/banks/${bank}/graph?chunk_id=c1`, 422, /chunk_id/],
       [`/v1/default/banks/nobody/graph`, 404, /nobody/],
       [`/v1/default/banks/${bank}/stats/memories-timeseries?period=2w`, 422, /period/],
       [`/v1/default/banks/nobody/stats/memories-timeseries`, 404, /nobody/],

@@ -69,8 +69,6 @@ export class BankGraphController {
   @ApiOperation({ operationId: 'get_graph', summary: 'The newest memories (at most limit), linked where they name the same entity' })
   @ApiOkResponse({ type: GraphDataResponseDto })
   async graph(@Param('bank_id') bankId: string, @Query() query: GraphQuery): Promise<GraphDataResponseDto> {
-    if (query.chunk_id !== undefined)
-      throw new BadRequestException('chunk_id is not supported by this server: memories are not stored by chunk');
     const limit = query.limit ?? DEFAULT_GRAPH_LIMIT;
     const graph = await this.graphs.memoryGraph({
       bankId,
@@ -79,6 +77,7 @@ export class BankGraphController {
       tags: [...new Set(query.tags ?? [])],
       tagsMatch: query.tags_match ?? 'all_strict',
       documentId: query.document_id,
+      chunkId: query.chunk_id,
       limit,
     });
     return toGraphWire(graph, limit);
@@ -173,7 +172,7 @@ function toTableRow(unit: GraphUnit): GraphTableRowDto {
     date: date ? date.toISOString().slice(0, 16).replace('T', ' ') : 'N/A',
     entities: entityList(unit),
     document_id: unit.documentId,
-    chunk_id: null,
+    chunk_id: unit.chunkId,
     fact_type: unit.type,
     tags: unit.tags,
     created_at: unit.createdAt.toISOString(),

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
 import { MAX_GRAPH_LIMIT, TIMESERIES_FIELDS, TIMESERIES_PERIODS } from '../../banks/bank-graph.service.js';
 import { FACT_TYPES, TAGS_MATCHES } from '../../recall/recall.types.js';
 import { LimitedInput } from '../input-rules.js';
@@ -84,9 +84,9 @@ export class GraphQuery {
   @LimitedInput('documentId')
   document_id?: string;
 
-  @ApiPropertyOptional({ description: 'Not supported: answered with 400' })
+  @ApiPropertyOptional({ format: 'uuid', description: "The chunk's memories and the observations built from them" })
   @IsOptional()
-  @IsString()
+  @IsUUID('all', { message: 'chunk_id must be a UUID' })
   chunk_id?: string;
 }
 
@@ -294,7 +294,7 @@ export class GraphTableRowDto {
   @ApiProperty({ type: String, nullable: true })
   document_id!: string | null;
 
-  @ApiProperty({ type: String, nullable: true, description: 'Always null: memories are not stored by chunk here' })
+  @ApiProperty({ type: String, nullable: true, description: 'The chunk of its document the memory was extracted from' })
   chunk_id!: string | null;
 
   @ApiProperty({ enum: FACT_TYPES })

@@ -231,7 +231,13 @@ describe.each([
 
     expect((await call(app.url, 'POST', `/v1/default/banks/${bank}/documents/missing/reprocess`)).status).toBe(404);
 
-    for (const include of [{ chunks: { max_tokens: -1 } }, { source_facts: { max_tokens: -2 } }, { chunks: 'yes' }]) {
+    for (const include of [
+      { chunks: { max_tokens: -1 } },
+      { source_facts: { max_tokens: -2 } },
+      { chunks: 'yes' },
+      { chunks: [] },
+      { source_facts: [1] },
+    ]) {
       const response = await call(app.url, 'POST', `/v1/default/banks/${bank}/memories/recall`, { query: 'cello', include });
       expect(response.status).toBe(422);
       expect(JSON.stringify(response.body.detail)).toMatch(/chunks|source_facts|max_tokens/);

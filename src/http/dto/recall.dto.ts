@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Min, ValidateNested } from 'class-validator';
+import { IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, Matches, Min, ValidateNested } from 'class-validator';
 import { FACT_TYPES, RECALL_BUDGETS, TAGS_MATCHES } from '../../recall/recall.types.js';
 import { LimitedInput } from '../input-rules.js';
 import { OptionalTags, OptionalTagsMatch, TagGroups } from './coercions.js';
@@ -50,6 +50,7 @@ export class IncludeOptionsDto {
     description: '{} to include the chunks of the results; off by default',
   })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => ChunkIncludeOptionsDto)
   chunks?: ChunkIncludeOptionsDto | null;
@@ -60,6 +61,7 @@ export class IncludeOptionsDto {
     description: '{} to include the memories the observations among the results were built from; off by default',
   })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => SourceFactsIncludeOptionsDto)
   source_facts?: SourceFactsIncludeOptionsDto | null;

@@ -2,9 +2,10 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { ServerConfig } from './config/server-config.js';
 import { MemoryHttpModule } from './http/memory-http.module.js';
 import type { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
+import { MemoryMcpModule } from './mcp/memory-mcp.module.js';
 import { MemoryModule } from './memory.module.js';
 
-/** The standalone server: the memory module and its HTTP API, nothing else. */
+/** The standalone server: the memory module, its HTTP API and, unless turned off, its MCP server. */
 @Module({})
 export class AppModule {
   static forRoot(config: ServerConfig, shutdownCoordinator: ShutdownCoordinator): DynamicModule {
@@ -13,6 +14,7 @@ export class AppModule {
       imports: [
         MemoryModule.forRoot({ ...config.memory, shutdownCoordinator, isGlobal: true }),
         MemoryHttpModule.forRoot({ apiKey: config.apiKey }),
+        ...(config.mcp.enabled ? [MemoryMcpModule.forRoot({ apiKey: config.apiKey, defaultBankId: config.mcp.defaultBankId })] : []),
       ],
     };
   }

@@ -92,6 +92,8 @@ export { WatchdogService } from './health/watchdog.service.js';
 export { MemoryHttpModule } from './http/memory-http.module.js';
 export { DEFAULT_MAX_BODY_BYTES, type MemoryHttpOptions } from './http/memory-http.options.js';
 export { configureHttpApp, type HttpAppOptions } from './http/configure-http-app.js';
+export { MemoryMcpModule } from './mcp/memory-mcp.module.js';
+export type { MemoryMcpOptions } from './mcp/mcp.options.js';
 export { MemoryHealthIndicator } from './health/memory.health.js';
 export { ReadinessService, type ReadinessState } from './health/readiness.service.js';
 export { ShutdownCoordinator, type ShutdownCoordinatorOptions, type StepReport } from './lifecycle/shutdown-coordinator.js';

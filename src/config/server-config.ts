@@ -48,6 +48,10 @@ const envSchema = z.object({
   MEMORY_MAX_QUERY_CHARS: z.coerce.number().int().positive().optional(),
   MEMORY_MAX_METADATA_KEYS: z.coerce.number().int().positive().optional(),
   MEMORY_MAX_METADATA_CHARS: z.coerce.number().int().positive().optional(),
+  /** `false` leaves `/mcp` out of the server. */
+  MEMORY_MCP_ENABLED: z.enum(['true', 'false', '1', '0']).default('true'),
+  /** The bank of a `/mcp` session whose client sends no `X-Bank-Id` (Hindsight's HINDSIGHT_MCP_BANK_ID). */
+  MEMORY_MCP_BANK_ID: z.string().min(1).optional(),
 });
 
 export type ServerEnv = z.output<typeof envSchema>;
@@ -59,6 +63,7 @@ export interface ServerConfig {
   /** Largest JSON request body; a bigger one is answered 413. */
   maxBodyBytes: number;
   logFormat: 'text' | 'json';
+  mcp: { enabled: boolean; defaultBankId?: string };
   memory: MemoryModuleOptions & { shutdownTimeoutMs: number };
 }
 
@@ -77,6 +82,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     apiKey: e.MEMORY_API_KEY,
     maxBodyBytes: e.MEMORY_MAX_BODY_BYTES,
     logFormat: e.MEMORY_LOG_FORMAT,
+    mcp: { enabled: ['true', '1'].includes(e.MEMORY_MCP_ENABLED), defaultBankId: e.MEMORY_MCP_BANK_ID },
     memory: {
       databaseUrl: e.DATABASE_URL,
       poolSize: e.MEMORY_DB_POOL_SIZE,

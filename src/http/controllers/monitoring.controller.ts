@@ -11,7 +11,7 @@ export const HINDSIGHT_API_VERSION = '0.9.1';
 /** What this server implements of Hindsight's optional features. */
 const FEATURES = {
   observations: true,
-  mcp: false,
+  mcp: true,
   worker: true,
   bank_config_api: true,
   bank_llm_health: true,

@@ -1,4 +1,5 @@
 import type { FactType, TagsMatch } from '../recall/recall.types.js';
+import type { TagGroup } from '../recall/tag-groups.js';
 import type { ReflectFact } from '../reflect/reflect.types.js';
 
 export interface MentalModelTrigger {
@@ -9,6 +10,8 @@ export interface MentalModelTrigger {
   /** Which memories the refresh recalls; every type when null. */
   factTypes: FactType[] | null;
   tagsMatch: TagsMatch | null;
+  /** Replace the model's tags as the refresh's filter when set (Hindsight's trigger `tag_groups`). */
+  tagGroups: TagGroup[] | null;
   /** The token budget of the memories the refresh recalls; recall's default when null. */
   recallMaxTokens: number | null;
   /**

@@ -1,6 +1,7 @@
 import { SqlParams } from '../recall/arms/sql-params.js';
-import { sourcesVisible, tagPredicate } from '../recall/arms/visible-memories.js';
+import { groupsPredicate, sourcesVisible, tagPredicate } from '../recall/arms/visible-memories.js';
 import type { TagsMatch } from '../recall/recall.types.js';
+import type { TagGroup } from '../recall/tag-groups.js';
 import type { ReflectFact } from '../reflect/reflect.types.js';
 import type { Sql } from '../storage/memory-database.js';
 import { MENTAL_MODEL_PLACEHOLDER, type MentalModelTrigger, REFRESH_MENTAL_MODEL } from './mental-model.types.js';
@@ -252,10 +253,15 @@ export async function selectHistory(sql: Sql, bankId: string, id: string): Promi
 export async function memoriesWrittenSince(
   sql: Sql,
   bankId: string,
-  scope: { since: Date | null; types: string[] | null; tags: string[]; tagsMatch: TagsMatch },
+  scope: { since: Date | null; types: string[] | null; tags: string[]; tagsMatch: TagsMatch; tagGroups: TagGroup[] | null },
 ): Promise<boolean> {
   const params = new SqlParams();
-  const where = [`m.bank_id = ${params.add(bankId)}`, `m.state = 'valid'`, tagPredicate('m.tags', scope.tags, scope.tagsMatch, params)];
+  const where = [
+    `m.bank_id = ${params.add(bankId)}`,
+    `m.state = 'valid'`,
+    tagPredicate('m.tags', scope.tags, scope.tagsMatch, params),
+    groupsPredicate('m.tags', scope.tagGroups ?? undefined, params),
+  ];
   if (scope.since) where.push(`m.created_at > ${params.add(scope.since)}`);
   if (scope.types && scope.types.length > 0) where.push(`m.fact_type = ANY(${params.add(scope.types)}::text[])`);
   const [row] = await sql.query<{ stale: boolean }>(
@@ -269,10 +275,15 @@ export async function memoriesWrittenSince(
 export async function newestMemoryOfScope(
   sql: Sql,
   bankId: string,
-  scope: { types: string[] | null; tags: string[]; tagsMatch: TagsMatch },
+  scope: { types: string[] | null; tags: string[]; tagsMatch: TagsMatch; tagGroups: TagGroup[] | null },
 ): Promise<{ newest: Date | null; now: Date }> {
   const params = new SqlParams();
-  const where = [`m.bank_id = ${params.add(bankId)}`, `m.state = 'valid'`, tagPredicate('m.tags', scope.tags, scope.tagsMatch, params)];
+  const where = [
+    `m.bank_id = ${params.add(bankId)}`,
+    `m.state = 'valid'`,
+    tagPredicate('m.tags', scope.tags, scope.tagsMatch, params),
+    groupsPredicate('m.tags', scope.tagGroups ?? undefined, params),
+  ];
   if (scope.types && scope.types.length > 0) where.push(`m.fact_type = ANY(${params.add(scope.types)}::text[])`);
   const [row] = await sql.query<{ newest: Date | null; now: Date }>(
     `SELECT (SELECT max(m.created_at) FROM memory_units m WHERE ${where.join(' AND ')}) AS newest, now() AS now`,

@@ -11,6 +11,7 @@ import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
 import { RecallService } from '../recall/recall.service.js';
 import { FACT_TYPES, TAGS_MATCHES, type RecalledMemory, type TagsMatch } from '../recall/recall.types.js';
+import { InvalidTagGroupError, type TagGroup, parseTagGroups } from '../recall/tag-groups.js';
 import { NO_USAGE, addUsage, describeMemory, extractiveAnswer, toFact } from '../reflect/reflect.service.js';
 import type { ReflectFact } from '../reflect/reflect.types.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
@@ -309,6 +310,7 @@ export class MentalModelsService {
         types: scope.types ?? undefined,
         tags: scope.tags,
         tagsMatch: scope.tagsMatch,
+        tagGroups: scope.tagGroups ?? undefined,
         // Without a model the summary is the memories themselves, so they must fit its budget.
         maxTokens: llm
           ? (model.trigger.recallMaxTokens ?? undefined)
@@ -330,7 +332,11 @@ export class MentalModelsService {
         llmMs: null,
       };
     }
-    const directives = await this.directives.applicable(model.bankId, { tags: scope.tags, tagsMatch: scope.tagsMatch });
+    // Directives follow the model's own tags even when tag_groups choose its memories: they name its audience.
+    const directives = await this.directives.applicable(model.bankId, {
+      tags: model.tags,
+      tagsMatch: model.trigger.tagsMatch ?? (model.tags.length > 0 ? 'all_strict' : 'any'),
+    });
     const user = [
       `Topic: ${model.name}`,
       `Query: ${model.sourceQuery}`,
@@ -391,6 +397,7 @@ const DEFAULT_TRIGGER: MentalModelTrigger = {
   refreshCron: null,
   factTypes: null,
   tagsMatch: null,
+  tagGroups: null,
   recallMaxTokens: null,
   excludeMentalModels: false,
   excludeMentalModelIds: null,
@@ -401,13 +408,18 @@ export interface RefreshScope {
   types: MentalModel['trigger']['factTypes'];
   tags: string[];
   tagsMatch: TagsMatch;
+  tagGroups: TagGroup[] | null;
 }
 
+/** With `tag_groups`, the groups alone filter memories and the model's flat tags do not (Hindsight's rule). */
 function scopeOf(model: MentalModel): RefreshScope {
+  const groups = model.trigger.tagGroups;
+  if (groups && groups.length > 0) return { types: model.trigger.factTypes, tags: [], tagsMatch: 'any', tagGroups: groups };
   return {
     types: model.trigger.factTypes,
     tags: model.tags,
     tagsMatch: model.trigger.tagsMatch ?? (model.tags.length > 0 ? 'all_strict' : 'any'),
+    tagGroups: null,
   };
 }
 
@@ -449,6 +461,7 @@ function checkTrigger(trigger: MentalModelTrigger): MentalModelTrigger {
     if (trigger.factTypes.some((type) => !FACT_TYPES.includes(type))) throw invalid('unknown fact type', 'trigger.fact_types');
   }
   if (trigger.tagsMatch != null && !TAGS_MATCHES.includes(trigger.tagsMatch)) throw invalid('unknown tags_match', 'trigger.tags_match');
+  const tagGroups = checkTagGroups(trigger.tagGroups);
   if (trigger.recallMaxTokens != null && (!Number.isInteger(trigger.recallMaxTokens) || trigger.recallMaxTokens < 1)) {
     throw invalid('recall_max_tokens must be a positive integer', 'trigger.recall_max_tokens');
   }
@@ -457,10 +470,22 @@ function checkTrigger(trigger: MentalModelTrigger): MentalModelTrigger {
     refreshCron: trigger.refreshCron ?? null,
     factTypes: trigger.factTypes ?? null,
     tagsMatch: trigger.tagsMatch ?? null,
+    tagGroups,
     recallMaxTokens: trigger.recallMaxTokens ?? null,
     excludeMentalModels: trigger.excludeMentalModels === true,
     excludeMentalModelIds: trigger.excludeMentalModelIds ?? null,
   };
+}
+
+/** Checked as recall checks a request's, naming the first bad field by its path; none is null. */
+function checkTagGroups(groups: unknown[] | null | undefined): TagGroup[] | null {
+  if (groups == null || groups.length === 0) return null;
+  try {
+    return parseTagGroups(groups, 'trigger.tag_groups');
+  } catch (error) {
+    if (error instanceof InvalidTagGroupError) throw invalid(error.message, 'trigger.tag_groups');
+    throw error;
+  }
 }
 
 function checkMaxTokens(value: number): number {

@@ -78,6 +78,7 @@ export class ReflectService {
       budget: request.budget ?? 'low',
       tags: request.tags ?? null,
       tags_match: request.tagsMatch ?? 'any',
+      tag_groups: request.tagGroups ?? null,
       fact_types: request.factTypes ?? null,
     };
     const recallStarted = performance.now();
@@ -89,6 +90,7 @@ export class ReflectService {
         budget: request.budget ?? 'low',
         tags: request.tags,
         tagsMatch: request.tagsMatch,
+        tagGroups: request.tagGroups,
         includeEntities: null,
       },
       signal,

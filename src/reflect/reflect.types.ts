@@ -10,6 +10,8 @@ export interface ReflectRequest {
   maxTokens?: number;
   tags?: string[];
   tagsMatch?: TagsMatch;
+  /** Hindsight's compound tag filters, checked and applied by recall; directives are scoped by `tags` alone. */
+  tagGroups?: unknown[];
   /** Empty or undefined: every type. */
   factTypes?: FactType[];
   /** Deprecated in Hindsight: appended to the question as "Additional context". */

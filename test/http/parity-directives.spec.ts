@@ -318,6 +318,48 @@ describe.each(BACKENDS)('directives, reflect options and mental-model operations
     expect(await status(client.dryRunRefreshMentalModel(bankId, 'nobody'))).toBe(404);
   });
 
+  it('honours tag_groups in reflect and in a mental model’s trigger, with directives scoped by tags', async () => {
+    const bankId = await bank();
+    await client.retain(bankId, 'Alice works at Globex as an engineer.', { tags: ['team-a'] });
+    await client.retain(bankId, 'Bob works at Initech as a designer.', { tags: ['team-b'] });
+    await client.createDirective(bankId, 'Team', 'Credit team A.', { tags: ['team-a'] });
+    fake.reset();
+    fake.onChat(chatHandler(script));
+    const onlyB = [{ tags: ['team-b'], match: 'any_strict' as const }];
+
+    const answer = await client.reflect(bankId, 'Where do they work?', { tagGroups: onlyB, includeToolCalls: true });
+    const reflectUser = userOf(reflectPrompts().at(-1)!.body as ChatRequestBody);
+    expect(reflectUser).toContain('Initech');
+    expect(reflectUser).not.toContain('Globex');
+    expect(answer.based_on?.directives).toEqual([]);
+    expect(answer.trace?.tool_calls?.[0].input).toMatchObject({ tag_groups: onlyB });
+    const badGroups = await call(http.url, 'POST', `/v1/default/banks/${bankId}/reflect`, { query: 'Where?', tag_groups: [{ tags: 'x' }] });
+    expect(badGroups.status).toBe(422);
+    expect(JSON.stringify(badGroups.body)).toContain('tag_groups');
+
+    await sdk.createMentalModel({
+      client: raw,
+      path: { bank_id: bankId },
+      body: { id: 'grouped', name: 'Grouped', source_query: 'Where do they work?', tags: ['team-a'], trigger: { tag_groups: onlyB } },
+    });
+    const model = await eventually(
+      () => client.getMentalModel(bankId, 'grouped'),
+      (current) => current.content === SUMMARY,
+    );
+    const prompt = modelPrompts().at(-1)!.body as ChatRequestBody;
+    expect(userOf(prompt)).toContain('Initech');
+    expect(userOf(prompt)).not.toContain('Globex');
+    expect(systemOf(prompt)).toContain('Credit team A.');
+    expect(model.trigger?.tag_groups).toEqual(onlyB);
+    expect(model.is_stale).toBe(false);
+    await client.retain(bankId, 'Alice moved to Lisbon.', { tags: ['team-a'] });
+    expect((await client.getMentalModel(bankId, 'grouped')).is_stale).toBe(false);
+    await client.retain(bankId, 'Bob moved to Porto.', { tags: ['team-b'] });
+    expect((await client.getMentalModel(bankId, 'grouped')).is_stale).toBe(true);
+    const dryRun = await client.dryRunRefreshMentalModel(bankId, 'grouped');
+    expect(dryRun.scope).toMatchObject({ tags: null, tag_groups: onlyB });
+  });
+
   it('refuses trigger fields it cannot honour, naming them, and creates nothing', async () => {
     const bankId = await bank();
     const refusals: Array<[Record<string, unknown>, string]> = [
@@ -326,7 +368,7 @@ describe.each(BACKENDS)('directives, reflect options and mental-model operations
       [{ include_chunks: true }, 'include_chunks'],
       [{ recall_chunks_max_tokens: 500 }, 'recall_chunks_max_tokens'],
       [{ response_schema: { type: 'object' } }, 'response_schema'],
-      [{ tag_groups: [{ tags: ['a'] }] }, 'tag_groups'],
+      [{ tag_groups: [{ tags: 'a' }] }, 'tag_groups'],
       [{ recall_max_tokens: 0 }, 'recall_max_tokens'],
     ];
     for (const [trigger, field] of refusals) {
@@ -342,7 +384,14 @@ describe.each(BACKENDS)('directives, reflect options and mental-model operations
       id: 'kept',
       name: 'Kept',
       source_query: 'What?',
-      trigger: { mode: 'full', keep_trace: false, include_chunks: false, exclude_mental_models: true, exclude_mental_model_ids: ['x'] },
+      trigger: {
+        mode: 'full',
+        keep_trace: false,
+        include_chunks: false,
+        exclude_mental_models: true,
+        exclude_mental_model_ids: ['x'],
+        tag_groups: [],
+      },
     });
     expect(accepted.status).toBe(200);
     const patch = await call(http.url, 'PATCH', `/v1/default/banks/${bankId}/mental-models/kept`, { trigger: { mode: 'delta' } });

@@ -27,7 +27,7 @@ import type { DryRunRefresh } from '../../mental-models/mental-models.service.js
 import { unifiedDiff } from '../../mental-models/unified-diff.js';
 import { FACT_TYPES, TAGS_MATCHES } from '../../recall/recall.types.js';
 import { LimitedInput } from '../input-rules.js';
-import { CoerceTags, IsNotBlank, OptionalTags, UnsupportedTagGroups } from './coercions.js';
+import { CoerceTags, IsNotBlank, OptionalTags, TagGroups } from './coercions.js';
 import { PageQuery } from './list-query.dto.js';
 import { ReflectFactResponse, TokenUsageResponse } from './reflect.dto.js';
 
@@ -74,7 +74,7 @@ export class MentalModelTriggerDto {
   @IsString({ each: true })
   exclude_mental_model_ids?: string[] | null;
 
-  @UnsupportedTagGroups()
+  @TagGroups()
   tag_groups?: unknown[] | null;
 
   @ApiPropertyOptional({ type: Boolean, nullable: true, description: 'Memories here carry no chunks: only false is accepted' })
@@ -219,6 +219,7 @@ function toTrigger(dto: MentalModelTriggerDto | null | undefined): Partial<Menta
     refreshCron: dto.refresh_cron ?? undefined,
     factTypes: dto.fact_types ?? undefined,
     tagsMatch: dto.tags_match ?? undefined,
+    tagGroups: (dto.tag_groups as MentalModelTrigger['tagGroups']) ?? undefined,
     recallMaxTokens: dto.recall_max_tokens ?? undefined,
     excludeMentalModels: dto.exclude_mental_models ?? undefined,
     excludeMentalModelIds: dto.exclude_mental_model_ids ?? undefined,
@@ -263,6 +264,9 @@ export class MentalModelTriggerResponse {
   @ApiPropertyOptional({ enum: TAGS_MATCHES, nullable: true })
   tags_match?: string | null;
 
+  @ApiPropertyOptional({ type: [Object], nullable: true, description: 'Compound tag filters used instead of the model’s tags' })
+  tag_groups?: unknown[] | null;
+
   @ApiPropertyOptional({ type: 'integer', nullable: true })
   recall_max_tokens?: number | null;
 
@@ -285,6 +289,7 @@ export class MentalModelTriggerResponse {
     if (trigger.refreshCron != null) wire.refresh_cron = trigger.refreshCron;
     if (trigger.factTypes != null) wire.fact_types = trigger.factTypes;
     if (trigger.tagsMatch != null) wire.tags_match = trigger.tagsMatch;
+    if (trigger.tagGroups != null) wire.tag_groups = trigger.tagGroups;
     if (trigger.recallMaxTokens != null) wire.recall_max_tokens = trigger.recallMaxTokens;
     if (trigger.excludeMentalModelIds != null) wire.exclude_mental_model_ids = trigger.excludeMentalModelIds;
     return wire;
@@ -431,8 +436,8 @@ export class MentalModelRefreshScopeResponse {
   @ApiProperty({ enum: TAGS_MATCHES })
   tags_match: string;
 
-  @ApiPropertyOptional({ type: [Object], nullable: true, description: 'Not supported here: always null' })
-  tag_groups: null;
+  @ApiPropertyOptional({ type: [Object], nullable: true })
+  tag_groups: unknown[] | null;
 
   @ApiPropertyOptional({ type: [String], nullable: true })
   fact_types: string[] | null;
@@ -599,7 +604,13 @@ export class MentalModelDryRunRefreshResponse {
       tool_calls: [
         {
           tool: 'recall',
-          input: { query: run.model.sourceQuery, tags: run.scope.tags, tags_match: run.scope.tagsMatch, fact_types: run.scope.types },
+          input: {
+            query: run.model.sourceQuery,
+            tags: run.scope.tags,
+            tags_match: run.scope.tagsMatch,
+            tag_groups: run.scope.tagGroups,
+            fact_types: run.scope.types,
+          },
           output: { results: run.retrieved.length },
           duration_ms: run.recallMs,
         },
@@ -620,7 +631,7 @@ export class MentalModelDryRunRefreshResponse {
       scope: {
         tags: run.scope.tags.length > 0 ? run.scope.tags : null,
         tags_match: run.scope.tagsMatch,
-        tag_groups: null,
+        tag_groups: run.scope.tagGroups,
         fact_types: run.scope.types,
         exclude_mental_models: true,
         exclude_mental_model_ids: [run.model.id, ...(run.model.trigger.excludeMentalModelIds ?? [])],

@@ -17,7 +17,7 @@ import type { LlmUsage } from '../../external/llm-client.js';
 import { FACT_TYPES, RECALL_BUDGETS, TAGS_MATCHES } from '../../recall/recall.types.js';
 import type { ReflectFact, ReflectOutcome, ReflectRequest } from '../../reflect/reflect.types.js';
 import { LimitedInput } from '../input-rules.js';
-import { OptionalTags, OptionalTagsMatch, UnsupportedTagGroups } from './coercions.js';
+import { OptionalTags, OptionalTagsMatch, TagGroups } from './coercions.js';
 
 /** Hindsight's `ToolCallsIncludeOptions`. */
 export class ToolCallsIncludeOptionsDto {
@@ -88,7 +88,7 @@ export class ReflectRequestDto {
   @OptionalTagsMatch()
   tags_match?: (typeof TAGS_MATCHES)[number] | null;
 
-  @UnsupportedTagGroups()
+  @TagGroups()
   tag_groups?: unknown[] | null;
 
   @ApiPropertyOptional({ enum: FACT_TYPES, isArray: true, nullable: true })
@@ -123,6 +123,7 @@ export function toReflectRequest(body: ReflectRequestDto): ReflectRequest {
     maxTokens: body.max_tokens ?? undefined,
     tags: body.tags ?? undefined,
     tagsMatch: body.tags_match ?? undefined,
+    tagGroups: body.tag_groups ?? undefined,
     factTypes: body.fact_types ?? undefined,
     context: body.context ?? null,
     responseSchema: body.response_schema ?? null,

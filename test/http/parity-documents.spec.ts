@@ -202,6 +202,23 @@ describe.each([
     await client.updateBankConfig(bank, { retainChunkSize: 100 });
   });
 
+  it('documents the routes with typed schemas', async () => {
+    const { body } = await call(app.url, 'GET', '/docs-json');
+    const ok = (path: string, method: string) => body.paths[path]?.[method]?.responses?.['200']?.content?.['application/json']?.schema;
+    expect(ok('/v1/default/chunks/{chunk_id}', 'get')).toEqual({ $ref: '#/components/schemas/ChunkResponse' });
+    expect(ok('/v1/default/banks/{bank_id}/documents/{document_id}/chunks', 'get')).toEqual({
+      $ref: '#/components/schemas/ListChunksResponse',
+    });
+    expect(ok('/v1/default/banks/{bank_id}/documents/{document_id}/reprocess', 'post')).toEqual({
+      $ref: '#/components/schemas/ReprocessDocumentResponse',
+    });
+    expect(ok('/v1/default/banks/{bank_id}/documents/{document_id}', 'patch')).toEqual({
+      $ref: '#/components/schemas/UpdateDocumentResponse',
+    });
+    expect(body.components.schemas.ChunkResponse.properties.chunk_index.type).toBe('integer');
+    expect(body.components.schemas.ListChunksResponse.properties.total.type).toBe('integer');
+  });
+
   it('refuses bad input naming the field, and changes nothing', async () => {
     const chunksBefore = await chunksOf('team/notes');
     const path = (suffix: string) => `/v1/default/banks/${bank}/documents/team%2Fnotes${suffix}`;

@@ -54,20 +54,28 @@ export class DocumentChunksService {
     if (source.original_text === null || !source.original_text.trim()) {
       throw new MemoryException(MemoryErrorCode.Conflict, `Document '${documentId}' has no stored text to reprocess`);
     }
-    const outcome = await this.retainer.retain(bankId, {
-      async: true,
-      items: [
-        {
-          content: source.original_text,
-          documentId,
-          tags: source.tags,
-          metadata: source.metadata,
-          context: source.context,
-          timestamp: source.mentioned_at,
-          observationScopes: (source.observation_scopes ?? null) as never,
-        },
-      ],
-    });
+    const outcome = await this.retainer
+      .retain(bankId, {
+        async: true,
+        items: [
+          {
+            content: source.original_text,
+            documentId,
+            tags: source.tags,
+            metadata: source.metadata,
+            context: source.context,
+            timestamp: source.mentioned_at,
+            observationScopes: (source.observation_scopes ?? null) as never,
+          },
+        ],
+      })
+      .catch((error: unknown) => {
+        // The request has no items: what retain refuses is the stored document, which cannot change to suit it.
+        if (error instanceof MemoryException && error.code === MemoryErrorCode.InvalidInput) {
+          throw new MemoryException(MemoryErrorCode.Conflict, `Document '${documentId}' cannot be reprocessed: ${error.message}`);
+        }
+        throw error;
+      });
     return { operationId: outcome.operationId!, itemsCount: outcome.itemsCount };
   }
 

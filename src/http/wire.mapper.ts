@@ -9,7 +9,7 @@
  */
 import type { BankConfig, BankProfile, BankStats, BankSummary, BankUpdate } from '../banks/banks.service.js';
 import type { EditedMemory, MemoryEdit } from '../memories/memory-edit.service.js';
-import type { DocumentRecord, EntityRecord, MemoryRecord, Page } from '../memories/memory.types.js';
+import type { DocumentRecord, MemoryRecord, Page } from '../memories/memory.types.js';
 import type { CreateMentalModel, MentalModel, MentalModelTrigger, UpdateMentalModel } from '../mental-models/mental-model.types.js';
 import type { Operation } from '../operations/operation.types.js';
 import type { RecallOutcome, RecalledMemory, RecallRequest } from '../recall/recall.types.js';
@@ -357,31 +357,6 @@ export function toDocumentDeletedWire(documentId: string, memoriesDeleted: numbe
     document_id: documentId,
     memory_units_deleted: memoriesDeleted,
   };
-}
-
-/**
- * `canonical_name` carries the name as first written ("Alice"), as Hindsight shows it; the
- * lower-cased key stays internal, for matching. `metadata` is always an object, `{}` when the
- * entity has no type, as Hindsight sends it.
- */
-export function toEntityListWire(page: Page<EntityRecord>): Json {
-  return {
-    items: page.items.map((entity) => ({
-      id: entity.id,
-      canonical_name: entity.name,
-      mention_count: entity.mentionCount,
-      first_seen: iso(entity.firstSeen),
-      last_seen: iso(entity.lastSeen),
-      metadata: entityMetadata(entity.type),
-    })),
-    total: page.total,
-    limit: page.limit,
-    offset: page.offset,
-  };
-}
-
-export function entityMetadata(type: string | null): Record<string, string> {
-  return type ? { entity_type: type } : {};
 }
 
 export function toTagListWire(page: Page<{ tag: string; count: number }>): Json {

@@ -9,26 +9,39 @@ import {
 } from '../../banks/bank-graph.service.js';
 import type { TimeseriesField } from '../../banks/stats.queries.js';
 import { type EntityDetail, type EntityGraph, EntitiesService } from '../../entities/entities.service.js';
+import type { EntityRecord, Page } from '../../memories/memory.types.js';
+import { MemoriesService } from '../../memories/memories.service.js';
 import { isUuid } from '../../storage/uuid.js';
 import {
   EntityDetailResponseDto,
   EntityGraphQuery,
   EntityGraphResponseDto,
+  EntityListResponseDto,
   GraphDataResponseDto,
   GraphQuery,
   type GraphTableRowDto,
   MemoriesTimeseriesQuery,
   MemoriesTimeseriesResponseDto,
 } from '../dto/entity.dto.js';
+import { PageQuery } from '../dto/list-query.dto.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
-import { entityMetadata } from '../wire.mapper.js';
 
 const DEFAULT_GRAPH_LIMIT = 1000;
 
-/** One entity, and the entities a bank's memories name together (`GET …/entities` is with documents). */
+/** A bank's entities: the list, one in detail, and which ones its memories name together. */
 @MemoryApiController('entities')
 export class EntitiesController {
-  constructor(@Inject(EntitiesService) private readonly entities: EntitiesService) {}
+  constructor(
+    @Inject(EntitiesService) private readonly entities: EntitiesService,
+    @Inject(MemoriesService) private readonly memories: MemoriesService,
+  ) {}
+
+  @Get('banks/:bank_id/entities')
+  @ApiOperation({ operationId: 'list_entities' })
+  @ApiOkResponse({ type: EntityListResponseDto })
+  async list(@Param('bank_id') bankId: string, @Query() query: PageQuery): Promise<EntityListResponseDto> {
+    return toEntityListWire(await this.memories.listEntities(bankId, { limit: query.limit ?? 100, offset: query.offset ?? 0 }));
+  }
 
   // Declared before `entities/:entity_id`, which would otherwise take `graph` for an id.
   @Get('banks/:bank_id/entities/graph')
@@ -91,6 +104,31 @@ export class BankGraphController {
     const field = TIMESERIES_FIELDS.includes(query.time_field as TimeseriesField) ? (query.time_field as TimeseriesField) : 'created_at';
     return toTimeseriesWire(await this.graphs.memoriesTimeseries(bankId, query.period ?? '7d', field));
   }
+}
+
+/**
+ * `canonical_name` carries the name as first written ("Alice"), as Hindsight shows it; the
+ * lower-cased key stays internal, for matching. `metadata` is always an object, `{}` when the
+ * entity has no type, as Hindsight sends it.
+ */
+function toEntityListWire(page: Page<EntityRecord>): EntityListResponseDto {
+  return {
+    items: page.items.map((entity) => ({
+      id: entity.id,
+      canonical_name: entity.name,
+      mention_count: entity.mentionCount,
+      first_seen: entity.firstSeen.toISOString(),
+      last_seen: entity.lastSeen.toISOString(),
+      metadata: entityMetadata(entity.type),
+    })),
+    total: page.total,
+    limit: page.limit,
+    offset: page.offset,
+  };
+}
+
+function entityMetadata(type: string | null): Record<string, string> {
+  return type ? { entity_type: type } : {};
 }
 
 function toEntityDetailWire(entity: EntityDetail): EntityDetailResponseDto {

@@ -109,6 +109,40 @@ export class MemoriesTimeseriesQuery {
 // ---------------------------------------------------------------------------------------------
 // Responses
 
+export class EntityListItemDto {
+  @ApiProperty()
+  id!: string;
+
+  @ApiProperty({ description: 'The name as first written' })
+  canonical_name!: string;
+
+  @ApiProperty({ type: 'integer', description: 'How many memories name the entity' })
+  mention_count!: number;
+
+  @ApiPropertyOptional({ type: String, nullable: true, format: 'date-time' })
+  first_seen?: string | null;
+
+  @ApiPropertyOptional({ type: String, nullable: true, format: 'date-time' })
+  last_seen?: string | null;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: '`entity_type` when the entity was given one' })
+  metadata?: Record<string, string>;
+}
+
+export class EntityListResponseDto {
+  @ApiProperty({ type: [EntityListItemDto], description: 'Most mentioned first' })
+  items!: EntityListItemDto[];
+
+  @ApiProperty({ type: 'integer' })
+  total!: number;
+
+  @ApiProperty({ type: 'integer' })
+  limit!: number;
+
+  @ApiProperty({ type: 'integer' })
+  offset!: number;
+}
+
 export class EntityObservationDto {
   @ApiProperty()
   text!: string;

@@ -11,9 +11,9 @@ import {
   UpdateDocumentRequestDto,
   UpdateDocumentResponse,
 } from '../dto/document.dto.js';
-import { ListDocumentsQuery, ListTagsQuery, PageQuery } from '../dto/list-query.dto.js';
+import { ListDocumentsQuery, ListTagsQuery } from '../dto/list-query.dto.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
-import { toDocumentDeletedWire, toDocumentListWire, toDocumentWire, toEntityListWire, toTagListWire } from '../wire.mapper.js';
+import { toDocumentDeletedWire, toDocumentListWire, toDocumentWire, toTagListWire } from '../wire.mapper.js';
 
 /**
  * Document ids may contain slashes, sent raw (`a/b`) or encoded (`a%2Fb`): the route takes the
@@ -113,12 +113,6 @@ export class DocumentsController {
   async delete(@Param('bank_id') bankId: string, @Param('document_id') documentId: string | string[]) {
     const id = joinSegments(documentId);
     return toDocumentDeletedWire(id, await this.memories.deleteDocument(bankId, id));
-  }
-
-  @Get('banks/:bank_id/entities')
-  @ApiOperation({ operationId: 'list_entities' })
-  async entities(@Param('bank_id') bankId: string, @Query() query: PageQuery) {
-    return toEntityListWire(await this.memories.listEntities(bankId, { limit: query.limit ?? 100, offset: query.offset ?? 0 }));
   }
 
   @Get('banks/:bank_id/tags')

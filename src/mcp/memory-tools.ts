@@ -2,6 +2,8 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { BanksService } from '../banks/banks.service.js';
+import { DirectivesService } from '../directives/directives.service.js';
+import { DirectiveResponse } from '../http/dto/directive.dto.js';
 import { parseIsoTimestamp } from '../http/dto/coercions.js';
 import {
   toBankListWire,
@@ -45,6 +47,7 @@ export interface MemoryToolServices {
   banks: BanksService;
   memories: MemoriesService;
   mentalModels: MentalModelsService;
+  directives: DirectivesService;
   operations: OperationsService;
   limits: InputLimits;
 }
@@ -372,6 +375,60 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
   );
 
   tool(
+    'list_directives',
+    'List the directives of the bank: standing rules that reflect and mental models follow. Without tags, every directive; with tags, the untagged ones and those sharing a tag.',
+    READ_ONLY,
+    {
+      tags: tags.optional().describe('Only untagged directives and those with any of these tags.'),
+      active_only: z.boolean().default(true).describe('Only active directives (default true).'),
+    },
+    async (bankId, args) => {
+      const directives = await services.directives.list(bankId, {
+        tags: (args.tags as string[] | undefined) ?? [],
+        tagsMatch: 'any',
+        activeOnly: args.active_only as boolean,
+        limit: 100,
+        offset: 0,
+      });
+      return { items: directives.map(DirectiveResponse.of) };
+    },
+  );
+
+  tool(
+    'create_directive',
+    'Add a standing rule that reflect and mental models must follow (e.g. "Always answer in French"). Use it when the user states how answers should always be given.',
+    WRITES,
+    {
+      name: z.string().trim().min(1).describe('Human-readable name.'),
+      content: z.string().trim().min(1).describe('The rule itself.'),
+      priority: z.number().int().optional().describe('Higher comes first (default 0).'),
+      is_active: z.boolean().default(true).describe('Whether it applies now (default true).'),
+      tags: tags.optional().describe('Scope: untagged (default) applies everywhere; tagged only to requests with matching tags.'),
+    },
+    async (bankId, args) =>
+      DirectiveResponse.of(
+        await services.directives.create(bankId, {
+          name: args.name as string,
+          content: args.content as string,
+          priority: args.priority as number | undefined,
+          isActive: args.is_active as boolean,
+          tags: args.tags as string[] | undefined,
+        }),
+      ),
+  );
+
+  tool(
+    'delete_directive',
+    'Delete a directive by its id.',
+    DESTRUCTIVE,
+    { directive_id: z.string().min(1).describe('The id of the directive.') },
+    async (bankId, args) => {
+      await services.directives.delete(bankId, args.directive_id as string);
+      return { status: 'deleted' };
+    },
+  );
+
+  tool(
     'list_operations',
     'List background operations (retains, mental model refreshes, consolidation), newest first. Use it to see whether stored work is done.',
     READ_ONLY,
@@ -526,6 +583,7 @@ export function resolveMemoryToolServices(resolve: Resolve, limits: InputLimits)
     banks: resolve(BanksService),
     memories: resolve(MemoriesService),
     mentalModels: resolve(MentalModelsService),
+    directives: resolve(DirectivesService),
     operations: resolve(OperationsService),
     limits,
   };

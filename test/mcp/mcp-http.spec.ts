@@ -175,6 +175,28 @@ describe.each(BACKENDS)('MCP over streamable HTTP on $name', (backend) => {
     }
   });
 
+  it('manages directives as /v1 stores them', async () => {
+    const bank = `mcp-directives-${randomUUID()}`;
+    const session = await connect(http.url, `/mcp/${bank}/`);
+    try {
+      const created = json(
+        await session.client.callTool({ name: 'create_directive', arguments: { name: 'French', content: 'Always answer in French.' } }),
+      );
+      const listed = await call(http.url, 'GET', `/v1/default/banks/${bank}/directives`, undefined, { authorization: `Bearer ${KEY}` });
+      expect(listed.body.items).toEqual([created]);
+      expect(json(await session.client.callTool({ name: 'list_directives', arguments: {} })).items).toEqual([created]);
+      expect(errorText(await session.client.callTool({ name: 'delete_directive', arguments: { directive_id: randomUUID() } }))).toMatch(
+        /not found/i,
+      );
+      expect(json(await session.client.callTool({ name: 'delete_directive', arguments: { directive_id: created.id } }))).toEqual({
+        status: 'deleted',
+      });
+      expect(json(await session.client.callTool({ name: 'list_directives', arguments: {} })).items).toEqual([]);
+    } finally {
+      await disconnect(session);
+    }
+  });
+
   it('answers a wrong or missing key with 401 before any session exists', async () => {
     for (const headers of [{ authorization: 'Bearer wrong' }, { authorization: '' }]) {
       const response = await fetch(`${http.url}/mcp`, {

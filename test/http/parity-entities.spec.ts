@@ -226,6 +226,9 @@ describe.each([
       expect({ path, status: response.status }).toEqual({ path, status });
       expect(JSON.stringify(response.body.detail)).toMatch(detail);
     }
+    // One bank's entity is not found through another bank.
+    const alice = await entityByName('Alice');
+    expect((await call(app.url, 'GET', `/v1/default/banks/hikers/entities/${alice.id}`)).status).toBe(404);
     const regenerate = await call(app.url, 'POST', `/v1/default/banks/${bank}/entities/not-a-uuid/regenerate`);
     expect(regenerate.status).toBe(410);
 

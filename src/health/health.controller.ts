@@ -1,6 +1,20 @@
 import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { HINDSIGHT_API_VERSION } from '../http/controllers/monitoring.controller.js';
 import { MemoryHealthIndicator } from './memory.health.js';
+
+/** Hindsight's `LivenessResponse`. */
+export class LivenessResponseDto {
+  @ApiProperty({ enum: ['alive'], description: 'Always "alive": reaching this handler is the check' })
+  status: 'alive';
+
+  @ApiProperty({ description: 'The Hindsight API version this process speaks' })
+  version: string;
+
+  @ApiProperty({ type: Number, description: 'Seconds since the process started' })
+  uptime_seconds: number;
+}
 
 @Controller('health')
 export class HealthController {
@@ -11,13 +25,15 @@ export class HealthController {
 
   /** The process answers: no database involved, so a slow database never gets it restarted. */
   @Get('live')
-  @HealthCheck()
-  live() {
-    return this.health.check([]);
+  @ApiOperation({ operationId: 'get_liveness' })
+  @ApiOkResponse({ type: LivenessResponseDto })
+  live(): LivenessResponseDto {
+    return { status: 'alive', version: HINDSIGHT_API_VERSION, uptime_seconds: Math.round(process.uptime() * 10) / 10 };
   }
 
   /** 503 while starting, from the first moment of shutdown, and while the database is unreachable. */
   @Get('ready')
+  @ApiOperation({ operationId: 'get_readiness' })
   @HealthCheck()
   ready() {
     return this.health.check([() => this.memory.isReady('memory')]);

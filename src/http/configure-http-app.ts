@@ -5,6 +5,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
 import { ApiKeyVerifier } from './api-key.guard.js';
+import { MemoryExceptionFilter } from './memory-exception.filter.js';
 import { jsonTextNestsDeeperThan, tooDeepMessage } from './input-rules.js';
 
 export interface HttpAppOptions {
@@ -30,6 +31,9 @@ export function configureHttpApp(app: INestApplication, options: HttpAppOptions)
   // Right after the parser, so its errors land here and not in Nest's global error handler,
   // whose `{statusCode, message}` body the Hindsight client does not read.
   express.use(answerBodyParseErrors);
+  // The standalone server is Hindsight's API and nothing else, so even a route that does not
+  // exist is answered `{"detail": "Not Found"}`; a host that mounts MemoryHttpModule keeps its own.
+  app.useGlobalFilters(new MemoryExceptionFilter());
 
   const docsPath = options.docsPath ?? '/docs';
   const verifier = app.get(ApiKeyVerifier, { strict: false });

@@ -5,7 +5,7 @@ import { freePort } from '../helpers/embedded-postgres-server.mjs';
 import { createTestDatabase, dropTestDatabase, openSessions } from '../helpers/postgres.js';
 import { eventually } from '../helpers/eventually.js';
 import { runStandaloneToExit, shutdownStepLines, startStandalone } from '../helpers/standalone-server.js';
-import { STEP_STAGES_OF_A_FULL_START } from '../helpers/shutdown-steps.js';
+import { STEP_STAGES_OF_THE_STANDALONE_SERVER } from '../helpers/shutdown-steps.js';
 
 describe('standalone server (npm start)', () => {
   let dataDir: string;
@@ -22,6 +22,7 @@ describe('standalone server (npm start)', () => {
     const server = await startStandalone({ DATABASE_URL: `pglite://${dataDir}/db` });
     const live = await fetch(`${server.url}/health/live`);
     expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'alive', version: expect.any(String), uptime_seconds: expect.any(Number) });
     const ready = await fetch(`${server.url}/health/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ok', info: { memory: { status: 'up', state: 'ready' } } });
@@ -29,7 +30,7 @@ describe('standalone server (npm start)', () => {
     const code = await server.stop('SIGTERM');
     expect(code).toBe(0);
     const steps = shutdownStepLines(server.output());
-    const everyStage = [...STEP_STAGES_OF_A_FULL_START];
+    const everyStage = [...STEP_STAGES_OF_THE_STANDALONE_SERVER];
     expect(steps.filter((line) => line.endsWith('started'))).toEqual(everyStage.map((stage) => `Shutdown step '${stage}' started`));
     expect(steps.filter((line) => / done in \d+ms$/.test(line))).toHaveLength(everyStage.length);
   });

@@ -13,3 +13,20 @@ export const STEP_STAGES_OF_A_FULL_START = [
   'ai-clients',
   'database',
 ] as const;
+
+/**
+ * The same for the standalone server, which adds its MCP sessions to the scheduler stage: they
+ * produce work as the crons do, so they stop before the workers drain.
+ */
+export const STEP_STAGES_OF_THE_STANDALONE_SERVER = [
+  'readiness',
+  'scheduler',
+  'scheduler',
+  'scheduler',
+  'consolidation',
+  'operations',
+  'webhooks',
+  'watchdog',
+  'ai-clients',
+  'database',
+] as const;

@@ -13,6 +13,7 @@ import {
   markScopeDone,
 } from './consolidation.queries.js';
 import { scopeKey } from './observation-scopes.js';
+import { readObservationBefore, recordObservationChange } from '../memories/observation-history.queries.js';
 
 const MAX_ATTEMPTS = 3;
 
@@ -100,6 +101,8 @@ export class ObservationWriter {
         return { effect: 'skipped', consumed: live, returned: [] };
       }
     } else {
+      // Read inside the fold's transaction, so the history row describes the version the fold replaced.
+      const before = await readObservationBefore(sql, bankId, plan.observationId);
       const folded = await foldIntoObservation(sql, this.vectors, {
         id: plan.observationId,
         bankId,
@@ -114,6 +117,7 @@ export class ObservationWriter {
       if (!folded) return { effect: 'skipped', consumed: [], returned: live };
       observationId = folded.id;
       written = { observationId, text: folded.text, sourceIds: folded.source_memory_ids };
+      if (before) await recordObservationChange(sql, bankId, observationId, before, folded.source_memory_ids ?? []);
     }
     await linkSourceEntities(sql, observationId, live);
     await markScopeDone(sql, live, leaseToken, scope);

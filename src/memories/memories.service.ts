@@ -38,12 +38,13 @@ import {
   lockMemoryType,
   sourceFacts,
 } from './memory-maintenance.queries.js';
+import { observationChanges } from './observation-history.queries.js';
 import type {
   DocumentRecord,
   EntityRecord,
   MemoryListFilter,
   MemoryRecord,
-  ObservationHistory,
+  ObservationChange,
   ObservationScopeCount,
   Page,
 } from './memory.types.js';
@@ -103,44 +104,46 @@ export class MemoriesService {
   }
 
   /**
-   * What this server knows of an observation's history: its current version, with the source
-   * facts it was built from resolved to their text. Earlier versions are not recorded.
+   * How an observation came to read as it does: one entry per change, oldest first, each with
+   * what it said before and the sources it had after, resolved to their text (`is_new` marks those
+   * the change added), as Hindsight reconstructs it. A memory that is not an observation has none.
    */
-  async observationHistory(bankId: string, memoryId: string): Promise<ObservationHistory> {
+  async observationHistory(bankId: string, memoryId: string): Promise<ObservationChange[]> {
+    if (!isUuid(memoryId)) {
+      throw new MemoryException(MemoryErrorCode.InvalidInput, `Invalid memory_id: '${memoryId}' is not a valid UUID`, 'memory_id');
+    }
     await this.banks.assertExists(bankId);
-    if (!isUuid(memoryId)) throw memoryNotFound(memoryId);
     return this.database.withConnection(async (sql) => {
       const observation = await findObservation(sql, bankId, memoryId);
       if (!observation) throw memoryNotFound(memoryId);
-      if (observation.fact_type !== 'observation') {
-        throw new MemoryException(
-          MemoryErrorCode.InvalidInput,
-          `'${memoryId}' is a ${observation.fact_type} memory, not an observation: only observations have a history`,
-          'memory_id',
-        );
+      if (observation.fact_type !== 'observation') return [];
+      const changes = await observationChanges(sql, bankId, memoryId);
+      if (changes.length === 0) return [];
+      const current = observation.source_memory_ids ?? [];
+      const everySource = [...new Set([...current, ...changes.flatMap((change) => change.new_source_memory_ids)])];
+      const facts = new Map((await sourceFacts(sql, bankId, everySource)).map((fact) => [fact.id, fact]));
+      // Sources only accumulate, so walking back from the current set and dropping what each
+      // change added gives the set every change left behind.
+      let after = [...current];
+      const entries: ObservationChange[] = [];
+      for (const change of [...changes].reverse()) {
+        const added = new Set(change.new_source_memory_ids);
+        entries.push({
+          previousText: change.previous_text,
+          previousTags: change.previous_tags,
+          previousOccurredStart: change.previous_occurred_start,
+          previousOccurredEnd: change.previous_occurred_end,
+          previousMentionedAt: change.previous_mentioned_at,
+          changedAt: change.changed_at,
+          newSourceMemoryIds: change.new_source_memory_ids,
+          sourceFacts: after.map((id) => {
+            const fact = facts.get(id);
+            return { id, text: fact?.text ?? null, type: fact?.fact_type ?? null, context: fact?.context || null, isNew: added.has(id) };
+          }),
+        });
+        after = after.filter((id) => !added.has(id));
       }
-      const sourceIds = observation.source_memory_ids ?? [];
-      const facts = await sourceFacts(sql, bankId, sourceIds);
-      return {
-        observationId: observation.id,
-        text: observation.text,
-        tags: observation.tags,
-        state: observation.state,
-        createdAt: observation.created_at,
-        updatedAt: observation.updated_at,
-        invalidatedAt: observation.invalidated_at,
-        invalidationReason: observation.invalidation_reason,
-        sourceMemoryIds: sourceIds,
-        sourceFacts: facts.map((fact) => ({
-          id: fact.id,
-          text: fact.text,
-          type: fact.fact_type,
-          context: fact.context,
-          occurredStart: fact.occurred_start,
-          occurredEnd: fact.occurred_end,
-          mentionedAt: fact.mentioned_at,
-        })),
-      };
+      return entries.reverse();
     });
   }
 

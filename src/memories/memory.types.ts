@@ -74,26 +74,24 @@ export interface ObservationScopeCount {
   count: number;
 }
 
-export interface SourceFact {
+/** A source of an observation at one change, resolved to its text (null once it was deleted). */
+export interface ObservationSourceFact {
   id: string;
-  text: string;
-  type: string;
+  text: string | null;
+  type: string | null;
   context: string | null;
-  occurredStart: Date | null;
-  occurredEnd: Date | null;
-  mentionedAt: Date | null;
+  /** Added by this change. */
+  isNew: boolean;
 }
 
-/** An observation as it stands, with the facts it was built from. */
-export interface ObservationHistory {
-  observationId: string;
-  text: string;
-  tags: string[];
-  state: string;
-  createdAt: Date;
-  updatedAt: Date;
-  invalidatedAt: Date | null;
-  invalidationReason: string | null;
-  sourceMemoryIds: string[];
-  sourceFacts: SourceFact[];
+/** One change of an observation: what it read before, and the sources it had after. */
+export interface ObservationChange {
+  previousText: string;
+  previousTags: string[];
+  previousOccurredStart: Date | null;
+  previousOccurredEnd: Date | null;
+  previousMentionedAt: Date | null;
+  changedAt: Date;
+  newSourceMemoryIds: string[];
+  sourceFacts: ObservationSourceFact[];
 }

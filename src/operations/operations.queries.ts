@@ -118,16 +118,16 @@ export async function cancelPendingOperation(sql: Sql, bankId: string, operation
 }
 
 /**
- * A failed operation goes back to the queue, due at once, with a fresh budget of attempts: the
- * caller asked for it explicitly, so the automatic retries it already spent do not count.
- * Returns how many rows changed (0 when it is not, or no longer, failed).
+ * A failed or cancelled operation goes back to the queue, due at once, with a fresh budget of
+ * attempts: the caller asked for it explicitly, so the automatic retries it already spent do not
+ * count. Returns how many rows changed (0 when it is not, or no longer, failed or cancelled).
  */
 export async function requeueFailedOperation(sql: Sql, bankId: string, operationId: string): Promise<number> {
   const { affected } = await sql.execute(
     `UPDATE operations
         SET status = 'pending', attempts = 0, error = NULL, result = NULL, lease_owner = NULL,
             lease_expires_at = NULL, updated_at = now(), completed_at = NULL
-      WHERE bank_id = $1 AND id = $2 AND status = 'failed'`,
+      WHERE bank_id = $1 AND id = $2 AND status IN ('failed', 'cancelled')`,
     [bankId, operationId],
   );
   return affected;

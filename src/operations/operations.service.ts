@@ -94,7 +94,7 @@ export class OperationsService {
     }
   }
 
-  /** Only a failed operation is retried: anything else is still queued, running, or done. */
+  /** Only a failed or cancelled operation is retried, as in Hindsight: anything else is still queued, running, or done. */
   async retry(bankId: string, operationId: string): Promise<void> {
     const existing = await this.get(bankId, operationId);
     if (!existing) throw new MemoryException(MemoryErrorCode.OperationNotFound, `Operation ${operationId} not found`);
@@ -102,7 +102,7 @@ export class OperationsService {
     if (affected === 0) {
       throw new MemoryException(
         MemoryErrorCode.Conflict,
-        `Operation ${operationId} is ${existing.status}; only failed operations can be retried`,
+        `Operation ${operationId} cannot be retried: status is '${existing.status}', expected 'failed' or 'cancelled'`,
         'operation_id',
       );
     }
@@ -116,7 +116,7 @@ export class OperationsService {
     if (affected === 0) {
       throw new MemoryException(
         MemoryErrorCode.Conflict,
-        `Operation ${operationId} is ${existing.status}; only failed, cancelled or completed operations can be deleted`,
+        `Operation ${operationId} cannot be deleted: status is '${existing.status}', expected 'failed', 'cancelled' or 'completed'`,
         'operation_id',
       );
     }

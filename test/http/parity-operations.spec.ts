@@ -138,7 +138,7 @@ describe.each(BACKENDS)('operations and maintenance routes on $name', (backend) 
       const operationId = await consolidated(bank);
       const completed = await sdk.retryOperation({ client: raw, path: { bank_id: bank, operation_id: operationId } });
       expect(completed.response.status).toBe(409);
-      expect(completed.error).toMatchObject({ detail: expect.stringMatching(/completed.*only failed/) });
+      expect(completed.error).toMatchObject({ detail: expect.stringMatching(/status is 'completed', expected 'failed' or 'cancelled'/) });
       expect(await operationRow(operationId)).toMatchObject({ status: 'completed' });
 
       const unknown = await sdk.retryOperation({ client: raw, path: { bank_id: bank, operation_id: randomUUID() } });
@@ -178,6 +178,10 @@ describe.each(BACKENDS)('operations and maintenance routes on $name', (backend) 
 
       const cancelled = await sdk.cancelOperation({ client: raw, path: { bank_id: bank, operation_id: row.id } });
       expect(cancelled.data).toMatchObject({ success: true, operation_id: row.id });
+      // A cancelled operation can be queued again, as in Hindsight, and cancelled once more.
+      expect((await sdk.retryOperation({ client: raw, path: { bank_id: bank, operation_id: row.id } })).response.status).toBe(200);
+      expect(await operationRow(row.id)).toMatchObject({ status: 'pending' });
+      expect((await sdk.cancelOperation({ client: raw, path: { bank_id: bank, operation_id: row.id } })).response.status).toBe(200);
       const gone = await sdk.deleteOperation({ client: raw, path: { bank_id: bank, operation_id: row.id } });
       expect(gone.response.status).toBe(200);
       expect(await operationRow(row.id)).toBeUndefined();
@@ -303,22 +307,51 @@ describe.each(BACKENDS)('operations and maintenance routes on $name', (backend) 
       expect((await sdk.listObservationScopes({ client: raw, path: { bank_id: 'no-scopes-bank' } })).response.status).toBe(404);
     });
 
-    it("shows an observation's history with its source facts resolved, and refuses a plain memory", async () => {
-      const observation = (await observations()).find((item) => item.source_memory_ids?.includes(dana))!;
-      const history = await sdk.getObservationHistory({ client: raw, path: { bank_id: bank, memory_id: observation.id! } });
-      expect(history.response.status).toBe(200);
-      const entries = history.data as Array<{ memory_id: string; text: string; source_facts: Array<{ id: string; text: string }> }>;
-      expect(entries).toHaveLength(1);
-      expect(entries[0]).toMatchObject({ memory_id: observation.id, text: observation.text, state: 'valid' });
-      expect(entries[0].source_facts.map((fact) => fact.id)).toContain(dana);
-      expect(entries[0].source_facts.find((fact) => fact.id === dana)?.text).toBe('Dana adopted a greyhound named Comet.');
+    it("shows an observation's changes with their source facts resolved; a plain memory has none", async () => {
+      const before = (await observations()).find((item) => item.source_memory_ids?.includes(dana))!;
+      const fresh = await sdk.getObservationHistory({ client: raw, path: { bank_id: bank, memory_id: before.id } });
+      expect(fresh.data).toEqual([]);
 
-      const plain = await sdk.getObservationHistory({ client: raw, path: { bank_id: bank, memory_id: dana } });
-      expect(plain.response.status).toBe(422);
-      expect(JSON.stringify(plain.error)).toContain('memory_id');
+      await client.retainBatch(bank, [
+        { content: 'Dana adopted a greyhound named Comet and walks Comet every morning.', tags: ['user:dana'] },
+      ]);
+      const added = (await listed('world')).find(
+        (item) => item.text === 'Dana adopted a greyhound named Comet and walks Comet every morning.',
+      )!.id;
+      await consolidated(bank);
+      const after = (await observations()).find((item) => item.id === before.id)!;
+      expect(after.source_memory_ids).toContain(added);
+
+      const history = await sdk.getObservationHistory({ client: raw, path: { bank_id: bank, memory_id: before.id } });
+      const entries = history.data as Array<{
+        previous_text: string;
+        previous_tags: string[];
+        changed_at: string;
+        new_source_memory_ids: string[];
+        source_facts: Array<{ id: string; text: string | null; is_new: boolean }>;
+      }>;
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ previous_text: before.text, previous_tags: ['user:dana'], new_source_memory_ids: [added] });
+      expect(new Date(entries[0].changed_at).getTime()).toBeGreaterThan(0);
+      expect(entries[0].source_facts.map((fact) => fact.id).sort()).toEqual([...after.source_memory_ids!].sort());
+      expect(entries[0].source_facts.find((fact) => fact.id === added)).toEqual(
+        expect.objectContaining({ text: 'Dana adopted a greyhound named Comet and walks Comet every morning.', is_new: true }),
+      );
+      expect(entries[0].source_facts.find((fact) => fact.id === dana)).toMatchObject({ is_new: false });
+
+      expect((await sdk.getObservationHistory({ client: raw, path: { bank_id: bank, memory_id: dana } })).data).toEqual([]);
       expect((await sdk.getObservationHistory({ client: raw, path: { bank_id: bank, memory_id: randomUUID() } })).response.status).toBe(
         404,
       );
+      const malformed = await sdk.getObservationHistory({ client: raw, path: { bank_id: bank, memory_id: 'not-a-uuid' } });
+      expect(malformed.response.status).toBe(400);
+      expect(JSON.stringify(malformed.error)).toContain('memory_id');
+
+      // The history goes with its observation.
+      await sdk.clearMemoryObservations({ client: raw, path: { bank_id: bank, memory_id: added } });
+      expect(await database.query(`SELECT 1 FROM observation_history WHERE observation_id = $1`, [before.id])).toEqual([]);
+      // Let the consolidation that clearing queued finish before the next test counts observations.
+      await eventually(observations, (items) => items.some((item) => item.source_memory_ids?.includes(added)));
     });
 
     it('clears the observations built on one memory, keeps the memory, and consolidation rebuilds them', async () => {

@@ -25,6 +25,7 @@ import { RecallRequestDto } from '../dto/recall.dto.js';
 import { RetainRequestDto } from '../dto/retain.dto.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
 import { toIncludeRequest, withRecallIncludes } from '../recall-includes.wire.js';
+import { isUuid } from '../../storage/uuid.js';
 import { requestSignal } from '../request-signal.js';
 import {
   toClearedWire,
@@ -140,13 +141,15 @@ export class MemoriesController {
   @Get('banks/:bank_id/memories/:memory_id/history')
   @ApiOperation({
     operationId: 'get_observation_history',
-    summary: "An observation's versions, oldest first, with their source facts; only the current version is recorded here",
+    summary: "An observation's changes, oldest first, each with the sources it had after, resolved to their text",
   })
   @ApiOkResponse({ type: [ObservationHistoryEntryResponse] })
   async observationHistory(
     @Param('bank_id') bankId: string,
     @Param('memory_id') memoryId: string,
   ): Promise<ObservationHistoryEntryResponse[]> {
+    // Hindsight answers a malformed id with 400 here, where other memory routes say 404.
+    if (!isUuid(memoryId)) throw new BadRequestException(`Invalid memory_id: '${memoryId}' is not a valid UUID`);
     return toObservationHistoryResponse(await this.memories.observationHistory(bankId, memoryId));
   }
 

@@ -60,7 +60,10 @@ export class OperationsController {
   /** The worker finds it at its next poll; the attempts it spent before are forgotten. */
   @Post('banks/:bank_id/operations/:operation_id/retry')
   @HttpCode(200)
-  @ApiOperation({ operationId: 'retry_operation', summary: 'Re-queues a failed operation (409 for any other status, 404 if unknown)' })
+  @ApiOperation({
+    operationId: 'retry_operation',
+    summary: 'Re-queues a failed or cancelled operation (409 for any other status, 404 if unknown)',
+  })
   @ApiOkResponse({ type: OperationActionResponse })
   async retry(@Param('bank_id') bankId: string, @Param('operation_id') operationId: string): Promise<OperationActionResponse> {
     assertUuid(operationId);

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Allow, IsDefined, IsOptional, IsString } from 'class-validator';
-import type { ObservationHistory, ObservationScopeCount } from '../../memories/memory.types.js';
+import type { ObservationChange, ObservationScopeCount } from '../../memories/memory.types.js';
 import type { ExtractedFact } from '../../retain/fact-extraction.js';
 import { IsIsoTimestamp, IsNotBlank } from './coercions.js';
 
@@ -138,57 +138,49 @@ export class ClearMemoryObservationsResponse {
   deleted_count!: number;
 }
 
-export class SourceFactResponse {
+/** A source of an observation after one change, resolved to its text. */
+export class ObservationSourceFactResponse {
   @ApiProperty({ type: String })
   id!: string;
 
-  @ApiProperty({ type: String })
-  text!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'Null once the source was deleted' })
+  text!: string | null;
 
-  @ApiProperty({ type: String })
-  type!: string;
+  @ApiProperty({ type: String, nullable: true })
+  type!: string | null;
 
   @ApiProperty({ type: String, nullable: true })
   context!: string | null;
 
-  @ApiProperty({ type: String, nullable: true })
-  occurred_start!: string | null;
-
-  @ApiProperty({ type: String, nullable: true })
-  occurred_end!: string | null;
-
-  @ApiProperty({ type: String, nullable: true })
-  mentioned_at!: string | null;
+  @ApiProperty({ type: Boolean, description: 'Added by this change' })
+  is_new!: boolean;
 }
 
-/** One version of an observation (Hindsight leaves the shape open; this server records only the current one). */
+/** One change of an observation, as Hindsight's history lists it (its schema leaves the shape open). */
 export class ObservationHistoryEntryResponse {
   @ApiProperty({ type: String })
-  memory_id!: string;
+  previous_text!: string;
+
+  @ApiProperty({ type: [String] })
+  previous_tags!: string[];
+
+  @ApiProperty({ type: String, nullable: true })
+  previous_occurred_start!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  previous_occurred_end!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  previous_mentioned_at!: string | null;
 
   @ApiProperty({ type: String })
-  text!: string;
-
-  @ApiProperty({ type: [String] })
-  tags!: string[];
-
-  @ApiProperty({ enum: ['valid', 'invalidated'] })
-  state!: string;
-
-  @ApiProperty({ type: String, description: 'When this version was written' })
   changed_at!: string;
 
-  @ApiProperty({ type: String, nullable: true })
-  invalidated_at!: string | null;
-
-  @ApiProperty({ type: String, nullable: true })
-  invalidation_reason!: string | null;
-
   @ApiProperty({ type: [String] })
-  source_memory_ids!: string[];
+  new_source_memory_ids!: string[];
 
-  @ApiProperty({ type: [SourceFactResponse], description: 'The sources that still exist, resolved to their text' })
-  source_facts!: SourceFactResponse[];
+  @ApiProperty({ type: [ObservationSourceFactResponse], description: 'The sources after this change' })
+  source_facts!: ObservationSourceFactResponse[];
 }
 
 export function toDryRunExtractionResponse(facts: ExtractedFact[]): DryRunExtractionResponse {
@@ -208,29 +200,24 @@ export function toObservationScopesResponse(scopes: ObservationScopeCount[]): Ob
   return { scopes: scopes.map((scope) => ({ tags: [...scope.tags], count: scope.count })) };
 }
 
-/** Oldest first, the current version last: here the list holds that one version. */
-export function toObservationHistoryResponse(history: ObservationHistory): ObservationHistoryEntryResponse[] {
-  return [
-    {
-      memory_id: history.observationId,
-      text: history.text,
-      tags: history.tags,
-      state: history.state,
-      changed_at: iso(history.updatedAt)!,
-      invalidated_at: iso(history.invalidatedAt),
-      invalidation_reason: history.invalidationReason,
-      source_memory_ids: history.sourceMemoryIds,
-      source_facts: history.sourceFacts.map((fact) => ({
-        id: fact.id,
-        text: fact.text,
-        type: fact.type,
-        context: fact.context,
-        occurred_start: iso(fact.occurredStart),
-        occurred_end: iso(fact.occurredEnd),
-        mentioned_at: iso(fact.mentionedAt),
-      })),
-    },
-  ];
+/** Oldest first. */
+export function toObservationHistoryResponse(changes: ObservationChange[]): ObservationHistoryEntryResponse[] {
+  return changes.map((change) => ({
+    previous_text: change.previousText,
+    previous_tags: [...change.previousTags],
+    previous_occurred_start: iso(change.previousOccurredStart),
+    previous_occurred_end: iso(change.previousOccurredEnd),
+    previous_mentioned_at: iso(change.previousMentionedAt),
+    changed_at: iso(change.changedAt)!,
+    new_source_memory_ids: [...change.newSourceMemoryIds],
+    source_facts: change.sourceFacts.map((fact) => ({
+      id: fact.id,
+      text: fact.text,
+      type: fact.type,
+      context: fact.context,
+      is_new: fact.isNew,
+    })),
+  }));
 }
 
 function iso(date: Date | string | null | undefined): string | null {

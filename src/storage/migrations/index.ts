@@ -10,6 +10,7 @@ import { TemporalMidpointIndex1764800000000 } from './1764800000000-temporal-mid
 import { EntityNameIndex1764900000000 } from './1764900000000-entity-name-index.js';
 import { DocumentChunks1765100000000 } from './1765100000000-document-chunks.js';
 import { Directives1765200000000 } from './1765200000000-directives.js';
+import { ObservationHistory1765300000000 } from './1765300000000-observation-history.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -25,6 +26,7 @@ export const MEMORY_MIGRATIONS = [
   EntityNameIndex1764900000000,
   DocumentChunks1765100000000,
   Directives1765200000000,
+  ObservationHistory1765300000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

@@ -103,6 +103,9 @@ describe.each(BACKENDS)('MCP over streamable HTTP on $name', (backend) => {
       expect(recalled.results.map((r: { id: string }) => r.id)).toEqual(viaHttp.results.map((r) => r.id));
       expect(recalled.results[0].text).toContain('Rust');
 
+      const reflected = json(await session.client.callTool({ name: 'reflect', arguments: { query: 'Which language does Alice prefer?' } }));
+      expect(reflected.based_on.memories.map((m: { id: string }) => m.id)).toEqual(expect.arrayContaining(stored.memory_ids));
+
       // max_tokens is honoured: a budget below one memory returns none.
       const tiny = json(await session.client.callTool({ name: 'recall', arguments: { query: 'Alice', max_tokens: 1 } }));
       expect(tiny.results).toEqual([]);
@@ -262,6 +265,17 @@ describe.each(BACKENDS)('MCP over streamable HTTP on $name', (backend) => {
     );
     expect(stale.status).toBe(404);
     expect(stale.body.error.message).toMatch(/Session not found/);
+    const sessionless = await call(
+      http.url,
+      'POST',
+      '/mcp',
+      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+      {
+        authorization: `Bearer ${KEY}`,
+        accept: 'application/json, text/event-stream',
+      },
+    );
+    expect(sessionless.status).toBe(400);
   });
 
   it('serves 20 concurrent sessions, each in its own bank, and releases them on DELETE', async () => {

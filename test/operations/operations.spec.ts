@@ -95,7 +95,7 @@ describe('operations worker at shutdown', () => {
     const finished = await eventually(
       () => operationsB.get('sea', outcome.operationId!),
       (op) => op?.status === 'completed',
-      10_000,
+      30_000,
     );
     expect(finished!.attempts).toBe(1);
     await b.app!.close();

@@ -206,6 +206,12 @@ function normalise(path: string): string {
 }
 
 /** `METHOD /path` of every route registered on the Express router. */
+/**
+ * The methods a route answers that a client sends; a route for every method (`@All`, as the MCP
+ * endpoint is) also lists CONNECT and TRACE, which fetch refuses to send.
+ */
+const SENDABLE_METHODS = new Set(['get', 'post', 'put', 'patch', 'delete']);
+
 function routerTable(http: HttpApp): string[] {
   const express = http.app.getHttpAdapter().getInstance() as { router?: { stack: any[] }; _router?: { stack: any[] } };
   const stack = (express.router ?? express._router)?.stack ?? [];
@@ -213,7 +219,7 @@ function routerTable(http: HttpApp): string[] {
     .filter((layer) => layer.route)
     .flatMap((layer) =>
       Object.keys(layer.route.methods)
-        .filter((m) => m !== '_all')
+        .filter((method) => SENDABLE_METHODS.has(method))
         .map((method) => `${method.toUpperCase()} ${layer.route.path}`),
     );
 }

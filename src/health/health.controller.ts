@@ -1,7 +1,8 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { HINDSIGHT_API_VERSION } from '../http/controllers/monitoring.controller.js';
+import { ReadinessResponse } from '../http/dto/responses/monitoring.responses.js';
 import { MemoryHealthIndicator } from './memory.health.js';
 
 /** Hindsight's `LivenessResponse`. */
@@ -34,6 +35,10 @@ export class HealthController {
   /** 503 while starting, from the first moment of shutdown, and while the database is unreachable. */
   @Get('ready')
   @ApiOperation({ operationId: 'get_readiness' })
+  // Declared here rather than left to @HealthCheck, whose schema depends on it finding
+  // @nestjs/swagger at run time (it does not under every module loader).
+  @ApiOkResponse({ type: ReadinessResponse })
+  @ApiServiceUnavailableResponse({ type: ReadinessResponse, description: 'Starting, shutting down, or the database does not answer' })
   @HealthCheck()
   ready() {
     return this.health.check([() => this.memory.isReady('memory')]);

@@ -48,7 +48,8 @@ export function configureHttpApp(app: INestApplication, options: HttpAppOptions)
         .setTitle('nestjs-memory')
         .setDescription("Long-term memory for AI agents; the core of Hindsight's v1 API")
         .setVersion('v1')
-        .addBearerAuth()
+        // The key is an opaque string, not a JWT as the default bearerFormat would claim.
+        .addBearerAuth({ type: 'http', bearerFormat: 'API key', description: 'MEMORY_API_KEY; required only when the server sets one' })
         .build(),
     );
   SwaggerModule.setup(docsPath.replace(/^\//, ''), app, document);

@@ -11,6 +11,7 @@ import {
   toBankLlmHealthResponse,
 } from '../dto/bank-maintenance.dto.js';
 import { BankConfigUpdateDto, CreateBankRequestDto, UpdateDispositionRequestDto } from '../dto/bank.dto.js';
+import { BankConfigResponse, BankListResponse, BankProfileResponse, BankStatsResponse } from '../dto/responses/banks.responses.js';
 import { StatsQuery } from '../dto/list-query.dto.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
 import { requestSignal } from '../request-signal.js';
@@ -22,36 +23,42 @@ export class BanksController {
 
   @Get('banks')
   @ApiOperation({ operationId: 'list_banks' })
+  @ApiOkResponse({ type: BankListResponse })
   async list() {
     return toBankListWire(await this.banks.list());
   }
 
   @Put('banks/:bank_id')
   @ApiOperation({ operationId: 'create_or_update_bank', summary: 'Creates the bank if missing; applies the fields given' })
+  @ApiOkResponse({ type: BankProfileResponse })
   async createOrUpdate(@Param('bank_id') bankId: string, @Body() body: CreateBankRequestDto) {
     return toBankProfileWire(await this.banks.upsert(bankId, toBankUpdate(body)));
   }
 
   @Patch('banks/:bank_id')
   @ApiOperation({ operationId: 'update_bank', summary: 'Like PUT, but 404 for a missing bank' })
+  @ApiOkResponse({ type: BankProfileResponse })
   async update(@Param('bank_id') bankId: string, @Body() body: CreateBankRequestDto) {
     return toBankProfileWire(await this.banks.update(bankId, toBankUpdate(body)));
   }
 
   @Delete('banks/:bank_id')
   @ApiOperation({ operationId: 'delete_bank' })
+  @ApiOkResponse({ type: DeleteResponse })
   async delete(@Param('bank_id') bankId: string) {
     return toBankDeletedWire(bankId, await this.banks.delete(bankId));
   }
 
   @Get('banks/:bank_id/profile')
   @ApiOperation({ operationId: 'get_bank_profile' })
+  @ApiOkResponse({ type: BankProfileResponse })
   async profile(@Param('bank_id') bankId: string) {
     return toBankProfileWire(await this.banks.profile(bankId));
   }
 
   @Put('banks/:bank_id/profile')
   @ApiOperation({ operationId: 'update_bank_disposition' })
+  @ApiOkResponse({ type: BankProfileResponse })
   async updateDisposition(@Param('bank_id') bankId: string, @Body() body: UpdateDispositionRequestDto) {
     const { skepticism, literalism, empathy } = body.disposition;
     return toBankProfileWire(await this.banks.upsert(bankId, { disposition: { skepticism, literalism, empathy } }));
@@ -59,6 +66,7 @@ export class BanksController {
 
   @Get('banks/:bank_id/stats')
   @ApiOperation({ operationId: 'get_agent_stats' })
+  @ApiOkResponse({ type: BankStatsResponse })
   async stats(@Param('bank_id') bankId: string, @Query() query: StatsQuery) {
     void query;
     return toBankStatsWire(await this.banks.stats(bankId));
@@ -66,18 +74,21 @@ export class BanksController {
 
   @Get('banks/:bank_id/config')
   @ApiOperation({ operationId: 'get_bank_config' })
+  @ApiOkResponse({ type: BankConfigResponse })
   async config(@Param('bank_id') bankId: string) {
     return toBankConfigWire(await this.banks.config(bankId));
   }
 
   @Patch('banks/:bank_id/config')
   @ApiOperation({ operationId: 'update_bank_config' })
+  @ApiOkResponse({ type: BankConfigResponse })
   async updateConfig(@Param('bank_id') bankId: string, @Body() body: BankConfigUpdateDto) {
     return toBankConfigWire(await this.banks.updateConfig(bankId, body.updates));
   }
 
   @Delete('banks/:bank_id/config')
   @ApiOperation({ operationId: 'reset_bank_config' })
+  @ApiOkResponse({ type: BankConfigResponse })
   async resetConfig(@Param('bank_id') bankId: string) {
     return toBankConfigWire(await this.banks.resetConfig(bankId));
   }

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { BanksService } from '../../banks/banks.service.js';
 import { ConsolidationService } from '../../consolidation/consolidation.service.js';
 import { RecoverConsolidationResponse } from '../dto/bank-maintenance.dto.js';
+import { ConsolidationResponse } from '../dto/responses/consolidation.responses.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
 
 @MemoryApiController('consolidation')
@@ -16,7 +17,8 @@ export class ConsolidationController {
   @Post('banks/:bank_id/consolidate')
   @HttpCode(200)
   @ApiOperation({ operationId: 'trigger_consolidation', summary: 'Queues a consolidation of the bank (or returns the one already queued)' })
-  async consolidate(@Param('bank_id') bankId: string) {
+  @ApiOkResponse({ type: ConsolidationResponse })
+  async consolidate(@Param('bank_id') bankId: string): Promise<ConsolidationResponse> {
     const { operationId, deduplicated } = await this.consolidation.requestConsolidation(bankId);
     return { operation_id: operationId, deduplicated };
   }

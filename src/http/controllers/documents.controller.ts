@@ -12,6 +12,7 @@ import {
   UpdateDocumentResponse,
 } from '../dto/document.dto.js';
 import { ListDocumentsQuery, ListTagsQuery } from '../dto/list-query.dto.js';
+import { DeleteDocumentResponse, DocumentResponse, ListDocumentsResponse, ListTagsResponse } from '../dto/responses/documents.responses.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
 import { toDocumentDeletedWire, toDocumentListWire, toDocumentWire, toTagListWire } from '../wire.mapper.js';
 
@@ -30,6 +31,7 @@ export class DocumentsController {
 
   @Get('banks/:bank_id/documents')
   @ApiOperation({ operationId: 'list_documents' })
+  @ApiOkResponse({ type: ListDocumentsResponse })
   async list(@Param('bank_id') bankId: string, @Query() query: ListDocumentsQuery) {
     if (query.tags !== undefined) throw new BadRequestException('Filtering documents by tags is not supported by this server');
     return toDocumentListWire(
@@ -74,6 +76,7 @@ export class DocumentsController {
   @Get(`banks/:bank_id/documents/${DOCUMENT_ID}`)
   @ApiOperation({ operationId: 'get_document' })
   @ApiParam({ name: 'document_id', type: String })
+  @ApiOkResponse({ type: DocumentResponse })
   async get(@Param('bank_id') bankId: string, @Param('document_id') documentId: string | string[]) {
     return toDocumentWire(await this.memories.getDocument(bankId, joinSegments(documentId)));
   }
@@ -110,6 +113,7 @@ export class DocumentsController {
   @Delete(`banks/:bank_id/documents/${DOCUMENT_ID}`)
   @ApiOperation({ operationId: 'delete_document', summary: 'Deletes the document and its memories' })
   @ApiParam({ name: 'document_id', type: String })
+  @ApiOkResponse({ type: DeleteDocumentResponse })
   async delete(@Param('bank_id') bankId: string, @Param('document_id') documentId: string | string[]) {
     const id = joinSegments(documentId);
     return toDocumentDeletedWire(id, await this.memories.deleteDocument(bankId, id));
@@ -117,6 +121,7 @@ export class DocumentsController {
 
   @Get('banks/:bank_id/tags')
   @ApiOperation({ operationId: 'list_tags' })
+  @ApiOkResponse({ type: ListTagsResponse })
   async tags(@Param('bank_id') bankId: string, @Query() query: ListTagsQuery) {
     const limit = query.limit ?? 100;
     const offset = query.offset ?? 0;

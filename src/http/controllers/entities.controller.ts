@@ -24,6 +24,7 @@ import {
   MemoriesTimeseriesResponseDto,
 } from '../dto/entity.dto.js';
 import { PageQuery } from '../dto/list-query.dto.js';
+import { ErrorDetailResponse } from '../dto/responses/error.responses.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
 
 const DEFAULT_GRAPH_LIMIT = 1000;
@@ -65,7 +66,10 @@ export class EntitiesController {
   /** Hindsight 0.9.1 answers 410 too, LLM or not: mental models replaced entity observations. */
   @Post('banks/:bank_id/entities/:entity_id/regenerate')
   @ApiOperation({ operationId: 'regenerate_entity_observations', deprecated: true, summary: 'Gone: use mental models' })
-  @ApiGoneResponse({ description: 'Always: entity observations are built by consolidation; mental models replace this route' })
+  @ApiGoneResponse({
+    type: ErrorDetailResponse,
+    description: 'Always: entity observations are built by consolidation; mental models replace this route',
+  })
   regenerate(): never {
     throw new GoneException(
       'This endpoint is deprecated. Entity observations are no longer supported: consolidation keeps observations current; use mental models',

@@ -22,6 +22,8 @@ import {
   toObservationScopesResponse,
 } from '../dto/memory-maintenance.dto.js';
 import { RecallRequestDto } from '../dto/recall.dto.js';
+import { DeleteResponse } from '../dto/bank-maintenance.dto.js';
+import { ListMemoryUnitsResponse, MemoryResponse, RecallResponse, RetainResponse } from '../dto/responses/memories.responses.js';
 import { RetainRequestDto } from '../dto/retain.dto.js';
 import { MemoryApiController } from '../memory-api.decorator.js';
 import { toIncludeRequest, withRecallIncludes } from '../recall-includes.wire.js';
@@ -53,6 +55,7 @@ export class MemoriesController {
   @Post('banks/:bank_id/memories')
   @HttpCode(200)
   @ApiOperation({ operationId: 'retain_memories', summary: 'Retain (sync, or async with an operation to poll)' })
+  @ApiOkResponse({ type: RetainResponse })
   async retain(@Param('bank_id') bankId: string, @Body() body: RetainRequestDto, @Req() request: Request) {
     return toRetainWire(await this.retainer.retain(bankId, toRetainRequest(body), requestSignal(request)));
   }
@@ -60,6 +63,7 @@ export class MemoriesController {
   @Post('banks/:bank_id/memories/recall')
   @HttpCode(200)
   @ApiOperation({ operationId: 'recall_memories' })
+  @ApiOkResponse({ type: RecallResponse })
   async recall(@Param('bank_id') bankId: string, @Body() body: RecallRequestDto, @Req() request: Request) {
     let queryTimestamp: Date | undefined;
     if (body.query_timestamp != null) {
@@ -82,6 +86,7 @@ export class MemoriesController {
   // Before `memories/:memory_id`, which would otherwise take "list" for an id.
   @Get('banks/:bank_id/memories/list')
   @ApiOperation({ operationId: 'list_memories' })
+  @ApiOkResponse({ type: ListMemoryUnitsResponse })
   async list(@Param('bank_id') bankId: string, @Query() query: ListMemoriesQuery) {
     for (const unsupported of ['consolidation_state', 'entity_id', 'tags'] as const) {
       if (query[unsupported] !== undefined)
@@ -100,12 +105,14 @@ export class MemoriesController {
 
   @Get('banks/:bank_id/memories/:memory_id')
   @ApiOperation({ operationId: 'get_memory' })
+  @ApiOkResponse({ type: MemoryResponse })
   async get(@Param('bank_id') bankId: string, @Param('memory_id') memoryId: string) {
     return toMemoryWire(await this.memories.get(bankId, memoryId));
   }
 
   @Patch('banks/:bank_id/memories/:memory_id')
   @ApiOperation({ operationId: 'update_memory', summary: 'Edits or invalidates a world/experience memory' })
+  @ApiOkResponse({ type: MemoryResponse, description: 'The memory as GET answers it, with the stamps of the edit' })
   async update(
     @Param('bank_id') bankId: string,
     @Param('memory_id') memoryId: string,
@@ -175,6 +182,7 @@ export class MemoriesController {
 
   @Delete('banks/:bank_id/memories')
   @ApiOperation({ operationId: 'clear_bank_memories', summary: 'Deletes memories (of one type, or all); keeps the bank' })
+  @ApiOkResponse({ type: DeleteResponse })
   async clear(@Param('bank_id') bankId: string, @Query() query: ClearMemoriesQuery) {
     return toClearedWire(await this.memories.clear(bankId, query.type));
   }

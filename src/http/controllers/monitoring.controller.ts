@@ -1,8 +1,9 @@
 import { Get, Inject, Res } from '@nestjs/common';
-import { ApiOperation, ApiProduces } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiServiceUnavailableResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { WatchdogService } from '../../health/watchdog.service.js';
 import { MemoryMetrics } from '../../metrics/memory-metrics.js';
+import { HealthResponse, VersionResponse } from '../dto/responses/monitoring.responses.js';
 import { MemoryApiController, OpenMemoryApiController } from '../memory-api.decorator.js';
 
 /** The Hindsight API version whose core this server speaks; its client checks nothing more. */
@@ -30,14 +31,17 @@ export class MonitoringController {
 
   @Get('version')
   @ApiOperation({ operationId: 'get_version' })
-  version() {
+  @ApiOkResponse({ type: VersionResponse })
+  version(): VersionResponse {
     return { api_version: HINDSIGHT_API_VERSION, features: { ...FEATURES } };
   }
 
   /** Hindsight's `/health`: 200 when the database answers, else 503, both with the same shape. */
   @Get('health')
   @ApiOperation({ operationId: 'health_endpoint_health_get' })
-  async health(@Res({ passthrough: true }) response: Response) {
+  @ApiOkResponse({ type: HealthResponse })
+  @ApiServiceUnavailableResponse({ type: HealthResponse, description: 'The database does not answer' })
+  async health(@Res({ passthrough: true }) response: Response): Promise<HealthResponse> {
     const database = await this.watchdog.checkDatabase();
     if (database.ok) return { status: 'healthy', database: 'connected' };
     response.status(503);
@@ -53,6 +57,7 @@ export class MetricsController {
   @Get('metrics')
   @ApiOperation({ operationId: 'metrics_endpoint_metrics_get' })
   @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } })
   async scrape(@Res({ passthrough: true }) response: Response) {
     response.setHeader('Content-Type', this.metrics.registry.contentType);
     return this.metrics.metrics();

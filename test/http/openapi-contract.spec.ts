@@ -157,6 +157,15 @@ describe.each([
       sdk.updateBankDisposition({ ...bank, body: { disposition: { skepticism: 2, literalism: 3, empathy: 4 } } }),
     );
     await answer('update_bank_config', sdk.updateBankConfig({ ...bank, body: { updates: { retain_chunk_size: 900 } } }));
+    // Before the retains, so that they queue deliveries to list (the port refuses them).
+    const webhook = await answer(
+      'create_webhook',
+      sdk.createWebhook({
+        ...bank,
+        body: { url: 'http://127.0.0.1:9/hook', secret: 's3cret', event_types: ['retain.completed'] },
+      }),
+    );
+    const hook = { client, path: { bank_id: 'contract', webhook_id: webhook.data!.id } };
     await answer(
       'retain_memories',
       sdk.retainMemories({
@@ -193,17 +202,13 @@ describe.each([
     await answer('get_bank_config', sdk.getBankConfig({ ...bank }));
     await answer('reset_bank_config', sdk.resetBankConfig({ ...bank }));
     await answer('trigger_consolidation', sdk.triggerConsolidation({ ...bank }));
-    const webhook = await answer(
-      'create_webhook',
-      sdk.createWebhook({
-        ...bank,
-        body: { url: 'http://127.0.0.1:9/hook', secret: 's3cret', event_types: ['retain.completed'], enabled: false },
-      }),
+    await answer(
+      'update_webhook',
+      sdk.updateWebhook({ ...hook, body: { enabled: false, http_config: { timeout_seconds: 5, headers: { 'x-a': 'b' } } } }),
     );
-    const hook = { client, path: { bank_id: 'contract', webhook_id: webhook.data!.id } };
-    await answer('update_webhook', sdk.updateWebhook({ ...hook, body: { http_config: { timeout_seconds: 5, headers: { 'x-a': 'b' } } } }));
     await answer('list_webhooks', sdk.listWebhooks({ ...bank }));
-    await answer('list_webhook_deliveries', sdk.listWebhookDeliveries({ ...hook }));
+    const deliveries = await answer('list_webhook_deliveries', sdk.listWebhookDeliveries({ ...hook }));
+    expect(deliveries.data!.items.length).toBeGreaterThan(0);
     await answer('delete_webhook', sdk.deleteWebhook({ ...hook }));
     await answer(
       'regenerate_entity_observations',

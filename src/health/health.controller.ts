@@ -35,11 +35,11 @@ export class HealthController {
   /** 503 while starting, from the first moment of shutdown, and while the database is unreachable. */
   @Get('ready')
   @ApiOperation({ operationId: 'get_readiness' })
-  // Declared here rather than left to @HealthCheck, whose schema depends on it finding
-  // @nestjs/swagger at run time (it does not under every module loader).
+  // Declared here rather than by @HealthCheck, whose schema depends on it finding @nestjs/swagger
+  // at run time (it does not under every module loader) and would merge into these otherwise.
   @ApiOkResponse({ type: ReadinessResponse })
   @ApiServiceUnavailableResponse({ type: ReadinessResponse, description: 'Starting, shutting down, or the database does not answer' })
-  @HealthCheck()
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   ready() {
     return this.health.check([() => this.memory.isReady('memory')]);
   }

@@ -1,4 +1,9 @@
-import { mkdir } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { PGlite, types } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 
@@ -47,33 +52,76 @@ export async function closePglite(key: string): Promise<void> {
 }
 
 /**
- * A freshly initialised cluster, made once per process and copied into every later in-memory
- * instance. Creating a PGlite runs `initdb` in WebAssembly (about 4 s on two cores); loading the
- * image of one it already ran takes about 1.4 s, and a host that opens in-memory databases often
- * (its own tests, for one) pays `initdb` once. Gzipped, the image is about 4.5 MB.
+ * A freshly initialised cluster, copied into every in-memory instance after the first. Creating a
+ * PGlite runs `initdb` in WebAssembly (about 4 s on two cores); loading the image of one that ran
+ * takes about 1.4 s. The image is kept in the process and in the system's temporary directory,
+ * keyed by the PGlite and pgvector versions, so that a host that opens in-memory databases often
+ * (its own test files, each in a fresh module registry, or child processes) pays `initdb` once
+ * per machine. Gzipped, it is about 4.5 MB. A file that cannot be read or loaded is ignored and
+ * replaced; nothing of a database is ever in it, only what `initdb` wrote.
  */
-let freshClusterImage: Promise<Blob> | undefined;
+let freshClusterImage: Promise<Blob | undefined> | undefined;
 
 async function createPglite(dataDir: string | undefined): Promise<PGlite> {
   if (dataDir) {
     await mkdir(dataDir, { recursive: true });
     return PGlite.create({ dataDir, ...PGLITE_OPTIONS });
   }
-  if (freshClusterImage) {
-    const image = await freshClusterImage.catch(() => undefined);
-    if (image) return PGlite.create({ loadDataDir: image, ...PGLITE_OPTIONS });
+  freshClusterImage ??= readImageFile();
+  const image = await freshClusterImage;
+  if (image) {
+    try {
+      return await PGlite.create({ loadDataDir: image, ...PGLITE_OPTIONS });
+    } catch {
+      freshClusterImage = undefined;
+      await rm(imageFile(), { force: true }).catch(() => undefined);
+    }
   }
   const instance = await PGlite.create(PGLITE_OPTIONS);
   // Taken before anyone has used the instance, so the image is the bare cluster initdb made.
-  if (!freshClusterImage) {
-    const image = instance.dumpDataDir('gzip');
-    freshClusterImage = image;
-    await image.catch(() => {
-      // An image that could not be made is not kept: the next instance runs initdb and tries again.
-      if (freshClusterImage === image) freshClusterImage = undefined;
-    });
-  }
+  const made = instance.dumpDataDir('gzip').then(
+    async (dump) => {
+      await writeImageFile(dump);
+      return dump;
+    },
+    () => undefined,
+  );
+  freshClusterImage = made;
+  await made;
   return instance;
+}
+
+/** Where the image is kept between processes (exported for the test that corrupts it). */
+export function imageFile(): string {
+  const require = createRequire(import.meta.url);
+  const versionOf = (name: string) => {
+    const manifest = path.join(path.dirname(require.resolve(name)), '..', 'package.json');
+    return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
+  };
+  const key = `pglite-${versionOf('@electric-sql/pglite')}-pgvector-${versionOf('@electric-sql/pglite-pgvector')}`;
+  return path.join(tmpdir(), 'nestjs-memory', `${key}-fresh-cluster.tgz`);
+}
+
+async function readImageFile(): Promise<Blob | undefined> {
+  try {
+    return new Blob([await readFile(imageFile())]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written under a name of its own, then renamed: a reader sees the whole file or none. */
+async function writeImageFile(image: Blob): Promise<void> {
+  const target = imageFile();
+  const partial = `${target}.${process.pid}.${randomUUID()}`;
+  try {
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(partial, Buffer.from(await image.arrayBuffer()));
+    await rename(partial, target);
+  } catch {
+    // A read-only or full temporary directory costs the next process an initdb, nothing more.
+    await rm(partial, { force: true }).catch(() => undefined);
+  }
 }
 
 const PGLITE_OPTIONS = {

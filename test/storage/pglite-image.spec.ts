@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { closePglite, imageFile, openPglite } from '../../src/storage/pglite/pglite-instances.js';
+
+/**
+ * In-memory PGlite instances start from the image of a fresh cluster rather than running initdb
+ * each time: each must still be a database of its own, and a broken image must cost an initdb,
+ * never a failed start.
+ */
+describe('the fresh-cluster image of in-memory PGlite', () => {
+  it('gives every in-memory database an empty cluster of its own, and keeps the image on disk', async () => {
+    const first = await openPglite(`pglite://memory/image-first-${process.pid}`, undefined);
+    try {
+      await first.exec(`CREATE TABLE written_here (id int); INSERT INTO written_here VALUES (1);`);
+      const second = await openPglite(`pglite://memory/image-second-${process.pid}`, undefined);
+      try {
+        const { rows } = await second.query<{ found: string | null }>(`SELECT to_regclass('written_here')::text AS found`);
+        expect(rows).toEqual([{ found: null }]);
+      } finally {
+        await closePglite(`pglite://memory/image-second-${process.pid}`);
+      }
+    } finally {
+      await closePglite(`pglite://memory/image-first-${process.pid}`);
+    }
+    expect((await stat(imageFile())).size).toBeGreaterThan(1_000_000);
+  });
+
+  it('starts from initdb when the image on disk is broken, and replaces it', async () => {
+    // A temporary directory of its own, so that no other test file reads the broken image.
+    const privateTmp = await mkdtemp(path.join(tmpdir(), 'pglite-image-'));
+    try {
+      const broken = path.join(privateTmp, path.relative(tmpdir(), imageFile()));
+      await mkdir(path.dirname(broken), { recursive: true });
+      await writeFile(broken, 'not a tarball');
+      const script = `
+        const { openPglite, closePglite } = await import(${JSON.stringify(path.resolve('dist/src/storage/pglite/pglite-instances.js'))});
+        const db = await openPglite('pglite://memory/broken-image', undefined);
+        const { rows } = await db.query('SELECT 1 AS one');
+        await closePglite('pglite://memory/broken-image');
+        process.stdout.write(JSON.stringify(rows));`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, TMPDIR: privateTmp, NODE_OPTIONS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let printed = '';
+      child.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      expect({ code, printed }).toEqual({ code: 0, printed: '[{"one":1}]' });
+      expect((await readFile(broken)).length).toBeGreaterThan(1_000_000);
+    } finally {
+      await rm(privateTmp, { recursive: true, force: true });
+    }
+  });
+});

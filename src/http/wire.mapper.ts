@@ -10,7 +10,7 @@
 import type { BankConfig, BankProfile, BankStats, BankSummary, BankUpdate } from '../banks/banks.service.js';
 import type { EditedMemory, MemoryEdit } from '../memories/memory-edit.service.js';
 import type { DocumentRecord, MemoryRecord, Page } from '../memories/memory.types.js';
-import type { CreateMentalModel, MentalModel, MentalModelTrigger, UpdateMentalModel } from '../mental-models/mental-model.types.js';
+import type { MentalModel } from '../mental-models/mental-model.types.js';
 import type { Operation } from '../operations/operation.types.js';
 import type { RecallOutcome, RecalledMemory, RecallRequest } from '../recall/recall.types.js';
 import type { ReflectFact, ReflectOutcome, ReflectRequest } from '../reflect/reflect.types.js';
@@ -18,7 +18,6 @@ import type { RetainItem, RetainOutcome, RetainRequest } from '../retain/retain.
 import type { CreateBankRequestDto } from './dto/bank.dto.js';
 import { parseIsoTimestamp } from './dto/coercions.js';
 import type { UpdateMemoryRequestDto } from './dto/memory-edit.dto.js';
-import type { CreateMentalModelRequestDto, MentalModelTriggerDto, UpdateMentalModelRequestDto } from './dto/mental-model.dto.js';
 import type { MinScoresDto, RecallRequestDto } from './dto/recall.dto.js';
 import type { ReflectRequestDto } from './dto/reflect.dto.js';
 import type { RetainRequestDto } from './dto/retain.dto.js';
@@ -424,37 +423,6 @@ function toReflectFactWire(fact: ReflectFact): Json {
 
 // ---------------------------------------------------------------------------------------------
 // Mental models
-
-function toTrigger(dto: MentalModelTriggerDto | null | undefined): Partial<MentalModelTrigger> | undefined {
-  if (!dto) return undefined;
-  return {
-    refreshAfterConsolidation: dto.refresh_after_consolidation ?? undefined,
-    refreshCron: dto.refresh_cron ?? undefined,
-    factTypes: dto.fact_types ?? undefined,
-    tagsMatch: dto.tags_match ?? undefined,
-  };
-}
-
-export function toCreateMentalModel(body: CreateMentalModelRequestDto): CreateMentalModel {
-  return {
-    id: body.id ?? null,
-    name: body.name,
-    sourceQuery: body.source_query,
-    tags: body.tags ?? undefined,
-    maxTokens: body.max_tokens ?? undefined,
-    trigger: toTrigger(body.trigger),
-  };
-}
-
-export function toUpdateMentalModel(body: UpdateMentalModelRequestDto): UpdateMentalModel {
-  return {
-    name: body.name ?? undefined,
-    sourceQuery: body.source_query ?? undefined,
-    tags: body.tags ?? undefined,
-    maxTokens: body.max_tokens ?? undefined,
-    trigger: toTrigger(body.trigger),
-  };
-}
 
 export type MentalModelDetail = 'metadata' | 'content' | 'full';
 

@@ -1,5 +1,11 @@
 export const MEMORY_MCP_OPTIONS = Symbol('MEMORY_MCP_OPTIONS');
 
+/**
+ * Provided (as `true`) only by `MemoryMcpModule`, for every module to see: `/version` reports
+ * `features.mcp` from it, since the HTTP module cannot otherwise know whether `/mcp` is mounted.
+ */
+export const MCP_ENDPOINT = Symbol('MCP_ENDPOINT');
+
 export interface MemoryMcpOptions {
   /**
    * When set, `/mcp` answers 401 unless `Authorization` carries it, exactly as `/v1` does

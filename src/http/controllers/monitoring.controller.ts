@@ -1,7 +1,8 @@
-import { Get, Inject, Res } from '@nestjs/common';
+import { Get, Inject, Optional, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiServiceUnavailableResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { WatchdogService } from '../../health/watchdog.service.js';
+import { MCP_ENDPOINT } from '../../mcp/mcp.options.js';
 import { MemoryMetrics } from '../../metrics/memory-metrics.js';
 import { HealthResponse, VersionResponse } from '../dto/responses/monitoring.responses.js';
 import { MemoryApiController, OpenMemoryApiController } from '../memory-api.decorator.js';
@@ -9,10 +10,9 @@ import { MemoryApiController, OpenMemoryApiController } from '../memory-api.deco
 /** The Hindsight API version whose core this server speaks; its client checks nothing more. */
 export const HINDSIGHT_API_VERSION = '0.9.1';
 
-/** What this server implements of Hindsight's optional features. */
+/** What this server implements of Hindsight's optional features; `mcp` depends on the host. */
 const FEATURES = {
   observations: true,
-  mcp: true,
   worker: true,
   bank_config_api: true,
   bank_llm_health: true,
@@ -27,13 +27,17 @@ const FEATURES = {
 /** Open even when an API key is set: load balancers and clients probing the version hold none. */
 @OpenMemoryApiController('monitoring')
 export class MonitoringController {
-  constructor(@Inject(WatchdogService) private readonly watchdog: WatchdogService) {}
+  constructor(
+    @Inject(WatchdogService) private readonly watchdog: WatchdogService,
+    // Absent when MemoryMcpModule is not imported (MEMORY_MCP_ENABLED=false, or a host without it).
+    @Optional() @Inject(MCP_ENDPOINT) private readonly mcpEndpoint?: boolean,
+  ) {}
 
   @Get('version')
   @ApiOperation({ operationId: 'get_version' })
   @ApiOkResponse({ type: VersionResponse })
   version(): VersionResponse {
-    return { api_version: HINDSIGHT_API_VERSION, features: { ...FEATURES } };
+    return { api_version: HINDSIGHT_API_VERSION, features: { ...FEATURES, mcp: this.mcpEndpoint === true } };
   }
 
   /** Hindsight's `/health`: 200 when the database answers, else 503, both with the same shape. */

@@ -10,16 +10,13 @@
 import type { BankConfig, BankProfile, BankStats, BankSummary, BankUpdate } from '../banks/banks.service.js';
 import type { EditedMemory, MemoryEdit } from '../memories/memory-edit.service.js';
 import type { DocumentRecord, MemoryRecord, Page } from '../memories/memory.types.js';
-import type { MentalModel } from '../mental-models/mental-model.types.js';
 import type { Operation } from '../operations/operation.types.js';
 import type { RecallOutcome, RecalledMemory, RecallRequest } from '../recall/recall.types.js';
-import type { ReflectFact, ReflectOutcome, ReflectRequest } from '../reflect/reflect.types.js';
 import type { RetainItem, RetainOutcome, RetainRequest } from '../retain/retain.types.js';
 import type { CreateBankRequestDto } from './dto/bank.dto.js';
 import { parseIsoTimestamp } from './dto/coercions.js';
 import type { UpdateMemoryRequestDto } from './dto/memory-edit.dto.js';
 import type { MinScoresDto, RecallRequestDto } from './dto/recall.dto.js';
-import type { ReflectRequestDto } from './dto/reflect.dto.js';
 import type { RetainRequestDto } from './dto/retain.dto.js';
 import type { CreateWebhookRequestDto, UpdateWebhookRequestDto } from './dto/webhook.dto.js';
 import type { CreateWebhook, UpdateWebhook, Webhook, WebhookDelivery } from '../webhooks/webhook.types.js';
@@ -365,15 +362,20 @@ export function toTagListWire(page: Page<{ tag: string; count: number }>): Json 
 // ---------------------------------------------------------------------------------------------
 // Memory edits
 
-/** Null counts as absent; `context: ''` clears the context. */
+/** Null counts as absent; `context: ''` and a date `''` clear the field. */
 export function toMemoryEdit(body: UpdateMemoryRequestDto): MemoryEdit {
-  return {
+  const edit: MemoryEdit = {
     text: body.text ?? undefined,
     context: body.context ?? undefined,
     state: body.state ?? undefined,
     reason: body.reason ?? undefined,
     tags: body.tags ?? undefined,
   };
+  if (body.occurred_start != null) edit.occurredStart = body.occurred_start === '' ? null : parseIsoTimestamp(body.occurred_start);
+  if (body.occurred_end != null) edit.occurredEnd = body.occurred_end === '' ? null : parseIsoTimestamp(body.occurred_end);
+  if (body.fact_type != null) edit.factType = body.fact_type;
+  if (body.entities != null) edit.entities = body.entities;
+  return edit;
 }
 
 /** The GET shape, with the stamps the edit left. */
@@ -384,85 +386,6 @@ export function toEditedMemoryWire(memory: EditedMemory): Json {
     invalidated_at: iso(memory.invalidatedAt),
     edited_at: iso(memory.editedAt),
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reflect
-
-/** `context` is appended to the question by the service, as Hindsight does. */
-export function toReflectRequest(body: ReflectRequestDto): ReflectRequest {
-  return {
-    query: body.query,
-    budget: body.budget ?? undefined,
-    maxTokens: body.max_tokens ?? undefined,
-    tags: body.tags ?? undefined,
-    tagsMatch: body.tags_match ?? undefined,
-    factTypes: body.fact_types ?? undefined,
-    context: body.context ?? null,
-  };
-}
-
-/**
- * Hindsight only sends `based_on` when `include.facts` is asked for; it is always sent here
- * (a client that did not ask ignores it), with `extractive` telling whether an LLM wrote the text.
- */
-export function toReflectWire(outcome: ReflectOutcome): Json {
-  return { text: outcome.text, based_on: { memories: outcome.basedOn.map(toReflectFactWire) }, extractive: outcome.extractive };
-}
-
-function toReflectFactWire(fact: ReflectFact): Json {
-  return withoutNulls({
-    id: fact.id,
-    text: fact.text,
-    type: fact.type,
-    context: fact.context,
-    occurred_start: iso(fact.occurredStart),
-    occurred_end: iso(fact.occurredEnd),
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Mental models
-
-export type MentalModelDetail = 'metadata' | 'content' | 'full';
-
-/** `metadata` leaves the content out; `full` adds what the content was built from. */
-export function toMentalModelWire(model: MentalModel, detail: MentalModelDetail = 'full'): Json {
-  const trigger = withoutNulls({
-    mode: 'full',
-    refresh_after_consolidation: model.trigger.refreshAfterConsolidation,
-    refresh_cron: model.trigger.refreshCron,
-    fact_types: model.trigger.factTypes,
-    tags_match: model.trigger.tagsMatch,
-  });
-  return withoutNulls({
-    id: model.id,
-    bank_id: model.bankId,
-    name: model.name,
-    source_query: model.sourceQuery,
-    content: detail === 'metadata' ? null : model.content,
-    tags: model.tags,
-    max_tokens: model.maxTokens,
-    trigger,
-    last_refreshed_at: iso(model.lastRefreshedAt),
-    created_at: iso(model.createdAt),
-    reflect_response:
-      detail === 'full' && model.content !== null
-        ? { text: model.content, based_on: { memories: model.basedOn.map(toReflectFactWire) } }
-        : null,
-  });
-}
-
-export function toMentalModelListWire(models: MentalModel[], detail: MentalModelDetail = 'full'): Json {
-  return { items: models.map((model) => toMentalModelWire(model, detail)) };
-}
-
-export function toMentalModelCreatedWire(created: { mentalModelId: string; operationId: string }): Json {
-  return { mental_model_id: created.mentalModelId, operation_id: created.operationId };
-}
-
-export function toOperationQueuedWire(operationId: string): Json {
-  return { operation_id: operationId, status: 'queued' };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,10 +1,29 @@
+import { HttpException } from '@nestjs/common';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { BanksService } from '../banks/banks.service.js';
 import { DirectivesService } from '../directives/directives.service.js';
+import { DocumentChunksService } from '../documents/document-chunks.service.js';
 import { DirectiveResponse } from '../http/dto/directive.dto.js';
 import { parseIsoTimestamp } from '../http/dto/coercions.js';
+import { UpdateMemoryRequestDto } from '../http/dto/memory-edit.dto.js';
+import {
+  CreateMentalModelRequestDto,
+  type CreateMentalModelResponse,
+  type MentalModelDeletedResponse,
+  type MentalModelListResponse,
+  type MentalModelRefreshQueuedResponse,
+  MentalModelResponse,
+  UpdateMentalModelRequestDto,
+  toCreateMentalModel,
+  toUpdateMentalModel,
+} from '../http/dto/mental-model.dto.js';
+import { RecallRequestDto } from '../http/dto/recall.dto.js';
+import { ReflectRequestDto, ReflectResponse, toReflectRequest } from '../http/dto/reflect.dto.js';
+import { RetainRequestDto } from '../http/dto/retain.dto.js';
+import { MemoryValidationPipe } from '../http/memory-validation.pipe.js';
+import { toIncludeRequest, withRecallIncludes } from '../http/recall-includes.wire.js';
 import {
   toBankListWire,
   toBankProfileWire,
@@ -13,23 +32,23 @@ import {
   toDocumentDeletedWire,
   toDocumentListWire,
   toDocumentWire,
+  toEditedMemoryWire,
+  toMemoryEdit,
   toMemoryListWire,
   toMemoryWire,
-  toMentalModelCreatedWire,
-  toMentalModelListWire,
-  toMentalModelWire,
   toOperationCancelledWire,
   toOperationListWire,
   toOperationNotFoundWire,
-  toOperationQueuedWire,
   toOperationStatusWire,
+  toRecallRequest,
   toRecallWire,
-  toReflectWire,
+  toRetainRequest,
   toTagListWire,
 } from '../http/wire.mapper.js';
 import { MemoriesService } from '../memories/memories.service.js';
+import { MemoryEditService } from '../memories/memory-edit.service.js';
 import { MemoryException } from '../memory.exception.js';
-import type { InputLimits } from '../memory.options.js';
+import type { InputLimits, ResolvedMemoryOptions } from '../memory.options.js';
 import { MentalModelsService } from '../mental-models/mental-models.service.js';
 import { OPERATION_STATUSES } from '../operations/operation.types.js';
 import { OperationsService } from '../operations/operations.service.js';
@@ -46,6 +65,8 @@ export interface MemoryToolServices {
   reflect: ReflectService;
   banks: BanksService;
   memories: MemoriesService;
+  edits: MemoryEditService;
+  documents: DocumentChunksService;
   mentalModels: MentalModelsService;
   directives: DirectivesService;
   operations: OperationsService;
@@ -67,6 +88,12 @@ const DESTRUCTIVE: ToolAnnotations = { readOnlyHint: false, destructiveHint: tru
 type Args = Record<string, unknown>;
 type Handler = (bankId: string, args: Args, signal: AbortSignal) => Promise<unknown>;
 
+/** A tool argument the HTTP layer's request DTO refused: answered as a tool error naming it. */
+class ToolInputError extends Error {}
+
+/** Where a retain tool's arguments sit in the request it makes: named without it in errors. */
+const ONLY_ITEM = 'items.0.';
+
 /** Registers Hindsight's tools, under its names and parameters, for the operations this server has. */
 export function registerMemoryTools(server: McpServer, services: MemoryToolServices, scope: BankScope): void {
   const { limits } = services;
@@ -76,6 +103,7 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
   const factType = z.enum(FACT_TYPES as [string, ...string[]]);
   const tagsMatch = z.enum(TAGS_MATCHES as [string, ...string[]]);
   const budget = z.enum(RECALL_BUDGETS as [string, ...string[]]);
+  const detail = z.enum(['metadata', 'content', 'full']);
   const limit = (max: number) => z.number().int().min(1).max(max);
   const offset = z.number().int().min(0);
   const timestamp = z.string().refine((value) => parseIsoTimestamp(value) !== null, { message: 'must be an ISO 8601 timestamp' });
@@ -84,6 +112,7 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
     scope.mode === 'multi'
       ? { bank_id: bankIdSchema.optional().describe(`Bank to act on; defaults to this connection's bank (${scope.defaultBankId}).`) }
       : {};
+  const validated = requestValidator(limits);
 
   const tool = (name: string, description: string, annotations: ToolAnnotations, shape: z.ZodRawShape, handler: Handler) => {
     const inputSchema: z.ZodRawShape = { ...shape, ...bankIdParam };
@@ -93,6 +122,7 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
         return asText(await handler(bankId, args, extra.signal));
       } catch (error) {
         if (error instanceof MemoryException) return asError(error.field ? `${error.field}: ${error.message}` : error.message);
+        if (error instanceof ToolInputError) return asError(error.message);
         throw error;
       }
     });
@@ -105,15 +135,22 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
     tags: tags.optional().describe("Tags that scope who sees this memory, e.g. ['project:alpha', 'user:123']."),
     metadata: z.record(z.string(), z.string()).optional().describe("Key-value metadata to attach, e.g. {'source': 'slack'}."),
     document_id: z.string().min(1).max(limits.maxDocumentIdLength).optional().describe('Document this memory belongs to.'),
+    strategy: z.string().optional().describe('A named retain strategy: not supported here (no retain_strategies); leave it out.'),
   };
-  const retainItem = (args: Args) => ({
-    content: args.content as string,
-    context: args.context as string,
-    timestamp: args.timestamp === undefined ? undefined : parseIsoTimestamp(args.timestamp as string),
-    tags: (args.tags as string[] | undefined) ?? null,
-    metadata: (args.metadata as Record<string, string> | undefined) ?? null,
-    documentId: (args.document_id as string | undefined) ?? null,
-  });
+  // Through RetainRequestDto and toRetainRequest, as POST …/memories: what that route refuses
+  // (a strategy, update_mode 'append') is refused here too, under the argument's own name.
+  const retain = async (bankId: string, args: Args, async: boolean, signal: AbortSignal) => {
+    const item = pick(args, ['content', 'context', 'timestamp', 'tags', 'metadata', 'document_id', 'strategy', 'update_mode']);
+    const body = await validated(RetainRequestDto, { items: [item], async }, ['items', 0]);
+    try {
+      return await services.retain.retain(bankId, toRetainRequest(body), signal);
+    } catch (error) {
+      if (error instanceof MemoryException && error.field?.startsWith(ONLY_ITEM)) {
+        throw new ToolInputError(`${error.field.slice(ONLY_ITEM.length)}: ${error.message}`);
+      }
+      throw error;
+    }
+  };
 
   tool(
     'retain',
@@ -121,9 +158,15 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
       'preferences, decisions, goals, events or project details worth remembering in later conversations. ' +
       'Returns an operation_id; use sync_retain instead when you must recall it right away.',
     WRITES,
-    retainShape,
+    {
+      ...retainShape,
+      update_mode: z
+        .enum(['replace', 'append'])
+        .optional()
+        .describe("What retaining an existing document_id again does: 'replace' (default) or 'append' to its text."),
+    },
     async (bankId, args, signal) => {
-      const outcome = await services.retain.retain(bankId, { async: true, items: [retainItem(args)] }, signal);
+      const outcome = await retain(bankId, args, true, signal);
       return { status: 'accepted', message: 'Memory storage initiated', operation_id: outcome.operationId };
     },
   );
@@ -135,7 +178,7 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
     WRITES,
     retainShape,
     async (bankId, args, signal) => {
-      const outcome = await services.retain.retain(bankId, { async: false, items: [retainItem(args)] }, signal);
+      const outcome = await retain(bankId, args, false, signal);
       return { status: 'completed', message: 'Memory stored successfully', memory_ids: outcome.memoryIds };
     },
   );
@@ -151,26 +194,54 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
       max_tokens: z.number().int().min(1).max(65_536).default(4096).describe('Token budget of the returned memories (default 4096).'),
       budget: budget.default('high').describe("How thoroughly to search: 'low', 'mid' or 'high' (default)."),
       types: z.array(factType).optional().describe("Fact types to include: 'world', 'experience', 'observation'. Default: all."),
+      prefer_observations: z
+        .boolean()
+        .default(false)
+        .describe('With observation and a raw type both asked for, drop a raw fact that a returned observation was built from.'),
       tags: tags.optional().describe('Only memories with these tags.'),
       tags_match: tagsMatch.default('any').describe("How tags match: 'any' (default), 'all', 'any_strict', 'all_strict', 'exact'."),
+      tag_groups: z
+        .array(z.record(z.string(), z.unknown()))
+        .optional()
+        .describe(
+          'Compound tag filters, AND-ed together: a leaf {"tags": [...], "match": "any_strict"} or {"and": [...]}, {"or": [...]}, {"not": {...}}.',
+        ),
       query_timestamp: timestamp.optional().describe('Recall as if asked at this moment (ISO 8601); anchors "last week" and recency.'),
+      min_scores: z
+        .object({ semantic: z.number(), keyword: z.number(), reranker: z.number(), final: z.number() })
+        .partial()
+        .optional()
+        .describe('Per-stage score floors, e.g. {"final": 0.5}; a result without a score from a floored stage is dropped.'),
     },
     async (bankId, args, signal) => {
+      const fields = [
+        'query',
+        'max_tokens',
+        'budget',
+        'types',
+        'prefer_observations',
+        'tags',
+        'tag_groups',
+        'query_timestamp',
+        'min_scores',
+      ];
+      const body = await validated(RecallRequestDto, {
+        ...pick(args, fields),
+        tags_match: args.tags === undefined ? undefined : args.tags_match,
+      });
+      const queryTimestamp = body.query_timestamp == null ? undefined : (parseIsoTimestamp(body.query_timestamp) ?? undefined);
       await services.banks.assertExists(bankId);
-      const outcome = await services.recall.recall(
-        {
-          bankId,
-          query: args.query as string,
-          types: args.types as never,
-          budget: args.budget as never,
-          maxTokens: args.max_tokens as number,
-          queryTimestamp: args.query_timestamp === undefined ? undefined : (parseIsoTimestamp(args.query_timestamp as string) ?? undefined),
-          tags: args.tags as string[] | undefined,
-          tagsMatch: args.tags === undefined ? undefined : (args.tags_match as never),
-        },
-        signal,
+      // What POST …/memories/recall does, without its `include` options, which Hindsight's tool does not take.
+      const request = toRecallRequest(bankId, body, queryTimestamp);
+      const outcome = await services.recall.recall(request, signal);
+      const wire = toRecallWire(outcome, body.min_scores) as Parameters<typeof withRecallIncludes>[0];
+      const shown = new Set(wire.results.map((result) => result.id));
+      const includes = await services.documents.recallIncludes(
+        request,
+        { ...outcome, results: outcome.results.filter((memory) => shown.has(memory.id)) },
+        toIncludeRequest(null),
       );
-      return toRecallWire(outcome);
+      return withRecallIncludes(wire, includes);
     },
   );
 
@@ -185,23 +256,31 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
       context: z.string().optional().describe('Why the reflection is needed; added to the question.'),
       budget: budget.default('low').describe("How widely to search memory: 'low' (default), 'mid', 'high'."),
       max_tokens: z.number().int().min(1).max(65_536).default(4096).describe('Token cap of the answer (default 4096).'),
+      response_schema: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .describe("A JSON schema: the answer also comes as 'structured_output' matching it (needs an LLM)."),
       tags: tags.optional().describe('Only memories with these tags.'),
       tags_match: tagsMatch.default('any').describe("How tags match: 'any' (default), 'all', 'any_strict', 'all_strict', 'exact'."),
+      apply_all_directives: z.boolean().default(false).describe('Apply every active directive, whatever its tags (default false).'),
+      include_based_on: z
+        .boolean()
+        .default(false)
+        .describe('Include the memories and directives the answer was built from (default false: they can be large).'),
+      include_trace: z.boolean().default(false).describe('Include the tool and LLM calls of the reflection (default false).'),
     },
     async (bankId, args, signal) => {
-      const outcome = await services.reflect.reflect(
-        bankId,
-        {
-          query: args.query as string,
-          context: (args.context as string | undefined) ?? null,
-          budget: args.budget as never,
-          maxTokens: args.max_tokens as number,
-          tags: args.tags as string[] | undefined,
-          tagsMatch: args.tags === undefined ? undefined : (args.tags_match as never),
-        },
-        signal,
-      );
-      return toReflectWire(outcome);
+      const body = await validated(ReflectRequestDto, {
+        ...pick(args, ['query', 'context', 'budget', 'max_tokens', 'response_schema', 'tags', 'apply_all_directives']),
+        tags_match: args.tags === undefined ? undefined : args.tags_match,
+        include: args.include_trace === true ? { tool_calls: {} } : undefined,
+      });
+      const wire = ReflectResponse.of(await services.reflect.reflect(bankId, toReflectRequest(body), signal));
+      if (args.include_based_on === true) return wire;
+      // Hindsight's tool leaves based_on out unless asked: a broad reflection's sources can exceed
+      // what an MCP client accepts in one result.
+      const { based_on: _basedOn, ...withoutSources } = wire;
+      return withoutSources;
     },
   );
 
@@ -232,6 +311,45 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
     READ_ONLY,
     { memory_id: z.string().min(1).describe('The id of the memory.') },
     async (bankId, args) => toMemoryWire(await services.memories.get(bankId, args.memory_id as string)),
+  );
+
+  tool(
+    'update_memory',
+    'Edit a memory to correct what was extracted. Pass any of text, context, occurred_start, occurred_end, fact_type, ' +
+      'entities. For context and the dates, "" clears the field and leaving it out keeps it; entities replaces the ' +
+      "memory's entity set ([] detaches all). The memory is re-embedded and the observations built on it are redone. " +
+      'Only world and experience memories can be edited; observations are derived. To retire or restore one, use invalidate_memory.',
+    WRITES,
+    {
+      memory_id: z.string().min(1).describe('The id of the memory to edit.'),
+      text: z.string().optional().describe('The corrected text.'),
+      context: z.string().optional().describe('The corrected context; "" clears it.'),
+      occurred_start: z.string().optional().describe('When it started (ISO 8601); "" clears it.'),
+      occurred_end: z.string().optional().describe('When it ended (ISO 8601); "" clears it.'),
+      fact_type: z.enum(['world', 'experience']).optional().describe("'world' or 'experience'."),
+      entities: z.array(z.string()).optional().describe('The entities it is about, replacing the current ones.'),
+    },
+    async (bankId, args, signal) => {
+      const fields = ['text', 'context', 'occurred_start', 'occurred_end', 'fact_type', 'entities'];
+      const body = await validated(UpdateMemoryRequestDto, pick(args, fields));
+      return toEditedMemoryWire(await services.edits.edit(bankId, args.memory_id as string, toMemoryEdit(body), signal));
+    },
+  );
+
+  tool(
+    'invalidate_memory',
+    'Retire a world or experience memory that is wrong or no longer true, so recall and reflect stop using it; it stays ' +
+      'listed as invalidated, with the reason. restore: true brings an invalidated memory back.',
+    DESTRUCTIVE,
+    {
+      memory_id: z.string().min(1).describe('The id of the memory to retire (or restore).'),
+      reason: z.string().optional().describe('Why it is retired; recorded with it.'),
+      restore: z.boolean().default(false).describe('Restore a previously invalidated memory instead (default false).'),
+    },
+    async (bankId, args, signal) => {
+      const body = await validated(UpdateMemoryRequestDto, { state: args.restore === true ? 'valid' : 'invalidated', reason: args.reason });
+      return toEditedMemoryWire(await services.edits.edit(bankId, args.memory_id as string, toMemoryEdit(body), signal));
+    },
   );
 
   tool(
@@ -275,24 +393,32 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
     },
   );
 
+  const detailParam = detail
+    .default('full')
+    .describe("'metadata' (names and tags), 'content' (adds the content and settings) or 'full' (adds what it was built from; default).");
+
   tool(
     'list_mental_models',
     'List the mental models of the bank: living summaries kept current from memory. Read one before recalling when it covers the question.',
     READ_ONLY,
-    { tags: tags.optional().describe('Only models with any of these tags.') },
-    async (bankId, args) =>
-      toMentalModelListWire(
-        await services.mentalModels.list(bankId, { tags: args.tags as string[] | undefined, limit: 100, offset: 0 }),
-        'metadata',
-      ),
+    { tags: tags.optional().describe('Only models with any of these tags.'), detail: detailParam },
+    async (bankId, args): Promise<MentalModelListResponse> => {
+      const models = await services.mentalModels.list(bankId, { tags: args.tags as string[] | undefined, limit: 100, offset: 0 });
+      return { items: models.map((model) => MentalModelResponse.of(model, args.detail as never)) };
+    },
   );
 
   tool(
     'get_mental_model',
-    'Read a mental model with its full content.',
+    'Read a mental model with its content; is_stale tells whether memories of its scope arrived since its last refresh.',
     READ_ONLY,
-    { mental_model_id: z.string().min(1).describe('The id of the mental model.') },
-    async (bankId, args) => toMentalModelWire(await services.mentalModels.get(bankId, args.mental_model_id as string)),
+    { mental_model_id: z.string().min(1).describe('The id of the mental model.'), detail: detailParam },
+    async (bankId, args): Promise<MentalModelResponse> => {
+      const id = args.mental_model_id as string;
+      if (args.detail !== 'full') return MentalModelResponse.of(await services.mentalModels.get(bankId, id), args.detail as never);
+      const { model, isStale } = await services.mentalModels.getWithStaleness(bankId, id);
+      return MentalModelResponse.of(model, 'full', isStale);
+    },
   );
 
   tool(
@@ -305,20 +431,21 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
       source_query: query.describe('The question the model answers, asked again on every refresh.'),
       mental_model_id: z.string().min(1).optional().describe('Custom id (lowercase letters, digits and hyphens). Default: generated.'),
       tags: tags.optional().describe('Tags of the model; they also scope the memories it is built from.'),
-      max_tokens: z.number().int().min(1).max(65_536).default(2048).describe('Token cap of the content (default 2048).'),
+      tags_match: tagsMatch
+        .optional()
+        .describe("How the model's tags select memories: 'any', 'all', 'any_strict', 'all_strict' or 'exact'."),
+      max_tokens: z.number().int().default(2048).describe('Token cap of the content (default 2048).'),
       trigger_refresh_after_consolidation: z.boolean().default(false).describe('Refresh after each consolidation (default false).'),
     },
-    async (bankId, args) =>
-      toMentalModelCreatedWire(
-        await services.mentalModels.create(bankId, {
-          id: (args.mental_model_id as string | undefined) ?? null,
-          name: args.name as string,
-          sourceQuery: args.source_query as string,
-          tags: args.tags as string[] | undefined,
-          maxTokens: args.max_tokens as number,
-          trigger: { refreshAfterConsolidation: args.trigger_refresh_after_consolidation as boolean },
-        }),
-      ),
+    async (bankId, args): Promise<CreateMentalModelResponse> => {
+      const body = await validated(CreateMentalModelRequestDto, {
+        id: args.mental_model_id,
+        ...pick(args, ['name', 'source_query', 'tags', 'max_tokens']),
+        trigger: { refresh_after_consolidation: args.trigger_refresh_after_consolidation, tags_match: args.tags_match },
+      });
+      const created = await services.mentalModels.create(bankId, toCreateMentalModel(body));
+      return { mental_model_id: created.mentalModelId, operation_id: created.operationId };
+    },
   );
 
   tool(
@@ -329,21 +456,17 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
       mental_model_id: z.string().min(1).describe('The id of the mental model.'),
       name: z.string().trim().min(1).optional().describe('New name.'),
       source_query: query.optional().describe('New question.'),
+      max_tokens: z.number().int().optional().describe('New token cap.'),
       tags: tags.optional().describe('New tags.'),
-      max_tokens: z.number().int().min(1).max(65_536).optional().describe('New token cap.'),
       trigger_refresh_after_consolidation: z.boolean().optional().describe('Refresh after each consolidation.'),
     },
-    async (bankId, args) => {
-      const refresh = args.trigger_refresh_after_consolidation as boolean | undefined;
-      return toMentalModelWire(
-        await services.mentalModels.update(bankId, args.mental_model_id as string, {
-          name: args.name as string | undefined,
-          sourceQuery: args.source_query as string | undefined,
-          tags: args.tags as string[] | undefined,
-          maxTokens: args.max_tokens as number | undefined,
-          trigger: refresh === undefined ? undefined : { refreshAfterConsolidation: refresh },
-        }),
-      );
+    async (bankId, args): Promise<MentalModelResponse> => {
+      const refresh = args.trigger_refresh_after_consolidation;
+      const body = await validated(UpdateMentalModelRequestDto, {
+        ...pick(args, ['name', 'source_query', 'tags', 'max_tokens']),
+        trigger: refresh === undefined ? undefined : { refresh_after_consolidation: refresh },
+      });
+      return MentalModelResponse.of(await services.mentalModels.update(bankId, args.mental_model_id as string, toUpdateMentalModel(body)));
     },
   );
 
@@ -352,9 +475,9 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
     'Delete a mental model for good.',
     DESTRUCTIVE,
     { mental_model_id: z.string().min(1).describe('The id of the mental model.') },
-    async (bankId, args) => {
+    async (bankId, args): Promise<MentalModelDeletedResponse> => {
       await services.mentalModels.delete(bankId, args.mental_model_id as string);
-      return { success: true };
+      return { status: 'deleted' };
     },
   );
 
@@ -363,7 +486,10 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
     "Rebuild a mental model's content from the latest memories, in the background. Returns an operation_id.",
     WRITES,
     { mental_model_id: z.string().min(1).describe('The id of the mental model.') },
-    async (bankId, args) => toOperationQueuedWire(await services.mentalModels.refresh(bankId, args.mental_model_id as string)),
+    async (bankId, args): Promise<MentalModelRefreshQueuedResponse> => ({
+      operation_id: await services.mentalModels.refresh(bankId, args.mental_model_id as string),
+      status: 'queued',
+    }),
   );
 
   tool(
@@ -371,7 +497,8 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
     "Empty a mental model's content and keep its definition; call refresh_mental_model to rebuild it.",
     DESTRUCTIVE,
     { mental_model_id: z.string().min(1).describe('The id of the mental model.') },
-    async (bankId, args) => toMentalModelWire(await services.mentalModels.clear(bankId, args.mental_model_id as string)),
+    async (bankId, args): Promise<MentalModelResponse> =>
+      MentalModelResponse.of(await services.mentalModels.clear(bankId, args.mental_model_id as string)),
   );
 
   tool(
@@ -401,7 +528,7 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
     {
       name: z.string().trim().min(1).describe('Human-readable name.'),
       content: z.string().trim().min(1).describe('The rule itself.'),
-      priority: z.number().int().optional().describe('Higher comes first (default 0).'),
+      priority: z.number().int().default(0).describe('Higher comes first (default 0).'),
       is_active: z.boolean().default(true).describe('Whether it applies now (default true).'),
       tags: tags.optional().describe('Scope: untagged (default) applies everywhere; tagged only to requests with matching tags.'),
     },
@@ -410,7 +537,7 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
         await services.directives.create(bankId, {
           name: args.name as string,
           content: args.content as string,
-          priority: args.priority as number | undefined,
+          priority: args.priority as number,
           isActive: args.is_active as boolean,
           tags: args.tags as string[] | undefined,
         }),
@@ -437,7 +564,7 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
         .enum(OPERATION_STATUSES as unknown as [string, ...string[]])
         .optional()
         .describe('Only operations with this status.'),
-      limit: limit(1000).default(100).describe('At most this many (default 100).'),
+      limit: limit(1000).default(20).describe('At most this many (default 20).'),
     },
     async (bankId, args) => {
       await services.banks.assertExists(bankId);
@@ -489,20 +616,26 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
 
   tool(
     'update_bank',
-    "Change the bank's name or mission; only the fields given change.",
+    "Change the bank's name, mission or any other setting; only the fields given change.",
     WRITES,
     {
       name: z.string().trim().min(1).optional().describe('New display name.'),
-      mission: z.string().optional().describe('Who the agent is and what it is trying to achieve; guides reflect.'),
+      mission: z
+        .string()
+        .optional()
+        .describe('Who the agent is and what it is trying to achieve; guides reflect. Same as config_updates.reflect_mission.'),
+      config_updates: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .describe(
+          'Bank settings to change, as PATCH …/config takes them: reflect_mission, retain_mission, retain_extraction_mode, enable_observations, disposition_skepticism (1-5), … An unknown key is refused.',
+        ),
     },
     async (bankId, args) => {
-      const mission = args.mission as string | undefined;
-      return toBankProfileWire(
-        await services.banks.update(bankId, {
-          name: args.name as string | undefined,
-          config: mission === undefined ? {} : { reflect_mission: mission },
-        }),
-      );
+      const config = { ...((args.config_updates as Record<string, unknown> | undefined) ?? {}) };
+      if (args.mission !== undefined && !('reflect_mission' in config)) config.reflect_mission = args.mission;
+      // One transaction, which checks every key before it writes: a bad key changes nothing.
+      return toBankProfileWire(await services.banks.update(bankId, { name: args.name as string | undefined, config }));
     },
   );
 
@@ -563,6 +696,33 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
   );
 }
 
+/**
+ * Checks a tool's arguments with the request DTO of the matching HTTP route, so both refuse the
+ * same input with the same words. `prefix` is where the tool's own arguments sit in that body.
+ */
+function requestValidator(limits: InputLimits) {
+  const pipe = new MemoryValidationPipe({ limits } as ResolvedMemoryOptions);
+  return async <T>(dto: new () => T, body: Args, prefix: Array<string | number> = []): Promise<T> => {
+    try {
+      return (await pipe.transform(body, { type: 'body', metatype: dto })) as T;
+    } catch (error) {
+      if (!(error instanceof HttpException)) throw error;
+      const issues = (error.getResponse() as { detail?: Array<{ loc: Array<string | number>; msg: string }> }).detail ?? [];
+      const named = issues.map(({ loc, msg }) => {
+        const path = loc.slice(1);
+        const own = prefix.every((part, i) => path[i] === part) ? path.slice(prefix.length) : path;
+        return own.length ? `${own.join('.')}: ${msg}` : msg;
+      });
+      throw new ToolInputError(named.join('; ') || error.message);
+    }
+  };
+}
+
+/** The arguments that were given, under the names the HTTP body uses for them. */
+function pick(args: Args, names: string[]): Args {
+  return Object.fromEntries(names.filter((name) => args[name] !== undefined).map((name) => [name, args[name]]));
+}
+
 /** Compact JSON, the same object the HTTP API answers: indentation only costs the model tokens. */
 function asText(value: unknown): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(value) }] };
@@ -582,6 +742,8 @@ export function resolveMemoryToolServices(resolve: Resolve, limits: InputLimits)
     reflect: resolve(ReflectService),
     banks: resolve(BanksService),
     memories: resolve(MemoriesService),
+    edits: resolve(MemoryEditService),
+    documents: resolve(DocumentChunksService),
     mentalModels: resolve(MentalModelsService),
     directives: resolve(DirectivesService),
     operations: resolve(OperationsService),

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { BanksService } from '../../banks/banks.service.js';
 import { DocumentChunksService } from '../../documents/document-chunks.service.js';
 import { MemoriesService } from '../../memories/memories.service.js';
-import { type MemoryEdit, MemoryEditService } from '../../memories/memory-edit.service.js';
+import { MemoryEditService } from '../../memories/memory-edit.service.js';
 import { RecallService } from '../../recall/recall.service.js';
 import { RetainService } from '../../retain/retain.service.js';
 import { parseIsoTimestamp } from '../dto/coercions.js';
@@ -119,7 +119,7 @@ export class MemoriesController {
     @Body() body: UpdateMemoryRequestDto,
     @Req() request: Request,
   ) {
-    return toEditedMemoryWire(await this.editor.edit(bankId, memoryId, toFullMemoryEdit(body), requestSignal(request)));
+    return toEditedMemoryWire(await this.editor.edit(bankId, memoryId, toMemoryEdit(body), requestSignal(request)));
   }
 
   /** Nothing is stored and nothing resolved: the candidate facts retain would write, as extracted now. */
@@ -186,14 +186,4 @@ export class MemoriesController {
   async clear(@Param('bank_id') bankId: string, @Query() query: ClearMemoriesQuery) {
     return toClearedWire(await this.memories.clear(bankId, query.type));
   }
-}
-
-/** The edit fields `toMemoryEdit` maps, plus the dates, type and entities; `''` clears a date. */
-function toFullMemoryEdit(body: UpdateMemoryRequestDto): MemoryEdit {
-  const edit: MemoryEdit = toMemoryEdit(body);
-  if (body.occurred_start != null) edit.occurredStart = body.occurred_start === '' ? null : parseIsoTimestamp(body.occurred_start);
-  if (body.occurred_end != null) edit.occurredEnd = body.occurred_end === '' ? null : parseIsoTimestamp(body.occurred_end);
-  if (body.fact_type != null) edit.factType = body.fact_type;
-  if (body.entities != null) edit.entities = body.entities;
-  return edit;
 }

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ensureBank } from '../banks/banks.queries.js';
-import { BanksService } from '../banks/banks.service.js';
 import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
 import { MemoryDatabase } from '../storage/memory-database.js';
 import { isUuid } from '../storage/uuid.js';
@@ -26,13 +25,9 @@ const MAX_PRIORITY = 2_147_483_647;
  */
 @Injectable()
 export class DirectivesService {
-  constructor(
-    @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
-    @Inject(BanksService) private readonly banks: BanksService,
-  ) {}
+  constructor(@Inject(MemoryDatabase) private readonly database: MemoryDatabase) {}
 
   async list(bankId: string, filter: DirectiveListFilter): Promise<Directive[]> {
-    await this.banks.assertExists(bankId);
     const rows = await this.database.withConnection((sql) => listDirectives(sql, bankId, { ...filter, tags: uniqueTags(filter.tags) }));
     return rows.map(toDirective);
   }

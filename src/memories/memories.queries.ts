@@ -2,7 +2,9 @@ import type { ObservationScopesSpec } from '../consolidation/observation-scopes.
 import type { FactType } from '../memory.constants.js';
 import type { Sql } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
-import type { MemoryListFilter } from './memory.types.js';
+import { SqlParams } from '../recall/arms/sql-params.js';
+import { sourcesVisible, tagPredicate } from '../recall/arms/visible-memories.js';
+import type { ConsolidationState, DocumentListFilter, MemoryListFilter } from './memory.types.js';
 
 export interface MemoryRow {
   id: string;
@@ -88,20 +90,57 @@ const DOCUMENT_COLUMNS = `d.*,
      (SELECT fact_type, count(*) AS n FROM memory_units m WHERE m.bank_id = d.bank_id AND m.document_id = d.id GROUP BY fact_type) c
   ) AS by_type`;
 
+/**
+ * One page of the bank's memories, newest first. The tag filter is recall's (`tagPredicate`), and
+ * like recall it hides an observation any of whose sources the filter would hide, so a listing
+ * never shows text derived from another scope.
+ */
 export async function memoriesPage(sql: Sql, bankId: string, filter: MemoryListFilter): Promise<RowPage<MemoryRow>> {
-  const where = `m.bank_id = $1
-        AND ($2::text IS NULL OR m.fact_type = $2)
-        AND ($3::text IS NULL OR m.text ILIKE '%' || $3 || '%' OR m.context ILIKE '%' || $3 || '%')
-        AND ($4::text IS NULL OR m.document_id = $4)
-        AND m.state = COALESCE($5, 'valid')`;
-  const params = [bankId, filter.type ?? null, escapeLike(filter.q), filter.documentId ?? null, filter.state ?? null];
-  const [{ total }] = await sql.query<{ total: string }>(`SELECT count(*) AS total FROM memory_units m WHERE ${where}`, params);
+  const params = new SqlParams();
+  const bank = params.add(bankId);
+  const conditions = [`m.bank_id = ${bank}`, `m.state = ${params.add(filter.state ?? 'valid')}`];
+  if (filter.type) conditions.push(`m.fact_type = ${params.add(filter.type)}`);
+  if (filter.q) {
+    const pattern = params.add(`%${escapeLike(filter.q)}%`);
+    conditions.push(`(m.text ILIKE ${pattern} OR m.context ILIKE ${pattern})`);
+  }
+  if (filter.documentId) conditions.push(`m.document_id = ${params.add(filter.documentId)}`);
+  if (filter.consolidationState) conditions.push(consolidationStatePredicate(filter.consolidationState));
+  if (filter.entityId) {
+    conditions.push(`m.id IN (SELECT ue.unit_id FROM unit_entities ue
+                               WHERE ue.bank_id = ${bank} AND ue.entity_id = ${params.add(filter.entityId)}::uuid)`);
+  }
+  const tags = filter.tags ?? [];
+  const match = filter.tagsMatch ?? 'any';
+  conditions.push(tagPredicate('m.tags', tags, match, params), sourcesVisible('m', tags, match, params));
+  const where = conditions.join(' AND ');
+  const [{ total }] = await sql.query<{ total: string }>(`SELECT count(*) AS total FROM memory_units m WHERE ${where}`, params.values);
   const rows = await sql.query<MemoryRow>(
     `SELECT ${MEMORY_COLUMNS} FROM memory_units m WHERE ${where}
-          ORDER BY m.mentioned_at DESC NULLS LAST, m.created_at DESC, m.id LIMIT $6 OFFSET $7`,
-    [...params, filter.limit, filter.offset],
+          ORDER BY m.mentioned_at DESC NULLS LAST, m.created_at DESC, m.id LIMIT ${params.add(filter.limit)} OFFSET ${params.add(filter.offset)}`,
+    params.values,
   );
   return { rows, total: Number(total) };
+}
+
+/**
+ * Hindsight's states: `pending` is "not consolidated yet and not failed", so a batch's claim in
+ * progress still counts as pending, as the bank's stats count it. Only raw memories are consolidated.
+ */
+function consolidationStatePredicate(state: ConsolidationState): string {
+  const raw = `m.fact_type IN ('world', 'experience')`;
+  switch (state) {
+    case 'failed':
+      return `(${raw} AND m.consolidation_status = 'failed')`;
+    case 'pending':
+      return `(${raw} AND m.consolidation_status IN ('pending', 'claimed'))`;
+    case 'done':
+      return `(${raw} AND m.consolidation_status = 'done')`;
+    default: {
+      const unknown: never = state;
+      throw new Error(`unknown consolidation state '${String(unknown)}'`);
+    }
+  }
 }
 
 export async function findMemory(sql: Sql, bankId: string, memoryId: string): Promise<MemoryRow | undefined> {
@@ -138,18 +177,17 @@ export async function deleteAllDocuments(sql: Sql, bankId: string): Promise<void
   await sql.query(`DELETE FROM documents WHERE bank_id = $1`, [bankId]);
 }
 
-export async function documentsPage(
-  sql: Sql,
-  bankId: string,
-  filter: { q?: string; limit: number; offset: number },
-): Promise<RowPage<DocumentRow>> {
-  const where = `d.bank_id = $1 AND ($2::text IS NULL OR d.id ILIKE '%' || $2 || '%')`;
-  const params = [bankId, escapeLike(filter.q)];
-  const [{ total }] = await sql.query<{ total: string }>(`SELECT count(*) AS total FROM documents d WHERE ${where}`, params);
+export async function documentsPage(sql: Sql, bankId: string, filter: DocumentListFilter): Promise<RowPage<DocumentRow>> {
+  const params = new SqlParams();
+  const conditions = [`d.bank_id = ${params.add(bankId)}`];
+  if (filter.q) conditions.push(`d.id ILIKE ${params.add(`%${escapeLike(filter.q)}%`)}`);
+  conditions.push(tagPredicate('d.tags', filter.tags ?? [], filter.tagsMatch ?? 'any_strict', params));
+  const where = conditions.join(' AND ');
+  const [{ total }] = await sql.query<{ total: string }>(`SELECT count(*) AS total FROM documents d WHERE ${where}`, params.values);
   const rows = await sql.query<DocumentRow>(
     `SELECT ${DOCUMENT_COLUMNS} FROM documents d WHERE ${where}
-          ORDER BY d.updated_at DESC, d.created_at DESC, d.id LIMIT $3 OFFSET $4`,
-    [...params, filter.limit, filter.offset],
+          ORDER BY d.updated_at DESC, d.created_at DESC, d.id LIMIT ${params.add(filter.limit)} OFFSET ${params.add(filter.offset)}`,
+    params.values,
   );
   return { rows, total: Number(total) };
 }

@@ -40,6 +40,7 @@ import {
 } from './memory-maintenance.queries.js';
 import { observationChanges } from './observation-history.queries.js';
 import type {
+  DocumentListFilter,
   DocumentRecord,
   EntityRecord,
   MemoryListFilter,
@@ -63,7 +64,6 @@ export class MemoriesService {
 
   /** The exact tag sets the bank's live observations live under, most populous first. */
   async observationScopes(bankId: string): Promise<ObservationScopeCount[]> {
-    await this.banks.assertExists(bankId);
     const rows = await this.database.withConnection((sql) => countObservationsByTags(sql, bankId));
     // Observations are written with canonical tags; grouping again here keeps one entry per scope whatever order older rows hold.
     const byScope = new Map<string, ObservationScopeCount>();
@@ -159,8 +159,8 @@ export class MemoriesService {
     });
   }
 
+  /** A bank that does not exist has no memories: an empty page, as Hindsight answers every list. */
   async list(bankId: string, filter: MemoryListFilter): Promise<Page<MemoryRecord>> {
-    await this.banks.assertExists(bankId);
     const { rows, total } = await this.database.withConnection((sql) => memoriesPage(sql, bankId, filter));
     return { items: rows.map(toMemory), total, limit: filter.limit, offset: filter.offset };
   }
@@ -191,8 +191,7 @@ export class MemoriesService {
     });
   }
 
-  async listDocuments(bankId: string, filter: { q?: string; limit: number; offset: number }): Promise<Page<DocumentRecord>> {
-    await this.banks.assertExists(bankId);
+  async listDocuments(bankId: string, filter: DocumentListFilter): Promise<Page<DocumentRecord>> {
     const { rows, total } = await this.database.withConnection((sql) => documentsPage(sql, bankId, filter));
     return { items: rows.map(toDocument), total, limit: filter.limit, offset: filter.offset };
   }
@@ -230,7 +229,6 @@ export class MemoriesService {
   }
 
   async listEntities(bankId: string, page: { limit: number; offset: number }): Promise<Page<EntityRecord>> {
-    await this.banks.assertExists(bankId);
     const { rows, total } = await this.database.withConnection((sql) => entitiesPage(sql, bankId, page));
     return {
       items: rows.map((row) => ({
@@ -249,7 +247,6 @@ export class MemoriesService {
 
   /** Tags in use with their memory counts; `q` is a pattern where `*` matches anything. */
   async listTags(bankId: string, filter: { q?: string; limit: number; offset: number }): Promise<Page<{ tag: string; count: number }>> {
-    await this.banks.assertExists(bankId);
     const { rows, total } = await this.database.withConnection((sql) => tagsPage(sql, bankId, filter));
     return { items: rows.map((row) => ({ tag: row.tag, count: Number(row.count) })), total, ...filter };
   }

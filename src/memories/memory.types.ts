@@ -1,5 +1,6 @@
 import type { ObservationScopesSpec } from '../consolidation/observation-scopes.js';
 import type { FactType } from '../memory.constants.js';
+import type { TagsMatch } from '../recall/recall.types.js';
 
 export interface MemoryRecord {
   id: string;
@@ -29,11 +30,31 @@ export interface MemoryRecord {
   updatedAt: Date;
 }
 
+/** Hindsight's consolidation states of a world or experience memory, as `list_memories` filters them. */
+export const CONSOLIDATION_STATES = ['failed', 'pending', 'done'] as const;
+export type ConsolidationState = (typeof CONSOLIDATION_STATES)[number];
+
 export interface MemoryListFilter {
   type?: FactType;
   q?: string;
   documentId?: string;
   state?: 'valid' | 'invalidated';
+  /** Only world and experience memories have one; observations never match. */
+  consolidationState?: ConsolidationState;
+  /** Memories linked to this entity (a UUID). */
+  entityId?: string;
+  /** Matched as recall matches them (`tagPredicate`); empty with `exact` means untagged. */
+  tags?: readonly string[];
+  tagsMatch?: TagsMatch;
+  limit: number;
+  offset: number;
+}
+
+export interface DocumentListFilter {
+  q?: string;
+  tags?: readonly string[];
+  /** Hindsight's default for documents is `any_strict`, stricter than for memories. */
+  tagsMatch?: TagsMatch;
   limit: number;
   offset: number;
 }

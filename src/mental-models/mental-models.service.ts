@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { ensureBank } from '../banks/banks.queries.js';
-import { BanksService } from '../banks/banks.service.js';
 import { DirectivesService, directivesPrompt } from '../directives/directives.service.js';
 import { AiClients } from '../external/ai-clients.js';
 import type { LlmUsage } from '../external/llm-client.js';
@@ -81,7 +80,6 @@ export class MentalModelsService {
 
   constructor(
     @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
-    @Inject(BanksService) private readonly banks: BanksService,
     @Inject(RecallService) private readonly recaller: RecallService,
     @Inject(AiClients) private readonly ai: AiClients,
     @Inject(OperationsService) private readonly operations: OperationsService,
@@ -143,7 +141,6 @@ export class MentalModelsService {
    * same filter would show: a model's content repeats what it was built from.
    */
   async list(bankId: string, filter: MentalModelFilter): Promise<MentalModel[]> {
-    await this.banks.assertExists(bankId);
     const rows = await this.database.withConnection((sql) =>
       listModels(sql, bankId, { tags: filter.tags ?? [], match: filter.tagsMatch ?? 'any', limit: filter.limit, offset: filter.offset }),
     );

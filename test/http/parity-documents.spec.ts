@@ -263,6 +263,133 @@ describe.each([
     expect((await client.getDocument(bank, 'team/notes'))?.tags).toEqual(['team']);
     expect(await chunksOf('team/notes')).toEqual(chunksBefore);
   });
+
+  const texts = (page: { items: Array<Record<string, unknown>> }) => page.items.map((item) => String(item.text)).sort();
+
+  describe('list filters', () => {
+    const listing = 'listing';
+    async function memories(query: Record<string, unknown>) {
+      const response = await sdk.listMemories({ client: raw, path: { bank_id: listing }, query });
+      expect(response.response.status).toBe(200);
+      return response.data!;
+    }
+    async function documents(query: Record<string, unknown>) {
+      const response = await sdk.listDocuments({ client: raw, path: { bank_id: listing }, query });
+      expect(response.response.status).toBe(200);
+      return response.data!.items.map((item) => item.id).sort();
+    }
+
+    beforeAll(async () => {
+      await client.retainBatch(listing, [
+        { content: 'Quentin keeps bees on the roof.', tags: ['user:a'], document_id: 'bees' },
+        { content: 'Rosa restores old radios.', tags: ['user:b'], document_id: 'radios' },
+        { content: 'Quentin bakes rye bread on Fridays.', tags: ['user:a', 'team'], document_id: 'bread' },
+        { content: 'The office closes at six.', document_id: 'office' },
+      ]);
+    });
+
+    it('list_memories filters by tags as recall matches them, and by the entity a memory is linked to', async () => {
+      expect(texts(await memories({ tags: ['user:a'], tags_match: 'any_strict' }))).toEqual([
+        'Quentin bakes rye bread on Fridays.',
+        'Quentin keeps bees on the roof.',
+      ]);
+      // `any` (the default) also lets untagged memories through; `exact` is the tag set itself.
+      expect(texts(await memories({ tags: ['user:b'] }))).toEqual(['Rosa restores old radios.', 'The office closes at six.']);
+      expect(texts(await memories({ tags: ['team', 'user:a'], tags_match: 'exact' }))).toEqual(['Quentin bakes rye bread on Fridays.']);
+      expect(texts(await memories({ tags_match: 'exact' }))).toEqual(['The office closes at six.']);
+      const twoTags = await memories({ tags: ['user:a', 'team'], tags_match: 'all_strict', limit: 1 });
+      expect(twoTags.total).toBe(1);
+
+      const entities = (await sdk.listEntities({ client: raw, path: { bank_id: listing } })).data!.items;
+      const quentin = entities.find((entity) => entity.canonical_name.toLowerCase() === 'quentin')!;
+      expect(texts(await client.listMemories(listing, { entityId: quentin.id }))).toEqual([
+        'Quentin bakes rye bread on Fridays.',
+        'Quentin keeps bees on the roof.',
+      ]);
+      expect(texts(await memories({ entity_id: quentin.id, tags: ['team'], tags_match: 'all_strict' }))).toEqual([
+        'Quentin bakes rye bread on Fridays.',
+      ]);
+      expect((await memories({ entity_id: randomUUID() })).total).toBe(0);
+    });
+
+    it('list_memories filters raw memories by consolidation state: pending until consolidated, then done', async () => {
+      // Said twice, so that consolidation without an LLM builds an observation of it.
+      await client.retain(listing, 'Quentin keeps bees on the roof, he said again.', { tags: ['user:a'] });
+      expect((await client.listMemories(listing, { consolidationState: 'pending' })).total).toBe(5);
+      expect((await memories({ consolidation_state: 'done' })).total).toBe(0);
+
+      const queued = await sdk.triggerConsolidation({ client: raw, path: { bank_id: listing } });
+      const done = await eventually(
+        () => sdk.getOperationStatus({ client: raw, path: { bank_id: listing, operation_id: queued.data!.operation_id } }),
+        (response) => response.data?.status === 'completed' || response.data?.status === 'failed',
+        20_000,
+      );
+      expect(done.data?.status).toBe('completed');
+
+      const consolidated = await memories({ consolidation_state: 'DONE' });
+      expect(consolidated.total).toBe(5);
+      expect(consolidated.items.every((item) => item.fact_type !== 'observation')).toBe(true);
+      expect((await memories({ consolidation_state: 'pending' })).total).toBe(0);
+      expect((await memories({ consolidation_state: 'failed' })).total).toBe(0);
+      // Observations are not consolidated themselves: no state selects them.
+      expect((await memories({ type: 'observation' })).total).toBeGreaterThan(0);
+      expect((await memories({ type: 'observation', consolidation_state: 'done' })).total).toBe(0);
+    });
+
+    it('list_documents filters by tags, strictly by default as Hindsight does', async () => {
+      expect(await documents({ tags: ['user:a'] })).toEqual(['bees', 'bread']);
+      expect(await documents({ tags: ['user:a'], tags_match: 'any' })).toEqual(['bees', 'bread', 'office']);
+      expect(await documents({ tags: ['user:a', 'team'], tags_match: 'all_strict' })).toEqual(['bread']);
+      expect(await documents({ tags_match: 'exact' })).toEqual(['office']);
+      expect(await documents({ tags: ['user:b'], q: 'rad' })).toEqual(['radios']);
+      expect(await documents({})).toEqual(['bees', 'bread', 'office', 'radios']);
+    });
+
+    it('refuses an unknown consolidation state, a malformed entity id or tag match with 422 naming the field', async () => {
+      const before = await memories({});
+      for (const [route, query, field] of [
+        ['memories/list', 'consolidation_state=bogus', 'consolidation_state'],
+        ['memories/list', `entity_id=not-a-uuid`, 'entity_id'],
+        ['memories/list', 'tags=a&tags_match=some', 'tags_match'],
+        ['documents', 'tags=a&tags_match=some', 'tags_match'],
+      ]) {
+        const response = await call(app.url, 'GET', `/v1/default/banks/${listing}/${route}?${query}`);
+        expect({ query, status: response.status }).toEqual({ query, status: 422 });
+        expect(response.body.detail).toEqual([expect.objectContaining({ loc: ['query', field] })]);
+      }
+      expect(await memories({})).toEqual(before);
+    });
+
+    it('answers an empty page, not 404, for the lists of a bank that does not exist, and does not create it', async () => {
+      const ghost = { client: raw, path: { bank_id: 'ghost-listing' } };
+      const answers = {
+        memories: await sdk.listMemories(ghost),
+        documents: await sdk.listDocuments(ghost),
+        entities: await sdk.listEntities(ghost),
+        tags: await sdk.listTags(ghost),
+        mentalModels: await sdk.listMentalModels(ghost),
+        directives: await sdk.listDirectives(ghost),
+        operations: await sdk.listOperations(ghost),
+        scopes: await sdk.listObservationScopes(ghost),
+        webhooks: await sdk.listWebhooks(ghost),
+      };
+      for (const [name, answer] of Object.entries(answers)) {
+        expect({ name, status: answer.response.status }).toEqual({ name, status: 200 });
+      }
+      expect(answers.memories.data).toMatchObject({ items: [], total: 0, limit: 100, offset: 0 });
+      expect(answers.documents.data).toMatchObject({ items: [], total: 0 });
+      expect(answers.entities.data).toMatchObject({ items: [], total: 0 });
+      expect(answers.tags.data).toMatchObject({ items: [], total: 0 });
+      expect(answers.mentalModels.data).toMatchObject({ items: [] });
+      expect(answers.directives.data).toMatchObject({ items: [] });
+      expect(answers.operations.data).toMatchObject({ operations: [], total: 0 });
+      expect(answers.scopes.data).toEqual({ scopes: [] });
+      expect(answers.webhooks.data).toMatchObject({ items: [] });
+      // A single thing of the bank is still not found.
+      expect((await sdk.getBankProfile(ghost)).response.status).toBe(404);
+      expect((await sdk.listBanks({ client: raw })).data!.banks.map((known) => known.bank_id)).not.toContain('ghost-listing');
+    });
+  });
 });
 
 /**

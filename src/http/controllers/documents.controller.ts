@@ -33,9 +33,14 @@ export class DocumentsController {
   @ApiOperation({ operationId: 'list_documents' })
   @ApiOkResponse({ type: ListDocumentsResponse })
   async list(@Param('bank_id') bankId: string, @Query() query: ListDocumentsQuery) {
-    if (query.tags !== undefined) throw new BadRequestException('Filtering documents by tags is not supported by this server');
     return toDocumentListWire(
-      await this.memories.listDocuments(bankId, { q: query.q, limit: query.limit ?? 100, offset: query.offset ?? 0 }),
+      await this.memories.listDocuments(bankId, {
+        q: query.q,
+        tags: query.tags,
+        tagsMatch: query.tags_match,
+        limit: query.limit ?? 100,
+        offset: query.offset ?? 0,
+      }),
     );
   }
 

@@ -88,15 +88,15 @@ export class MemoriesController {
   @ApiOperation({ operationId: 'list_memories' })
   @ApiOkResponse({ type: ListMemoryUnitsResponse })
   async list(@Param('bank_id') bankId: string, @Query() query: ListMemoriesQuery) {
-    for (const unsupported of ['consolidation_state', 'entity_id', 'tags'] as const) {
-      if (query[unsupported] !== undefined)
-        throw new BadRequestException(`Filtering memories by ${unsupported} is not supported by this server`);
-    }
     const page = await this.memories.list(bankId, {
       type: query.type,
       q: query.q,
       documentId: query.document_id,
       state: query.state,
+      consolidationState: query.consolidation_state,
+      entityId: query.entity_id,
+      tags: query.tags,
+      tagsMatch: query.tags_match,
       limit: query.limit ?? 100,
       offset: query.offset ?? 0,
     });

@@ -26,7 +26,6 @@ export class OperationsController {
   @ApiOperation({ operationId: 'list_operations', summary: 'Newest first' })
   @ApiOkResponse({ type: OperationsListResponse })
   async list(@Param('bank_id') bankId: string, @Query() query: ListOperationsQuery): Promise<OperationsListResponse> {
-    await this.banks.assertExists(bankId);
     const limit = query.limit ?? 20;
     const offset = query.offset ?? 0;
     const page = await this.operations.list(bankId, { status: query.status, kind: query.type, limit, offset });

@@ -1,7 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
+import { CONSOLIDATION_STATES, type ConsolidationState } from '../../memories/memory.types.js';
 import { OPERATION_STATUSES } from '../../operations/operation.types.js';
-import { FACT_TYPES, TAGS_MATCHES } from '../../recall/recall.types.js';
+import { FACT_TYPES, TAGS_MATCHES, type TagsMatch } from '../../recall/recall.types.js';
 import { LimitedInput } from '../input-rules.js';
 import { CoerceTags, QueryBoolean, QueryInt } from './coercions.js';
 
@@ -43,27 +45,31 @@ export class ListMemoriesQuery extends PageQuery {
   @LimitedInput('documentId')
   document_id?: string;
 
-  @ApiPropertyOptional({ enum: ['failed', 'pending', 'done'], description: 'Not supported yet: answered with 400' })
+  @ApiPropertyOptional({
+    enum: CONSOLIDATION_STATES,
+    description: 'World and experience memories only: failed, pending (not consolidated yet, not failed) or done; any case',
+  })
   @IsOptional()
-  @IsIn(['failed', 'pending', 'done'])
-  consolidation_state?: string;
+  @Transform(({ value }) => (typeof value === 'string' ? value.toLowerCase() : value))
+  @IsIn(CONSOLIDATION_STATES, { message: `consolidation_state must be one of ${CONSOLIDATION_STATES.join(', ')}` })
+  consolidation_state?: ConsolidationState;
 
-  @ApiPropertyOptional({ description: 'Not supported yet: answered with 400' })
+  @ApiPropertyOptional({ format: 'uuid', description: 'Memories linked to this entity' })
   @IsOptional()
-  @IsString()
+  @IsUUID('all', { message: 'entity_id must be a UUID' })
   entity_id?: string;
 
-  @ApiPropertyOptional({ type: [String], description: 'Not supported yet: answered with 400' })
+  @ApiPropertyOptional({ type: [String], description: 'Repeat the parameter for several tags' })
   @IsOptional()
   @CoerceTags()
   @IsString({ each: true })
   @LimitedInput('tags')
   tags?: string[];
 
-  @ApiPropertyOptional({ enum: TAGS_MATCHES })
+  @ApiPropertyOptional({ enum: TAGS_MATCHES, default: 'any', description: 'As in recall; exact with no tags lists untagged memories' })
   @IsOptional()
   @IsIn(TAGS_MATCHES)
-  tags_match?: string;
+  tags_match?: TagsMatch;
 }
 
 export class ListDocumentsQuery extends PageQuery {
@@ -72,17 +78,17 @@ export class ListDocumentsQuery extends PageQuery {
   @IsString()
   q?: string;
 
-  @ApiPropertyOptional({ type: [String], description: 'Not supported yet: answered with 400' })
+  @ApiPropertyOptional({ type: [String], description: 'Repeat the parameter for several tags' })
   @IsOptional()
   @CoerceTags()
   @IsString({ each: true })
   @LimitedInput('tags')
   tags?: string[];
 
-  @ApiPropertyOptional({ enum: TAGS_MATCHES })
+  @ApiPropertyOptional({ enum: TAGS_MATCHES, default: 'any_strict', description: 'As in recall' })
   @IsOptional()
   @IsIn(TAGS_MATCHES)
-  tags_match?: string;
+  tags_match?: TagsMatch;
 }
 
 export class ListTagsQuery extends PageQuery {

@@ -80,6 +80,7 @@ export function toRetainRequest(body: RetainRequestDto): RetainRequest {
       entities: item.entities?.map((entity) => ({ text: entity.text, type: entity.type ?? null })) ?? null,
       tags: item.tags ?? null,
       observationScopes: (item.observation_scopes ?? null) as RetainItem['observationScopes'],
+      updateMode: item.update_mode ?? null,
     })),
   };
 }

@@ -64,6 +64,52 @@ export async function upsertDocuments(sql: Sql, bankId: string, documents: NewDo
   }
 }
 
+/** What an append builds on: the stored text, and how its memories were retained. */
+export interface AppendBaseRow {
+  id: string;
+  original_text: string | null;
+  /** Compared again under the document lock, to see whether the text moved meanwhile. */
+  content_hash: string | null;
+  /** Of the document's first memory: the old text keeps the context and time it was said in. */
+  context: string | null;
+  mentioned_at: Date | null;
+}
+
+/** A plain read, before extraction: nothing is locked across the LLM and embedder calls that follow. */
+export async function readAppendBases(sql: Sql, bankId: string, documentIds: string[]): Promise<AppendBaseRow[]> {
+  return sql.query<AppendBaseRow>(
+    `SELECT d.id, d.original_text, d.content_hash, m.context, m.mentioned_at
+       FROM documents d
+       LEFT JOIN LATERAL (
+         SELECT context, mentioned_at FROM memory_units
+          WHERE bank_id = d.bank_id AND document_id = d.id AND fact_type <> 'observation'
+          ORDER BY created_at, id LIMIT 1) m ON TRUE
+      WHERE d.bank_id = $1 AND d.id = ANY($2::text[])`,
+    [bankId, documentIds],
+  );
+}
+
+/**
+ * Takes the row locks of the documents a retain writes (the lock `upsertDocuments` takes for a
+ * replacement) and returns each one's content hash as it now stands, `null` for a document with
+ * no text. A document that does not exist yet is inserted empty first, so that it has a row to
+ * lock: two appends that both found it missing then serialise here, and the second sees the
+ * first one's text. Callers pass the ids in the order `upsertDocuments` writes them.
+ */
+export async function lockDocumentsForAppend(sql: Sql, bankId: string, documentIds: string[]): Promise<Map<string, string | null>> {
+  await sql.query(
+    `INSERT INTO documents (bank_id, id)
+     SELECT $1, d.id FROM unnest($2::text[]) WITH ORDINALITY AS d(id, ord) ORDER BY d.ord
+     ON CONFLICT (bank_id, id) DO NOTHING`,
+    [bankId, documentIds],
+  );
+  const rows = await sql.query<{ id: string; content_hash: string | null }>(
+    `SELECT id, content_hash FROM documents WHERE bank_id = $1 AND id = ANY($2::text[]) ORDER BY id COLLATE "C" FOR UPDATE`,
+    [bankId, documentIds],
+  );
+  return new Map(rows.map((row) => [row.id, row.content_hash]));
+}
+
 /**
  * Returns the new memories' ids, in the order given. The ids are drawn here (random UUIDs, as the
  * column's default would draw them) so that no caller depends on the order of `RETURNING` rows,

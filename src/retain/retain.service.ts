@@ -26,10 +26,17 @@ import { type NewChunk, configuredChunkSize, deleteDocumentsChunks, insertChunks
 import { randomUUID } from 'node:crypto';
 import { isUuid } from '../storage/uuid.js';
 import { type ExtractedFact, type ExtractionInput, extractFactsBySentence, extractFactsWithLlm } from './fact-extraction.js';
-import { type NewMemoryUnit, insertMemoryUnits, upsertDocuments } from './retain.queries.js';
+import {
+  type AppendBaseRow,
+  type NewMemoryUnit,
+  insertMemoryUnits,
+  lockDocumentsForAppend,
+  readAppendBases,
+  upsertDocuments,
+} from './retain.queries.js';
 import { attributeKey } from '../supersession/attribute-key.js';
 import { recomputeSupersession } from '../supersession/supersession.queries.js';
-import type { RetainItem, RetainOutcome, RetainRequest } from './retain.types.js';
+import { type RetainItem, type RetainOutcome, type RetainRequest, UPDATE_MODES } from './retain.types.js';
 
 interface PreparedItem {
   item: RetainItem;
@@ -42,7 +49,28 @@ interface PreparedItem {
   facts: Array<ExtractedFact & { embedding: number[]; chunk: number }>;
 }
 
+/** An append's extraction, and the content hash under the lock each appended document must still have. */
+interface PreparedRetain {
+  items: PreparedItem[];
+  /** Document id to the hash its text had when read; `null`: it had no text (or did not exist). */
+  appendBases: Map<string, string | null>;
+}
+
 const MAX_WRITE_ATTEMPTS = 3;
+
+/**
+ * An append found its document's text changed by another writer since it read it: its extraction
+ * describes a text that would drop the other writer's part, so it is redone on the new text.
+ * Every round has a winner (the first writer to take the lock), so a handful of appends arriving
+ * together all get through well within this bound.
+ */
+const MAX_APPEND_ROUNDS = 8;
+
+class AppendBaseMoved extends Error {
+  constructor(readonly documentId: string) {
+    super(`document '${documentId}' changed while an append to it was being extracted`);
+  }
+}
 
 /**
  * Ingests content: splits it into facts, finds entities, embeds, and writes it all in one short
@@ -51,7 +79,9 @@ const MAX_WRITE_ATTEMPTS = 3;
  * The slow part (LLM extraction and embedding) runs first with no connection held; only then
  * does a transaction open, so a slow provider never holds a pooled connection (docs/ARCHITECTURE.md, "Invariant 1").
  * A `document_id` seen before is replaced inside that transaction: the document row is locked
- * first, so concurrent retains of one document serialise and exactly one copy remains.
+ * first, so concurrent retains of one document serialise and exactly one copy remains. An append
+ * reads the stored text before extracting and, under that lock, checks it is still the text it
+ * read; if another writer changed it, the append is extracted again on the new text.
  */
 @Injectable()
 export class RetainService {
@@ -75,7 +105,7 @@ export class RetainService {
     this.validate(bankId, request);
     if (request.async) return this.enqueue(bankId, request);
     this.metrics.retainRequests.inc({ mode: 'sync' });
-    const memoryIds = await this.ingest(bankId, request, signal, (sql, ids) => this.announce(sql, bankId, null, request, ids));
+    const memoryIds = await this.ingest(bankId, request, signal, (sql) => this.announce(sql, bankId, null, request));
     this.metrics.retainedMemories.inc({ mode: 'sync' }, memoryIds.length);
     return { bankId, itemsCount: request.items.length, async: false, memoryIds, usage: NO_USAGE };
   }
@@ -104,7 +134,7 @@ export class RetainService {
       signal,
       async (sql, ids) => {
         await this.operations.complete(sql, operation, { items_count: request.items.length, memory_ids: ids });
-        await this.announce(sql, operation.bankId, operation.id, request, ids);
+        await this.announce(sql, operation.bankId, operation.id, request);
       },
       (sql) => this.operations.assertLeaseHeld(sql, operation),
     );
@@ -123,10 +153,34 @@ export class RetainService {
     onWritten?: (sql: Sql, memoryIds: string[]) => Promise<void>,
     fence?: (sql: Sql) => Promise<void>,
   ): Promise<string[]> {
-    const prepared = await this.prepare(bankId, request, signal).catch((error: unknown) => {
-      throw fromExternalFailure(error);
-    });
-    signal?.throwIfAborted();
+    for (let round = 1; ; round += 1) {
+      const prepared = await this.prepare(bankId, request, signal).catch((error: unknown) => {
+        throw fromExternalFailure(error);
+      });
+      signal?.throwIfAborted();
+      try {
+        return await this.writeWithRetries(bankId, prepared, onWritten, fence);
+      } catch (error) {
+        if (!(error instanceof AppendBaseMoved)) throw error;
+        if (round >= MAX_APPEND_ROUNDS) {
+          throw new MemoryException(
+            MemoryErrorCode.Conflict,
+            `Document '${error.documentId}' kept changing while this append was being processed; nothing was written, retry it`,
+            undefined,
+            true,
+          );
+        }
+        this.logger.log(`Append to document '${error.documentId}' of bank ${bankId} lost its race; redoing it on the newer text`);
+      }
+    }
+  }
+
+  private async writeWithRetries(
+    bankId: string,
+    prepared: PreparedRetain,
+    onWritten?: (sql: Sql, memoryIds: string[]) => Promise<void>,
+    fence?: (sql: Sql) => Promise<void>,
+  ): Promise<string[]> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await this.database.transaction(async (sql) => {
@@ -143,19 +197,21 @@ export class RetainService {
   }
 
   /** The `retain.completed` outbox row, in the retain's own write transaction. */
-  private async announce(sql: Sql, bankId: string, operationId: string | null, request: RetainRequest, memoryIds: string[]): Promise<void> {
-    await this.webhooks.enqueue(sql, bankId, 'retain.completed', operationId, 'completed', {
-      items_count: request.items.length,
-      memory_ids: memoryIds,
-      document_ids: [...new Set(request.items.map((item) => item.documentId).filter((id): id is string => !!id))],
-    });
+  private async announce(sql: Sql, bankId: string, operationId: string | null, request: RetainRequest): Promise<void> {
+    await this.webhooks.announceRetain(sql, bankId, operationId, request.items);
   }
 
-  private async prepare(bankId: string, request: RetainRequest, signal?: AbortSignal): Promise<PreparedItem[]> {
+  private async prepare(bankId: string, request: RetainRequest, signal?: AbortSignal): Promise<PreparedRetain> {
+    const appended = appendedDocuments(request);
     // A short read of its own, before any external call holds the request up.
-    const chunkSize = (await this.database.withConnection((sql) => configuredChunkSize(sql, bankId))) ?? DEFAULT_CHUNK_SIZE;
+    const { chunkSize, bases } = await this.database.withConnection(async (sql) => ({
+      chunkSize: (await configuredChunkSize(sql, bankId)) ?? DEFAULT_CHUNK_SIZE,
+      bases: appended.length > 0 ? await readAppendBases(sql, bankId, appended) : [],
+    }));
+    const appendBases = new Map<string, string | null>(appended.map((id) => [id, null]));
+    for (const base of bases) appendBases.set(base.id, base.content_hash);
     const extracted = await Promise.all(
-      request.items.map(async (item) => {
+      withAppendBases(request.items, bases).map(async (item) => {
         const tags = itemTags(item, request);
         const chunks = splitIntoChunks(item.content, chunkSize);
         const perChunk = await Promise.all(
@@ -169,13 +225,14 @@ export class RetainService {
     const texts = extracted.flatMap(({ facts }) => facts.map((fact) => fact.text));
     const embeddings = texts.length ? await this.ai.embedder.embed(texts, signal) : [];
     let next = 0;
-    return extracted.map(({ item, tags, scopes, chunks, facts }) => ({
+    const items = extracted.map(({ item, tags, scopes, chunks, facts }) => ({
       item,
       tags,
       scopes,
       chunks,
       facts: facts.map((fact) => ({ ...fact, embedding: embeddings[next++] })),
     }));
+    return { items, appendBases };
   }
 
   private extract(input: ExtractionInput, signal?: AbortSignal): Promise<ExtractedFact[]> | ExtractedFact[] {
@@ -187,8 +244,9 @@ export class RetainService {
    * whole request: statements per fact made a request's round trips, and so the time its
    * transaction held a connection, grow with its size.
    */
-  private async write(sql: Sql, bankId: string, prepared: PreparedItem[]): Promise<string[]> {
+  private async write(sql: Sql, bankId: string, { items: prepared, appendBases }: PreparedRetain): Promise<string[]> {
     await ensureBank(sql, bankId);
+    if (appendBases.size > 0) await this.assertAppendBases(sql, bankId, prepared, appendBases);
     const replacedEntityIds = await this.replaceDocuments(sql, bankId, prepared);
     const chunkIds = await this.writeChunks(sql, bankId, prepared);
     const units: NewMemoryUnit[] = [];
@@ -252,6 +310,19 @@ export class RetainService {
   }
 
   /**
+   * Under the document locks, before anything is written: each appended document must still have
+   * the text the extraction was built on, or the write would drop what another writer appended
+   * meanwhile. All the request's documents are locked, in the order `replaceDocuments` writes them.
+   */
+  private async assertAppendBases(sql: Sql, bankId: string, prepared: PreparedItem[], expected: Map<string, string | null>): Promise<void> {
+    const documentIds = [...new Set(prepared.flatMap(({ item }) => (item.documentId ? [item.documentId] : [])))].sort(byCodeUnits);
+    const current = await lockDocumentsForAppend(sql, bankId, documentIds);
+    for (const [documentId, hash] of expected) {
+      if ((current.get(documentId) ?? null) !== hash) throw new AppendBaseMoved(documentId);
+    }
+  }
+
+  /**
    * Locks the document rows (in id order, one lock order for every writer), records their new
    * text, and deletes the memories of their previous versions. Returns the entities those
    * memories were linked to, which may now be orphans.
@@ -263,7 +334,7 @@ export class RetainService {
       if (id) documents.set(id, [...(documents.get(id) ?? []), entry]);
     }
     if (documents.size === 0) return [];
-    const sorted = [...documents.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const sorted = [...documents.entries()].sort(([a], [b]) => byCodeUnits(a, b));
     await upsertDocuments(
       sql,
       bankId,
@@ -292,6 +363,12 @@ export class RetainService {
       if (item.content.length > maxContentChars) {
         throw invalid(`content is longer than ${maxContentChars} characters`, `items.${index}.content`);
       }
+      if (item.updateMode != null && !(UPDATE_MODES as readonly string[]).includes(item.updateMode)) {
+        throw invalid(`update_mode must be one of ${UPDATE_MODES.join(', ')}`, `items.${index}.update_mode`);
+      }
+      if (item.updateMode === 'append' && !item.documentId) {
+        throw invalid("update_mode 'append' needs a document_id: there is no stored text to append to", `items.${index}.update_mode`);
+      }
       const scopes = parseScopesSpec(item.observationScopes, itemTags(item, request));
       if ('error' in scopes) throw invalid(`observation_scopes ${scopes.error}`, `items.${index}.observation_scopes`);
     });
@@ -316,6 +393,40 @@ function entitiesByCanonicalName(prepared: PreparedItem[]): Map<string, Extracte
     }
   }
   return byCanonical;
+}
+
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The documents the request appends to, each once. */
+function appendedDocuments(request: RetainRequest): string[] {
+  return [...new Set(request.items.flatMap((item) => (item.updateMode === 'append' && item.documentId ? [item.documentId] : [])))];
+}
+
+/**
+ * The items with each appended document's stored text put back in front of its first new item,
+ * so the document is stored and extracted whole. As in Hindsight, the old text takes the new
+ * item's tags, metadata and observation scopes (a document has one tag set); it keeps the
+ * context and time its memories were retained with, which the new item knows nothing about.
+ */
+function withAppendBases(items: RetainItem[], bases: AppendBaseRow[]): RetainItem[] {
+  const pending = new Map(bases.filter((base) => base.original_text?.trim()).map((base) => [base.id, base]));
+  return items.flatMap((item) => {
+    const base = item.updateMode === 'append' && item.documentId ? pending.get(item.documentId) : undefined;
+    if (!base) return [item];
+    pending.delete(base.id);
+    const stored: RetainItem = {
+      content: base.original_text!,
+      documentId: base.id,
+      context: base.context ?? item.context,
+      timestamp: base.mentioned_at ?? item.timestamp,
+      tags: item.tags,
+      metadata: item.metadata,
+      observationScopes: item.observationScopes,
+    };
+    return [stored, item];
+  });
 }
 
 function uniqueTags(tags: string[]): string[] {

@@ -1,5 +1,8 @@
 import type { ObservationScopesSpec } from '../consolidation/observation-scopes.js';
 
+export const UPDATE_MODES = ['replace', 'append'] as const;
+export type UpdateMode = (typeof UPDATE_MODES)[number];
+
 export interface RetainEntityInput {
   text: string;
   type?: string | null;
@@ -19,6 +22,12 @@ export interface RetainItem {
    * set is one scope). See `ObservationScopesSpec`.
    */
   observationScopes?: ObservationScopesSpec | null;
+  /**
+   * What happens to a document of the same `documentId` already stored: `replace` (the default)
+   * retains this content in its place; `append` adds this content after its stored text and
+   * retains the whole again. `append` needs a `documentId`.
+   */
+  updateMode?: UpdateMode | null;
 }
 
 export interface RetainRequest {

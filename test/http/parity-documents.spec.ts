@@ -390,6 +390,71 @@ describe.each([
       expect((await sdk.listBanks({ client: raw })).data!.banks.map((known) => known.bank_id)).not.toContain('ghost-listing');
     });
   });
+
+  describe("retain update_mode 'append'", () => {
+    const diary = 'diary-bank';
+    const memoriesOf = async (documentId: string) => (await client.listMemories(diary, { documentId })).items;
+
+    it('adds the content after the stored text and retains the document whole, the old part keeping its context and time', async () => {
+      await client.retain(diary, 'Ulla hikes in the Alps.', {
+        documentId: 'trips',
+        context: 'hiking log',
+        timestamp: new Date('2024-01-01T00:00:00Z'),
+        tags: ['old'],
+      });
+      const appended = await client.retain(diary, 'Viktor sails to Crete.', { documentId: 'trips', updateMode: 'append', tags: ['trips'] });
+      expect(appended.success).toBe(true);
+
+      const document = await client.getDocument(diary, 'trips');
+      expect(document).toMatchObject({ original_text: 'Ulla hikes in the Alps.\n\nViktor sails to Crete.', tags: ['trips'] });
+      const memories = await memoriesOf('trips');
+      expect(texts({ items: memories })).toEqual(['Ulla hikes in the Alps.', 'Viktor sails to Crete.']);
+      const ulla = memories.find((memory) => String(memory.text).startsWith('Ulla'))!;
+      expect(ulla).toMatchObject({ context: 'hiking log', tags: ['trips'] });
+      expect(new Date(String(ulla.mentioned_at)).toISOString()).toBe('2024-01-01T00:00:00.000Z');
+      const chunks = await sdk.listDocumentChunks({ client: raw, path: { bank_id: diary, document_id: 'trips' } });
+      expect(chunks.data!.items.map((chunk) => chunk.chunk_text)).toEqual(['Ulla hikes in the Alps.', 'Viktor sails to Crete.']);
+
+      // Queued, it appends just the same; to a document not stored yet, it is a plain retain.
+      const queued = await client.retain(diary, 'Wanda rows on the Douro.', { documentId: 'trips', updateMode: 'append', async: true });
+      const done = await eventually(
+        () => sdk.getOperationStatus({ client: raw, path: { bank_id: diary, operation_id: queued.operation_id! } }),
+        (response) => response.data?.status === 'completed' || response.data?.status === 'failed',
+        20_000,
+      );
+      expect(done.data?.status).toBe('completed');
+      expect((await client.getDocument(diary, 'trips'))?.original_text).toBe(
+        'Ulla hikes in the Alps.\n\nViktor sails to Crete.\n\nWanda rows on the Douro.',
+      );
+      await client.retain(diary, 'Xena paints lighthouses.', { documentId: 'fresh', updateMode: 'append' });
+      expect((await client.getDocument(diary, 'fresh'))?.original_text).toBe('Xena paints lighthouses.');
+    });
+
+    it('keeps every one of several appends sent to one document at the same time', async () => {
+      const turns = ['Yusuf visited Kyoto.', 'Yusuf visited Lima.', 'Yusuf visited Nairobi.', 'Yusuf visited Perth.'];
+      const answers = await Promise.all(turns.map((turn) => client.retain(diary, turn, { documentId: 'journey', updateMode: 'append' })));
+      expect(answers.every((answer) => answer.success)).toBe(true);
+
+      const text = (await client.getDocument(diary, 'journey'))!.original_text!;
+      expect(text.split('\n\n').sort()).toEqual([...turns].sort());
+      expect(texts({ items: await memoriesOf('journey') })).toEqual([...turns].sort());
+    });
+
+    it('refuses an append without a document_id or an unknown mode, naming the field, and stores nothing', async () => {
+      const before = await client.listMemories(diary);
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [{ content: 'Zoe juggles.', update_mode: 'append' }, 'update_mode'],
+        [{ content: 'Zoe juggles.', document_id: 'trips', update_mode: 'merge' }, 'update_mode'],
+      ];
+      for (const [item, field] of cases) {
+        const response = await call(app.url, 'POST', `/v1/default/banks/${diary}/memories`, { items: [item] });
+        expect(response.status).toBe(422);
+        expect(response.body.detail).toEqual([expect.objectContaining({ loc: ['body', 'items', 0, field] })]);
+      }
+      expect(await client.listMemories(diary)).toEqual(before);
+      expect((await client.getDocument(diary, 'trips'))?.original_text).not.toContain('Zoe');
+    });
+  });
 });
 
 /**

@@ -13,6 +13,7 @@ import {
   IsUUID,
   ValidateNested,
 } from 'class-validator';
+import { UPDATE_MODES, type UpdateMode } from '../../retain/retain.types.js';
 import { LimitedInput } from '../input-rules.js';
 import { CoerceTags, IsIsoTimestamp, IsNotBlank, IsStringRecord, OptionalTags, StripUnstorable } from './coercions.js';
 
@@ -95,10 +96,15 @@ export class MemoryItemDto {
   @IsIn([], { message: 'strategy is not supported by this server (no retain_strategies are defined); leave it out' })
   strategy?: string | null;
 
-  @ApiPropertyOptional({ enum: ['replace'], nullable: true, description: "Only 'replace' is supported" })
+  @ApiPropertyOptional({
+    enum: UPDATE_MODES,
+    nullable: true,
+    description:
+      "With a document_id already stored: 'replace' (default) retains this content in its place; 'append' adds it after the stored text and retains the whole again (needs a document_id)",
+  })
   @IsOptional()
-  @IsIn(['replace'], { message: "update_mode must be 'replace' ('append' is not supported by this server)" })
-  update_mode?: 'replace' | null;
+  @IsIn(UPDATE_MODES, { message: `update_mode must be one of ${UPDATE_MODES.join(', ')}` })
+  update_mode?: UpdateMode | null;
 }
 
 export class RetainRequestDto {

@@ -242,7 +242,7 @@ export class ConsolidationService {
     await this.database.transaction(async (sql) => {
       await this.operations.assertLeaseHeld(sql, operation);
       await this.operations.complete(sql, operation, { ...result });
-      await this.webhooks.enqueue(sql, operation.bankId, 'consolidation.completed', operation.id, 'completed', { ...result });
+      await this.webhooks.announceConsolidation(sql, operation.bankId, operation.id, result);
     });
   }
 

@@ -42,10 +42,25 @@ export type UpdateWebhook = Partial<{ [K in keyof CreateWebhook]-?: Exclude<Crea
 export interface WebhookPayload {
   event: string;
   bank_id: string;
-  operation_id: string | null;
+  operation_id: string;
   status: string;
   timestamp: string;
   data: Record<string, unknown>;
+}
+
+/** Hindsight's `RetainEventData`; a field Hindsight would send as null is left out, as it does. */
+export interface RetainEventData {
+  document_id?: string;
+  tags?: string[];
+  /** The memory units the document owns after the retain; only with a `document_id`. */
+  memory_unit_count?: number;
+}
+
+/** Hindsight's `ConsolidationEventData` of a completed run. */
+export interface ConsolidationEventData {
+  observations_created: number;
+  observations_updated: number;
+  observations_deleted: number;
 }
 
 export interface WebhookDelivery {

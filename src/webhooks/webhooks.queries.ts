@@ -73,17 +73,39 @@ export interface WebhookChanges {
 }
 
 /**
- * One delivery per enabled webhook of the bank subscribed to `event`, on the caller's connection
- * and therefore inside its transaction. Returns how many were queued.
+ * One delivery per enabled webhook of the bank subscribed to `event` and per payload, on the
+ * caller's connection and therefore inside its transaction. Returns how many were queued.
  */
-export async function insertDeliveries(sql: Sql, bankId: string, event: WebhookEvent, payload: WebhookPayload): Promise<number> {
+export async function insertDeliveries(sql: Sql, bankId: string, event: WebhookEvent, payloads: WebhookPayload[]): Promise<number> {
+  if (payloads.length === 0) return 0;
   const { affected } = await sql.execute(
     `INSERT INTO webhook_deliveries (webhook_id, bank_id, event_type, payload)
-     SELECT id, bank_id, $2, $3::jsonb FROM webhooks
-      WHERE bank_id = $1 AND enabled AND $2 = ANY(event_types)`,
-    [bankId, event, JSON.stringify(payload)],
+     SELECT w.id, w.bank_id, $2, p.payload
+       FROM webhooks w CROSS JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY AS p(payload, n)
+      WHERE w.bank_id = $1 AND w.enabled AND $2 = ANY(w.event_types)
+      ORDER BY p.n, w.id`,
+    [bankId, event, JSON.stringify(payloads)],
   );
   return affected;
+}
+
+export async function hasSubscribers(sql: Sql, bankId: string, event: WebhookEvent): Promise<boolean> {
+  const [row] = await sql.query<{ found: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM webhooks WHERE bank_id = $1 AND enabled AND $2 = ANY(event_types)) AS found`,
+    [bankId, event],
+  );
+  return row.found;
+}
+
+/** The memory units each document owns, as the documents API counts them; a document with none is absent. */
+export async function countDocumentMemoryUnits(sql: Sql, bankId: string, documentIds: string[]): Promise<Map<string, number>> {
+  if (documentIds.length === 0) return new Map();
+  const rows = await sql.query<{ document_id: string; n: number }>(
+    `SELECT document_id, count(*)::int AS n FROM memory_units
+      WHERE bank_id = $1 AND document_id = ANY($2::text[]) GROUP BY document_id`,
+    [bankId, documentIds],
+  );
+  return new Map(rows.map((row) => [row.document_id, Number(row.n)]));
 }
 
 export async function insertWebhook(

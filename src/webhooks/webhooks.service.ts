@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ensureBank } from '../banks/banks.queries.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
@@ -8,7 +9,9 @@ import { isUuid } from '../storage/uuid.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookUrlRejectedError, assertWebhookUrlAllowed } from './webhook-url-policy.js';
 import {
+  type ConsolidationEventData,
   type CreateWebhook,
+  type RetainEventData,
   type UpdateWebhook,
   type Webhook,
   type WebhookDelivery,
@@ -19,7 +22,9 @@ import {
 import {
   type DeliveryRow,
   type WebhookChanges,
+  countDocumentMemoryUnits,
   deleteWebhook,
+  hasSubscribers,
   insertDeliveries,
   insertWebhook,
   listWebhooks,
@@ -52,19 +57,78 @@ export class WebhooksService {
     sql: Sql,
     bankId: string,
     event: WebhookEvent,
-    operationId: string | null,
+    operationId: string,
     status: string,
     data: Record<string, unknown>,
   ): Promise<number> {
-    const payload: WebhookPayload = {
+    return this.enqueueEach(sql, bankId, event, operationId, status, [data]);
+  }
+
+  /**
+   * Hindsight's `retain.completed`, in the retain's own transaction (so `memory_unit_count`
+   * includes what it just wrote): one event per document, items sharing a `document_id` announced
+   * once with their tags together, and one per item without a document. A sync retain has no
+   * operation; it is given an id of its own, in Hindsight's form.
+   */
+  async announceRetain(
+    sql: Sql,
+    bankId: string,
+    operationId: string | null,
+    items: ReadonlyArray<{ documentId?: string | null; tags?: string[] | null }>,
+  ): Promise<number> {
+    // Counting documents is wasted on a bank nobody listens to, the common case.
+    if (!(await hasSubscribers(sql, bankId, 'retain.completed'))) return 0;
+    const events = new Map<string | number, { documentId: string | null; tags: string[] }>();
+    items.forEach((item, index) => {
+      const key = item.documentId || index;
+      const event = events.get(key) ?? { documentId: item.documentId || null, tags: [] };
+      for (const tag of item.tags ?? []) if (!event.tags.includes(tag)) event.tags.push(tag);
+      events.set(key, event);
+    });
+    const documentIds = [...events.values()].flatMap((event) => (event.documentId === null ? [] : [event.documentId]));
+    const counts = await countDocumentMemoryUnits(sql, bankId, documentIds);
+    const data = [...events.values()].map(({ documentId, tags }): RetainEventData => ({
+      ...(documentId !== null && { document_id: documentId }),
+      ...(tags.length > 0 && { tags }),
+      ...(documentId !== null && { memory_unit_count: counts.get(documentId) ?? 0 }),
+    }));
+    const id = operationId ?? randomUUID().replaceAll('-', '');
+    return this.enqueueEach(sql, bankId, 'retain.completed', id, 'completed', data as Record<string, unknown>[]);
+  }
+
+  /** Hindsight's `consolidation.completed` for a finished run, in the transaction that completes its operation. */
+  async announceConsolidation(
+    sql: Sql,
+    bankId: string,
+    operationId: string,
+    result: { created: number; updated: number; deleted: number },
+  ): Promise<number> {
+    const data: ConsolidationEventData = {
+      observations_created: result.created,
+      observations_updated: result.updated,
+      observations_deleted: result.deleted,
+    };
+    return this.enqueue(sql, bankId, 'consolidation.completed', operationId, 'completed', { ...data });
+  }
+
+  private async enqueueEach(
+    sql: Sql,
+    bankId: string,
+    event: WebhookEvent,
+    operationId: string,
+    status: string,
+    data: Record<string, unknown>[],
+  ): Promise<number> {
+    const timestamp = new Date().toISOString();
+    const payloads = data.map((item): WebhookPayload => ({
       event,
       bank_id: bankId,
       operation_id: operationId,
       status,
-      timestamp: new Date().toISOString(),
-      data,
-    };
-    const affected = await insertDeliveries(sql, bankId, event, payload);
+      timestamp,
+      data: item,
+    }));
+    const affected = await insertDeliveries(sql, bankId, event, payloads);
     // This instance's dispatcher need not wait for its next poll; the others still poll.
     if (affected > 0) sql.afterCommit(() => this.dispatcher.notify());
     return affected;

@@ -1,4 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { ConsolidationService } from '../../src/consolidation/consolidation.service.js';
 import { MemoryException } from '../../src/memory.exception.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
@@ -95,13 +96,14 @@ describe.each([
     expect(request.verified).toBe(true);
     expect(request.method).toBe('POST');
     expect(request.headers['content-type']).toBe('application/json');
+    // Hindsight's payload: a sync retain gets an operation id of its own, in Hindsight's form.
     expect(request.body).toEqual({
       event: 'retain.completed',
       bank_id: bankId,
-      operation_id: null,
+      operation_id: expect.stringMatching(/^[0-9a-f]{32}$/),
       status: 'completed',
       timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      data: { items_count: 1, memory_ids: outcome.memoryIds, document_ids: ['doc-1'] },
+      data: { document_id: 'doc-1', memory_unit_count: outcome.memoryIds.length },
     });
     expect(outcome.memoryIds.length).toBeGreaterThan(0);
   });
@@ -192,7 +194,7 @@ describe.each([
       await retain().retain(bankId, { items: [{ content: 'This memory is fine.' }] });
       await settled(bankId, 'delivered');
       expect(receiver.requests).toHaveLength(1);
-      expect(receiver.requests[0].body.data.items_count).toBe(1);
+      expect(receiver.requests[0].body.data).toEqual({});
     } finally {
       await database.query(`DROP TRIGGER IF EXISTS webhook_test_poison ON memory_units`);
     }
@@ -245,6 +247,60 @@ describe.each([
     await settled(bankId, 'delivered');
     expect(receiver.requests).toHaveLength(1);
     expect(receiver.requests[0].body).toMatchObject({ event: 'retain.completed', operation_id: outcome.operationId, status: 'completed' });
+  });
+
+  it("announces each document of a retain once, with its items' tags and memory count, and each item without one", async () => {
+    receiver = await new WebhookReceiver(SECRET).start();
+    const bankId = await subscribedBank(receiver);
+    await retain().retain(bankId, {
+      items: [
+        { content: 'Jules rows on the river.', documentId: 'log', tags: ['sport'] },
+        { content: 'Jules rows every Sunday.', documentId: 'log', tags: ['sport', 'weekly'] },
+        { content: 'Kim bakes bread.', tags: ['food'] },
+        { content: 'Lou knits scarves.' },
+      ],
+      documentTags: ['batch'],
+    });
+
+    const rows = await eventually(
+      () => deliveriesOf(bankId),
+      (found) => found.length === 3 && found.every((row) => row.status === 'delivered'),
+      10_000,
+    );
+    const units = await app
+      .get(MemoryDatabase)
+      .query<{ n: number }>(`SELECT count(*)::int AS n FROM memory_units WHERE bank_id = $1 AND document_id = 'log'`, [bankId]);
+    const sent = receiver.requests.map((request) => request.body);
+    expect(sent).toHaveLength(3);
+    expect(sent.map((body) => body.data)).toEqual(
+      expect.arrayContaining([{ document_id: 'log', tags: ['sport', 'weekly'], memory_unit_count: units[0].n }, { tags: ['food'] }, {}]),
+    );
+    expect(units[0].n).toBeGreaterThan(0);
+    // One retain, one operation id, one moment.
+    expect(new Set(sent.map((body) => body.operation_id)).size).toBe(1);
+    expect(new Set(sent.map((body) => body.timestamp)).size).toBe(1);
+    expect(rows.every((row) => row.attempts === 1)).toBe(true);
+  });
+
+  it("sends consolidation.completed with Hindsight's observation counts", async () => {
+    receiver = await new WebhookReceiver(SECRET).start();
+    const bankId = newBank();
+    await service().create(bankId, { url: receiver.url, secret: SECRET, eventTypes: ['consolidation.completed'] });
+    await retain().retain(bankId, { items: [{ content: 'Mia Ruiz grows tomatoes. Mia Ruiz grows tomatoes in her garden.' }] });
+    const { operationId } = await app.get(ConsolidationService).requestConsolidation(bankId);
+
+    await settled(bankId, 'delivered');
+    expect(receiver.requests).toHaveLength(1);
+    const { body } = receiver.requests[0];
+    expect(body).toEqual({
+      event: 'consolidation.completed',
+      bank_id: bankId,
+      operation_id: operationId,
+      status: 'completed',
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      data: { observations_created: expect.any(Number), observations_updated: expect.any(Number), observations_deleted: 0 },
+    });
+    expect(body.data.observations_created + body.data.observations_updated).toBeGreaterThan(0);
   });
 
   it('refuses a loopback URL without allowPrivate, at create and again before sending', async () => {

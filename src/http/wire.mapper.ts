@@ -17,6 +17,7 @@ import type { CreateBankRequestDto } from './dto/bank.dto.js';
 import { parseIsoTimestamp } from './dto/coercions.js';
 import type { UpdateMemoryRequestDto } from './dto/memory-edit.dto.js';
 import type { MinScoresDto, RecallRequestDto } from './dto/recall.dto.js';
+import { TokenUsageResponse } from './dto/reflect.dto.js';
 import type { RetainRequestDto } from './dto/retain.dto.js';
 import type { CreateWebhookRequestDto, UpdateWebhookRequestDto } from './dto/webhook.dto.js';
 import type { CreateWebhook, UpdateWebhook, Webhook, WebhookDelivery } from '../webhooks/webhook.types.js';
@@ -175,11 +176,7 @@ export function toRetainWire(outcome: RetainOutcome): Json {
   if (outcome.async) return { ...base, operation_id: outcome.operationId };
   return {
     ...base,
-    usage: {
-      input_tokens: outcome.usage.inputTokens,
-      output_tokens: outcome.usage.outputTokens,
-      total_tokens: outcome.usage.totalTokens,
-    },
+    usage: TokenUsageResponse.of(outcome.usage),
   };
 }
 

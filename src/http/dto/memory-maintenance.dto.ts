@@ -3,6 +3,7 @@ import { Allow, IsDefined, IsOptional, IsString } from 'class-validator';
 import type { ObservationChange, ObservationScopeCount } from '../../memories/memory.types.js';
 import type { ExtractedFact } from '../../retain/fact-extraction.js';
 import { IsIsoTimestamp, IsNotBlank } from './coercions.js';
+import { TokenUsageResponse } from './reflect.dto.js';
 
 /** The prompt overrides of Hindsight's dry run; this server's extraction has no prompt to tune, so each is refused. */
 export const UNSUPPORTED_DRY_RUN_OVERRIDES = [
@@ -90,24 +91,6 @@ export class ExtractedFactResponse {
   entities!: string[];
 }
 
-/** Hindsight's `TokenUsage`. */
-export class TokenUsageResponse {
-  @ApiProperty({ type: 'integer', default: 0 })
-  input_tokens!: number;
-
-  @ApiProperty({ type: 'integer', default: 0 })
-  output_tokens!: number;
-
-  @ApiProperty({ type: 'integer', default: 0 })
-  total_tokens!: number;
-
-  @ApiProperty({ type: 'integer', default: 0 })
-  cached_tokens!: number;
-
-  @ApiProperty({ type: 'integer', default: 0 })
-  thoughts_tokens!: number;
-}
-
 /** Hindsight's `DryRunExtractionResult`. */
 export class DryRunExtractionResponse {
   @ApiProperty({ type: [ExtractedFactResponse] })
@@ -192,7 +175,7 @@ export function toDryRunExtractionResponse(facts: ExtractedFact[]): DryRunExtrac
       occurred_end: iso(fact.occurredEnd),
       entities: fact.entities.map((entity) => entity.name),
     })),
-    usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0, cached_tokens: 0, thoughts_tokens: 0 },
+    usage: TokenUsageResponse.of({ inputTokens: 0, outputTokens: 0, totalTokens: 0 }),
   };
 }
 

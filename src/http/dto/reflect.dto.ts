@@ -214,13 +214,14 @@ export class TokenUsageResponse {
   @ApiProperty({ type: 'integer', default: 0 })
   thoughts_tokens: number;
 
-  static of(usage: LlmUsage): TokenUsageResponse {
+  /** Retain does not count cached or thinking tokens: they go out as Hindsight's default, 0. */
+  static of(usage: Pick<LlmUsage, 'inputTokens' | 'outputTokens' | 'totalTokens'> & Partial<LlmUsage>): TokenUsageResponse {
     return {
       input_tokens: usage.inputTokens,
       output_tokens: usage.outputTokens,
       total_tokens: usage.totalTokens,
-      cached_tokens: usage.cachedTokens,
-      thoughts_tokens: usage.thoughtsTokens,
+      cached_tokens: usage.cachedTokens ?? 0,
+      thoughts_tokens: usage.thoughtsTokens ?? 0,
     };
   }
 }

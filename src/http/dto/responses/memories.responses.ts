@@ -1,21 +1,10 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { EntityObservationDto } from '../entity.dto.js';
+import { TokenUsageResponse } from '../reflect.dto.js';
 
 const STRING_MAP = { type: 'object', additionalProperties: { type: 'string' } } as const;
 const FACT_TYPES = ['world', 'experience', 'observation'];
 const MEMORY_STATES = ['valid', 'invalidated'];
-
-/** Hindsight's `TokenUsage`. */
-export class TokenUsageResponse {
-  @ApiProperty({ type: 'integer' })
-  input_tokens!: number;
-
-  @ApiProperty({ type: 'integer' })
-  output_tokens!: number;
-
-  @ApiProperty({ type: 'integer' })
-  total_tokens!: number;
-}
 
 /** Hindsight's `RetainResponse`: `operation_id` when async, `usage` when not. */
 export class RetainResponse {

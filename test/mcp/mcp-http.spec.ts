@@ -156,6 +156,8 @@ function errorText(result: unknown): string {
  */
 describe.each(BACKENDS)('MCP over streamable HTTP on $name', (backend) => {
   let http: HttpApp;
+  let databaseUrl: string;
+  let embedder: Record<string, string> = {};
   let drop: () => Promise<void>;
   let hindsight: HindsightClient;
   let raw: ReturnType<typeof createClient>;
@@ -164,8 +166,8 @@ describe.each(BACKENDS)('MCP over streamable HTTP on $name', (backend) => {
 
   beforeAll(async () => {
     const target = await backend.databaseUrl();
+    databaseUrl = target.url;
     drop = target.drop;
-    let embedder: Record<string, string> = {};
     if (!backend.full) {
       fake = await FakeOpenAiServer.start({ embeddingDimension: 64 });
       embedder = { MEMORY_EMBEDDER: 'openai', MEMORY_EMBEDDING_DIM: '64', OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: 'fake' };
@@ -262,6 +264,25 @@ describe.each(BACKENDS)('MCP over streamable HTTP on $name', (backend) => {
       expect([...order].sort((a, b) => a - b)).toEqual(order);
       expect(sessions.openSessions).toBe(0);
       await Promise.all(clients.map(({ client }) => client.close().catch(() => undefined)));
+    });
+
+    // On this database, migrated already, the cheapest second app this file can boot.
+    describe('with MCP turned off', () => {
+      let off: HttpApp;
+
+      beforeAll(async () => {
+        off = await startHttpApp({ DATABASE_URL: databaseUrl, MEMORY_MCP_ENABLED: 'false', ...embedder });
+      });
+
+      afterAll(async () => {
+        await off?.close();
+      });
+
+      it('MEMORY_MCP_ENABLED=false leaves /mcp out of the server, the REST API in, and /version says so', async () => {
+        expect((await call(off.url, 'POST', '/mcp', { jsonrpc: '2.0', id: 1, method: 'tools/list' })).status).toBe(404);
+        expect((await call(off.url, 'GET', '/v1/default/banks')).status).toBe(200);
+        expect(await new HindsightClient({ baseUrl: off.url }).getVersion()).toMatchObject({ features: { mcp: false } });
+      });
     });
     return;
   }
@@ -574,23 +595,5 @@ describe.each(BACKENDS)('MCP over streamable HTTP on $name', (backend) => {
       await Promise.all(sessions.map(disconnect));
     }
     expect(http.app.get(McpSessions).openSessions).toBe(0);
-  });
-});
-
-describe('MCP turned off', () => {
-  let http: HttpApp;
-
-  beforeAll(async () => {
-    http = await startHttpApp({ DATABASE_URL: `pglite://memory/mcp-off-${randomUUID()}`, MEMORY_MCP_ENABLED: 'false' });
-  });
-
-  afterAll(async () => {
-    await http?.close();
-  });
-
-  it('MEMORY_MCP_ENABLED=false leaves /mcp out of the server, the REST API in, and /version says so', async () => {
-    expect((await call(http.url, 'POST', '/mcp', { jsonrpc: '2.0', id: 1, method: 'tools/list' })).status).toBe(404);
-    expect((await call(http.url, 'GET', '/v1/default/banks')).status).toBe(200);
-    expect(await new HindsightClient({ baseUrl: http.url }).getVersion()).toMatchObject({ features: { mcp: false } });
   });
 });

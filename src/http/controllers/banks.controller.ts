@@ -113,7 +113,7 @@ export class BanksController {
   @ApiOkResponse({ type: DeleteResponse })
   async clearObservations(@Param('bank_id') bankId: string): Promise<DeleteResponse> {
     const deleted = await this.banks.clearObservations(bankId);
-    return { success: true, message: `Deleted ${deleted} observations`, deleted_count: deleted };
+    return { success: true, message: `Cleared ${deleted} observations`, deleted_count: deleted };
   }
 
   /** Makes a real provider call: a deliberate check, not something to poll. */

@@ -30,7 +30,6 @@ import { toIncludeRequest, withRecallIncludes } from '../recall-includes.wire.js
 import { isUuid } from '../../storage/uuid.js';
 import { requestSignal } from '../request-signal.js';
 import {
-  toClearedWire,
   toEditedMemoryWire,
   toMemoryEdit,
   toMemoryListWire,
@@ -183,7 +182,9 @@ export class MemoriesController {
   @Delete('banks/:bank_id/memories')
   @ApiOperation({ operationId: 'clear_bank_memories', summary: 'Deletes memories (of one type, or all); keeps the bank' })
   @ApiOkResponse({ type: DeleteResponse })
-  async clear(@Param('bank_id') bankId: string, @Query() query: ClearMemoriesQuery) {
-    return toClearedWire(await this.memories.clear(bankId, query.type));
+  async clear(@Param('bank_id') bankId: string, @Query() query: ClearMemoriesQuery): Promise<DeleteResponse> {
+    await this.memories.clear(bankId, query.type);
+    // Hindsight 0.9.1 answers this one with neither message nor count, unlike its other deletes.
+    return { success: true };
   }
 }

@@ -146,7 +146,7 @@ export async function visibleSourceFacts(
   return sql.query<SourceFactRow>(
     `SELECT m.id, m.text, m.fact_type, m.context, m.occurred_start, m.occurred_end, m.mentioned_at, m.document_id, m.chunk_id,
             m.metadata, m.tags,
-            ARRAY(SELECT e.canonical_name FROM unit_entities ue JOIN entities e ON e.bank_id = ue.bank_id AND e.id = ue.entity_id
+            ARRAY(SELECT e.name FROM unit_entities ue JOIN entities e ON e.bank_id = ue.bank_id AND e.id = ue.entity_id
                    WHERE ue.bank_id = m.bank_id AND ue.unit_id = m.id ORDER BY e.canonical_name) AS entities
        FROM memory_units m
       WHERE m.bank_id = ${params.add(bankId)} AND m.id = ANY(${params.add(ids)}::uuid[]) AND m.state = 'valid'

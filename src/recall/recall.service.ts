@@ -413,8 +413,8 @@ function entitiesWithinBudget(
   const result: Record<string, RecalledEntity> = {};
   const byEntity = new Map<string, RecalledEntity>();
   for (const entity of entities) {
-    const entry: RecalledEntity = { entityId: entity.entityId, canonicalName: entity.canonicalName, observations: [] };
-    result[entity.canonicalName] = entry;
+    const entry: RecalledEntity = { entityId: entity.entityId, canonicalName: entity.name, observations: [] };
+    result[entity.name] = entry;
     byEntity.set(entity.entityId, entry);
   }
   let tokens = 0;
@@ -467,7 +467,7 @@ function toRecalledMemory(row: MemoryRow, candidate: RankedCandidate): RecalledM
     documentId: row.document_id,
     metadata: row.metadata ?? {},
     tags: row.tags ?? [],
-    entities: row.entities.map((entity) => entity.canonicalName),
+    entities: row.entities.map((entity) => entity.name),
     sourceMemoryIds: row.source_memory_ids,
     scores: {
       final: candidate.final,

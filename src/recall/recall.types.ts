@@ -54,7 +54,7 @@ export interface RecalledMemory {
   documentId: string | null;
   metadata: Record<string, string>;
   tags: string[];
-  /** Canonical names, the keys of `RecallOutcome.entities`. */
+  /** Entity names as first written ("Alice"), the keys of `RecallOutcome.entities`. */
   entities: string[];
   sourceMemoryIds: string[] | null;
   scores: { final: number; semantic?: number; keyword?: number; reranker?: number };
@@ -62,6 +62,7 @@ export interface RecalledMemory {
 
 export interface RecalledEntity {
   entityId: string;
+  /** The name as first written, as Hindsight's `canonical_name` is; the entity routes show the same. */
   canonicalName: string;
   /** Newest first, within the request's entity token budget. */
   observations: Array<{ text: string; mentionedAt: Date | null }>;
@@ -69,7 +70,7 @@ export interface RecalledEntity {
 
 export interface RecallOutcome {
   results: RecalledMemory[];
-  /** Keyed by canonical name; `null` when the request asked for no entities. */
+  /** Keyed by the entities' names as first written; `null` when the request asked for no entities. */
   entities: Record<string, RecalledEntity> | null;
   trace: RecallTrace | null;
 }

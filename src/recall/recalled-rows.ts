@@ -25,10 +25,17 @@ export interface MemoryRow {
 export interface LinkedEntity {
   unitId: string;
   entityId: string;
+  /** As first written ("Alice"): what the API shows, as Hindsight does. */
+  name: string;
+  /** Lower-cased: what matching compares. */
   canonicalName: string;
 }
 
-type StoredRow = Omit<MemoryRow, 'entities'> & { entity_ids: string[] | null; entity_names: string[] | null };
+type StoredRow = Omit<MemoryRow, 'entities'> & {
+  entity_ids: string[] | null;
+  entity_names: string[] | null;
+  entity_canonical_names: string[] | null;
+};
 
 /**
  * The rows of the fused candidates with their entities, re-filtered by the scope: the arms and
@@ -42,11 +49,12 @@ export async function loadCandidateRows(sql: Sql, scope: RecallScope, ids: strin
   const rows = await sql.query<StoredRow>(
     `SELECT m.id, m.text, m.context, m.fact_type, m.occurred_start, m.occurred_end, m.mentioned_at,
             m.document_id, m.metadata, m.tags, m.source_memory_ids::text[] AS source_memory_ids, m.superseded_by,
-            linked.entity_ids, linked.entity_names
+            linked.entity_ids, linked.entity_names, linked.entity_canonical_names
        FROM memory_units m
        LEFT JOIN LATERAL (
          SELECT array_agg(e.id::text ORDER BY e.canonical_name) AS entity_ids,
-                array_agg(e.canonical_name ORDER BY e.canonical_name) AS entity_names
+                array_agg(e.name ORDER BY e.canonical_name) AS entity_names,
+                array_agg(e.canonical_name ORDER BY e.canonical_name) AS entity_canonical_names
            FROM unit_entities ue
            JOIN entities e ON e.bank_id = ue.bank_id AND e.id = ue.entity_id
           WHERE ue.bank_id = m.bank_id AND ue.unit_id = m.id
@@ -55,14 +63,19 @@ export async function loadCandidateRows(sql: Sql, scope: RecallScope, ids: strin
     params.values,
   );
   return new Map(
-    rows.map(({ entity_ids, entity_names, ...row }) => [
+    rows.map(({ entity_ids, entity_names, entity_canonical_names, ...row }) => [
       row.id,
       {
         ...row,
         occurred_start: asDate(row.occurred_start),
         occurred_end: asDate(row.occurred_end),
         mentioned_at: asDate(row.mentioned_at),
-        entities: (entity_ids ?? []).map((entityId, index) => ({ unitId: row.id, entityId, canonicalName: entity_names![index] })),
+        entities: (entity_ids ?? []).map((entityId, index) => ({
+          unitId: row.id,
+          entityId,
+          name: entity_names![index],
+          canonicalName: entity_canonical_names![index],
+        })),
       },
     ]),
   );

@@ -75,8 +75,8 @@ describe('@vectorize-io/hindsight-client 0.9.1 against the standalone server', (
         mentioned_at: '2024-03-01T10:00:00.000Z',
       });
       expect(top.scores?.final).toEqual(expect.any(Number));
-      expect(top.entities).toEqual(expect.arrayContaining(['alice', 'google']));
-      expect(recalled.entities?.alice).toMatchObject({ canonical_name: 'alice', entity_id: expect.any(String) });
+      expect(top.entities).toEqual(expect.arrayContaining(['Alice', 'Google']));
+      expect(recalled.entities?.Alice).toMatchObject({ canonical_name: 'Alice', entity_id: expect.any(String) });
       expect(recalled.trace).toBeUndefined();
 
       const withoutEntities = await client.recall('sync-bank', 'Where did Alice join Google?', { includeEntities: false });

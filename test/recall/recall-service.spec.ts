@@ -277,9 +277,9 @@ describe.each([
 
   it('lists entity names on memories and the entities map with the newest observations within budget', async () => {
     const outcome = await recall({ query: 'Orla Venn bees', types: ['world'], includeEntities: undefined });
-    expect(outcome.results[0].entities).toEqual(['orla venn']);
-    const orla = outcome.entities!['orla venn'];
-    expect(orla.canonicalName).toBe('orla venn');
+    expect(outcome.results[0].entities).toEqual(['Orla Venn']);
+    const orla = outcome.entities!['Orla Venn'];
+    expect(orla.canonicalName).toBe('Orla Venn');
     // Four observations exist; the three newest come back, newest first.
     expect(orla.observations.map((observation) => observation.text)).toEqual([
       'Observation 4: Orla Venn is devoted to her bees.',
@@ -290,7 +290,7 @@ describe.each([
 
     const oneObservation = encoding.encode('Observation 4: Orla Venn is devoted to her bees.').length;
     const tight = await recall({ query: 'Orla Venn bees', types: ['world'], includeEntities: { maxTokens: oneObservation } });
-    expect(tight.entities!['orla venn'].observations).toHaveLength(1);
+    expect(tight.entities!['Orla Venn'].observations).toHaveLength(1);
     expect((await recall({ query: 'Orla Venn bees', includeEntities: null })).entities).toBeNull();
   });
 

@@ -68,6 +68,18 @@ export type {
   UpdateMentalModel,
 } from './mental-models/mental-model.types.js';
 export { ReflectService } from './reflect/reflect.service.js';
+export { EntitiesService, OBSERVATIONS_PER_ENTITY, type EntityDetail, type EntityGraph } from './entities/entities.service.js';
+export {
+  BankGraphService,
+  MAX_GRAPH_LIMIT,
+  TIMESERIES_FIELDS,
+  TIMESERIES_PERIODS,
+  type GraphLink,
+  type GraphUnit,
+  type MemoriesTimeseries,
+  type MemoryGraph,
+  type TimeseriesPeriod,
+} from './banks/bank-graph.service.js';
 export type { ReflectFact, ReflectOutcome, ReflectRequest } from './reflect/reflect.types.js';
 export { OperationsService } from './operations/operations.service.js';
 export { OPERATION_STATUSES, type Operation, type OperationStatus } from './operations/operation.types.js';

@@ -2,6 +2,7 @@ import { Module, type Provider } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import type { DataSource } from 'typeorm';
+import { BankGraphService } from './banks/bank-graph.service.js';
 import { BanksService } from './banks/banks.service.js';
 import { ConsolidationScheduler } from './consolidation/consolidation.scheduler.js';
 import { ConsolidationService } from './consolidation/consolidation.service.js';
@@ -26,6 +27,7 @@ import { OperationsWorker } from './operations/operations.worker.js';
 import { RecallService } from './recall/recall.service.js';
 import { RetainService } from './retain/retain.service.js';
 import { DocumentChunksService } from './documents/document-chunks.service.js';
+import { EntitiesService } from './entities/entities.service.js';
 import { DataSourceRegistry } from './storage/data-source-registry.js';
 import { MemoryDatabase } from './storage/memory-database.js';
 import { prepareVectorBackend, type VectorBackend } from './storage/vector-backend.js';
@@ -136,6 +138,8 @@ const providers: Provider[] = [
   DirectivesService,
   MentalModelsService,
   ReflectService,
+  EntitiesService,
+  BankGraphService,
   ReadinessService,
   WatchdogService,
   MemoryHealthIndicator,
@@ -170,6 +174,8 @@ const providers: Provider[] = [
     DirectivesService,
     MentalModelsService,
     ReflectService,
+    EntitiesService,
+    BankGraphService,
     ReadinessService,
     WatchdogService,
     MemoryHealthIndicator,

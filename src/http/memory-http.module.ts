@@ -1,7 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { BankGraphService } from '../banks/bank-graph.service.js';
-import { EntitiesService } from '../entities/entities.service.js';
 import { HealthController } from '../health/health.controller.js';
 import { ApiKeyGuard, ApiKeyVerifier } from './api-key.guard.js';
 import { BanksController } from './controllers/banks.controller.js';
@@ -42,14 +40,7 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
     EntitiesController,
     BankGraphController,
   ],
-  providers: [
-    { provide: MEMORY_HTTP_OPTIONS, useValue: {} satisfies MemoryHttpOptions },
-    ApiKeyVerifier,
-    ApiKeyGuard,
-    // Reads only the HTTP API serves, over the module's database.
-    EntitiesService,
-    BankGraphService,
-  ],
+  providers: [{ provide: MEMORY_HTTP_OPTIONS, useValue: {} satisfies MemoryHttpOptions }, ApiKeyVerifier, ApiKeyGuard],
   exports: [ApiKeyVerifier],
 })
 export class MemoryHttpModule {

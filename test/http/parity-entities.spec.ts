@@ -1,5 +1,10 @@
+import { Inject, Injectable } from '@nestjs/common';
 import { HindsightClient, createClient, createConfig, sdk } from '@vectorize-io/hindsight-client';
+import type { DataSource } from 'typeorm';
+import { BankGraphService, EntitiesService } from '../../src/index.js';
+import { MEMORY_DATA_SOURCE } from '../../src/memory.constants.js';
 import { eventually } from '../helpers/eventually.js';
+import { bootMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { call, startHttpApp, type HttpApp } from './http-app.js';
 
@@ -105,6 +110,18 @@ describe.each([
     expect(one.data).toMatchObject({ total_edges: 1, limit: 1 });
   });
 
+  it("keys recall's entities map by the name as written, as the entity routes show it", async () => {
+    const recalled = await client.recall(bank, 'Who founded Acme with Alice?');
+    const alice = await entityByName('Alice');
+    expect(recalled.entities?.Alice).toMatchObject({ entity_id: alice.id, canonical_name: 'Alice' });
+    const keys = Object.keys(recalled.entities ?? {});
+    expect(keys).toEqual(expect.arrayContaining(['Alice', 'Acme']));
+    expect(keys.some((key) => key === key.toLowerCase())).toBe(false);
+    for (const [key, entity] of Object.entries(recalled.entities!)) expect(entity.canonical_name).toBe(key);
+    // The names on each result are the map's keys.
+    for (const result of recalled.results) for (const name of result.entities ?? []) expect(keys).toContain(name);
+  });
+
   it('draws the memory graph: nodes, entity edges, table rows, filtered and capped', async () => {
     const { data } = await sdk.getGraph({ client: raw, path: { bank_id: bank } });
     expect(data).toMatchObject({ total_units: 3, limit: 1000 });
@@ -199,6 +216,36 @@ describe.each([
     expect(response.status).toBe(410);
     expect((error as unknown as { detail: string }).detail).toMatch(/deprecated.*mental models/s);
     expect(await entityByName('Alice')).toEqual(alice);
+  });
+
+  it('serves the entity and graph services to a host that imports MemoryModule alone', async () => {
+    @Injectable()
+    class HostReader {
+      constructor(
+        @Inject(EntitiesService) readonly entities: EntitiesService,
+        @Inject(BankGraphService) readonly graphs: BankGraphService,
+      ) {}
+    }
+    // No HTTP module here; the host lends its database, already migrated, so this boot is short.
+    const booted = await bootMemory({ dataSource: app.app.get<DataSource>(MEMORY_DATA_SOURCE), watchdogIntervalMs: 60_000 }, [HostReader]);
+    if (!booted.app) throw booted.startupError;
+    try {
+      const reader = booted.app.get(HostReader);
+      const alice = await entityByName('Alice');
+      expect(await reader.entities.get(bank, alice.id)).toMatchObject({ id: alice.id, name: 'Alice', mentionCount: alice.mention_count });
+      const graph = await reader.entities.cooccurrenceGraph(bank, 2, 10);
+      expect(graph.nodes.map((node) => node.label).sort()).toEqual(['Alice', 'Bob']);
+      const memories = await reader.graphs.memoryGraph({
+        bankId: bank,
+        factType: 'world',
+        tags: ['work'],
+        tagsMatch: 'any_strict',
+        limit: 10,
+      });
+      expect(memories.units.map((unit) => unit.text)).toEqual(['Alice and Bob founded Acme together.']);
+    } finally {
+      await booted.app.close();
+    }
   });
 
   it('refuses bad input naming the field, and changes nothing', async () => {

@@ -293,12 +293,18 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
       q: z.string().max(limits.maxQueryChars).optional().describe('Only memories whose text contains this.'),
       limit: limit(1000).default(100).describe('At most this many (default 100).'),
       offset: offset.default(0).describe('Skip this many, for paging (default 0).'),
+      tags: tags.optional().describe('Only memories with these tags.'),
+      tags_match: tagsMatch
+        .default('any')
+        .describe("How tags match: 'any' (default) and 'all' also take untagged memories; 'any_strict', 'all_strict', 'exact' do not."),
     },
     async (bankId, args) =>
       toMemoryListWire(
         await services.memories.list(bankId, {
           type: args.type as never,
           q: args.q as string | undefined,
+          tags: args.tags as string[] | undefined,
+          tagsMatch: args.tags === undefined ? undefined : (args.tags_match as never),
           limit: args.limit as number,
           offset: args.offset as number,
         }),

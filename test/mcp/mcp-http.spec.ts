@@ -89,6 +89,7 @@ const HINDSIGHT_TOOL_ARGUMENTS: Record<string, string[]> = {
   ],
   update_memory: ['memory_id', 'text', 'context', 'occurred_start', 'occurred_end', 'fact_type', 'entities'],
   invalidate_memory: ['memory_id', 'reason', 'restore'],
+  list_memories: ['type', 'q', 'limit', 'offset', 'tags', 'tags_match'],
   update_bank: ['name', 'mission', 'config_updates'],
 };
 
@@ -424,7 +425,7 @@ describe.each(BACKENDS)('MCP over streamable HTTP on $name', (backend) => {
       expect(errorText(await tool('invalidate_memory', { memory_id: randomUUID() }))).toMatch(/not found/i);
     });
 
-    it('recall takes tag_groups, prefer_observations and min_scores as POST …/recall does', async () => {
+    it('recall takes tag_groups, prefer_observations and min_scores, list_memories tags, as the HTTP routes do', async () => {
       await tool('sync_retain', { content: 'Frank plays the drums in the team band.', tags: ['team:a'] });
       await tool('sync_retain', { content: 'Gina plays the violin in the team band.', tags: ['team:b'] });
       const options = { tag_groups: [{ tags: ['team:a'], match: 'any_strict' }], prefer_observations: true, min_scores: { final: 0 } };
@@ -437,6 +438,9 @@ describe.each(BACKENDS)('MCP over streamable HTTP on $name', (backend) => {
       });
       expect(viaMcp).toEqual(viaHttp);
       expect(viaMcp.results.map((r: { text: string }) => r.text)).toEqual([expect.stringContaining('drums')]);
+
+      const listed = json(await tool('list_memories', { tags: ['team:b'], tags_match: 'any_strict' })).items;
+      expect(listed.map((m: { text: string }) => m.text)).toEqual([expect.stringContaining('violin')]);
 
       expect(errorText(await tool('recall', { query: 'band', tag_groups: [{ match: 'any' }] }))).toMatch(/tag_groups/);
       expect(errorText(await tool('recall', { query: 'band', min_scores: { final: 'high' } }))).toMatch(/min_scores/);

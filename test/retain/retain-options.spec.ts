@@ -74,7 +74,7 @@ describe.each([
     expect(await operationsOf('intruder')).toEqual([]);
   });
 
-  it('refuses a malformed operation_id, a named strategy and update_mode append, naming the field, and stores nothing', async () => {
+  it('refuses a malformed operation_id and a named strategy, naming the field, and stores nothing', async () => {
     await client.createBank('refusals', {});
     const refused = async (body: Record<string, unknown>, field: string) => {
       const response = await call(http.url, 'POST', '/v1/default/banks/refusals/memories', body);
@@ -85,7 +85,6 @@ describe.each([
     };
     await refused({ items: [{ content: 'Kept?' }], async: true, operation_id: 'not-a-uuid' }, 'operation_id');
     await refused({ items: [{ content: 'Kept?', strategy: 'fast' }] }, 'strategy');
-    await refused({ items: [{ content: 'Kept?', document_id: 'd1', update_mode: 'append' }] }, 'update_mode');
     await expect(client.retain('refusals', 'Kept?', { strategy: 'fast' })).rejects.toBeInstanceOf(HindsightError);
     expect(await memoriesOf('refusals')).toBe(0);
   });

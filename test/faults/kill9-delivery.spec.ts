@@ -31,7 +31,7 @@ interface DeliveryRow {
   document_id: string;
 }
 
-const documentOf = (request: ReceivedRequest): string => request.body.data.document_ids[0];
+const documentOf = (request: ReceivedRequest): string => request.body.data.document_id;
 
 describe('kill -9 during webhook delivery (PostgreSQL, two instances)', () => {
   let database: { name: string; url: string } | undefined;
@@ -46,7 +46,7 @@ describe('kill -9 during webhook delivery (PostgreSQL, two instances)', () => {
                 (extract(epoch FROM lease_expires_at - now()) * 1000)::int AS lease_left_ms,
                 (extract(epoch FROM lease_expires_at) * 1000)::float8 AS lease_expires_ms,
                 (extract(epoch FROM delivered_at) * 1000)::float8 AS delivered_ms,
-                payload->'data'->'document_ids'->>0 AS document_id
+                payload->'data'->>'document_id' AS document_id
            FROM webhook_deliveries WHERE bank_id = $1 ORDER BY document_id`,
         [BANK],
       )

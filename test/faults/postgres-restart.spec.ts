@@ -298,7 +298,7 @@ describe('PostgreSQL restart under a running server', () => {
     const eventKey = (request: ReceivedRequest) =>
       request.body.event === 'consolidation.completed'
         ? `consolidation:${request.body.operation_id}`
-        : `retain:${request.body.data.document_ids.join(',')}`;
+        : `retain:${request.body.data.document_id}`;
     expect(receiver.requests.every((request) => request.verified && request.body.bank_id === BANK)).toBe(true);
     expect(receiver.accepted.map(eventKey).sort()).toEqual([
       `consolidation:${operationId}`,
@@ -309,7 +309,7 @@ describe('PostgreSQL restart under a running server', () => {
     // Not one of them was sent twice (each was recorded on its first attempt, above).
     expect(receiver.requests).toHaveLength(4);
     const completed = receiver.accepted.find((request) => request.body.event === 'consolidation.completed')!;
-    expect(completed.body).toMatchObject({ status: 'completed', data: { created: 3, memories_consolidated: 6 } });
+    expect(completed.body).toMatchObject({ status: 'completed', data: { observations_created: 3 } });
 
     // Polling through the outage (every 100 ms) is reported once per loop, and once when it
     // recovers: not once per poll. A loop logs its recovery at its first successful claim after

@@ -1,6 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { freePort } from '../helpers/embedded-postgres-server.mjs';
 import { createTestDatabase, dropTestDatabase, openSessions } from '../helpers/postgres.js';
 import { eventually } from '../helpers/eventually.js';
@@ -26,9 +28,21 @@ describe('standalone server (npm start)', () => {
     const ready = await fetch(`${server.url}/health/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ok', info: { memory: { status: 'up', state: 'ready' } } });
+    // Agents' MCP sessions open at SIGTERM are closed by the shutdown, not waited for.
+    const agents = await Promise.all(
+      ['first', 'second'].map(async (name) => {
+        const client = new Client({ name: `e2e-${name}`, version: '1.0.0' });
+        await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', server.url)));
+        expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+        return client;
+      }),
+    );
 
     const code = await server.stop('SIGTERM');
     expect(code).toBe(0);
+    expect(server.output()).toContain('Closed 2 MCP session(s)');
+    await expect(agents[0].listTools()).rejects.toThrow();
+    await Promise.all(agents.map((client) => client.close()));
     const steps = shutdownStepLines(server.output());
     const everyStage = [...STEP_STAGES_OF_THE_STANDALONE_SERVER];
     expect(steps.filter((line) => line.endsWith('started'))).toEqual(everyStage.map((stage) => `Shutdown step '${stage}' started`));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -52,31 +52,24 @@ export async function closePglite(key: string): Promise<void> {
 }
 
 /**
- * A freshly initialised cluster, copied into every in-memory instance after the first. Creating a
+ * A freshly initialised cluster, copied into every new database after the first. Creating a
  * PGlite runs `initdb` in WebAssembly (about 4 s on two cores); loading the image of one that ran
  * takes about 1.4 s. The image is kept in the process and in the system's temporary directory,
  * keyed by the PGlite and pgvector versions, so that a host that opens in-memory databases often
  * (its own test files, each in a fresh module registry, or child processes) pays `initdb` once
  * per machine. Gzipped, it is about 4.5 MB. A file that cannot be read or loaded is ignored and
  * replaced; nothing of a database is ever in it, only what `initdb` wrote.
+ *
+ * A new data directory on disk starts from the image too when one is kept (a first `npm start`
+ * on a machine that ran the tests), but never makes one: its first start would pay for a dump
+ * it does not need.
  */
 let freshClusterImage: Promise<Blob | undefined> | undefined;
 
 async function createPglite(dataDir: string | undefined): Promise<PGlite> {
-  if (dataDir) {
-    await mkdir(dataDir, { recursive: true });
-    return PGlite.create({ dataDir, ...PGLITE_OPTIONS });
-  }
-  freshClusterImage ??= readImageFile();
-  const image = await freshClusterImage;
-  if (image) {
-    try {
-      return await PGlite.create({ loadDataDir: image, ...PGLITE_OPTIONS });
-    } catch {
-      freshClusterImage = undefined;
-      await rm(imageFile(), { force: true }).catch(() => undefined);
-    }
-  }
+  if (dataDir) return openDataDir(dataDir);
+  const loaded = await loadFreshCluster(undefined);
+  if (loaded) return loaded;
   const instance = await PGlite.create(PGLITE_OPTIONS);
   // Taken before anyone has used the instance, so the image is the bare cluster initdb made.
   const made = instance.dumpDataDir('gzip').then(
@@ -89,6 +82,36 @@ async function createPglite(dataDir: string | undefined): Promise<PGlite> {
   freshClusterImage = made;
   await made;
   return instance;
+}
+
+async function openDataDir(dataDir: string): Promise<PGlite> {
+  await mkdir(dataDir, { recursive: true });
+  // Only an empty directory is a new cluster: anything else is a database to resume, or not ours.
+  if ((await readdir(dataDir)).length === 0) {
+    const loaded = await loadFreshCluster(dataDir);
+    if (loaded) return loaded;
+  }
+  return PGlite.create({ dataDir, ...PGLITE_OPTIONS });
+}
+
+/** A new cluster from the kept image, or `undefined` (no image, or a broken one, now dropped). */
+async function loadFreshCluster(dataDir: string | undefined): Promise<PGlite | undefined> {
+  freshClusterImage ??= readImageFile();
+  const image = await freshClusterImage;
+  if (!image) return undefined;
+  try {
+    return await PGlite.create({ dataDir, loadDataDir: image, ...PGLITE_OPTIONS });
+  } catch {
+    freshClusterImage = undefined;
+    await rm(imageFile(), { force: true }).catch(() => undefined);
+    // What a broken image left in a new directory would be resumed as a cluster: initdb starts clean.
+    if (dataDir) await emptyDirectory(dataDir);
+    return undefined;
+  }
+}
+
+async function emptyDirectory(directory: string): Promise<void> {
+  for (const entry of await readdir(directory)) await rm(path.join(directory, entry), { recursive: true, force: true });
 }
 
 /** Where the image is kept between processes (exported for the test that corrupts it). */

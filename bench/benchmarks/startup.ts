@@ -196,7 +196,8 @@ export const startupTime: Benchmark = {
         },
       ],
       findings: [
-        `PGlite: the first start (PGlite's initdb of the new directory, then the migrations) takes ` +
+        `PGlite: the first start (the new directory filled from the kept fresh-cluster image, which earlier ` +
+          `in-memory databases on this machine made, then the migrations) takes ` +
           `${longerOrShorter(migrationsPglite)} than a restart (median); a restart is ready in ${fmt(ready('pglite-restart'))} ms.`,
         `PostgreSQL: the first start (the migrations on an empty database) takes ${longerOrShorter(migrationsPostgres)} ` +
           `than a restart (median); a restart is ready in ${fmt(ready('postgres-restart'))} ms.`,

@@ -8,6 +8,7 @@ import { ConsolidationService } from '../../src/consolidation/consolidation.serv
 import { OperationsWorker } from '../../src/operations/operations.worker.js';
 import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
+import { closePglite, openPglite } from '../../src/storage/pglite/pglite-instances.js';
 import { ShutdownCoordinator } from '../../src/lifecycle/shutdown-coordinator.js';
 import { SHUTDOWN_STAGES, type ShutdownStage } from '../../src/lifecycle/shutdown-stage.js';
 import { freePort } from '../helpers/embedded-postgres-server.mjs';
@@ -123,11 +124,15 @@ describe.each([
       databaseName = database.name;
     } else {
       url = 'pglite://memory/startup-failure';
+      // Held here, the instance outlives each failed start's own close (instances are shared by
+      // reference count): later starts skip loading a cluster and migrating it again.
+      await openPglite(url, undefined);
     }
   });
 
   afterAll(async () => {
     if (databaseName) await dropTestDatabase(databaseName);
+    else await closePglite(url);
   });
 
   it.each(injections.map((injection) => [injection.stage, injection] as const))(

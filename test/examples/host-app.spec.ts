@@ -58,7 +58,8 @@ describe('examples/host-app', () => {
       30_000,
     );
     expect(found.body.notes.map((note: { text: string }) => note.text).join(' ')).not.toContain('coffee');
-    expect(app.output()).toMatch(/Consolidated helper: 1 observation\(s\) created/);
+    // The job logs after the run it awaited returns, which is after the observation's commit.
+    await eventually(app.output, (text) => /Consolidated helper: 1 observation\(s\) created/.test(text));
 
     // Nest's shutdown hooks run the teardown, then re-raise the signal: no exit code, by design.
     await app.stop('SIGTERM');

@@ -57,6 +57,8 @@ export interface MemoryModuleOptions {
   consolidation?: Partial<ConsolidationSettings>;
   /** The webhook outbox dispatcher. */
   webhooks?: Partial<WebhookSettings>;
+  /** The audit log of writes made through the HTTP API and MCP. */
+  audit?: Partial<AuditSettings>;
   /**
    * A coordinator created by the caller, so that it can run teardown even when Nest fails to
    * create the application and no provider can be reached (see `main.ts`).
@@ -168,6 +170,24 @@ export interface WebhookSettings {
   /** Deliveries this instance sends at once. */
   concurrency: number;
 }
+
+/**
+ * Every write through the API leaves an entry (who, what, when, request id), written in the
+ * write's own transaction. What is written stays out of it unless `includeContent` says otherwise.
+ */
+export interface AuditSettings {
+  /** Default true. */
+  enabled: boolean;
+  /** Days an entry is kept; `null` keeps entries for ever. Default 90. */
+  retentionDays: number | null;
+  /**
+   * Also keep request bodies, memory text included (secrets are still redacted). Off by default:
+   * the log says what happened to which ids, and leaves the content where deletes can reach it.
+   */
+  includeContent: boolean;
+}
+
+export const DEFAULT_AUDIT: AuditSettings = { enabled: true, retentionDays: 90, includeContent: false };
 
 const DEFAULT_WEBHOOKS: WebhookSettings = {
   allowPrivate: false,
@@ -312,6 +332,14 @@ const optionsSchema = z
       })
       .strict()
       .default(DEFAULT_WEBHOOKS),
+    audit: z
+      .object({
+        enabled: z.boolean().default(DEFAULT_AUDIT.enabled),
+        retentionDays: positiveInt.max(36_500).nullable().default(DEFAULT_AUDIT.retentionDays),
+        includeContent: z.boolean().default(DEFAULT_AUDIT.includeContent),
+      })
+      .strict()
+      .default(DEFAULT_AUDIT),
     shutdownCoordinator: z.instanceof(ShutdownCoordinator).optional(),
   })
   .strict();

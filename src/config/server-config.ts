@@ -48,6 +48,10 @@ const envSchema = z.object({
   MEMORY_MAX_QUERY_CHARS: z.coerce.number().int().positive().optional(),
   MEMORY_MAX_METADATA_KEYS: z.coerce.number().int().positive().optional(),
   MEMORY_MAX_METADATA_CHARS: z.coerce.number().int().positive().optional(),
+  MEMORY_AUDIT_LOG_ENABLED: z.enum(['true', 'false', '1', '0']).optional(),
+  /** Days an audit entry is kept, or `forever`. */
+  MEMORY_AUDIT_LOG_RETENTION_DAYS: z.union([z.literal('forever'), z.coerce.number().int().positive()]).optional(),
+  MEMORY_AUDIT_LOG_INCLUDE_CONTENT: z.enum(['true', 'false', '1', '0']).optional(),
   /** `false` leaves `/mcp` out of the server. */
   MEMORY_MCP_ENABLED: z.enum(['true', 'false', '1', '0']).default('true'),
   /** The bank of a `/mcp` session whose client sends no `X-Bank-Id` (Hindsight's HINDSIGHT_MCP_BANK_ID). */
@@ -114,6 +118,11 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
         allowPrivate: e.MEMORY_WEBHOOK_ALLOW_PRIVATE && ['true', '1'].includes(e.MEMORY_WEBHOOK_ALLOW_PRIVATE),
         leaseMs: e.MEMORY_WEBHOOK_LEASE_MS,
         pollIntervalMs: e.MEMORY_WEBHOOK_POLL_MS,
+      }),
+      audit: onlySet({
+        enabled: e.MEMORY_AUDIT_LOG_ENABLED && ['true', '1'].includes(e.MEMORY_AUDIT_LOG_ENABLED),
+        retentionDays: e.MEMORY_AUDIT_LOG_RETENTION_DAYS === 'forever' ? null : e.MEMORY_AUDIT_LOG_RETENTION_DAYS,
+        includeContent: e.MEMORY_AUDIT_LOG_INCLUDE_CONTENT && ['true', '1'].includes(e.MEMORY_AUDIT_LOG_INCLUDE_CONTENT),
       }),
       limits: onlySet({
         maxJsonDepth: e.MEMORY_MAX_JSON_DEPTH,

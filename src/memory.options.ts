@@ -59,6 +59,8 @@ export interface MemoryModuleOptions {
   webhooks?: Partial<WebhookSettings>;
   /** The audit log of writes made through the HTTP API and MCP. */
   audit?: Partial<AuditSettings>;
+  /** Traces of every LLM call (prompts, reply, tokens, latency, outcome) per bank; off by default. */
+  llmTrace?: Partial<LlmTraceSettings>;
   /**
    * A coordinator created by the caller, so that it can run teardown even when Nest fails to
    * create the application and no provider can be reached (see `main.ts`).
@@ -186,6 +188,21 @@ export interface AuditSettings {
    */
   includeContent: boolean;
 }
+
+/**
+ * What `GET …/llm-requests` can show. Off by default: a trace keeps prompts and replies, so the
+ * memories they quote, for `retentionDays` after the bank's own deletes have removed them.
+ */
+export interface LlmTraceSettings {
+  /** Default false. */
+  enabled: boolean;
+  /** Characters kept of each prompt message and of the reply; longer text is cut with a marker. Default 20 000. */
+  maxChars: number;
+  /** Days a trace is kept. Default 7. */
+  retentionDays: number;
+}
+
+export const DEFAULT_LLM_TRACE: LlmTraceSettings = { enabled: false, maxChars: 20_000, retentionDays: 7 };
 
 export const DEFAULT_AUDIT: AuditSettings = { enabled: true, retentionDays: 90, includeContent: false };
 
@@ -340,6 +357,14 @@ const optionsSchema = z
       })
       .strict()
       .default(DEFAULT_AUDIT),
+    llmTrace: z
+      .object({
+        enabled: z.boolean().default(DEFAULT_LLM_TRACE.enabled),
+        maxChars: positiveInt.max(10_000_000).default(DEFAULT_LLM_TRACE.maxChars),
+        retentionDays: positiveInt.max(36_500).default(DEFAULT_LLM_TRACE.retentionDays),
+      })
+      .strict()
+      .default(DEFAULT_LLM_TRACE),
     shutdownCoordinator: z.instanceof(ShutdownCoordinator).optional(),
   })
   .strict();

@@ -52,6 +52,9 @@ const envSchema = z.object({
   /** Days an audit entry is kept, or `forever`. */
   MEMORY_AUDIT_LOG_RETENTION_DAYS: z.union([z.literal('forever'), z.coerce.number().int().positive()]).optional(),
   MEMORY_AUDIT_LOG_INCLUDE_CONTENT: z.enum(['true', 'false', '1', '0']).optional(),
+  MEMORY_LLM_TRACE_ENABLED: z.enum(['true', 'false', '1', '0']).optional(),
+  MEMORY_LLM_TRACE_MAX_CHARS: z.coerce.number().int().positive().optional(),
+  MEMORY_LLM_TRACE_RETENTION_DAYS: z.coerce.number().int().positive().optional(),
   /** `false` leaves `/mcp` out of the server. */
   MEMORY_MCP_ENABLED: z.enum(['true', 'false', '1', '0']).default('true'),
   /** The bank of a `/mcp` session whose client sends no `X-Bank-Id` (Hindsight's HINDSIGHT_MCP_BANK_ID). */
@@ -123,6 +126,11 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
         enabled: e.MEMORY_AUDIT_LOG_ENABLED && ['true', '1'].includes(e.MEMORY_AUDIT_LOG_ENABLED),
         retentionDays: e.MEMORY_AUDIT_LOG_RETENTION_DAYS === 'forever' ? null : e.MEMORY_AUDIT_LOG_RETENTION_DAYS,
         includeContent: e.MEMORY_AUDIT_LOG_INCLUDE_CONTENT && ['true', '1'].includes(e.MEMORY_AUDIT_LOG_INCLUDE_CONTENT),
+      }),
+      llmTrace: onlySet({
+        enabled: e.MEMORY_LLM_TRACE_ENABLED && ['true', '1'].includes(e.MEMORY_LLM_TRACE_ENABLED),
+        maxChars: e.MEMORY_LLM_TRACE_MAX_CHARS,
+        retentionDays: e.MEMORY_LLM_TRACE_RETENTION_DAYS,
       }),
       limits: onlySet({
         maxJsonDepth: e.MEMORY_MAX_JSON_DEPTH,

@@ -11,6 +11,7 @@ import { EntityNameIndex1764900000000 } from './1764900000000-entity-name-index.
 import { DocumentChunks1765100000000 } from './1765100000000-document-chunks.js';
 import { Directives1765200000000 } from './1765200000000-directives.js';
 import { ObservationHistory1765300000000 } from './1765300000000-observation-history.js';
+import { LlmRequests1765400000000 } from './1765400000000-llm-requests.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -27,6 +28,7 @@ export const MEMORY_MIGRATIONS = [
   DocumentChunks1765100000000,
   Directives1765200000000,
   ObservationHistory1765300000000,
+  LlmRequests1765400000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

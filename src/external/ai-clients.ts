@@ -80,14 +80,18 @@ export class AiClients {
     private readonly transport: HttpTransport,
   ) {}
 
-  /** A static rather than only a function so that a startup-failure test can make it throw. */
-  static create(settings: AiClientSettings, guard: ExternalCallGuard): AiClients {
+  /**
+   * A static rather than only a function so that a startup-failure test can make it throw.
+   * `decorateLlm` wraps the LLM client the module uses (the tracing client).
+   */
+  static create(settings: AiClientSettings, guard: ExternalCallGuard, decorateLlm?: (llm: LlmClient) => LlmClient): AiClients {
     const transport = new HttpTransport();
     let clients: AiClients;
     try {
+      const llm = createLlm(settings.llm, guard, transport);
       clients = new AiClients(
         createEmbedder(settings.embedder, guard, transport),
-        createLlm(settings.llm, guard, transport),
+        llm && decorateLlm ? decorateLlm(llm) : llm,
         createReranker(settings.reranker, guard, transport),
         transport,
       );
@@ -105,8 +109,12 @@ export class AiClients {
   }
 }
 
-export function createAiClients(settings: AiClientSettings, guard: ExternalCallGuard): AiClients {
-  return AiClients.create(settings, guard);
+export function createAiClients(
+  settings: AiClientSettings,
+  guard: ExternalCallGuard,
+  decorateLlm?: (llm: LlmClient) => LlmClient,
+): AiClients {
+  return AiClients.create(settings, guard, decorateLlm);
 }
 
 function createEmbedder(settings: EmbedderSettings, guard: ExternalCallGuard, transport: HttpTransport): Embedder {

@@ -10,6 +10,21 @@ export interface LlmJsonRequest<T> {
   maxTokens?: number;
   /** Told the tokens the call consumed, as the provider reported them, even when its reply is then refused. */
   onUsage?: (usage: LlmUsage) => void;
+  /** Told the reply's text as the provider sent it, before it is parsed, so a refused reply can be traced too. */
+  onReply?: (text: string) => void;
+  /** Whose call this is, for the LLM trace; a call without one is not traced. */
+  context?: LlmCallContext;
+}
+
+/** Attribution of one LLM call: the bank it serves, and the run and document it belongs to. */
+export interface LlmCallContext {
+  bankId: string;
+  /** The document whose content is in the prompt (retain's extraction). */
+  documentId?: string;
+  /** Shared by every LLM call of one run (one retain request, one consolidation batch, one reflect). */
+  traceId?: string;
+  /** Hindsight's call scope, when it is not the one the operation implies. */
+  scope?: string;
 }
 
 export interface LlmUsage {

@@ -48,6 +48,7 @@ export class OpenAiLlmClient implements LlmClient {
         ),
       );
       request.onUsage?.(usageOf(completion));
+      request.onReply?.(completion?.choices?.[0]?.message?.content ?? '');
       return parseReply(completion, request.operation, request.schema);
     });
   }

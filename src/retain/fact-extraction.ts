@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type ExtractedEntity, canonicalEntityName, mergeEntities, openingName, properNouns } from '../entities/entity-names.js';
-import type { LlmClient } from '../external/llm-client.js';
+import type { LlmCallContext, LlmClient } from '../external/llm-client.js';
 import { occurredRangeIn } from './time-expressions.js';
 
 export type RetainedFactType = 'world' | 'experience';
@@ -146,7 +146,12 @@ Dates: resolve relative dates against the event time given; null when the text h
  * empty or malformed answer throws `LlmOutputError` from the client, so a document is never
  * replaced by nothing.
  */
-export async function extractFactsWithLlm(llm: LlmClient, input: ExtractionInput, signal?: AbortSignal): Promise<ExtractedFact[]> {
+export async function extractFactsWithLlm(
+  llm: LlmClient,
+  input: ExtractionInput,
+  signal?: AbortSignal,
+  context?: LlmCallContext,
+): Promise<ExtractedFact[]> {
   const user = [
     input.timestamp ? `Event time: ${input.timestamp.toISOString()}` : 'Event time: unknown',
     input.context ? `Context: ${input.context}` : null,
@@ -156,7 +161,10 @@ export async function extractFactsWithLlm(llm: LlmClient, input: ExtractionInput
   ]
     .filter(Boolean)
     .join('\n');
-  const answer = await llm.completeJson({ operation: 'extract-facts', system: SYSTEM_PROMPT, user, schema: llmFactsSchema }, signal);
+  const answer = await llm.completeJson(
+    { operation: 'extract-facts', system: SYSTEM_PROMPT, user, schema: llmFactsSchema, context },
+    signal,
+  );
   return answer.facts.map((fact) => {
     const entities = mergeEntities(
       input.entities.filter((entity) => mentions(fact.text, entity.name)),

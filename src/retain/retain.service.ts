@@ -25,6 +25,7 @@ import { DEFAULT_CHUNK_SIZE, splitIntoChunks } from '../documents/chunking.js';
 import { type NewChunk, configuredChunkSize, deleteDocumentsChunks, insertChunks } from '../documents/chunks.queries.js';
 import { randomUUID } from 'node:crypto';
 import { isUuid } from '../storage/uuid.js';
+import type { LlmCallContext } from '../external/llm-client.js';
 import { type ExtractedFact, type ExtractionInput, extractFactsBySentence, extractFactsWithLlm } from './fact-extraction.js';
 import {
   type AppendBaseRow,
@@ -209,6 +210,8 @@ export class RetainService {
       bases: appended.length > 0 ? await readAppendBases(sql, bankId, appended) : [],
     }));
     const appendBases = new Map<string, string | null>(appended.map((id) => [id, null]));
+    // One trace for the whole request: every extraction call of this retain shares it.
+    const traceId = randomUUID();
     for (const base of bases) appendBases.set(base.id, base.content_hash);
     const extracted = await Promise.all(
       withAppendBases(request.items, bases).map(async (item) => {
@@ -216,7 +219,13 @@ export class RetainService {
         const chunks = splitIntoChunks(item.content, chunkSize);
         const perChunk = await Promise.all(
           chunks.map(async (content, chunk) =>
-            (await this.extract(toExtractionInput({ ...item, content }), signal)).map((fact) => ({ ...fact, chunk })),
+            (
+              await this.extract(toExtractionInput({ ...item, content }), signal, {
+                bankId,
+                documentId: item.documentId ?? undefined,
+                traceId,
+              })
+            ).map((fact) => ({ ...fact, chunk })),
           ),
         );
         return { item, tags, scopes: checkedScopes(item, tags), chunks, facts: perChunk.flat() };
@@ -235,8 +244,8 @@ export class RetainService {
     return { items, appendBases };
   }
 
-  private extract(input: ExtractionInput, signal?: AbortSignal): Promise<ExtractedFact[]> | ExtractedFact[] {
-    return this.ai.llm ? extractFactsWithLlm(this.ai.llm, input, signal) : extractFactsBySentence(input);
+  private extract(input: ExtractionInput, signal?: AbortSignal, context?: LlmCallContext): Promise<ExtractedFact[]> | ExtractedFact[] {
+    return this.ai.llm ? extractFactsWithLlm(this.ai.llm, input, signal, context) : extractFactsBySentence(input);
   }
 
   /**

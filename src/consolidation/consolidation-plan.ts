@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { z } from 'zod';
-import type { LlmClient } from '../external/llm-client.js';
+import type { LlmCallContext, LlmClient } from '../external/llm-client.js';
 import type { ClaimedMemory, ObservationPlan, ObservationVersion } from './consolidation.types.js';
 import { sameScope, scopeKey } from './observation-scopes.js';
 import { cosine } from './vectors.js';
@@ -212,7 +212,12 @@ const SYSTEM_PROMPT = [
 const logger = new Logger('ConsolidationPlan');
 
 /** The LLM's proposal for the batch. Throws `LlmOutputError` when the reply is unusable. */
-export async function askLlm(llm: LlmClient, groups: ScopeGroup[], signal?: AbortSignal): Promise<ConsolidationReply> {
+export async function askLlm(
+  llm: LlmClient,
+  groups: ScopeGroup[],
+  signal?: AbortSignal,
+  context?: LlmCallContext,
+): Promise<ConsolidationReply> {
   const scopesOfMemory = new Map<string, { memory: ClaimedMemory; scopes: number[] }>();
   groups.forEach((group, index) => {
     for (const memory of group.memories) {
@@ -236,7 +241,7 @@ export async function askLlm(llm: LlmClient, groups: ScopeGroup[], signal?: Abor
       group.older.map((older) => ({ id: older.id, text: older.text, time: new Date(older.factAt).toISOString(), scope: index })),
     ),
   });
-  return llm.completeJson({ operation: 'consolidate', system: SYSTEM_PROMPT, user, schema: consolidationReplySchema }, signal);
+  return llm.completeJson({ operation: 'consolidate', system: SYSTEM_PROMPT, user, schema: consolidationReplySchema, context }, signal);
 }
 
 /**

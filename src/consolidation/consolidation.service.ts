@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { bankNotFound } from '../banks/banks.service.js';
@@ -372,7 +373,8 @@ export class ConsolidationService {
       return planBySimilarity(groups, entities, this.options.consolidation.similarityThreshold);
     }
     const llm = this.ai.llm;
-    const reply = await this.llmSlots.run(() => askLlm(llm, groups, signal), signal);
+    const context = { bankId: batch.bankId, traceId: randomUUID() };
+    const reply = await this.llmSlots.run(() => askLlm(llm, groups, signal, context), signal);
     return planFromReply(batch.bankId, groups, reply);
   }
 

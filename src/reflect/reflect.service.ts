@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { BanksService } from '../banks/banks.service.js';
@@ -126,6 +127,7 @@ export class ReflectService {
           schema: answerSchema,
           maxTokens,
           onUsage: (reported) => (usage = addUsage(usage, reported)),
+          context: { bankId, traceId: randomUUID() },
         },
         signal,
       )

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { BanksService, bankNotFound } from '../banks/banks.service.js';
 import { lockBankForConsolidation } from '../consolidation/consolidation.queries.js';
@@ -154,7 +155,7 @@ export class MemoriesService {
   async dryRunExtract(bankId: string, input: ExtractionInput, signal?: AbortSignal): Promise<ExtractedFact[]> {
     await this.banks.assertExists(bankId);
     if (!this.ai.llm) return extractFactsBySentence(input);
-    return extractFactsWithLlm(this.ai.llm, input, signal).catch((error: unknown) => {
+    return extractFactsWithLlm(this.ai.llm, input, signal, { bankId, traceId: randomUUID() }).catch((error: unknown) => {
       throw fromExternalFailure(error);
     });
   }

@@ -230,6 +230,7 @@ export class BanksService {
           user: 'ping',
           schema: probeSchema,
           maxTokens: 16,
+          context: { bankId },
         },
         signal,
       );

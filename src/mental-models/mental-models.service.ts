@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { ensureBank } from '../banks/banks.queries.js';
@@ -352,6 +353,7 @@ export class MentalModelsService {
           schema: summarySchema,
           maxTokens: model.maxTokens,
           onUsage: (reported) => (usage = addUsage(usage, reported)),
+          context: { bankId: model.bankId, traceId: randomUUID() },
         },
         signal,
       )

@@ -8,10 +8,13 @@ import { ConsolidationScheduler } from './consolidation/consolidation.scheduler.
 import { ConsolidationService } from './consolidation/consolidation.service.js';
 import { AiClients } from './external/ai-clients.js';
 import { ExternalCallGuard } from './external/external-call-guard.js';
+import type { LlmClient } from './external/llm-client.js';
 import { MemoryHealthIndicator } from './health/memory.health.js';
 import { ReadinessService } from './health/readiness.service.js';
 import { WatchdogService } from './health/watchdog.service.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
+import { LlmTraceService } from './llm-traces/llm-trace.service.js';
+import { TracingLlmClient } from './llm-traces/tracing-llm-client.js';
 import { MemoryLifecycle } from './memory-lifecycle.js';
 import { MEMORY_DATA_SOURCE, MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from './memory.constants.js';
 import { ConfigurableMemoryModule, MEMORY_MODULE_OPTIONS } from './memory.module-definition.js';
@@ -110,14 +113,17 @@ const providers: Provider[] = [
     provide: AiClients,
     // After the database (through the vector back end): startup runs in the reverse of teardown
     // order, so a database that cannot be reached leaves no HTTP agent to clean up.
-    inject: [MEMORY_OPTIONS, ExternalCallGuard, ShutdownCoordinator, MEMORY_VECTOR_BACKEND],
-    useFactory: (options: ResolvedMemoryOptions, guard: ExternalCallGuard, coordinator: ShutdownCoordinator) =>
+    inject: [MEMORY_OPTIONS, ExternalCallGuard, ShutdownCoordinator, LlmTraceService, MEMORY_VECTOR_BACKEND],
+    useFactory: (options: ResolvedMemoryOptions, guard: ExternalCallGuard, coordinator: ShutdownCoordinator, traces: LlmTraceService) =>
       coordinator.guardStartup('ai-clients', () => {
-        const clients = AiClients.create({ embedder: options.embedder, llm: options.llm, reranker: options.reranker }, guard);
+        const settings = { embedder: options.embedder, llm: options.llm, reranker: options.reranker };
+        const traced = (llm: LlmClient) => (traces.enabled ? new TracingLlmClient(llm, traces, options.llm.model) : llm);
+        const clients = AiClients.create(settings, guard, traced);
         coordinator.register('ai-clients', 'ai-clients', () => clients.close());
         return clients;
       }),
   },
+  LlmTraceService,
   BanksService,
   MemoriesService,
   OperationsService,
@@ -161,6 +167,7 @@ const providers: Provider[] = [
     MemoryDatabase,
     MemoryMetrics,
     AiClients,
+    LlmTraceService,
     BanksService,
     MemoriesService,
     OperationsService,

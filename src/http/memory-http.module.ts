@@ -9,6 +9,7 @@ import { ChunksController } from './controllers/chunks.controller.js';
 import { DocumentsController } from './controllers/documents.controller.js';
 import { BankGraphController, EntitiesController } from './controllers/entities.controller.js';
 import { MemoriesController } from './controllers/memories.controller.js';
+import { LlmRequestsController } from './controllers/llm-requests.controller.js';
 import { MentalModelsController } from './controllers/mental-models.controller.js';
 import { MetricsController, MonitoringController } from './controllers/monitoring.controller.js';
 import { OperationsController } from './controllers/operations.controller.js';
@@ -39,6 +40,7 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
     WebhooksController,
     EntitiesController,
     BankGraphController,
+    LlmRequestsController,
   ],
   providers: [{ provide: MEMORY_HTTP_OPTIONS, useValue: {} satisfies MemoryHttpOptions }, ApiKeyVerifier, ApiKeyGuard],
   exports: [ApiKeyVerifier],

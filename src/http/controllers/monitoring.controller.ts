@@ -2,6 +2,7 @@ import { Get, Inject, Optional, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiServiceUnavailableResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { WatchdogService } from '../../health/watchdog.service.js';
+import { LlmTraceService } from '../../llm-traces/llm-trace.service.js';
 import { MCP_ENDPOINT } from '../../mcp/mcp.options.js';
 import { MemoryMetrics } from '../../metrics/memory-metrics.js';
 import { HealthResponse, VersionResponse } from '../dto/responses/monitoring.responses.js';
@@ -10,7 +11,7 @@ import { MemoryApiController, OpenMemoryApiController } from '../memory-api.deco
 /** The Hindsight API version whose core this server speaks; its client checks nothing more. */
 export const HINDSIGHT_API_VERSION = '0.9.1';
 
-/** What this server implements of Hindsight's optional features; `mcp` depends on the host. */
+/** What this server implements of Hindsight's optional features; `mcp` and `llm_trace` depend on the configuration. */
 const FEATURES = {
   observations: true,
   worker: true,
@@ -20,7 +21,6 @@ const FEATURES = {
   document_export_api: false,
   document_import_api: false,
   audit_log: false,
-  llm_trace: false,
   store_document_text: true,
 } as const;
 
@@ -29,6 +29,7 @@ const FEATURES = {
 export class MonitoringController {
   constructor(
     @Inject(WatchdogService) private readonly watchdog: WatchdogService,
+    @Inject(LlmTraceService) private readonly traces: LlmTraceService,
     // Absent when MemoryMcpModule is not imported (MEMORY_MCP_ENABLED=false, or a host without it).
     @Optional() @Inject(MCP_ENDPOINT) private readonly mcpEndpoint?: boolean,
   ) {}
@@ -37,7 +38,10 @@ export class MonitoringController {
   @ApiOperation({ operationId: 'get_version' })
   @ApiOkResponse({ type: VersionResponse })
   version(): VersionResponse {
-    return { api_version: HINDSIGHT_API_VERSION, features: { ...FEATURES, mcp: this.mcpEndpoint === true } };
+    return {
+      api_version: HINDSIGHT_API_VERSION,
+      features: { ...FEATURES, mcp: this.mcpEndpoint === true, llm_trace: this.traces.enabled },
+    };
   }
 
   /** Hindsight's `/health`: 200 when the database answers, else 503, both with the same shape. */

@@ -46,13 +46,7 @@ export class DirectivesService {
 
   /** Creates the bank on first use, as retain and mental models do. */
   async create(bankId: string, request: CreateDirective): Promise<Directive> {
-    const fields = {
-      name: requireText(request.name, 'name'),
-      content: requireText(request.content, 'content'),
-      priority: checkPriority(request.priority ?? 0),
-      isActive: request.isActive ?? true,
-      tags: uniqueTags(request.tags ?? []),
-    };
+    const fields = checkDirectiveDefinition(request);
     const row = await this.database.transaction(async (sql) => {
       await ensureBank(sql, bankId);
       return insertDirective(sql, { bankId, ...fields });
@@ -78,6 +72,20 @@ export class DirectivesService {
     const affected = isUuid(id) ? await this.database.withConnection((sql) => deleteDirective(sql, bankId, id)) : 0;
     if (affected === 0) throw notFound(id);
   }
+}
+
+/**
+ * The checks `create` makes, exported for bank templates, which write many directives in one
+ * transaction of their own and must refuse a bad one before writing any.
+ */
+export function checkDirectiveDefinition(request: CreateDirective): Required<CreateDirective> {
+  return {
+    name: requireText(request.name, 'name'),
+    content: requireText(request.content, 'content'),
+    priority: checkPriority(request.priority ?? 0),
+    isActive: request.isActive ?? true,
+    tags: uniqueTags(request.tags ?? []),
+  };
 }
 
 /** The lines a prompt carries, or nothing when no directive applies. */

@@ -49,8 +49,8 @@ import {
 } from './mental-models.queries.js';
 
 const CRON_CHECK_INTERVAL_MS = 30_000;
-const MODEL_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
-const MAX_ID_LENGTH = 64;
+export const MODEL_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+export const MAX_ID_LENGTH = 64;
 
 const summarySchema = z.object({ content: z.string().trim().min(1, 'empty content') });
 
@@ -208,15 +208,7 @@ export class MentalModelsService {
 
   /** Creates the model with a placeholder and queues its first refresh, in one transaction. */
   async create(bankId: string, request: CreateMentalModel): Promise<{ mentalModelId: string; operationId: string }> {
-    const name = requireText(request.name, 'name');
-    const sourceQuery = requireText(request.sourceQuery, 'source_query');
-    const maxTokens = checkMaxTokens(request.maxTokens ?? DEFAULT_MODEL_TOKENS);
-    const trigger = checkTrigger({ ...DEFAULT_TRIGGER, ...definedOnly(request.trigger ?? {}) });
-    const tags = uniqueTags(request.tags ?? []);
-    const explicitId = request.id ?? null;
-    if (explicitId !== null && (!MODEL_ID.test(explicitId) || explicitId.length > MAX_ID_LENGTH)) {
-      throw invalid(`id must be lowercase letters, digits and hyphens (at most ${MAX_ID_LENGTH})`, 'id');
-    }
+    const { id: explicitId, name, sourceQuery, maxTokens, trigger, tags } = checkModelDefinition(request);
     const result = await this.database.transaction(async (sql) => {
       await ensureBank(sql, bankId);
       const id = await this.insert(sql, bankId, explicitId, name, { sourceQuery, tags, maxTokens, trigger });
@@ -391,6 +383,33 @@ export class MentalModelsService {
   }
 }
 
+/** A model's definition, checked and normalised. */
+export interface CheckedModelDefinition {
+  id: string | null;
+  name: string;
+  sourceQuery: string;
+  maxTokens: number;
+  trigger: MentalModelTrigger;
+  tags: string[];
+}
+
+/**
+ * The checks `create` makes, exported for bank templates, which write many models in one
+ * transaction of their own and must refuse a bad one before writing any.
+ */
+export function checkModelDefinition(request: CreateMentalModel): CheckedModelDefinition {
+  const name = requireText(request.name, 'name');
+  const sourceQuery = requireText(request.sourceQuery, 'source_query');
+  const maxTokens = checkMaxTokens(request.maxTokens ?? DEFAULT_MODEL_TOKENS);
+  const trigger = checkTrigger({ ...DEFAULT_TRIGGER, ...definedOnly(request.trigger ?? {}) });
+  const tags = uniqueTags(request.tags ?? []);
+  const id = request.id ?? null;
+  if (id !== null && (!MODEL_ID.test(id) || id.length > MAX_ID_LENGTH)) {
+    throw invalid(`id must be lowercase letters, digits and hyphens (at most ${MAX_ID_LENGTH})`, 'id');
+  }
+  return { id, name, sourceQuery, maxTokens, trigger, tags };
+}
+
 const DEFAULT_TRIGGER: MentalModelTrigger = {
   refreshAfterConsolidation: false,
   refreshCron: null,
@@ -526,7 +545,7 @@ function factJson(fact: ReflectFact): Record<string, unknown> {
   };
 }
 
-function toModel(row: ModelRow): MentalModel {
+export function toModel(row: ModelRow): MentalModel {
   return {
     id: row.id,
     bankId: row.bank_id,

@@ -67,6 +67,17 @@ export type {
   MentalModelTrigger,
   UpdateMentalModel,
 } from './mental-models/mental-model.types.js';
+export {
+  BankTemplateInvalidError,
+  BankTemplatesService,
+  type BankTemplateImport,
+  type BankTemplateIssue,
+} from './bank-templates/bank-templates.service.js';
+export {
+  BANK_TEMPLATE_JSON_SCHEMA,
+  bankTemplateManifestSchema,
+  type BankTemplateManifest,
+} from './bank-templates/bank-template.manifest.js';
 export { ReflectService } from './reflect/reflect.service.js';
 export { EntitiesService, OBSERVATIONS_PER_ENTITY, type EntityDetail, type EntityGraph } from './entities/entities.service.js';
 export {

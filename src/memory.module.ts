@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import type { DataSource } from 'typeorm';
 import { BankGraphService } from './banks/bank-graph.service.js';
+import { BankTemplatesService } from './bank-templates/bank-templates.service.js';
 import { BanksService } from './banks/banks.service.js';
 import { ConsolidationScheduler } from './consolidation/consolidation.scheduler.js';
 import { ConsolidationService } from './consolidation/consolidation.service.js';
@@ -146,6 +147,7 @@ const providers: Provider[] = [
   ReflectService,
   EntitiesService,
   BankGraphService,
+  BankTemplatesService,
   ReadinessService,
   WatchdogService,
   MemoryHealthIndicator,
@@ -183,6 +185,7 @@ const providers: Provider[] = [
     ReflectService,
     EntitiesService,
     BankGraphService,
+    BankTemplatesService,
     ReadinessService,
     WatchdogService,
     MemoryHealthIndicator,

@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from '../health/health.controller.js';
 import { ApiKeyGuard, ApiKeyVerifier } from './api-key.guard.js';
+import { BankTemplatesController } from './controllers/bank-templates.controller.js';
 import { BanksController } from './controllers/banks.controller.js';
 import { ConsolidationController } from './controllers/consolidation.controller.js';
 import { DirectivesController } from './controllers/directives.controller.js';
@@ -41,6 +42,7 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
     EntitiesController,
     BankGraphController,
     LlmRequestsController,
+    BankTemplatesController,
   ],
   providers: [{ provide: MEMORY_HTTP_OPTIONS, useValue: {} satisfies MemoryHttpOptions }, ApiKeyVerifier, ApiKeyGuard],
   exports: [ApiKeyVerifier],

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { HindsightClient, HindsightError, createClient, createConfig, sdk } from '@vectorize-io/hindsight-client';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { ExternalCallGuard } from '../../src/external/external-call-guard.js';
 import { eventually } from '../helpers/eventually.js';
 import { type ChatRequestBody, FakeOpenAiServer } from '../helpers/fake-openai-server.js';
@@ -399,6 +400,189 @@ describe.each(BACKENDS)('directives, reflect options and mental-model operations
     const models = await client.listMentalModels(bankId);
     expect(models.items.map((model) => model.id)).toEqual(['kept']);
     expect(models.items[0].trigger).toMatchObject({ mode: 'full', exclude_mental_models: true, exclude_mental_model_ids: ['x'] });
+  });
+
+  describe('bank templates', () => {
+    async function exportOf(bankId: string) {
+      const { data, response } = await sdk.exportBankTemplate({ client: raw, path: { bank_id: bankId } });
+      expect(response.status).toBe(200);
+      return data!;
+    }
+
+    // The client declares no body for import (Hindsight reads the raw JSON), so the manifest goes in untyped.
+    const importInto = (bankId: string, manifest: unknown, dryRun?: boolean) =>
+      sdk.importBankTemplate({
+        client: raw,
+        path: { bank_id: bankId },
+        query: dryRun ? { dry_run: true } : undefined,
+        body: manifest as never,
+      });
+
+    const locs = (error: unknown) => (error as { detail: Array<{ loc: unknown[] }> }).detail.map((issue) => issue.loc);
+
+    async function settled(bankId: string, operationIds: string[]) {
+      for (const operationId of operationIds) {
+        await eventually(
+          () => sdk.getOperationStatus({ client: raw, path: { bank_id: bankId, operation_id: operationId } }),
+          (status) => status.data?.status === 'completed',
+        );
+      }
+    }
+
+    it('exports a configured bank, imports it into a new one that exports the same, re-imports as updates; the schema validates it', async () => {
+      const source = await bank();
+      await client.updateBankConfig(source, { reflectMission: 'Help the support team.', dispositionEmpathy: 5 });
+      await client.createDirective(source, 'Language', 'Always answer in French.', { priority: 5, tags: ['team-a'] });
+      await client.createDirective(source, 'Paused', 'Never used.', { isActive: false });
+      const created = await sdk.createMentalModel({
+        client: raw,
+        path: { bank_id: source },
+        body: {
+          id: 'alice',
+          name: 'Alice',
+          source_query: 'What does Alice do?',
+          tags: ['team-a'],
+          max_tokens: 1024,
+          trigger: { refresh_after_consolidation: true, fact_types: ['world'] },
+        },
+      });
+      await settled(source, [created.data!.operation_id]);
+
+      const manifest = await exportOf(source);
+      expect(manifest).toEqual({
+        version: '1',
+        bank: { reflect_mission: 'Help the support team.', enable_observations: false, disposition_empathy: 5 },
+        mental_models: [
+          {
+            id: 'alice',
+            name: 'Alice',
+            source_query: 'What does Alice do?',
+            tags: ['team-a'],
+            max_tokens: 1024,
+            trigger: {
+              mode: 'full',
+              refresh_after_consolidation: true,
+              fact_types: ['world'],
+              exclude_mental_models: false,
+              keep_trace: false,
+            },
+          },
+        ],
+        directives: [
+          { name: 'Language', content: 'Always answer in French.', priority: 5, is_active: true, tags: ['team-a'] },
+          { name: 'Paused', content: 'Never used.', priority: 0, is_active: false, tags: [] },
+        ],
+      });
+      const schema = (await sdk.getBankTemplateSchema({ client: raw })).data as Record<string, unknown>;
+      const validate = new Ajv2020({ strict: false }).compile(schema);
+      expect(validate(manifest)).toBe(true);
+      expect(validate({ ...manifest, version: '2' })).toBe(false);
+      expect(validate({ version: '1', mental_models: [{ id: 'Not An Id', name: 'x', source_query: 'y' }] })).toBe(false);
+
+      const target = `bank-${randomUUID().slice(0, 8)}`;
+      const first = await importInto(target, manifest);
+      expect(first.response.status).toBe(200);
+      expect(first.data).toEqual({
+        bank_id: target,
+        config_applied: true,
+        mental_models_created: ['alice'],
+        mental_models_updated: [],
+        directives_created: ['Language', 'Paused'],
+        directives_updated: [],
+        operation_ids: [expect.any(String)],
+        dry_run: false,
+      });
+      expect(await exportOf(target)).toEqual(manifest);
+      await settled(target, first.data!.operation_ids!);
+      expect((await client.getMentalModel(target, 'alice')).content).toBe(SUMMARY);
+
+      const again = await importInto(target, manifest);
+      expect(again.data).toMatchObject({
+        mental_models_created: [],
+        mental_models_updated: ['alice'],
+        directives_created: [],
+        directives_updated: ['Language', 'Paused'],
+      });
+      expect(await exportOf(target)).toEqual(manifest);
+      const directives = await sdk.listDirectives({ client: raw, path: { bank_id: target }, query: { active_only: false } });
+      expect(directives.data!.items).toHaveLength(2);
+      expect((await client.listMentalModels(target)).items).toHaveLength(1);
+      await settled(target, again.data!.operation_ids!);
+    });
+
+    it('dry_run reports what would be created and updated and writes nothing', async () => {
+      const target = await bank();
+      await client.createDirective(target, 'Language', 'Keep me.');
+      const before = await exportOf(target);
+      const manifest = {
+        version: '1',
+        bank: { retain_mission: 'Only facts.' },
+        mental_models: [{ id: 'team', name: 'Team', source_query: 'Who is on the team?' }],
+        directives: [
+          { name: 'Language', content: 'Changed.' },
+          { name: 'Tone', content: 'Be brief.' },
+        ],
+      };
+
+      const dry = await importInto(target, manifest, true);
+      expect(dry.data).toEqual({
+        bank_id: target,
+        config_applied: true,
+        mental_models_created: ['team'],
+        mental_models_updated: [],
+        directives_created: ['Tone'],
+        directives_updated: ['Language'],
+        operation_ids: [],
+        dry_run: true,
+      });
+      expect(await exportOf(target)).toEqual(before);
+      const missing = `bank-${randomUUID().slice(0, 8)}`;
+      expect((await importInto(missing, manifest, true)).data).toMatchObject({ directives_created: ['Language', 'Tone'], dry_run: true });
+      expect((await sdk.exportBankTemplate({ client: raw, path: { bank_id: missing } })).response.status).toBe(404);
+    });
+
+    it('refuses a manifest with one bad item among good ones with a 422 naming the field, and writes none of it', async () => {
+      const target = await bank();
+      await client.createDirective(target, 'Language', 'Keep me.');
+      const before = await exportOf(target);
+      const good = {
+        version: '1',
+        bank: { retain_mission: 'Only facts.' },
+        mental_models: [{ id: 'good', name: 'Good', source_query: 'What?' }],
+        directives: [
+          { name: 'Language', content: 'Changed.' },
+          { name: 'Tone', content: 'Be brief.' },
+        ],
+      };
+      const withModel = (model: object) => ({
+        ...good,
+        mental_models: [...good.mental_models, { name: 'Bad', source_query: 'What?', ...model }],
+      });
+      const withDirective = (directive: object) => ({ ...good, directives: [...good.directives, directive] });
+      const cases: Array<[unknown, unknown[]]> = [
+        [withModel({ id: 'Not An Id' }), ['body', 'mental_models', 1, 'id']],
+        [withModel({ id: 'good' }), ['body', 'mental_models', 1, 'id']],
+        [withModel({ id: 'small', max_tokens: 100 }), ['body', 'mental_models', 1, 'max_tokens']],
+        [withModel({ id: 'cron', trigger: { refresh_cron: 'not a cron' } }), ['body', 'mental_models', 1, 'trigger', 'refresh_cron']],
+        [withModel({ id: 'delta', trigger: { mode: 'delta' } }), ['body', 'mental_models', 1, 'trigger', 'mode']],
+        [withDirective({ name: 'Tone', content: 'Again.' }), ['body', 'directives', 2, 'name']],
+        [withDirective({ name: 'Blank', content: '  ' }), ['body', 'directives', 2, 'content']],
+        [{ ...good, bank: { retain_mission: 'x', disposition_empathy: 9 } }, ['body', 'bank', 'disposition_empathy']],
+        [{ ...good, bank: { entity_labels: [{ name: 'x' }] } }, ['body', 'bank', 'entity_labels']],
+        [{ ...good, version: '2' }, ['body', 'version']],
+      ];
+      for (const [manifest, loc] of cases) {
+        const refused = await importInto(target, manifest);
+        expect(refused.response.status).toBe(422);
+        expect(locs(refused.error)).toContainEqual(loc);
+      }
+      expect((await call(http.url, 'POST', `/v1/default/banks/${target}/import`, [good])).status).toBe(422);
+      expect(await exportOf(target)).toEqual(before);
+
+      const missing = `bank-${randomUUID().slice(0, 8)}`;
+      expect((await importInto(missing, cases[0][0])).response.status).toBe(422);
+      expect((await sdk.exportBankTemplate({ client: raw, path: { bank_id: missing } })).response.status).toBe(404);
+    });
   });
 });
 

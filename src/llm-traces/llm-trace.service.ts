@@ -4,7 +4,7 @@ import { findBank } from '../banks/banks.queries.js';
 import { bankNotFound } from '../banks/banks.service.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
 import type { LlmTraceSettings, ResolvedMemoryOptions } from '../memory.options.js';
-import { MemoryDatabase } from '../storage/memory-database.js';
+import { MemoryDatabase, isConnectionHeld } from '../storage/memory-database.js';
 import { stripUnstorable } from '../storage/storable-text.js';
 import {
   type LlmRequestRow,
@@ -68,6 +68,12 @@ export class LlmTraceService {
 
   async record(call: TracedCall): Promise<void> {
     if (!this.settings.enabled) return;
+    if (isConnectionHeld()) {
+      // Only reachable in the guard's `warn` mode: the caller's transaction would carry the trace,
+      // and a failed insert would roll back the caller's own writes.
+      this.logger.warn(`LLM trace of '${call.operation}' for bank '${call.bankId}' not written: the call was made holding a connection`);
+      return;
+    }
     try {
       const names = HINDSIGHT_NAMES[call.operation] ?? {
         operation: call.operation.replace(/-/g, '_'),

@@ -15,6 +15,7 @@ export {
   type ResolvedMemoryOptions,
   type RetainLimits,
   type WebhookSettings,
+  type LlmTraceSettings,
 } from './memory.options.js';
 export type { AiClientSettings, EmbedderSettings, LlmSettings, RerankerSettings } from './external/ai-clients.js';
 export type { RecallSettings } from './recall/recall.types.js';
@@ -106,7 +107,8 @@ export {
 } from './webhooks/webhook.types.js';
 export { AiClients } from './external/ai-clients.js';
 export type { Embedder } from './external/embedder.js';
-export type { LlmClient } from './external/llm-client.js';
+export type { LlmCallContext, LlmClient } from './external/llm-client.js';
+export { LlmTraceService } from './llm-traces/llm-trace.service.js';
 export type { Reranker } from './external/reranker.js';
 export { MemoryMetrics } from './metrics/memory-metrics.js';
 export { WatchdogService } from './health/watchdog.service.js';

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { findBank } from '../banks/banks.queries.js';
@@ -25,6 +26,13 @@ import type {
   TracedMessage,
 } from './llm-trace.types.js';
 import { SecretRedactor, truncated } from './redaction.js';
+
+/**
+ * Runs work in the async context of this module's loading, where no request's stores are set: a
+ * trace is not part of the request whose LLM call it records, so the request's audit scope must
+ * not count the trace's insert as a write of that request.
+ */
+const outsideAnyRequest = AsyncLocalStorage.snapshot();
 
 /** Expired traces one insert deletes at most: the cost of retention stays bounded per call. */
 const EXPIRED_PER_INSERT = 100;
@@ -81,32 +89,34 @@ export class LlmTraceService {
       };
       const usage = call.usage;
       const input: TracedMessage[] = call.messages.map((message) => ({ role: message.role, content: this.keep(message.content) }));
-      await this.database.transaction(async (sql) => {
-        await insertLlmRequest(sql, {
-          bankId: call.bankId,
-          operation: names.operation,
-          scope: call.scope ?? names.scope,
-          traceId: call.traceId ?? null,
-          spanId: randomUUID(),
-          provider: call.provider,
-          model: call.model,
-          status: call.error === undefined ? 'success' : 'error',
-          startedAt: call.startedAt,
-          endedAt: new Date(call.startedAt.getTime() + call.durationMs),
-          durationMs: call.durationMs,
-          // Hindsight records an absent count as null rather than 0.
-          inputTokens: usage?.inputTokens || null,
-          outputTokens: usage?.outputTokens || null,
-          cachedTokens: usage?.cachedTokens || null,
-          totalTokens: usage?.totalTokens || null,
-          input,
-          output: call.reply === null ? null : this.keep(call.reply),
-          error: call.error === undefined ? null : this.keep(call.error),
-          llmInfo: call.maxTokens === undefined ? {} : { request: { max_completion_tokens: call.maxTokens } },
-          metadata: call.documentId === undefined ? {} : { document_id: call.documentId },
-        });
-        await deleteExpiredLlmRequests(sql, call.bankId, this.settings.retentionDays, EXPIRED_PER_INSERT);
-      });
+      await outsideAnyRequest(() =>
+        this.database.transaction(async (sql) => {
+          await insertLlmRequest(sql, {
+            bankId: call.bankId,
+            operation: names.operation,
+            scope: call.scope ?? names.scope,
+            traceId: call.traceId ?? null,
+            spanId: randomUUID(),
+            provider: call.provider,
+            model: call.model,
+            status: call.error === undefined ? 'success' : 'error',
+            startedAt: call.startedAt,
+            endedAt: new Date(call.startedAt.getTime() + call.durationMs),
+            durationMs: call.durationMs,
+            // Hindsight records an absent count as null rather than 0.
+            inputTokens: usage?.inputTokens || null,
+            outputTokens: usage?.outputTokens || null,
+            cachedTokens: usage?.cachedTokens || null,
+            totalTokens: usage?.totalTokens || null,
+            input,
+            output: call.reply === null ? null : this.keep(call.reply),
+            error: call.error === undefined ? null : this.keep(call.error),
+            llmInfo: call.maxTokens === undefined ? {} : { request: { max_completion_tokens: call.maxTokens } },
+            metadata: call.documentId === undefined ? {} : { document_id: call.documentId },
+          });
+          await deleteExpiredLlmRequests(sql, call.bankId, this.settings.retentionDays, EXPIRED_PER_INSERT);
+        }),
+      );
     } catch (error) {
       this.logger.warn(`LLM trace of '${call.operation}' for bank '${call.bankId}' not written: ${(error as Error).message}`);
     }

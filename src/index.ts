@@ -80,6 +80,14 @@ export {
   type BankTemplateManifest,
 } from './bank-templates/bank-template.manifest.js';
 export { ReflectService } from './reflect/reflect.service.js';
+export { KnowledgeBaseService, type BundleFile } from './knowledge-base/knowledge-base.service.js';
+export type {
+  CreateKnowledgePage,
+  KnowledgeNode,
+  KnowledgePage,
+  KnowledgeSearchHit,
+  UpdateKnowledgeNode,
+} from './knowledge-base/knowledge-base.types.js';
 export { EntitiesService, OBSERVATIONS_PER_ENTITY, type EntityDetail, type EntityGraph } from './entities/entities.service.js';
 export {
   BankGraphService,

@@ -4,6 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import type { DataSource } from 'typeorm';
 import { BankGraphService } from './banks/bank-graph.service.js';
 import { BankTemplatesService } from './bank-templates/bank-templates.service.js';
+import { KnowledgeBaseService } from './knowledge-base/knowledge-base.service.js';
 import { BanksService } from './banks/banks.service.js';
 import { ConsolidationScheduler } from './consolidation/consolidation.scheduler.js';
 import { ConsolidationService } from './consolidation/consolidation.service.js';
@@ -148,6 +149,7 @@ const providers: Provider[] = [
   EntitiesService,
   BankGraphService,
   BankTemplatesService,
+  KnowledgeBaseService,
   ReadinessService,
   WatchdogService,
   MemoryHealthIndicator,
@@ -186,6 +188,7 @@ const providers: Provider[] = [
     EntitiesService,
     BankGraphService,
     BankTemplatesService,
+    KnowledgeBaseService,
     ReadinessService,
     WatchdogService,
     MemoryHealthIndicator,

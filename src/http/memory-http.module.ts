@@ -3,6 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from '../health/health.controller.js';
 import { ApiKeyGuard, ApiKeyVerifier } from './api-key.guard.js';
 import { BankTemplatesController } from './controllers/bank-templates.controller.js';
+import { KnowledgeBaseController } from './controllers/knowledge-base.controller.js';
 import { BanksController } from './controllers/banks.controller.js';
 import { ConsolidationController } from './controllers/consolidation.controller.js';
 import { DirectivesController } from './controllers/directives.controller.js';
@@ -43,6 +44,7 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
     BankGraphController,
     LlmRequestsController,
     BankTemplatesController,
+    KnowledgeBaseController,
   ],
   providers: [{ provide: MEMORY_HTTP_OPTIONS, useValue: {} satisfies MemoryHttpOptions }, ApiKeyVerifier, ApiKeyGuard],
   exports: [ApiKeyVerifier],

@@ -51,6 +51,8 @@ export interface MemoryModuleOptions {
   retain?: Partial<RetainLimits>;
   /** Sizes of what one HTTP request may carry; a request over one is answered 422 naming the field. */
   limits?: Partial<InputLimits>;
+  /** Files uploaded to `POST …/files/retain`: their size, number, and the worker threads that convert them. */
+  files?: Partial<FileRetainSettings>;
   /** The async operations worker (async retain and other queued work). */
   operations?: Partial<OperationsSettings>;
   /** Background consolidation of raw memories into observations. */
@@ -122,6 +124,24 @@ export const DEFAULT_INPUT_LIMITS: InputLimits = {
   maxQueryChars: 10_000,
   maxMetadataKeys: 100,
   maxMetadataChars: 65_536,
+};
+
+export interface FileRetainSettings {
+  /** Largest file accepted, in bytes; a bigger one is answered 413 naming it. Default 10 MiB. */
+  maxFileBytes: number;
+  /** Files in one request; more is answered 400. Default 10, as Hindsight's. */
+  maxFiles: number;
+  /** Uploads converted at once, each in a worker thread of its own that ends with it; the others wait their turn. Default 2. */
+  parseConcurrency: number;
+  /** Time one file may take to convert before it is refused (422) and its worker ended. Default 30 000. */
+  parseTimeoutMs: number;
+}
+
+export const DEFAULT_FILE_RETAIN: FileRetainSettings = {
+  maxFileBytes: 10 * 1024 * 1024,
+  maxFiles: 10,
+  parseConcurrency: 2,
+  parseTimeoutMs: 30_000,
 };
 
 export interface OperationsSettings {
@@ -312,6 +332,15 @@ const optionsSchema = z
       })
       .strict()
       .default(DEFAULT_INPUT_LIMITS),
+    files: z
+      .object({
+        maxFileBytes: positiveInt.default(DEFAULT_FILE_RETAIN.maxFileBytes),
+        maxFiles: positiveInt.max(1000).default(DEFAULT_FILE_RETAIN.maxFiles),
+        parseConcurrency: positiveInt.max(64).default(DEFAULT_FILE_RETAIN.parseConcurrency),
+        parseTimeoutMs: positiveInt.default(DEFAULT_FILE_RETAIN.parseTimeoutMs),
+      })
+      .strict()
+      .default(DEFAULT_FILE_RETAIN),
     operations: z
       .object({
         concurrency: positiveInt.max(64).default(2),

@@ -48,6 +48,9 @@ const envSchema = z.object({
   MEMORY_MAX_QUERY_CHARS: z.coerce.number().int().positive().optional(),
   MEMORY_MAX_METADATA_KEYS: z.coerce.number().int().positive().optional(),
   MEMORY_MAX_METADATA_CHARS: z.coerce.number().int().positive().optional(),
+  // File retain: unset means the default of `files` in memory.options.ts.
+  MEMORY_MAX_FILE_BYTES: z.coerce.number().int().positive().optional(),
+  MEMORY_MAX_FILES: z.coerce.number().int().positive().optional(),
   MEMORY_AUDIT_LOG_ENABLED: z.enum(['true', 'false', '1', '0']).optional(),
   /** Days an audit entry is kept, or `forever`. */
   MEMORY_AUDIT_LOG_RETENTION_DAYS: z.union([z.literal('forever'), z.coerce.number().int().positive()]).optional(),
@@ -142,6 +145,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
         maxMetadataKeys: e.MEMORY_MAX_METADATA_KEYS,
         maxMetadataChars: e.MEMORY_MAX_METADATA_CHARS,
       }),
+      files: onlySet({ maxFileBytes: e.MEMORY_MAX_FILE_BYTES, maxFiles: e.MEMORY_MAX_FILES }),
       reranker: {
         provider: e.MEMORY_RERANKER,
         baseUrl: e.MEMORY_RERANKER_URL,

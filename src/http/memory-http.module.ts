@@ -1,5 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { FileParser } from '../files/file-parser.js';
+import { FileRetainService } from '../files/file-retain.service.js';
 import { HealthController } from '../health/health.controller.js';
 import { ApiKeyGuard, ApiKeyVerifier } from './api-key.guard.js';
 import { BankTemplatesController } from './controllers/bank-templates.controller.js';
@@ -9,6 +11,7 @@ import { ConsolidationController } from './controllers/consolidation.controller.
 import { DirectivesController } from './controllers/directives.controller.js';
 import { ChunksController } from './controllers/chunks.controller.js';
 import { DocumentsController } from './controllers/documents.controller.js';
+import { FilesController } from './controllers/files.controller.js';
 import { BankGraphController, EntitiesController } from './controllers/entities.controller.js';
 import { MemoriesController } from './controllers/memories.controller.js';
 import { LlmRequestsController } from './controllers/llm-requests.controller.js';
@@ -33,6 +36,7 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
     BanksController,
     MemoriesController,
     DocumentsController,
+    FilesController,
     ChunksController,
     OperationsController,
     ReflectController,
@@ -46,7 +50,13 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
     BankTemplatesController,
     KnowledgeBaseController,
   ],
-  providers: [{ provide: MEMORY_HTTP_OPTIONS, useValue: {} satisfies MemoryHttpOptions }, ApiKeyVerifier, ApiKeyGuard],
+  providers: [
+    { provide: MEMORY_HTTP_OPTIONS, useValue: {} satisfies MemoryHttpOptions },
+    ApiKeyVerifier,
+    ApiKeyGuard,
+    FileParser,
+    FileRetainService,
+  ],
   exports: [ApiKeyVerifier],
 })
 export class MemoryHttpModule {

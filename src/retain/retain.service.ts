@@ -127,6 +127,28 @@ export class RetainService {
     return { bankId, itemsCount: request.items.length, async: true, operationId, memoryIds: [], usage: NO_USAGE };
   }
 
+  /**
+   * Queues one async retain per request in a single transaction, so that the documents of one
+   * upload are queued together or not at all. `labels` (one per request, optional) are kept in the
+   * operation's payload beside the request, to say where it came from (a file's name).
+   */
+  async enqueueEach(bankId: string, requests: RetainRequest[], labels: Array<Record<string, unknown>> = []): Promise<string[]> {
+    const checked = requests.map((request) => withStorableText({ ...request, async: true, operationId: null }));
+    checked.forEach((request) => this.validate(bankId, request));
+    const operationIds = await this.database.transaction(async (sql) => {
+      await ensureBank(sql, bankId);
+      const ids: string[] = [];
+      for (const [index, request] of checked.entries()) {
+        const payload = { ...labels[index], request: serialise(request), items_count: request.items.length };
+        ids.push(await this.operations.enqueue(sql, bankId, 'retain', payload));
+      }
+      return ids;
+    });
+    this.metrics.retainRequests.inc({ mode: 'async' }, checked.length);
+    this.worker.notify();
+    return operationIds;
+  }
+
   private async runQueued(operation: ClaimedOperation, signal: AbortSignal): Promise<void> {
     const request = deserialise(operation.payload.request as SerialisedRequest);
     const memoryIds = await this.ingest(

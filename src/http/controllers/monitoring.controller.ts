@@ -17,7 +17,7 @@ const FEATURES = {
   worker: true,
   bank_config_api: true,
   bank_llm_health: true,
-  file_upload_api: false,
+  file_upload_api: true,
   document_export_api: false,
   document_import_api: false,
   audit_log: false,

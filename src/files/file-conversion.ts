@@ -1,0 +1,124 @@
+import { fileTypeFromBuffer } from 'file-type';
+
+/** The kinds of file whose text can be retained. */
+export const FILE_KINDS = ['text', 'html', 'pdf', 'docx'] as const;
+export type FileKind = (typeof FILE_KINDS)[number];
+
+/** Why a file was refused; the HTTP layer picks the status from it. */
+export type FileRejectionReason = 'too_large' | 'unsupported' | 'encrypted' | 'corrupt' | 'empty' | 'timeout';
+
+export type FileConversion = { ok: true; kind: FileKind; text: string } | { ok: false; reason: FileRejectionReason; message: string };
+
+const DOCX_MIME = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+
+/**
+ * Sniffs a file's type from its bytes and converts it to text. The name a client gives a file is
+ * never consulted: a `.pdf` that holds plain text is text, and a `.txt` that holds a PDF is a PDF.
+ * Runs inside the parser worker (`file-parser.worker.ts`), so a slow or hostile file blocks no
+ * request but its own.
+ */
+export async function convertFile(bytes: Uint8Array): Promise<FileConversion> {
+  if (bytes.length === 0) return refuse('empty', 'the file is empty');
+  const sniffed = await fileTypeFromBuffer(bytes);
+  if (sniffed?.mime === 'application/pdf') return convertPdf(bytes);
+  if (sniffed?.mime === DOCX_MIME) return convertDocx(bytes);
+  // A DOCX too damaged for the sniffer to see past its first entries still names its parts.
+  if (sniffed?.mime === 'application/zip' && containsAscii(bytes, 'word/')) return convertDocx(bytes);
+  if (sniffed?.mime === 'application/x-cfb') {
+    // Word and Excel keep a password-protected OOXML file inside an OLE container, as they keep
+    // the legacy .doc and .xls formats: neither can be read here.
+    return refuse('unsupported', 'it is an OLE compound file (a password-protected Office document, or a legacy .doc/.xls): not supported');
+  }
+  if (sniffed) return refuse('unsupported', `its content is ${sniffed.mime} (.${sniffed.ext}), which is not supported`);
+  const text = decodeText(bytes);
+  if (text === null) return refuse('unsupported', 'its content is binary data of no supported type');
+  if (looksLikeHtml(text)) return convertHtml(text);
+  return withText('text', text);
+}
+
+function refuse(reason: FileRejectionReason, message: string): FileConversion {
+  return { ok: false, reason, message };
+}
+
+function withText(kind: FileKind, text: string): FileConversion {
+  const trimmed = text.replace(/\r\n?/g, '\n').trim();
+  if (!trimmed)
+    return refuse('empty', kind === 'pdf' ? 'it has no text layer (scanned pages are not read: there is no OCR)' : 'it holds no text');
+  return { ok: true, kind, text: trimmed };
+}
+
+function containsAscii(bytes: Uint8Array, text: string): boolean {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(text, 0, 'latin1');
+}
+
+/** UTF-8 without NUL bytes; anything else is binary. A leading byte-order mark is dropped. */
+function decodeText(bytes: Uint8Array): string | null {
+  if (bytes.includes(0)) return null;
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The WHATWG MIME sniffing rule for HTML: the first non-blank characters open one of the tags
+ * that only HTML starts with. A Markdown file that quotes a tag further down stays Markdown.
+ */
+function looksLikeHtml(text: string): boolean {
+  return /^\s*<(!doctype html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p|!--)[\s>]/i.test(text.slice(0, 512));
+}
+
+async function convertHtml(html: string): Promise<FileConversion> {
+  const { convert } = await import('html-to-text');
+  const text = convert(html, {
+    wordwrap: false,
+    selectors: [
+      // Link targets and images are markup, not what the page says.
+      { selector: 'a', options: { ignoreHref: true } },
+      { selector: 'img', format: 'skip' },
+      // Kept as written: the words are what recall matches, not their case.
+      ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
+    ],
+  });
+  return withText('html', text);
+}
+
+async function convertPdf(bytes: Uint8Array): Promise<FileConversion> {
+  const { extractText, getDocumentProxy } = await import('unpdf');
+  let document: Awaited<ReturnType<typeof getDocumentProxy>>;
+  try {
+    // pdf.js takes ownership of the buffer it is given; a copy keeps the caller's intact.
+    document = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
+  } catch (error) {
+    if (errorName(error) === 'PasswordException') return refuse('encrypted', 'it is an encrypted PDF that needs a password');
+    return refuse('corrupt', `it is not a readable PDF (${errorMessage(error)})`);
+  }
+  try {
+    const { text } = await extractText(document, { mergePages: false });
+    return withText('pdf', text.map((page) => page.trim()).join('\n\n'));
+  } catch (error) {
+    return refuse('corrupt', `its pages could not be read (${errorMessage(error)})`);
+  } finally {
+    await document.destroy().catch(() => undefined);
+  }
+}
+
+async function convertDocx(bytes: Uint8Array): Promise<FileConversion> {
+  const mammoth = (await import('mammoth')).default;
+  try {
+    const { value } = await mammoth.extractRawText({ buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
+    return withText('docx', value);
+  } catch (error) {
+    return refuse('corrupt', `it is not a readable DOCX file (${errorMessage(error)})`);
+  }
+}
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error || (typeof error === 'object' && error !== null) ? (error as { name?: string }).name : undefined;
+}
+
+function errorMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
+}

@@ -66,6 +66,9 @@ export class FileParser {
     const worker = new Worker(WORKER_PATH, { resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     this.live += 1;
     worker.once('exit', () => (this.live -= 1));
+    // Each file listens for errors while it converts; one between two files (none is expected of
+    // an idle worker) must not be an unhandled 'error' event, which would end the process.
+    worker.on('error', () => undefined);
     // A conversion in progress never keeps the process from exiting.
     worker.unref();
     try {

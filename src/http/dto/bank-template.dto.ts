@@ -23,7 +23,7 @@ for (const [name, fallback] of Object.entries(BANK_CONFIG_DEFAULTS)) {
   const options: ApiPropertyOptions = name.startsWith('disposition_')
     ? { type: 'integer', minimum: 1, maximum: 5, nullable: true }
     : name === 'retain_extraction_mode'
-      ? { enum: [...RETAIN_EXTRACTION_MODES], nullable: true }
+      ? { type: String, enum: [...RETAIN_EXTRACTION_MODES], nullable: true }
       : typeof fallback === 'number'
         ? { type: 'integer', minimum: 1, nullable: true }
         : { type: typeof fallback === 'boolean' ? Boolean : String, nullable: true };

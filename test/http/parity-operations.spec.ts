@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { HindsightClient, createClient, createConfig, sdk } from '@vectorize-io/hindsight-client';
+import { type NewLlmRequest, deleteExpiredLlmRequests, insertLlmRequest } from '../../src/llm-traces/llm-traces.queries.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { eventually } from '../helpers/eventually.js';
@@ -459,6 +460,166 @@ describe.each(BACKENDS)('operations and maintenance routes on $name', (backend) 
       expect((await client.listMemories(bank)).total).toBe(before.total);
     });
   });
+
+  /**
+   * The traces' SQL on both back ends. Tracing is off in this app (its LLM is `none`), so the rows
+   * are written through the query module the tracing client uses; the LLM path is proven below.
+   */
+  describe('LLM traces', () => {
+    const bank = 'trace-sql-bank';
+    const day = 86_400_000;
+
+    const trace = (overrides: Partial<NewLlmRequest>): NewLlmRequest => ({
+      bankId: bank,
+      operation: 'retain',
+      scope: 'retain_extract_facts',
+      traceId: 'run-1',
+      spanId: randomUUID(),
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      status: 'success',
+      startedAt: new Date(Date.now() - 60_000),
+      endedAt: new Date(Date.now() - 59_000),
+      durationMs: 1000,
+      inputTokens: 10,
+      outputTokens: 4,
+      cachedTokens: null,
+      totalTokens: 14,
+      input: [{ role: 'user', content: 'Content: Ada builds boats.' }],
+      output: '{"facts":[]}',
+      error: null,
+      llmInfo: {},
+      metadata: { document_id: 'doc-a' },
+      ...overrides,
+    });
+    const list = (query: Record<string, unknown> = {}, bankId = bank) =>
+      sdk.listLlmRequests({ client: raw, path: { bank_id: bankId }, query: query as never });
+
+    beforeAll(async () => {
+      await client.createBank(bank, {});
+      await database.transaction(async (sql) => {
+        await insertLlmRequest(sql, trace({}));
+        await insertLlmRequest(sql, trace({ startedAt: new Date(Date.now() - 50_000), metadata: { document_id: 'doc-b' } }));
+        await insertLlmRequest(
+          sql,
+          trace({
+            traceId: 'run-2',
+            operation: 'consolidation',
+            scope: 'consolidation',
+            status: 'error',
+            startedAt: new Date(Date.now() - 40_000),
+            inputTokens: null,
+            outputTokens: null,
+            totalTokens: null,
+            output: null,
+            error: 'ExternalServiceError: llm (openai) failed [http 500]',
+            metadata: {},
+          }),
+        );
+        await insertLlmRequest(sql, trace({ traceId: 'run-0', startedAt: new Date(Date.now() - 3 * day) }));
+      });
+    });
+
+    it('lists newest first, filters and paginates by call or by run, and counts per day', async () => {
+      const all = await list();
+      expect(all.response.status).toBe(200);
+      expect(all.data).toMatchObject({ bank_id: bank, total: 4, limit: 50, offset: 0 });
+      expect(all.data!.items.map((item) => item.trace_id)).toEqual(['run-2', 'run-1', 'run-1', 'run-0']);
+      expect(all.data!.items[1]).toMatchObject({
+        operation: 'retain',
+        scope: 'retain_extract_facts',
+        status: 'success',
+        input_tokens: 10,
+        total_tokens: 14,
+        cached_tokens: null,
+        input: [{ role: 'user', content: 'Content: Ada builds boats.' }],
+        output: '{"facts":[]}',
+        metadata: { document_id: 'doc-b' },
+        llm_info: {},
+      });
+
+      expect((await list({ status: 'error' })).data!.items.map((item) => item.error)).toEqual([expect.stringContaining('http 500')]);
+      expect((await list({ operation: 'retain', scope: 'retain_extract_facts', provider: 'openai' })).data!.total).toBe(3);
+      expect((await list({ document_id: 'doc-a' })).data!.total).toBe(2);
+      expect((await list({ trace_id: 'run-1' })).data!.total).toBe(2);
+      const recent = await list({
+        start_date: new Date(Date.now() - day).toISOString(),
+        end_date: new Date(Date.now() - 45_000).toISOString(),
+      });
+      expect(recent.data!.items.map((item) => item.metadata)).toEqual([{ document_id: 'doc-b' }, { document_id: 'doc-a' }]);
+      const page = await list({ limit: 1, offset: 1 });
+      expect(page.data).toMatchObject({ total: 4, limit: 1, offset: 1, items: [{ trace_id: 'run-1' }] });
+
+      const runs = await list({ group: true, limit: 2 });
+      expect(runs.data!.total).toBe(3);
+      expect(runs.data!.items.map((item) => item.trace_id)).toEqual(['run-2', 'run-1', 'run-1']);
+
+      const week = await sdk.llmRequestStats({ client: raw, path: { bank_id: bank } });
+      expect(week.data).toMatchObject({ bank_id: bank, period: '7d', trunc: 'day' });
+      const buckets = week.data!.buckets;
+      expect(buckets.length).toBeGreaterThanOrEqual(2);
+      expect(buckets.every((bucket) => /^\d{4}-\d{2}-\d{2}T00:00:00\+00:00$/.test(bucket.time))).toBe(true);
+      expect(buckets.reduce((sum, bucket) => sum + bucket.total, 0)).toBe(4);
+      expect(buckets.reduce((sum, bucket) => sum + (bucket.statuses.error ?? 0), 0)).toBe(1);
+      expect(buckets.reduce((sum, bucket) => sum + bucket.tokens.input, 0)).toBe(30);
+      const today = await sdk.llmRequestStats({
+        client: raw,
+        path: { bank_id: bank },
+        query: { period: '1d', operation: 'consolidation' },
+      });
+      expect(today.data!.buckets).toEqual([
+        { time: expect.any(String), statuses: { error: 1 }, total: 1, tokens: { input: 0, output: 0, cached: 0, total: 0 } },
+      ]);
+    });
+
+    it('answers 422 naming a bad parameter, 404 for a bank that does not exist, and reports tracing off', async () => {
+      const refused: Array<[Record<string, unknown>, string]> = [
+        [{ status: 'failed' }, 'status'],
+        [{ limit: 0 }, 'limit'],
+        [{ limit: 501 }, 'limit'],
+        [{ offset: -1 }, 'offset'],
+        [{ start_date: 'yesterday' }, 'start_date'],
+        [{ end_date: '2026-13-40T00:00:00Z' }, 'end_date'],
+        [{ group: 'sometimes' }, 'group'],
+        [{ memory_id: randomUUID() }, 'memory_id'],
+      ];
+      for (const [query, parameter] of refused) {
+        const answer = await list(query);
+        expect([query, answer.response.status]).toEqual([query, 422]);
+        expect(answer.error).toMatchObject({ detail: [expect.objectContaining({ loc: ['query', parameter] })] });
+      }
+      const period = await sdk.llmRequestStats({ client: raw, path: { bank_id: bank }, query: { period: '2d' } });
+      expect(period.response.status).toBe(422);
+      expect(period.error).toMatchObject({
+        detail: [expect.objectContaining({ loc: ['query', 'period'], msg: expect.stringContaining('1d, 7d, 30d') })],
+      });
+
+      const unknown = await list({}, 'no-such-trace-bank');
+      expect(unknown.response.status).toBe(404);
+      expect(unknown.error).toEqual({ detail: "Bank 'no-such-trace-bank' not found" });
+      expect((await sdk.llmRequestStats({ client: raw, path: { bank_id: 'no-such-trace-bank' } })).response.status).toBe(404);
+      expect((await list()).data!.total).toBe(4);
+      expect((await client.getVersion()).features?.llm_trace).toBe(false);
+    });
+
+    it('deletes at most the given number of expired traces of one bank, and a deleted bank takes its traces with it', async () => {
+      const other = 'trace-sql-other-bank';
+      await client.createBank(other, {});
+      await database.transaction(async (sql) => {
+        for (let i = 0; i < 3; i++) await insertLlmRequest(sql, trace({ bankId: other, startedAt: new Date(Date.now() - (10 + i) * day) }));
+        await insertLlmRequest(sql, trace({ bankId: other }));
+      });
+      const count = async (bankId: string) =>
+        Number((await database.query<{ n: string }>(`SELECT count(*) AS n FROM llm_requests WHERE bank_id = $1`, [bankId]))[0].n);
+      expect(await database.transaction((sql) => deleteExpiredLlmRequests(sql, other, 7, 2))).toBe(2);
+      expect(await database.transaction((sql) => deleteExpiredLlmRequests(sql, other, 7, 2))).toBe(1);
+      expect(await count(other)).toBe(1);
+      expect(await count(bank)).toBe(4);
+
+      await client.deleteBank(other);
+      expect(await count(other)).toBe(0);
+    });
+  });
 });
 
 /** The LLM paths need a provider but no particular storage: one PGlite app against a scripted fake. */
@@ -522,5 +683,135 @@ describe('routes that call the LLM, with one configured', () => {
       expect.objectContaining({ text: 'Jonas repairs organs in Leipzig.', fact_type: 'world', entities: ['Jonas', 'Leipzig'] }),
     ]);
     expect((await sdk.listMemories({ client: raw, path: { bank_id: 'llm-bank' } })).data?.total).toBe(0);
+  });
+
+  /**
+   * The tracing client on the real LLM path: its own app (tracing on, a recognisable key, a small
+   * size bound) against the same fake, next to the one above with tracing off.
+   */
+  describe('LLM traces', () => {
+    const KEY = 'sk-parity-trace-key-7f3c9a1e5b';
+    const MAX_CHARS = 2000;
+    const bank = 'trace-bank';
+    let traced: HttpApp;
+    let tracedRaw: RawClient;
+
+    beforeAll(async () => {
+      traced = await startHttpApp({
+        DATABASE_URL: `pglite://memory/parity-operations-traces-${randomUUID()}`,
+        MEMORY_LLM: 'openai',
+        OPENAI_BASE_URL: fake.baseUrl,
+        OPENAI_API_KEY: KEY,
+        MEMORY_AI_MAX_RETRIES: '0',
+        MEMORY_AI_TIMEOUT_MS: '1000',
+        MEMORY_LLM_TRACE_ENABLED: 'true',
+        MEMORY_LLM_TRACE_MAX_CHARS: String(MAX_CHARS),
+      });
+      tracedRaw = createClient(createConfig({ baseUrl: traced.url }));
+    });
+
+    afterAll(async () => {
+      await traced?.close();
+    });
+
+    const traces = (query: Record<string, unknown> = {}) =>
+      sdk.listLlmRequests({ client: tracedRaw, path: { bank_id: bank }, query: query as never }).then((response) => response.data!);
+    const retain = (items: Array<{ content: string; document_id: string }>) =>
+      sdk.retainMemories({ client: tracedRaw, path: { bank_id: bank }, body: { items } });
+
+    it('traces each call with its bank, operation, prompt, reply and tokens, the key redacted and long text cut', async () => {
+      fake.onChat(() => ({ facts: [{ text: 'Mara fixes bicycles in Porto.', fact_type: 'world', entities: ['Mara', 'Porto'] }] }));
+      const calls = fake.requestCount('chat');
+      const retained = await retain([
+        {
+          content: `Mara fixes bicycles in Porto. Her workshop's key is ${KEY}; the bot sends Bearer abc.def.ghi`,
+          document_id: 'doc-short',
+        },
+        { content: `Mara's logbook. ${'She trued a wheel. '.repeat(150)}`, document_id: 'doc-long' },
+      ]);
+      expect(retained.response.status).toBe(200);
+      const made = fake.requestCount('chat') - calls;
+
+      const listed = await traces();
+      expect(listed.total).toBe(made);
+      expect(new Set(listed.items.map((item) => item.trace_id)).size).toBe(1);
+      for (const item of listed.items) {
+        expect(item).toMatchObject({
+          bank_id: bank,
+          operation: 'retain',
+          scope: 'retain_extract_facts',
+          status: 'success',
+          provider: 'openai',
+          model: 'gpt-4o-mini',
+          error: null,
+          input_tokens: expect.any(Number),
+          output_tokens: expect.any(Number),
+        });
+        expect(item.total_tokens).toBe(item.input_tokens! + item.output_tokens!);
+        expect(item.duration_ms).toBeGreaterThanOrEqual(0);
+        expect(item.output).toContain('Mara fixes bicycles in Porto.');
+      }
+      const [short] = (await traces({ document_id: 'doc-short' })).items;
+      const prompt = (short.input as Array<{ role: string; content: string }>).map((message) => message.content).join('\n');
+      expect(prompt).toContain('Mara fixes bicycles in Porto.');
+      expect(prompt).toContain('[REDACTED]');
+      expect(prompt).toContain('Bearer [REDACTED]');
+      expect(JSON.stringify(listed)).not.toContain(KEY);
+      expect(JSON.stringify(listed)).not.toContain('abc.def.ghi');
+
+      const [long] = (await traces({ document_id: 'doc-long' })).items;
+      const user = (long.input as Array<{ role: string; content: string }>).find((message) => message.role === 'user')!.content;
+      expect(user.length).toBeLessThan(MAX_CHARS + 50);
+      expect(user).toMatch(/…\[truncated \d+ characters\]$/);
+    });
+
+    it('traces a failed call with its error, redacted, and a refused reply with its text', async () => {
+      fake.fail('chat', {
+        kind: 'status',
+        status: 500,
+        body: { error: { message: `upstream rejected key ${KEY}`, type: 'server_error' } },
+      });
+      expect((await retain([{ content: 'Ines sails to Madeira.', document_id: 'doc-500' }])).response.status).toBe(502);
+      fake.onChat(() => 'this is not JSON');
+      expect((await retain([{ content: 'Ines sails to Azores.', document_id: 'doc-bad-json' }])).response.status).toBe(502);
+
+      const [failed] = (await traces({ document_id: 'doc-500' })).items;
+      expect(failed).toMatchObject({ status: 'error', output: null, input_tokens: null });
+      expect(failed.error).toMatch(/^ExternalServiceError: .*500.*upstream rejected key \[REDACTED\]/);
+      const [refused] = (await traces({ document_id: 'doc-bad-json' })).items;
+      expect(refused).toMatchObject({ status: 'error', output: 'this is not JSON', input_tokens: expect.any(Number) });
+      expect(refused.error).toMatch(/^LlmOutputError: .*malformed JSON/);
+      expect((await traces({ status: 'error' })).total).toBe(2);
+    });
+
+    it('counts the traced calls per day, by status and tokens, and groups them by run', async () => {
+      const { items, total } = await traces({ limit: 500 });
+      const stats = await sdk.llmRequestStats({ client: tracedRaw, path: { bank_id: bank }, query: { period: '1d', operation: 'retain' } });
+      const buckets = stats.data!.buckets;
+      expect(buckets.reduce((sum, bucket) => sum + bucket.total, 0)).toBe(total);
+      expect(buckets.reduce((sum, bucket) => sum + (bucket.statuses.error ?? 0), 0)).toBe(2);
+      expect(buckets.reduce((sum, bucket) => sum + (bucket.statuses.success ?? 0), 0)).toBe(total - 2);
+      expect(buckets.reduce((sum, bucket) => sum + bucket.tokens.total, 0)).toBe(
+        items.reduce((sum, item) => sum + (item.total_tokens ?? 0), 0),
+      );
+      // One run per retain request: the two-document one and the two that failed.
+      expect((await traces({ group: true })).total).toBe(3);
+      expect((await sdk.getVersion({ client: tracedRaw })).data?.features?.llm_trace).toBe(true);
+    });
+
+    it('with tracing off, an LLM call leaves no trace and /version says so', async () => {
+      fake.onChat(() => ({ facts: [{ text: 'Olek bakes bread.', fact_type: 'world', entities: ['Olek'] }] }));
+      const calls = fake.requestCount('chat');
+      const extracted = await sdk.dryRunExtractMemories({
+        client: raw,
+        path: { bank_id: 'llm-bank' },
+        body: { content: 'Olek bakes bread.' },
+      });
+      expect(extracted.response.status).toBe(200);
+      expect(fake.requestCount('chat')).toBe(calls + 1);
+      const listed = await sdk.listLlmRequests({ client: raw, path: { bank_id: 'llm-bank' } });
+      expect(listed.data).toEqual({ bank_id: 'llm-bank', total: 0, limit: 50, offset: 0, items: [] });
+      expect((await sdk.getVersion({ client: raw })).data?.features?.llm_trace).toBe(false);
+    });
   });
 });

@@ -389,6 +389,7 @@ describe.each(KNOWLEDGE_BACKENDS)('the knowledge base on $name', (backend) => {
 
     const answers = [
       where(await sdk.createKnowledgeFolder({ client: raw, path, body: { name: ' ' } })),
+      where(await sdk.createKnowledgePage({ client: raw, path, body: { name: '名'.repeat(501), source_query: 'q?' } })),
       where(await sdk.createKnowledgeFolder({ client: raw, path, body: { name: 'X', parent_id: 'kf-missing' } })),
       where(await sdk.createKnowledgeFolder({ client: raw, path, body: { name: 'X', parent_id: page.page_id } })),
       where(await sdk.createKnowledgePage({ client: raw, path, body: { name: 'X' } as never })),
@@ -407,6 +408,7 @@ describe.each(KNOWLEDGE_BACKENDS)('the knowledge base on $name', (backend) => {
       where(await sdk.searchKnowledgeBase({ client: raw, path, query: { q: 'x', limit: 51 } })),
     ];
     expect(answers).toEqual([
+      [422, ['body', 'name']],
       [422, ['body', 'name']],
       [422, ['body', 'parent_id']],
       [422, ['body', 'parent_id']],

@@ -17,13 +17,15 @@ import { MentalModelTriggerDto, toCreateMentalModel } from './mental-model.dto.j
 
 /** Longest node id: `kf-`/`kp-` and 32 hex digits here; Hindsight's column holds 64. */
 const MAX_NODE_ID = 64;
+/** Page names are in a unique index, whose entries PostgreSQL caps at about 2,700 bytes: 500 UTF-16 units stay under 1,500. */
+const MAX_NAME = 500;
 
 /** Hindsight's `CreateFolderRequest`. */
 export class CreateKnowledgeFolderRequestDto {
   @ApiProperty()
   @IsString()
   @IsNotBlank('name cannot be empty')
-  @MaxLength(1000)
+  @MaxLength(MAX_NAME)
   name: string;
 
   @ApiPropertyOptional({ type: String, nullable: true, description: 'The parent folder; the root when absent or null' })
@@ -38,7 +40,7 @@ export class CreateKnowledgePageRequestDto {
   @ApiProperty()
   @IsString()
   @IsNotBlank('name cannot be empty')
-  @MaxLength(1000)
+  @MaxLength(MAX_NAME)
   name: string;
 
   @ApiProperty({ description: 'The question the page answers; its refreshes rebuild the content from it' })
@@ -85,7 +87,7 @@ export class UpdateKnowledgeNodeRequestDto {
   @IsOptional()
   @IsString()
   @IsNotBlank('name cannot be empty')
-  @MaxLength(1000)
+  @MaxLength(MAX_NAME)
   name?: string | null;
 
   @ApiPropertyOptional({ type: String, nullable: true, description: 'The new parent folder; null moves the node to the root' })

@@ -20,6 +20,15 @@ export class ApiKeyVerifier {
     return this.expected !== null;
   }
 
+  /**
+   * Who a request is, for the audit log: the key's fingerprint (the start of its SHA-256, never
+   * the key), or `anonymous` when the API is open.
+   */
+  identityOf(authorization: string | string[] | undefined): string {
+    if (!this.expected || !this.accepts(authorization)) return 'anonymous';
+    return `api-key:${this.expected.toString('hex').slice(0, 12)}`;
+  }
+
   accepts(authorization: string | string[] | undefined): boolean {
     if (!this.expected) return true;
     const header = Array.isArray(authorization) ? authorization[0] : authorization;

@@ -28,6 +28,20 @@ export function isConnectionHeld(): boolean {
   return heldConnection.getStore() !== undefined;
 }
 
+/**
+ * Takes part in every transaction of the module, on its connection, just before it commits: the
+ * audit log writes its entry there, so that an entry exists exactly when the write it describes
+ * does (docs/ARCHITECTURE.md, "The audit log").
+ */
+export interface CommitParticipant {
+  /**
+   * True while the current async context wants even its single statements in a transaction (a
+   * request being audited), so that no write of it can commit outside one.
+   */
+  wantsTransaction(): boolean;
+  beforeCommit(sql: Sql): Promise<void>;
+}
+
 /** What the pool looks like now; the same names for node-postgres and the PGlite adapter. */
 export interface PoolStats {
   total: number;
@@ -52,6 +66,7 @@ interface PgPoolLike {
  */
 export class MemoryDatabase {
   private longestWaitMs = 0;
+  private readonly participants: CommitParticipant[] = [];
 
   constructor(
     readonly dataSource: DataSource,
@@ -77,9 +92,18 @@ export class MemoryDatabase {
     };
   }
 
+  addCommitParticipant(participant: CommitParticipant): void {
+    this.participants.push(participant);
+  }
+
   async withConnection<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
     const held = heldConnection.getStore();
     if (held) return work(held.sql);
+    if (this.participants.some((participant) => participant.wantsTransaction())) return this.transaction(work);
+    return this.checkOut(work);
+  }
+
+  private async checkOut<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
     const queryRunner = this.dataSource.createQueryRunner();
     try {
       // TypeORM checks out lazily, on the first query; the scope takes the connection up front so
@@ -103,12 +127,13 @@ export class MemoryDatabase {
 
   /** One short transaction; commits when `work` resolves, rolls back when it throws. */
   async transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
-    return this.withConnection(async (sql) => {
+    const inTransaction = async (sql: Sql): Promise<T> => {
       const { queryRunner, committed } = heldConnection.getStore()!;
       if (queryRunner.isTransactionActive) return work(sql);
       await queryRunner.startTransaction();
       try {
         const result = await work(sql);
+        for (const participant of this.participants) await participant.beforeCommit(sql);
         await queryRunner.commitTransaction();
         runCallbacks(committed.splice(0));
         return result;
@@ -117,7 +142,9 @@ export class MemoryDatabase {
         if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
         throw error;
       }
-    });
+    };
+    const held = heldConnection.getStore();
+    return held ? inTransaction(held.sql) : this.checkOut(inTransaction);
   }
 
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]> {

@@ -190,6 +190,18 @@ export async function lockLeasedOperation(sql: Sql, lease: OperationLease): Prom
 }
 
 /** Returns how many rows changed: 0 when the lease was lost. */
+/**
+ * A long operation's checkpoint, written in the same transaction as the work it records, so that
+ * an attempt taken over after a crash resumes after the last committed step instead of redoing it.
+ */
+export async function saveOperationProgress(sql: Sql, lease: OperationLease, progress: Record<string, unknown>): Promise<number> {
+  const { affected } = await sql.execute(
+    `UPDATE operations SET result = $3::jsonb, updated_at = now() WHERE id = $1 AND lease_token = $2 AND status = 'processing'`,
+    [lease.id, lease.leaseToken, JSON.stringify(progress)],
+  );
+  return affected;
+}
+
 export async function completeOperation(sql: Sql, lease: OperationLease, result: Record<string, unknown>): Promise<number> {
   const { affected } = await sql.execute(
     `UPDATE operations

@@ -6,6 +6,7 @@ import {
   cancelPendingOperation,
   claimOperation,
   completeOperation,
+  saveOperationProgress,
   deleteFinishedOperation,
   failOperation,
   insertOperation,
@@ -140,6 +141,11 @@ export class OperationsService {
    */
   async assertLeaseHeld(sql: Sql, operation: ClaimedOperation): Promise<void> {
     if (!(await lockLeasedOperation(sql, operation))) throw new LeaseLostError(operation.id);
+  }
+
+  /** Seen as the operation's `result` while it runs; `complete` replaces it. */
+  async saveProgress(sql: Sql, operation: ClaimedOperation, progress: Record<string, unknown>): Promise<void> {
+    if ((await saveOperationProgress(sql, operation, progress)) === 0) throw new LeaseLostError(operation.id);
   }
 
   async complete(sql: Sql, operation: ClaimedOperation, result: Record<string, unknown>): Promise<void> {

@@ -16,6 +16,7 @@ export {
   type RetainLimits,
   type WebhookSettings,
   type LlmTraceSettings,
+  type AuditSettings,
 } from './memory.options.js';
 export type { AiClientSettings, EmbedderSettings, LlmSettings, RerankerSettings } from './external/ai-clients.js';
 export type { RecallSettings } from './recall/recall.types.js';
@@ -88,6 +89,8 @@ export type {
   KnowledgeSearchHit,
   UpdateKnowledgeNode,
 } from './knowledge-base/knowledge-base.types.js';
+export { AuditLogService, type AuditPeriod, type AuditStats } from './audit/audit-log.service.js';
+export { DocumentTransferService, type ImportCounts, type OnConflict, type StoredFileDownload } from './document-transfer/document-transfer.service.js';
 export { EntitiesService, OBSERVATIONS_PER_ENTITY, type EntityDetail, type EntityGraph } from './entities/entities.service.js';
 export {
   BankGraphService,

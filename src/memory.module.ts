@@ -2,6 +2,8 @@ import { Module, type Provider } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import type { DataSource } from 'typeorm';
+import { AuditLogService } from './audit/audit-log.service.js';
+import { DocumentTransferService } from './document-transfer/document-transfer.service.js';
 import { BankGraphService } from './banks/bank-graph.service.js';
 import { BankTemplatesService } from './bank-templates/bank-templates.service.js';
 import { KnowledgeBaseService } from './knowledge-base/knowledge-base.service.js';
@@ -149,6 +151,8 @@ const providers: Provider[] = [
   EntitiesService,
   BankGraphService,
   BankTemplatesService,
+  AuditLogService,
+  DocumentTransferService,
   KnowledgeBaseService,
   ReadinessService,
   WatchdogService,
@@ -188,6 +192,8 @@ const providers: Provider[] = [
     EntitiesService,
     BankGraphService,
     BankTemplatesService,
+    AuditLogService,
+    DocumentTransferService,
     KnowledgeBaseService,
     ReadinessService,
     WatchdogService,

@@ -1,5 +1,6 @@
 import type { Benchmark } from '../harness.js';
 import { consolidationThroughput } from './consolidation-throughput.js';
+import { documentTransfer } from './document-transfer.js';
 import { mem0Comparison } from './mem0-comparison.js';
 import { memoryQuality } from './memory-quality.js';
 import { mixedLoad } from './mixed-load.js';
@@ -24,4 +25,5 @@ export const BENCHMARKS: Benchmark[] = [
   mixedLoad,
   mem0Comparison,
   consolidationThroughput,
+  documentTransfer,
 ];

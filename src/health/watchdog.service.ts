@@ -1,4 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { pruneAuditLog } from '../audit/audit-log.queries.js';
+import { pruneExpiredFiles } from '../document-transfer/document-transfer.queries.js';
 import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
@@ -36,7 +38,7 @@ export interface AnalyzedTable {
 /**
  * Periodic checks of the things that fail quietly: the database (so readiness can answer from
  * the last ping and a lost database shows even when no request comes), pool saturation,
- * consolidation lag, and claims left behind by instances that died. On PGlite, which has no
+ * consolidation lag, claims left behind by instances that died, audit entries past retention and expired transfer archives. On PGlite, which has no
  * autovacuum, it also keeps the planner's statistics fresh (`pgliteAnalyze`).
  */
 @Injectable()
@@ -143,6 +145,9 @@ export class WatchdogService {
         const lag = await consolidationLagSeconds(sql);
         const operations = await reclaimExpiredOperations(sql);
         const memories = await reclaimExpiredMemoryClaims(sql);
+        const { audit } = this.options;
+        if (audit.enabled && audit.retentionDays !== null) await pruneAuditLog(sql, audit.retentionDays);
+        await pruneExpiredFiles(sql);
         this.current.consolidationLagSeconds = lag ?? 0;
         this.current.reclaimed = { operations, memories };
       });

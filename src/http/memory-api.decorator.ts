@@ -1,6 +1,7 @@
 import { Controller, UseFilters, UseGuards, UseInterceptors, UsePipes, applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard } from './api-key.guard.js';
+import { AuditInterceptor } from './audit.interceptor.js';
 import { HttpMetricsInterceptor } from './http-metrics.interceptor.js';
 import { JsonBodyInterceptor } from './json-body.interceptor.js';
 import { MemoryExceptionFilter } from './memory-exception.filter.js';
@@ -9,7 +10,7 @@ import { MemoryValidationPipe } from './memory-validation.pipe.js';
 
 /**
  * A controller of the Hindsight-compatible API. The key check, validation, error mapping, latency
- * metric and refusal of non-JSON bodies are bound here rather than globally, so a host that
+ * metric, audit log and refusal of non-JSON bodies are bound here rather than globally, so a host that
  * imports MemoryHttpModule keeps its own behaviour on its own routes.
  */
 export function MemoryApiController(tag: string, prefix: string = API_PREFIX): ClassDecorator {
@@ -19,7 +20,7 @@ export function MemoryApiController(tag: string, prefix: string = API_PREFIX): C
     ApiBearerAuth(),
     UseFilters(MemoryExceptionFilter),
     UseGuards(ApiKeyGuard),
-    UseInterceptors(HttpMetricsInterceptor, JsonBodyInterceptor),
+    UseInterceptors(HttpMetricsInterceptor, AuditInterceptor, JsonBodyInterceptor),
     UsePipes(MemoryValidationPipe),
   );
 }

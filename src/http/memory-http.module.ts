@@ -4,6 +4,9 @@ import { FileParser } from '../files/file-parser.js';
 import { FileRetainService } from '../files/file-retain.service.js';
 import { HealthController } from '../health/health.controller.js';
 import { ApiKeyGuard, ApiKeyVerifier } from './api-key.guard.js';
+import { AuditInterceptor } from './audit.interceptor.js';
+import { AuditController } from './controllers/audit.controller.js';
+import { DocumentTransferController } from './controllers/document-transfer.controller.js';
 import { BankTemplatesController } from './controllers/bank-templates.controller.js';
 import { KnowledgeBaseController } from './controllers/knowledge-base.controller.js';
 import { BanksController } from './controllers/banks.controller.js';
@@ -49,6 +52,8 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
     LlmRequestsController,
     BankTemplatesController,
     KnowledgeBaseController,
+    AuditController,
+    DocumentTransferController,
   ],
   providers: [
     { provide: MEMORY_HTTP_OPTIONS, useValue: {} satisfies MemoryHttpOptions },
@@ -56,6 +61,7 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
     ApiKeyGuard,
     FileParser,
     FileRetainService,
+    AuditInterceptor,
   ],
   exports: [ApiKeyVerifier],
 })

@@ -11,6 +11,7 @@ import { MEMORY_OPTIONS } from '../memory.constants.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
 import { MCP_SERVER_NAME, MCP_SERVER_VERSION, MEMORY_MCP_OPTIONS, type MemoryMcpOptions } from './mcp.options.js';
 import { type BankScope, type MemoryToolServices, registerMemoryTools, resolveMemoryToolServices } from './memory-tools.js';
+import { runAsCaller } from '../audit/audit-scope.js';
 
 interface Session {
   transport: StreamableHTTPServerTransport;
@@ -85,7 +86,9 @@ export class McpSessions implements OnModuleInit {
     const counted = request.method === 'POST';
     if (counted) this.inFlight++;
     try {
-      await session.transport.handleRequest(request, response, request.body);
+      // Tools run inside this call: they read who is calling for the audit log from here.
+      const caller = { actor: this.verifier.identityOf(request.headers.authorization), requestId: requestIdOf(request) };
+      await runAsCaller(caller, () => session.transport.handleRequest(request, response, request.body));
     } finally {
       if (counted && --this.inFlight === 0) this.idle?.();
     }
@@ -153,4 +156,9 @@ function header(request: Request, name: string): string | undefined {
 
 function rpcError(response: Response, status: number, message: string): void {
   response.status(status).json({ jsonrpc: '2.0', error: { code: SERVER_ERROR, message }, id: null });
+}
+
+function requestIdOf(request: Request): string {
+  const given = header(request, 'x-request-id');
+  return given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
 }

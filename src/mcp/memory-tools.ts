@@ -57,6 +57,10 @@ import { RecallService } from '../recall/recall.service.js';
 import { ReflectService } from '../reflect/reflect.service.js';
 import { RetainService } from '../retain/retain.service.js';
 import { isUuid } from '../storage/uuid.js';
+import { randomUUID } from 'node:crypto';
+import { describeResponse, describeToolArguments } from '../audit/audit-content.js';
+import { AuditLogService } from '../audit/audit-log.service.js';
+import { type AuditScope, currentCaller } from '../audit/audit-scope.js';
 
 /** The module's services the tools call: the same ones the v1 controllers call. */
 export interface MemoryToolServices {
@@ -70,6 +74,7 @@ export interface MemoryToolServices {
   mentalModels: MentalModelsService;
   directives: DirectivesService;
   operations: OperationsService;
+  audit: AuditLogService;
   limits: InputLimits;
 }
 
@@ -87,6 +92,12 @@ const DESTRUCTIVE: ToolAnnotations = { readOnlyHint: false, destructiveHint: tru
 
 type Args = Record<string, unknown>;
 type Handler = (bankId: string, args: Args, signal: AbortSignal) => Promise<unknown>;
+
+function openToolAudit(audit: AuditLogService, action: string, bankId: string, args: Args): AuditScope | null {
+  const caller = currentCaller() ?? { actor: 'anonymous', requestId: randomUUID() };
+  const { bank_id: _bank, ...rest } = args;
+  return audit.open({ bankId, action, transport: 'mcp', caller, request: describeToolArguments(rest, audit.settings.includeContent) });
+}
 
 /** A tool argument the HTTP layer's request DTO refused: answered as a tool error naming it. */
 class ToolInputError extends Error {}
@@ -118,9 +129,14 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
     const inputSchema: z.ZodRawShape = { ...shape, ...bankIdParam };
     server.registerTool(name, { description, annotations, inputSchema }, async (args: Args, extra: { signal: AbortSignal }) => {
       const bankId = scope.mode === 'fixed' ? scope.bankId : ((args.bank_id as string | undefined) ?? scope.defaultBankId);
+      // A tool that may write is audited as its route is, under the tool's name (Hindsight's action names are its tools').
+      const audit = annotations.readOnlyHint === false ? openToolAudit(services.audit, name, bankId, args) : null;
       try {
-        return asText(await handler(bankId, args, extra.signal));
+        const result = await services.audit.run(audit, () => handler(bankId, args, extra.signal));
+        await services.audit.finish(audit, null, describeResponse(result, services.audit.settings.includeContent));
+        return asText(result);
       } catch (error) {
+        await services.audit.finish(audit, null, { error: error instanceof Error ? error.name : 'Error' });
         if (error instanceof MemoryException) return asError(error.field ? `${error.field}: ${error.message}` : error.message);
         if (error instanceof ToolInputError) return asError(error.message);
         throw error;
@@ -753,6 +769,7 @@ export function resolveMemoryToolServices(resolve: Resolve, limits: InputLimits)
     mentalModels: resolve(MentalModelsService),
     directives: resolve(DirectivesService),
     operations: resolve(OperationsService),
+    audit: resolve(AuditLogService),
     limits,
   };
 }

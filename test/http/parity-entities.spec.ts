@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HindsightClient, createClient, createConfig, sdk } from '@vectorize-io/hindsight-client';
 import type { DataSource } from 'typeorm';
 import { BankGraphService, EntitiesService } from '../../src/index.js';
+import { WatchdogService } from '../../src/health/watchdog.service.js';
 import { MEMORY_DATA_SOURCE } from '../../src/memory.constants.js';
 import { eventually } from '../helpers/eventually.js';
 import { bootMemory } from '../helpers/memory-app.js';
@@ -283,5 +284,222 @@ describe.each([
     const statsAfter = (await sdk.getAgentStats({ client: raw, path: { bank_id: bank } })).data!;
     expect({ ...statsAfter, operations_by_status: undefined }).toEqual({ ...statsBefore, operations_by_status: undefined });
     expect((await sdk.listBanks({ client: raw })).data!.banks.map((item) => item.bank_id).sort()).toEqual(['empty', 'hikers', bank]);
+  });
+
+  describe('the audit log', () => {
+    const audited = 'audited';
+    const auditLog = async (query: Record<string, unknown> = {}) =>
+      (await sdk.listAuditLogs({ client: raw, path: { bank_id: audited }, query: query as never })).data!;
+
+    it('records each write once, with who, what, when and the request id, never the text written', async () => {
+      const sent = new Map<string, number>();
+      const record = async (action: string, request: Promise<{ response: Response }>) => sent.set(action, (await request).response.status);
+      await record('create_bank', sdk.createOrUpdateBank({ client: raw, path: { bank_id: audited }, body: { name: 'Audited' } }));
+      await record(
+        'retain',
+        sdk.retainMemories({
+          client: raw,
+          path: { bank_id: audited },
+          body: { items: [{ content: 'The vault code is 4417.', document_id: 'doc-a' }] },
+          headers: { 'x-request-id': 'req-audit-1' },
+        }),
+      );
+      await record(
+        'create_directive',
+        sdk.createDirective({ client: raw, path: { bank_id: audited }, body: { name: 'Quiet', content: 'Never say the vault code.' } }),
+      );
+      await record('delete_document', sdk.deleteDocument({ client: raw, path: { bank_id: audited, document_id: 'doc-a' } }));
+      // Requests that wrote nothing: a read sent as POST, a refused body, a delete of nothing.
+      await sdk.recallMemories({ client: raw, path: { bank_id: audited }, body: { query: 'vault' } });
+      expect((await call(app.url, 'POST', `/v1/default/banks/${audited}/directives`, { name: 'No content' })).status).toBe(422);
+      expect((await call(app.url, 'DELETE', `/v1/default/banks/${audited}/documents/doc-missing`)).status).toBe(404);
+
+      const log = await auditLog();
+      expect(log.total).toBe(4);
+      expect(log.items.map((entry) => entry.action).sort()).toEqual(['create_bank', 'create_directive', 'delete_document', 'retain']);
+      for (const entry of log.items) {
+        expect(entry).toMatchObject({ bank_id: audited, transport: 'http', metadata: { actor: 'anonymous' } });
+        // The outcome is recorded before the answer goes out: each entry is whole already.
+        expect(entry.ended_at).not.toBeNull();
+        expect(entry.duration_ms).toBeGreaterThanOrEqual(0);
+        expect(entry.metadata.status_code).toBe(sent.get(entry.action));
+      }
+      const retain = log.items.find((entry) => entry.action === 'retain')!;
+      expect(retain.metadata.request_id).toBe('req-audit-1');
+      expect(retain.request).toMatchObject({ item_count: 1, document_ids: ['doc-a'] });
+      expect(JSON.stringify(log)).not.toMatch(/4417|vault/i);
+    });
+
+    it('filters, pages and counts by action and time; refuses bad parameters naming them', async () => {
+      expect((await auditLog({ action: 'retain' })).items.map((entry) => entry.action)).toEqual(['retain']);
+      expect((await auditLog({ transport: 'mcp' })).total).toBe(0);
+      expect((await auditLog({ start_date: new Date(Date.now() + 60_000).toISOString() })).total).toBe(0);
+      expect((await auditLog({ end_date: new Date(Date.now() + 60_000).toISOString() })).total).toBe(4);
+      const page = await auditLog({ limit: 1, offset: 1 });
+      expect({ total: page.total, items: page.items.length }).toEqual({ total: 4, items: 1 });
+
+      const stats = (await sdk.auditLogStats({ client: raw, path: { bank_id: audited }, query: { period: '1d' } })).data!;
+      expect(stats).toMatchObject({ bank_id: audited, period: '1d', trunc: 'hour' });
+      expect(stats.buckets.reduce((sum, bucket) => sum + bucket.total, 0)).toBe(4);
+      const weekly = (await sdk.auditLogStats({ client: raw, path: { bank_id: audited }, query: { action: 'retain' } })).data!;
+      expect(weekly).toMatchObject({ period: '7d', trunc: 'day' });
+      expect(weekly.buckets.map((bucket) => bucket.actions)).toEqual([{ retain: 1 }]);
+
+      const cases: Array<[string, number, RegExp]> = [
+        [`/v1/default/banks/${audited}/audit-logs?limit=0`, 422, /limit/],
+        [`/v1/default/banks/${audited}/audit-logs?limit=501`, 422, /limit/],
+        [`/v1/default/banks/${audited}/audit-logs?offset=-1`, 422, /offset/],
+        [`/v1/default/banks/${audited}/audit-logs?start_date=yesterday`, 422, /start_date/],
+        [`/v1/default/banks/${audited}/audit-logs/stats?period=2d`, 422, /period/],
+        [`/v1/default/banks/nobody/audit-logs`, 404, /nobody/],
+        [`/v1/default/banks/nobody/audit-logs/stats`, 404, /nobody/],
+      ];
+      for (const [path, status, detail] of cases) {
+        const response = await call(app.url, 'GET', path);
+        expect({ path, status: response.status }).toEqual({ path, status });
+        expect(JSON.stringify(response.body.detail)).toMatch(detail);
+      }
+      expect((await auditLog()).total).toBe(4);
+    });
+
+    it('commits an entry and its write together: a write whose entry cannot be stored is not stored either', async () => {
+      const dataSource = app.app.get<DataSource>(MEMORY_DATA_SOURCE);
+      await dataSource.query(`ALTER TABLE audit_log ADD CONSTRAINT refuse_directives CHECK (action <> 'create_directive') NOT VALID`);
+      try {
+        const refused = await call(app.url, 'POST', `/v1/default/banks/${audited}/directives`, { name: 'Loud', content: 'Shout.' });
+        expect(refused.status).toBe(500);
+      } finally {
+        await dataSource.query(`ALTER TABLE audit_log DROP CONSTRAINT refuse_directives`);
+      }
+      const directives = (await sdk.listDirectives({ client: raw, path: { bank_id: audited } })).data!;
+      expect(directives.items.map((directive) => directive.name)).toEqual(['Quiet']);
+      expect((await auditLog()).total).toBe(4);
+    });
+
+    it('drops entries past retention at the watchdog round, and keeps the rest', async () => {
+      const dataSource = app.app.get<DataSource>(MEMORY_DATA_SOURCE);
+      const [old] = (await auditLog({ action: 'create_bank' })).items;
+      await dataSource.query(`UPDATE audit_log SET started_at = now() - interval '91 days' WHERE bank_id = $1 AND id = $2`, [
+        audited,
+        old.id,
+      ]);
+      await app.app.get(WatchdogService).runChecks();
+      const left = await auditLog();
+      expect(left.items.map((entry) => entry.action).sort()).toEqual(['create_directive', 'delete_document', 'retain']);
+    });
+  });
+
+  describe('document transfer', () => {
+    const copy = 'people-copy';
+    const queries = ['Where did Alice meet Bob?', 'Who founded Acme?', 'Where does Carol live?', 'Paris'];
+    let archive: Buffer;
+
+    async function finished(bankId: string, operationId: string) {
+      const operation = await eventually(
+        async () => (await sdk.getOperationStatus({ client: raw, path: { bank_id: bankId, operation_id: operationId } })).data!,
+        (status) => status.status === 'completed' || status.status === 'failed',
+      );
+      expect({ status: operation.status, error: operation.error_message }).toEqual({ status: 'completed', error: null });
+      return operation.result_metadata as Record<string, any>;
+    }
+
+    async function importArchive(bankId: string, onConflict?: string) {
+      const submitted = await sdk.importDocuments({
+        client: raw,
+        path: { bank_id: bankId },
+        query: onConflict ? { on_conflict: onConflict } : undefined,
+        body: { file: new Blob([archive], { type: 'application/zip' }) },
+      });
+      expect(submitted.response.status).toBe(202);
+      return finished(bankId, submitted.data!.operation_id);
+    }
+
+    const recalled = async (bankId: string) =>
+      Promise.all(
+        queries.map(async (query) =>
+          (await client.recall(bankId, query, { types: ['world', 'experience'] })).results.map((result) => [result.text, result.type]),
+        ),
+      );
+    const memoryCount = async (bankId: string) => (await sdk.listMemories({ client: raw, path: { bank_id: bankId } })).data!.total;
+
+    it('exports the bank as an archive, downloadable once the operation completes', async () => {
+      const submitted = await sdk.exportDocuments({ client: raw, path: { bank_id: bank } });
+      expect(submitted.response.status).toBe(202);
+      const result = await finished(bank, submitted.data!.operation_id);
+      expect(result).toMatchObject({
+        document_count: 1,
+        fact_count: 1,
+        loose_fact_count: 2,
+        download_url: `/v1/default/files/download/${result.storage_key}`,
+      });
+
+      const download = await fetch(`${app.url}${result.download_url}`);
+      expect(download.status).toBe(200);
+      expect(download.headers.get('content-type')).toBe('application/zip');
+      archive = Buffer.from(await download.arrayBuffer());
+      expect(archive.length).toBe(result.byte_size);
+      expect(archive.subarray(0, 2).toString()).toBe('PK');
+    });
+
+    it('imports it into another bank with the same recall, and importing it again changes nothing', async () => {
+      const imported = await importArchive(copy);
+      expect(imported).toMatchObject({ documents_imported: 1, facts_imported: 1, loose_facts_imported: 2, documents_skipped: 0 });
+      expect(await recalled(copy)).toEqual(await recalled(bank));
+      const document = (await sdk.getDocument({ client: raw, path: { bank_id: copy, document_id: 'founding' } })).data!;
+      expect(document).toMatchObject({ original_text: 'Alice and Bob founded Acme together.', tags: ['work'] });
+      const entities = (await sdk.listEntities({ client: raw, path: { bank_id: copy } })).data!.items.map((item) => item.canonical_name);
+      expect(entities).toEqual(expect.arrayContaining(['Alice', 'Bob', 'Acme', 'Paris', 'Carol', 'Oslo']));
+
+      const count = await memoryCount(copy);
+      expect(await importArchive(copy)).toMatchObject({
+        documents_imported: 0,
+        documents_skipped: 1,
+        skipped_document_ids: ['founding'],
+        loose_facts_skipped: 2,
+      });
+      expect(await importArchive(copy, 'replace')).toMatchObject({ documents_imported: 1, loose_facts_skipped: 2 });
+      expect(await memoryCount(copy)).toBe(count);
+      expect(await recalled(copy)).toEqual(await recalled(bank));
+
+      const remapped = await importArchive(copy, 'new-id');
+      expect(remapped).toMatchObject({ documents_imported: 1, remapped_document_ids: { founding: expect.any(String) } });
+      expect(await memoryCount(copy)).toBe(count + 1);
+    });
+
+    it('refuses bad input naming it, and queues or stores nothing', async () => {
+      const banksBefore = (await sdk.listBanks({ client: raw })).data!.banks.length;
+      const notZip = await sdk.importDocuments({
+        client: raw,
+        path: { bank_id: 'nowhere' },
+        body: { file: new Blob(['plain text, no archive']) },
+      });
+      expect(notZip.response.status).toBe(422);
+      expect(JSON.stringify(notZip.error)).toMatch(/file/);
+      const badMode = await sdk.importDocuments({
+        client: raw,
+        path: { bank_id: 'nowhere' },
+        query: { on_conflict: 'merge' },
+        body: { file: new Blob([archive]) },
+      });
+      expect(badMode.response.status).toBe(422);
+      expect(JSON.stringify(badMode.error)).toMatch(/on_conflict/);
+      expect((await sdk.listBanks({ client: raw })).data!.banks.length).toBe(banksBefore);
+
+      const cases: Array<[string, string, number, RegExp]> = [
+        ['POST', `/v1/default/banks/${bank}/document-transfer/export?include_observations=true`, 422, /include_observations/],
+        ['POST', `/v1/default/banks/nobody/document-transfer/export`, 404, /nobody/],
+        ['POST', `/v1/default/banks/${bank}/document-transfer`, 422, /file/],
+        ['GET', `/v1/default/banks/${bank}/document-transfer`, 410, /document-transfer\/export/],
+        ['GET', `/v1/default/files/download/00000000-0000-4000-8000-000000000000`, 404, /not found/],
+        ['GET', `/v1/default/files/download/not-a-key`, 404, /not found/],
+      ];
+      for (const [method, path, status, detail] of cases) {
+        const response = await call(app.url, method, path);
+        expect({ path, status: response.status }).toEqual({ path, status });
+        expect(JSON.stringify(response.body.detail)).toMatch(detail);
+      }
+      const operations = (await sdk.listOperations({ client: raw, path: { bank_id: bank } })).data!;
+      expect(operations.operations.filter((operation) => operation.task_type === 'document_export')).toHaveLength(1);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -378,6 +378,17 @@ describe.each(BACKENDS)('MCP over streamable HTTP on $name', (backend) => {
         status: 'deleted',
       });
       expect(json(await session.client.callTool({ name: 'list_directives', arguments: {} })).items).toEqual([]);
+
+      // The two writes are audited under the tools' names and the key's fingerprint; the refused
+      // delete wrote nothing, so it left no entry.
+      const { data } = await sdk.listAuditLogs({ client: raw, path: { bank_id: bank } });
+      const fingerprint = `api-key:${createHash('sha256').update(KEY).digest('hex').slice(0, 12)}`;
+      expect(data!.items.map((entry) => [entry.action, entry.transport, entry.metadata.actor]).sort()).toEqual([
+        ['create_directive', 'mcp', fingerprint],
+        ['delete_directive', 'mcp', fingerprint],
+      ]);
+      expect(JSON.stringify(data)).not.toContain('Always answer in French');
+      expect(JSON.stringify(data)).not.toContain(KEY);
     } finally {
       await disconnect(session);
     }

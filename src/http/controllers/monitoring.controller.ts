@@ -1,6 +1,7 @@
 import { Get, Inject, Optional, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiServiceUnavailableResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { AuditLogService } from '../../audit/audit-log.service.js';
 import { WatchdogService } from '../../health/watchdog.service.js';
 import { LlmTraceService } from '../../llm-traces/llm-trace.service.js';
 import { MCP_ENDPOINT } from '../../mcp/mcp.options.js';
@@ -11,16 +12,15 @@ import { MemoryApiController, OpenMemoryApiController } from '../memory-api.deco
 /** The Hindsight API version whose core this server speaks; its client checks nothing more. */
 export const HINDSIGHT_API_VERSION = '0.9.1';
 
-/** What this server implements of Hindsight's optional features; `mcp` and `llm_trace` depend on the configuration. */
+/** What this server implements of Hindsight's optional features; `mcp`, `audit_log` and `llm_trace` depend on the configuration. */
 const FEATURES = {
   observations: true,
   worker: true,
   bank_config_api: true,
   bank_llm_health: true,
   file_upload_api: true,
-  document_export_api: false,
-  document_import_api: false,
-  audit_log: false,
+  document_export_api: true,
+  document_import_api: true,
   store_document_text: true,
 } as const;
 
@@ -30,6 +30,7 @@ export class MonitoringController {
   constructor(
     @Inject(WatchdogService) private readonly watchdog: WatchdogService,
     @Inject(LlmTraceService) private readonly traces: LlmTraceService,
+    @Inject(AuditLogService) private readonly audit: AuditLogService,
     // Absent when MemoryMcpModule is not imported (MEMORY_MCP_ENABLED=false, or a host without it).
     @Optional() @Inject(MCP_ENDPOINT) private readonly mcpEndpoint?: boolean,
   ) {}
@@ -40,7 +41,7 @@ export class MonitoringController {
   version(): VersionResponse {
     return {
       api_version: HINDSIGHT_API_VERSION,
-      features: { ...FEATURES, mcp: this.mcpEndpoint === true, llm_trace: this.traces.enabled },
+      features: { ...FEATURES, mcp: this.mcpEndpoint === true, audit_log: this.audit.enabled, llm_trace: this.traces.enabled },
     };
   }
 

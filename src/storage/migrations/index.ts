@@ -12,7 +12,9 @@ import { DocumentChunks1765100000000 } from './1765100000000-document-chunks.js'
 import { Directives1765200000000 } from './1765200000000-directives.js';
 import { ObservationHistory1765300000000 } from './1765300000000-observation-history.js';
 import { LlmRequests1765400000000 } from './1765400000000-llm-requests.js';
+import { AuditLog1765500000000 } from './1765500000000-audit-log.js';
 import { KnowledgeBase1765700000000 } from './1765700000000-knowledge-base.js';
+import { StoredFiles1765800000000 } from './1765800000000-stored-files.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -30,7 +32,9 @@ export const MEMORY_MIGRATIONS = [
   Directives1765200000000,
   ObservationHistory1765300000000,
   LlmRequests1765400000000,
+  AuditLog1765500000000,
   KnowledgeBase1765700000000,
+  StoredFiles1765800000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

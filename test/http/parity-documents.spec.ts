@@ -1,6 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { HindsightClient, createClient, createConfig, sdk } from '@vectorize-io/hindsight-client';
 import type { DataSource } from 'typeorm';
+import { FileParser } from '../../src/files/file-parser.js';
 import { DataSourceRegistry, DEFAULT_DATA_SOURCE_SETTINGS } from '../../src/storage/data-source-registry.js';
 import { runMemoryMigrations } from '../../src/storage/migration-runner.js';
 import { MEMORY_MIGRATIONS } from '../../src/storage/migrations/index.js';
@@ -17,6 +19,9 @@ const PARAGRAPHS = [
   'Dmitri repairs sailing boats in Gdansk. He restored a wooden ketch over the winter.',
 ];
 const TEXT = PARAGRAPHS.join('\n\n');
+const FILE_LIMIT = 64 * 1024;
+const FIXTURES = new URL('../fixtures/files/', import.meta.url);
+const fixture = (name: string) => readFileSync(new URL(name, FIXTURES));
 
 /**
  * Documents stored as chunks, their update and reprocessing, and what recall attaches about
@@ -38,6 +43,8 @@ describe.each([
     app = await startHttpApp({
       DATABASE_URL: database?.url ?? `pglite://memory/parity-documents-${process.pid}-${Date.now()}`,
       MEMORY_OPERATIONS_POLL_MS: '50',
+      // Small, so the file-retain tests send a file over it cheaply.
+      MEMORY_MAX_FILE_BYTES: String(FILE_LIMIT),
     });
     client = new HindsightClient({ baseUrl: app.url });
     raw = createClient(createConfig({ baseUrl: app.url }));
@@ -453,6 +460,135 @@ describe.each([
       }
       expect(await client.listMemories(diary)).toEqual(before);
       expect((await client.getDocument(diary, 'trips'))?.original_text).not.toContain('Zoe');
+    });
+  });
+
+  describe('file retain', () => {
+    const shelf = 'file-shelf';
+    const file = (bytes: Uint8Array | string, name: string) => new File([bytes], name);
+    const documentIds = async () => (await client.listDocuments(shelf)).items.map((item) => String(item.id)).sort();
+
+    async function refusedWith(files: File[], status: number) {
+      const error = await client.retainFiles(shelf, files).then(
+        () => undefined,
+        (thrown: unknown) => thrown as { statusCode?: number; details?: unknown },
+      );
+      expect(error?.statusCode).toBe(status);
+      return String(error?.details);
+    }
+
+    it('retains text, Markdown, HTML, PDF and DOCX as one document each, by their content whatever their name', async () => {
+      const sent: Array<[File, string]> = [
+        [file('Ines grows saffron in La Mancha.', 'notes.txt'), 'Ines grows saffron in La Mancha.'],
+        [file('# Garden\n\nJonas keeps bonsai trees on his balcony.', 'garden.md'), 'Jonas keeps bonsai trees on his balcony.'],
+        [
+          file(
+            '<!DOCTYPE html><html><body><h1>Club</h1><p>Kasia leads the <a href="/c">chess club</a> in Gdynia.</p></body></html>',
+            'club.html',
+          ),
+          'Kasia leads the chess club in Gdynia.',
+        ],
+        [file(fixture('sample.pdf'), 'lighthouse.pdf'), 'Priya keeps the lighthouse logbook in Tromso.'],
+        [file(fixture('sample.docx'), 'radios.docx'), 'Tomasz restores vintage radios in Krakow.'],
+        // Named .pdf, but plain text: the bytes decide.
+        [file('Lars mends fishing nets in Bergen.', 'disguised.pdf'), 'Lars mends fishing nets in Bergen.'],
+      ];
+      const answer = await client.retainFiles(
+        shelf,
+        sent.map(([sentFile]) => sentFile),
+        { filesMetadata: sent.map((_, index) => (index === 0 ? { document_id: 'saffron', tags: ['farm'], context: 'field notes' } : {})) },
+      );
+      expect(answer.operation_ids).toHaveLength(sent.length);
+      for (const operationId of answer.operation_ids) {
+        const done = await eventually(
+          () => sdk.getOperationStatus({ client: raw, path: { bank_id: shelf, operation_id: operationId } }),
+          (response) => response.data?.status === 'completed' || response.data?.status === 'failed',
+          20_000,
+        );
+        expect(done.data?.status).toBe('completed');
+      }
+
+      const ids = await documentIds();
+      expect(ids).toHaveLength(sent.length);
+      expect(ids).toContain('saffron');
+      // The others are named as Hindsight names an uploaded file's document.
+      expect(ids.filter((id) => id !== 'saffron')).toEqual(Array(sent.length - 1).fill(expect.stringMatching(/^file_[0-9a-f-]{36}$/)));
+      const texts = await Promise.all(ids.map(async (id) => String((await client.getDocument(shelf, id))?.original_text)));
+      const recalled = await Promise.all(sent.map(([, sentence]) => client.recall(shelf, sentence)));
+      sent.forEach(([, sentence], index) => {
+        expect(texts.filter((text) => text.includes(sentence))).toHaveLength(1);
+        expect(recalled[index].results.map((result) => result.text)).toEqual(expect.arrayContaining([expect.stringContaining(sentence)]));
+      });
+      expect(await client.getDocument(shelf, 'saffron')).toMatchObject({ tags: ['farm'] });
+      expect((await client.getVersion()).features?.file_upload_api).toBe(true);
+      const [saffron] = (await client.listMemories(shelf, { documentId: 'saffron' })).items;
+      expect(saffron).toMatchObject({ context: 'field notes', tags: ['farm'] });
+    });
+
+    it('refuses an encrypted PDF, a corrupt DOCX, an unknown binary or a file over the limit, naming it, and stores nothing of the upload', async () => {
+      const before = await documentIds();
+      const corrupt = Buffer.from(fixture('sample.docx'));
+      corrupt.fill(0x41, 600, 3000);
+      const binary = Buffer.concat([Buffer.from([0, 1, 2, 0xfe]), randomBytes(512)]);
+      const fine = file('Mira walks her dog along the Vistula.', 'fine.txt');
+
+      // At once: uploads are converted side by side, each in its own worker.
+      const [encrypted, broken, unknown, huge] = await Promise.all([
+        refusedWith([fine, file(fixture('encrypted.pdf'), 'secret.pdf')], 422),
+        refusedWith([fine, file(corrupt, 'broken.docx')], 422),
+        refusedWith([fine, file(binary, 'blob.bin')], 415),
+        refusedWith([fine, file('x'.repeat(FILE_LIMIT + 1), 'huge.txt')], 413),
+      ]);
+      expect(encrypted).toMatch(/'secret\.pdf'.*encrypted/);
+      expect(broken).toMatch(/'broken\.docx'.*not a readable DOCX/);
+      expect(unknown).toMatch(/'blob\.bin'.*binary/);
+      expect(huge).toMatch(/'huge\.txt'.*MEMORY_MAX_FILE_BYTES/);
+
+      expect(await documentIds()).toEqual(before);
+      expect((await client.recall(shelf, 'Mira walks her dog')).results.map((result) => result.text)).not.toContain(
+        'Mira walks her dog along the Vistula.',
+      );
+      // Each upload's worker thread ended with it, the refused ones too.
+      const parser = app.app.get(FileParser);
+      await eventually(
+        () => parser.liveWorkers,
+        (live) => live === 0,
+      );
+    });
+
+    it('refuses a request field Hindsight refuses, naming it, before reading any file', async () => {
+      const before = await documentIds();
+      const one = [file('Nadia tunes pianos.', 'nadia.txt')];
+      const form = (request: string, files = one) => {
+        const body = new FormData();
+        for (const sent of files) body.append('files', sent);
+        body.append('request', request);
+        return body;
+      };
+      const post = async (body: FormData | string, headers: Record<string, string> = {}) => {
+        const response = await fetch(`${app.url}/v1/default/banks/${shelf}/files/retain`, { method: 'POST', body, headers });
+        return { status: response.status, detail: ((await response.json()) as { detail: unknown }).detail };
+      };
+
+      expect(await post(form('{not json'))).toMatchObject({ status: 400, detail: expect.stringContaining('Invalid request JSON') });
+      expect(await post(form(JSON.stringify({ tags: ['a'] })))).toMatchObject({
+        status: 400,
+        detail: expect.stringContaining("Per-file fields (tags) must be placed in the corresponding 'files_metadata' entry"),
+      });
+      expect(await post(form(JSON.stringify({ files_metadata: [{}, {}] })))).toMatchObject({
+        status: 400,
+        detail: 'files_metadata count (2) must match files count (1)',
+      });
+      expect(await post(form(JSON.stringify({ parser: 'iris' })))).toMatchObject({ status: 400, detail: expect.stringContaining('iris') });
+      const badTags = await post(form(JSON.stringify({ files_metadata: [{ tags: [1] }] })));
+      expect(badTags.status).toBe(422);
+      expect(JSON.stringify(badTags.detail)).toContain('tags');
+      expect(await post(form('{}', []))).toMatchObject({ status: 422, detail: [expect.objectContaining({ loc: ['body', 'files'] })] });
+      expect(await post(JSON.stringify({ request: '{}' }), { 'content-type': 'application/json' })).toMatchObject({
+        status: 415,
+        detail: expect.stringContaining('multipart/form-data'),
+      });
+      expect(await documentIds()).toEqual(before);
     });
   });
 });

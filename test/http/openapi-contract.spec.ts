@@ -49,6 +49,8 @@ const DELIBERATELY_DIFFERENT: Record<string, string> = {
   // Hindsight 0.9.1 itself answers 410 (mental models replaced entity observations), although its
   // document still describes the old 200.
   regenerate_entity_observations: '410',
+  // The synchronous export: removed in Hindsight 0.9.1 too, which answers 410 and documents a 200.
+  export_documents_sync_removed: '410',
 };
 
 /**

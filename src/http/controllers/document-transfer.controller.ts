@@ -20,6 +20,7 @@ import {
   ApiConsumes,
   ApiGoneResponse,
   ApiNotFoundResponse,
+  ApiOkResponse,
   ApiOperation,
   ApiProduces,
 } from '@nestjs/swagger';
@@ -101,6 +102,7 @@ export class DocumentTransferController {
   @Get('files/download/:key')
   @ApiOperation({ operationId: 'download_file', summary: 'Stream a stored file (an export archive)' })
   @ApiProduces('application/zip')
+  @ApiOkResponse({ description: 'The stored file', content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } } })
   @ApiNotFoundResponse({ type: ErrorDetailResponse, description: 'No finished, unexpired file has this key' })
   async download(@Param('key') key: string, @Res() response: Response): Promise<void> {
     const file = isUuid(key) ? await this.transfer.download(key) : null;

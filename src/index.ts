@@ -90,7 +90,12 @@ export type {
   UpdateKnowledgeNode,
 } from './knowledge-base/knowledge-base.types.js';
 export { AuditLogService, type AuditPeriod, type AuditStats } from './audit/audit-log.service.js';
-export { DocumentTransferService, type ImportCounts, type OnConflict, type StoredFileDownload } from './document-transfer/document-transfer.service.js';
+export {
+  DocumentTransferService,
+  type ImportCounts,
+  type OnConflict,
+  type StoredFileDownload,
+} from './document-transfer/document-transfer.service.js';
 export { EntitiesService, OBSERVATIONS_PER_ENTITY, type EntityDetail, type EntityGraph } from './entities/entities.service.js';
 export {
   BankGraphService,

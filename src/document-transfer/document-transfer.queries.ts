@@ -179,8 +179,12 @@ export async function documentExists(sql: Sql, bankId: string, documentId: strin
  */
 export async function existingLooseFacts(sql: Sql, bankId: string, texts: string[]): Promise<Array<{ text: string; mentioned_at: Date }>> {
   if (texts.length === 0) return [];
+  // A join, not `text = ANY(…)`: that compares every row with every text of the page, and a page
+  // holds a thousand of them.
   return sql.query<{ text: string; mentioned_at: Date }>(
-    `SELECT text, mentioned_at FROM memory_units WHERE bank_id = $1 AND document_id IS NULL AND text = ANY($2::text[])`,
+    `SELECT m.text, m.mentioned_at
+       FROM memory_units m JOIN (SELECT DISTINCT t FROM unnest($2::text[]) AS u(t)) page ON m.text = page.t
+      WHERE m.bank_id = $1 AND m.document_id IS NULL`,
     [bankId, texts],
   );
 }

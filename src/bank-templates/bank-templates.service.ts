@@ -8,7 +8,7 @@ import { checkDirectiveDefinition } from '../directives/directives.service.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
 import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
 import type { InputLimits, ResolvedMemoryOptions } from '../memory.options.js';
-import { type MentalModelTrigger, REFRESH_MENTAL_MODEL } from '../mental-models/mental-model.types.js';
+import { type MentalModelTrigger, REFRESH_MENTAL_MODEL, mentalModelTriggerWire } from '../mental-models/mental-model.types.js';
 import { insertModel, updateModel } from '../mental-models/mental-models.queries.js';
 import { type CheckedModelDefinition, checkModelDefinition, toModel } from '../mental-models/mental-models.service.js';
 import { OperationsService } from '../operations/operations.service.js';
@@ -257,21 +257,9 @@ export class BankTemplatesService {
   }
 }
 
-/** The manifest's trigger as the mental-model routes show it (MentalModelTriggerResponse): `mode` and the flags always, the rest when set. */
+/** The manifest's trigger as the mental-model routes show it (MentalModelTriggerResponse). */
 function manifestTrigger(trigger: MentalModelTrigger): BankTemplateTrigger {
-  const wire: BankTemplateTrigger = {
-    mode: 'full',
-    refresh_after_consolidation: trigger.refreshAfterConsolidation,
-    exclude_mental_models: trigger.excludeMentalModels,
-    keep_trace: false,
-  };
-  if (trigger.refreshCron != null) wire.refresh_cron = trigger.refreshCron;
-  if (trigger.factTypes != null) wire.fact_types = trigger.factTypes;
-  if (trigger.tagsMatch != null) wire.tags_match = trigger.tagsMatch;
-  if (trigger.tagGroups != null) wire.tag_groups = trigger.tagGroups;
-  if (trigger.recallMaxTokens != null) wire.recall_max_tokens = trigger.recallMaxTokens;
-  if (trigger.excludeMentalModelIds != null) wire.exclude_mental_model_ids = trigger.excludeMentalModelIds;
-  return wire;
+  return mentalModelTriggerWire(trigger);
 }
 
 function modelTrigger(trigger: BankTemplateMentalModel['trigger']): Partial<MentalModelTrigger> {

@@ -22,6 +22,37 @@ export interface MentalModelTrigger {
   excludeMentalModelIds: string[] | null;
 }
 
+/** A trigger as Hindsight writes it, on the wire and in a bank template: `mode` and the flags always, the rest only when set. */
+export interface MentalModelTriggerWire {
+  mode: 'full';
+  refresh_after_consolidation: boolean;
+  exclude_mental_models: boolean;
+  /** Traces are not kept: always false. */
+  keep_trace: false;
+  refresh_cron?: string;
+  fact_types?: FactType[];
+  tags_match?: TagsMatch;
+  tag_groups?: TagGroup[];
+  recall_max_tokens?: number;
+  exclude_mental_model_ids?: string[];
+}
+
+export function mentalModelTriggerWire(trigger: MentalModelTrigger): MentalModelTriggerWire {
+  const wire: MentalModelTriggerWire = {
+    mode: 'full',
+    refresh_after_consolidation: trigger.refreshAfterConsolidation,
+    exclude_mental_models: trigger.excludeMentalModels,
+    keep_trace: false,
+  };
+  if (trigger.refreshCron != null) wire.refresh_cron = trigger.refreshCron;
+  if (trigger.factTypes != null) wire.fact_types = trigger.factTypes;
+  if (trigger.tagsMatch != null) wire.tags_match = trigger.tagsMatch;
+  if (trigger.tagGroups != null) wire.tag_groups = trigger.tagGroups;
+  if (trigger.recallMaxTokens != null) wire.recall_max_tokens = trigger.recallMaxTokens;
+  if (trigger.excludeMentalModelIds != null) wire.exclude_mental_model_ids = trigger.excludeMentalModelIds;
+  return wire;
+}
+
 export interface MentalModel {
   id: string;
   bankId: string;

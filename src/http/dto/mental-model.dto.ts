@@ -22,6 +22,7 @@ import {
   type MentalModelHistoryEntry,
   type MentalModelTrigger,
   type UpdateMentalModel,
+  mentalModelTriggerWire,
 } from '../../mental-models/mental-model.types.js';
 import type { DryRunRefresh } from '../../mental-models/mental-models.service.js';
 import { unifiedDiff } from '../../mental-models/unified-diff.js';
@@ -280,19 +281,7 @@ export class MentalModelTriggerResponse {
   keep_trace: boolean;
 
   static of(trigger: MentalModelTrigger): MentalModelTriggerResponse {
-    const wire: MentalModelTriggerResponse = {
-      mode: 'full',
-      refresh_after_consolidation: trigger.refreshAfterConsolidation,
-      exclude_mental_models: trigger.excludeMentalModels,
-      keep_trace: false,
-    };
-    if (trigger.refreshCron != null) wire.refresh_cron = trigger.refreshCron;
-    if (trigger.factTypes != null) wire.fact_types = trigger.factTypes;
-    if (trigger.tagsMatch != null) wire.tags_match = trigger.tagsMatch;
-    if (trigger.tagGroups != null) wire.tag_groups = trigger.tagGroups;
-    if (trigger.recallMaxTokens != null) wire.recall_max_tokens = trigger.recallMaxTokens;
-    if (trigger.excludeMentalModelIds != null) wire.exclude_mental_model_ids = trigger.excludeMentalModelIds;
-    return wire;
+    return mentalModelTriggerWire(trigger);
   }
 }
 

@@ -1,0 +1,3 @@
+export default function Banks({ bankId }: { bankId?: string }) {
+  return <p>{bankId} — coming soon.</p>;
+}

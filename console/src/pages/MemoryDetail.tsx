@@ -1,0 +1,3 @@
+export default function MemoryDetail({ memoryId }: { bankId: string; memoryId: string }) {
+  return <h1>{memoryId}</h1>;
+}

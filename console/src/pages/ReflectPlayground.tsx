@@ -1,0 +1,3 @@
+export default function ReflectPlayground({ bankId }: { bankId: string }) {
+  return <h1 data-bank={bankId}>Reflect</h1>;
+}

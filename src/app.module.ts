@@ -5,7 +5,7 @@ import type { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
 import { MemoryMcpModule } from './mcp/memory-mcp.module.js';
 import { MemoryModule } from './memory.module.js';
 
-/** The standalone server: the memory module, its HTTP API and, unless turned off, its MCP server. */
+/** The standalone server: the memory module, its HTTP API and, unless turned off, its MCP server and console. */
 @Module({})
 export class AppModule {
   static forRoot(config: ServerConfig, shutdownCoordinator: ShutdownCoordinator): DynamicModule {
@@ -13,7 +13,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         MemoryModule.forRoot({ ...config.memory, shutdownCoordinator, isGlobal: true }),
-        MemoryHttpModule.forRoot({ apiKey: config.apiKey }),
+        MemoryHttpModule.forRoot({ apiKey: config.apiKey, console: config.console.enabled }),
         ...(config.mcp.enabled ? [MemoryMcpModule.forRoot({ apiKey: config.apiKey, defaultBankId: config.mcp.defaultBankId })] : []),
       ],
     };

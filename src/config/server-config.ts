@@ -62,6 +62,8 @@ const envSchema = z.object({
   MEMORY_MCP_ENABLED: z.enum(['true', 'false', '1', '0']).default('true'),
   /** The bank of a `/mcp` session whose client sends no `X-Bank-Id` (Hindsight's HINDSIGHT_MCP_BANK_ID). */
   MEMORY_MCP_BANK_ID: z.string().min(1).optional(),
+  /** `false` leaves the memory console (`/ui`) out of the server. */
+  MEMORY_CONSOLE_ENABLED: z.enum(['true', 'false', '1', '0']).default('true'),
 });
 
 export type ServerEnv = z.output<typeof envSchema>;
@@ -74,6 +76,7 @@ export interface ServerConfig {
   maxBodyBytes: number;
   logFormat: 'text' | 'json';
   mcp: { enabled: boolean; defaultBankId?: string };
+  console: { enabled: boolean };
   memory: MemoryModuleOptions & { shutdownTimeoutMs: number };
 }
 
@@ -93,6 +96,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     maxBodyBytes: e.MEMORY_MAX_BODY_BYTES,
     logFormat: e.MEMORY_LOG_FORMAT,
     mcp: { enabled: ['true', '1'].includes(e.MEMORY_MCP_ENABLED), defaultBankId: e.MEMORY_MCP_BANK_ID },
+    console: { enabled: ['true', '1'].includes(e.MEMORY_CONSOLE_ENABLED) },
     memory: {
       databaseUrl: e.DATABASE_URL,
       poolSize: e.MEMORY_DB_POOL_SIZE,

@@ -10,6 +10,7 @@ import { DocumentTransferController } from './controllers/document-transfer.cont
 import { BankTemplatesController } from './controllers/bank-templates.controller.js';
 import { KnowledgeBaseController } from './controllers/knowledge-base.controller.js';
 import { BanksController } from './controllers/banks.controller.js';
+import { ConsoleController, CONSOLE_ROOT, defaultConsoleRoot } from './controllers/console.controller.js';
 import { ConsolidationController } from './controllers/consolidation.controller.js';
 import { DirectivesController } from './controllers/directives.controller.js';
 import { ChunksController } from './controllers/chunks.controller.js';
@@ -28,7 +29,8 @@ import { MEMORY_HTTP_OPTIONS, type MemoryHttpOptions } from './memory-http.optio
 /**
  * The HTTP face of the module: health probes and the Hindsight-compatible v1 API. Imported by the
  * standalone server; a host imports it too when it wants the same routes, next to a global
- * `MemoryModule`. Imported plainly, the API is open; `forRoot({ apiKey })` protects it.
+ * `MemoryModule`. Imported plainly, the API is open; `forRoot({ apiKey })` protects it, and
+ * `forRoot({ console: true })` adds the memory console at `/ui`.
  */
 @Module({
   imports: [TerminusModule],
@@ -69,7 +71,11 @@ export class MemoryHttpModule {
   static forRoot(options: MemoryHttpOptions = {}): DynamicModule {
     return {
       module: MemoryHttpModule,
-      providers: [{ provide: MEMORY_HTTP_OPTIONS, useValue: { ...options } }],
+      controllers: options.console ? [ConsoleController] : [],
+      providers: [
+        { provide: MEMORY_HTTP_OPTIONS, useValue: { ...options } },
+        ...(options.console ? [{ provide: CONSOLE_ROOT, useValue: defaultConsoleRoot() }] : []),
+      ],
     };
   }
 }

@@ -5,6 +5,12 @@ export interface MemoryHttpOptions {
    * (or the raw key). Unset: the API is open, as Hindsight is without an auth extension.
    */
   apiKey?: string;
+  /**
+   * Serve the memory console (a browser UI over this API) at `/ui`. Off unless asked for, so a host
+   * gets no extra routes by surprise; the standalone server turns it on (`MEMORY_CONSOLE_ENABLED`).
+   * The page itself is served without the key; every call it makes needs it.
+   */
+  console?: boolean;
 }
 
 export const MEMORY_HTTP_OPTIONS = Symbol('MEMORY_HTTP_OPTIONS');

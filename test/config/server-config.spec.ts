@@ -43,7 +43,16 @@ describe('standalone server environment', () => {
     });
   });
 
+  it('serves the memory console unless MEMORY_CONSOLE_ENABLED turns it off', () => {
+    expect(loadServerConfig({}).console).toEqual({ enabled: true });
+    expect(loadServerConfig({ MEMORY_CONSOLE_ENABLED: '' }).console).toEqual({ enabled: true });
+    expect(loadServerConfig({ MEMORY_CONSOLE_ENABLED: 'false' }).console).toEqual({ enabled: false });
+    expect(loadServerConfig({ MEMORY_CONSOLE_ENABLED: '0' }).console).toEqual({ enabled: false });
+    expect(loadServerConfig({ MEMORY_CONSOLE_ENABLED: '1' }).console).toEqual({ enabled: true });
+  });
+
   it.each([
+    ['MEMORY_CONSOLE_ENABLED', 'yes'],
     ['MEMORY_OPERATIONS_LEASE_MS', '0'],
     ['MEMORY_OPERATIONS_POLL_MS', '-5'],
     ['MEMORY_CONSOLIDATION_LEASE_MS', '1.5'],

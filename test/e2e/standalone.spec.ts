@@ -1,13 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { type LoggerService, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { freePort } from '../helpers/embedded-postgres-server.mjs';
 import { createTestDatabase, dropTestDatabase, openSessions } from '../helpers/postgres.js';
 import { eventually } from '../helpers/eventually.js';
-import { runStandaloneToExit, shutdownStepLines, startStandalone } from '../helpers/standalone-server.js';
+import { runStandaloneToExit, shutdownStepLines, type StandaloneServer, startStandalone } from '../helpers/standalone-server.js';
 import { STEP_STAGES_OF_THE_STANDALONE_SERVER } from '../helpers/shutdown-steps.js';
+import { CONSOLE_ROOT, ConsoleController } from '../../src/http/controllers/console.controller.js';
 
 describe('standalone server (npm start)', () => {
   let dataDir: string;
@@ -98,5 +101,90 @@ describe('standalone server (npm start)', () => {
     const { code, output } = await runStandaloneToExit({ PORT: 'eighty', DATABASE_URL: 'pglite://memory' });
     expect(code).toBe(1);
     expect(output).toMatch(/Invalid environment: PORT: /);
+  });
+});
+
+describe('memory console at /ui (npm start)', () => {
+  const key = 'console-key';
+  let server: StandaloneServer;
+
+  beforeAll(async () => {
+    server = await startStandalone({ DATABASE_URL: 'pglite://memory', MEMORY_API_KEY: key });
+  });
+
+  afterAll(async () => {
+    await server?.stop('SIGTERM');
+  });
+
+  it('serves the console page without the key while the v1 API still asks for it', async () => {
+    for (const path of ['/ui', '/ui/']) {
+      const page = await fetch(`${server.url}${path}`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(page.headers.get('cache-control')).toBe('no-cache');
+      expect(await page.text()).toMatch(/<script type="module" crossorigin src="\/ui\/assets\/index-[\w-]+\.js"><\/script>/);
+    }
+    expect((await fetch(`${server.url}/v1/default/banks`)).status).toBe(401);
+    const withKey = await fetch(`${server.url}/v1/default/banks`, { headers: { authorization: `Bearer ${key}` } });
+    expect(withKey.status).toBe(200);
+  });
+
+  it('serves each built asset with its content type and as immutable, and 404 for any other name', async () => {
+    const assets = await readdir(path.resolve('dist/console/assets'));
+    const script = assets.find((name) => name.endsWith('.js'));
+    const styles = assets.find((name) => name.endsWith('.css'));
+    expect(script).toBeDefined();
+    expect(styles).toBeDefined();
+    const js = await fetch(`${server.url}/ui/assets/${script}`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toMatch(/^(text|application)\/javascript/);
+    expect(js.headers.get('cache-control')).toMatch(/immutable/);
+    expect((await js.text()).length).toBeGreaterThan(1000);
+    const css = await fetch(`${server.url}/ui/assets/${styles}`);
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+    await css.body?.cancel();
+
+    for (const missing of ['/ui/assets/index-missing.js', '/ui/assets/..%2Fconsole.controller.js', '/ui/assets/%2E%2E%2Findex.html']) {
+      const response = await fetch(`${server.url}${missing}`);
+      expect(response.status).toBe(404);
+      expect(response.headers.get('cache-control') ?? '').not.toMatch(/immutable/);
+      expect(await response.json()).toEqual({ detail: 'Not Found' });
+    }
+  });
+
+  it('is absent with MEMORY_CONSOLE_ENABLED=false', async () => {
+    const off = await startStandalone({ DATABASE_URL: 'pglite://memory', MEMORY_CONSOLE_ENABLED: 'false' });
+    try {
+      expect((await fetch(`${off.url}/ui`)).status).toBe(404);
+      expect((await fetch(`${off.url}/v1/default/banks`)).status).toBe(200);
+    } finally {
+      await off.stop('SIGTERM');
+    }
+  });
+
+  it('without a built bundle warns once at startup and answers /ui 404 saying how to build it', async () => {
+    const emptyRoot = await mkdtemp(path.join(tmpdir(), 'memory-console-'));
+    const warnings: string[] = [];
+    const logger: LoggerService = {
+      log: () => undefined,
+      error: () => undefined,
+      warn: (message: unknown) => void warnings.push(String(message)),
+    };
+    @Module({ controllers: [ConsoleController], providers: [{ provide: CONSOLE_ROOT, useValue: emptyRoot }] })
+    class UnbuiltConsoleModule {}
+    const app = await NestFactory.create(UnbuiltConsoleModule, { logger, abortOnError: false });
+    try {
+      await app.listen(0, '127.0.0.1');
+      const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+      const page = await fetch(`${url}/ui`);
+      expect(page.status).toBe(404);
+      expect(await page.json()).toEqual({ detail: 'The memory console is not built: run `npm run build`' });
+      expect(warnings.filter((message) => message.includes('memory console'))).toEqual([
+        expect.stringContaining('/ui answers 404 until `npm run build` runs'),
+      ]);
+    } finally {
+      await app.close();
+      await rm(emptyRoot, { recursive: true, force: true });
+    }
   });
 });

@@ -48,4 +48,9 @@ describe('a host application importing MemoryHttpModule', () => {
     expect(invalid.status).toBe(422);
     expect(invalid.body.detail[0].loc).toEqual(['body', 'items', 0, 'content']);
   });
+
+  it('leaves the memory console out unless forRoot asks for it', async () => {
+    expect((await fetch(`${url}/ui`)).status).toBe(404);
+    expect((await fetch(`${url}/ui/assets/index.js`)).status).toBe(404);
+  });
 });

@@ -105,8 +105,12 @@ export default function EntityGraph({ bankId }: { bankId: string }) {
                     <thead>
                       <tr>
                         <th scope="col">Entity</th>
-                        <th scope="col">Mentions</th>
-                        <th scope="col">Linked entities shown</th>
+                        <th scope="col" className="num">
+                          Mentions
+                        </th>
+                        <th scope="col" className="num">
+                          Linked entities shown
+                        </th>
                       </tr>
                     </thead>
                     <tbody>

@@ -106,8 +106,10 @@ export default function Operations({ bankId }: { bankId: string }) {
                   <tr>
                     <th scope="col">Kind</th>
                     <th scope="col">Status</th>
-                    <th scope="col">Items</th>
-                    <th scope="col">
+                    <th scope="col" className="num">
+                      Items
+                    </th>
+                    <th scope="col" className="num">
                       <abbr title="Attempts after the first; the operations list reports no other count">Retries</abbr>
                     </th>
                     <th scope="col">Created</th>

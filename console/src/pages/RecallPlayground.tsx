@@ -261,18 +261,26 @@ export default function RecallPlayground({ bankId }: { bankId: string }) {
               <table>
                 <thead>
                   <tr>
-                    <th scope="col">#</th>
+                    <th scope="col" className="num">
+                      #
+                    </th>
                     <th scope="col">Memory</th>
                     <th scope="col">Type</th>
-                    <th scope="col">Final</th>
-                    <th scope="col">Fused</th>
+                    <th scope="col" className="num">
+                      Final
+                    </th>
+                    <th scope="col" className="num">
+                      Fused
+                    </th>
                     {ARM_NAMES.map((arm) => (
-                      <th scope="col" key={arm}>
+                      <th scope="col" className="num" key={arm}>
                         {arm[0].toUpperCase() + arm.slice(1)}
                         <span className="visually-hidden"> rank and score</span>
                       </th>
                     ))}
-                    <th scope="col">Reranker</th>
+                    <th scope="col" className="num">
+                      Reranker
+                    </th>
                   </tr>
                 </thead>
                 <tbody>

@@ -1,5 +1,5 @@
 import { forceCenter, forceCollide, forceLink, forceManyBody, forceSimulation, forceX, forceY, type SimulationNodeDatum } from 'd3-force';
-import { useMemo } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 
 export interface GraphNode {
   id: string;
@@ -19,16 +19,19 @@ interface PlacedNode extends SimulationNodeDatum {
   radius: number;
 }
 
-const WIDTH = 800;
-const HEIGHT = 560;
-const MARGIN = 24;
+// Room for the largest node and the label under it, and for a long label at the sides.
+const MARGIN = 40;
+/** The drawing's width until its box has been measured. */
+const DEFAULT_WIDTH = 800;
+/** A narrower box shows this width scaled down rather than crowding the nodes into it. */
+const MIN_WIDTH = 320;
 
 /**
  * The layout runs to rest before the first paint (a few hundred ticks of d3-force over at most a
  * few hundred nodes): a graph that settles while one looks at it is pretty, but a moving target
  * under the pointer is harder to click, and a still picture is what a screenshot can compare.
  */
-function layout(nodes: GraphNode[], edges: GraphEdge[]) {
+function simulate(nodes: GraphNode[], edges: GraphEdge[]): PlacedNode[] {
   const heaviest = Math.max(1, ...nodes.map((node) => node.weight));
   const placed: PlacedNode[] = nodes.map((node) => ({ id: node.id, radius: 5 + 13 * Math.sqrt(node.weight / heaviest) }));
   const links = edges.map((edge) => ({ source: edge.source, target: edge.target, weight: edge.weight }));
@@ -52,22 +55,42 @@ function layout(nodes: GraphNode[], edges: GraphEdge[]) {
     .force('center', forceCenter(0, 0))
     .stop()
     .tick(300);
+  return placed;
+}
 
+/** Fits the layout into a drawing as wide as its box: one unit a CSS pixel, so labels keep their size on a phone. */
+function fit(placed: PlacedNode[], width: number) {
   const xs = placed.map((node) => node.x ?? 0);
   const ys = placed.map((node) => node.y ?? 0);
   const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  const scale = Math.min((WIDTH - 2 * MARGIN) / Math.max(maxX - minX, 1), (HEIGHT - 2 * MARGIN) / Math.max(maxY - minY, 1), 2.5);
+  // As tall as the layout's own shape asks, within what a screen shows at once.
+  const aspect = (maxY - minY + 2 * MARGIN) / (maxX - minX + 2 * MARGIN);
+  const height = Math.round(Math.min(Math.max(width * aspect, 240), width < 600 ? width * 1.4 : 640));
+  const scale = Math.min((width - 2 * MARGIN) / Math.max(maxX - minX, 1), (height - 2 * MARGIN) / Math.max(maxY - minY, 1), 2.5);
   const position = new Map(
     placed.map((node) => [
       node.id,
       {
-        x: WIDTH / 2 + ((node.x ?? 0) - (minX + maxX) / 2) * scale,
-        y: HEIGHT / 2 + ((node.y ?? 0) - (minY + maxY) / 2) * scale,
+        x: width / 2 + ((node.x ?? 0) - (minX + maxX) / 2) * scale,
+        y: height / 2 + ((node.y ?? 0) - (minY + maxY) / 2) * scale,
         radius: node.radius,
       },
     ]),
   );
-  return { position, heaviestLink };
+  return { position, height };
+}
+
+function useWidth() {
+  const ref = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(DEFAULT_WIDTH);
+  useEffect(() => {
+    const element = ref.current;
+    if (!element) return;
+    const observer = new ResizeObserver(([entry]) => setWidth(Math.max(Math.round(entry.contentRect.width), MIN_WIDTH)));
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+  return { ref, width };
 }
 
 /**
@@ -75,40 +98,46 @@ function layout(nodes: GraphNode[], edges: GraphEdge[]) {
  * page lists the same nodes as links, which keyboard and screen-reader users follow instead.
  */
 export function ForceGraph({ nodes, edges, label }: { nodes: GraphNode[]; edges: GraphEdge[]; label: string }) {
-  const { position, heaviestLink } = useMemo(() => layout(nodes, edges), [nodes, edges]);
+  const placed = useMemo(() => simulate(nodes, edges), [nodes, edges]);
+  const { ref, width } = useWidth();
+  const { position, height } = useMemo(() => fit(placed, width), [placed, width]);
+  const heaviestLink = Math.max(1, ...edges.map((edge) => edge.weight));
   return (
-    <svg className="play-graph" viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={label} preserveAspectRatio="xMidYMid meet">
-      <g className="play-graph-edges">
-        {edges.map((edge) => {
-          const from = position.get(edge.source);
-          const to = position.get(edge.target);
-          if (!from || !to) return null;
-          return (
-            <line
-              key={`${edge.source}-${edge.target}`}
-              x1={from.x}
-              y1={from.y}
-              x2={to.x}
-              y2={to.y}
-              strokeWidth={1 + 3 * (edge.weight / heaviestLink)}
-            />
-          );
-        })}
-      </g>
-      <g className="play-graph-nodes">
-        {nodes.map((node) => {
-          const at = position.get(node.id)!;
-          return (
-            <a key={node.id} href={node.href} tabIndex={-1} data-entity-id={node.id}>
-              <title>{`${node.label}: ${node.weight} mentions`}</title>
-              <circle cx={at.x} cy={at.y} r={at.radius} />
-              <text x={at.x} y={at.y + at.radius + 12} textAnchor="middle">
-                {node.label}
-              </text>
-            </a>
-          );
-        })}
-      </g>
-    </svg>
+    <div ref={ref} className="play-graph-box">
+      <svg className="play-graph" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={label}>
+        <g className="play-graph-edges">
+          {edges.map((edge) => {
+            const from = position.get(edge.source);
+            const to = position.get(edge.target);
+            if (!from || !to) return null;
+            return (
+              <line
+                key={`${edge.source}-${edge.target}`}
+                x1={from.x}
+                y1={from.y}
+                x2={to.x}
+                y2={to.y}
+                strokeWidth={1 + 3 * (edge.weight / heaviestLink)}
+              />
+            );
+          })}
+        </g>
+        <g className="play-graph-nodes">
+          {nodes.map((node) => {
+            const at = position.get(node.id);
+            if (!at) return null;
+            return (
+              <a key={node.id} href={node.href} tabIndex={-1} data-entity-id={node.id}>
+                <title>{`${node.label}: ${node.weight} mentions`}</title>
+                <circle cx={at.x} cy={at.y} r={at.radius} />
+                <text x={at.x} y={at.y + at.radius + 12} textAnchor="middle">
+                  {node.label}
+                </text>
+              </a>
+            );
+          })}
+        </g>
+      </svg>
+    </div>
   );
 }

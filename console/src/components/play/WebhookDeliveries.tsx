@@ -53,7 +53,9 @@ function DeliveriesOfWebhook({ bankId, webhook }: { bankId: string; webhook: Web
                 <tr>
                   <th scope="col">Event</th>
                   <th scope="col">State</th>
-                  <th scope="col">Attempts</th>
+                  <th scope="col" className="num">
+                    Attempts
+                  </th>
                   <th scope="col">Last error</th>
                   <th scope="col">Next attempt</th>
                   <th scope="col">Created</th>

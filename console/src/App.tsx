@@ -5,6 +5,7 @@ import { apiFetch, onUnauthorized, storeApiKey, storedApiKey } from './api';
 import { ApiKeyForm } from './components/ApiKeyForm';
 import { BankLayout, type BankTab } from './components/BankLayout';
 import Banks from './pages/Banks';
+import DocumentDetail from './pages/DocumentDetail';
 import Documents from './pages/Documents';
 import Entities from './pages/Entities';
 import EntityDetail from './pages/EntityDetail';
@@ -135,6 +136,13 @@ export default function App() {
               {(params) => (
                 <BankLayout bankId={decodeParam(params.bankId)} tab="memories" ownHeading>
                   <MemoryDetail bankId={decodeParam(params.bankId)} memoryId={decodeParam(params.memoryId)} />
+                </BankLayout>
+              )}
+            </Route>
+            <Route path="/banks/:bankId/documents/:documentId">
+              {(params) => (
+                <BankLayout bankId={decodeParam(params.bankId)} tab="documents" ownHeading>
+                  <DocumentDetail bankId={decodeParam(params.bankId)} documentId={decodeParam(params.documentId)} />
                 </BankLayout>
               )}
             </Route>

@@ -1,3 +1,66 @@
-export default function Observations({ bankId }: { bankId?: string }) {
-  return <p>{bankId} — coming soon.</p>;
+import { useId, useState } from 'react';
+import { bankPath } from '../api';
+import { Pager } from '../components/DataTable';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { Loading } from '../components/Loading';
+import { MemoryTable } from '../components/MemoryTable';
+import { useApi } from '../useApi';
+import type { MemoryListItem, Page } from '../wire';
+
+const PAGE_SIZE = 25;
+
+/** Observations are memories of their own type: what consolidation concluded from the facts. */
+export default function Observations({ bankId }: { bankId: string }) {
+  const id = useId();
+  const [q, setQ] = useState('');
+  const [offset, setOffset] = useState(0);
+  const observations = useApi<Page<MemoryListItem>>(bankPath(bankId, '/memories/list'), {
+    type: 'observation',
+    q: q.trim(),
+    limit: PAGE_SIZE,
+    offset,
+  });
+  const page = observations.data;
+  return (
+    <section>
+      <h2>Observations</h2>
+      <p className="muted">What consolidation concluded from the bank&apos;s facts; open one to see the memories it rests on.</p>
+      <form className="filters" role="search" aria-label="Filter observations" onSubmit={(event) => event.preventDefault()}>
+        <div className="field">
+          <label htmlFor={`${id}-q`}>Text</label>
+          <input
+            id={`${id}-q`}
+            type="search"
+            value={q}
+            onChange={(event) => {
+              setQ(event.target.value);
+              setOffset(0);
+            }}
+          />
+        </div>
+      </form>
+      <ErrorNotice error={observations.error} title="Could not list the observations" />
+      {!page ? (
+        observations.loading && <Loading />
+      ) : (
+        <>
+          <MemoryTable
+            bankId={bankId}
+            caption="Observations"
+            items={page.items}
+            variant="observations"
+            empty="No observations yet: consolidation builds them from retained facts."
+          />
+          <Pager
+            offset={offset}
+            limit={PAGE_SIZE}
+            count={page.items.length}
+            total={page.total}
+            onChange={setOffset}
+            label="Observation pages"
+          />
+        </>
+      )}
+    </section>
+  );
 }

@@ -43,6 +43,7 @@ function DeliveriesOfWebhook({ bankId, webhook }: { bankId: string; webhook: Web
         </button>
       </p>
       <ErrorAlert error={first.error} title="Could not load the deliveries" />
+      {first.loading && !first.data && <p role="status">Loading deliveries…</p>}
       {first.data &&
         (items.length === 0 ? (
           <p>No deliveries yet.</p>

@@ -1,5 +1,5 @@
+/** Always milliseconds, whatever the size: stages side by side compare at a glance, and a label reads the same on a slow run. */
 export function formatMs(ms: number): string {
-  if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
   return `${ms.toFixed(1)} ms`;
 }
 

@@ -18,8 +18,8 @@ export function ApiKeyForm({ invalid, onSubmit }: ApiKeyFormProps) {
 
   return (
     <section className="key-form" aria-labelledby={`${id}-title`}>
-      <h1 id={`${id}-title`}>API key required</h1>
-      <p>This server protects its API with a key. The console keeps it in this browser tab only.</p>
+      <h1 id={`${id}-title`}>This server needs a key</h1>
+      <p>Enter the server&apos;s key (MEMORY_API_KEY). The console keeps it in this browser tab only.</p>
       {invalid && (
         <p className="error-notice" role="alert">
           Invalid API key

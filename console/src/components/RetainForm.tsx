@@ -19,6 +19,8 @@ export function RetainForm({ bankId, onRetained }: { bankId: string; onRetained:
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
   const [done, setDone] = useState<string>();
+  // Rendered only when asked for: their labels would otherwise share words with the list's filters.
+  const [moreFields, setMoreFields] = useState(false);
 
   async function retain(event: FormEvent) {
     event.preventDefault();
@@ -51,20 +53,25 @@ export function RetainForm({ bankId, onRetained }: { bankId: string; onRetained:
           <label htmlFor={`${id}-content`}>Content</label>
           <textarea id={`${id}-content`} required value={content} onChange={(event) => setContent(event.target.value)} />
         </div>
-        <div className="inline-form">
-          <div className="field">
-            <label htmlFor={`${id}-context`}>Context</label>
-            <input id={`${id}-context`} value={context} onChange={(event) => setContext(event.target.value)} />
+        <button type="button" className="link-button" aria-expanded={moreFields} onClick={() => setMoreFields((open) => !open)}>
+          {moreFields ? 'Fewer fields' : 'More fields'}
+        </button>
+        {moreFields && (
+          <div className="inline-form">
+            <div className="field">
+              <label htmlFor={`${id}-context`}>Context</label>
+              <input id={`${id}-context`} value={context} onChange={(event) => setContext(event.target.value)} />
+            </div>
+            <div className="field">
+              <label htmlFor={`${id}-tags`}>Tags (comma separated)</label>
+              <input id={`${id}-tags`} value={tags} onChange={(event) => setTags(event.target.value)} />
+            </div>
+            <div className="field">
+              <label htmlFor={`${id}-document`}>Document ID</label>
+              <input id={`${id}-document`} value={documentId} onChange={(event) => setDocumentId(event.target.value)} />
+            </div>
           </div>
-          <div className="field">
-            <label htmlFor={`${id}-tags`}>Tags (comma separated)</label>
-            <input id={`${id}-tags`} value={tags} onChange={(event) => setTags(event.target.value)} />
-          </div>
-          <div className="field">
-            <label htmlFor={`${id}-document`}>Document ID</label>
-            <input id={`${id}-document`} value={documentId} onChange={(event) => setDocumentId(event.target.value)} />
-          </div>
-        </div>
+        )}
         <div className="form-actions">
           <button type="submit" disabled={busy}>
             Retain

@@ -98,7 +98,7 @@ export default function EntityGraph({ bankId }: { bankId: string }) {
                 edges={data.edges}
                 label={`Co-mention graph of ${data.nodes.length} entities and ${data.edges.length} links; the same entities are listed below`}
               />
-              <section aria-labelledby={`${ids}-nodes`} className="panel">
+              <section className="panel">
                 <h2 id={`${ids}-nodes`}>Entities in the graph</h2>
                 <div className="table-scroll" role="region" aria-labelledby={`${ids}-nodes`} tabIndex={0}>
                   <table>

@@ -93,7 +93,7 @@ export default function Operations({ bankId }: { bankId: string }) {
       {operations.loading && !page && <p role="status">Loading operations…</p>}
 
       {page && (
-        <section aria-labelledby={`${ids}-list`} className="panel">
+        <section className="panel">
           <h2 id={`${ids}-list`} className="visually-hidden">
             Operation list
           </h2>

@@ -252,7 +252,7 @@ export default function RecallPlayground({ bankId }: { bankId: string }) {
       )}
 
       {submitted && (
-        <section aria-labelledby={`${ids}-results`} className="panel">
+        <section className="panel">
           <h2 id={`${ids}-results`}>Results</h2>
           {submitted.rows.length === 0 ? (
             <p>No memory matched.</p>

@@ -94,8 +94,9 @@ function useWidth() {
 }
 
 /**
- * The drawing is one image to assistive technology (its links are out of the tab order too): the
- * page lists the same nodes as links, which keyboard and screen-reader users follow instead.
+ * The drawing is one image to assistive technology, and its nodes open on a pointer's click only:
+ * the page lists the same nodes as links, which keyboard and screen-reader users follow instead
+ * (links inside an image would be controls nested in a non-interactive role).
  */
 export function ForceGraph({ nodes, edges, label }: { nodes: GraphNode[]; edges: GraphEdge[]; label: string }) {
   const placed = useMemo(() => simulate(nodes, edges), [nodes, edges]);
@@ -127,13 +128,13 @@ export function ForceGraph({ nodes, edges, label }: { nodes: GraphNode[]; edges:
             const at = position.get(node.id);
             if (!at) return null;
             return (
-              <a key={node.id} href={node.href} tabIndex={-1} data-entity-id={node.id}>
+              <g key={node.id} className="play-graph-node" data-entity-id={node.id} onClick={() => (window.location.hash = node.href)}>
                 <title>{`${node.label}: ${node.weight} mentions`}</title>
                 <circle cx={at.x} cy={at.y} r={at.radius} />
                 <text x={at.x} y={at.y + at.radius + 12} textAnchor="middle">
                   {node.label}
                 </text>
-              </a>
+              </g>
             );
           })}
         </g>

@@ -32,7 +32,7 @@ function DeliveriesOfWebhook({ bankId, webhook }: { bankId: string; webhook: Web
   }
 
   return (
-    <section aria-labelledby={`${ids}-title`} className="play-subsection">
+    <section className="play-subsection">
       <h3 id={`${ids}-title`} className="play-break">
         {webhook.url}
       </h3>

@@ -29,7 +29,50 @@ export function cl100kTokenCounter(): Promise<TokenCounter> {
 
 async function load(): Promise<TokenCounter> {
   const { countTokens } = await import('gpt-tokenizer/encoding/cl100k_base');
-  return { count: (text) => countTokens(text, AS_ORDINARY_TEXT) };
+  return new RememberingCounter((text) => countTokens(text, AS_ORDINARY_TEXT));
+}
+
+/** Characters of text whose counts are kept: some 20,000 memories of a typical sentence, a few MB. */
+const REMEMBERED_CHARACTERS = 2_000_000;
+/** A text longer than this (a whole document, not a memory) is counted every time rather than kept. */
+export const LONGEST_REMEMBERED_TEXT = 20_000;
+
+/**
+ * Remembers whole texts' counts, least recently used out first. A bank is recalled over and over
+ * and the same memories come back as candidates (a person's memories, for every question about
+ * them), so most of a recall's counting is a count already made: even gpt-tokenizer's warm word
+ * cache spent a few milliseconds per recall on the event loop re-encoding 200 candidates, which is
+ * the queue every concurrent request waits in. Keyed by the text itself, so an edited memory is
+ * simply a new key; texts too long to be worth keeping are counted every time.
+ */
+export class RememberingCounter implements TokenCounter {
+  private readonly counts = new Map<string, number>();
+  private characters = 0;
+
+  constructor(
+    private readonly countFresh: (text: string) => number,
+    private readonly capacity = REMEMBERED_CHARACTERS,
+  ) {}
+
+  count(text: string): number {
+    const known = this.counts.get(text);
+    if (known !== undefined) {
+      // Re-inserted: a Map iterates in insertion order, so the front is the least recently used.
+      this.counts.delete(text);
+      this.counts.set(text, known);
+      return known;
+    }
+    const counted = this.countFresh(text);
+    if (text.length > LONGEST_REMEMBERED_TEXT) return counted;
+    this.counts.set(text, counted);
+    this.characters += text.length;
+    for (const [oldest] of this.counts) {
+      if (this.characters <= this.capacity) break;
+      this.counts.delete(oldest);
+      this.characters -= oldest.length;
+    }
+    return counted;
+  }
 }
 
 /**

@@ -7,8 +7,10 @@ import '../components/play/play.css';
 import {
   ARM_NAMES,
   BUDGETS,
+  FACT_TYPES,
   type ArmName,
   type Budget,
+  type FactType,
   type RecallResponseWire,
   type RecallTraceWire,
   TAGS_MATCHES,
@@ -74,6 +76,7 @@ export default function RecallPlayground({ bankId }: { bankId: string }) {
   const [time, setTime] = useState('');
   const [tags, setTags] = useState('');
   const [tagsMatch, setTagsMatch] = useState<TagsMatch>('any');
+  const [types, setTypes] = useState<FactType[]>([]);
   const [budget, setBudget] = useState<Budget>('mid');
   const [maxTokens, setMaxTokens] = useState('');
   const [busy, setBusy] = useState(false);
@@ -100,6 +103,7 @@ export default function RecallPlayground({ bankId }: { bankId: string }) {
           ...(maxTokens !== '' && { max_tokens: Number(maxTokens) }),
           ...(queryTimestamp && { query_timestamp: queryTimestamp }),
           ...(tagList.length > 0 && { tags: tagList, tags_match: tagsMatch }),
+          ...(types.length > 0 && { types }),
         },
       });
       setSubmitted({ response, rows: toRows(response) });
@@ -181,6 +185,22 @@ export default function RecallPlayground({ bankId }: { bankId: string }) {
             onChange={(event) => setMaxTokens(event.target.value)}
           />
         </div>
+        <fieldset className="field play-types">
+          <legend>Types</legend>
+          {FACT_TYPES.map((type) => (
+            <label key={type}>
+              <input
+                type="checkbox"
+                checked={types.includes(type)}
+                onChange={(event) =>
+                  setTypes((chosen) => (event.target.checked ? [...chosen, type] : chosen.filter((each) => each !== type)))
+                }
+              />{' '}
+              {type}
+            </label>
+          ))}
+          <small>None ticked: all three.</small>
+        </fieldset>
         <div className="form-actions">
           <button type="submit" disabled={busy}>
             Recall

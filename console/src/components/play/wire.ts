@@ -5,6 +5,7 @@
  */
 
 export type FactType = 'world' | 'experience' | 'observation';
+export const FACT_TYPES: readonly FactType[] = ['world', 'experience', 'observation'];
 export type Budget = 'low' | 'mid' | 'high';
 export const BUDGETS: readonly Budget[] = ['low', 'mid', 'high'];
 export type TagsMatch = 'any' | 'all' | 'any_strict' | 'all_strict' | 'exact';

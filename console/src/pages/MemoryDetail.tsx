@@ -178,6 +178,12 @@ function History({ bankId, memory }: { bankId: string; memory: Memory }) {
           <a href={memoryHref(bankId, memory.superseded_by)}>a newer memory</a>.
         </p>
       )}
+      {memory.state === 'invalidated' && !memory.invalidated_at && (
+        // The read route leaves the invalidation's stamps out; the state alone says it happened.
+        <p className="error-notice">
+          Invalidated{memory.invalidation_reason ? `: ${memory.invalidation_reason}` : '; it no longer takes part in recall.'}
+        </p>
+      )}
       {events.length === 0 ? (
         <p className="muted">No changes since it was stored.</p>
       ) : (

@@ -102,6 +102,7 @@ export function toRecallRequest(bankId: string, body: RecallRequestDto, queryTim
     tagGroups: body.tag_groups ?? undefined,
     preferObservations: body.prefer_observations === true,
     includeEntities: entities === null ? null : entities === undefined ? undefined : { maxTokens: entities.max_tokens ?? 500 },
+    bankMustExist: true,
   };
 }
 

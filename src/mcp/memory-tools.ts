@@ -246,7 +246,6 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
         tags_match: args.tags === undefined ? undefined : args.tags_match,
       });
       const queryTimestamp = body.query_timestamp == null ? undefined : (parseIsoTimestamp(body.query_timestamp) ?? undefined);
-      await services.banks.assertExists(bankId);
       // What POST …/memories/recall does, without its `include` options, which Hindsight's tool does not take.
       const request = toRecallRequest(bankId, body, queryTimestamp);
       const outcome = await services.recall.recall(request, signal);

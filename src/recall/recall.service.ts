@@ -1,4 +1,6 @@
 import { Logger } from '@nestjs/common';
+import { findBank } from '../banks/banks.queries.js';
+import { bankNotFound } from '../banks/banks.service.js';
 import type { Embedder } from '../external/embedder.js';
 import type { Reranker } from '../external/reranker.js';
 import { errorMessage } from '../lifecycle/shutdown-coordinator.js';
@@ -53,6 +55,7 @@ interface RecallPlan {
   /** Raw facts give way to the returned observations built from them. */
   preferObservations: boolean;
   trace: boolean;
+  bankMustExist: boolean;
 }
 
 /** A fused candidate after the optional rerank, with the score the caller sees as `final`. */
@@ -253,6 +256,7 @@ export class RecallService {
         request.preferObservations === true &&
         (types.length === 0 || (types.includes('observation') && types.some((type) => type !== 'observation'))),
       trace: request.trace === true,
+      bankMustExist: request.bankMustExist === true,
     };
   }
 
@@ -276,6 +280,7 @@ export class RecallService {
    */
   private async runArms(sql: Sql, plan: RecallPlan, queryVector: number[]): Promise<FoundCandidates> {
     const { scope, candidatesPerArm: limit } = plan;
+    if (plan.bankMustExist && !(await findBank(sql, scope.bankId))) throw bankNotFound(scope.bankId);
     // Two arms need the people the question names: the entity arm searches their memories, the
     // keyword arm leaves their names out of its words.
     const named = await namedEntities(sql, scope.bankId, plan.query);

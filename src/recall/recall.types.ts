@@ -41,6 +41,12 @@ export interface RecallRequest {
   preferObservations?: boolean;
   /** `{ maxTokens: 500 }` by default; `null` leaves the entities map out. */
   includeEntities?: { maxTokens: number } | null;
+  /**
+   * A bank that does not exist is then a `BankNotFound` error, checked on recall's own connection
+   * before the arms run (one checkout per recall, not two); otherwise it simply recalls nothing.
+   * The API routes set it.
+   */
+  bankMustExist?: boolean;
 }
 
 export interface RecalledMemory {

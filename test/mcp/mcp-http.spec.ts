@@ -555,6 +555,14 @@ describe.each(BACKENDS)('MCP over streamable HTTP on $name', (backend) => {
       expect(errorText(await session.client.callTool({ name: 'get_memory', arguments: { memory_id: randomUUID() } }))).toMatch(
         /not found/i,
       );
+      const ghost = await connect(http.url, `/mcp/${bank}-ghost/`);
+      try {
+        expect(errorText(await ghost.client.callTool({ name: 'recall', arguments: { query: 'x' } }))).toBe(
+          `Bank '${bank}-ghost' not found`,
+        );
+      } finally {
+        await disconnect(ghost);
+      }
       // The session survived every refusal.
       expect(json(await session.client.callTool({ name: 'list_memories', arguments: {} })).items).toEqual([]);
       expect((await hindsight.listMemories(bank)).items).toEqual([]);

@@ -1,7 +1,6 @@
 import { BadRequestException, Body, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { BanksService } from '../../banks/banks.service.js';
 import { DocumentChunksService } from '../../documents/document-chunks.service.js';
 import { MemoriesService } from '../../memories/memories.service.js';
 import { MemoryEditService } from '../../memories/memory-edit.service.js';
@@ -46,7 +45,6 @@ export class MemoriesController {
     @Inject(RetainService) private readonly retainer: RetainService,
     @Inject(RecallService) private readonly recaller: RecallService,
     @Inject(MemoriesService) private readonly memories: MemoriesService,
-    @Inject(BanksService) private readonly banks: BanksService,
     @Inject(MemoryEditService) private readonly editor: MemoryEditService,
     @Inject(DocumentChunksService) private readonly documents: DocumentChunksService,
   ) {}
@@ -69,7 +67,7 @@ export class MemoriesController {
       queryTimestamp = parseIsoTimestamp(body.query_timestamp) ?? undefined;
       if (!queryTimestamp) throw new BadRequestException(`Invalid query_timestamp: ${body.query_timestamp}`);
     }
-    await this.banks.assertExists(bankId);
+    // The bank's existence is checked by recall itself, on the connection its arms use.
     const recallRequest = toRecallRequest(bankId, body, queryTimestamp);
     const outcome = await this.recaller.recall(recallRequest, requestSignal(request));
     const wire = toRecallWire(outcome, body.min_scores) as Parameters<typeof withRecallIncludes>[0];

@@ -1,5 +1,5 @@
 import { type MouseEvent, useCallback, useEffect, useState } from 'react';
-import { Redirect, Route, Router, Switch } from 'wouter';
+import { Redirect, Route, Router, Switch, useLocation } from 'wouter';
 import { useHashLocation } from 'wouter/use-hash-location';
 import { apiFetch, onUnauthorized, storeApiKey, storedApiKey } from './api';
 import { ApiKeyForm } from './components/ApiKeyForm';
@@ -19,6 +19,21 @@ import RecallPlayground from './pages/RecallPlayground';
 import ReflectPlayground from './pages/ReflectPlayground';
 
 type KeyPrompt = 'hidden' | 'needed' | 'invalid';
+
+/**
+ * A followed link unmounts itself with the page it was on, which would drop keyboard focus to the
+ * top of the document; the new page's main region takes it instead, as a page load would.
+ */
+function FocusOnNavigate() {
+  const [location] = useLocation();
+  const [previous, setPrevious] = useState(location);
+  useEffect(() => {
+    if (location === previous) return;
+    setPrevious(location);
+    document.getElementById('main')?.focus();
+  }, [location, previous]);
+  return null;
+}
 
 /** Hash params arrive decodeURI'd; ids may hold `/`, `?` or `#`, which only decodeURIComponent restores. */
 function decodeParam(value: string): string {
@@ -105,6 +120,7 @@ export default function App() {
 
   return (
     <Router hook={useHashLocation}>
+      <FocusOnNavigate />
       <a className="skip-link" href="#main" onClick={skipToMain}>
         Skip to content
       </a>

@@ -15,9 +15,10 @@ interface Filters {
   type: string;
   tag: string;
   document: string;
+  state: string;
 }
 
-const NO_FILTERS: Filters = { q: '', type: '', tag: '', document: '' };
+const NO_FILTERS: Filters = { q: '', type: '', tag: '', document: '', state: '' };
 
 export default function Memories({ bankId }: { bankId: string }) {
   const id = useId();
@@ -28,6 +29,7 @@ export default function Memories({ bankId }: { bankId: string }) {
     type: filters.type,
     tags: filters.tag.trim(),
     document_id: filters.document.trim(),
+    state: filters.state,
     limit: PAGE_SIZE,
     offset,
   });
@@ -65,6 +67,14 @@ export default function Memories({ bankId }: { bankId: string }) {
         <div className="field">
           <label htmlFor={`${id}-document`}>Document</label>
           <input id={`${id}-document`} value={filters.document} onChange={(event) => filter('document', event.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-state`}>State</label>
+          <select id={`${id}-state`} value={filters.state} onChange={(event) => filter('state', event.target.value)}>
+            {/* The list route shows valid memories unless asked for the invalidated ones. */}
+            <option value="">valid</option>
+            <option value="invalidated">invalidated</option>
+          </select>
         </div>
         <button
           type="button"

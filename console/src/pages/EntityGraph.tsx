@@ -75,7 +75,7 @@ export default function EntityGraph({ bankId }: { bankId: string }) {
             ))}
           </select>
         </div>
-        <button type="button" onClick={loaded.reload} disabled={loaded.loading}>
+        <button type="button" onClick={loaded.reload}>
           Refresh
         </button>
       </div>

@@ -38,6 +38,7 @@ export default function Operations({ bankId }: { bankId: string }) {
   }, [unfinished, reload]);
 
   async function act(operation: OperationWire, action: Action) {
+    if (acting) return;
     setActing(operation.id);
     setActionError(undefined);
     setNotice('');
@@ -80,7 +81,7 @@ export default function Operations({ bankId }: { bankId: string }) {
             ))}
           </select>
         </div>
-        <button type="button" onClick={reload} disabled={operations.loading}>
+        <button type="button" onClick={reload}>
           Refresh
         </button>
       </div>
@@ -138,12 +139,12 @@ export default function Operations({ bankId }: { bankId: string }) {
                       <td className="play-error-cell">{operation.error_message ?? ''}</td>
                       <td>
                         {(operation.status === 'failed' || operation.status === 'cancelled') && (
-                          <button type="button" disabled={acting === operation.id} onClick={() => void act(operation, 'retry')}>
+                          <button type="button" aria-disabled={acting === operation.id} onClick={() => void act(operation, 'retry')}>
                             Retry
                           </button>
                         )}
                         {operation.status === 'pending' && (
-                          <button type="button" disabled={acting === operation.id} onClick={() => void act(operation, 'cancel')}>
+                          <button type="button" aria-disabled={acting === operation.id} onClick={() => void act(operation, 'cancel')}>
                             Cancel
                           </button>
                         )}
@@ -155,13 +156,17 @@ export default function Operations({ bankId }: { bankId: string }) {
             </div>
           )}
           <div className="pager">
-            <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(offset - PAGE_SIZE, 0))}>
+            <button type="button" aria-disabled={offset === 0} onClick={() => offset > 0 && setOffset(Math.max(offset - PAGE_SIZE, 0))}>
               Previous
             </button>
             <span>
               {page.total === 0 ? '0' : `${offset + 1}–${Math.min(offset + page.operations.length, page.total)}`} of {page.total}
             </span>
-            <button type="button" disabled={offset + PAGE_SIZE >= page.total} onClick={() => setOffset(offset + PAGE_SIZE)}>
+            <button
+              type="button"
+              aria-disabled={offset + PAGE_SIZE >= page.total}
+              onClick={() => offset + PAGE_SIZE < page.total && setOffset(offset + PAGE_SIZE)}
+            >
               Next
             </button>
           </div>

@@ -85,6 +85,7 @@ export default function RecallPlayground({ bankId }: { bankId: string }) {
 
   async function recall(event: FormEvent) {
     event.preventDefault();
+    if (busy) return;
     const tagList = tags
       .split(',')
       .map((tag) => tag.trim())
@@ -202,7 +203,7 @@ export default function RecallPlayground({ bankId }: { bankId: string }) {
           <small>None ticked: all three.</small>
         </fieldset>
         <div className="form-actions">
-          <button type="submit" disabled={busy}>
+          <button type="submit" aria-disabled={busy}>
             Recall
           </button>
           {busy && (

@@ -50,6 +50,7 @@ export default function ReflectPlayground({ bankId }: { bankId: string }) {
 
   async function reflect(event: FormEvent) {
     event.preventDefault();
+    if (busy) return;
     setBusy(true);
     setError(undefined);
     const started = performance.now();
@@ -121,7 +122,7 @@ export default function ReflectPlayground({ bankId }: { bankId: string }) {
           />
         </div>
         <div className="form-actions">
-          <button type="submit" disabled={busy}>
+          <button type="submit" aria-disabled={busy}>
             Reflect
           </button>
           {busy && (

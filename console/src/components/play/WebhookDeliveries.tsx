@@ -38,7 +38,7 @@ function DeliveriesOfWebhook({ bankId, webhook }: { bankId: string; webhook: Web
       </h3>
       <p className="muted">
         {webhook.enabled ? 'Enabled' : 'Disabled'}; events: {webhook.event_types.join(', ') || 'none'}.{' '}
-        <button type="button" className="link-button" onClick={first.reload} disabled={first.loading}>
+        <button type="button" className="link-button" onClick={first.reload}>
           Refresh deliveries
         </button>
       </p>

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { BankStatsStrip } from './BankStatsStrip';
 
 export type BankTab =
   'memories' | 'documents' | 'entities' | 'observations' | 'mental-models' | 'recall' | 'reflect' | 'graph' | 'operations';
@@ -35,7 +36,12 @@ export function BankLayout({ bankId, tab, ownHeading = false, children }: BankLa
         <span aria-hidden="true"> / </span>
         {ownHeading ? <a href={bankHref(bankId)}>{bankId}</a> : <span aria-current="page">{bankId}</span>}
       </nav>
-      {!ownHeading && <h1 className="bank-title">{bankId}</h1>}
+      {!ownHeading && (
+        <>
+          <h1 className="bank-title">{bankId}</h1>
+          <BankStatsStrip bankId={bankId} />
+        </>
+      )}
       <nav aria-label="Bank" className="tabs">
         {TABS.map(({ tab: each, label }) => (
           <a key={each} href={bankHref(bankId, `/${each}`)} aria-current={each === tab ? 'page' : undefined}>

@@ -63,10 +63,13 @@ function fit(placed: PlacedNode[], width: number) {
   const xs = placed.map((node) => node.x ?? 0);
   const ys = placed.map((node) => node.y ?? 0);
   const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  // As tall as the layout's own shape asks, within what a screen shows at once.
-  const aspect = (maxY - minY + 2 * MARGIN) / (maxX - minX + 2 * MARGIN);
-  const height = Math.round(Math.min(Math.max(width * aspect, 240), width < 600 ? width * 1.4 : 640));
-  const scale = Math.min((width - 2 * MARGIN) / Math.max(maxX - minX, 1), (height - 2 * MARGIN) / Math.max(maxY - minY, 1), 2.5);
+  const [spanX, spanY] = [Math.max(maxX - minX, 1), Math.max(maxY - minY, 1)];
+  // As wide as the box allows (a small graph is not blown up past 2.5×), then as tall as that
+  // makes the layout, within what a screen shows at once.
+  const tallest = width < 600 ? width * 1.4 : 640;
+  let scale = Math.min((width - 2 * MARGIN) / spanX, 2.5);
+  if (spanY * scale + 2 * MARGIN > tallest) scale = (tallest - 2 * MARGIN) / spanY;
+  const height = Math.round(Math.max(spanY * scale + 2 * MARGIN, 240));
   const position = new Map(
     placed.map((node) => [
       node.id,

@@ -275,6 +275,33 @@ describe.each([
     expect(wider.trace!.arms.find((arm) => arm.name === 'keyword')!.candidates).toHaveLength(7);
   });
 
+  it("ranks a much-mentioned person's newest memories in the entity arm, by the memory's time as last edited", async () => {
+    // Two candidates per arm: the entity arm ranks the person's newest 16 memories (8 per place).
+    const service = new RecallService(database, vectors, embedder, null, { candidatesPerArm: { low: 2, mid: 2, high: 2 } });
+    const routine = Array.from({ length: 20 }, (_, index) => ({
+      key: `wren-${index}`,
+      text: `Wren Halloway walked to the bakery, day ${index}.`,
+      entities: ['Wren Halloway'],
+      mentionedAt: daysAgo(index + 1),
+    }));
+    await seed('wren', [
+      ...routine,
+      { key: 'wren-old-harpsichord', text: 'Wren Halloway tuned the harpsichord.', entities: ['Wren Halloway'], mentionedAt: daysAgo(40) },
+      { key: 'wren-new-harpsichord', text: 'Wren Halloway sold the harpsichord.', entities: ['Wren Halloway'], mentionedAt: daysAgo(0.5) },
+    ]);
+    const entityArm = async () => {
+      const outcome = await service.recall({ bankId: 'wren', query: 'Wren Halloway harpsichord', queryTimestamp: NOW, trace: true });
+      const byId = new Map([...ids].map(([key, id]) => [id, key]));
+      return outcome.trace!.arms.find((arm) => arm.name === 'entity')!.candidates.map((candidate) => byId.get(candidate.id));
+    };
+    // The old harpsichord memory is outside the window; the new one, which shares the word, leads.
+    expect(await entityArm()).toEqual(['wren-new-harpsichord', 'wren-0']);
+
+    // Re-dated as the newest, the old one enters the window: its links took the new time.
+    await database.query(`UPDATE memory_units SET mentioned_at = $2 WHERE id = $1`, [ids.get('wren-old-harpsichord'), daysAgo(0.25)]);
+    expect(await entityArm()).toEqual(['wren-old-harpsichord', 'wren-new-harpsichord']);
+  });
+
   it('lists entity names on memories and the entities map with the newest observations within budget', async () => {
     const outcome = await recall({ query: 'Orla Venn bees', types: ['world'], includeEntities: undefined });
     expect(outcome.results[0].entities).toEqual(['Orla Venn']);

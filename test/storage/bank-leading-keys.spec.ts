@@ -1,6 +1,7 @@
 import type { DataSource, QueryRunner } from 'typeorm';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { BankLeadingKeys1764700000000 } from '../../src/storage/migrations/1764700000000-bank-leading-keys.js';
+import { EntityLinkTime1765900000000 } from '../../src/storage/migrations/1765900000000-entity-link-time.js';
 import { LogCapture } from '../helpers/log-capture.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
@@ -129,6 +130,10 @@ describe.each([['PGlite'], ['PostgreSQL']] as const)('keys of the tables a bank 
         `INSERT INTO webhook_deliveries (webhook_id, bank_id, event_type, payload) SELECT id, 'a', 'retain.completed', '{}' FROM webhooks`,
       );
 
+      // Reverted in reverse order, as the migration runner would: a later migration's trigger
+      // reads the links' bank_id, which this down() takes away.
+      const linkTime = new EntityLinkTime1765900000000();
+      await linkTime.down(runner);
       await migration.down(runner);
       expect(await keysNotLedByTheBank(runner)).toEqual(
         expect.arrayContaining([
@@ -152,6 +157,7 @@ describe.each([['PGlite'], ['PostgreSQL']] as const)('keys of the tables a bank 
 
       logs.lines.length = 0;
       await migration.up(runner);
+      await linkTime.up(runner);
       expect(await keysNotLedByTheBank(runner)).toEqual([]);
       expect(logs.lines.some((line) => /1 entity links deleted, 1 supersession pointers cleared, 1 deliveries given/.test(line))).toBe(
         true,

@@ -30,6 +30,14 @@ const LONGEST_NAME = 8;
 const BRIDGE_MEMORIES = 2;
 
 /**
+ * How many of each named person's newest memories are ranked per place returned. Ranking all of
+ * a person's memories read thousands of rows for fifty when one person is in a few percent of a
+ * large bank; a person with fewer memories than the window (every person of a personal bank,
+ * where a question's answer is most often found) is ranked whole, as before.
+ */
+const RANKED_PER_CANDIDATE = 8;
+
+/**
  * Memories linked to the entities the query names (in full, or a multi-word name by its first
  * word), most matched entities first; among them, first the ones keyed to the attribute the
  * question asks about ("What's Carol's job title?": her `role`), then the ones whose text shares
@@ -37,7 +45,9 @@ const BRIDGE_MEMORIES = 2;
  * person's memories by the question rather than by recency alone is what makes this arm useful on
  * a bank with many memories per person: the arm answers "which of Oskar's memories?", the other
  * arms "which memories about keys?". The name itself is left out of that ranking, or a sentence
- * that refers to the person as "she" would lose to every sentence that spells the name.
+ * that refers to the person as "she" would lose to every sentence that spells the name. Of a
+ * person with many memories, only the newest `RANKED_PER_CANDIDATE` × limit are ranked: the arm's
+ * cost is then bounded by what it returns, not by how often the person was mentioned.
  *
  * A second hop follows the question through a relation: "What subject does Oskar's sister
  * teach?" finds "Oskar Lind's sister is Petra Holm." first, and then, among the memories of the
@@ -137,13 +147,23 @@ async function memoriesOfEntities(
   const params = new SqlParams();
   const tsquery = search.words === '' ? null : `websearch_to_tsquery('english', ${params.add(search.words)})`;
   const rank = tsquery ? `ts_rank_cd(m.search_vector, ${tsquery})::float8` : '0::float8';
+  const bank = params.add(scope.bankId);
+  // Per entity, its newest visible links through unit_entities_entity_time (migration
+  // 1765900000000): the walk stops after the window, however many memories the person has.
   const rows = await sql.query<EntityMemoryRow>(
     `SELECT m.id, count(*)::int AS matched, ${rank} AS rank
-       FROM unit_entities ue
-       JOIN memory_units m ON m.bank_id = ue.bank_id AND m.id = ue.unit_id
-      WHERE ue.entity_id = ANY(${params.add(search.entityIds)}::uuid[])
-        AND ${visibleMemories('m', scope, params)}
-        ${search.matchingOnly && tsquery ? `AND m.search_vector @@ ${tsquery}` : ''}
+       FROM unnest(${params.add(search.entityIds)}::uuid[]) AS named(id)
+      CROSS JOIN LATERAL (
+             SELECT ue.unit_id
+               FROM unit_entities ue
+               JOIN memory_units v ON v.bank_id = ue.bank_id AND v.id = ue.unit_id
+              WHERE ue.bank_id = ${bank} AND ue.entity_id = named.id
+                AND ${visibleMemories('v', scope, params)}
+                ${search.matchingOnly && tsquery ? `AND v.search_vector @@ ${tsquery}` : ''}
+              ORDER BY ue.memory_at DESC, ue.unit_id
+              LIMIT ${params.add(search.limit * RANKED_PER_CANDIDATE)}
+           ) AS recent
+       JOIN memory_units m ON m.bank_id = ${bank} AND m.id = recent.unit_id
       -- The key (bank_id, id) makes the row's other columns functionally dependent on it.
       GROUP BY m.bank_id, m.id
       ORDER BY matched DESC,

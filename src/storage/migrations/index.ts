@@ -15,6 +15,7 @@ import { LlmRequests1765400000000 } from './1765400000000-llm-requests.js';
 import { AuditLog1765500000000 } from './1765500000000-audit-log.js';
 import { KnowledgeBase1765700000000 } from './1765700000000-knowledge-base.js';
 import { StoredFiles1765800000000 } from './1765800000000-stored-files.js';
+import { EntityLinkTime1765900000000 } from './1765900000000-entity-link-time.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -35,6 +36,7 @@ export const MEMORY_MIGRATIONS = [
   AuditLog1765500000000,
   KnowledgeBase1765700000000,
   StoredFiles1765800000000,
+  EntityLinkTime1765900000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

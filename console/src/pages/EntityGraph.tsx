@@ -1,4 +1,4 @@
-import { useId, useMemo, useState } from 'react';
+import { useCallback, useId, useMemo, useState } from 'react';
 import { apiFetch, bankPath } from '../api';
 import { ForceGraph, type GraphEdge, type GraphNode } from '../components/play/ForceGraph';
 import { ErrorAlert } from '../components/play/Notice';
@@ -22,11 +22,7 @@ interface GraphData {
  * an entity no memory names together with another still shows; the edges are the co-mention
  * pairs among them.
  */
-async function loadGraph(bankId: string, cap: number, signal: AbortSignal): Promise<GraphData> {
-  const [entities, graph] = await Promise.all([
-    apiFetch<EntityListWire>(bankPath(bankId, '/entities'), { query: { limit: cap }, signal }),
-    apiFetch<EntityGraphWire>(bankPath(bankId, '/entities/graph'), { query: { limit: EDGE_LIMIT }, signal }),
-  ]);
+function joinGraph(bankId: string, entities: EntityListWire, graph: EntityGraphWire): GraphData {
   const shown = new Set(entities.items.map((entity) => entity.id));
   return {
     nodes: entities.items.map((entity) => ({
@@ -46,8 +42,25 @@ async function loadGraph(bankId: string, cap: number, signal: AbortSignal): Prom
 export default function EntityGraph({ bankId }: { bankId: string }) {
   const ids = useId();
   const [cap, setCap] = useState<number>(50);
-  const loaded = useLoad(`${bankId}\n${cap}`, (signal) => loadGraph(bankId, cap, signal));
-  const data = loaded.data;
+  // The pairs do not depend on the cap: a new cap reads only the entity list again.
+  const pairs = useLoad(bankId, (signal) =>
+    apiFetch<EntityGraphWire>(bankPath(bankId, '/entities/graph'), { query: { limit: EDGE_LIMIT }, signal }),
+  );
+  const entities = useLoad(`${bankId}\n${cap}`, (signal) =>
+    apiFetch<EntityListWire>(bankPath(bankId, '/entities'), { query: { limit: cap }, signal }),
+  );
+  const data = useMemo(
+    () => (entities.data && pairs.data ? joinGraph(bankId, entities.data, pairs.data) : undefined),
+    [bankId, entities.data, pairs.data],
+  );
+  const loading = entities.loading || pairs.loading;
+  const error = entities.error ?? pairs.error;
+  const { reload: reloadEntities } = entities;
+  const { reload: reloadPairs } = pairs;
+  const reload = useCallback(() => {
+    reloadEntities();
+    reloadPairs();
+  }, [reloadEntities, reloadPairs]);
 
   const linkCount = useMemo(() => {
     const count = new Map<string, number>();
@@ -75,13 +88,13 @@ export default function EntityGraph({ bankId }: { bankId: string }) {
             ))}
           </select>
         </div>
-        <button type="button" onClick={loaded.reload}>
+        <button type="button" onClick={reload}>
           Refresh
         </button>
       </div>
 
-      <ErrorAlert error={loaded.error} title="Could not load the graph" />
-      {loaded.loading && !data && <p role="status">Loading the graph…</p>}
+      <ErrorAlert error={error} title="Could not load the graph" />
+      {loading && !data && <p role="status">Loading the graph…</p>}
 
       {data && (
         <>

@@ -267,7 +267,10 @@ export default function RecallPlayground({ bankId }: { bankId: string }) {
             </div>
           </dl>
           <h3 id={`${ids}-timing`}>Timing per stage</h3>
-          <p className="muted">The four arms run side by side, so their bars overlap in time rather than add up.</p>
+          <p className="muted">
+            The four arms run one after another on one database connection; the total also covers reading the candidates, fusion and the
+            token budget.
+          </p>
           <TimingBars label="Timing per stage" stages={timingStages(trace)} />
         </section>
       )}

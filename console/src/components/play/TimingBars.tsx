@@ -3,7 +3,7 @@ import { formatMs } from './format';
 export interface TimingStage {
   label: string;
   ms: number;
-  /** Stages that ran side by side (recall's arms) are drawn in one colour apart from the sequential ones. */
+  /** Recall's four search arms are drawn in a colour of their own, apart from the other steps and the total. */
   kind?: 'step' | 'arm' | 'total';
 }
 

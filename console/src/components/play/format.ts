@@ -1,4 +1,4 @@
-/** Always milliseconds, whatever the size: stages side by side compare at a glance, and a label reads the same on a slow run. */
+/** Always milliseconds, whatever the size: stages compare at a glance, and a label reads the same on a slow run. */
 export function formatMs(ms: number): string {
   return `${ms.toFixed(1)} ms`;
 }

@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { type Chromium, launchChromium, processGroupAlive } from '../helpers/browser.js';
+import { CHROMIUM_PATH, type Chromium, launchChromium, processGroupAlive } from '../helpers/browser.js';
 import { eventually } from '../helpers/eventually.js';
 import { type HttpApp, call, startHttpApp } from '../http/http-app.js';
 
@@ -318,6 +319,24 @@ describe('memory console behind an API key', () => {
     await page.getByRole('button', { name: 'Forget API key' }).click();
     await page.getByLabel('API key', { exact: true }).waitFor();
     expect(await bankRow(page, bankId).count()).toBe(0);
+  });
+});
+
+describe('scripts/ensure-chromium.mjs (run before the build by npm test and CI)', () => {
+  const ensure = (env: Record<string, string | undefined>) =>
+    spawnSync(process.execPath, ['scripts/ensure-chromium.mjs'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+
+  it('passes at once when the browser is there', () => {
+    const { status, stdout } = ensure({ CHROMIUM_PATH: CHROMIUM_PATH });
+    expect(status).toBe(0);
+    expect(stdout).not.toContain('installing');
+  });
+
+  it('stops with a message naming CHROMIUM_PATH when it points at no executable, installing nothing', () => {
+    const missing = path.join(SCREENSHOTS, 'no-such-chromium');
+    const { status, stderr } = ensure({ CHROMIUM_PATH: missing });
+    expect(status).toBe(1);
+    expect(stderr).toContain(`CHROMIUM_PATH=${missing} is not an executable file`);
   });
 });
 

@@ -104,6 +104,8 @@ async function createRetainRecallOpenEntity(page: Page, bankId: string, shot: (n
   await bankNav(page, 'Entities').click();
   await page.getByRole('link', { name: 'Alice Moreau', exact: true }).click();
   await expectHeading(page, 'Alice Moreau');
+  // An entity's page shows what mentions it.
+  await page.getByText(SENTENCE).first().waitFor();
   await shot('entity');
 
   // Back on the list, the bank's stats count what was just retained: one memory, three entities.
@@ -165,6 +167,8 @@ describe('memory console with no API key', () => {
     await page.getByRole('link', { name: SENTENCE }).first().click();
     await expectHeading(page, 'Memory');
     await page.getByText(SENTENCE).first().waitFor();
+    await page.getByRole('heading', { name: 'Sources' }).waitFor();
+    await page.getByRole('heading', { name: 'History' }).waitFor();
     await shot('memory');
   });
 

@@ -27,6 +27,10 @@ export interface MemoryRow {
   proof_count: number | null;
   superseded_by: string | null;
   superseded_at: Date | null;
+  edited_at: Date | null;
+  invalidated_at: Date | null;
+  invalidation_reason: string | null;
+  consolidated_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -81,7 +85,7 @@ export interface RowPage<Row> {
 const MEMORY_COLUMNS = `
   m.id, m.bank_id, m.text, m.context, m.fact_type, m.document_id, m.occurred_start, m.occurred_end,
   m.mentioned_at, m.metadata, m.tags, m.observation_scopes, m.state, m.consolidation_status, m.source_memory_ids, m.chunk_id, m.proof_count,
-  m.superseded_by, m.superseded_at, m.created_at, m.updated_at,
+  m.superseded_by, m.superseded_at, m.edited_at, m.invalidated_at, m.invalidation_reason, m.consolidated_at, m.created_at, m.updated_at,
   ARRAY(SELECT e.name FROM unit_entities ue JOIN entities e ON e.id = ue.entity_id
          WHERE ue.unit_id = m.id ORDER BY e.name) AS entities`;
 

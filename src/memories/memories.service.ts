@@ -291,6 +291,10 @@ export function toMemory(row: MemoryRow): MemoryRecord {
     proofCount: row.proof_count,
     supersededBy: row.superseded_by ?? null,
     supersededAt: row.superseded_at ?? null,
+    editedAt: row.edited_at ?? null,
+    invalidatedAt: row.invalidated_at ?? null,
+    invalidationReason: row.invalidation_reason ?? null,
+    consolidatedAt: row.consolidated_at ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -26,6 +26,13 @@ export interface MemoryRecord {
   /** The newer memory that replaced this one; it is kept as history (docs/ARCHITECTURE.md, "Supersession"). */
   supersededBy: string | null;
   supersededAt: Date | null;
+  /** When the text, dates or tags were last edited through the API; absent where the read does not load it. */
+  editedAt?: Date | null;
+  invalidatedAt?: Date | null;
+  /** Why it was invalidated: the caller's reason, or what did it (`consolidation`, a scope repair). */
+  invalidationReason?: string | null;
+  /** When consolidation last took it into an observation. */
+  consolidatedAt?: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -425,13 +425,26 @@ describe.each(BACKENDS)('MCP over streamable HTTP on $name', (backend) => {
         occurred_start: '2024-03-01T00:00:00.000Z',
         edited_at: expect.any(String),
       });
-      expect(await read()).toMatchObject({ text: 'Erin lives in Bergen.', occurred_start: '2024-03-01T00:00:00.000Z' });
+      // The read routes show the edit's stamp, as the edit's own answer does.
+      expect(await read()).toMatchObject({
+        text: 'Erin lives in Bergen.',
+        occurred_start: '2024-03-01T00:00:00.000Z',
+        edited_at: edited.edited_at,
+        invalidated_at: null,
+      });
 
       expect(json(await tool('invalidate_memory', { memory_id: id, reason: 'moved again' }))).toMatchObject({
         state: 'invalidated',
         invalidation_reason: 'moved again',
       });
-      expect(await read()).toMatchObject({ state: 'invalidated' });
+      const invalidated = await read();
+      expect(invalidated).toMatchObject({ state: 'invalidated', invalidation_reason: 'moved again', invalidated_at: expect.any(String) });
+      const listed = (await sdk.listMemories({ client: raw, path: { bank_id: bank }, query: { state: 'invalidated' } as any })).data as any;
+      expect(listed.items.find((item: { id: string }) => item.id === id)).toMatchObject({
+        invalidation_reason: 'moved again',
+        invalidated_at: invalidated.invalidated_at,
+        edited_at: edited.edited_at,
+      });
       expect(json(await tool('invalidate_memory', { memory_id: id, restore: true }))).toMatchObject({ state: 'valid' });
       expect(errorText(await tool('invalidate_memory', { memory_id: randomUUID() }))).toMatch(/not found/i);
     });

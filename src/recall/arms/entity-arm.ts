@@ -146,15 +146,19 @@ async function memoriesOfEntities(
 ): Promise<EntityMemoryRow[]> {
   const params = new SqlParams();
   const tsquery = search.words === '' ? null : `websearch_to_tsquery('english', ${params.add(search.words)})`;
-  const rank = tsquery ? `ts_rank_cd(m.search_vector, ${tsquery})::float8` : '0::float8';
+  const rank = tsquery ? `ts_rank_cd(v.search_vector, ${tsquery})::float8` : '0::float8';
   const bank = params.add(scope.bankId);
   // Per entity, its newest visible links through unit_entities_entity_time (migration
-  // 1765900000000): the walk stops after the window, however many memories the person has.
+  // 1765900000000): the walk stops after the window, however many memories the person has. What
+  // the order needs is computed in the walk, from the row it already read, so each memory is read
+  // once; a memory two named people share comes once per person and is grouped here.
   const rows = await sql.query<EntityMemoryRow>(
-    `SELECT m.id, count(*)::int AS matched, ${rank} AS rank
+    `SELECT recent.id, count(*)::int AS matched, max(recent.rank) AS rank
        FROM unnest(${params.add(search.entityIds)}::uuid[]) AS named(id)
       CROSS JOIN LATERAL (
-             SELECT ue.unit_id
+             SELECT v.id, ${rank} AS rank,
+                    coalesce(v.attribute_key = ANY(${params.add(search.attributeKeys)}::text[]), false) AS asked,
+                    coalesce(v.occurred_start, v.mentioned_at) AS happened
                FROM unit_entities ue
                JOIN memory_units v ON v.bank_id = ue.bank_id AND v.id = ue.unit_id
               WHERE ue.bank_id = ${bank} AND ue.entity_id = named.id
@@ -163,13 +167,8 @@ async function memoriesOfEntities(
               ORDER BY ue.memory_at DESC, ue.unit_id
               LIMIT ${params.add(search.limit * RANKED_PER_CANDIDATE)}
            ) AS recent
-       JOIN memory_units m ON m.bank_id = ${bank} AND m.id = recent.unit_id
-      -- The key (bank_id, id) makes the row's other columns functionally dependent on it.
-      GROUP BY m.bank_id, m.id
-      ORDER BY matched DESC,
-               coalesce(m.attribute_key = ANY(${params.add(search.attributeKeys)}::text[]), false) DESC,
-               rank DESC,
-               coalesce(m.occurred_start, m.mentioned_at) DESC, m.id
+      GROUP BY recent.id
+      ORDER BY matched DESC, bool_or(recent.asked) DESC, rank DESC, max(recent.happened) DESC, recent.id
       LIMIT ${params.add(search.limit)}`,
     params.values,
   );

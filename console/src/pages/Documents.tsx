@@ -1,8 +1,9 @@
-import { useId, useState } from 'react';
+import { useState } from 'react';
 import { bankPath } from '../api';
 import { bankHref } from '../components/BankLayout';
 import { DataTable, Pager } from '../components/DataTable';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { SearchFilter } from '../components/SearchFilter';
 import { Loading } from '../components/Loading';
 import { Tags } from '../components/Tags';
 import { TimeText } from '../components/TimeText';
@@ -16,7 +17,6 @@ export function documentHref(bankId: string, documentId: string): string {
 }
 
 export default function Documents({ bankId }: { bankId: string }) {
-  const id = useId();
   const [q, setQ] = useState('');
   const [offset, setOffset] = useState(0);
   const documents = useApi<Page<DocumentSummary>>(bankPath(bankId, '/documents'), { q: q.trim(), limit: PAGE_SIZE, offset });
@@ -24,20 +24,15 @@ export default function Documents({ bankId }: { bankId: string }) {
   return (
     <section>
       <h2>Documents</h2>
-      <form className="filters" role="search" aria-label="Filter documents" onSubmit={(event) => event.preventDefault()}>
-        <div className="field">
-          <label htmlFor={`${id}-q`}>Document ID contains</label>
-          <input
-            id={`${id}-q`}
-            type="search"
-            value={q}
-            onChange={(event) => {
-              setQ(event.target.value);
-              setOffset(0);
-            }}
-          />
-        </div>
-      </form>
+      <SearchFilter
+        what="documents"
+        label="Document ID contains"
+        value={q}
+        onChange={(text) => {
+          setQ(text);
+          setOffset(0);
+        }}
+      />
       <ErrorNotice error={documents.error} title="Could not list the documents" />
       {!page ? (
         documents.loading && <Loading />

@@ -1,7 +1,8 @@
-import { useId, useState } from 'react';
+import { useState } from 'react';
 import { bankPath } from '../api';
 import { Pager } from '../components/DataTable';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { SearchFilter } from '../components/SearchFilter';
 import { Loading } from '../components/Loading';
 import { MemoryTable } from '../components/MemoryTable';
 import { useApi } from '../useApi';
@@ -11,7 +12,6 @@ const PAGE_SIZE = 25;
 
 /** Observations are memories of their own type: what consolidation concluded from the facts. */
 export default function Observations({ bankId }: { bankId: string }) {
-  const id = useId();
   const [q, setQ] = useState('');
   const [offset, setOffset] = useState(0);
   const observations = useApi<Page<MemoryListItem>>(bankPath(bankId, '/memories/list'), {
@@ -25,20 +25,15 @@ export default function Observations({ bankId }: { bankId: string }) {
     <section>
       <h2>Observations</h2>
       <p className="muted">What consolidation concluded from the bank&apos;s facts; open one to see the memories it rests on.</p>
-      <form className="filters" role="search" aria-label="Filter observations" onSubmit={(event) => event.preventDefault()}>
-        <div className="field">
-          <label htmlFor={`${id}-q`}>Text</label>
-          <input
-            id={`${id}-q`}
-            type="search"
-            value={q}
-            onChange={(event) => {
-              setQ(event.target.value);
-              setOffset(0);
-            }}
-          />
-        </div>
-      </form>
+      <SearchFilter
+        what="observations"
+        label="Text"
+        value={q}
+        onChange={(text) => {
+          setQ(text);
+          setOffset(0);
+        }}
+      />
       <ErrorNotice error={observations.error} title="Could not list the observations" />
       {!page ? (
         observations.loading && <Loading />

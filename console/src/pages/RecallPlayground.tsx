@@ -1,12 +1,12 @@
 import { type FormEvent, useId, useState } from 'react';
 import { apiFetch, bankPath } from '../api';
+import { BudgetFields } from '../components/play/BudgetFields';
 import { ErrorAlert } from '../components/play/Notice';
 import { TimingBars, type TimingStage } from '../components/play/TimingBars';
 import { formatDateTime, formatScore } from '../components/play/format';
 import '../components/play/play.css';
 import {
   ARM_NAMES,
-  BUDGETS,
   FACT_TYPES,
   type ArmName,
   type Budget,
@@ -163,29 +163,7 @@ export default function RecallPlayground({ bankId }: { bankId: string }) {
             ))}
           </select>
         </div>
-        <div className="field">
-          <label htmlFor={`${ids}-budget`}>Budget</label>
-          <select id={`${ids}-budget`} value={budget} onChange={(event) => setBudget(event.target.value as Budget)}>
-            {BUDGETS.map((option) => (
-              <option key={option} value={option}>
-                {option}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor={`${ids}-max-tokens`}>Max tokens</label>
-          <input
-            id={`${ids}-max-tokens`}
-            type="number"
-            min={0}
-            step={1}
-            inputMode="numeric"
-            placeholder="4096"
-            value={maxTokens}
-            onChange={(event) => setMaxTokens(event.target.value)}
-          />
-        </div>
+        <BudgetFields idPrefix={ids} budget={budget} onBudget={setBudget} maxTokens={maxTokens} onMaxTokens={setMaxTokens} minTokens={0} />
         <fieldset className="field play-types">
           <legend>Types</legend>
           {FACT_TYPES.map((type) => (

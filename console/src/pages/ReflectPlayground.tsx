@@ -1,9 +1,10 @@
 import { type FormEvent, useId, useState } from 'react';
 import { apiFetch, bankPath } from '../api';
+import { BudgetFields } from '../components/play/BudgetFields';
 import { ErrorAlert } from '../components/play/Notice';
 import { TimingBars, type TimingStage } from '../components/play/TimingBars';
 import '../components/play/play.css';
-import { BUDGETS, type Budget, type ReflectResponseWire, bankHref } from '../components/play/wire';
+import { type Budget, type ReflectResponseWire, bankHref } from '../components/play/wire';
 
 interface Answered {
   response: ReflectResponseWire;
@@ -98,29 +99,7 @@ export default function ReflectPlayground({ bankId }: { bankId: string }) {
           />
           <small id={`${ids}-context-help`}>Optional; added to the question as additional context.</small>
         </div>
-        <div className="field">
-          <label htmlFor={`${ids}-budget`}>Budget</label>
-          <select id={`${ids}-budget`} value={budget} onChange={(event) => setBudget(event.target.value as Budget)}>
-            {BUDGETS.map((option) => (
-              <option key={option} value={option}>
-                {option}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor={`${ids}-max-tokens`}>Max tokens</label>
-          <input
-            id={`${ids}-max-tokens`}
-            type="number"
-            min={1}
-            step={1}
-            inputMode="numeric"
-            placeholder="4096"
-            value={maxTokens}
-            onChange={(event) => setMaxTokens(event.target.value)}
-          />
-        </div>
+        <BudgetFields idPrefix={ids} budget={budget} onBudget={setBudget} maxTokens={maxTokens} onMaxTokens={setMaxTokens} minTokens={1} />
         <div className="form-actions">
           <button type="submit" aria-disabled={busy}>
             Reflect

@@ -324,6 +324,16 @@ describe('memory console behind an API key', () => {
     await page.getByLabel('API key', { exact: true }).waitFor();
     expect(await bankRow(page, bankId).count()).toBe(0);
   });
+
+  it('asks for the key as the recall playground opens, before a query is typed, then names the bank and its size', async () => {
+    await page.goto(`${app.url}/ui#/banks/${bankId}/recall`);
+    const keyInput = page.getByLabel('API key', { exact: true });
+    await keyInput.waitFor();
+    await keyInput.fill(API_KEY);
+    await page.getByRole('button', { name: 'Use key' }).click();
+    await expectHeading(page, 'Recall');
+    await page.getByText(new RegExp(`${bankId} \\(\\d+ memor(y|ies)\\)`)).waitFor();
+  });
 });
 
 describe('scripts/ensure-chromium.mjs (run before the build by npm test and CI)', () => {

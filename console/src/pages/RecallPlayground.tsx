@@ -1,5 +1,6 @@
 import { type FormEvent, useId, useState } from 'react';
 import { apiFetch, bankPath } from '../api';
+import { BankSize } from '../components/BankSize';
 import { BudgetFields } from '../components/play/BudgetFields';
 import { ErrorAlert } from '../components/play/Notice';
 import { TimingBars, type TimingStage } from '../components/play/TimingBars';
@@ -121,7 +122,7 @@ export default function RecallPlayground({ bankId }: { bankId: string }) {
     <div className="play-page">
       <h1>Recall</h1>
       <p className="muted">
-        Runs recall on <strong>{bankId}</strong> with its trace: every arm&apos;s rank and score, the fused score and the time each stage
+        Runs recall on <BankSize bankId={bankId} /> with its trace: every arm&apos;s rank and score, the fused score and the time each stage
         took.
       </p>
       <form className="filters play-form" onSubmit={(event) => void recall(event)}>

@@ -1,5 +1,6 @@
 import { type FormEvent, useId, useState } from 'react';
 import { apiFetch, bankPath } from '../api';
+import { BankSize } from '../components/BankSize';
 import { BudgetFields } from '../components/play/BudgetFields';
 import { ErrorAlert } from '../components/play/Notice';
 import { TimingBars, type TimingStage } from '../components/play/TimingBars';
@@ -81,7 +82,7 @@ export default function ReflectPlayground({ bankId }: { bankId: string }) {
     <div className="play-page">
       <h1>Reflect</h1>
       <p className="muted">
-        Asks <strong>{bankId}</strong> a question: the answer is written from the memories recall finds, and names the ones it rests on.
+        Asks <BankSize bankId={bankId} /> a question: the answer is written from the memories recall finds, and names the ones it rests on.
       </p>
       <form className="filters play-form" onSubmit={(event) => void reflect(event)}>
         <div className="field play-field-wide">

@@ -13,9 +13,10 @@ import {
   listAuditEntries,
   transactionHasWritten,
 } from './audit-log.queries.js';
+import { type StatsPeriod, statsPeriodStart } from '../metrics/stats-period.js';
 import { type AuditCaller, type AuditDraft, AuditScope, type AuditTransport, currentAuditScope, runInAuditScope } from './audit-scope.js';
 
-export type AuditPeriod = '1d' | '7d' | '30d';
+export type AuditPeriod = StatsPeriod;
 
 export interface AuditStats {
   period: AuditPeriod;
@@ -31,8 +32,6 @@ export interface AuditRequest {
   caller: AuditCaller;
   request: Record<string, unknown> | null;
 }
-
-const PERIOD_DAYS: Record<AuditPeriod, number> = { '1d': 1, '7d': 7, '30d': 30 };
 
 /**
  * The audit log (docs/ARCHITECTURE.md, "The audit log"). A request that may write runs in an
@@ -99,7 +98,7 @@ export class AuditLogService {
   async stats(bankId: string, period: AuditPeriod, action: string | undefined, now = new Date()): Promise<AuditStats> {
     // Hourly bars for a day, daily ones beyond: both give a chart of 24 to 30 bars.
     const trunc = period === '1d' ? 'hour' : 'day';
-    const start = new Date(now.getTime() - PERIOD_DAYS[period] * 86_400_000);
+    const start = statsPeriodStart(period, now);
     const rows = await this.database.withConnection((sql) => auditCountsByBucket(sql, bankId, trunc, start, action));
     const buckets = new Map<number, AuditStats['buckets'][number]>();
     for (const row of rows) {

@@ -4,6 +4,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { findBank } from '../banks/banks.queries.js';
 import { bankNotFound } from '../banks/banks.service.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
+import { statsPeriodStart } from '../metrics/stats-period.js';
 import type { LlmTraceSettings, ResolvedMemoryOptions } from '../memory.options.js';
 import { MemoryDatabase, isConnectionHeld } from '../storage/memory-database.js';
 import { stripUnstorable } from '../storage/storable-text.js';
@@ -36,8 +37,6 @@ const outsideAnyRequest = AsyncLocalStorage.snapshot();
 
 /** Expired traces one insert deletes at most: the cost of retention stays bounded per call. */
 const EXPIRED_PER_INSERT = 100;
-
-const PERIOD_DAYS: Record<LlmRequestStatsPeriod, number> = { '1d': 1, '7d': 7, '30d': 30 };
 
 /**
  * Hindsight's names for our calls: the operation a trace is filed under and the call's scope
@@ -136,7 +135,7 @@ export class LlmTraceService {
 
   /** Counts and token sums per UTC day, as Hindsight buckets them for every period. */
   async stats(bankId: string, period: LlmRequestStatsPeriod, operation?: string): Promise<LlmRequestStats> {
-    const start = new Date(Date.now() - PERIOD_DAYS[period] * 86_400_000);
+    const start = statsPeriodStart(period, new Date());
     const rows = await this.database.withConnection(async (sql) => {
       if (!(await findBank(sql, bankId))) throw bankNotFound(bankId);
       return llmRequestBuckets(sql, bankId, start, operation);

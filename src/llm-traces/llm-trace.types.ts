@@ -1,8 +1,11 @@
+import { STATS_PERIODS, type StatsPeriod } from '../metrics/stats-period.js';
+
 export const LLM_REQUEST_STATUSES = ['success', 'error'] as const;
 export type LlmRequestStatus = (typeof LLM_REQUEST_STATUSES)[number];
 
-export const LLM_REQUEST_STATS_PERIODS = ['1d', '7d', '30d'] as const;
-export type LlmRequestStatsPeriod = (typeof LLM_REQUEST_STATS_PERIODS)[number];
+/** Hindsight's `period` of `…/llm-requests/stats`: the same windows as every stats route. */
+export const LLM_REQUEST_STATS_PERIODS = STATS_PERIODS;
+export type LlmRequestStatsPeriod = StatsPeriod;
 
 /** One message of a traced prompt, as sent. */
 export interface TracedMessage {

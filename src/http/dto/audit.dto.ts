@@ -2,9 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import type { AuditLogRow } from '../../audit/audit-log.queries.js';
 import type { AuditPeriod, AuditStats } from '../../audit/audit-log.service.js';
+import { STATS_PERIODS } from '../../metrics/stats-period.js';
 import { IsIsoTimestamp, QueryInt } from './coercions.js';
-
-const AUDIT_PERIODS: AuditPeriod[] = ['1d', '7d', '30d'];
 
 export class ListAuditLogsQuery {
   @ApiPropertyOptional({ description: 'Filter by action type' })
@@ -49,9 +48,9 @@ export class AuditLogStatsQuery {
   @IsString()
   action?: string;
 
-  @ApiPropertyOptional({ enum: AUDIT_PERIODS, default: '7d' })
+  @ApiPropertyOptional({ enum: STATS_PERIODS, default: '7d' })
   @IsOptional()
-  @IsIn(AUDIT_PERIODS, { message: `period must be one of ${AUDIT_PERIODS.join(', ')}` })
+  @IsIn(STATS_PERIODS, { message: `period must be one of ${STATS_PERIODS.join(', ')}` })
   period?: AuditPeriod;
 }
 

@@ -1,20 +1,14 @@
-import { useState } from 'react';
 import { bankPath } from '../api';
-import { Pager } from '../components/DataTable';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Loading } from '../components/Loading';
-import { MemoryTable } from '../components/MemoryTable';
+import { LinkedMemories } from '../components/LinkedMemories';
 import { Tags } from '../components/Tags';
 import { TimeText } from '../components/TimeText';
 import { useApi } from '../useApi';
-import type { DocumentDetail as Document, MemoryListItem, Page } from '../wire';
-
-const PAGE_SIZE = 25;
+import type { DocumentDetail as Document } from '../wire';
 
 export default function DocumentDetail({ bankId, documentId }: { bankId: string; documentId: string }) {
   const document = useApi<Document>(bankPath(bankId, `/documents/${encodeURIComponent(documentId)}`));
-  const [offset, setOffset] = useState(0);
-  const memories = useApi<Page<MemoryListItem>>(bankPath(bankId, '/memories/list'), { document_id: documentId, limit: PAGE_SIZE, offset });
   const data = document.data;
   return (
     <article>
@@ -45,21 +39,7 @@ export default function DocumentDetail({ bankId, documentId }: { bankId: string;
           </details>
         </>
       )}
-      <h2>Memories from this document</h2>
-      <ErrorNotice error={memories.error} title="Could not list its memories" />
-      {memories.data && (
-        <>
-          <MemoryTable bankId={bankId} caption="Memories from this document" items={memories.data.items} />
-          <Pager
-            offset={offset}
-            limit={PAGE_SIZE}
-            count={memories.data.items.length}
-            total={memories.data.total}
-            onChange={setOffset}
-            label="Memory pages"
-          />
-        </>
-      )}
+      <LinkedMemories bankId={bankId} filter={{ document_id: documentId }} title="Memories from this document" />
     </article>
   );
 }

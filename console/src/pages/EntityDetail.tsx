@@ -1,19 +1,13 @@
-import { useState } from 'react';
 import { bankPath } from '../api';
-import { Pager } from '../components/DataTable';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Loading } from '../components/Loading';
-import { MemoryTable } from '../components/MemoryTable';
+import { LinkedMemories } from '../components/LinkedMemories';
 import { TimeText } from '../components/TimeText';
 import { useApi } from '../useApi';
-import type { EntityDetail as Entity, MemoryListItem, Page } from '../wire';
-
-const PAGE_SIZE = 25;
+import type { EntityDetail as Entity } from '../wire';
 
 export default function EntityDetail({ bankId, entityId }: { bankId: string; entityId: string }) {
   const entity = useApi<Entity>(bankPath(bankId, `/entities/${encodeURIComponent(entityId)}`));
-  const [offset, setOffset] = useState(0);
-  const memories = useApi<Page<MemoryListItem>>(bankPath(bankId, '/memories/list'), { entity_id: entityId, limit: PAGE_SIZE, offset });
   const data = entity.data?.id === entityId ? entity.data : undefined;
   return (
     <article>
@@ -46,21 +40,7 @@ export default function EntityDetail({ bankId, entityId }: { bankId: string; ent
           )}
         </>
       )}
-      <h2>Memories that mention it</h2>
-      <ErrorNotice error={memories.error} title="Could not list its memories" />
-      {memories.data && (
-        <>
-          <MemoryTable bankId={bankId} caption="Memories that mention it" items={memories.data.items} />
-          <Pager
-            offset={offset}
-            limit={PAGE_SIZE}
-            count={memories.data.items.length}
-            total={memories.data.total}
-            onChange={setOffset}
-            label="Memory pages"
-          />
-        </>
-      )}
+      <LinkedMemories bankId={bankId} filter={{ entity_id: entityId }} title="Memories that mention it" />
     </article>
   );
 }

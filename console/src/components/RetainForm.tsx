@@ -1,6 +1,7 @@
 import { type FormEvent, useId, useState } from 'react';
 import { apiFetch, bankPath } from '../api';
 import { ErrorNotice } from './ErrorNotice';
+import { useSubmission } from '../useSubmission';
 
 function splitTags(value: string): string[] {
   return value
@@ -16,16 +17,13 @@ export function RetainForm({ bankId, onRetained }: { bankId: string; onRetained:
   const [context, setContext] = useState('');
   const [tags, setTags] = useState('');
   const [documentId, setDocumentId] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const { busy, error, run } = useSubmission();
   const [done, setDone] = useState<string>();
   // Rendered only when asked for: their labels would otherwise share words with the list's filters.
   const [moreFields, setMoreFields] = useState(false);
 
   async function retain(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(undefined);
     setDone(undefined);
     const item = {
       content,
@@ -33,16 +31,12 @@ export function RetainForm({ bankId, onRetained }: { bankId: string; onRetained:
       ...(splitTags(tags).length > 0 && { tags: splitTags(tags) }),
       ...(documentId.trim() && { document_id: documentId.trim() }),
     };
-    try {
+    await run(async () => {
       await apiFetch(bankPath(bankId, '/memories'), { method: 'POST', body: { items: [item], async: false } });
       setContent('');
       setDone('Retained.');
       onRetained();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

@@ -6,6 +6,7 @@ import { ErrorNotice } from '../components/ErrorNotice';
 import { Loading } from '../components/Loading';
 import { TimeText } from '../components/TimeText';
 import { useApi } from '../useApi';
+import { useSubmission } from '../useSubmission';
 import type { BankStats, BankSummary, Page } from '../wire';
 
 interface BankCounts {
@@ -58,24 +59,17 @@ function Count({ value }: { value: number | undefined }) {
 function CreateBankForm({ onCreated }: { onCreated: (bankId: string) => void }) {
   const id = useId();
   const [bankId, setBankId] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const { busy, error, run } = useSubmission();
 
   async function create(event: FormEvent) {
     event.preventDefault();
     const wanted = bankId.trim();
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       // PUT creates the bank with defaults, or leaves an existing one as it is.
       await apiFetch(bankPath(wanted), { method: 'PUT', body: {} });
       setBankId('');
       onCreated(wanted);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

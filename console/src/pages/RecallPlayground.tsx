@@ -6,6 +6,7 @@ import { ErrorAlert } from '../components/play/Notice';
 import { TimingBars, type TimingStage } from '../components/play/TimingBars';
 import { formatDateTime, formatScore } from '../components/play/format';
 import '../components/play/play.css';
+import { useSubmission } from '../useSubmission';
 import {
   ARM_NAMES,
   FACT_TYPES,
@@ -80,22 +81,18 @@ export default function RecallPlayground({ bankId }: { bankId: string }) {
   const [types, setTypes] = useState<FactType[]>([]);
   const [budget, setBudget] = useState<Budget>('mid');
   const [maxTokens, setMaxTokens] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const { busy, error, run } = useSubmission();
   const [submitted, setSubmitted] = useState<Submitted>();
 
   async function recall(event: FormEvent) {
     event.preventDefault();
-    if (busy) return;
     const tagList = tags
       .split(',')
       .map((tag) => tag.trim())
       .filter(Boolean);
     // datetime-local has no zone: it is the reader's local time, sent as the instant it names.
     const queryTimestamp = time ? new Date(time).toISOString() : undefined;
-    setBusy(true);
-    setError(undefined);
-    try {
+    const answered = await run(async () => {
       const response = await apiFetch<RecallResponseWire>(bankPath(bankId, '/memories/recall'), {
         method: 'POST',
         body: {
@@ -109,12 +106,8 @@ export default function RecallPlayground({ bankId }: { bankId: string }) {
         },
       });
       setSubmitted({ response, rows: toRows(response) });
-    } catch (caught) {
-      setError(caught);
-      setSubmitted(undefined);
-    } finally {
-      setBusy(false);
-    }
+    });
+    if (!answered) setSubmitted(undefined);
   }
 
   const trace = submitted?.response.trace;

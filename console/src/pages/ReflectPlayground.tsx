@@ -5,6 +5,7 @@ import { BudgetFields } from '../components/play/BudgetFields';
 import { ErrorAlert } from '../components/play/Notice';
 import { TimingBars, type TimingStage } from '../components/play/TimingBars';
 import '../components/play/play.css';
+import { useSubmission } from '../useSubmission';
 import { type Budget, type ReflectResponseWire, bankHref } from '../components/play/wire';
 
 interface Answered {
@@ -46,17 +47,13 @@ export default function ReflectPlayground({ bankId }: { bankId: string }) {
   const [budget, setBudget] = useState<Budget>('low');
   const [context, setContext] = useState('');
   const [maxTokens, setMaxTokens] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const { busy, error, run } = useSubmission();
   const [answered, setAnswered] = useState<Answered>();
 
   async function reflect(event: FormEvent) {
     event.preventDefault();
-    if (busy) return;
-    setBusy(true);
-    setError(undefined);
     const started = performance.now();
-    try {
+    const succeeded = await run(async () => {
       const response = await apiFetch<ReflectResponseWire>(bankPath(bankId, '/reflect'), {
         method: 'POST',
         body: {
@@ -69,12 +66,8 @@ export default function ReflectPlayground({ bankId }: { bankId: string }) {
         },
       });
       setAnswered({ response, roundTripMs: performance.now() - started });
-    } catch (caught) {
-      setError(caught);
-      setAnswered(undefined);
-    } finally {
-      setBusy(false);
-    }
+    });
+    if (!succeeded) setAnswered(undefined);
   }
 
   const response = answered?.response;

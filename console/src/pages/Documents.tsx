@@ -1,4 +1,3 @@
-import { useState } from 'react';
 import { bankPath } from '../api';
 import { bankHref } from '../components/BankLayout';
 import { DataTable, Pager } from '../components/DataTable';
@@ -8,6 +7,7 @@ import { Loading } from '../components/Loading';
 import { Tags } from '../components/Tags';
 import { TimeText } from '../components/TimeText';
 import { useApi } from '../useApi';
+import { useFilteredPages } from '../useFilteredPages';
 import type { DocumentSummary, Page } from '../wire';
 
 const PAGE_SIZE = 25;
@@ -17,22 +17,13 @@ export function documentHref(bankId: string, documentId: string): string {
 }
 
 export default function Documents({ bankId }: { bankId: string }) {
-  const [q, setQ] = useState('');
-  const [offset, setOffset] = useState(0);
+  const { filter: q, setFilter: setQ, offset, setOffset } = useFilteredPages('');
   const documents = useApi<Page<DocumentSummary>>(bankPath(bankId, '/documents'), { q: q.trim(), limit: PAGE_SIZE, offset });
   const page = documents.data;
   return (
     <section>
       <h2>Documents</h2>
-      <SearchFilter
-        what="documents"
-        label="Document ID contains"
-        value={q}
-        onChange={(text) => {
-          setQ(text);
-          setOffset(0);
-        }}
-      />
+      <SearchFilter what="documents" label="Document ID contains" value={q} onChange={setQ} />
       <ErrorNotice error={documents.error} title="Could not list the documents" />
       {!page ? (
         documents.loading && <Loading />

@@ -1,4 +1,4 @@
-import { useId, useState } from 'react';
+import { useId } from 'react';
 import { bankPath } from '../api';
 import { Pager } from '../components/DataTable';
 import { ErrorNotice } from '../components/ErrorNotice';
@@ -6,6 +6,7 @@ import { Loading } from '../components/Loading';
 import { MemoryTable } from '../components/MemoryTable';
 import { RetainForm } from '../components/RetainForm';
 import { useApi } from '../useApi';
+import { useFilteredPages } from '../useFilteredPages';
 import { MEMORY_TYPES, type MemoryListItem, type Page } from '../wire';
 
 const PAGE_SIZE = 25;
@@ -22,8 +23,7 @@ const NO_FILTERS: Filters = { q: '', type: '', tag: '', document: '', state: '' 
 
 export default function Memories({ bankId }: { bankId: string }) {
   const id = useId();
-  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
-  const [offset, setOffset] = useState(0);
+  const { filter: filters, setFilter: setFilters, offset, setOffset } = useFilteredPages<Filters>(NO_FILTERS);
   const memories = useApi<Page<MemoryListItem>>(bankPath(bankId, '/memories/list'), {
     q: filters.q.trim(),
     type: filters.type,
@@ -36,7 +36,6 @@ export default function Memories({ bankId }: { bankId: string }) {
 
   function filter(name: keyof Filters, value: string) {
     setFilters((previous) => ({ ...previous, [name]: value }));
-    setOffset(0);
   }
 
   const page = memories.data;
@@ -76,14 +75,7 @@ export default function Memories({ bankId }: { bankId: string }) {
             <option value="invalidated">invalidated</option>
           </select>
         </div>
-        <button
-          type="button"
-          className="secondary"
-          onClick={() => {
-            setFilters(NO_FILTERS);
-            setOffset(0);
-          }}
-        >
+        <button type="button" className="secondary" onClick={() => setFilters(NO_FILTERS)}>
           Clear filters
         </button>
       </form>

@@ -5,6 +5,7 @@ import { WebhookDeliveries } from '../components/play/WebhookDeliveries';
 import { errorText, formatDateTime } from '../components/play/format';
 import '../components/play/play.css';
 import { useLoad } from '../components/play/useLoad';
+import { useFilteredPages } from '../useFilteredPages';
 import { OPERATION_STATUSES, type OperationStatus, type OperationWire, type OperationsListWire } from '../components/play/wire';
 
 const PAGE_SIZE = 20;
@@ -15,8 +16,7 @@ type Action = 'retry' | 'cancel';
 
 export default function Operations({ bankId }: { bankId: string }) {
   const ids = useId();
-  const [status, setStatus] = useState<OperationStatus | ''>('');
-  const [offset, setOffset] = useState(0);
+  const { filter: status, setFilter: setStatus, offset, setOffset } = useFilteredPages<OperationStatus | ''>('');
   const [notice, setNotice] = useState('');
   const [actionError, setActionError] = useState<unknown>();
   const [acting, setActing] = useState<string>();
@@ -65,14 +65,7 @@ export default function Operations({ bankId }: { bankId: string }) {
       <div className="filters">
         <div className="field">
           <label htmlFor={`${ids}-status`}>Status</label>
-          <select
-            id={`${ids}-status`}
-            value={status}
-            onChange={(event) => {
-              setStatus(event.target.value as OperationStatus | '');
-              setOffset(0);
-            }}
-          >
+          <select id={`${ids}-status`} value={status} onChange={(event) => setStatus(event.target.value as OperationStatus | '')}>
             <option value="">all</option>
             {OPERATION_STATUSES.map((option) => (
               <option key={option} value={option}>

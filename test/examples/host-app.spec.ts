@@ -65,6 +65,11 @@ describe('examples/host-app', () => {
     await app.stop('SIGTERM');
     expect(app.child.signalCode).toBe('SIGTERM');
     expect(app.output()).toContain("Shutdown step 'database' done");
-    expect(await openSessions(database.name)).toBe(0);
+    // The pool closed its connections before the process exited; each server backend then ends
+    // on its own a moment later, so the count is waited for (a leaked session keeps it above 0).
+    await eventually(
+      () => openSessions(database.name),
+      (count) => count === 0,
+    );
   });
 });

@@ -49,6 +49,8 @@ export interface Benchmark {
   title: string;
   /** Set when the benchmark means nothing without pgvector on the server: the runner skips it there. */
   requires?: 'pgvector';
+  /** Set when a benchmark is too long for every run: it runs only when `--only` names it. */
+  optIn?: boolean;
   run(context: BenchmarkContext): Promise<BenchmarkResult>;
 }
 

@@ -7,6 +7,7 @@ import { mixedLoad } from './mixed-load.js';
 import { poolStarvation } from './pool-starvation.js';
 import { recallConcurrency } from './recall-concurrency.js';
 import { recallLatency } from './recall-latency.js';
+import { recallMillion } from './recall-million.js';
 import { recallScale } from './recall-scale.js';
 import { retainThroughput } from './retain-throughput.js';
 import { shutdownTime } from './shutdown.js';
@@ -17,6 +18,7 @@ export const BENCHMARKS: Benchmark[] = [
   poolStarvation,
   recallLatency,
   recallScale,
+  recallMillion,
   recallConcurrency,
   retainThroughput,
   shutdownTime,

@@ -53,6 +53,8 @@ export interface LoadTimings {
   loadMs: number;
   /** Recreating the secondary indexes of `memory_units` (the HNSW index among them on pgvector). */
   indexMs: number;
+  /** Each of those indexes' build, in the order built. */
+  indexBuilds: Array<{ name: string; ms: number }>;
 }
 
 /**
@@ -73,11 +75,18 @@ export async function seedBank(
   return seedBanks(database, vectors, [{ bankId, memories }]);
 }
 
-/** `seedBank` for many banks at once: the indexes are dropped and rebuilt once for all of them. */
+/**
+ * `seedBank` for many banks at once: the indexes are dropped and rebuilt once for all of them.
+ * `banks` may be a generator that prepares each part as it is asked for, and may name a bank more
+ * than once: a million memories are loaded a part at a time without ever being held together.
+ * `maintenanceWorkMem` is the memory the index builds may use; the HNSW graph of a large load
+ * needs more than the default to be built in memory.
+ */
 export async function seedBanks(
   database: MemoryDatabase,
   vectors: VectorBackend,
-  banks: ReadonlyArray<{ bankId: string; memories: readonly PreparedMemory[] }>,
+  banks: Iterable<{ bankId: string; memories: readonly PreparedMemory[] }>,
+  maintenanceWorkMem = '1GB',
 ): Promise<LoadTimings> {
   const indexes = await database.query<{ name: string; definition: string }>(
     `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
@@ -92,14 +101,19 @@ export async function seedBanks(
   const loadMs = performance.now() - loadStartedAt;
 
   const indexStartedAt = performance.now();
+  const indexBuilds: LoadTimings['indexBuilds'] = [];
   await database.transaction(async (sql) => {
     // pgvector builds the HNSW graph in memory only while it fits in maintenance_work_mem (64 MB
     // by default, about 30k embeddings of dimension 384); past that it inserts tuple by tuple
     // into the on-disk graph, several times slower.
-    await sql.query(`SET LOCAL maintenance_work_mem = '1GB'`);
-    for (const { definition } of indexes) await sql.query(definition);
+    await sql.query(`SELECT set_config('maintenance_work_mem', $1, true)`, [maintenanceWorkMem]);
+    for (const { name, definition } of indexes) {
+      const startedAt = performance.now();
+      await sql.query(definition);
+      indexBuilds.push({ name, ms: performance.now() - startedAt });
+    }
   });
-  return { loadMs, indexMs: performance.now() - indexStartedAt };
+  return { loadMs, indexMs: performance.now() - indexStartedAt, indexBuilds };
 }
 
 async function loadBank(

@@ -1,0 +1,154 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { bootMemory } from '../../test/helpers/memory-app.js';
+import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
+import { RecallService } from '../../src/recall/recall.service.js';
+import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import type { VectorBackend } from '../../src/storage/vector-backend.js';
+import { type Benchmark, type BenchmarkContext, type ResultTable, fmt, scaled, summarize } from '../harness.js';
+import { type PreparedMemory, prepareMemories, seedBanks } from '../seed/bulk-seed.js';
+import { CORPUS_NOW, type SyntheticMemory, syntheticMemories, syntheticQueries, take } from '../seed/synthetic-memories.js';
+
+const CORPUS_SEED = 20250618;
+const QUERY_SEED = 7;
+const DIMENSION = 384;
+const BANK = 'million';
+const MEMORIES = 1_000_000;
+/** Prepared and loaded a part at a time: the whole corpus as strings would be several GB. */
+const PART = 50_000;
+const WARM_UP_QUERIES = 3;
+const TARGET_FUSED_P50_MS = 50;
+
+const ARMS = ['semantic', 'keyword', 'entity', 'temporal'] as const;
+
+/**
+ * One bank of a million memories on PostgreSQL + pgvector (issue #14, item 4): how long the load
+ * and the index builds take, and what recall costs there, arm by arm. Opt-in (`--only
+ * recall-million`): it needs some half an hour of a quiet machine and several GB of the server's
+ * disk, so a full `npm run bench` leaves it out.
+ */
+export const recallMillion: Benchmark = {
+  id: 'recall-million',
+  title: 'Recall in one bank of 1M memories',
+  requires: 'pgvector',
+  optIn: true,
+  async run(context) {
+    const database = await context.createDatabase('million');
+    try {
+      const booted = await bootMemory({
+        databaseUrl: database.url,
+        watchdogIntervalMs: 3_600_000,
+        operations: { pollIntervalMs: 3_600_000 },
+        webhooks: { pollIntervalMs: 3_600_000 },
+      });
+      if (!booted.app) throw booted.startupError;
+      try {
+        return await measure(context, booted.app);
+      } finally {
+        await booted.app.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  },
+};
+
+function* parts(context: BenchmarkContext, total: number): Generator<{ bankId: string; memories: PreparedMemory[] }> {
+  const memories: Iterator<SyntheticMemory> = syntheticMemories(CORPUS_SEED);
+  for (let loaded = 0; loaded < total; loaded += PART) {
+    yield { bankId: BANK, memories: prepareMemories(take(memories, Math.min(PART, total - loaded)), DIMENSION) };
+    context.log(`recall-million: ${Math.min(total, loaded + PART)} of ${total} memories loaded`);
+  }
+}
+
+async function measure(context: BenchmarkContext, app: INestApplicationContext) {
+  const database = app.get(MemoryDatabase);
+  const vectors = app.get<symbol, VectorBackend>(MEMORY_VECTOR_BACKEND);
+  const recall = app.get(RecallService);
+  const total = scaled(context, MEMORIES);
+
+  // The HNSW graph of a million 384-dimensional embeddings takes some 2 GB while it is built.
+  const seeding = await seedBanks(database, vectors, parts(context, total), '4GB');
+  const analyzeStartedAt = performance.now();
+  await database.query('ANALYZE');
+  const analyzeMs = performance.now() - analyzeStartedAt;
+  const [{ bytes }] = await database.query<{ bytes: string }>(`SELECT pg_database_size(current_database())::text AS bytes`);
+  const hnsw = seeding.indexBuilds.find((build) => build.name.includes('hnsw'));
+  context.log(
+    `recall-million: loaded in ${fmt(seeding.loadMs / 1000)} s, indexes in ${fmt(seeding.indexMs / 1000)} s ` +
+      `(HNSW ${fmt((hnsw?.ms ?? NaN) / 1000)} s)`,
+  );
+
+  const queries = syntheticQueries(QUERY_SEED, context.quick ? 13 : 43);
+  const samples: Record<(typeof ARMS)[number] | 'rest' | 'fused', number[]> = {
+    semantic: [],
+    keyword: [],
+    entity: [],
+    temporal: [],
+    rest: [],
+    fused: [],
+  };
+  for (const [index, query] of queries.entries()) {
+    const startedAt = performance.now();
+    const outcome = await recall.recall({ bankId: BANK, query, queryTimestamp: CORPUS_NOW, trace: true });
+    const fusedMs = performance.now() - startedAt;
+    if (index < WARM_UP_QUERIES) continue;
+    let armsMs = 0;
+    for (const arm of outcome.trace!.arms) {
+      samples[arm.name].push(arm.durationMs);
+      armsMs += arm.durationMs;
+    }
+    samples.rest.push(fusedMs - armsMs);
+    samples.fused.push(fusedMs);
+  }
+  const fused = summarize(samples.fused);
+  const p50 = (stage: keyof typeof samples) => summarize(samples[stage]).median;
+
+  const tables: ResultTable[] = [
+    {
+      caption: `${context.server.label}: ${total.toLocaleString('en')} memories in one bank (HNSW index)`,
+      columns: ['fused p50', 'fused p95', 'fused p99', ...ARMS.map((arm) => `${arm} p50`), 'rest of recall p50'],
+      rows: [[fmt(fused.median), fmt(fused.p95), fmt(fused.p99), ...ARMS.map((arm) => fmt(p50(arm))), fmt(p50('rest'))]],
+    },
+    {
+      caption: 'Seeding (not part of the latencies; seconds)',
+      columns: ['memories', 'prepare and load', 'all indexes', 'of which HNSW', 'ANALYZE', 'database size'],
+      rows: [
+        [
+          total,
+          fmt(seeding.loadMs / 1000),
+          fmt(seeding.indexMs / 1000),
+          fmt((hnsw?.ms ?? NaN) / 1000),
+          fmt(analyzeMs / 1000),
+          `${fmt(Number(bytes) / 2 ** 30)} GiB`,
+        ],
+      ],
+    },
+  ];
+  const workload = [
+    `One bank of ${total.toLocaleString('en')} memories from the synthetic corpus of seed ${CORPUS_SEED} (the corpus of "Recall ` +
+      `latency", continued), prepared and loaded ${PART.toLocaleString('en')} at a time with the secondary indexes dropped, then ` +
+      "the indexes rebuilt from their own definitions (maintenance_work_mem 4GB, the server's default parallel workers) and `ANALYZE`.",
+    `Queries: ${queries.length} questions from seed ${QUERY_SEED} (the first ${WARM_UP_QUERIES} warm up), asked in process with the ` +
+      'API\'s defaults and a trace; "rest of recall" is the whole recall minus its four arms.',
+  ].join('\n\n');
+  const findings = [
+    `${total.toLocaleString('en')} memories in one bank: fused p50 ${fmt(fused.median)} ms (target ${TARGET_FUSED_P50_MS}: ` +
+      `${fused.median <= TARGET_FUSED_P50_MS ? 'met' : 'missed'}), p95 ${fmt(fused.p95)} ms; loaded in ${fmt(seeding.loadMs / 1000)} s, ` +
+      `indexes built in ${fmt(seeding.indexMs / 1000)} s (HNSW ${fmt((hnsw?.ms ?? NaN) / 1000)} s).`,
+  ];
+  return {
+    workload,
+    tables,
+    findings,
+    figures: {
+      fused_p50: fused.median,
+      fused_p95: fused.p95,
+      ...Object.fromEntries(ARMS.map((arm) => [`${arm}_p50`, p50(arm)])),
+      rest_p50: p50('rest'),
+      load_s: seeding.loadMs / 1000,
+      index_s: seeding.indexMs / 1000,
+      hnsw_s: (hnsw?.ms ?? NaN) / 1000,
+      database_gib: Number(bytes) / 2 ** 30,
+    },
+  };
+}

@@ -12,6 +12,7 @@ export {
   type MemoryModuleOptions,
   type OperationsSettings,
   type PgliteAnalyzeSettings,
+  type BankVectorIndexSettings,
   type ResolvedMemoryOptions,
   type RetainLimits,
   type WebhookSettings,
@@ -128,6 +129,7 @@ export { LlmTraceService } from './llm-traces/llm-trace.service.js';
 export type { Reranker } from './external/reranker.js';
 export { MemoryMetrics } from './metrics/memory-metrics.js';
 export { WatchdogService } from './health/watchdog.service.js';
+export { BankVectorIndexService, type BankIndexReport } from './storage/bank-vector-indexes.service.js';
 
 // HTTP, health and lifecycle.
 export { MemoryHttpModule } from './http/memory-http.module.js';

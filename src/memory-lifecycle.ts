@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ReadinessService } from './health/readiness.service.js';
 import { WatchdogService } from './health/watchdog.service.js';
+import { BankVectorIndexService } from './storage/bank-vector-indexes.service.js';
 import { ConsolidationScheduler } from './consolidation/consolidation.scheduler.js';
 import { ConsolidationService } from './consolidation/consolidation.service.js';
 import { MentalModelsService } from './mental-models/mental-models.service.js';
@@ -24,6 +25,7 @@ export class MemoryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator,
     @Inject(ReadinessService) private readonly readiness: ReadinessService,
     @Inject(WatchdogService) private readonly watchdog: WatchdogService,
+    @Inject(BankVectorIndexService) private readonly bankIndexes: BankVectorIndexService,
     @Inject(WebhookDispatcher) private readonly webhooks: WebhookDispatcher,
     @Inject(OperationsWorker) private readonly operations: OperationsWorker,
     @Inject(ConsolidationService) private readonly consolidation: ConsolidationService,
@@ -34,6 +36,7 @@ export class MemoryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
   async onApplicationBootstrap(): Promise<void> {
     const startup: Array<[ShutdownStage, () => Promise<void> | void]> = [
       ['watchdog', () => this.watchdog.start()],
+      ['watchdog', () => this.bankIndexes.start()],
       ['webhooks', () => this.webhooks.start()],
       ['operations', () => this.operations.start()],
       ['consolidation', () => this.consolidation.start()],

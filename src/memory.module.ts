@@ -16,6 +16,7 @@ import type { LlmClient } from './external/llm-client.js';
 import { MemoryHealthIndicator } from './health/memory.health.js';
 import { ReadinessService } from './health/readiness.service.js';
 import { WatchdogService } from './health/watchdog.service.js';
+import { BankVectorIndexService } from './storage/bank-vector-indexes.service.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
 import { LlmTraceService } from './llm-traces/llm-trace.service.js';
 import { TracingLlmClient } from './llm-traces/tracing-llm-client.js';
@@ -156,6 +157,7 @@ const providers: Provider[] = [
   KnowledgeBaseService,
   ReadinessService,
   WatchdogService,
+  BankVectorIndexService,
   MemoryHealthIndicator,
   MemoryLifecycle,
 ];
@@ -197,6 +199,7 @@ const providers: Provider[] = [
     KnowledgeBaseService,
     ReadinessService,
     WatchdogService,
+    BankVectorIndexService,
     MemoryHealthIndicator,
   ],
 })

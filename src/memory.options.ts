@@ -36,6 +36,11 @@ export interface MemoryModuleOptions {
    * autovacuum would. Ignored on PostgreSQL, where autovacuum does it.
    */
   pgliteAnalyze?: Partial<PgliteAnalyzeSettings>;
+  /**
+   * HNSW indexes of their own for the large banks of a database of many banks (PostgreSQL with
+   * pgvector), so that their recall does not walk every other bank's neighbours.
+   */
+  bankVectorIndexes?: Partial<BankVectorIndexSettings>;
   /** Default: hashing embeddings of dimension 384, no network. */
   embedder?: Partial<EmbedderSettings>;
   /** Default `none`: deterministic extraction and consolidation without generated text. */
@@ -86,6 +91,39 @@ export interface PgliteAnalyzeSettings {
 }
 
 export const DEFAULT_PGLITE_ANALYZE: PgliteAnalyzeSettings = { intervalMs: 60_000, threshold: 50, scaleFactor: 0.1 };
+
+/**
+ * Which banks get an HNSW index of their own, built by one instance of the fleet with
+ * `CREATE INDEX CONCURRENTLY` on one of its pooled connections (docs/ARCHITECTURE.md, "Recall at scale").
+ */
+export interface BankVectorIndexSettings {
+  /**
+   * Memories with an embedding from which a bank gets its own index; `null` turns the indexes
+   * off. Its index is dropped when the bank is deleted or holds fewer than half this. Default
+   * 10 000, where recall stops scanning a bank exactly.
+   */
+  minMemories: number | null;
+  /**
+   * Not built for a bank holding more than this share of all memories: the shared index already
+   * serves it nearly as its own would, and a second graph would double its retains' index work.
+   * Default 0.5.
+   */
+  maxShare: number;
+  /** How often an instance checks (one at a time across the fleet). Default 300 000. */
+  intervalMs: number;
+  /**
+   * Also on PGlite. Off by default: PGlite builds on the thread that serves every request, so a
+   * bank's build stops the process until it is done.
+   */
+  onPglite: boolean;
+}
+
+export const DEFAULT_BANK_VECTOR_INDEXES: BankVectorIndexSettings = {
+  minMemories: 10_000,
+  maxShare: 0.5,
+  intervalMs: 300_000,
+  onPglite: false,
+};
 
 export interface RetainLimits {
   maxItems: number;
@@ -311,6 +349,15 @@ const optionsSchema = z
       })
       .strict()
       .default(DEFAULT_PGLITE_ANALYZE),
+    bankVectorIndexes: z
+      .object({
+        minMemories: positiveInt.nullable().default(DEFAULT_BANK_VECTOR_INDEXES.minMemories),
+        maxShare: z.number().positive().max(1).default(DEFAULT_BANK_VECTOR_INDEXES.maxShare),
+        intervalMs: positiveInt.default(DEFAULT_BANK_VECTOR_INDEXES.intervalMs),
+        onPglite: z.boolean().default(DEFAULT_BANK_VECTOR_INDEXES.onPglite),
+      })
+      .strict()
+      .default(DEFAULT_BANK_VECTOR_INDEXES),
     embedder: embedderSchema.default(() => embedderSchema.parse({})),
     llm: llmSchema.default(() => llmSchema.parse({})),
     reranker: rerankerSchema.default(() => rerankerSchema.parse({})),

@@ -1,0 +1,173 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
+import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
+import { MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
+import type { ResolvedMemoryOptions } from '../memory.options.js';
+import {
+  type BankIndexState,
+  backendPid,
+  bankIndexChanges,
+  cancelBackend,
+  createBankIndex,
+  dropBankIndex,
+  releaseMaintenanceLock,
+  tryMaintenanceLock,
+} from './bank-vector-indexes.queries.js';
+import { MemoryDatabase, type Sql } from './memory-database.js';
+import { isPgliteDataSource } from './pglite/pglite-statistics.js';
+import type { VectorBackend } from './vector-backend.js';
+
+/** What one round of maintenance did, or why it did nothing. */
+export interface BankIndexReport {
+  skipped?: 'disabled' | 'no-pgvector' | 'pglite' | 'pool-of-one' | 'another-instance' | 'stopped';
+  created: Array<{ bankId: string; indexName: string; memories: number; durationMs: number }>;
+  dropped: Array<{ bankId: string | null; indexName: string; reason: 'bank-gone-or-shrunk' | 'left-invalid' }>;
+  failed: Array<{ indexName: string; error: string }>;
+}
+
+/**
+ * HNSW indexes of their own for the large banks of a database that holds many (docs/ARCHITECTURE.md,
+ * "Recall at scale"). The shared index filters by bank after its walk, so a bank that is a small
+ * share of the rows pays for the other banks' neighbours, and at a small enough share the
+ * iterative scan stops at `hnsw.max_scan_tuples` with fewer results than asked. A partial index
+ * per large bank (`WHERE bank_id = '…'`) is walked without a filter; the semantic arm needs no
+ * change, as the planner takes the smaller index whose predicate the bound bank id proves.
+ *
+ * One instance of a fleet maintains them at a time (a session advisory lock), on one pooled
+ * connection, with `CREATE INDEX CONCURRENTLY`, so retains go on while a bank's index is built.
+ * A build cancelled by shutdown, or lost with its instance, leaves an invalid index, which the
+ * planner ignores and the next round, on any instance, drops and builds again.
+ */
+@Injectable()
+export class BankVectorIndexService {
+  private readonly logger = new Logger(BankVectorIndexService.name);
+  private readonly failures = new RepeatedFailureLog(this.logger, 'BankVectorIndexService', 'maintain the banks’ HNSW indexes');
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<BankIndexReport>;
+  /** The backend building or dropping an index right now, which shutdown cancels. */
+  private busyBackend: number | null = null;
+  private stopped = false;
+
+  constructor(
+    @Inject(MEMORY_OPTIONS) private readonly options: ResolvedMemoryOptions,
+    @Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator,
+    @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
+    @Inject(MEMORY_VECTOR_BACKEND) private readonly vectors: VectorBackend,
+  ) {}
+
+  /** Called by MemoryLifecycle; the first round starts at once, in the background. */
+  start(): void {
+    if (this.whyNot()) return;
+    this.timer = setInterval(() => void this.maintain(), this.options.bankVectorIndexes.intervalMs);
+    this.coordinator.register('watchdog', 'bank-vector-indexes', () => this.stop());
+    void this.maintain();
+  }
+
+  /**
+   * One round: the changes the rule asks for, made one index at a time. Shared with a round
+   * already under way; scheduled every `bankVectorIndexes.intervalMs`, public for hosts and tests.
+   */
+  maintain(): Promise<BankIndexReport> {
+    const skipped = this.whyNot() ?? (this.stopped ? 'stopped' : undefined);
+    if (skipped) return Promise.resolve({ skipped, created: [], dropped: [], failed: [] });
+    this.running ??= this.maintainOnce().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private whyNot(): BankIndexReport['skipped'] {
+    const { minMemories, onPglite } = this.options.bankVectorIndexes;
+    if (minMemories === null) return 'disabled';
+    if (this.vectors.kind !== 'pgvector') return 'no-pgvector';
+    // PGlite builds on the thread that serves every request: a bank's index would stop the
+    // process for the whole build. Hosts that accept that turn it on.
+    if (isPgliteDataSource(this.database.dataSource)) return onPglite ? undefined : 'pglite';
+    // A build holds its connection for as long as it takes: on a pool of one, every request
+    // would wait for it.
+    if (!this.options.dataSource && this.options.poolSize < 2) return 'pool-of-one';
+    return undefined;
+  }
+
+  private async maintainOnce(): Promise<BankIndexReport> {
+    const report: BankIndexReport = { created: [], dropped: [], failed: [] };
+    const { minMemories, maxShare } = this.options.bankVectorIndexes;
+    try {
+      await this.database.withConnection(async (sql) => {
+        if (!(await tryMaintenanceLock(sql))) {
+          report.skipped = 'another-instance';
+          return;
+        }
+        try {
+          const changes = await bankIndexChanges(sql, { dimension: this.vectors.dimension, minMemories: minMemories!, maxShare });
+          const pid = await backendPid(sql);
+          for (const change of changes) {
+            if (this.stopped) {
+              report.skipped = 'stopped';
+              break;
+            }
+            this.busyBackend = pid;
+            try {
+              await this.apply(sql, change, report);
+            } catch (error) {
+              if (this.stopped) throw error;
+              report.failed.push({ indexName: change.indexName, error: errorMessage(error) });
+              this.logger.warn(
+                `Index ${change.indexName} of bank ${change.bankId ?? '(gone)'}: ${change.action} failed: ${errorMessage(error)}`,
+              );
+            } finally {
+              this.busyBackend = null;
+            }
+          }
+        } finally {
+          await releaseMaintenanceLock(sql);
+        }
+      });
+      this.failures.succeeded();
+    } catch (error) {
+      if (this.stopped) {
+        this.logger.log(`Bank index maintenance stopped by shutdown: ${errorMessage(error)}; the next round finishes it`);
+        report.skipped = 'stopped';
+      } else {
+        this.failures.failed(error);
+      }
+    }
+    return report;
+  }
+
+  private async apply(sql: Sql, change: BankIndexState, report: BankIndexReport): Promise<void> {
+    if (change.action === 'drop' || change.action === 'rebuild') {
+      await dropBankIndex(sql, change.indexName);
+      const reason = change.action === 'drop' ? 'bank-gone-or-shrunk' : 'left-invalid';
+      report.dropped.push({ bankId: change.bankId, indexName: change.indexName, reason });
+      this.logger.log(
+        change.action === 'drop'
+          ? `Dropped HNSW index ${change.indexName}: its bank ${change.bankId === null ? 'is gone' : `${change.bankId} holds ${change.memories} memories`}`
+          : `Dropped HNSW index ${change.indexName} of bank ${change.bankId}, left invalid by an interrupted build`,
+      );
+    }
+    if (change.action === 'create' || change.action === 'rebuild') {
+      const startedAt = performance.now();
+      const indexName = await createBankIndex(sql, this.vectors.dimension, change.bankId!);
+      const durationMs = Math.round(performance.now() - startedAt);
+      report.created.push({ bankId: change.bankId!, indexName, memories: change.memories, durationMs });
+      this.logger.log(`Built HNSW index ${indexName} for bank ${change.bankId} (${change.memories} memories) in ${durationMs}ms`);
+    }
+  }
+
+  /**
+   * Stops the schedule and cancels a build under way (PostgreSQL): a build of a large bank takes
+   * minutes, longer than a shutdown may. On PGlite the build cannot be interrupted and is waited for.
+   */
+  private async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    const pid = this.busyBackend;
+    if (pid !== null && !isPgliteDataSource(this.database.dataSource)) {
+      await this.database
+        .withConnection((sql) => cancelBackend(sql, pid))
+        .catch((error: unknown) => {
+          this.logger.warn(`Could not cancel the index build on backend ${pid}: ${errorMessage(error)}`);
+        });
+    }
+    await this.running;
+  }
+}

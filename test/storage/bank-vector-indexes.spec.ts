@@ -1,0 +1,264 @@
+import { randomUUID } from 'node:crypto';
+import type { INestApplicationContext } from '@nestjs/common';
+import { BanksService } from '../../src/banks/banks.service.js';
+import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
+import { semanticArm, semanticArmQuery } from '../../src/recall/arms/semantic-arm.js';
+import type { RecallScope } from '../../src/recall/arms/visible-memories.js';
+import { FACT_TYPES } from '../../src/recall/recall.types.js';
+import { bankIndexChanges, releaseMaintenanceLock, tryMaintenanceLock } from '../../src/storage/bank-vector-indexes.queries.js';
+import { BankVectorIndexService } from '../../src/storage/bank-vector-indexes.service.js';
+import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
+import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import type { VectorBackend } from '../../src/storage/vector-backend.js';
+import { type BootedMemory, bootMemory } from '../helpers/memory-app.js';
+import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
+import { seededRandom } from '../helpers/seeded-random.js';
+
+const DIMENSION = 8;
+const scope = (bankId: string): RecallScope => ({ bankId, types: FACT_TYPES, tags: [], tagsMatch: 'any' });
+
+interface PlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+const nodesOf = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
+
+/** The HNSW indexes of `memory_units` other than the shared one, with the predicate each was built with. */
+async function bankIndexes(database: MemoryDatabase): Promise<Array<{ name: string; valid: boolean; predicate: string }>> {
+  return database.query(
+    `SELECT c.relname AS name, i.indisvalid AS valid, pg_get_expr(i.indpred, i.indrelid) AS predicate
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE i.indrelid = 'memory_units'::regclass AND i.indpred IS NOT NULL AND c.relname LIKE '%hnsw%'
+      ORDER BY predicate`,
+  );
+}
+
+describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () => {
+  const random = seededRandom(29);
+  const vectorOf = () => Array.from({ length: DIMENSION }, () => random() * 2 - 1);
+  let booted: BootedMemory;
+  let app: INestApplicationContext;
+  let database: MemoryDatabase;
+  let vectors: VectorBackend;
+  let indexes: BankVectorIndexService;
+
+  async function addMemories(bankId: string, count: number): Promise<void> {
+    await database.transaction(async (sql) => {
+      await sql.query(`INSERT INTO banks (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING`, [bankId]);
+      await sql.query(
+        `INSERT INTO memory_units (bank_id, text, embedding)
+         SELECT $1, 'memory ' || i, e::vector FROM unnest($2::text[]) WITH ORDINALITY AS t(e, i)`,
+        [bankId, Array.from({ length: count }, () => vectors.serialize(vectorOf()))],
+      );
+      await sql.query('ANALYZE memory_units');
+    });
+  }
+
+  beforeAll(async () => {
+    booted = await bootMemory({
+      databaseUrl: `pglite://memory/bank-indexes-${randomUUID()}`,
+      watchdogIntervalMs: 60_000,
+      embedder: { dimension: DIMENSION },
+      // No schedule to speak of: each round is run here, so what it changes is this test's doing.
+      bankVectorIndexes: { minMemories: 1000, maxShare: 0.6, onPglite: true, intervalMs: 3_600_000 },
+    });
+    if (!booted.app) throw booted.startupError;
+    app = booted.app;
+    database = app.get(MemoryDatabase);
+    vectors = app.get<symbol, VectorBackend>(MEMORY_VECTOR_BACKEND);
+    indexes = app.get(BankVectorIndexService);
+    // The round startup runs in the background has found nothing to do on the empty database.
+    expect(await indexes.maintain()).toEqual({ created: [], dropped: [], failed: [] });
+
+    // Banks of a size where the planner walks an index rather than sorting the bank.
+    await addMemories('large-a', 2000);
+    await addMemories('large-b', 1500);
+    await addMemories('small', 200);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('builds one for each bank from the size on, none for a small bank, and none twice', async () => {
+    const first = await indexes.maintain();
+    expect(first.created.map(({ bankId, memories }) => ({ bankId, memories }))).toEqual([
+      { bankId: 'large-a', memories: 2000 },
+      { bankId: 'large-b', memories: 1500 },
+    ]);
+    expect(first.dropped).toEqual([]);
+    const built = await bankIndexes(database);
+    expect(built.map(({ valid, predicate }) => ({ valid, predicate }))).toEqual([
+      { valid: true, predicate: "(bank_id = 'large-a'::text)" },
+      { valid: true, predicate: "(bank_id = 'large-b'::text)" },
+    ]);
+    expect(booted.logs.lines).toContain(
+      `Built HNSW index ${first.created[0].indexName} for bank large-a (2000 memories) in ${first.created[0].durationMs}ms`,
+    );
+
+    expect(await indexes.maintain()).toEqual({ created: [], dropped: [], failed: [] });
+    expect(await bankIndexes(database)).toEqual(built);
+  });
+
+  it("walks a large bank's own index, which no other bank's recall takes, with the arm's statement unchanged", async () => {
+    const [own] = (await bankIndexes(database)).filter((index) => index.predicate.includes('large-a'));
+    const planOf = async (bankId: string) => {
+      const { text, values } = semanticArmQuery(vectors, scope(bankId), vectorOf(), 10, 'index');
+      const [row] = await database.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
+      const output = row['QUERY PLAN'];
+      const [document] = (typeof output === 'string' ? JSON.parse(output) : output) as Array<{ Plan: PlanNode }>;
+      return nodesOf(document.Plan)
+        .map((node) => node['Index Name'])
+        .filter(Boolean);
+    };
+    expect(await planOf('large-a')).toEqual([own.name]);
+    expect(await planOf('small')).not.toContain(own.name);
+
+    const found = await database.transaction((sql) => semanticArm(sql, vectors, scope('large-a'), vectorOf(), 10, 'index'));
+    expect(found).toHaveLength(10);
+    const [{ others }] = await database.query<{ others: number }>(
+      `SELECT count(*)::int AS others FROM memory_units WHERE id = ANY($1::uuid[]) AND bank_id <> 'large-a'`,
+      [found.map((candidate) => candidate.id)],
+    );
+    expect(others).toBe(0);
+  });
+
+  it('leaves out a bank holding more than the share, which the shared index serves as well', async () => {
+    const changes = await database.withConnection((sql) =>
+      bankIndexChanges(sql, { dimension: DIMENSION, minMemories: 1000, maxShare: 0.4 }),
+    );
+    // large-a holds 2000 of 3700 (0.54), large-b 1500 (0.41): neither would be built under 0.4;
+    // both already are, and a built index is kept when its bank's share grows.
+    expect(changes).toEqual([]);
+    const fresh = await database.withConnection((sql) => bankIndexChanges(sql, { dimension: DIMENSION, minMemories: 100, maxShare: 0.4 }));
+    expect(fresh.map(({ bankId, action }) => ({ bankId, action }))).toEqual([{ bankId: 'small', action: 'create' }]);
+  });
+
+  it('drops an index left invalid by an interrupted build, and builds it again', async () => {
+    const [own] = (await bankIndexes(database)).filter((index) => index.predicate.includes('large-b'));
+    // What a build cancelled by shutdown, or lost with its instance, leaves in the catalog.
+    await database.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = $1::regclass`, [own.name]);
+
+    const report = await indexes.maintain();
+    expect(report.dropped).toEqual([{ bankId: 'large-b', indexName: own.name, reason: 'left-invalid' }]);
+    expect(report.created.map(({ bankId, indexName }) => ({ bankId, indexName }))).toEqual([{ bankId: 'large-b', indexName: own.name }]);
+    expect((await bankIndexes(database)).find((index) => index.name === own.name)?.valid).toBe(true);
+  });
+
+  it("drops a deleted bank's index, and keeps the others", async () => {
+    const before = await bankIndexes(database);
+    await app.get(BanksService).delete('large-b');
+
+    const report = await indexes.maintain();
+    const gone = before.find((index) => index.predicate.includes('large-b'))!;
+    expect(report.dropped).toEqual([{ bankId: null, indexName: gone.name, reason: 'bank-gone-or-shrunk' }]);
+    expect(report.created).toEqual([]);
+    expect(await bankIndexes(database)).toEqual(before.filter((index) => index.name !== gone.name));
+    expect(booted.logs.lines).toContain(`Dropped HNSW index ${gone.name}: its bank is gone`);
+  });
+});
+
+describe('shutdown during a round of bank index maintenance', () => {
+  it('waits for the round, stops the schedule, and leaves no further round to run', async () => {
+    const booted = await bootMemory({
+      databaseUrl: `pglite://memory/bank-indexes-${randomUUID()}`,
+      watchdogIntervalMs: 60_000,
+      embedder: { dimension: DIMENSION },
+      bankVectorIndexes: { minMemories: 500, maxShare: 1, onPglite: true, intervalMs: 3_600_000 },
+    });
+    const app = booted.app!;
+    const database = app.get(MemoryDatabase);
+    const vectors = app.get<symbol, VectorBackend>(MEMORY_VECTOR_BACKEND);
+    const random = seededRandom(31);
+    const indexes = app.get(BankVectorIndexService);
+    // The round startup began on the empty database is over before there is anything to build.
+    await indexes.maintain();
+    await database.query(`INSERT INTO banks (id, name) VALUES ('big', 'big')`);
+    await database.query(
+      `INSERT INTO memory_units (bank_id, text, embedding) SELECT 'big', 'memory ' || i, e::vector FROM unnest($1::text[]) WITH ORDINALITY AS t(e, i)`,
+      [Array.from({ length: 600 }, () => vectors.serialize(Array.from({ length: DIMENSION }, () => random() * 2 - 1)))],
+    );
+
+    const round = indexes.maintain();
+    await app.close();
+    // Shutdown came either before the build began, which then never starts, or during it, which
+    // on PGlite (its one session cannot be cancelled) the teardown step waits out.
+    const report = await round;
+    expect([
+      { skipped: 'stopped', created: [], dropped: [], failed: [] },
+      { created: [expect.objectContaining({ bankId: 'big', memories: 600 })], dropped: [], failed: [] },
+    ]).toContainEqual(report);
+    expect(booted.reports.filter((report) => report.name === 'bank-vector-indexes')).toEqual([
+      expect.objectContaining({ stage: 'watchdog', outcome: 'done' }),
+    ]);
+    expect(await indexes.maintain()).toEqual({ skipped: 'stopped', created: [], dropped: [], failed: [] });
+  });
+});
+
+describe('when bank indexes are not built', () => {
+  it('on PGlite unless asked for, where a build would stop the one thread', async () => {
+    const booted = await bootMemory({ databaseUrl: `pglite://memory/bank-indexes-${randomUUID()}`, watchdogIntervalMs: 60_000 });
+    try {
+      expect(await booted.app!.get(BankVectorIndexService).maintain()).toEqual({ skipped: 'pglite', created: [], dropped: [], failed: [] });
+    } finally {
+      await booted.app?.close();
+    }
+  });
+
+  it('without pgvector (real[] embeddings on PostgreSQL), and when turned off', async () => {
+    const { name, url } = await createTestDatabase('bank_indexes');
+    try {
+      for (const [minMemories, skipped] of [
+        [10_000, 'no-pgvector'],
+        [null, 'disabled'],
+      ] as const) {
+        const booted = await bootMemory({ databaseUrl: url, watchdogIntervalMs: 60_000, bankVectorIndexes: { minMemories } });
+        try {
+          expect(await booted.app!.get(BankVectorIndexService).maintain()).toEqual({ skipped, created: [], dropped: [], failed: [] });
+        } finally {
+          await booted.app?.close();
+        }
+      }
+    } finally {
+      await dropTestDatabase(name);
+    }
+  });
+});
+
+describe('one instance of a fleet maintains the bank indexes at a time (PostgreSQL)', () => {
+  // Two instances: a registry, and so a pool, each, on one database.
+  const registries = [new DataSourceRegistry(), new DataSourceRegistry()];
+  let name: string;
+
+  afterAll(async () => {
+    for (const registry of registries) await registry.closeAll();
+    if (name) await dropTestDatabase(name);
+  });
+
+  it('the maintenance lock is held by one session until it is released', async () => {
+    const created = await createTestDatabase('bank_index_lock');
+    name = created.name;
+    const [first, second] = [
+      new MemoryDatabase(await registries[0].acquire(created.url)),
+      new MemoryDatabase(await registries[1].acquire(created.url)),
+    ];
+    let releaseFirst!: () => void;
+    const firstHolds = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let firstLocked!: (locked: boolean) => void;
+    const firstResult = new Promise<boolean>((resolve) => (firstLocked = resolve));
+    const holder = first.withConnection(async (sql) => {
+      firstLocked(await tryMaintenanceLock(sql));
+      await firstHolds;
+      await releaseMaintenanceLock(sql);
+    });
+    expect(await firstResult).toBe(true);
+    expect(await second.withConnection((sql) => tryMaintenanceLock(sql))).toBe(false);
+    releaseFirst();
+    await holder;
+    await second.withConnection(async (sql) => {
+      expect(await tryMaintenanceLock(sql)).toBe(true);
+      await releaseMaintenanceLock(sql);
+    });
+  });
+});

@@ -302,6 +302,38 @@ describe.each([
     expect(await entityArm()).toEqual(['wren-old-harpsichord', 'wren-new-harpsichord']);
   });
 
+  it("looks for the second hop's matches among the related person's newest memories only", async () => {
+    // Two candidates per arm: each person's newest 16 memories are ranked, in both hops.
+    const service = new RecallService(database, vectors, embedder, null, { candidatesPerArm: { low: 2, mid: 2, high: 2 } });
+    const routine = Array.from({ length: 20 }, (_, index) => ({
+      key: `bram-${index}`,
+      text: `Bram Otter walked the dog, day ${index}.`,
+      entities: ['Bram Otter'],
+      mentionedAt: daysAgo(index + 1),
+    }));
+    await seed('otter', [
+      { key: 'bridge', text: "Ansel Quill's brother is Bram Otter.", entities: ['Ansel Quill', 'Bram Otter'], mentionedAt: daysAgo(2) },
+      ...routine,
+      { key: 'bram-teaches', text: 'Bram Otter teaches chemistry.', entities: ['Bram Otter'], mentionedAt: daysAgo(40) },
+    ]);
+    const secondHop = async () => {
+      const outcome = await service.recall({
+        bankId: 'otter',
+        query: "What does Ansel Quill's brother teach?",
+        queryTimestamp: NOW,
+        trace: true,
+      });
+      const byId = new Map([...ids].map(([key, id]) => [id, key]));
+      const arm = outcome.trace!.arms.find((candidates) => candidates.name === 'entity')!;
+      return arm.candidates.filter((candidate) => candidate.score === 0.5).map((candidate) => byId.get(candidate.id));
+    };
+    // Older than Bram's newest 16: the walk stops before it, however few of those 16 match.
+    expect(await secondHop()).toEqual([]);
+
+    await database.query(`UPDATE memory_units SET mentioned_at = $2 WHERE id = $1`, [ids.get('bram-teaches'), daysAgo(0.5)]);
+    expect(await secondHop()).toEqual(['bram-teaches']);
+  });
+
   it('lists entity names on memories and the entities map with the newest observations within budget', async () => {
     const outcome = await recall({ query: 'Orla Venn bees', types: ['world'], includeEntities: undefined });
     expect(outcome.results[0].entities).toEqual(['Orla Venn']);

@@ -138,7 +138,7 @@ export interface RecallSettings {
   observationsPerEntity: number;
   /**
    * With pgvector, a bank holding fewer memories than this is searched by an exact scan rather
-   * than the HNSW index all banks share (see `semanticArm`); measured in BENCHMARKS.md, "Many banks".
+   * than an HNSW index (see `semanticArm`); measured in BENCHMARKS.md, "Recall with 1,000 banks".
    */
   exactScanBelow: number;
 }

@@ -5,8 +5,9 @@ import { SqlParams } from './sql-params.js';
 import { RecallScope, visibleMemories } from './visible-memories.js';
 
 /**
- * How the nearest memories are found: `index` walks the HNSW index shared by every bank, `exact`
- * computes the distance of each of the bank's memories (what `real[]` always does).
+ * How the nearest memories are found: `index` walks an HNSW index (the bank's own when it has one,
+ * src/storage/bank-vector-indexes.service.ts, else the one every bank shares), `exact` computes
+ * the distance of each of the bank's memories (what `real[]` always does).
  */
 export type SemanticSearch = 'index' | 'exact';
 
@@ -14,12 +15,14 @@ export type SemanticSearch = 'index' | 'exact';
  * Nearest memories to the query embedding by cosine distance. The embedding is computed by the
  * caller before the connection is taken.
  *
- * One HNSW index serves every bank of the database, and it filters by bank after walking the
- * graph: for a bank that holds a thousandth of the rows, an iterative scan walks a thousand
- * neighbours per match and gives up at `hnsw.max_scan_tuples`, returning fewer than asked. A small
- * bank is therefore scanned exactly, on the bank's own key (`exact`: a distance expression the
- * index was not built on, so the planner cannot take it); the caller decides by the bank's size
- * (`RecallSettings.exactScanBelow`, docs/ARCHITECTURE.md "Recall at scale").
+ * The HNSW index every bank shares filters by bank after walking the graph: for a bank that holds
+ * a thousandth of the rows, an iterative scan walks a thousand neighbours per match and gives up
+ * at `hnsw.max_scan_tuples`, returning fewer than asked. A small bank is therefore scanned
+ * exactly, on the bank's own key (`exact`: a distance expression the index was not built on, so
+ * the planner cannot take it); the caller decides by the bank's size
+ * (`RecallSettings.exactScanBelow`, docs/ARCHITECTURE.md "Recall at scale"). A large bank that
+ * has an index of its own is walked on it by this same statement: its predicate is the bank id
+ * this statement binds.
  *
  * Must run inside a transaction: the pgvector settings are `SET LOCAL` so that they end with it
  * and never leak to the next user of the pooled connection.

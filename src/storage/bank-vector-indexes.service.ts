@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
 import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
@@ -16,6 +17,9 @@ import {
 import { MemoryDatabase, type Sql } from './memory-database.js';
 import { isPgliteDataSource } from './pglite/pglite-statistics.js';
 import type { VectorBackend } from './vector-backend.js';
+
+/** How long shutdown waits for a cancelled build to end before cancelling it again. */
+const CANCEL_AGAIN_AFTER_MS = 200;
 
 /** What one round of maintenance did, or why it did nothing. */
 export interface BankIndexReport {
@@ -160,14 +164,24 @@ export class BankVectorIndexService {
   private async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    const pid = this.busyBackend;
-    if (pid !== null && !isPgliteDataSource(this.database.dataSource)) {
-      await this.database
-        .withConnection((sql) => cancelBackend(sql, pid))
-        .catch((error: unknown) => {
-          this.logger.warn(`Could not cancel the index build on backend ${pid}: ${errorMessage(error)}`);
-        });
+    if (isPgliteDataSource(this.database.dataSource)) {
+      await this.running;
+      return;
     }
-    await this.running;
+    // A cancel that reaches the backend between two statements cancels nothing, and the build
+    // would then start: asked again until the round is over.
+    while (this.running) {
+      const pid = this.busyBackend;
+      if (pid !== null) {
+        await this.database
+          .withConnection((sql) => cancelBackend(sql, pid))
+          .catch((error: unknown) => {
+            this.logger.warn(`Could not cancel the index build on backend ${pid}: ${errorMessage(error)}`);
+          });
+      }
+      const pause = new AbortController();
+      await Promise.race([this.running, sleep(CANCEL_AGAIN_AFTER_MS, undefined, { signal: pause.signal }).catch(() => undefined)]);
+      pause.abort();
+    }
   }
 }

@@ -58,6 +58,10 @@ const envSchema = z.object({
   MEMORY_LLM_TRACE_ENABLED: z.enum(['true', 'false', '1', '0']).optional(),
   MEMORY_LLM_TRACE_MAX_CHARS: z.coerce.number().int().positive().optional(),
   MEMORY_LLM_TRACE_RETENTION_DAYS: z.coerce.number().int().positive().optional(),
+  /** Memories from which a bank gets an HNSW index of its own (PostgreSQL with pgvector), or `off`. */
+  MEMORY_BANK_INDEX_MIN_MEMORIES: z.union([z.literal('off'), z.coerce.number().int().positive()]).optional(),
+  MEMORY_BANK_INDEX_MAX_SHARE: z.coerce.number().positive().max(1).optional(),
+  MEMORY_BANK_INDEX_INTERVAL_MS: z.coerce.number().int().positive().optional(),
   /** `false` leaves `/mcp` out of the server. */
   MEMORY_MCP_ENABLED: z.enum(['true', 'false', '1', '0']).default('true'),
   /** The bank of a `/mcp` session whose client sends no `X-Bank-Id` (Hindsight's HINDSIGHT_MCP_BANK_ID). */
@@ -133,6 +137,11 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
         enabled: e.MEMORY_AUDIT_LOG_ENABLED && ['true', '1'].includes(e.MEMORY_AUDIT_LOG_ENABLED),
         retentionDays: e.MEMORY_AUDIT_LOG_RETENTION_DAYS === 'forever' ? null : e.MEMORY_AUDIT_LOG_RETENTION_DAYS,
         includeContent: e.MEMORY_AUDIT_LOG_INCLUDE_CONTENT && ['true', '1'].includes(e.MEMORY_AUDIT_LOG_INCLUDE_CONTENT),
+      }),
+      bankVectorIndexes: onlySet({
+        minMemories: e.MEMORY_BANK_INDEX_MIN_MEMORIES === 'off' ? null : e.MEMORY_BANK_INDEX_MIN_MEMORIES,
+        maxShare: e.MEMORY_BANK_INDEX_MAX_SHARE,
+        intervalMs: e.MEMORY_BANK_INDEX_INTERVAL_MS,
       }),
       llmTrace: onlySet({
         enabled: e.MEMORY_LLM_TRACE_ENABLED && ['true', '1'].includes(e.MEMORY_LLM_TRACE_ENABLED),

@@ -1,15 +1,7 @@
 import { namedEntities, namedEntitiesQuery } from '../../src/recall/arms/entity-arm.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-
-const nodesOf = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
+import { planNodes } from '../helpers/query-plan.js';
 
 /** Enough people that reading them all is the plan to avoid, and the planner knows it. */
 const PEOPLE = 20_000;
@@ -56,11 +48,7 @@ describe('namedEntities (PGlite)', () => {
   });
 
   it('looks the names up in the indexes instead of reading every entity of the bank', async () => {
-    const { text, values } = namedEntitiesQuery('people', 'What did Haltor Gorroro book at the bakery?');
-    const [row] = await database.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
-    const output = row['QUERY PLAN'];
-    const [document] = (typeof output === 'string' ? JSON.parse(output) : output) as Array<{ Plan: PlanNode }>;
-    const nodes = nodesOf(document.Plan);
+    const nodes = await planNodes(database, namedEntitiesQuery('people', 'What did Haltor Gorroro book at the bakery?'));
     expect(nodes.some((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'entities')).toBe(false);
     const indexes = new Set(nodes.map((node) => node['Index Name']).filter(Boolean));
     expect(indexes).toEqual(new Set(['entities_name_words', 'entities_first_name_word']));

@@ -4,17 +4,11 @@ import { FACT_TYPES } from '../../src/recall/recall.types.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { type VectorBackend, prepareVectorBackend } from '../../src/storage/vector-backend.js';
+import { planNodes } from '../helpers/query-plan.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 
 const DIMENSION = 8;
 const scope = (bankId: string): RecallScope => ({ bankId, types: FACT_TYPES, tags: [], tagsMatch: 'any' });
-
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-const nodesOf = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
 
 function cosineDistance(a: number[], b: number[]): number {
   let dot = 0;
@@ -68,11 +62,8 @@ describe('the semantic arm on pgvector (PGlite), a small bank beside a large one
     const truth = [...small].sort((a, b) => cosineDistance(a[1], query) - cosineDistance(b[1], query)).slice(0, 10);
     expect(found.map((candidate) => candidate.id)).toEqual(truth.map(([id]) => id));
 
-    const { text, values } = semanticArmQuery(vectors, scope('small'), query, 10, 'exact');
-    const [row] = await database.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
-    const output = row['QUERY PLAN'];
-    const [document] = (typeof output === 'string' ? JSON.parse(output) : output) as Array<{ Plan: PlanNode }>;
-    expect(nodesOf(document.Plan).some((node) => node['Index Name']?.includes('hnsw'))).toBe(false);
+    const nodes = await planNodes(database, semanticArmQuery(vectors, scope('small'), query, 10, 'exact'));
+    expect(nodes.some((node) => node['Index Name']?.includes('hnsw'))).toBe(false);
   });
 
   it('tells a bank below the line from one above it, reading no more than the line', async () => {

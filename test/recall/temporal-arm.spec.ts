@@ -5,6 +5,7 @@ import type { TemporalRange } from '../../src/recall/temporal-query.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
+import { type PlanNode, planNodes } from '../helpers/query-plan.js';
 
 const DAY = 86_400_000;
 const FIRST = new Date('2020-01-01T00:00:00Z');
@@ -16,27 +17,10 @@ const range = (start: string, days: number): TemporalRange => {
   return { start: from, end: new Date(from.getTime() + days * DAY), expressions: [] };
 };
 
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-
-function nodesOf(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
-}
-
 /** The arm's own statements (not copies), explained with their parameters bound. */
 async function explain(sql: Sql, bankId: string, within: TemporalRange): Promise<{ nearest: PlanNode[]; spans: PlanNode[] }> {
   const { nearest, spans } = temporalArmQuery(scope(bankId), within, 50);
-  const plan = async ({ text, values }: { text: string; values: unknown[] }) => {
-    const [row] = await sql.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
-    const output = row['QUERY PLAN'];
-    const [document] = (typeof output === 'string' ? JSON.parse(output) : output) as Array<{ Plan: PlanNode }>;
-    return nodesOf(document.Plan);
-  };
-  return { nearest: await plan(nearest), spans: await plan(spans([])) };
+  return { nearest: await planNodes(sql, nearest), spans: await planNodes(sql, spans([])) };
 }
 
 const indexesUsed = (nodes: PlanNode[]) =>

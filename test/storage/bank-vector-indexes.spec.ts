@@ -12,17 +12,11 @@ import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import { type BootedMemory, bootMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
+import { planNodes } from '../helpers/query-plan.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 
 const DIMENSION = 8;
 const scope = (bankId: string): RecallScope => ({ bankId, types: FACT_TYPES, tags: [], tagsMatch: 'any' });
-
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-const nodesOf = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
 
 /** The HNSW indexes of `memory_units` other than the shared one, with the predicate each was built with. */
 async function bankIndexes(database: MemoryDatabase): Promise<Array<{ name: string; valid: boolean; predicate: string }>> {
@@ -103,15 +97,10 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
 
   it("walks a large bank's own index, which no other bank's recall takes, with the arm's statement unchanged", async () => {
     const [own] = (await bankIndexes(database)).filter((index) => index.predicate.includes('large-a'));
-    const planOf = async (bankId: string) => {
-      const { text, values } = semanticArmQuery(vectors, scope(bankId), vectorOf(), 10, 'index');
-      const [row] = await database.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
-      const output = row['QUERY PLAN'];
-      const [document] = (typeof output === 'string' ? JSON.parse(output) : output) as Array<{ Plan: PlanNode }>;
-      return nodesOf(document.Plan)
+    const planOf = async (bankId: string) =>
+      (await planNodes(database, semanticArmQuery(vectors, scope(bankId), vectorOf(), 10, 'index')))
         .map((node) => node['Index Name'])
         .filter(Boolean);
-    };
     expect(await planOf('large-a')).toEqual([own.name]);
     expect(await planOf('small')).not.toContain(own.name);
 

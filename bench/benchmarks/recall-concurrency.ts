@@ -1,5 +1,5 @@
-import { bootMemory } from '../../test/helpers/memory-app.js';
 import { type StandaloneServer, startStandalone } from '../../test/helpers/standalone-server.js';
+import { bootQuietApp } from '../quiet-app.js';
 import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import type { VectorBackend } from '../../src/storage/vector-backend.js';
@@ -72,19 +72,13 @@ export const recallConcurrency: Benchmark = {
 };
 
 async function seed(url: string, memories: ReturnType<typeof prepareMemories>): Promise<void> {
-  const booted = await bootMemory({
-    databaseUrl: url,
-    watchdogIntervalMs: 3_600_000,
-    operations: { pollIntervalMs: 3_600_000 },
-    webhooks: { pollIntervalMs: 3_600_000 },
-  });
-  if (!booted.app) throw booted.startupError;
+  const app = await bootQuietApp(url);
   try {
-    const database = booted.app.get(MemoryDatabase);
-    await seedBank(database, booted.app.get<symbol, VectorBackend>(MEMORY_VECTOR_BACKEND), BANK, memories);
+    const database = app.get(MemoryDatabase);
+    await seedBank(database, app.get<symbol, VectorBackend>(MEMORY_VECTOR_BACKEND), BANK, memories);
     await database.query('ANALYZE');
   } finally {
-    await booted.app.close();
+    await app.close();
   }
 }
 

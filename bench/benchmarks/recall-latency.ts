@@ -1,8 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { bootMemory } from '../../test/helpers/memory-app.js';
+import { RECALL_ARMS, RECALL_STAGES, type RecallStage, timeRecallStages } from '../recall-stages.js';
+import { bootQuietApp } from '../quiet-app.js';
 import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import { RecallService } from '../../src/recall/recall.service.js';
-import type { RecallArmName } from '../../src/recall/recall.types.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import { type Benchmark, type BenchmarkContext, type ResultTable, fmt, scaled, summarize } from '../harness.js';
@@ -15,10 +15,9 @@ const DIMENSION = 384;
 const BANK = 'bench';
 const WARM_UP_QUERIES = 3;
 
-const ARMS: RecallArmName[] = ['semantic', 'keyword', 'entity', 'temporal'];
-/** What is timed per query: each arm (from the recall trace), the rest of the call, and the whole call. */
-const STAGES = [...ARMS, 'rest', 'fused'] as const;
-type Stage = (typeof STAGES)[number];
+const ARMS = RECALL_ARMS;
+const STAGES = RECALL_STAGES;
+type Stage = RecallStage;
 
 type BackendName = 'pglite' | 'postgres';
 
@@ -85,19 +84,11 @@ async function measureBackend(
 ): Promise<StepResult[]> {
   const database = backend === 'postgres' ? await context.createDatabase('recall') : undefined;
   try {
-    const booted = await bootMemory({
-      databaseUrl: database?.url ?? 'pglite://memory/bench-recall',
-      // Nothing but the recalls should touch the database while they are timed (on PGlite a
-      // background poll would queue on the one connection): the pollers wait an hour.
-      watchdogIntervalMs: 3_600_000,
-      operations: { pollIntervalMs: 3_600_000 },
-      webhooks: { pollIntervalMs: 3_600_000 },
-    });
-    if (!booted.app) throw booted.startupError;
+    const app = await bootQuietApp(database?.url ?? 'pglite://memory/bench-recall');
     try {
-      return await measureSteps(context, backend, booted.app, plan, corpus, queries);
+      return await measureSteps(context, backend, app, plan, corpus, queries);
     } finally {
-      await booted.app.close();
+      await app.close();
     }
   } finally {
     await database?.drop();
@@ -131,20 +122,7 @@ async function measureSteps(
       `recall-latency: ${backend} ${step.size} memories: loaded in ${seconds(seeding.loadMs)}, indexes built in ${seconds(seeding.indexMs)}`,
     );
 
-    const samples = Object.fromEntries(STAGES.map((stage) => [stage, [] as number[]])) as Record<Stage, number[]>;
-    for (const [index, query] of queries.slice(0, WARM_UP_QUERIES + step.queries).entries()) {
-      const startedAt = performance.now();
-      const outcome = await recall.recall({ bankId: BANK, query, queryTimestamp: CORPUS_NOW, trace: true });
-      const fusedMs = performance.now() - startedAt;
-      if (index < WARM_UP_QUERIES) continue;
-      let armsMs = 0;
-      for (const arm of outcome.trace!.arms) {
-        samples[arm.name].push(arm.durationMs);
-        armsMs += arm.durationMs;
-      }
-      samples.rest.push(fusedMs - armsMs);
-      samples.fused.push(fusedMs);
-    }
+    const samples = await timeRecallStages(recall, BANK, queries.slice(0, WARM_UP_QUERIES + step.queries), WARM_UP_QUERIES);
     context.log(`recall-latency: ${backend} ${step.size} memories: fused p50 ${fmt(summarize(samples.fused).median, 'ms')}`);
     results.push({ ...step, seeding, samples });
   }

@@ -1,5 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { bootMemory } from '../../test/helpers/memory-app.js';
+import { bootQuietApp } from '../quiet-app.js';
 import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import { semanticArm } from '../../src/recall/arms/semantic-arm.js';
 import { RecallService } from '../../src/recall/recall.service.js';
@@ -47,19 +47,12 @@ export const recallScale: Benchmark = {
     const total = banks.reduce((sum, bank) => sum + bank.size, 0);
     const database = await context.createDatabase('scale');
     try {
-      const booted = await bootMemory({
-        databaseUrl: database.url,
-        watchdogIntervalMs: 3_600_000,
-        operations: { pollIntervalMs: 3_600_000 },
-        webhooks: { pollIntervalMs: 3_600_000 },
-        // The banks' own indexes are built when the benchmark says, between two measurements.
-        bankVectorIndexes: { intervalMs: 3_600_000 },
-      });
-      if (!booted.app) throw booted.startupError;
+      // The banks' own indexes are built when the benchmark says, between two measurements.
+      const app = await bootQuietApp(database.url);
       try {
-        return await measure(context, booted.app, banks, total);
+        return await measure(context, app, banks, total);
       } finally {
-        await booted.app.close();
+        await app.close();
       }
     } finally {
       await database.drop();

@@ -1,0 +1,25 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import type { MemoryModuleOptions } from '../src/memory.options.js';
+import { bootMemory } from '../test/helpers/memory-app.js';
+
+/** An hour: longer than any benchmark, so a background round never starts inside one. */
+const NOT_DURING_THE_RUN_MS = 3_600_000;
+
+/**
+ * A started app whose background loops (watchdog, operation and webhook pollers, bank index
+ * maintenance) wait an hour: nothing but what a benchmark times touches the database while it is
+ * timed, and on PGlite no poll queues on the one connection. A benchmark that wants one of those
+ * loops runs it itself, when it says.
+ */
+export async function bootQuietApp(databaseUrl: string, options: Partial<MemoryModuleOptions> = {}): Promise<INestApplicationContext> {
+  const booted = await bootMemory({
+    databaseUrl,
+    watchdogIntervalMs: NOT_DURING_THE_RUN_MS,
+    operations: { pollIntervalMs: NOT_DURING_THE_RUN_MS },
+    webhooks: { pollIntervalMs: NOT_DURING_THE_RUN_MS },
+    bankVectorIndexes: { intervalMs: NOT_DURING_THE_RUN_MS },
+    ...options,
+  });
+  if (!booted.app) throw booted.startupError;
+  return booted.app;
+}

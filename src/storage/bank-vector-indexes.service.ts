@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
+import { WakeableSleep } from '../lifecycle/wakeable-sleep.js';
 import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
 import { MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
@@ -169,7 +169,9 @@ export class BankVectorIndexService {
       return;
     }
     // A cancel that reaches the backend between two statements cancels nothing, and the build
-    // would then start: asked again until the round is over.
+    // would then start: asked again until the round is over, which ends the pause at once.
+    const pause = new WakeableSleep(new AbortController().signal);
+    void this.running?.finally(() => pause.wake());
     while (this.running) {
       const pid = this.busyBackend;
       if (pid !== null) {
@@ -179,9 +181,7 @@ export class BankVectorIndexService {
             this.logger.warn(`Could not cancel the index build on backend ${pid}: ${errorMessage(error)}`);
           });
       }
-      const pause = new AbortController();
-      await Promise.race([this.running, sleep(CANCEL_AGAIN_AFTER_MS, undefined, { signal: pause.signal }).catch(() => undefined)]);
-      pause.abort();
+      await pause.sleep(CANCEL_AGAIN_AFTER_MS);
     }
   }
 }

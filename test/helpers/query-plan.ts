@@ -1,12 +1,10 @@
+import type { Sql } from '../../src/storage/memory-database.js';
+
 export interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
   'Index Name'?: string;
   Plans?: PlanNode[];
-}
-
-interface Queryable {
-  query<Row>(text: string, values?: unknown[]): Promise<Row[]>;
 }
 
 function nodesOf(plan: PlanNode): PlanNode[] {
@@ -17,7 +15,7 @@ function nodesOf(plan: PlanNode): PlanNode[] {
  * Every node of the plan the server makes for a statement with its parameters bound, as it
  * would run it: the way the tests check which indexes recall's own statements (not copies) use.
  */
-export async function planNodes(database: Queryable, { text, values }: { text: string; values: unknown[] }): Promise<PlanNode[]> {
+export async function planNodes(database: Pick<Sql, 'query'>, { text, values }: { text: string; values: unknown[] }): Promise<PlanNode[]> {
   const [row] = await database.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
   const output = row['QUERY PLAN'];
   // PGlite returns the JSON parsed, node-postgres as text.

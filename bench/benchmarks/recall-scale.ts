@@ -1,4 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { RECALL_ARMS, timeRecallStages } from '../recall-stages.js';
 import { bootQuietApp } from '../quiet-app.js';
 import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import { semanticArm } from '../../src/recall/arms/semantic-arm.js';
@@ -10,13 +11,13 @@ import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import { hashingVector } from '../../src/external/hashing-embedder.js';
 import { type Benchmark, type BenchmarkContext, type ResultTable, fmt, scaled, summarize } from '../harness.js';
 import { type PreparedMemory, prepareMemories, seedBanks } from '../seed/bulk-seed.js';
-import { CORPUS_NOW, syntheticMemories, syntheticQueries, take } from '../seed/synthetic-memories.js';
+import { syntheticMemories, syntheticQueries, take } from '../seed/synthetic-memories.js';
 
 const CORPUS_SEED = 424242;
 const QUERY_SEED = 13;
 const DIMENSION = 384;
 const BANK_COUNT = 1000;
-const ARMS: RecallArmName[] = ['semantic', 'keyword', 'entity', 'temporal'];
+const WARM_UP_QUERIES = 3;
 
 /** The shape of one database: a few large banks and many small ones, about 1M memories in all at full scale. */
 function bankSizes(context: BenchmarkContext): Array<{ bankId: string; size: number }> {
@@ -85,17 +86,10 @@ async function measure(
   const findings: string[] = [];
   const measureBank = async (kind: string, bankId: string, key: string) => {
     const size = banks.find((bank) => bank.bankId === bankId)!.size;
-    const fused: number[] = [];
-    const arms: Record<RecallArmName, number[]> = { semantic: [], keyword: [], entity: [], temporal: [] };
+    const stages = await timeRecallStages(recall, bankId, queries, WARM_UP_QUERIES);
     let sameTopTen = 0;
     let sharedWithExact = 0;
-    for (const [index, query] of queries.entries()) {
-      const startedAt = performance.now();
-      const outcome = await recall.recall({ bankId, query, queryTimestamp: CORPUS_NOW, trace: true });
-      if (index >= 3) {
-        fused.push(performance.now() - startedAt);
-        for (const arm of outcome.trace!.arms) arms[arm.name].push(arm.durationMs);
-      }
+    for (const query of queries) {
       // The semantic arm as recall runs it against the exact nearest ten of the bank.
       const vector = hashingVector(query, DIMENSION);
       const scope = { bankId, types: FACT_TYPES, tags: [], tagsMatch: 'any' as const };
@@ -106,14 +100,14 @@ async function measure(
       if (asRun.map((candidate) => candidate.id).join() === exact.map((candidate) => candidate.id).join()) sameTopTen += 1;
       sharedWithExact += sharedIds(asRun, exact);
     }
-    const summary = summarize(fused);
-    const armP50 = (arm: RecallArmName) => (arms[arm].length > 0 ? fmt(summarize(arms[arm]).median) : '–');
+    const summary = summarize(stages.fused);
+    const armP50 = (arm: RecallArmName) => (stages[arm].length > 0 ? fmt(summarize(stages[arm]).median) : '–');
     rows.push([
       kind,
       size,
       fmt(summary.median),
       fmt(summary.p95),
-      ...ARMS.map(armP50),
+      ...RECALL_ARMS.map(armP50),
       `${sameTopTen} of ${queries.length}`,
       fmt(sharedWithExact / queries.length / 10),
     ]);
@@ -121,7 +115,7 @@ async function measure(
     figures[`${key}_fused_p95`] = summary.p95;
     figures[`${key}_same_top10`] = sameTopTen / queries.length;
     figures[`${key}_recall_at_10`] = sharedWithExact / queries.length / 10;
-    for (const arm of ARMS) if (arms[arm].length > 0) figures[`${key}_${arm}_p50`] = summarize(arms[arm]).median;
+    for (const arm of RECALL_ARMS) if (stages[arm].length > 0) figures[`${key}_${arm}_p50`] = summarize(stages[arm]).median;
     findings.push(
       `${kind} (${size} memories) of ${total.toLocaleString('en')} in ${banks.length} banks: fused p50 ${fmt(summary.median)} ms, ` +
         `p95 ${fmt(summary.p95)} ms, semantic arm p50 ${armP50('semantic')} ms; the semantic arm's nearest ten equal the exact ` +
@@ -156,7 +150,7 @@ async function measure(
         'memories',
         'fused p50 (ms)',
         'fused p95 (ms)',
-        ...ARMS.map((arm) => `${arm} p50`),
+        ...RECALL_ARMS.map((arm) => `${arm} p50`),
         'semantic top 10 = exact top 10',
         'recall@10 vs exact',
       ],
@@ -182,7 +176,7 @@ async function measure(
       `${scaled(context, 50_000)}, ${banks.filter((bank) => bank.bankId.startsWith('thousand')).length} of 1,000 and the rest of ${scaled(context, 100)} ` +
       `(${total.toLocaleString('en')} in all), from the synthetic corpus of seed ${CORPUS_SEED}, loaded in bulk with one HNSW index ` +
       'for all banks, then `ANALYZE`.',
-    `Queries: ${queries.length} questions from seed ${QUERY_SEED} (the first 3 warm up), asked with the API's defaults in a ` +
+    `Queries: ${queries.length} questions from seed ${QUERY_SEED} (the first ${WARM_UP_QUERIES} warm up), asked with the API's defaults in a ` +
       '1,000-memory bank and in the largest; for each, the semantic arm as recall runs it (an exact scan below `exactScanBelow`, ' +
       '10,000, the HNSW index above) is compared with an exact scan of the same bank: the same ten in the same order, and ' +
       'the share of the exact ten it found (recall@10). As a control, the index is walked without a bank filter and ' +

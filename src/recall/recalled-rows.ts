@@ -31,17 +31,16 @@ export interface LinkedEntity {
   canonicalName: string;
 }
 
-type StoredRow = Omit<MemoryRow, 'entities'> & {
-  entity_ids: string[] | null;
-  entity_names: string[] | null;
-  entity_canonical_names: string[] | null;
-};
+/** Each linked entity as `[id, name, canonical name]`, in canonical-name order. */
+type StoredRow = Omit<MemoryRow, 'entities'> & { linked_entities: Array<[string, string, string]> | null };
 
 /**
  * The rows of the fused candidates with their entities, re-filtered by the scope: the arms and
  * this read are separate statements, and a memory invalidated between them must not be returned.
  * One statement rather than rows and then links: recall reads some 200 candidates at the default
- * budget, and every round trip and sort it saves is time on the connection.
+ * budget, and every round trip and sort it saves is time on the connection. The links come as one
+ * JSON array per row rather than an array per field: one sort per row instead of three, and the
+ * driver parses JSON natively where it parses a text array character by character in JavaScript.
  */
 export async function loadCandidateRows(sql: Sql, scope: RecallScope, ids: string[]): Promise<Map<string, MemoryRow>> {
   if (ids.length === 0) return new Map();
@@ -49,12 +48,10 @@ export async function loadCandidateRows(sql: Sql, scope: RecallScope, ids: strin
   const rows = await sql.query<StoredRow>(
     `SELECT m.id, m.text, m.context, m.fact_type, m.occurred_start, m.occurred_end, m.mentioned_at,
             m.document_id, m.metadata, m.tags, m.source_memory_ids::text[] AS source_memory_ids, m.superseded_by,
-            linked.entity_ids, linked.entity_names, linked.entity_canonical_names
+            linked.linked_entities
        FROM memory_units m
        LEFT JOIN LATERAL (
-         SELECT array_agg(e.id::text ORDER BY e.canonical_name) AS entity_ids,
-                array_agg(e.name ORDER BY e.canonical_name) AS entity_names,
-                array_agg(e.canonical_name ORDER BY e.canonical_name) AS entity_canonical_names
+         SELECT json_agg(json_build_array(e.id, e.name, e.canonical_name) ORDER BY e.canonical_name) AS linked_entities
            FROM unit_entities ue
            JOIN entities e ON e.bank_id = ue.bank_id AND e.id = ue.entity_id
           WHERE ue.bank_id = m.bank_id AND ue.unit_id = m.id
@@ -63,19 +60,14 @@ export async function loadCandidateRows(sql: Sql, scope: RecallScope, ids: strin
     params.values,
   );
   return new Map(
-    rows.map(({ entity_ids, entity_names, entity_canonical_names, ...row }) => [
+    rows.map(({ linked_entities, ...row }) => [
       row.id,
       {
         ...row,
         occurred_start: asDate(row.occurred_start),
         occurred_end: asDate(row.occurred_end),
         mentioned_at: asDate(row.mentioned_at),
-        entities: (entity_ids ?? []).map((entityId, index) => ({
-          unitId: row.id,
-          entityId,
-          name: entity_names![index],
-          canonicalName: entity_canonical_names![index],
-        })),
+        entities: (linked_entities ?? []).map(([entityId, name, canonicalName]) => ({ unitId: row.id, entityId, name, canonicalName })),
       },
     ]),
   );

@@ -84,6 +84,12 @@ export interface EntityObservation {
  * filtered by the request's tags like any memory, sources included (tags scope visibility, and an
  * entity must not leak another scope's observations), but not by its fact types: they are asked
  * for separately.
+ *
+ * The entities are joined from `unnest` rather than matched by `= ANY(…)`: given a few hundred ids
+ * as a constant array, the planner estimates each one against the column's most common values,
+ * and planning cost more than twice what it does with the join (1.5 against 0.6 ms for 275
+ * entities at 100k memories), where the statement itself, on a bank without observations, runs
+ * in a few hundredths of a millisecond.
  */
 export async function loadEntityObservations(
   sql: Sql,
@@ -98,10 +104,10 @@ export async function loadEntityObservations(
        FROM (
          SELECT ue.entity_id, m.text, m.mentioned_at,
                 row_number() OVER (PARTITION BY ue.entity_id ORDER BY m.mentioned_at DESC, m.id) AS position
-           FROM unit_entities ue
+           FROM unnest(${params.add(entityIds)}::uuid[]) AS wanted(id)
+           JOIN unit_entities ue ON ue.entity_id = wanted.id
            JOIN memory_units m ON m.id = ue.unit_id
-          WHERE ue.entity_id = ANY(${params.add(entityIds)}::uuid[])
-            AND m.bank_id = ${params.add(scope.bankId)}
+          WHERE m.bank_id = ${params.add(scope.bankId)}
             AND m.state = 'valid'
             AND m.fact_type = 'observation'
             AND ${tagPredicate('m.tags', scope.tags, scope.tagsMatch, params)}

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { sharedAbortController } from '../lifecycle/shared-abort-controller.js';
 
 /** The `fetch` shape the openai client and the reranker call. */
 export type HttpFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -23,7 +24,7 @@ export class TransportClosedError extends Error {
 export class HttpTransport {
   private readonly logger = new Logger(HttpTransport.name);
   private readonly agent = new Agent();
-  private readonly closing = new AbortController();
+  private readonly closing = sharedAbortController();
   private closed?: Promise<void>;
 
   readonly fetch: HttpFetch = async (input, init) => {

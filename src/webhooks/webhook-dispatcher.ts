@@ -6,6 +6,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { CallSignal } from '../external/call-signal.js';
 import { ExternalCallGuard } from '../external/external-call-guard.js';
+import { sharedAbortController } from '../lifecycle/shared-abort-controller.js';
 import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
 import { WakeableSleep } from '../lifecycle/wakeable-sleep.js';
 import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
@@ -56,7 +57,7 @@ export class WebhookDispatcher {
   private readonly logger = new Logger(WebhookDispatcher.name);
   private readonly stop = new AbortController();
   /** Aborted at the shutdown deadline: in-flight sends give up and go back to pending. */
-  private readonly abandon = new AbortController();
+  private readonly abandon = sharedAbortController();
   private readonly inFlight = new Set<string>();
   private agent?: Agent;
   private loops: Promise<void>[] = [];

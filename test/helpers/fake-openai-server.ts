@@ -2,6 +2,7 @@ import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerRespo
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_HASHING_DIMENSION, hashingVector, wordsOf } from '../../src/external/hashing-embedder.js';
+import { sharedAbortController } from '../../src/lifecycle/shared-abort-controller.js';
 
 /**
  * An OpenAI-compatible HTTP server on 127.0.0.1 for tests and benchmarks: embeddings, chat
@@ -93,7 +94,8 @@ export class FakeOpenAiServer {
 
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
-  private readonly closing = new AbortController();
+  // Every delayed answer waits on it: a slow fake with more than ten requests in flight is normal.
+  private readonly closing = sharedAbortController();
   private readonly closed: Promise<void>;
   private chatHandler: ChatHandler;
   private latency: Record<FakeRoute, number>;

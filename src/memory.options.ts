@@ -94,7 +94,10 @@ export const DEFAULT_PGLITE_ANALYZE: PgliteAnalyzeSettings = { intervalMs: 60_00
 
 /**
  * Which banks get an HNSW index of their own, built by one instance of the fleet with
- * `CREATE INDEX CONCURRENTLY` on one of its pooled connections (docs/ARCHITECTURE.md, "Recall at scale").
+ * `CREATE INDEX CONCURRENTLY` on one of its pooled connections
+ * (docs/ARCHITECTURE.md, "Recall at scale"). Where these are built they are the only HNSW
+ * indexes: a smaller bank is scanned exactly, so no shared index is kept for it. Where they are
+ * not (turned off, PGlite without `onPglite`, a pool of one), one shared index serves every bank.
  */
 export interface BankVectorIndexSettings {
   /**
@@ -103,12 +106,6 @@ export interface BankVectorIndexSettings {
    * 10 000, where recall stops scanning a bank exactly.
    */
   minMemories: number | null;
-  /**
-   * Not built for a bank holding more than this share of all memories: the shared index already
-   * serves it nearly as its own would, and a second graph would double its retains' index work.
-   * Default 0.5.
-   */
-  maxShare: number;
   /** How often an instance checks (one at a time across the fleet). Default 300 000. */
   intervalMs: number;
   /**
@@ -120,7 +117,6 @@ export interface BankVectorIndexSettings {
 
 export const DEFAULT_BANK_VECTOR_INDEXES: BankVectorIndexSettings = {
   minMemories: 10_000,
-  maxShare: 0.5,
   intervalMs: 300_000,
   onPglite: false,
 };
@@ -352,7 +348,6 @@ const optionsSchema = z
     bankVectorIndexes: z
       .object({
         minMemories: positiveInt.nullable().default(DEFAULT_BANK_VECTOR_INDEXES.minMemories),
-        maxShare: z.number().positive().max(1).default(DEFAULT_BANK_VECTOR_INDEXES.maxShare),
         intervalMs: positiveInt.default(DEFAULT_BANK_VECTOR_INDEXES.intervalMs),
         onPglite: z.boolean().default(DEFAULT_BANK_VECTOR_INDEXES.onPglite),
       })

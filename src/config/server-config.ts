@@ -60,7 +60,6 @@ const envSchema = z.object({
   MEMORY_LLM_TRACE_RETENTION_DAYS: z.coerce.number().int().positive().optional(),
   /** Memories from which a bank gets an HNSW index of its own (PostgreSQL with pgvector), or `off`. */
   MEMORY_BANK_INDEX_MIN_MEMORIES: z.union([z.literal('off'), z.coerce.number().int().positive()]).optional(),
-  MEMORY_BANK_INDEX_MAX_SHARE: z.coerce.number().positive().max(1).optional(),
   MEMORY_BANK_INDEX_INTERVAL_MS: z.coerce.number().int().positive().optional(),
   /** `false` leaves `/mcp` out of the server. */
   MEMORY_MCP_ENABLED: z.enum(['true', 'false', '1', '0']).default('true'),
@@ -140,7 +139,6 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       }),
       bankVectorIndexes: onlySet({
         minMemories: e.MEMORY_BANK_INDEX_MIN_MEMORIES === 'off' ? null : e.MEMORY_BANK_INDEX_MIN_MEMORIES,
-        maxShare: e.MEMORY_BANK_INDEX_MAX_SHARE,
         intervalMs: e.MEMORY_BANK_INDEX_INTERVAL_MS,
       }),
       llmTrace: onlySet({

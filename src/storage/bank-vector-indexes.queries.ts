@@ -1,4 +1,5 @@
 import type { Sql } from './memory-database.js';
+import { sharedIndexName } from './vector-backend.js';
 
 /**
  * `pg_try_advisory_lock` key of the bank index maintenance: one instance of a fleet counts the
@@ -30,10 +31,8 @@ export async function releaseMaintenanceLock(sql: Sql): Promise<void> {
 
 export interface BankIndexRule {
   dimension: number;
-  /** A bank gets its own index from this many memories with an embedding... */
+  /** A bank gets its own index from this many memories with an embedding. */
   minMemories: number;
-  /** ...unless it holds more than this share of all of them. */
-  maxShare: number;
 }
 
 export interface BankIndexState {
@@ -49,8 +48,7 @@ export interface BankIndexState {
  * What must change: banks that have reached the rule without an index of their own (`create`),
  * indexes whose bank is gone or has fallen under half the rule (`drop`: the half keeps a bank
  * near the line from being built and dropped over and over), and indexes left invalid by an
- * interrupted build (`rebuild`). The share applies to building only: an index already built is
- * kept when its bank grows past it.
+ * interrupted build (`rebuild`).
  */
 export async function bankIndexChanges(sql: Sql, rule: BankIndexRule): Promise<BankIndexState[]> {
   const rows = await sql.query<{
@@ -63,9 +61,7 @@ export async function bankIndexChanges(sql: Sql, rule: BankIndexRule): Promise<B
     `WITH sizes AS (
        SELECT bank_id, count(*) AS memories FROM memory_units WHERE embedding IS NOT NULL GROUP BY bank_id
      ), banks_of_size AS (
-       SELECT bank_id, memories, ${indexNameOf(rule.dimension, 'bank_id')} AS index_name,
-              memories::float8 / nullif(sum(memories) OVER (), 0) AS share
-         FROM sizes
+       SELECT bank_id, memories, ${indexNameOf(rule.dimension, 'bank_id')} AS index_name FROM sizes
      ), existing AS (
        SELECT c.relname::text AS index_name, i.indisvalid AS valid
          FROM pg_index i
@@ -79,12 +75,12 @@ export async function bankIndexChanges(sql: Sql, rule: BankIndexRule): Promise<B
                    ELSE 'rebuild' END AS action
          FROM banks_of_size b
          FULL JOIN existing e ON e.index_name = b.index_name
-        WHERE (e.index_name IS NULL AND b.memories >= $2 AND b.share <= $3)
+        WHERE (e.index_name IS NULL AND b.memories >= $2)
            OR (e.index_name IS NOT NULL AND (b.bank_id IS NULL OR b.memories < $2 / 2 OR NOT e.valid))
      ) AS changes
-     -- What frees the server first, then the largest banks, whose walks of the shared index cost most.
+     -- What frees the server first, then the largest banks, whose exact scans cost most.
      ORDER BY CASE action WHEN 'drop' THEN 0 WHEN 'rebuild' THEN 1 ELSE 2 END, memories DESC`,
-    [bankIndexPrefix(rule.dimension), rule.minMemories, rule.maxShare],
+    [bankIndexPrefix(rule.dimension), rule.minMemories],
   );
   return rows.map((row) => ({
     bankId: row.bank_id,
@@ -106,21 +102,33 @@ export async function cancelBackend(sql: Sql, pid: number): Promise<void> {
 }
 
 /**
- * Builds a bank's own HNSW index without blocking its writes. DDL takes no bound parameters, so
- * the server quotes the bank id into the statement itself (`format`'s `%L` and `%I`), and the
- * expression and operator class are the shared index's (src/storage/vector-backend.ts): the
- * semantic arm's statement matches both, and the planner takes the smaller, whose predicate its
- * bank id proves.
+ * Builds a bank's own HNSW index, by default without blocking its writes (`concurrently: false`
+ * is for a bulk load that owns the table, which builds faster without the two passes). DDL takes
+ * no bound parameters, so the server quotes the bank id into the statement itself (`format`'s
+ * `%L` and `%I`), and the expression and operator class are the shared index's
+ * (src/storage/vector-backend.ts): the semantic arm's statement matches it, and the planner
+ * takes the index whose predicate its bound bank id proves.
  */
-export async function createBankIndex(sql: Sql, dimension: number, bankId: string): Promise<string> {
+export async function createBankIndex(sql: Sql, dimension: number, bankId: string, { concurrently = true } = {}): Promise<string> {
   const [{ name, ddl }] = await sql.query<{ name: string; ddl: string }>(
     `SELECT ${indexNameOf(dimension, '$1::text')} AS name,
-            format('CREATE INDEX CONCURRENTLY IF NOT EXISTS %I ON memory_units USING hnsw ((embedding::vector(%s)) vector_cosine_ops) WHERE bank_id = %L',
+            format('CREATE INDEX ${concurrently ? 'CONCURRENTLY ' : ''}IF NOT EXISTS %I ON memory_units USING hnsw ((embedding::vector(%s)) vector_cosine_ops) WHERE bank_id = %L',
                    ${indexNameOf(dimension, '$1::text')}, $2::int, $1::text) AS ddl`,
     [bankId, dimension],
   );
   await sql.query(ddl);
   return name;
+}
+
+/**
+ * Drops the index every bank shared (src/storage/vector-backend.ts) if it is there: a database
+ * that had it before its banks got indexes of their own. True when there was one to drop.
+ */
+export async function dropSharedIndex(sql: Sql, dimension: number): Promise<boolean> {
+  const name = sharedIndexName(dimension);
+  const [{ present }] = await sql.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [name]);
+  if (present) await sql.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+  return present;
 }
 
 export async function dropBankIndex(sql: Sql, indexName: string): Promise<void> {

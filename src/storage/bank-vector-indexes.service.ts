@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
 import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
 import { WakeableSleep } from '../lifecycle/wakeable-sleep.js';
 import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
@@ -11,12 +12,13 @@ import {
   cancelBackend,
   createBankIndex,
   dropBankIndex,
+  dropSharedIndex,
   releaseMaintenanceLock,
   tryMaintenanceLock,
 } from './bank-vector-indexes.queries.js';
 import { MemoryDatabase, type Sql } from './memory-database.js';
 import { isPgliteDataSource } from './pglite/pglite-statistics.js';
-import type { VectorBackend } from './vector-backend.js';
+import { type VectorBackend, recordVectorIndexes, sharedIndexName } from './vector-backend.js';
 
 /** How long shutdown waits for a cancelled build to end before cancelling it again. */
 const CANCEL_AGAIN_AFTER_MS = 200;
@@ -25,17 +27,36 @@ const CANCEL_AGAIN_AFTER_MS = 200;
 export interface BankIndexReport {
   skipped?: 'disabled' | 'no-pgvector' | 'pglite' | 'pool-of-one' | 'another-instance' | 'stopped';
   created: Array<{ bankId: string; indexName: string; memories: number; durationMs: number }>;
-  dropped: Array<{ bankId: string | null; indexName: string; reason: 'bank-gone-or-shrunk' | 'left-invalid' }>;
+  dropped: Array<{ bankId: string | null; indexName: string; reason: 'bank-gone-or-shrunk' | 'left-invalid' | 'shared-index-unused' }>;
   failed: Array<{ indexName: string; error: string }>;
 }
 
 /**
- * HNSW indexes of their own for the large banks of a database that holds many (docs/ARCHITECTURE.md,
- * "Recall at scale"). The shared index filters by bank after its walk, so a bank that is a small
- * share of the rows pays for the other banks' neighbours, and at a small enough share the
- * iterative scan stops at `hnsw.max_scan_tuples` with fewer results than asked. A partial index
- * per large bank (`WHERE bank_id = '…'`) is walked without a filter; the semantic arm needs no
- * change, as the planner takes the smaller index whose predicate the bound bank id proves.
+ * Why this configuration builds no bank indexes, if it does not, before knowing the vector back
+ * end; where they are built there is no shared index (src/storage/vector-backend.ts).
+ */
+export function bankIndexesOff(options: ResolvedMemoryOptions, dataSource: DataSource): 'disabled' | 'pglite' | 'pool-of-one' | undefined {
+  const { minMemories, onPglite } = options.bankVectorIndexes;
+  if (minMemories === null) return 'disabled';
+  // PGlite builds on the thread that serves every request: a bank's index would stop the
+  // process for the whole build. Hosts that accept that turn it on.
+  if (isPgliteDataSource(dataSource)) return onPglite ? undefined : 'pglite';
+  // A build holds its connection for as long as it takes: on a pool of one, every request
+  // would wait for it.
+  if (!options.dataSource && options.poolSize < 2) return 'pool-of-one';
+  return undefined;
+}
+
+/**
+ * HNSW indexes of their own for the large banks (docs/ARCHITECTURE.md, "Recall at scale"), the
+ * only HNSW indexes where they are built. One index shared by every bank filters by bank after
+ * its walk, so a bank that is a small share of the rows pays for the other banks' neighbours,
+ * and at a small enough share the iterative scan stops at `hnsw.max_scan_tuples` with fewer
+ * results than asked; and it holds the rows of the small banks, which recall scans exactly, at
+ * the cost of a graph insertion per retained memory. A partial index per large bank
+ * (`WHERE bank_id = '…'`) is walked without a filter; the semantic arm needs no change, as the
+ * planner takes the index whose predicate the bound bank id proves, and scans a bank exactly
+ * until its index is built.
  *
  * One instance of a fleet maintains them at a time (a session advisory lock), on one pooled
  * connection, with `CREATE INDEX CONCURRENTLY`, so retains go on while a bank's index is built.
@@ -79,21 +100,14 @@ export class BankVectorIndexService {
   }
 
   private whyNot(): BankIndexReport['skipped'] {
-    const { minMemories, onPglite } = this.options.bankVectorIndexes;
-    if (minMemories === null) return 'disabled';
+    if (this.options.bankVectorIndexes.minMemories === null) return 'disabled';
     if (this.vectors.kind !== 'pgvector') return 'no-pgvector';
-    // PGlite builds on the thread that serves every request: a bank's index would stop the
-    // process for the whole build. Hosts that accept that turn it on.
-    if (isPgliteDataSource(this.database.dataSource)) return onPglite ? undefined : 'pglite';
-    // A build holds its connection for as long as it takes: on a pool of one, every request
-    // would wait for it.
-    if (!this.options.dataSource && this.options.poolSize < 2) return 'pool-of-one';
-    return undefined;
+    return bankIndexesOff(this.options, this.database.dataSource);
   }
 
   private async maintainOnce(): Promise<BankIndexReport> {
     const report: BankIndexReport = { created: [], dropped: [], failed: [] };
-    const { minMemories, maxShare } = this.options.bankVectorIndexes;
+    const { minMemories } = this.options.bankVectorIndexes;
     try {
       await this.database.withConnection(async (sql) => {
         if (!(await tryMaintenanceLock(sql))) {
@@ -101,7 +115,7 @@ export class BankVectorIndexService {
           return;
         }
         try {
-          const changes = await bankIndexChanges(sql, { dimension: this.vectors.dimension, minMemories: minMemories!, maxShare });
+          const changes = await bankIndexChanges(sql, { dimension: this.vectors.dimension, minMemories: minMemories! });
           const pid = await backendPid(sql);
           for (const change of changes) {
             if (this.stopped) {
@@ -121,6 +135,7 @@ export class BankVectorIndexService {
               this.busyBackend = null;
             }
           }
+          if (!report.skipped && report.failed.length === 0) await this.dropSharedIndexOnce(sql, pid, report);
         } finally {
           await releaseMaintenanceLock(sql);
         }
@@ -135,6 +150,27 @@ export class BankVectorIndexService {
       }
     }
     return report;
+  }
+
+  /**
+   * Every large bank now has its own index: the shared one a database may hold from before (or
+   * from instances configured without bank indexes) serves only banks that recall scans exactly.
+   * Dropped concurrently, so recall and retain go on; cancelled by shutdown like a build.
+   */
+  private async dropSharedIndexOnce(sql: Sql, pid: number, report: BankIndexReport): Promise<void> {
+    this.busyBackend = pid;
+    try {
+      if (!(await dropSharedIndex(sql, this.vectors.dimension))) return;
+    } finally {
+      this.busyBackend = null;
+    }
+    await recordVectorIndexes(sql, 'per-bank');
+    const indexName = sharedIndexName(this.vectors.dimension);
+    report.dropped.push({ bankId: null, indexName, reason: 'shared-index-unused' });
+    this.logger.log(
+      `Dropped the shared HNSW index ${indexName}: every bank of ${this.options.bankVectorIndexes.minMemories} memories or more ` +
+        'has its own, and recall scans smaller banks exactly',
+    );
   }
 
   private async apply(sql: Sql, change: BankIndexState, report: BankIndexReport): Promise<void> {

@@ -59,12 +59,40 @@ export class EmbeddingDimensionMismatchError extends Error {
 
 const logger = new Logger('VectorBackend');
 
+/** The HNSW index every bank shares, where banks get no indexes of their own. */
+export function sharedIndexName(dimension: number): string {
+  return `memory_units_embedding_hnsw_${dimension}`;
+}
+
 /**
- * Reads the back end the migration chose, pins the embedding dimension on first use, and makes
- * sure the HNSW index for that dimension exists (pgvector only: an index needs a fixed
- * dimension, which migrations cannot know).
+ * Whether this instance wants the HNSW index every bank shares (pgvector only):
+ * - `create`: it serves every bank (bank indexes turned off, or PGlite without them);
+ * - `none`: this instance maintains the large banks' own indexes
+ *   (src/storage/bank-vector-indexes.service.ts), so no bank needs one: recall scans a smaller
+ *   bank exactly, so a shared graph would hold rows that no recall walks, and every retain would
+ *   still pay to insert them, the larger part of a retained memory's cost on PostgreSQL
+ *   (docs/SCALING.md, "Retain throughput"); one left from before is dropped by that maintenance
+ *   once every large bank has its own;
+ * - `unless-banks-have-their-own`: this instance builds no bank indexes only because its pool is
+ *   too small to hold a connection for a build, so it follows the fleet: where other instances
+ *   maintain them, creating the shared index would only have them drop it again.
  */
-export async function prepareVectorBackend(sql: Sql, dimension: number): Promise<VectorBackend> {
+export type SharedIndexPolicy = 'create' | 'none' | 'unless-banks-have-their-own';
+
+/** `memory_settings` key recording which HNSW indexes the fleet keeps: `per-bank` or `shared`. */
+const VECTOR_INDEXES_SETTING = 'vector_indexes';
+
+/**
+ * Reads the back end the migration chose, pins the embedding dimension on first use, and on
+ * pgvector applies `sharedIndex` to the HNSW index every bank shares (an index needs a fixed
+ * dimension, which migrations cannot know), recording in `memory_settings` which indexes the
+ * fleet keeps.
+ */
+export async function prepareVectorBackend(
+  sql: Sql,
+  dimension: number,
+  { sharedIndex = 'create' }: { sharedIndex?: SharedIndexPolicy } = {},
+): Promise<VectorBackend> {
   const settings = await sql.query<{ key: string; value: string }>(
     `SELECT key, value FROM memory_settings WHERE key IN ('vector_backend', 'embedding_dimension')`,
   );
@@ -76,15 +104,42 @@ export async function prepareVectorBackend(sql: Sql, dimension: number): Promise
   if (Number(stored) !== dimension) throw new EmbeddingDimensionMismatchError(Number(stored), dimension);
 
   if (kind === 'pgvector') {
-    await sql.query(
-      `CREATE INDEX IF NOT EXISTS memory_units_embedding_hnsw_${dimension}
-         ON memory_units USING hnsw ((embedding::vector(${dimension})) vector_cosine_ops)`,
-    );
+    await applySharedIndexPolicy(sql, dimension, sharedIndex);
     return new PgvectorBackend(dimension);
   }
   const [{ major }] = await sql.query<{ major: number }>(`SELECT current_setting('server_version_num')::int / 10000 AS major`);
   logger.warn(realArrayWarning(major));
   return new RealArrayBackend(dimension);
+}
+
+/** Records which HNSW indexes the fleet keeps, for the instances that follow it (`unless-banks-have-their-own`). */
+export async function recordVectorIndexes(sql: Sql, kept: 'per-bank' | 'shared'): Promise<void> {
+  await sql.query(`INSERT INTO memory_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [
+    VECTOR_INDEXES_SETTING,
+    kept,
+  ]);
+}
+
+async function applySharedIndexPolicy(sql: Sql, dimension: number, policy: SharedIndexPolicy): Promise<void> {
+  if (policy === 'none') {
+    await recordVectorIndexes(sql, 'per-bank');
+    return;
+  }
+  if (policy === 'unless-banks-have-their-own') {
+    const [kept] = await sql.query<{ value: string }>(`SELECT value FROM memory_settings WHERE key = $1`, [VECTOR_INDEXES_SETTING]);
+    if (kept?.value === 'per-bank') {
+      logger.log(
+        'The large banks of this database have HNSW indexes of their own, maintained by other instances: this one, whose ' +
+          'pool is too small to build them, creates no shared index either',
+      );
+      return;
+    }
+  }
+  await sql.query(
+    `CREATE INDEX IF NOT EXISTS ${sharedIndexName(dimension)}
+       ON memory_units USING hnsw ((embedding::vector(${dimension})) vector_cosine_ops)`,
+  );
+  await recordVectorIndexes(sql, 'shared');
 }
 
 /**

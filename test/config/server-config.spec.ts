@@ -52,17 +52,16 @@ describe('standalone server environment', () => {
   });
 
   it("maps MEMORY_BANK_INDEX_* onto the banks' own HNSW indexes, `off` turning them off", () => {
-    expect(resolved({}).bankVectorIndexes).toEqual({ minMemories: 10_000, maxShare: 0.5, intervalMs: 300_000, onPglite: false });
+    expect(resolved({}).bankVectorIndexes).toEqual({ minMemories: 10_000, intervalMs: 300_000, onPglite: false });
     expect(
-      resolved({ MEMORY_BANK_INDEX_MIN_MEMORIES: '50000', MEMORY_BANK_INDEX_MAX_SHARE: '0.25', MEMORY_BANK_INDEX_INTERVAL_MS: '60000' })
+      resolved({ MEMORY_BANK_INDEX_MIN_MEMORIES: '50000', MEMORY_BANK_INDEX_INTERVAL_MS: '60000' })
         .bankVectorIndexes,
-    ).toEqual({ minMemories: 50_000, maxShare: 0.25, intervalMs: 60_000, onPglite: false });
-    expect(resolved({ MEMORY_BANK_INDEX_MIN_MEMORIES: 'off' }).bankVectorIndexes).toMatchObject({ minMemories: null, maxShare: 0.5 });
+    ).toEqual({ minMemories: 50_000, intervalMs: 60_000, onPglite: false });
+    expect(resolved({ MEMORY_BANK_INDEX_MIN_MEMORIES: 'off' }).bankVectorIndexes).toMatchObject({ minMemories: null, intervalMs: 300_000 });
   });
 
   it.each([
     ['MEMORY_BANK_INDEX_MIN_MEMORIES', 'never'],
-    ['MEMORY_BANK_INDEX_MAX_SHARE', '2'],
     ['MEMORY_BANK_INDEX_INTERVAL_MS', '0'],
     ['MEMORY_CONSOLE_ENABLED', 'yes'],
     ['MEMORY_OPERATIONS_LEASE_MS', '0'],

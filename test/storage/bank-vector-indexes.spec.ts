@@ -55,7 +55,7 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
       watchdogIntervalMs: 60_000,
       embedder: { dimension: DIMENSION },
       // No schedule to speak of: each round is run here, so what it changes is this test's doing.
-      bankVectorIndexes: { minMemories: 1000, maxShare: 0.6, onPglite: true, intervalMs: 3_600_000 },
+      bankVectorIndexes: { minMemories: 1000, onPglite: true, intervalMs: 3_600_000 },
     });
     if (!booted.app) throw booted.startupError;
     app = booted.app;
@@ -113,15 +113,11 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
     expect(others).toBe(0);
   });
 
-  it('leaves out a bank holding more than the share, which the shared index serves as well', async () => {
-    const changes = await database.withConnection((sql) =>
-      bankIndexChanges(sql, { dimension: DIMENSION, minMemories: 1000, maxShare: 0.4 }),
-    );
-    // large-a holds 2000 of 3700 (0.54), large-b 1500 (0.41): neither would be built under 0.4;
-    // both already are, and a built index is kept when its bank's share grows.
-    expect(changes).toEqual([]);
-    const fresh = await database.withConnection((sql) => bankIndexChanges(sql, { dimension: DIMENSION, minMemories: 100, maxShare: 0.4 }));
-    expect(fresh.map(({ bankId, action }) => ({ bankId, action }))).toEqual([{ bankId: 'small', action: 'create' }]);
+  it('builds one for every bank from the size on, whatever its share of the database', async () => {
+    expect(await database.withConnection((sql) => bankIndexChanges(sql, { dimension: DIMENSION, minMemories: 1000 }))).toEqual([]);
+    // large-a holds 2000 of 3700 memories: most of the database, and its own index all the same.
+    const lower = await database.withConnection((sql) => bankIndexChanges(sql, { dimension: DIMENSION, minMemories: 100 }));
+    expect(lower.map(({ bankId, action }) => ({ bankId, action }))).toEqual([{ bankId: 'small', action: 'create' }]);
   });
 
   it('drops an index left invalid by an interrupted build, and builds it again', async () => {
@@ -148,13 +144,72 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
   });
 });
 
+describe('no shared HNSW index where banks get their own', () => {
+  it('creates none at startup, scans a large bank exactly until its index is built, then drops one left from before', async () => {
+    const booted = await bootMemory({
+      databaseUrl: `pglite://memory/bank-indexes-${randomUUID()}`,
+      watchdogIntervalMs: 60_000,
+      embedder: { dimension: DIMENSION },
+      bankVectorIndexes: { minMemories: 500, onPglite: true, intervalMs: 3_600_000 },
+    });
+    if (!booted.app) throw booted.startupError;
+    const app = booted.app;
+    try {
+      const database = app.get(MemoryDatabase);
+      const vectors = app.get<symbol, VectorBackend>(MEMORY_VECTOR_BACKEND);
+      const indexes = app.get(BankVectorIndexService);
+      const random = seededRandom(37);
+      const vectorOf = () => Array.from({ length: DIMENSION }, () => random() * 2 - 1);
+      const hnswIndexes = async () =>
+        (
+          await database.query<{ name: string }>(
+            `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+              WHERE i.indrelid = 'memory_units'::regclass AND c.relname LIKE '%hnsw%' ORDER BY name`,
+          )
+        ).map((row) => row.name);
+      await indexes.maintain();
+      expect(await hnswIndexes()).toEqual([]);
+
+      await database.query(`INSERT INTO banks (id, name) VALUES ('large', 'large')`);
+      await database.query(
+        `INSERT INTO memory_units (bank_id, text, embedding) SELECT 'large', 'memory ' || i, e::vector FROM unnest($1::text[]) WITH ORDINALITY AS t(e, i)`,
+        [Array.from({ length: 600 }, () => vectors.serialize(vectorOf()))],
+      );
+      await database.query('ANALYZE memory_units');
+      // Asked through an index that is not there yet, the arm reads the bank exactly: the right ten.
+      const query = vectorOf();
+      const found = await database.transaction((sql) => semanticArm(sql, vectors, scope('large'), query, 10, 'index'));
+      const exact = await database.transaction((sql) => semanticArm(sql, vectors, scope('large'), query, 10, 'exact'));
+      expect(found).toEqual(exact);
+      expect(found).toHaveLength(10);
+
+      // A database from before, or from an instance configured without bank indexes.
+      await database.query(
+        `CREATE INDEX memory_units_embedding_hnsw_${DIMENSION} ON memory_units USING hnsw ((embedding::vector(${DIMENSION})) vector_cosine_ops)`,
+      );
+      const report = await indexes.maintain();
+      expect(report.created.map(({ bankId }) => bankId)).toEqual(['large']);
+      expect(report.dropped).toEqual([
+        { bankId: null, indexName: `memory_units_embedding_hnsw_${DIMENSION}`, reason: 'shared-index-unused' },
+      ]);
+      expect(await hnswIndexes()).toEqual([report.created[0].indexName]);
+      expect(booted.logs.lines).toContain(
+        `Dropped the shared HNSW index memory_units_embedding_hnsw_${DIMENSION}: every bank of 500 memories or more has its own, and recall scans smaller banks exactly`,
+      );
+      expect(await indexes.maintain()).toEqual({ created: [], dropped: [], failed: [] });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('shutdown during a round of bank index maintenance', () => {
   it('waits for the round, stops the schedule, and leaves no further round to run', async () => {
     const booted = await bootMemory({
       databaseUrl: `pglite://memory/bank-indexes-${randomUUID()}`,
       watchdogIntervalMs: 60_000,
       embedder: { dimension: DIMENSION },
-      bankVectorIndexes: { minMemories: 500, maxShare: 1, onPglite: true, intervalMs: 3_600_000 },
+      bankVectorIndexes: { minMemories: 500, onPglite: true, intervalMs: 3_600_000 },
     });
     const app = booted.app!;
     const database = app.get(MemoryDatabase);
@@ -190,6 +245,11 @@ describe('when bank indexes are not built', () => {
     const booted = await bootMemory({ databaseUrl: `pglite://memory/bank-indexes-${randomUUID()}`, watchdogIntervalMs: 60_000 });
     try {
       expect(await booted.app!.get(BankVectorIndexService).maintain()).toEqual({ skipped: 'pglite', created: [], dropped: [], failed: [] });
+      // Then one index serves every bank, created at startup.
+      const [{ shared }] = await booted
+        .app!.get(MemoryDatabase)
+        .query<{ shared: string | null }>(`SELECT to_regclass('memory_units_embedding_hnsw_384')::text AS shared`);
+      expect(shared).toBe('memory_units_embedding_hnsw_384');
     } finally {
       await booted.app?.close();
     }

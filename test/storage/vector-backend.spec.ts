@@ -1,6 +1,6 @@
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
-import { EmbeddingDimensionMismatchError, prepareVectorBackend } from '../../src/storage/vector-backend.js';
+import { EmbeddingDimensionMismatchError, prepareVectorBackend, sharedIndexName } from '../../src/storage/vector-backend.js';
 import { LogCapture } from '../helpers/log-capture.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
@@ -73,5 +73,49 @@ describe.each([
 
   it('refuses a different embedding dimension than the one the database holds', async () => {
     await expect(database.withConnection((sql) => prepareVectorBackend(sql, 8))).rejects.toBeInstanceOf(EmbeddingDimensionMismatchError);
+  });
+});
+
+describe('the shared HNSW index at startup (pgvector on PGlite)', () => {
+  let registry: DataSourceRegistry;
+  let database: MemoryDatabase;
+  let logs: LogCapture;
+  const sharedIndexExists = async () => {
+    const [{ present }] = await database.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [sharedIndexName(3)]);
+    return present;
+  };
+  const recorded = async () =>
+    (await database.query<{ value: string }>(`SELECT value FROM memory_settings WHERE key = 'vector_indexes'`))[0]?.value;
+
+  beforeAll(async () => {
+    logs = new LogCapture().install();
+    registry = new DataSourceRegistry();
+    database = new MemoryDatabase(await registry.acquire('pglite://memory/shared-index-policy'));
+  });
+
+  afterAll(() => registry.closeAll());
+
+  it('is not created by an instance that maintains bank indexes, nor by one that follows such a fleet', async () => {
+    await database.withConnection((sql) => prepareVectorBackend(sql, 3, { sharedIndex: 'none' }));
+    expect(await sharedIndexExists()).toBe(false);
+    expect(await recorded()).toBe('per-bank');
+
+    // An instance of the same fleet whose pool is too small to build bank indexes.
+    await database.withConnection((sql) => prepareVectorBackend(sql, 3, { sharedIndex: 'unless-banks-have-their-own' }));
+    expect(await sharedIndexExists()).toBe(false);
+    expect(logs.lines).toContain(
+      'The large banks of this database have HNSW indexes of their own, maintained by other instances: this one, whose ' +
+        'pool is too small to build them, creates no shared index either',
+    );
+  });
+
+  it('is created where it serves every bank, and then by the instances that follow the fleet', async () => {
+    await database.withConnection((sql) => prepareVectorBackend(sql, 3, { sharedIndex: 'create' }));
+    expect(await sharedIndexExists()).toBe(true);
+    expect(await recorded()).toBe('shared');
+
+    await database.query(`DROP INDEX ${sharedIndexName(3)}`);
+    await database.withConnection((sql) => prepareVectorBackend(sql, 3, { sharedIndex: 'unless-banks-have-their-own' }));
+    expect(await sharedIndexExists()).toBe(true);
   });
 });

@@ -6,7 +6,8 @@ import { RecallScope, visibleMemories } from './visible-memories.js';
 
 /**
  * How the nearest memories are found: `index` walks an HNSW index (the bank's own when it has one,
- * src/storage/bank-vector-indexes.service.ts, else the one every bank shares), `exact` computes
+ * src/storage/bank-vector-indexes.service.ts, or the one every bank shares where banks get none;
+ * a large bank whose own index is not built yet is read whole by the same plan), `exact` computes
  * the distance of each of the bank's memories (what `real[]` always does).
  */
 export type SemanticSearch = 'index' | 'exact';
@@ -15,7 +16,7 @@ export type SemanticSearch = 'index' | 'exact';
  * Nearest memories to the query embedding by cosine distance. The embedding is computed by the
  * caller before the connection is taken.
  *
- * The HNSW index every bank shares filters by bank after walking the graph: for a bank that holds
+ * An HNSW index every bank shares filters by bank after walking the graph: for a bank that holds
  * a thousandth of the rows, an iterative scan walks a thousand neighbours per match and gives up
  * at `hnsw.max_scan_tuples`, returning fewer than asked. A small bank is therefore scanned
  * exactly, on the bank's own key (`exact`: a distance expression the index was not built on, so

@@ -109,7 +109,12 @@ export async function cancelBackend(sql: Sql, pid: number): Promise<void> {
  * (src/storage/vector-backend.ts): the semantic arm's statement matches it, and the planner
  * takes the index whose predicate its bound bank id proves.
  */
-export async function createBankIndex(sql: Sql, dimension: number, bankId: string, { concurrently = true } = {}): Promise<string> {
+export async function createBankIndex(
+  sql: Pick<Sql, 'query'>,
+  dimension: number,
+  bankId: string,
+  { concurrently = true } = {},
+): Promise<string> {
   const [{ name, ddl }] = await sql.query<{ name: string; ddl: string }>(
     `SELECT ${indexNameOf(dimension, '$1::text')} AS name,
             format('CREATE INDEX ${concurrently ? 'CONCURRENTLY ' : ''}IF NOT EXISTS %I ON memory_units USING hnsw ((embedding::vector(%s)) vector_cosine_ops) WHERE bank_id = %L',

@@ -234,7 +234,8 @@ function report(
     `One bank grown in two steps, ${small.toLocaleString('en')} then ${large.toLocaleString('en')} memories, on each back end: PGlite in memory ` +
       '(pgvector, HNSW index with the default m = 16 and ef_construction = 64) and a database on ' +
       (context.server.pgvector
-        ? `${context.server.label}, with the same HNSW index.`
+        ? `${context.server.label}, with the same HNSW index on the bank's own rows (the partial index a bank of 10,000 memories or ` +
+          'more gets there, built with the load; PGlite keeps one index for all banks).'
         : `${context.server.label}, so embeddings are \`real[]\` and the semantic arm computes the cosine distance of every one of them.`),
     `Memories: a synthetic corpus from seed ${CORPUS_SEED} (\`bench/seed/synthetic-memories.ts\`), one sentence each naming one or two of ` +
       '1,000 people (skewed: the most mentioned is in about 3% of the memories) and often one of 120 places, dated uniformly over the year ' +

@@ -53,10 +53,11 @@ describe('standalone server environment', () => {
 
   it("maps MEMORY_BANK_INDEX_* onto the banks' own HNSW indexes, `off` turning them off", () => {
     expect(resolved({}).bankVectorIndexes).toEqual({ minMemories: 10_000, intervalMs: 300_000, onPglite: false });
-    expect(
-      resolved({ MEMORY_BANK_INDEX_MIN_MEMORIES: '50000', MEMORY_BANK_INDEX_INTERVAL_MS: '60000' })
-        .bankVectorIndexes,
-    ).toEqual({ minMemories: 50_000, intervalMs: 60_000, onPglite: false });
+    expect(resolved({ MEMORY_BANK_INDEX_MIN_MEMORIES: '50000', MEMORY_BANK_INDEX_INTERVAL_MS: '60000' }).bankVectorIndexes).toEqual({
+      minMemories: 50_000,
+      intervalMs: 60_000,
+      onPglite: false,
+    });
     expect(resolved({ MEMORY_BANK_INDEX_MIN_MEMORIES: 'off' }).bankVectorIndexes).toMatchObject({ minMemories: null, intervalMs: 300_000 });
   });
 

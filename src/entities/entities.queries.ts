@@ -81,7 +81,14 @@ export async function upsertEntitiesInBulk(
   return ids;
 }
 
-/** `linkUnitToEntity` for many links, in one statement per chunk; a link given twice is kept once. */
+/**
+ * `linkUnitToEntity` for many links, in one statement per chunk; a link given twice is kept once.
+ * Each entity's `mention_count` grows by the links actually inserted, in the same statement: a
+ * recount (`reclaimOrphanEntities`) reads every link of each entity, which in a large bank is
+ * thousands of rows per retain for a person in a few percent of its memories, and grows with the
+ * bank. The callers hold the entities' row locks (`upsertEntitiesInBulk`), so the increments of
+ * concurrent retains apply one after another.
+ */
 export async function linkUnitsToEntities(
   sql: Sql,
   bankId: string,
@@ -90,10 +97,16 @@ export async function linkUnitsToEntities(
   for (let start = 0; start < links.length; start += ROWS_PER_STATEMENT) {
     const chunk = links.slice(start, start + ROWS_PER_STATEMENT);
     await sql.query(
-      `INSERT INTO unit_entities (bank_id, unit_id, entity_id)
-       SELECT $1, l.unit_id, l.entity_id FROM unnest($2::uuid[], $3::uuid[]) WITH ORDINALITY AS l(unit_id, entity_id, ord)
-        ORDER BY l.ord
-       ON CONFLICT DO NOTHING`,
+      `WITH inserted AS (
+         INSERT INTO unit_entities (bank_id, unit_id, entity_id)
+         SELECT $1, l.unit_id, l.entity_id FROM unnest($2::uuid[], $3::uuid[]) WITH ORDINALITY AS l(unit_id, entity_id, ord)
+          ORDER BY l.ord
+         ON CONFLICT DO NOTHING
+         RETURNING entity_id
+       )
+       UPDATE entities e SET mention_count = e.mention_count + added.links
+         FROM (SELECT entity_id, count(*) AS links FROM inserted GROUP BY entity_id) AS added
+        WHERE e.bank_id = $1 AND e.id = added.entity_id`,
       [bankId, chunk.map((link) => link.unitId), chunk.map((link) => link.entityId)],
     );
   }

@@ -307,8 +307,10 @@ export class RetainService {
     const links = memoryIds.flatMap((unitId, index) =>
       mentions[index].map((canonical) => ({ unitId, entityId: entityIds.get(canonical)! })),
     );
+    // The linked entities' counts grow with their links; only the entities of replaced memories,
+    // which lost links and may have lost all, are recounted.
     await linkUnitsToEntities(sql, bankId, links);
-    await reclaimOrphanEntities(sql, [...new Set([...entityIds.values(), ...replacedEntityIds])]);
+    await reclaimOrphanEntities(sql, [...new Set(replacedEntityIds)]);
     await recomputeSupersession(
       sql,
       bankId,

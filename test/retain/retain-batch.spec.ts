@@ -271,4 +271,21 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('a retain of many items on %s',
     );
     expect(counts).toEqual({ entities: 1041, lisbon: 520, links: 1560 });
   });
+
+  it('counts the mentions of an entity that concurrent retains name, each once', async () => {
+    // Each retain adds its links to the counts; concurrent ones must not overwrite each other's.
+    await Promise.all(
+      Array.from({ length: 8 }, (_, day) =>
+        retain.retain('concurrent', { items: [{ content: `Quentin met Rosa in Oslo on day ${day}. Quentin paid for lunch.` }] }),
+      ),
+    );
+    const entities = await database.query<{ canonical_name: string; mention_count: number; links: number }>(
+      `SELECT e.canonical_name, e.mention_count, (SELECT count(*)::int FROM unit_entities ue WHERE ue.entity_id = e.id) AS links
+         FROM entities e WHERE e.bank_id = 'concurrent' ORDER BY e.canonical_name`,
+    );
+    expect(entities.find((entity) => entity.canonical_name === 'quentin')?.links).toBe(16);
+    expect(entities.map(({ canonical_name, mention_count }) => [canonical_name, mention_count])).toEqual(
+      entities.map(({ canonical_name, links }) => [canonical_name, links]),
+    );
+  });
 });

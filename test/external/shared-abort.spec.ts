@@ -19,7 +19,12 @@ const embedder = { ...DEFAULT_AI_CLIENT_SETTINGS.embedder, provider: 'openai', m
 const clients = createAiClients({ ...DEFAULT_AI_CLIENT_SETTINGS, embedder }, new ExternalCallGuard('strict'));
 const release = fake.pause('embeddings');
 const calls = Array.from({ length: 16 }, (_, index) => clients.embedder.embed(['memory number ' + index]));
-while (fake.inFlight('embeddings') < calls.length) await new Promise((resolve) => setTimeout(resolve, 10));
+// Every call held at the server, each of them following the transport's closing signal.
+await new Promise((resolve) => {
+  const allArrived = () => fake.inFlight('embeddings') === calls.length && (stopWatching(), resolve());
+  const stopWatching = fake.onRequest(allArrived);
+  allArrived();
+});
 release();
 const answers = await Promise.all(calls);
 await clients.close();

@@ -143,9 +143,9 @@ const providers: Provider[] = [
   RetainService,
   {
     provide: RecallService,
-    inject: [MemoryDatabase, MEMORY_VECTOR_BACKEND, AiClients],
-    useFactory: (database: MemoryDatabase, vectors: VectorBackend, ai: AiClients) =>
-      new RecallService(database, vectors, ai.embedder, ai.reranker),
+    inject: [MemoryDatabase, MEMORY_VECTOR_BACKEND, AiClients, BankVectorIndexService],
+    useFactory: (database: MemoryDatabase, vectors: VectorBackend, ai: AiClients, bankIndexes: BankVectorIndexService) =>
+      new RecallService(database, vectors, ai.embedder, ai.reranker, {}, bankIndexes),
   },
   ConsolidationService,
   ConsolidationScheduler,

@@ -33,6 +33,7 @@ import { type LinkedEntity, type MemoryRow, loadCandidateRows, loadEntityObserva
 import { InvalidTagGroupError, parseTagGroups } from './tag-groups.js';
 import { type TemporalRange, parseTemporalQuery } from './temporal-query.js';
 import { type TokenCounter, cl100kTokenCounter, trimToTokenBudget } from './token-counter.js';
+import type { BankVectorIndexService } from '../storage/bank-vector-indexes.service.js';
 
 /** How long an instance trusts what it learnt of a bank's size, and for how many banks. */
 const BANK_SIZE_TTL_MS = 60_000;
@@ -103,6 +104,8 @@ export class RecallService {
     private readonly embedder: Embedder,
     private readonly reranker: Reranker | null,
     options: Partial<RecallSettings> = {},
+    /** Told when a bank turns out large, so that one without its own HNSW index gets it soon. */
+    private readonly bankIndexes?: Pick<BankVectorIndexService, 'indexWanted'>,
   ) {
     this.settings = { ...DEFAULT_RECALL_SETTINGS, ...options };
   }
@@ -313,7 +316,7 @@ export class RecallService {
   /**
    * Exact for a bank below `exactScanBelow`, the HNSW index above. A bank's size is asked at most
    * once a minute per instance: a bank that crossed the line is scanned exactly a little longer,
-   * which is slower, never wrong.
+   * which is slower, never wrong; a large bank without its own index has it built soon after.
    */
   private async semanticSearch(sql: Sql, bankId: string): Promise<SemanticSearch> {
     if (this.vectors.kind !== 'pgvector') return 'exact';
@@ -322,6 +325,7 @@ export class RecallService {
     const small = await bankHoldsFewerThan(sql, bankId, this.settings.exactScanBelow);
     if (this.bankIsSmall.size >= BANK_SIZES_REMEMBERED) this.bankIsSmall.delete(this.bankIsSmall.keys().next().value!);
     this.bankIsSmall.set(bankId, { small, until: Date.now() + BANK_SIZE_TTL_MS });
+    if (!small) await this.bankIndexes?.indexWanted(sql, bankId);
     return small ? 'exact' : 'index';
   }
 

@@ -136,6 +136,16 @@ export async function dropSharedIndex(sql: Sql, dimension: number): Promise<bool
   return present;
 }
 
+/** Whether the bank has a valid index of its own (an invalid one is a build cut short). */
+export async function bankHasOwnIndex(sql: Pick<Sql, 'query'>, dimension: number, bankId: string): Promise<boolean> {
+  const [{ present }] = await sql.query<{ present: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                     WHERE c.relname = ${indexNameOf(dimension, '$1::text')} AND i.indisvalid) AS present`,
+    [bankId],
+  );
+  return present;
+}
+
 export async function dropBankIndex(sql: Sql, indexName: string): Promise<void> {
   const [{ ddl }] = await sql.query<{ ddl: string }>(`SELECT format('DROP INDEX CONCURRENTLY IF EXISTS %I', $1::text) AS ddl`, [indexName]);
   await sql.query(ddl);

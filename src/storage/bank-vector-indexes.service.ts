@@ -8,6 +8,7 @@ import type { ResolvedMemoryOptions } from '../memory.options.js';
 import {
   type BankIndexState,
   backendPid,
+  bankHasOwnIndex,
   bankIndexChanges,
   cancelBackend,
   createBankIndex,
@@ -16,7 +17,8 @@ import {
   releaseMaintenanceLock,
   tryMaintenanceLock,
 } from './bank-vector-indexes.queries.js';
-import { MemoryDatabase, type Sql } from './memory-database.js';
+import { bankHoldsFewerThan } from '../recall/arms/semantic-arm.js';
+import { MemoryDatabase, type Sql, detachedFromConnection } from './memory-database.js';
 import { isPgliteDataSource } from './pglite/pglite-statistics.js';
 import { type VectorBackend, recordVectorIndexes, sharedIndexName } from './vector-backend.js';
 
@@ -97,6 +99,21 @@ export class BankVectorIndexService {
     if (skipped) return Promise.resolve({ skipped, created: [], dropped: [], failed: [] });
     this.running ??= this.maintainOnce().finally(() => (this.running = undefined));
     return this.running;
+  }
+
+  /**
+   * Recall found `bankId` large enough to walk an index (asked once a minute per bank and
+   * instance). A bank without its own index yet is scanned exactly until a round builds it: the
+   * round starts now, in the background, instead of at its next interval, so that a bank filled by
+   * a bulk import is not scanned whole for minutes. Checked on the caller's connection (a catalog
+   * lookup, and the bank's size only when the index is missing); the round takes its own.
+   */
+  async indexWanted(sql: Sql, bankId: string): Promise<void> {
+    if (this.whyNot() || this.stopped || this.running) return;
+    if (await bankHasOwnIndex(sql, this.vectors.dimension, bankId)) return;
+    // Recall's line (`exactScanBelow`) may be lower than this one: no round for a bank below it.
+    if (await bankHoldsFewerThan(sql, bankId, this.options.bankVectorIndexes.minMemories!)) return;
+    detachedFromConnection(() => void this.maintain());
   }
 
   private whyNot(): BankIndexReport['skipped'] {

@@ -29,6 +29,15 @@ export function isConnectionHeld(): boolean {
 }
 
 /**
+ * Starts `work` outside any held connection: background work that a scope sets off (a bank index
+ * round that recall asks for) must take a connection of its own, not run on the scope's, which
+ * `withConnection` would otherwise hand it and which ends with the scope.
+ */
+export function detachedFromConnection(work: () => void): void {
+  heldConnection.exit(work);
+}
+
+/**
  * Takes part in every transaction of the module, on its connection, just before it commits: the
  * audit log writes its entry there, so that an entry exists exactly when the write it describes
  * does (docs/ARCHITECTURE.md, "The audit log").

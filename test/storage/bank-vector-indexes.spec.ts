@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
 import { BanksService } from '../../src/banks/banks.service.js';
+import { AiClients } from '../../src/external/ai-clients.js';
+import { RecallService } from '../../src/recall/recall.service.js';
 import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import { semanticArm, semanticArmQuery } from '../../src/recall/arms/semantic-arm.js';
 import type { RecallScope } from '../../src/recall/arms/visible-memories.js';
@@ -10,6 +12,7 @@ import { BankVectorIndexService } from '../../src/storage/bank-vector-indexes.se
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import type { VectorBackend } from '../../src/storage/vector-backend.js';
+import { eventually } from '../helpers/eventually.js';
 import { type BootedMemory, bootMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { planNodes } from '../helpers/query-plan.js';
@@ -197,6 +200,47 @@ describe('no shared HNSW index where banks get their own', () => {
         `Dropped the shared HNSW index memory_units_embedding_hnsw_${DIMENSION}: every bank of 500 memories or more has its own, and recall scans smaller banks exactly`,
       );
       expect(await indexes.maintain()).toEqual({ created: [], dropped: [], failed: [] });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("a bank's own index wanted by recall", () => {
+  it('is built soon after recall first finds the bank large, not at the next interval', async () => {
+    const booted = await bootMemory({
+      databaseUrl: `pglite://memory/bank-indexes-${randomUUID()}`,
+      watchdogIntervalMs: 60_000,
+      embedder: { dimension: DIMENSION },
+      bankVectorIndexes: { minMemories: 500, onPglite: true, intervalMs: 3_600_000 },
+    });
+    if (!booted.app) throw booted.startupError;
+    const app = booted.app;
+    try {
+      const database = app.get(MemoryDatabase);
+      const vectors = app.get<symbol, VectorBackend>(MEMORY_VECTOR_BACKEND);
+      const indexes = app.get(BankVectorIndexService);
+      const random = seededRandom(41);
+      await indexes.maintain();
+      await database.query(`INSERT INTO banks (id, name) VALUES ('growing', 'growing')`);
+      await database.query(
+        `INSERT INTO memory_units (bank_id, text, embedding) SELECT 'growing', 'memory ' || i, e::vector FROM unnest($1::text[]) WITH ORDINALITY AS t(e, i)`,
+        [Array.from({ length: 600 }, () => vectors.serialize(Array.from({ length: DIMENSION }, () => random() * 2 - 1)))],
+      );
+      expect(await bankIndexes(database)).toEqual([]);
+
+      // Recall's own line set at the bank index line, as the defaults set both at 10,000.
+      const recall = new RecallService(database, vectors, app.get(AiClients).embedder, null, { exactScanBelow: 500 }, indexes);
+      await recall.recall({ bankId: 'growing', query: 'memory 7' });
+
+      const built = await eventually(
+        () => bankIndexes(database),
+        (found) => found.some((index) => index.valid && index.predicate === "(bank_id = 'growing'::text)"),
+      );
+      expect(built).toHaveLength(1);
+      expect(booted.logs.lines.some((line) => line.startsWith(`Built HNSW index ${built[0].name} for bank growing (600 memories)`))).toBe(
+        true,
+      );
     } finally {
       await app.close();
     }

@@ -113,96 +113,94 @@ export async function entityArm(sql: Sql, scope: RecallScope, query: string, nam
     query,
     named.map((entity) => entity.canonical_name),
   );
-  const params = new SqlParams();
-  const tsquery = words === '' ? null : `websearch_to_tsquery('english', ${params.add(words)})`;
-  const hop = hopQuery(scope, tsquery, limit, params);
-  const namedIds = params.add(named.map((entity) => entity.id));
-  const firstHop = hop(
-    `unnest(${namedIds}::uuid[]) AS named(id)`,
-    `coalesce(v.attribute_key = ANY(${params.add(attributeKeys)}::text[]), false)`,
-  );
-  // Without words of its own the question has nothing to follow a relation by: no second hop.
-  // Otherwise both hops are one statement, the second reading the first's best rows (`bridges`)
-  // where the arm used to send them back in a second round trip.
-  const statement = tsquery
-    ? `WITH first_hop AS MATERIALIZED (${firstHop}),
-            bridges AS (SELECT id FROM first_hop WHERE position <= ${BRIDGE_MEMORIES} AND rank > 0),
-            second_hop AS (${hop(
-              `(SELECT DISTINCT link.entity_id AS id
-                  FROM unit_entities link
-                 WHERE link.bank_id = ${params.add(scope.bankId)} AND link.unit_id IN (SELECT id FROM bridges)
-                   AND NOT (link.entity_id = ANY(${namedIds}::uuid[]))) AS named`,
-              'false',
-              `v.search_vector @@ ${tsquery}`,
-            )})
-       SELECT id, matched, rank, position, 1 AS hop FROM first_hop
-        UNION ALL
-       SELECT id, matched, rank, position, 2 AS hop FROM second_hop
-        ORDER BY hop, position`
-    : `SELECT id, matched, rank, position, 1 AS hop FROM (${firstHop}) AS first_hop ORDER BY position`;
-  const rows = (await sql.query<EntityMemoryRow>(statement, params.values)).map((row): EntityMemoryRow => ({
-    id: row.id,
-    matched: Number(row.matched),
-    rank: Number(row.rank),
-    hop: Number(row.hop) === 2 ? 2 : 1,
-  }));
-  return interleave(
-    rows.filter((row) => row.hop === 1),
-    rows.filter((row) => row.hop === 2),
+  const firstHop = await memoriesOfEntities(sql, scope, {
+    entities: { ids: named.map((entity) => entity.id) },
+    words,
+    attributeKeys,
     limit,
-  ).map(toCandidate);
+  });
+
+  const bridges = firstHop.slice(0, BRIDGE_MEMORIES).filter((row) => row.rank > 0);
+  if (bridges.length === 0 || words === '') return firstHop.map(toCandidate);
+  const secondHop = await memoriesOfEntities(sql, scope, {
+    entities: { linkedTo: bridges.map((row) => row.id), except: named.map((entity) => entity.id) },
+    words,
+    attributeKeys: [],
+    limit,
+    matchingOnly: true,
+  });
+  return interleave(firstHop, secondHop, limit).map(toCandidate);
 }
 
 interface EntityMemoryRow {
   id: string;
   matched: number;
   rank: number;
-  /** 1: linked to a named entity; 2: to another entity of one of the first hop's best two memories. */
-  hop: 1 | 2;
+  hop?: 2;
 }
 
 /**
- * One hop as a query, given whose memories (`entities`, a relation of entity `id`s) and what
- * marks the asked attribute; its rows come in the arm's order, numbered by `position`.
- *
- * Per entity, its newest visible links through unit_entities_entity_time (migration
- * 1765900000000): the walk stops after the window, however many memories the person has. What the
- * order needs is computed in the walk, from the row it already read, so each memory is read once;
- * a memory two named people share comes once per person and is grouped here. The second hop keeps
- * the window's memories that share the question's words (`matches`): filtering inside the walk
- * instead read every memory of a person whose window held fewer matches than its size (all 1,841
- * of one person's, for 97, in a bank of a million).
+ * Whose memories: the named entities, or the second hop's, the other entities of the bridge
+ * memories. The second hop's are looked up inside its own statement (a handful of links by the
+ * primary key) rather than in one before it, a round trip fewer.
  */
-function hopQuery(scope: RecallScope, tsquery: string | null, limit: number, params: SqlParams) {
+type EntitiesToSearch = { ids: string[] } | { linkedTo: string[]; except: string[] };
+
+async function memoriesOfEntities(
+  sql: Sql,
+  scope: RecallScope,
+  search: { entities: EntitiesToSearch; words: string; attributeKeys: string[]; limit: number; matchingOnly?: boolean },
+): Promise<EntityMemoryRow[]> {
+  const params = new SqlParams();
+  const tsquery = search.words === '' ? null : `websearch_to_tsquery('english', ${params.add(search.words)})`;
   // Most of a person's window shares none of the question's words, and `ts_rank_cd` costs about
   // five times `@@` on such a memory only to return 0: it ranks the matches alone.
   const rank = tsquery
     ? `CASE WHEN v.search_vector @@ ${tsquery} THEN ts_rank_cd(v.search_vector, ${tsquery})::float8 ELSE 0 END`
     : '0::float8';
   const bank = params.add(scope.bankId);
-  const visible = visibleMemories('v', scope, params);
-  const window = params.add(limit * RANKED_PER_CANDIDATE);
-  const take = params.add(limit);
-  return (entities: string, asked: string, matches = 'true') =>
-    `SELECT recent.id, count(*)::int AS matched, max(recent.rank) AS rank,
-            row_number() OVER (ORDER BY count(*) DESC, bool_or(recent.asked) DESC, max(recent.rank) DESC,
-                                        max(recent.happened) DESC, recent.id) AS position
+  const entities =
+    'ids' in search.entities
+      ? `unnest(${params.add(search.entities.ids)}::uuid[]) AS named(id)`
+      : `(SELECT DISTINCT link.entity_id AS id
+            FROM unit_entities link
+           WHERE link.bank_id = ${bank} AND link.unit_id = ANY(${params.add(search.entities.linkedTo)}::uuid[])
+             AND NOT (link.entity_id = ANY(${params.add(search.entities.except)}::uuid[]))) AS named`;
+  // Per entity, its newest visible links through unit_entities_entity_time (migration
+  // 1765900000000): the walk stops after the window, however many memories the person has. What
+  // the order needs is computed in the walk, from the row it already read, so each memory is read
+  // once; a memory two named people share comes once per person and is grouped here. The second
+  // hop keeps the window's memories that share the question's words: filtering inside the walk
+  // instead read every memory of a person whose window held fewer matches than its size (all
+  // 1,841 of one person's, for 97, in a bank of a million).
+  const matches = search.matchingOnly && tsquery ? `v.search_vector @@ ${tsquery}` : 'true';
+  const rows = await sql.query<EntityMemoryRow>(
+    `SELECT recent.id, count(*)::int AS matched, max(recent.rank) AS rank
        FROM ${entities}
       CROSS JOIN LATERAL (
-             SELECT v.id, ${rank} AS rank, ${asked} AS asked,
+             SELECT v.id, ${rank} AS rank,
+                    coalesce(v.attribute_key = ANY(${params.add(search.attributeKeys)}::text[]), false) AS asked,
                     coalesce(v.occurred_start, v.mentioned_at) AS happened,
                     ${matches} AS matches
                FROM unit_entities ue
                JOIN memory_units v ON v.bank_id = ue.bank_id AND v.id = ue.unit_id
               WHERE ue.bank_id = ${bank} AND ue.entity_id = named.id
-                AND ${visible}
+                AND ${visibleMemories('v', scope, params)}
               ORDER BY ue.memory_at DESC, ue.unit_id
-              LIMIT ${window}
+              LIMIT ${params.add(search.limit * RANKED_PER_CANDIDATE)}
            ) AS recent
       WHERE recent.matches
       GROUP BY recent.id
-      ORDER BY position
-      LIMIT ${take}`;
+      ORDER BY matched DESC, bool_or(recent.asked) DESC, rank DESC, max(recent.happened) DESC, recent.id
+      LIMIT ${params.add(search.limit)}`,
+    params.values,
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    matched: Number(row.matched),
+    rank: Number(row.rank),
+    ...(search.matchingOnly && { hop: 2 as const }),
+  }));
 }
 
 /** The first hop's memories and the second's, alternately, each once. */

@@ -31,6 +31,29 @@ async function bankIndexes(database: MemoryDatabase): Promise<Array<{ name: stri
   );
 }
 
+/** A PGlite app that builds bank indexes from `minMemories`, each round run by the test itself. */
+async function bootWithBankIndexes(minMemories: number): Promise<BootedMemory & { app: INestApplicationContext }> {
+  const booted = await bootMemory({
+    databaseUrl: `pglite://memory/bank-indexes-${randomUUID()}`,
+    watchdogIntervalMs: 60_000,
+    embedder: { dimension: DIMENSION },
+    bankVectorIndexes: { minMemories, onPglite: true, intervalMs: 3_600_000 },
+  });
+  if (!booted.app) throw booted.startupError;
+  return booted as BootedMemory & { app: INestApplicationContext };
+}
+
+/** `count` memories with random embeddings in a new bank, bypassing retain. */
+async function insertRandomMemories(app: INestApplicationContext, bankId: string, count: number, random: () => number): Promise<void> {
+  const vectors = app.get<symbol, VectorBackend>(MEMORY_VECTOR_BACKEND);
+  const database = app.get(MemoryDatabase);
+  await database.query(`INSERT INTO banks (id, name) VALUES ($1, $1)`, [bankId]);
+  await database.query(
+    `INSERT INTO memory_units (bank_id, text, embedding) SELECT $1, 'memory ' || i, e::vector FROM unnest($2::text[]) WITH ORDINALITY AS t(e, i)`,
+    [bankId, Array.from({ length: count }, () => vectors.serialize(Array.from({ length: DIMENSION }, () => random() * 2 - 1)))],
+  );
+}
+
 describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () => {
   const random = seededRandom(29);
   const vectorOf = () => Array.from({ length: DIMENSION }, () => random() * 2 - 1);
@@ -149,13 +172,7 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
 
 describe('no shared HNSW index where banks get their own', () => {
   it('creates none at startup, scans a large bank exactly until its index is built, then drops one left from before', async () => {
-    const booted = await bootMemory({
-      databaseUrl: `pglite://memory/bank-indexes-${randomUUID()}`,
-      watchdogIntervalMs: 60_000,
-      embedder: { dimension: DIMENSION },
-      bankVectorIndexes: { minMemories: 500, onPglite: true, intervalMs: 3_600_000 },
-    });
-    if (!booted.app) throw booted.startupError;
+    const booted = await bootWithBankIndexes(500);
     const app = booted.app;
     try {
       const database = app.get(MemoryDatabase);
@@ -173,11 +190,7 @@ describe('no shared HNSW index where banks get their own', () => {
       await indexes.maintain();
       expect(await hnswIndexes()).toEqual([]);
 
-      await database.query(`INSERT INTO banks (id, name) VALUES ('large', 'large')`);
-      await database.query(
-        `INSERT INTO memory_units (bank_id, text, embedding) SELECT 'large', 'memory ' || i, e::vector FROM unnest($1::text[]) WITH ORDINALITY AS t(e, i)`,
-        [Array.from({ length: 600 }, () => vectors.serialize(vectorOf()))],
-      );
+      await insertRandomMemories(app, 'large', 600, random);
       await database.query('ANALYZE memory_units');
       // Asked through an index that is not there yet, the arm reads the bank exactly: the right ten.
       const query = vectorOf();
@@ -208,25 +221,14 @@ describe('no shared HNSW index where banks get their own', () => {
 
 describe("a bank's own index wanted by recall", () => {
   it('is built soon after recall first finds the bank large, not at the next interval', async () => {
-    const booted = await bootMemory({
-      databaseUrl: `pglite://memory/bank-indexes-${randomUUID()}`,
-      watchdogIntervalMs: 60_000,
-      embedder: { dimension: DIMENSION },
-      bankVectorIndexes: { minMemories: 500, onPglite: true, intervalMs: 3_600_000 },
-    });
-    if (!booted.app) throw booted.startupError;
+    const booted = await bootWithBankIndexes(500);
     const app = booted.app;
     try {
       const database = app.get(MemoryDatabase);
       const vectors = app.get<symbol, VectorBackend>(MEMORY_VECTOR_BACKEND);
       const indexes = app.get(BankVectorIndexService);
-      const random = seededRandom(41);
       await indexes.maintain();
-      await database.query(`INSERT INTO banks (id, name) VALUES ('growing', 'growing')`);
-      await database.query(
-        `INSERT INTO memory_units (bank_id, text, embedding) SELECT 'growing', 'memory ' || i, e::vector FROM unnest($1::text[]) WITH ORDINALITY AS t(e, i)`,
-        [Array.from({ length: 600 }, () => vectors.serialize(Array.from({ length: DIMENSION }, () => random() * 2 - 1)))],
-      );
+      await insertRandomMemories(app, 'growing', 600, seededRandom(41));
       expect(await bankIndexes(database)).toEqual([]);
 
       // Recall's own line set at the bank index line, as the defaults set both at 10,000.

@@ -16,7 +16,7 @@ import type { LlmClient } from './external/llm-client.js';
 import { MemoryHealthIndicator } from './health/memory.health.js';
 import { ReadinessService } from './health/readiness.service.js';
 import { WatchdogService } from './health/watchdog.service.js';
-import { BankVectorIndexService, bankIndexesOff } from './storage/bank-vector-indexes.service.js';
+import { BankVectorIndexService, sharedIndexPolicy } from './storage/bank-vector-indexes.service.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
 import { LlmTraceService } from './llm-traces/llm-trace.service.js';
 import { TracingLlmClient } from './llm-traces/tracing-llm-client.js';
@@ -103,12 +103,11 @@ const providers: Provider[] = [
     provide: MEMORY_VECTOR_BACKEND,
     inject: [MEMORY_OPTIONS, MemoryDatabase, ShutdownCoordinator],
     useFactory: (options: ResolvedMemoryOptions, database: MemoryDatabase, coordinator: ShutdownCoordinator) =>
-      coordinator.guardStartup('database', () => {
-        const off = bankIndexesOff(options, database.dataSource);
-        // Where the large banks get indexes of their own, no bank needs a shared one.
-        const sharedIndex = off === undefined ? 'none' : off === 'pool-of-one' ? 'unless-banks-have-their-own' : 'create';
-        return database.withConnection((sql) => prepareVectorBackend(sql, options.embedder.dimension, { sharedIndex }));
-      }),
+      coordinator.guardStartup('database', () =>
+        database.withConnection((sql) =>
+          prepareVectorBackend(sql, options.embedder.dimension, { sharedIndex: sharedIndexPolicy(options, database.dataSource) }),
+        ),
+      ),
   },
   {
     provide: ExternalCallGuard,

@@ -20,7 +20,7 @@ import {
 import { bankHoldsFewerThan } from '../recall/arms/semantic-arm.js';
 import { MemoryDatabase, type Sql, detachedFromConnection } from './memory-database.js';
 import { isPgliteDataSource } from './pglite/pglite-statistics.js';
-import { type VectorBackend, recordVectorIndexes, sharedIndexName } from './vector-backend.js';
+import { type SharedIndexPolicy, type VectorBackend, recordVectorIndexes, sharedIndexName } from './vector-backend.js';
 
 /** How long shutdown waits for a cancelled build to end before cancelling it again. */
 const CANCEL_AGAIN_AFTER_MS = 200;
@@ -47,6 +47,14 @@ export function bankIndexesOff(options: ResolvedMemoryOptions, dataSource: DataS
   // would wait for it.
   if (!options.dataSource && options.poolSize < 2) return 'pool-of-one';
   return undefined;
+}
+
+/** What this configuration does with the HNSW index every bank shares, given whether it builds bank indexes. */
+export function sharedIndexPolicy(options: ResolvedMemoryOptions, dataSource: DataSource): SharedIndexPolicy {
+  const off = bankIndexesOff(options, dataSource);
+  if (off === undefined) return 'none';
+  // Only its pool keeps this instance from building them: it follows the rest of the fleet.
+  return off === 'pool-of-one' ? 'unless-banks-have-their-own' : 'create';
 }
 
 /**
@@ -117,9 +125,10 @@ export class BankVectorIndexService {
   }
 
   private whyNot(): BankIndexReport['skipped'] {
-    if (this.options.bankVectorIndexes.minMemories === null) return 'disabled';
-    if (this.vectors.kind !== 'pgvector') return 'no-pgvector';
-    return bankIndexesOff(this.options, this.database.dataSource);
+    const off = bankIndexesOff(this.options, this.database.dataSource);
+    // Turned off is reported as such whatever the back end.
+    if (off === 'disabled') return off;
+    return this.vectors.kind === 'pgvector' ? off : 'no-pgvector';
   }
 
   private async maintainOnce(): Promise<BankIndexReport> {

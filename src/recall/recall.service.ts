@@ -120,7 +120,7 @@ export class RecallService {
     const embeddingMs = elapsedSince(embeddingStartedAt);
 
     const counter = await cl100kTokenCounter();
-    const { found, fused, answer } = await this.database.transaction(async (sql) => {
+    const { found, fused, answer } = await this.database.withConnection(async (sql) => {
       const found = await this.runArms(sql, plan, queryVector);
       const fused = this.fuse(plan, found);
       if (this.reranker) return { found, fused, answer: null };
@@ -279,7 +279,8 @@ export class RecallService {
 
   /**
    * Every arm, one after the other on the one connection, then the rows of all their candidates.
-   * Runs inside a transaction only so that the semantic arm's `SET LOCAL` settings die with it.
+   * No transaction: each statement reads on its own, and the semantic arm sets the HNSW settings
+   * it needs inside its own statement.
    */
   private async runArms(sql: Sql, plan: RecallPlan, queryVector: number[]): Promise<FoundCandidates> {
     const { scope, candidatesPerArm: limit } = plan;

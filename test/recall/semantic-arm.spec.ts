@@ -66,6 +66,27 @@ describe('the semantic arm on pgvector (PGlite), a small bank beside a large one
     expect(nodes.some((node) => node['Index Name']?.includes('hnsw'))).toBe(false);
   });
 
+  it('walks the index for as many neighbours as asked, with no transaction open, and leaves the connection as it was', async () => {
+    const query = vectorOf();
+    await database.withConnection(async (sql) => {
+      // At the default ef_search (40) and without iterative scans the walk stops at 40 rows.
+      const large = await semanticArm(sql, vectors, scope('large'), query, 120, 'index');
+      expect(large).toHaveLength(120);
+      // The small bank is 2 % of the shared index: only an iterative scan finds ten of its rows.
+      const fromSmall = await semanticArm(sql, vectors, scope('small'), query, 10, 'index');
+      expect(fromSmall).toHaveLength(10);
+      expect(fromSmall.every((candidate) => small.has(candidate.id))).toBe(true);
+
+      const [settings] = await sql.query<{ ef_search: string; iterative_scan: string }>(
+        `SELECT current_setting('hnsw.ef_search') AS ef_search, current_setting('hnsw.iterative_scan') AS iterative_scan`,
+      );
+      expect(settings).toEqual({ ef_search: '40', iterative_scan: 'off' });
+    });
+
+    const nodes = await planNodes(database, semanticArmQuery(vectors, scope('large'), query, 120, 'index'));
+    expect(nodes.some((node) => node['Index Name']?.includes('hnsw'))).toBe(true);
+  });
+
   it('tells a bank below the line from one above it, reading no more than the line', async () => {
     await database.withConnection(async (sql) => {
       expect(await bankHoldsFewerThan(sql, 'small', 41)).toBe(true);

@@ -25,8 +25,10 @@ export type SemanticSearch = 'index' | 'exact';
  * has an index of its own is walked on it by this same statement: its predicate is the bank id
  * this statement binds.
  *
- * Must run inside a transaction: the pgvector settings are `SET LOCAL` so that they end with it
- * and never leak to the next user of the pooled connection.
+ * The pgvector settings the walk needs are set by the statement itself, local to its own
+ * transaction (`hnswSettings`): they never leak to the next user of the pooled connection, and
+ * recall needs no transaction of its own for them, which was two round trips and a third for a
+ * separate `set_config`.
  */
 export async function semanticArm(
   sql: Sql,
@@ -36,15 +38,6 @@ export async function semanticArm(
   limit: number,
   search: SemanticSearch = 'index',
 ): Promise<ArmCandidate[]> {
-  if (vectors.kind === 'pgvector' && search === 'index') {
-    // HNSW filters after the graph walk: with the default ef_search (40) and another bank's or
-    // type's rows among the nearest, it would return fewer than `limit` rows. Iterative scans
-    // (pgvector 0.8) keep walking until enough rows pass the filter, in exact distance order.
-    // Both in one statement: a round trip is a visible share of a recall that takes milliseconds.
-    await sql.query(`SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'strict_order', true)`, [
-      String(Math.min(1000, Math.max(40, limit))),
-    ]);
-  }
   const { text, values } = semanticArmQuery(vectors, scope, queryVector, limit, search);
   const rows = await sql.query<{ id: string; distance: number }>(text, values);
   return rows.map((row) => ({ id: row.id, score: 1 - Number(row.distance) }));
@@ -60,15 +53,31 @@ export function semanticArmQuery(
 ): { text: string; values: unknown[] } {
   const params = new SqlParams();
   const vector = params.add(vectors.serialize(queryVector));
+  const walksIndex = vectors.kind === 'pgvector' && search === 'index';
   // The column is a dimensionless `vector`; only `embedding::vector(n)` matches the index.
   const distance =
     vectors.kind === 'pgvector' && search === 'exact' ? `(m.embedding <=> ${vectors.param(vector)})` : vectors.distance('m', vector);
   const text = `SELECT m.id, ${distance} AS distance
        FROM memory_units m
-      WHERE ${visibleMemories('m', scope, params)} AND m.embedding IS NOT NULL
+      WHERE ${walksIndex ? `${hnswSettings(limit, params)} AND ` : ''}${visibleMemories('m', scope, params)} AND m.embedding IS NOT NULL
       ORDER BY distance
       LIMIT ${params.add(limit)}`;
   return { text, values: params.values };
+}
+
+/**
+ * A condition that is always true and, on its way, sets what the HNSW walk needs. HNSW filters
+ * after the graph walk: with the default `ef_search` (40) and another bank's or type's rows among
+ * the nearest, it would return fewer than `limit` rows; iterative scans (pgvector 0.8) keep
+ * walking until enough rows pass the filter, in exact distance order.
+ *
+ * The condition mentions no column, so PostgreSQL evaluates it once, as a one-time filter, before
+ * the index scan below it returns its first row, which is when pgvector reads both settings.
+ * `set_config(…, true)` ends with the transaction, here the statement's own when none is open.
+ */
+function hnswSettings(limit: number, params: SqlParams): string {
+  const efSearch = params.add(String(Math.min(1000, Math.max(40, limit))));
+  return `(SELECT set_config('hnsw.ef_search', ${efSearch}, true) || set_config('hnsw.iterative_scan', 'strict_order', true)) IS NOT NULL`;
 }
 
 /** True when the bank holds fewer than `count` memories; reads at most that many index entries. */

@@ -88,12 +88,13 @@ async function measureBackend(
     for (const batch of BATCH_SIZES) {
       const requests = Math.ceil(scaled(context, MEMORIES_PER_RUN[batch]) / batch);
       // A bank per cell, so each cell starts from the same empty bank; the first run warms the
-      // code paths and statement plans of this cell and is not counted.
+      // code paths of this cell and is not counted, and the tables are analysed after it.
       const bankId = `${mode}-batch${batch}`;
       const runs: number[] = [];
       for (let run = 0; run <= runCount; run++) {
         const ms = await retainer.run(mode, bankId, batch, requests);
         if (run > 0) runs.push(ms);
+        else await retainer.analyze();
       }
       cells.push({ mode, batch, requests, runs });
       const median = summarize(runs.map((ms) => (batch * requests * 1000) / ms)).median;
@@ -150,6 +151,17 @@ class Retainer {
       await sleep(2);
     }
     return performance.now() - startedAt;
+  }
+
+  /**
+   * Statistics, as autovacuum (PostgreSQL) or the watchdog (PGlite) gathers them within a minute
+   * of a new database's first writes. Without them, each pooled connection keeps the plans it made
+   * for the first retains into empty tables: the foreign-key check and the link-time trigger of
+   * every entity link then read `memory_units` sequentially, which more than doubled the link
+   * statement's time at a few thousand memories, a state no running database stays in.
+   */
+  async analyze(): Promise<void> {
+    await this.database.query('ANALYZE');
   }
 
   /** Memories written by completed async retains; incremented only after their transaction commits. */
@@ -267,7 +279,10 @@ function report(
       '384), no LLM: one fact per sentence, entities by the proper-noun heuristic, no reranker, no webhooks registered.',
     `Content: one-sentence memories from seed ${CONTENT_SEED} (\`bench/seed/synthetic-memories.ts\`), each naming one or two people and ` +
       `often a place, with an event timestamp; each item is one memory. Memories per run: ${perRun}. Each (mode, batch size) cell ` +
-      `writes to a bank of its own and starts with one uncounted warm-up run; then ${runs.postgres} runs on PostgreSQL and ` +
+      'writes to a bank of its own and starts with one uncounted warm-up run, after which the database is analysed, as autovacuum ' +
+      "or PGlite's watchdog would within a minute of a new database's first writes (without statistics, the plans each pooled " +
+      'connection made for empty tables stay, and read `memory_units` sequentially for every entity link); ' +
+      `then ${runs.postgres} runs on PostgreSQL and ` +
       `${runs.pglite} on PGlite (fewer: it is two to four times slower, and this benchmark keeps to its share of the run).`,
     `Sync: ${concurrency} concurrent callers (the async worker's default concurrency) sending their requests back to back; a run lasts ` +
       `until the last response. Async: the run's requests are enqueued one after another (\`async: true\`) and the run lasts until the ` +

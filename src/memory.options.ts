@@ -32,10 +32,11 @@ export interface MemoryModuleOptions {
   /** Interval of the watchdog's database ping. Default 5 000. */
   watchdogIntervalMs?: number;
   /**
-   * PGlite has no autovacuum, so the watchdog keeps the planner's statistics fresh itself, as
-   * autovacuum would. Ignored on PostgreSQL, where autovacuum does it.
+   * PGlite has no autovacuum, so the watchdog does its work itself, by its rules: it keeps the
+   * planner's statistics fresh and vacuums (`vacuum`). Ignored on PostgreSQL, where autovacuum
+   * does both.
    */
-  pgliteAnalyze?: Partial<PgliteAnalyzeSettings>;
+  pgliteAnalyze?: Partial<Omit<PgliteAnalyzeSettings, 'vacuum'>> & { vacuum?: Partial<PgliteVacuumSettings> | null };
   /**
    * HNSW indexes of their own for the large banks of a database of many banks (PostgreSQL with
    * pgvector), so that their recall does not walk every other bank's neighbours.
@@ -76,10 +77,11 @@ export interface MemoryModuleOptions {
 }
 
 /**
- * When the watchdog runs `ANALYZE` on PGlite: every `intervalMs` it reads how many rows of each
- * table changed since that table's last analysis (`pg_stat_user_tables.n_mod_since_analyze`) and
+ * When the watchdog runs `VACUUM` and `ANALYZE` on PGlite: every `intervalMs` it vacuums, one
+ * table at a time, the tables due by the `vacuum` rules, then reads how many rows of each table
+ * changed since that table's last analysis (`pg_stat_user_tables.n_mod_since_analyze`) and
  * analyses, one table at a time, those past `threshold` + `scaleFactor` × the table's rows:
- * autovacuum's rule, with its defaults.
+ * autovacuum's rules, with its defaults.
  */
 export interface PgliteAnalyzeSettings {
   /** How often the watchdog looks for tables due; `null` turns it off. Default 60 000 (autovacuum's naptime). */
@@ -88,9 +90,41 @@ export interface PgliteAnalyzeSettings {
   threshold: number;
   /** Plus this fraction of the table's rows (`autovacuum_analyze_scale_factor`). Default 0.1. */
   scaleFactor: number;
+  /** When the same round runs `VACUUM` on a table first; `null` turns that off. */
+  vacuum: PgliteVacuumSettings | null;
 }
 
-export const DEFAULT_PGLITE_ANALYZE: PgliteAnalyzeSettings = { intervalMs: 60_000, threshold: 50, scaleFactor: 0.1 };
+/**
+ * Autovacuum's two vacuum rules, with its defaults: a table is due when its dead rows pass
+ * `threshold` + `scaleFactor` × its rows, or its rows inserted since its last vacuum pass
+ * `insertThreshold` + `insertScaleFactor` × its rows. The insert rule matters most here: only a
+ * vacuum marks pages all-visible, and until it has, every index-only scan (recall reads the
+ * links of memories to entities that way) fetches each row from the table as well.
+ */
+export interface PgliteVacuumSettings {
+  /** Dead rows that make any table due (`autovacuum_vacuum_threshold`). Default 50. */
+  threshold: number;
+  /** Plus this fraction of the table's rows (`autovacuum_vacuum_scale_factor`). Default 0.2. */
+  scaleFactor: number;
+  /** Rows inserted that make any table due (`autovacuum_vacuum_insert_threshold`). Default 1 000. */
+  insertThreshold: number;
+  /** Plus this fraction of the table's rows (`autovacuum_vacuum_insert_scale_factor`). Default 0.2. */
+  insertScaleFactor: number;
+}
+
+export const DEFAULT_PGLITE_VACUUM: PgliteVacuumSettings = {
+  threshold: 50,
+  scaleFactor: 0.2,
+  insertThreshold: 1000,
+  insertScaleFactor: 0.2,
+};
+
+export const DEFAULT_PGLITE_ANALYZE: PgliteAnalyzeSettings = {
+  intervalMs: 60_000,
+  threshold: 50,
+  scaleFactor: 0.1,
+  vacuum: DEFAULT_PGLITE_VACUUM,
+};
 
 /**
  * Which banks get an HNSW index of their own, built by one instance of the fleet with
@@ -342,6 +376,16 @@ const optionsSchema = z
         intervalMs: positiveInt.nullable().default(DEFAULT_PGLITE_ANALYZE.intervalMs),
         threshold: z.number().int().nonnegative().default(DEFAULT_PGLITE_ANALYZE.threshold),
         scaleFactor: z.number().nonnegative().max(100).default(DEFAULT_PGLITE_ANALYZE.scaleFactor),
+        vacuum: z
+          .object({
+            threshold: z.number().int().nonnegative().default(DEFAULT_PGLITE_VACUUM.threshold),
+            scaleFactor: z.number().nonnegative().max(100).default(DEFAULT_PGLITE_VACUUM.scaleFactor),
+            insertThreshold: z.number().int().nonnegative().default(DEFAULT_PGLITE_VACUUM.insertThreshold),
+            insertScaleFactor: z.number().nonnegative().max(100).default(DEFAULT_PGLITE_VACUUM.insertScaleFactor),
+          })
+          .strict()
+          .nullable()
+          .default(DEFAULT_PGLITE_VACUUM),
       })
       .strict()
       .default(DEFAULT_PGLITE_ANALYZE),

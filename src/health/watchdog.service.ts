@@ -7,7 +7,13 @@ import type { ResolvedMemoryOptions } from '../memory.options.js';
 import { MemoryMetrics } from '../metrics/memory-metrics.js';
 import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
 import { MemoryDatabase, type PoolStats } from '../storage/memory-database.js';
-import { analyzeTable, isPgliteDataSource, tablesDueForAnalyze } from '../storage/pglite/pglite-statistics.js';
+import {
+  analyzeTable,
+  isPgliteDataSource,
+  tablesDueForAnalyze,
+  tablesDueForVacuum,
+  vacuumTable,
+} from '../storage/pglite/pglite-statistics.js';
 import { consolidationLagSeconds, ping, reclaimExpiredMemoryClaims, reclaimExpiredOperations } from './health.queries.js';
 
 export interface DatabaseCheck {
@@ -35,11 +41,21 @@ export interface AnalyzedTable {
   durationMs: number;
 }
 
+/** A table the watchdog vacuumed, and why. */
+export interface VacuumedTable {
+  table: string;
+  /** Rows inserted since its previous vacuum. */
+  inserted: number;
+  /** Dead rows it had. */
+  dead: number;
+  durationMs: number;
+}
+
 /**
  * Periodic checks of the things that fail quietly: the database (so readiness can answer from
  * the last ping and a lost database shows even when no request comes), pool saturation,
  * consolidation lag, claims left behind by instances that died, audit entries past retention and expired transfer archives. On PGlite, which has no
- * autovacuum, it also keeps the planner's statistics fresh (`pgliteAnalyze`).
+ * autovacuum, it also does autovacuum's work: vacuum and fresh planner statistics (`pgliteAnalyze`).
  */
 @Injectable()
 export class WatchdogService {
@@ -49,8 +65,11 @@ export class WatchdogService {
   private running?: Promise<DatabaseCheck>;
   private sweeping?: Promise<void>;
   private analyzing?: Promise<AnalyzedTable[]>;
+  private vacuuming?: Promise<VacuumedTable[]>;
+  private maintaining?: Promise<void>;
   private stopped = false;
   private readonly analyzeFailures = new RepeatedFailureLog(this.logger, 'Watchdog', 'analyse PGlite statistics');
+  private readonly vacuumFailures = new RepeatedFailureLog(this.logger, 'Watchdog', 'vacuum PGlite tables');
   private readonly current: WatchdogReport = { pool: null, consolidationLagSeconds: null, reclaimed: { operations: 0, memories: 0 } };
 
   constructor(
@@ -79,13 +98,13 @@ export class WatchdogService {
     this.timer = setInterval(() => void this.runChecks(), this.options.watchdogIntervalMs);
     const { intervalMs } = this.options.pgliteAnalyze;
     if (intervalMs !== null && this.analyzesStatistics) {
-      this.analyzeTimer = setInterval(() => void this.analyzeStatistics(), intervalMs);
+      this.analyzeTimer = setInterval(() => void this.maintainPglite(), intervalMs);
     }
     this.coordinator.register('watchdog', 'watchdog', async () => {
       this.stopped = true;
       clearInterval(this.timer);
       clearInterval(this.analyzeTimer);
-      await Promise.all([this.running, this.sweeping, this.analyzing]);
+      await Promise.all([this.running, this.sweeping, this.maintaining, this.vacuuming, this.analyzing]);
     });
     await this.checkDatabase();
   }
@@ -93,6 +112,49 @@ export class WatchdogService {
   /** True on PGlite, whose statistics no autovacuum keeps: the watchdog analyses its tables. */
   get analyzesStatistics(): boolean {
     return isPgliteDataSource(this.database.dataSource);
+  }
+
+  /** The scheduled round on PGlite: vacuum first, so that the analysis after it counts the rows it left. */
+  private maintainPglite(): Promise<void> {
+    this.maintaining ??= (async () => {
+      await this.vacuumTables();
+      if (!this.stopped) await this.analyzeStatistics();
+    })().finally(() => (this.maintaining = undefined));
+    return this.maintaining;
+  }
+
+  /**
+   * One round of autovacuum's vacuum, on PGlite only (nothing elsewhere, or with
+   * `pgliteAnalyze.vacuum` null): the tables due by its rules are vacuumed one at a time, each in
+   * a scope of its own, as `analyzeStatistics` analyses them. Shared with a round already under
+   * way; scheduled with it, public for hosts and tests.
+   */
+  vacuumTables(): Promise<VacuumedTable[]> {
+    const settings = this.options.pgliteAnalyze.vacuum;
+    if (!this.analyzesStatistics || settings === null || this.stopped) return Promise.resolve([]);
+    this.vacuuming ??= this.vacuumDueTables(settings).finally(() => (this.vacuuming = undefined));
+    return this.vacuuming;
+  }
+
+  private async vacuumDueTables(settings: NonNullable<ResolvedMemoryOptions['pgliteAnalyze']['vacuum']>): Promise<VacuumedTable[]> {
+    const vacuumed: VacuumedTable[] = [];
+    try {
+      const due = await this.database.withConnection((sql) => tablesDueForVacuum(sql, settings));
+      for (const { table, inserted, dead } of due) {
+        if (this.stopped) break;
+        const durationMs = await this.database.withConnection(async (sql) => {
+          const startedAt = performance.now();
+          await vacuumTable(sql, table);
+          return Math.round(performance.now() - startedAt);
+        });
+        vacuumed.push({ table, inserted, dead, durationMs });
+        this.logger.log(`VACUUM ${table}: ${inserted} rows inserted and ${dead} dead since its last vacuum; ${durationMs}ms`);
+      }
+      this.vacuumFailures.succeeded();
+    } catch (error) {
+      this.vacuumFailures.failed(error);
+    }
+    return vacuumed;
   }
 
   /**
@@ -103,7 +165,7 @@ export class WatchdogService {
    * `pgliteAnalyze.intervalMs`, public for hosts and tests.
    */
   analyzeStatistics(): Promise<AnalyzedTable[]> {
-    if (!this.analyzesStatistics) return Promise.resolve([]);
+    if (!this.analyzesStatistics || this.stopped) return Promise.resolve([]);
     this.analyzing ??= this.analyzeDueTables().finally(() => (this.analyzing = undefined));
     return this.analyzing;
   }

@@ -24,7 +24,23 @@ async function statsOf(database: MemoryDatabase, table: string) {
   });
 }
 
-describe('watchdog ANALYZE on PGlite (no autovacuum there)', () => {
+/**
+ * How many rows an index-only scan of the bank's memories fetched from the table: until a vacuum
+ * has marked their pages all-visible, every one.
+ */
+async function heapFetchesOfIndexOnlyScan(database: MemoryDatabase): Promise<number> {
+  return database.transaction(async (sql) => {
+    await sql.query(`SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)`);
+    const [row] = await sql.query<{ 'QUERY PLAN': Array<{ Plan: { 'Node Type': string; 'Heap Fetches': number } }> }>(
+      `EXPLAIN (ANALYZE, FORMAT JSON) SELECT id FROM memory_units WHERE bank_id = 'stats'`,
+    );
+    const plan = row['QUERY PLAN'][0].Plan;
+    expect(plan['Node Type']).toBe('Index Only Scan');
+    return plan['Heap Fetches'];
+  });
+}
+
+describe('watchdog VACUUM and ANALYZE on PGlite (no autovacuum there)', () => {
   const booted: BootedMemory[] = [];
   const boot = async (options: Parameters<typeof bootMemory>[0]): Promise<{ app: INestApplicationContext; logs: string[] }> => {
     const started = await bootMemory({ watchdogIntervalMs: 60_000, ...options });
@@ -37,10 +53,10 @@ describe('watchdog ANALYZE on PGlite (no autovacuum there)', () => {
     for (const { app } of booted) await app?.close();
   });
 
-  it('analyses a table whose rows changed on its own schedule, and logs it', async () => {
+  it('vacuums and analyses a table whose rows changed on its own schedule, and logs both', async () => {
     const { app, logs } = await boot({
       databaseUrl: `pglite://memory/analyze-${randomUUID()}`,
-      pgliteAnalyze: { intervalMs: 100, threshold: 5, scaleFactor: 0 },
+      pgliteAnalyze: { intervalMs: 100, threshold: 5, scaleFactor: 0, vacuum: { insertThreshold: 5, insertScaleFactor: 0 } },
     });
     const database = app.get(MemoryDatabase);
     await app.get(RetainService).retain('stats', tenMemories(0));
@@ -50,6 +66,11 @@ describe('watchdog ANALYZE on PGlite (no autovacuum there)', () => {
       (entry) => entry !== undefined,
     );
     expect(line).toMatch(/^ANALYZE memory_units: \d+ rows changed since its last analysis \(due from 5\); \d+ms$/);
+    const vacuumLine = await eventually(
+      () => logs.find((entry) => entry.startsWith('VACUUM memory_units:')),
+      (entry) => entry !== undefined,
+    );
+    expect(vacuumLine).toMatch(/^VACUUM memory_units: \d+ rows inserted and \d+ dead since its last vacuum; \d+ms$/);
     const stats = await eventually(
       () => statsOf(database, 'memory_units'),
       (row) => row.last_analyze !== null,
@@ -85,6 +106,41 @@ describe('watchdog ANALYZE on PGlite (no autovacuum there)', () => {
     expect(second.find((entry) => entry.table === 'memory_units')).toMatchObject({ changed: 30 });
   });
 
+  it('vacuums a table once the rows inserted since its last vacuum pass the insert rule, and its index-only scans then skip the table', async () => {
+    const { app } = await boot({
+      databaseUrl: `pglite://memory/analyze-${randomUUID()}`,
+      // Only the insert rule can make a table due here; each round is run by the test.
+      pgliteAnalyze: { intervalMs: null, vacuum: { insertThreshold: 15, insertScaleFactor: 0, threshold: 1_000_000, scaleFactor: 0 } },
+    });
+    const watchdog = app.get(WatchdogService);
+    const database = app.get(MemoryDatabase);
+    const retain = app.get(RetainService);
+
+    await retain.retain('stats', tenMemories(0));
+    expect((await watchdog.vacuumTables()).map((entry) => entry.table)).not.toContain('memory_units');
+    await retain.retain('stats', tenMemories(10));
+    expect(await heapFetchesOfIndexOnlyScan(database)).toBeGreaterThan(0);
+
+    const vacuumed = await watchdog.vacuumTables();
+    expect(vacuumed.find((entry) => entry.table === 'memory_units')).toMatchObject({ inserted: 20, dead: 0 });
+    expect(await heapFetchesOfIndexOnlyScan(database)).toBe(0);
+    // Counted again from zero: ten more rows are not due.
+    await retain.retain('stats', tenMemories(20));
+    expect((await watchdog.vacuumTables()).map((entry) => entry.table)).not.toContain('memory_units');
+  });
+
+  it('vacuums nothing with the vacuum rule turned off', async () => {
+    const { app } = await boot({
+      databaseUrl: `pglite://memory/analyze-${randomUUID()}`,
+      pgliteAnalyze: { intervalMs: null, threshold: 0, scaleFactor: 0, vacuum: null },
+    });
+    const watchdog = app.get(WatchdogService);
+    await app.get(RetainService).retain('stats', tenMemories(0));
+    expect(await watchdog.vacuumTables()).toEqual([]);
+    // The analysis still runs: the switch is the vacuum's alone.
+    expect((await watchdog.analyzeStatistics()).map((entry) => entry.table)).toContain('memory_units');
+  });
+
   it('leaves PostgreSQL to its autovacuum', async () => {
     const database = await createTestDatabase('analyze');
     const { app } = await boot({ databaseUrl: database.url, pgliteAnalyze: { intervalMs: 100, threshold: 0, scaleFactor: 0 } });
@@ -92,6 +148,7 @@ describe('watchdog ANALYZE on PGlite (no autovacuum there)', () => {
     await app.get(RetainService).retain('stats', tenMemories(0));
     expect(watchdog.analyzesStatistics).toBe(false);
     expect(await watchdog.analyzeStatistics()).toEqual([]);
+    expect(await watchdog.vacuumTables()).toEqual([]);
     await app.close();
     booted.pop();
     await dropTestDatabase(database.name);

@@ -36,6 +36,40 @@ export async function tablesDueForAnalyze(sql: Sql, settings: { threshold: numbe
   return rows.map((row) => ({ table: row.table, changed: Number(row.changed), limit: Math.round(row.limit) }));
 }
 
+export interface TableDueForVacuum {
+  /** As `regclass` prints it. */
+  table: string;
+  /** Rows inserted since the table's last vacuum. */
+  inserted: number;
+  /** Dead rows: updated or deleted, and not yet reclaimed. */
+  dead: number;
+}
+
+/**
+ * The tables due by autovacuum's two vacuum rules (dead rows, or rows inserted since the last
+ * vacuum), most rows to visit first. Flushes the statistics first, as {@link tablesDueForAnalyze}.
+ */
+export async function tablesDueForVacuum(
+  sql: Sql,
+  settings: { threshold: number; scaleFactor: number; insertThreshold: number; insertScaleFactor: number },
+): Promise<TableDueForVacuum[]> {
+  await sql.query(`SELECT pg_stat_force_next_flush()`);
+  const rows = await sql.query<{ table: string; inserted: string; dead: string }>(
+    `SELECT s.relid::regclass::text AS "table", s.n_ins_since_vacuum AS inserted, s.n_dead_tup AS dead
+       FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+      WHERE s.n_dead_tup > $1::float8 + $2::float8 * greatest(c.reltuples, 0)
+         OR s.n_ins_since_vacuum > $3::float8 + $4::float8 * greatest(c.reltuples, 0)
+      ORDER BY s.n_ins_since_vacuum + s.n_dead_tup DESC, 1`,
+    [settings.threshold, settings.scaleFactor, settings.insertThreshold, settings.insertScaleFactor],
+  );
+  return rows.map((row) => ({ table: row.table, inserted: Number(row.inserted), dead: Number(row.dead) }));
+}
+
+/** `table` as {@link tablesDueForVacuum} returned it. Outside a transaction: `VACUUM` cannot run in one. */
+export async function vacuumTable(sql: Sql, table: string): Promise<void> {
+  await sql.query(`VACUUM ${table}`);
+}
+
 /** `table` as {@link tablesDueForAnalyze} returned it. */
 export async function analyzeTable(sql: Sql, table: string): Promise<void> {
   await sql.query(`ANALYZE ${table}`);

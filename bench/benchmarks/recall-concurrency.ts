@@ -4,7 +4,7 @@ import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import { type Benchmark, type BenchmarkContext, type ResultTable, fmt, scaled, since, summarize } from '../harness.js';
-import { prepareMemories, seedBank } from '../seed/bulk-seed.js';
+import { prepareMemories, seedBank, settleAfterLoad } from '../seed/bulk-seed.js';
 import { CORPUS_NOW, syntheticMemories, syntheticQueries, take } from '../seed/synthetic-memories.js';
 
 const CORPUS_SEED = 20250618;
@@ -76,7 +76,7 @@ async function seed(url: string, memories: ReturnType<typeof prepareMemories>): 
   try {
     const database = app.get(MemoryDatabase);
     await seedBank(database, app.get<symbol, VectorBackend>(MEMORY_VECTOR_BACKEND), BANK, memories);
-    await database.query('ANALYZE');
+    await settleAfterLoad(database);
   } finally {
     await app.close();
   }

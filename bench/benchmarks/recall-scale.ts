@@ -10,7 +10,7 @@ import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { type VectorBackend, sharedIndexName } from '../../src/storage/vector-backend.js';
 import { hashingVector } from '../../src/external/hashing-embedder.js';
 import { type Benchmark, type BenchmarkContext, type ResultTable, fmt, scaled, summarize } from '../harness.js';
-import { type PreparedMemory, prepareMemories, seedBanks } from '../seed/bulk-seed.js';
+import { type PreparedMemory, prepareMemories, seedBanks, settleAfterLoad } from '../seed/bulk-seed.js';
 import { syntheticMemories, syntheticQueries, take } from '../seed/synthetic-memories.js';
 
 const CORPUS_SEED = 424242;
@@ -81,7 +81,7 @@ async function measure(
     `CREATE INDEX IF NOT EXISTS ${sharedIndexName(DIMENSION)} ON memory_units USING hnsw ((embedding::vector(${DIMENSION})) vector_cosine_ops)`,
   );
   const seeding = await seedBanks(database, vectors, prepared);
-  await database.query('ANALYZE');
+  await settleAfterLoad(database);
   context.log(`recall-scale: loaded in ${fmt(seeding.loadMs / 1000)} s, indexes in ${fmt(seeding.indexMs / 1000)} s`);
 
   const recall = app.get(RecallService);
@@ -182,7 +182,7 @@ async function measure(
     `One database of ${context.server.label} with ${banks.length} banks: 2 of ${scaled(context, 100_000)} memories, 8 of ` +
       `${scaled(context, 50_000)}, ${banks.filter((bank) => bank.bankId.startsWith('thousand')).length} of 1,000 and the rest of ${scaled(context, 100)} ` +
       `(${total.toLocaleString('en')} in all), from the synthetic corpus of seed ${CORPUS_SEED}, loaded in bulk with one HNSW index ` +
-      'for all banks (what a fleet without bank indexes keeps, and what one upgraded from it starts with), then `ANALYZE`.',
+      'for all banks (what a fleet without bank indexes keeps, and what one upgraded from it starts with), then `VACUUM ANALYZE`.',
     `Queries: ${queries.length} questions from seed ${QUERY_SEED} (the first ${WARM_UP_QUERIES} warm up), asked with the API's defaults in a ` +
       '1,000-memory bank and in the largest; for each, the semantic arm as recall runs it (an exact scan below `exactScanBelow`, ' +
       '10,000, the HNSW index above) is compared with an exact scan of the same bank: the same ten in the same order, and ' +

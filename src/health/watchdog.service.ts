@@ -6,7 +6,7 @@ import { MEMORY_OPTIONS } from '../memory.constants.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
 import { MemoryMetrics } from '../metrics/memory-metrics.js';
 import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
-import { MemoryDatabase, type PoolStats } from '../storage/memory-database.js';
+import { MemoryDatabase, type PoolStats, type Sql } from '../storage/memory-database.js';
 import {
   analyzeTable,
   isPgliteDataSource,
@@ -136,25 +136,16 @@ export class WatchdogService {
     return this.vacuuming;
   }
 
-  private async vacuumDueTables(settings: NonNullable<ResolvedMemoryOptions['pgliteAnalyze']['vacuum']>): Promise<VacuumedTable[]> {
-    const vacuumed: VacuumedTable[] = [];
-    try {
-      const due = await this.database.withConnection((sql) => tablesDueForVacuum(sql, settings));
-      for (const { table, inserted, dead } of due) {
-        if (this.stopped) break;
-        const durationMs = await this.database.withConnection(async (sql) => {
-          const startedAt = performance.now();
-          await vacuumTable(sql, table);
-          return Math.round(performance.now() - startedAt);
-        });
-        vacuumed.push({ table, inserted, dead, durationMs });
+  private vacuumDueTables(settings: NonNullable<ResolvedMemoryOptions['pgliteAnalyze']['vacuum']>): Promise<VacuumedTable[]> {
+    return this.eachDueTable(
+      this.vacuumFailures,
+      (sql) => tablesDueForVacuum(sql, settings),
+      vacuumTable,
+      ({ table, inserted, dead }, durationMs) => {
         this.logger.log(`VACUUM ${table}: ${inserted} rows inserted and ${dead} dead since its last vacuum; ${durationMs}ms`);
-      }
-      this.vacuumFailures.succeeded();
-    } catch (error) {
-      this.vacuumFailures.failed(error);
-    }
-    return vacuumed;
+        return { table, inserted, dead, durationMs };
+      },
+    );
   }
 
   /**
@@ -170,25 +161,45 @@ export class WatchdogService {
     return this.analyzing;
   }
 
-  private async analyzeDueTables(): Promise<AnalyzedTable[]> {
-    const analyzed: AnalyzedTable[] = [];
+  private analyzeDueTables(): Promise<AnalyzedTable[]> {
+    return this.eachDueTable(
+      this.analyzeFailures,
+      (sql) => tablesDueForAnalyze(sql, this.options.pgliteAnalyze),
+      analyzeTable,
+      ({ table, changed, limit }, durationMs) => {
+        this.logger.log(`ANALYZE ${table}: ${changed} rows changed since its last analysis (due from ${limit}); ${durationMs}ms`);
+        return { table, changed, durationMs };
+      },
+    );
+  }
+
+  /**
+   * Finds the tables due, then runs `statement` on each, one table per scope so that a caller
+   * waiting for PGlite's one session gets it between two tables; stops early on shutdown.
+   */
+  private async eachDueTable<Due extends { table: string }, Done>(
+    failures: RepeatedFailureLog,
+    findDue: (sql: Sql) => Promise<Due[]>,
+    statement: (sql: Sql, table: string) => Promise<void>,
+    done: (due: Due, durationMs: number) => Done,
+  ): Promise<Done[]> {
+    const finished: Done[] = [];
     try {
-      const due = await this.database.withConnection((sql) => tablesDueForAnalyze(sql, this.options.pgliteAnalyze));
-      for (const { table, changed, limit } of due) {
+      const due = await this.database.withConnection(findDue);
+      for (const table of due) {
         if (this.stopped) break;
         const durationMs = await this.database.withConnection(async (sql) => {
           const startedAt = performance.now();
-          await analyzeTable(sql, table);
+          await statement(sql, table.table);
           return Math.round(performance.now() - startedAt);
         });
-        analyzed.push({ table, changed, durationMs });
-        this.logger.log(`ANALYZE ${table}: ${changed} rows changed since its last analysis (due from ${limit}); ${durationMs}ms`);
+        finished.push(done(table, durationMs));
       }
-      this.analyzeFailures.succeeded();
+      failures.succeeded();
     } catch (error) {
-      this.analyzeFailures.failed(error);
+      failures.failed(error);
     }
-    return analyzed;
+    return finished;
   }
 
   /** One round: ping, then (when the database answers) lag and abandoned claims. */

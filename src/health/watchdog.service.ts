@@ -3,7 +3,7 @@ import { pruneAuditLog } from '../audit/audit-log.queries.js';
 import { pruneExpiredFiles } from '../document-transfer/document-transfer.queries.js';
 import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
-import type { ResolvedMemoryOptions } from '../memory.options.js';
+import type { PgliteVacuumSettings, ResolvedMemoryOptions } from '../memory.options.js';
 import { MemoryMetrics } from '../metrics/memory-metrics.js';
 import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
 import { MemoryDatabase, type PoolStats, type Sql } from '../storage/memory-database.js';
@@ -61,7 +61,7 @@ export interface VacuumedTable {
 export class WatchdogService {
   private readonly logger = new Logger(WatchdogService.name);
   private timer?: NodeJS.Timeout;
-  private analyzeTimer?: NodeJS.Timeout;
+  private maintenanceTimer?: NodeJS.Timeout;
   private running?: Promise<DatabaseCheck>;
   private sweeping?: Promise<void>;
   private analyzing?: Promise<AnalyzedTable[]>;
@@ -98,12 +98,12 @@ export class WatchdogService {
     this.timer = setInterval(() => void this.runChecks(), this.options.watchdogIntervalMs);
     const { intervalMs } = this.options.pgliteAnalyze;
     if (intervalMs !== null && this.analyzesStatistics) {
-      this.analyzeTimer = setInterval(() => void this.maintainPglite(), intervalMs);
+      this.maintenanceTimer = setInterval(() => void this.maintainPglite(), intervalMs);
     }
     this.coordinator.register('watchdog', 'watchdog', async () => {
       this.stopped = true;
       clearInterval(this.timer);
-      clearInterval(this.analyzeTimer);
+      clearInterval(this.maintenanceTimer);
       await Promise.all([this.running, this.sweeping, this.maintaining, this.vacuuming, this.analyzing]);
     });
     await this.checkDatabase();
@@ -136,7 +136,7 @@ export class WatchdogService {
     return this.vacuuming;
   }
 
-  private vacuumDueTables(settings: NonNullable<ResolvedMemoryOptions['pgliteAnalyze']['vacuum']>): Promise<VacuumedTable[]> {
+  private vacuumDueTables(settings: PgliteVacuumSettings): Promise<VacuumedTable[]> {
     return this.eachDueTable(
       this.vacuumFailures,
       (sql) => tablesDueForVacuum(sql, settings),

@@ -109,7 +109,7 @@ export class WatchdogService {
     await this.checkDatabase();
   }
 
-  /** True on PGlite, whose statistics no autovacuum keeps: the watchdog analyses its tables. */
+  /** True on PGlite, which has no autovacuum: the watchdog vacuums and analyses its tables (the name predates the vacuum). */
   get analyzesStatistics(): boolean {
     return isPgliteDataSource(this.database.dataSource);
   }

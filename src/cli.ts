@@ -7,7 +7,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadServerConfig } from './config/server-config.js';
+import { ignoredVariableWarnings, loadServerConfig } from './config/server-config.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
 import { MCP_SERVER_NAME, MCP_SERVER_VERSION } from './mcp/mcp.options.js';
 import { registerMemoryTools, resolveMemoryToolServices } from './mcp/memory-tools.js';
@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   }
   const logger = new StderrLogger({ json: config.logFormat === 'json', colors: false, logLevels: ['error', 'warn', 'log'] });
   Logger.overrideLogger(logger);
+  for (const warning of ignoredVariableWarnings(config)) logger.warn(warning, 'Mcp');
 
   const coordinator = new ShutdownCoordinator({ timeoutMs: config.memory.shutdownTimeoutMs });
   let app;

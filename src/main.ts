@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ConsoleLogger, Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
-import { loadServerConfig } from './config/server-config.js';
+import { ignoredVariableWarnings, loadServerConfig } from './config/server-config.js';
 import { configureHttpApp } from './http/configure-http-app.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
 
@@ -17,6 +17,7 @@ async function bootstrap(): Promise<void> {
     process.exit(1);
   }
   Logger.overrideLogger(new ConsoleLogger({ json: config.logFormat === 'json', colors: false }));
+  for (const warning of ignoredVariableWarnings(config)) logger.warn(warning);
 
   // Created here rather than by Nest: when `NestFactory.create` throws there is no application
   // to ask for it, yet what the providers allocated before the failure must still be released.

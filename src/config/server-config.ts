@@ -81,6 +81,12 @@ export interface ServerConfig {
   mcp: { enabled: boolean; defaultBankId?: string };
   console: { enabled: boolean };
   memory: MemoryModuleOptions & { shutdownTimeoutMs: number };
+  /**
+   * `MEMORY_*` variables that are set but are not settings of this server (a typo, or a setting
+   * that was removed): they change nothing, and the server says so at startup instead of
+   * leaving an operator to wonder why `MEMORY_EMBEDING_DIM=768` had no effect.
+   */
+  ignoredVariables: string[];
 }
 
 export class InvalidEnvironmentError extends Error {}
@@ -93,6 +99,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   }
   const e = parsed.data;
   return {
+    ignoredVariables: ignoredVariables(env),
     port: e.PORT,
     host: e.HOST,
     apiKey: e.MEMORY_API_KEY,
@@ -166,6 +173,22 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       },
     },
   };
+}
+
+/** What `ignoredVariables` reports: the server's own prefix, set, but not in the schema. */
+function ignoredVariables(env: NodeJS.ProcessEnv): string[] {
+  const known = new Set(Object.keys(envSchema.shape));
+  return Object.keys(blankAsUnset(env))
+    .filter((name) => name.startsWith('MEMORY_') && !known.has(name))
+    .sort();
+}
+
+/** One warning line per ignored variable, as both entry points log them. */
+export function ignoredVariableWarnings(config: Pick<ServerConfig, 'ignoredVariables'>): string[] {
+  return config.ignoredVariables.map(
+    (name) =>
+      `${name} is set but is not a setting of this server, so it is ignored (the README's "Configuration (standalone server)" lists them)`,
+  );
 }
 
 /** The settings that were set, or `undefined` when none was: the module's defaults fill the rest. */

@@ -1,4 +1,4 @@
-import { InvalidEnvironmentError, loadServerConfig } from '../../src/config/server-config.js';
+import { InvalidEnvironmentError, ignoredVariableWarnings, loadServerConfig } from '../../src/config/server-config.js';
 import { resolveMemoryOptions } from '../../src/memory.options.js';
 
 /** What the module runs with for this environment: the server's mapping, then the option defaults. */
@@ -73,5 +73,21 @@ describe('standalone server environment', () => {
   ])('rejects %s=%s with an error naming the variable', (name, value) => {
     expect(() => loadServerConfig({ [name]: value })).toThrow(InvalidEnvironmentError);
     expect(() => loadServerConfig({ [name]: value })).toThrow(new RegExp(`^Invalid environment: ${name}: `));
+  });
+
+  it('names the MEMORY_* variables it does not read, and only those', () => {
+    const config = loadServerConfig({
+      MEMORY_EMBEDING_DIM: '768',
+      MEMORY_BANK_INDEX_MAX_SHARE: '0.5',
+      MEMORY_EMBEDDING_DIM: '384',
+      MEMORY_UNSET_BUT_BLANK: '',
+      PATH: '/usr/bin',
+    });
+    expect(config.ignoredVariables).toEqual(['MEMORY_BANK_INDEX_MAX_SHARE', 'MEMORY_EMBEDING_DIM']);
+    expect(ignoredVariableWarnings(config)).toEqual([
+      expect.stringMatching(/^MEMORY_BANK_INDEX_MAX_SHARE is set but is not a setting of this server, so it is ignored/),
+      expect.stringMatching(/^MEMORY_EMBEDING_DIM is set but /),
+    ]);
+    expect(loadServerConfig({ MEMORY_EMBEDDING_DIM: '384' }).ignoredVariables).toEqual([]);
   });
 });

@@ -24,7 +24,9 @@ describe('standalone server (npm start)', () => {
   });
 
   it('serves both health probes on embedded PGlite, and on SIGTERM tears down in order and exits 0', async () => {
-    const server = await startStandalone({ DATABASE_URL: `pglite://${dataDir}/db` });
+    // A misspelt setting is named at startup rather than silently doing nothing.
+    const server = await startStandalone({ DATABASE_URL: `pglite://${dataDir}/db`, MEMORY_EMBEDING_DIM: '768' });
+    expect(server.output()).toMatch(/WARN.*MEMORY_EMBEDING_DIM is set but is not a setting of this server, so it is ignored/);
     const live = await fetch(`${server.url}/health/live`);
     expect(live.status).toBe(200);
     expect(await live.json()).toEqual({ status: 'alive', version: expect.any(String), uptime_seconds: expect.any(Number) });

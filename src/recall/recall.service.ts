@@ -7,8 +7,8 @@ import { errorMessage } from '../lifecycle/shutdown-coordinator.js';
 import type { MemoryDatabase, Sql } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { entityArm, nameWords, namedEntities } from './arms/entity-arm.js';
-import { keywordArm } from './arms/keyword-arm.js';
-import { type SemanticSearch, bankHoldsFewerThan, semanticArm } from './arms/semantic-arm.js';
+import { type KeywordSearch, keywordArm } from './arms/keyword-arm.js';
+import { type SemanticSearch, semanticArm } from './arms/semantic-arm.js';
 import { temporalArm } from './arms/temporal-arm.js';
 import type { RecallScope } from './arms/visible-memories.js';
 import { asksAboutThePresent, preferCurrentFacts } from './current-facts.js';
@@ -34,6 +34,7 @@ import { InvalidTagGroupError, parseTagGroups } from './tag-groups.js';
 import { type TemporalRange, parseTemporalQuery } from './temporal-query.js';
 import { type TokenCounter, cl100kTokenCounter, trimToTokenBudget } from './token-counter.js';
 import type { BankVectorIndexService } from '../storage/bank-vector-indexes.service.js';
+import { memoriesHeldUpTo } from '../storage/bank-size.queries.js';
 
 /** How long an instance trusts what it learnt of a bank's size, and for how many banks. */
 const BANK_SIZE_TTL_MS = 60_000;
@@ -96,7 +97,8 @@ interface RerankOutcome {
 export class RecallService {
   private readonly logger = new Logger(RecallService.name);
   private readonly settings: RecallSettings;
-  private readonly bankIsSmall = new Map<string, { small: boolean; until: number }>();
+  /** What each bank held when last asked, counted up to the largest line any choice draws. */
+  private readonly bankSizes = new Map<string, { held: number; until: number }>();
 
   constructor(
     private readonly database: MemoryDatabase,
@@ -288,20 +290,24 @@ export class RecallService {
     // Two arms need the people the question names: the entity arm searches their memories, the
     // keyword arm leaves their names out of its words.
     const named = await namedEntities(sql, scope.bankId, plan.query);
-    const searches: Array<[RankedArm['name'], () => Promise<RankedArm['candidates']>]> = [
-      ['semantic', async () => semanticArm(sql, this.vectors, scope, queryVector, limit, await this.semanticSearch(sql, scope.bankId))],
-      ['keyword', () => keywordArm(sql, scope, plan.query, limit, nameWords(named))],
+    const held = await this.memoriesHeld(sql, scope.bankId);
+    const semanticSearch = this.semanticSearch(held);
+    const keywordSearch = this.keywordSearch(held);
+    const searches: Array<[RankedArm['name'], () => Promise<RankedArm['candidates']>, RecallArmTrace['search']?]> = [
+      ['semantic', () => semanticArm(sql, this.vectors, scope, queryVector, limit, semanticSearch), semanticSearch],
+      ['keyword', () => keywordArm(sql, scope, plan.query, limit, nameWords(named), keywordSearch), keywordSearch],
       ['entity', () => entityArm(sql, scope, plan.query, named, limit)],
       ['temporal', () => temporalArm(sql, scope, plan.temporalRange, limit)],
     ];
     const arms: RankedArm[] = [];
     const armTraces: RecallArmTrace[] = [];
-    for (const [name, search] of searches) {
+    for (const [name, search, how] of searches) {
       const startedAt = performance.now();
       const candidates = await search();
       arms.push({ name, candidates });
       armTraces.push({
         name,
+        ...(how && { search: how }),
         durationMs: elapsedSince(startedAt),
         candidates: candidates.map(({ id, score }, index) => ({ id, rank: index + 1, score })),
       });
@@ -315,19 +321,31 @@ export class RecallService {
   }
 
   /**
-   * Exact for a bank below `exactScanBelow`, the HNSW index above. A bank's size is asked at most
-   * once a minute per instance: a bank that crossed the line is scanned exactly a little longer,
-   * which is slower, never wrong; a large bank without its own index has it built soon after.
+   * How many memories the bank holds, up to the largest line a choice below draws. Asked at most
+   * once a minute per bank and instance: a bank that crossed a line is searched the way of its
+   * old size a little longer, which is slower, never wrong; a large bank without its own HNSW
+   * index has it built soon after.
    */
-  private async semanticSearch(sql: Sql, bankId: string): Promise<SemanticSearch> {
+  private async memoriesHeld(sql: Sql, bankId: string): Promise<number> {
+    const known = this.bankSizes.get(bankId);
+    if (known && known.until > Date.now()) return known.held;
+    const cap = Math.max(this.settings.exactScanBelow, this.settings.keywordScanBelow);
+    const held = await memoriesHeldUpTo(sql, bankId, cap);
+    if (this.bankSizes.size >= BANK_SIZES_REMEMBERED) this.bankSizes.delete(this.bankSizes.keys().next().value!);
+    this.bankSizes.set(bankId, { held, until: Date.now() + BANK_SIZE_TTL_MS });
+    if (held >= this.settings.exactScanBelow && this.vectors.kind === 'pgvector') await this.bankIndexes?.indexWanted(sql, bankId);
+    return held;
+  }
+
+  /** Exact for a bank below `exactScanBelow`, the HNSW index above. */
+  private semanticSearch(held: number): SemanticSearch {
     if (this.vectors.kind !== 'pgvector') return 'exact';
-    const known = this.bankIsSmall.get(bankId);
-    if (known && known.until > Date.now()) return known.small ? 'exact' : 'index';
-    const small = await bankHoldsFewerThan(sql, bankId, this.settings.exactScanBelow);
-    if (this.bankIsSmall.size >= BANK_SIZES_REMEMBERED) this.bankIsSmall.delete(this.bankIsSmall.keys().next().value!);
-    this.bankIsSmall.set(bankId, { small, until: Date.now() + BANK_SIZE_TTL_MS });
-    if (!small) await this.bankIndexes?.indexWanted(sql, bankId);
-    return small ? 'exact' : 'index';
+    return held < this.settings.exactScanBelow ? 'exact' : 'index';
+  }
+
+  /** The bank's own rows below `keywordScanBelow`, the full-text index above (see `KeywordSearch`). */
+  private keywordSearch(held: number): KeywordSearch {
+    return held < this.settings.keywordScanBelow ? 'bank-rows' : 'index';
   }
 
   /**

@@ -1,3 +1,6 @@
+import type { KeywordSearch } from './arms/keyword-arm.js';
+import type { SemanticSearch } from './arms/semantic-arm.js';
+
 export type FactType = 'world' | 'experience' | 'observation';
 export const FACT_TYPES: readonly FactType[] = ['world', 'experience', 'observation'];
 
@@ -93,6 +96,12 @@ export interface RecallTraceCandidate {
 
 export interface RecallArmTrace {
   name: RecallArmName;
+  /**
+   * How the arm found its candidates, where that depends on the bank's size: the semantic arm by
+   * an `exact` scan or an HNSW `index`, the keyword arm by reading the bank's own rows
+   * (`bank-rows`) or the full-text `index`.
+   */
+  search?: SemanticSearch | KeywordSearch;
   durationMs: number;
   candidates: RecallTraceCandidate[];
 }
@@ -141,6 +150,12 @@ export interface RecallSettings {
    * than an HNSW index (see `semanticArm`); measured in BENCHMARKS.md, "Recall with 1,000 banks".
    */
   exactScanBelow: number;
+  /**
+   * A bank holding fewer memories than this is searched for the question's words by reading its
+   * own rows rather than the full-text index, whose posting lists hold every bank's memories (see
+   * `KeywordSearch`); measured in BENCHMARKS.md, "Recall with 1,000 banks".
+   */
+  keywordScanBelow: number;
 }
 
 export const DEFAULT_RECALL_SETTINGS: Readonly<RecallSettings> = Object.freeze({
@@ -154,4 +169,5 @@ export const DEFAULT_RECALL_SETTINGS: Readonly<RecallSettings> = Object.freeze({
   defaultEntityMaxTokens: 500,
   observationsPerEntity: 3,
   exactScanBelow: 10_000,
+  keywordScanBelow: 2_000,
 });

@@ -17,7 +17,7 @@ import {
   releaseMaintenanceLock,
   tryMaintenanceLock,
 } from './bank-vector-indexes.queries.js';
-import { bankHoldsFewerThan } from '../recall/arms/semantic-arm.js';
+import { bankHoldsFewerThan } from './bank-size.queries.js';
 import { MemoryDatabase, type Sql, detachedFromConnection } from './memory-database.js';
 import { isPgliteDataSource } from './pglite/pglite-statistics.js';
 import { type SharedIndexPolicy, type VectorBackend, recordVectorIndexes, sharedIndexName } from './vector-backend.js';

@@ -4,7 +4,7 @@ import { HashingEmbedder } from '../../src/external/hashing-embedder.js';
 import type { Reranker } from '../../src/external/reranker.js';
 import { MemoryErrorCode, MemoryException } from '../../src/memory.exception.js';
 import { RecallService } from '../../src/recall/recall.service.js';
-import type { RecallOutcome, RecallRequest, TagsMatch } from '../../src/recall/recall.types.js';
+import type { RecallOutcome, RecallRequest, RecallSettings, TagsMatch } from '../../src/recall/recall.types.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { type VectorBackend, prepareVectorBackend } from '../../src/storage/vector-backend.js';
@@ -273,6 +273,31 @@ describe.each([
     const wider = await service.recall({ bankId: 'alpha', query: 'lighthouse log entry', budget: 'high', trace: true });
     expect(wider.trace!.arms.find((arm) => arm.name === 'semantic')!.candidates).toHaveLength(8);
     expect(wider.trace!.arms.find((arm) => arm.name === 'keyword')!.candidates).toHaveLength(7);
+  });
+
+  it('searches a bank by its rows or by the indexes according to its size, says which in the trace, and finds the same', async () => {
+    // 15 memories: below both lines of the defaults, above both of the second service's.
+    const bySize = async (settings: Partial<RecallSettings>) => {
+      const outcome = await new RecallService(database, vectors, embedder, null, settings).recall({
+        bankId: 'alpha',
+        query: 'lighthouse log entry',
+        budget: 'high',
+        trace: true,
+      });
+      const arm = (name: string) => outcome.trace!.arms.find((candidate) => candidate.name === name)!;
+      return { semantic: arm('semantic'), keyword: arm('keyword'), entity: arm('entity'), results: outcome.results };
+    };
+    const small = await bySize({});
+    const large = await bySize({ exactScanBelow: 10, keywordScanBelow: 10 });
+    expect(small.keyword.search).toBe('bank-rows');
+    expect(large.keyword.search).toBe('index');
+    expect(large.keyword.candidates).toEqual(small.keyword.candidates);
+    expect(large.keyword.candidates).toHaveLength(7);
+    // Without pgvector there is no index to walk: the semantic arm scans whatever the size.
+    const semanticAbove = vectors.kind === 'pgvector' ? 'index' : 'exact';
+    expect([small.semantic.search, large.semantic.search]).toEqual(['exact', semanticAbove]);
+    expect(small.entity.search).toBeUndefined();
+    expect(large.results.map((memory) => memory.id)).toEqual(small.results.map((memory) => memory.id));
   });
 
   it("ranks a much-mentioned person's newest memories in the entity arm, by the memory's time as last edited", async () => {

@@ -1,4 +1,5 @@
-import { bankHoldsFewerThan, semanticArm, semanticArmQuery } from '../../src/recall/arms/semantic-arm.js';
+import { bankHoldsFewerThan } from '../../src/storage/bank-size.queries.js';
+import { semanticArm, semanticArmQuery } from '../../src/recall/arms/semantic-arm.js';
 import type { RecallScope } from '../../src/recall/arms/visible-memories.js';
 import { FACT_TYPES } from '../../src/recall/recall.types.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';

@@ -79,12 +79,3 @@ function hnswSettings(limit: number, params: SqlParams): string {
   const efSearch = params.add(String(Math.min(1000, Math.max(40, limit))));
   return `(SELECT set_config('hnsw.ef_search', ${efSearch}, true) || set_config('hnsw.iterative_scan', 'strict_order', true)) IS NOT NULL`;
 }
-
-/** True when the bank holds fewer than `count` memories; reads at most that many index entries. */
-export async function bankHoldsFewerThan(sql: Sql, bankId: string, count: number): Promise<boolean> {
-  const [row] = await sql.query<{ n: string | number }>(
-    `SELECT count(*) AS n FROM (SELECT 1 FROM memory_units WHERE bank_id = $1 LIMIT $2) AS held`,
-    [bankId, count],
-  );
-  return Number(row.n) < count;
-}

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { closePglite, imageFile, openPglite } from '../../src/storage/pglite/pglite-instances.js';
+import { PGLITE_SHARED_BUFFERS, closePglite, imageFile, openPglite } from '../../src/storage/pglite/pglite-instances.js';
 
 /**
  * New PGlite databases, in memory or in a new data directory, start from the image of a fresh
@@ -45,6 +45,25 @@ describe('the fresh-cluster image of PGlite', () => {
 
       const resumed = await openPglite(key, dataDir);
       expect((await resumed.query(`SELECT id FROM kept`)).rows).toEqual([{ id: 7 }]);
+      await closePglite(key);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives every instance its larger buffer pool: in memory, in a new data directory and in a resumed one', async () => {
+    const sharedBuffers = async (db: Awaited<ReturnType<typeof openPglite>>) =>
+      (await db.query<{ shared_buffers: string }>('SHOW shared_buffers')).rows[0].shared_buffers;
+    expect(PGLITE_SHARED_BUFFERS).not.toBe('128MB');
+    const memoryKey = `pglite://memory/buffers-${process.pid}`;
+    expect(await sharedBuffers(await openPglite(memoryKey, undefined))).toBe(PGLITE_SHARED_BUFFERS);
+    await closePglite(memoryKey);
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'pglite-buffers-'));
+    try {
+      const key = `pglite://${dataDir}`;
+      expect(await sharedBuffers(await openPglite(key, dataDir))).toBe(PGLITE_SHARED_BUFFERS);
+      await closePglite(key);
+      expect(await sharedBuffers(await openPglite(key, dataDir))).toBe(PGLITE_SHARED_BUFFERS);
       await closePglite(key);
     } finally {
       await rm(dataDir, { recursive: true, force: true });

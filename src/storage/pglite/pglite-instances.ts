@@ -147,9 +147,21 @@ async function writeImageFile(image: Blob): Promise<void> {
   }
 }
 
+/**
+ * PostgreSQL's default of 128MB is sized for a server that leaves the rest of the machine to the
+ * operating system's page cache. PGlite reads every page it does not hold through Emscripten's
+ * file system (a read system call each, for a database on disk), so a larger pool of its own
+ * pays: recall in a 100,000-memory bank on disk went from 71-74 to 60-65 ms p50 with 512MB, the
+ * semantic arm's graph walk most of it (measured back to back, twice each; BENCHMARKS.md, "Recall
+ * latency", has the benchmark's figure). The blocks take memory only once a page is read into
+ * them: a new instance's resident size was 466 MB with the default and 470 MB with this.
+ */
+export const PGLITE_SHARED_BUFFERS = '512MB';
+
 const PGLITE_OPTIONS = {
   extensions: { vector },
   // node-postgres hands int8 back as a string (it may not fit a double); TypeORM and our
   // queries expect that, so PGlite must do the same.
   parsers: { [types.INT8]: (value: string) => value },
+  startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
 };

@@ -70,23 +70,9 @@ export async function keywordArm(
   nameWords: ReadonlySet<string> = new Set(),
   search: KeywordSearch = 'index',
 ): Promise<ArmCandidate[]> {
-  const statement = keywordArmQuery(scope, query, limit, nameWords, search);
-  if (!statement) return [];
-  const rows = await sql.query<{ id: string; rank: number }>(statement.text, statement.values);
-  return rows.map((row) => ({ id: row.id, score: Number(row.rank) }));
-}
-
-/** The arm's statement, or `null` when the question leaves no word to look for. */
-function keywordArmQuery(
-  scope: RecallScope,
-  query: string,
-  limit: number,
-  nameWords: ReadonlySet<string> = new Set(),
-  search: KeywordSearch = 'index',
-): { text: string; values: unknown[] } | null {
   const withoutNames = keywordQueryText(query, nameWords);
   const text = withoutNames === '' ? keywordQueryText(query) : withoutNames;
-  if (text === '' || limit <= 0) return null;
+  if (text === '' || limit <= 0) return [];
   const params = new SqlParams();
   const words = params.add(text);
   const anyWord = `websearch_to_tsquery('english', ${words})`;
@@ -100,17 +86,13 @@ function keywordArmQuery(
   const take = params.add(limit);
   const ranked = params.add(limit * RANKED_PER_CANDIDATE);
   const rank = `ts_rank_cd(m.search_vector, ${anyWord})::float8`;
-  // Both tiers, then one order over what they found.
-  const tiers = `SELECT id, rank FROM (SELECT * FROM several UNION ALL SELECT * FROM one) AS tiers
-      ORDER BY rank DESC, mentioned_at DESC, id
-      LIMIT ${take}`;
-  if (search === 'bank-rows') {
-    // One pass over the bank's rows, each matched once and the tiers cut from the result. The
-    // match is on an expression the GIN index does not cover, so that the planner cannot choose
-    // the index lookup this form exists to avoid (it estimates it cheap: it cannot see that the
-    // posting lists are every bank's).
-    return {
-      text: `WITH matches AS MATERIALIZED (
+  const tiers =
+    search === 'bank-rows'
+      ? // One pass over the bank's rows, each matched once and the tiers cut from the result. The
+        // match is on an expression the GIN index does not cover, so that the planner cannot
+        // choose the index lookup this form exists to avoid (it estimates it cheap: it cannot see
+        // that the posting lists are every bank's).
+        `WITH matches AS MATERIALIZED (
        SELECT m.id, m.mentioned_at, m.search_vector @@ ${twoWords} AS several, ${rank} AS rank
          FROM memory_units m
         WHERE ${visible} AND coalesce(m.search_vector, ''::tsvector) @@ ${anyWord}
@@ -125,13 +107,8 @@ function keywordArmQuery(
         WHERE NOT several
         ORDER BY mentioned_at DESC, id
         LIMIT greatest(0, ${take} - (SELECT count(*) FROM several))
-     )
-     ${tiers}`,
-      values: params.values,
-    };
-  }
-  return {
-    text: `WITH several AS MATERIALIZED (
+     )`
+      : `WITH several AS MATERIALIZED (
        SELECT r.id, r.mentioned_at, ts_rank_cd(r.search_vector, ${anyWord})::float8 AS rank
          FROM (SELECT m.id, m.mentioned_at, m.search_vector
                  FROM memory_units m
@@ -146,8 +123,14 @@ function keywordArmQuery(
         WHERE ${visible} AND m.search_vector @@ ${anyWord} AND NOT m.search_vector @@ ${twoWords}
         ORDER BY m.mentioned_at DESC, m.id
         LIMIT greatest(0, ${take} - (SELECT count(*) FROM several))
-     )
-     ${tiers}`,
-    values: params.values,
-  };
+     )`;
+  // Both tiers, then one order over what they found.
+  const rows = await sql.query<{ id: string; rank: number }>(
+    `${tiers}
+     SELECT id, rank FROM (SELECT * FROM several UNION ALL SELECT * FROM one) AS tiers
+      ORDER BY rank DESC, mentioned_at DESC, id
+      LIMIT ${take}`,
+    params.values,
+  );
+  return rows.map((row) => ({ id: row.id, score: Number(row.rank) }));
 }

@@ -130,6 +130,7 @@ export type { Reranker } from './external/reranker.js';
 export { MemoryMetrics } from './metrics/memory-metrics.js';
 export { WatchdogService } from './health/watchdog.service.js';
 export { BankVectorIndexService, type BankIndexReport } from './storage/bank-vector-indexes.service.js';
+export type { BankIndexKind } from './storage/bank-vector-indexes.queries.js';
 
 // HTTP, health and lifecycle.
 export { MemoryHttpModule } from './http/memory-http.module.js';

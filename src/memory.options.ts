@@ -127,7 +127,8 @@ export const DEFAULT_PGLITE_ANALYZE: PgliteAnalyzeSettings = {
 };
 
 /**
- * Which banks get an HNSW index of their own, built by one instance of the fleet with
+ * Which banks get an HNSW index of their own (and, holding at most half the database's memories,
+ * a full-text index of their own), built by one instance of the fleet with
  * `CREATE INDEX CONCURRENTLY` on one of its pooled connections
  * (docs/ARCHITECTURE.md, "Recall at scale"). Where these are built they are the only HNSW
  * indexes: a smaller bank is scanned exactly, so no shared index is kept for it. Where they are

@@ -131,15 +131,15 @@ async function measure(
   await measureBank('the largest bank, shared index', 'largest-0', 'largest');
   const unfiltered = await unfilteredIndexRecall(database, vectors, queries);
   // Then what a running fleet does on its own: one round of bank index maintenance, which builds
-  // the large banks' own indexes and then drops the shared one.
+  // the large banks' own indexes (HNSW and full-text) and then drops the shared HNSW index.
   const maintenance = await app.get(BankVectorIndexService).maintain();
   if (maintenance.failed.length > 0 || maintenance.skipped) throw new Error(`bank index maintenance: ${JSON.stringify(maintenance)}`);
   if (!maintenance.dropped.some((drop) => drop.reason === 'shared-index-unused')) throw new Error('the shared index was not dropped');
   const ownIndexesMs = maintenance.created.reduce((sum, build) => sum + build.durationMs, 0);
   figures.own_indexes = maintenance.created.length;
   figures.own_indexes_s = ownIndexesMs / 1000;
-  context.log(`recall-scale: ${maintenance.created.length} banks' own indexes built in ${fmt(ownIndexesMs / 1000)} s`);
-  await measureBank('the largest bank, its own index', 'largest-0', 'largest_own');
+  context.log(`recall-scale: ${maintenance.created.length} indexes of the large banks' own built in ${fmt(ownIndexesMs / 1000)} s`);
+  await measureBank('the largest bank, its own indexes', 'largest-0', 'largest_own');
   figures.unfiltered_recall_at_10 = unfiltered.recallAtTen;
   findings.push(
     `Control: the same HNSW index walked without a bank filter (every bank's memories, ef_search 40) shares ` +
@@ -189,7 +189,8 @@ async function measure(
       'the share of the exact ten it found (recall@10). As a control, the index is walked without a bank filter and ' +
       'compared with an exact scan of the whole table. The largest bank is measured twice: walking the index all banks share, ' +
       'then, after one round of the bank index maintenance (`BankVectorIndexService.maintain()`, the defaults: every bank of ' +
-      '10,000 memories or more gets its own, and the round then drops the shared index), walking its own.',
+      '10,000 memories or more gets an HNSW index of its own, and a full-text index of its own if it holds at most half the ' +
+      "database's memories, and the round then drops the shared HNSW index), with its own indexes.",
     context.scale < 1
       ? `Scale ${context.scale}: the large banks and the small ones at that share of their size, fewer 1,000-memory banks.`
       : '',

@@ -3,7 +3,7 @@ import { canonicalEntityName } from '../../src/entities/entity-names.js';
 import { extractFactsBySentence } from '../../src/retain/fact-extraction.js';
 import type { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { DEFAULT_BANK_VECTOR_INDEXES } from '../../src/memory.options.js';
-import { createBankIndex } from '../../src/storage/bank-vector-indexes.queries.js';
+import { bankIndexChanges, createBankIndex } from '../../src/storage/bank-vector-indexes.queries.js';
 import { type VectorBackend, sharedIndexName } from '../../src/storage/vector-backend.js';
 import type { SyntheticMemory } from './synthetic-memories.js';
 
@@ -90,9 +90,9 @@ export async function seedBank(
 /**
  * `seedBank` for many banks at once: the indexes are dropped and rebuilt once for all of them.
  * On pgvector without the shared HNSW index (the default on PostgreSQL, where the large banks
- * get indexes of their own) each seeded bank of `bankIndexFrom` memories or more then gets its own
- * index, built here in bulk as the maintenance round would build it while retains go on: a
- * benchmark measures recall as a running fleet serves it, not the exact scan it makes until then.
+ * get indexes of their own) each seeded bank of `bankIndexFrom` memories or more then gets the
+ * indexes of its own that the maintenance rule gives it (`bankIndexChanges`), built here in bulk
+ * as the maintenance round would build them while retains go on: a benchmark measures recall as a running fleet serves it, not the exact scan it makes until then.
  * `banks` may be a generator that prepares each part as it is asked for, and may name a bank more
  * than once: a million memories are loaded a part at a time without ever being held together.
  * `maintenanceWorkMem` is the memory the index builds may use; the HNSW graph of a large load
@@ -133,15 +133,14 @@ export async function seedBanks(
       await sql.query(definition);
       indexBuilds.push({ name, ms: performance.now() - startedAt });
     }
-    if (vectors.kind !== 'pgvector' || indexes.some(({ name }) => name === sharedIndexName(vectors.dimension))) return;
-    const large = await sql.query<{ bank_id: string }>(
-      `SELECT bank_id FROM memory_units WHERE bank_id = ANY($1::text[]) AND embedding IS NOT NULL
-        GROUP BY bank_id HAVING count(*) >= $2 ORDER BY bank_id`,
-      [[...seeded], bankIndexFrom],
-    );
-    for (const { bank_id: bankId } of large) {
+    if (vectors.kind !== 'pgvector' || !Number.isFinite(bankIndexFrom)) return;
+    if (indexes.some(({ name }) => name === sharedIndexName(vectors.dimension))) return;
+    // The indexes a maintenance round would build now, for the banks seeded here.
+    const wanted = await bankIndexChanges(sql, { dimension: vectors.dimension, minMemories: bankIndexFrom });
+    for (const { bankId, kind, action } of wanted) {
+      if (action !== 'create' || !seeded.has(bankId!)) continue;
       const startedAt = performance.now();
-      const name = await createBankIndex(sql, vectors.dimension, bankId, { concurrently: false });
+      const name = await createBankIndex(sql, vectors.dimension, bankId!, { concurrently: false, kind });
       indexBuilds.push({ name, ms: performance.now() - startedAt });
     }
   });

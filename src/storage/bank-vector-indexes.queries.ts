@@ -8,9 +8,24 @@ import { sharedIndexName } from './vector-backend.js';
  */
 const MAINTENANCE_LOCK = `hashtext('nestjs-memory:bank-vector-indexes')`;
 
-/** Every bank index of one dimension starts with this; the rest of the name is the bank's. */
-export function bankIndexPrefix(dimension: number): string {
-  return `memory_units_embedding_hnsw_${dimension}_bank_`;
+/**
+ * What a large bank gets of its own: its HNSW graph, and its share of the full-text index. The
+ * shared `memory_units_search` holds every bank's memories, so a large bank's keyword search read
+ * the posting lists of every bank that uses a word (measured in BENCHMARKS.md, "Recall with 1,000
+ * banks"); a partial GIN index holds the bank's postings alone, and the planner takes it for a
+ * statement whose bound bank id proves its predicate, as it does the HNSW one.
+ */
+export type BankIndexKind = 'hnsw' | 'full-text';
+export const BANK_INDEX_KINDS: readonly BankIndexKind[] = ['hnsw', 'full-text'];
+
+/** Every bank index of one kind (and dimension) starts with this; the rest of the name is the bank's. */
+export function bankIndexPrefix(dimension: number, kind: BankIndexKind = 'hnsw'): string {
+  return kind === 'hnsw' ? `memory_units_embedding_hnsw_${dimension}_bank_` : 'memory_units_search_bank_';
+}
+
+/** The access method and expression: the shared index's, so that the same statements match it. */
+function indexMethod(dimension: number, kind: BankIndexKind): string {
+  return kind === 'hnsw' ? `hnsw ((embedding::vector(${dimension})) vector_cosine_ops)` : 'gin (search_vector)';
 }
 
 /**
@@ -18,7 +33,7 @@ export function bankIndexPrefix(dimension: number): string {
  * catalog itself says which bank an index is for (no table of our own to keep in step with it)
  * and the name stays within PostgreSQL's 63 characters whatever the bank id.
  */
-const indexNameOf = (dimension: number, bankId: string) => `'${bankIndexPrefix(dimension)}' || left(md5(${bankId}), 16)`;
+const indexNameOf = (prefix: string, bankId: string) => `${prefix} || left(md5(${bankId}), 16)`;
 
 export async function tryMaintenanceLock(sql: Sql): Promise<boolean> {
   const [{ locked }] = await sql.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${MAINTENANCE_LOCK}) AS locked`);
@@ -37,6 +52,7 @@ export interface BankIndexRule {
 
 export interface BankIndexState {
   bankId: string | null;
+  kind: BankIndexKind;
   indexName: string;
   memories: number;
   /** False for an index left half-built by a build that was cancelled or died with its instance. */
@@ -45,45 +61,57 @@ export interface BankIndexState {
 }
 
 /**
- * What must change: banks that have reached the rule without an index of their own (`create`),
- * indexes whose bank is gone or has fallen under half the rule (`drop`: the half keeps a bank
- * near the line from being built and dropped over and over), and indexes left invalid by an
- * interrupted build (`rebuild`).
+ * What must change, for each kind of index: banks that have reached the rule without an index of
+ * their own (`create`; a full-text one only for a bank that holds at most half the memories, as
+ * the shared index then holds mostly other banks' postings, where for a bank that is most of the
+ * database its own would be a second copy of the shared one, written twice by every retain),
+ * indexes whose bank is gone or has fallen under half the rule (`drop`: the
+ * half keeps a bank near the line from being built and dropped over and over), and indexes left
+ * invalid by an interrupted build (`rebuild`).
  */
 export async function bankIndexChanges(sql: Sql, rule: BankIndexRule): Promise<BankIndexState[]> {
   const rows = await sql.query<{
     bank_id: string | null;
+    kind: BankIndexKind;
     index_name: string;
     memories: string | number;
     valid: boolean | null;
     action: BankIndexState['action'];
   }>(
-    `WITH sizes AS (
-       SELECT bank_id, count(*) AS memories FROM memory_units WHERE embedding IS NOT NULL GROUP BY bank_id
+    `WITH kinds AS (
+       SELECT * FROM unnest($1::text[], $2::text[]) AS k(kind, prefix)
+     ), sizes AS (
+       SELECT bank_id, count(*) AS memories, sum(count(*)) OVER () AS everyone
+         FROM memory_units WHERE embedding IS NOT NULL GROUP BY bank_id
      ), banks_of_size AS (
-       SELECT bank_id, memories, ${indexNameOf(rule.dimension, 'bank_id')} AS index_name FROM sizes
+       SELECT s.bank_id, s.memories, s.everyone, k.kind, ${indexNameOf('k.prefix', 's.bank_id')} AS index_name
+         FROM sizes s CROSS JOIN kinds k
      ), existing AS (
-       SELECT c.relname::text AS index_name, i.indisvalid AS valid
+       SELECT c.relname::text AS index_name, i.indisvalid AS valid, k.kind
          FROM pg_index i
          JOIN pg_class c ON c.oid = i.indexrelid
-        WHERE i.indrelid = 'memory_units'::regclass AND starts_with(c.relname::text, $1)
+         JOIN kinds k ON starts_with(c.relname::text, k.prefix)
+        WHERE i.indrelid = 'memory_units'::regclass
      )
      SELECT * FROM (
-       SELECT b.bank_id, coalesce(e.index_name, b.index_name) AS index_name, coalesce(b.memories, 0) AS memories, e.valid,
+       SELECT b.bank_id, coalesce(e.kind, b.kind) AS kind, coalesce(e.index_name, b.index_name) AS index_name,
+              coalesce(b.memories, 0) AS memories, e.valid,
               CASE WHEN e.index_name IS NULL THEN 'create'
-                   WHEN b.bank_id IS NULL OR b.memories < $2 / 2 THEN 'drop'
+                   WHEN b.bank_id IS NULL OR b.memories < $3 / 2 THEN 'drop'
                    ELSE 'rebuild' END AS action
          FROM banks_of_size b
          FULL JOIN existing e ON e.index_name = b.index_name
-        WHERE (e.index_name IS NULL AND b.memories >= $2)
-           OR (e.index_name IS NOT NULL AND (b.bank_id IS NULL OR b.memories < $2 / 2 OR NOT e.valid))
+        WHERE (e.index_name IS NULL AND b.memories >= $3 AND (b.kind = 'hnsw' OR b.memories * 2 <= b.everyone))
+           OR (e.index_name IS NOT NULL AND (b.bank_id IS NULL OR b.memories < $3 / 2 OR NOT e.valid))
      ) AS changes
-     -- What frees the server first, then the largest banks, whose exact scans cost most.
-     ORDER BY CASE action WHEN 'drop' THEN 0 WHEN 'rebuild' THEN 1 ELSE 2 END, memories DESC`,
-    [bankIndexPrefix(rule.dimension), rule.minMemories],
+     -- What frees the server first, then the largest banks, whose exact scans cost most; a bank's
+     -- HNSW graph before its full-text index, which the shared one serves meanwhile.
+     ORDER BY CASE action WHEN 'drop' THEN 0 WHEN 'rebuild' THEN 1 ELSE 2 END, memories DESC, bank_id, kind DESC`,
+    [BANK_INDEX_KINDS, BANK_INDEX_KINDS.map((kind) => bankIndexPrefix(rule.dimension, kind)), rule.minMemories],
   );
   return rows.map((row) => ({
     bankId: row.bank_id,
+    kind: row.kind,
     indexName: row.index_name,
     memories: Number(row.memories),
     valid: row.valid,
@@ -102,27 +130,28 @@ export async function cancelBackend(sql: Sql, pid: number): Promise<void> {
 }
 
 /**
- * Builds a bank's own HNSW index, by default without blocking its writes (`concurrently: false`
- * is for a bulk load that owns the table, which builds faster without the two passes). DDL takes
- * no bound parameters, so the server quotes the bank id into the statement itself (`format`'s
- * `%L` and `%I`), and the expression and operator class are the shared index's
- * (src/storage/vector-backend.ts): the semantic arm's statement matches it, and the planner
- * takes the index whose predicate its bound bank id proves.
+ * Builds a bank's own index of one kind, by default without blocking its writes (`concurrently:
+ * false` is for a bulk load that owns the table, which builds faster without the two passes).
+ * DDL takes no bound parameters, so the server quotes the bank id into the statement itself
+ * (`format`'s `%L` and `%I`), and the expression and operator class are the shared index's
+ * (src/storage/vector-backend.ts, the initial migration): the arms' statements match it, and the
+ * planner takes the index whose predicate their bound bank id proves.
  */
 export async function createBankIndex(
   sql: Pick<Sql, 'query'>,
   dimension: number,
   bankId: string,
-  { concurrently = true } = {},
+  { concurrently = true, kind = 'hnsw' as BankIndexKind } = {},
 ): Promise<string> {
-  const [{ name, ddl }] = await sql.query<{ name: string; ddl: string }>(
-    `SELECT ${indexNameOf(dimension, '$1::text')} AS name,
-            format('CREATE INDEX ${concurrently ? 'CONCURRENTLY ' : ''}IF NOT EXISTS %I ON memory_units USING hnsw ((embedding::vector(%s)) vector_cosine_ops) WHERE bank_id = %L',
-                   ${indexNameOf(dimension, '$1::text')}, $2::int, $1::text) AS ddl`,
-    [bankId, dimension],
+  const name = indexNameOf('$2::text', '$1::text');
+  const [{ index, ddl }] = await sql.query<{ index: string; ddl: string }>(
+    `SELECT ${name} AS index,
+            format('CREATE INDEX ${concurrently ? 'CONCURRENTLY ' : ''}IF NOT EXISTS %I ON memory_units USING ${indexMethod(dimension, kind)} WHERE bank_id = %L',
+                   ${name}, $1::text) AS ddl`,
+    [bankId, bankIndexPrefix(dimension, kind)],
   );
   await sql.query(ddl);
-  return name;
+  return index;
 }
 
 /**
@@ -136,12 +165,16 @@ export async function dropSharedIndex(sql: Sql, dimension: number): Promise<bool
   return present;
 }
 
-/** Whether the bank has a valid index of its own (an invalid one is a build cut short). */
+/**
+ * Whether the bank has a valid HNSW index of its own (an invalid one is a build cut short): what
+ * recall, which scans a large bank exactly until then, waits for. Its full-text index is only
+ * faster than the shared one, and comes with the next scheduled round.
+ */
 export async function bankHasOwnIndex(sql: Pick<Sql, 'query'>, dimension: number, bankId: string): Promise<boolean> {
   const [{ present }] = await sql.query<{ present: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-                     WHERE c.relname = ${indexNameOf(dimension, '$1::text')} AND i.indisvalid) AS present`,
-    [bankId],
+                     WHERE c.relname = ${indexNameOf('$2::text', '$1::text')} AND i.indisvalid) AS present`,
+    [bankId, bankIndexPrefix(dimension)],
   );
   return present;
 }

@@ -6,6 +6,7 @@ import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
 import { MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
 import {
+  type BankIndexKind,
   type BankIndexState,
   backendPid,
   bankHasOwnIndex,
@@ -25,11 +26,18 @@ import { type SharedIndexPolicy, type VectorBackend, recordVectorIndexes, shared
 /** How long shutdown waits for a cancelled build to end before cancelling it again. */
 const CANCEL_AGAIN_AFTER_MS = 200;
 
+const KIND_LABELS: Record<BankIndexKind, string> = { hnsw: 'HNSW', 'full-text': 'full-text' };
+
 /** What one round of maintenance did, or why it did nothing. */
 export interface BankIndexReport {
   skipped?: 'disabled' | 'no-pgvector' | 'pglite' | 'pool-of-one' | 'another-instance' | 'stopped';
-  created: Array<{ bankId: string; indexName: string; memories: number; durationMs: number }>;
-  dropped: Array<{ bankId: string | null; indexName: string; reason: 'bank-gone-or-shrunk' | 'left-invalid' | 'shared-index-unused' }>;
+  created: Array<{ bankId: string; kind: BankIndexKind; indexName: string; memories: number; durationMs: number }>;
+  dropped: Array<{
+    bankId: string | null;
+    kind: BankIndexKind;
+    indexName: string;
+    reason: 'bank-gone-or-shrunk' | 'left-invalid' | 'shared-index-unused';
+  }>;
   failed: Array<{ indexName: string; error: string }>;
 }
 
@@ -66,7 +74,9 @@ export function sharedIndexPolicy(options: ResolvedMemoryOptions, dataSource: Da
  * the cost of a graph insertion per retained memory. A partial index per large bank
  * (`WHERE bank_id = '…'`) is walked without a filter; the semantic arm needs no change, as the
  * planner takes the index whose predicate the bound bank id proves, and scans a bank exactly
- * until its index is built.
+ * until its index is built. A large bank that is not most of the database gets a full-text (GIN)
+ * index of its own the same way, so that its keyword search reads its own postings alone
+ * (`BankIndexKind`); the shared full-text index stays, for the banks in between.
  *
  * One instance of a fleet maintains them at a time (a session advisory lock), on one pooled
  * connection, with `CREATE INDEX CONCURRENTLY`, so retains go on while a bank's index is built.
@@ -192,7 +202,7 @@ export class BankVectorIndexService {
     }
     await recordVectorIndexes(sql, 'per-bank');
     const indexName = sharedIndexName(this.vectors.dimension);
-    report.dropped.push({ bankId: null, indexName, reason: 'shared-index-unused' });
+    report.dropped.push({ bankId: null, kind: 'hnsw', indexName, reason: 'shared-index-unused' });
     this.logger.log(
       `Dropped the shared HNSW index ${indexName}: every bank of ${this.options.bankVectorIndexes.minMemories} memories or more ` +
         'has its own, and recall scans smaller banks exactly',
@@ -200,22 +210,24 @@ export class BankVectorIndexService {
   }
 
   private async apply(sql: Sql, change: BankIndexState, report: BankIndexReport): Promise<void> {
+    const { bankId, kind, indexName } = change;
+    const what = `${KIND_LABELS[kind]} index ${indexName}`;
     if (change.action === 'drop' || change.action === 'rebuild') {
-      await dropBankIndex(sql, change.indexName);
+      await dropBankIndex(sql, indexName);
       const reason = change.action === 'drop' ? 'bank-gone-or-shrunk' : 'left-invalid';
-      report.dropped.push({ bankId: change.bankId, indexName: change.indexName, reason });
+      report.dropped.push({ bankId, kind, indexName, reason });
       this.logger.log(
         change.action === 'drop'
-          ? `Dropped HNSW index ${change.indexName}: its bank ${change.bankId === null ? 'is gone' : `${change.bankId} holds ${change.memories} memories`}`
-          : `Dropped HNSW index ${change.indexName} of bank ${change.bankId}, left invalid by an interrupted build`,
+          ? `Dropped ${what}: its bank ${bankId === null ? 'is gone' : `${bankId} holds ${change.memories} memories`}`
+          : `Dropped ${what} of bank ${bankId}, left invalid by an interrupted build`,
       );
     }
     if (change.action === 'create' || change.action === 'rebuild') {
       const startedAt = performance.now();
-      const indexName = await createBankIndex(sql, this.vectors.dimension, change.bankId!);
+      await createBankIndex(sql, this.vectors.dimension, bankId!, { kind });
       const durationMs = Math.round(performance.now() - startedAt);
-      report.created.push({ bankId: change.bankId!, indexName, memories: change.memories, durationMs });
-      this.logger.log(`Built HNSW index ${indexName} for bank ${change.bankId} (${change.memories} memories) in ${durationMs}ms`);
+      report.created.push({ bankId: bankId!, kind, indexName, memories: change.memories, durationMs });
+      this.logger.log(`Built ${what} for bank ${bankId} (${change.memories} memories) in ${durationMs}ms`);
     }
   }
 

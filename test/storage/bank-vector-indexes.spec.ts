@@ -4,13 +4,19 @@ import { BanksService } from '../../src/banks/banks.service.js';
 import { AiClients } from '../../src/external/ai-clients.js';
 import { RecallService } from '../../src/recall/recall.service.js';
 import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
+import { keywordArm } from '../../src/recall/arms/keyword-arm.js';
 import { semanticArm, semanticArmQuery } from '../../src/recall/arms/semantic-arm.js';
 import type { RecallScope } from '../../src/recall/arms/visible-memories.js';
 import { FACT_TYPES } from '../../src/recall/recall.types.js';
-import { bankIndexChanges, releaseMaintenanceLock, tryMaintenanceLock } from '../../src/storage/bank-vector-indexes.queries.js';
+import {
+  type BankIndexKind,
+  bankIndexChanges,
+  releaseMaintenanceLock,
+  tryMaintenanceLock,
+} from '../../src/storage/bank-vector-indexes.queries.js';
 import { BankVectorIndexService } from '../../src/storage/bank-vector-indexes.service.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
-import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
 import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import { eventually } from '../helpers/eventually.js';
 import { type BootedMemory, bootMemory } from '../helpers/memory-app.js';
@@ -21,13 +27,17 @@ import { seededRandom } from '../helpers/seeded-random.js';
 const DIMENSION = 8;
 const scope = (bankId: string): RecallScope => ({ bankId, types: FACT_TYPES, tags: [], tagsMatch: 'any' });
 
-/** The HNSW indexes of `memory_units` other than the shared one, with the predicate each was built with. */
-async function bankIndexes(database: MemoryDatabase): Promise<Array<{ name: string; valid: boolean; predicate: string }>> {
+/** The banks' own HNSW (or full-text) indexes of `memory_units`, with the predicate each was built with. */
+async function bankIndexes(
+  database: MemoryDatabase,
+  kind: BankIndexKind = 'hnsw',
+): Promise<Array<{ name: string; valid: boolean; predicate: string }>> {
   return database.query(
     `SELECT c.relname AS name, i.indisvalid AS valid, pg_get_expr(i.indpred, i.indrelid) AS predicate
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-      WHERE i.indrelid = 'memory_units'::regclass AND i.indpred IS NOT NULL AND c.relname LIKE '%hnsw%'
+      WHERE i.indrelid = 'memory_units'::regclass AND i.indpred IS NOT NULL AND c.relname LIKE $1
       ORDER BY predicate`,
+    [kind === 'hnsw' ? '%hnsw%' : 'memory_units_search_bank_%'],
   );
 }
 
@@ -103,9 +113,12 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
 
   it('builds one for each bank from the size on, none for a small bank, and none twice', async () => {
     const first = await indexes.maintain();
-    expect(first.created.map(({ bankId, memories }) => ({ bankId, memories }))).toEqual([
-      { bankId: 'large-a', memories: 2000 },
-      { bankId: 'large-b', memories: 1500 },
+    // A full-text index of its own only for a bank that is not most of the database: large-a
+    // holds 2000 of the 3700 memories, and the shared index would be mostly its own postings.
+    expect(first.created.map(({ bankId, kind, memories }) => ({ bankId, kind, memories }))).toEqual([
+      { bankId: 'large-a', kind: 'hnsw', memories: 2000 },
+      { bankId: 'large-b', kind: 'hnsw', memories: 1500 },
+      { bankId: 'large-b', kind: 'full-text', memories: 1500 },
     ]);
     expect(first.dropped).toEqual([]);
     const built = await bankIndexes(database);
@@ -113,12 +126,46 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
       { valid: true, predicate: "(bank_id = 'large-a'::text)" },
       { valid: true, predicate: "(bank_id = 'large-b'::text)" },
     ]);
+    const fullText = await bankIndexes(database, 'full-text');
+    expect(fullText).toEqual([{ name: first.created[2].indexName, valid: true, predicate: "(bank_id = 'large-b'::text)" }]);
     expect(booted.logs.lines).toContain(
       `Built HNSW index ${first.created[0].indexName} for bank large-a (2000 memories) in ${first.created[0].durationMs}ms`,
+    );
+    expect(booted.logs.lines).toContain(
+      `Built full-text index ${first.created[2].indexName} for bank large-b (1500 memories) in ${first.created[2].durationMs}ms`,
     );
 
     expect(await indexes.maintain()).toEqual({ created: [], dropped: [], failed: [] });
     expect(await bankIndexes(database)).toEqual(built);
+    expect(await bankIndexes(database, 'full-text')).toEqual(fullText);
+  });
+
+  it("searches a large bank's words in its own full-text index, with the keyword arm's statement unchanged", async () => {
+    const [own] = await bankIndexes(database, 'full-text');
+    // The arm's own statement, as it would run it: recorded, then planned with its parameters.
+    const statementOf = async (bankId: string) => {
+      let statement = { text: '', values: [] as unknown[] };
+      const recording = {
+        query: async <T>(text: string, values: unknown[] = []) => {
+          statement = { text, values };
+          return [] as T[];
+        },
+      } as unknown as Sql;
+      await keywordArm(recording, scope(bankId), 'Which memory is number 1234?', 10, new Set(), 'index');
+      return statement;
+    };
+    const indexesOf = async (bankId: string) =>
+      (await planNodes(database, await statementOf(bankId))).map((node) => node['Index Name']).filter(Boolean);
+    expect(await indexesOf('large-b')).toContain(own.name);
+    expect(await indexesOf('large-a')).not.toContain(own.name);
+
+    const found = await database.withConnection((sql) => keywordArm(sql, scope('large-b'), 'Which memory is number 1234?', 10));
+    expect(found).toHaveLength(10);
+    const [{ others }] = await database.query<{ others: number }>(
+      `SELECT count(*)::int AS others FROM memory_units WHERE id = ANY($1::uuid[]) AND bank_id <> 'large-b'`,
+      [found.map((candidate) => candidate.id)],
+    );
+    expect(others).toBe(0);
   });
 
   it("walks a large bank's own index, which no other bank's recall takes, with the arm's statement unchanged", async () => {
@@ -139,11 +186,14 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
     expect(others).toBe(0);
   });
 
-  it('builds one for every bank from the size on, whatever its share of the database', async () => {
+  it('builds an HNSW index for every bank from the size on, whatever its share of the database', async () => {
     expect(await database.withConnection((sql) => bankIndexChanges(sql, { dimension: DIMENSION, minMemories: 1000 }))).toEqual([]);
-    // large-a holds 2000 of 3700 memories: most of the database, and its own index all the same.
+    // large-a holds 2000 of 3700 memories: most of the database, and its own HNSW index all the same.
     const lower = await database.withConnection((sql) => bankIndexChanges(sql, { dimension: DIMENSION, minMemories: 100 }));
-    expect(lower.map(({ bankId, action }) => ({ bankId, action }))).toEqual([{ bankId: 'small', action: 'create' }]);
+    expect(lower.map(({ bankId, kind, action }) => ({ bankId, kind, action }))).toEqual([
+      { bankId: 'small', kind: 'hnsw', action: 'create' },
+      { bankId: 'small', kind: 'full-text', action: 'create' },
+    ]);
   });
 
   it('drops an index left invalid by an interrupted build, and builds it again', async () => {
@@ -152,21 +202,27 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
     await database.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = $1::regclass`, [own.name]);
 
     const report = await indexes.maintain();
-    expect(report.dropped).toEqual([{ bankId: 'large-b', indexName: own.name, reason: 'left-invalid' }]);
+    expect(report.dropped).toEqual([{ bankId: 'large-b', kind: 'hnsw', indexName: own.name, reason: 'left-invalid' }]);
     expect(report.created.map(({ bankId, indexName }) => ({ bankId, indexName }))).toEqual([{ bankId: 'large-b', indexName: own.name }]);
     expect((await bankIndexes(database)).find((index) => index.name === own.name)?.valid).toBe(true);
   });
 
-  it("drops a deleted bank's index, and keeps the others", async () => {
+  it("drops a deleted bank's indexes, and keeps the others", async () => {
     const before = await bankIndexes(database);
+    const [fullText] = await bankIndexes(database, 'full-text');
     await app.get(BanksService).delete('large-b');
 
     const report = await indexes.maintain();
     const gone = before.find((index) => index.predicate.includes('large-b'))!;
-    expect(report.dropped).toEqual([{ bankId: null, indexName: gone.name, reason: 'bank-gone-or-shrunk' }]);
+    expect(report.dropped).toEqual([
+      { bankId: null, kind: 'hnsw', indexName: gone.name, reason: 'bank-gone-or-shrunk' },
+      { bankId: null, kind: 'full-text', indexName: fullText.name, reason: 'bank-gone-or-shrunk' },
+    ]);
     expect(report.created).toEqual([]);
     expect(await bankIndexes(database)).toEqual(before.filter((index) => index.name !== gone.name));
+    expect(await bankIndexes(database, 'full-text')).toEqual([]);
     expect(booted.logs.lines).toContain(`Dropped HNSW index ${gone.name}: its bank is gone`);
+    expect(booted.logs.lines).toContain(`Dropped full-text index ${fullText.name}: its bank is gone`);
   });
 });
 
@@ -206,7 +262,7 @@ describe('no shared HNSW index where banks get their own', () => {
       const report = await indexes.maintain();
       expect(report.created.map(({ bankId }) => bankId)).toEqual(['large']);
       expect(report.dropped).toEqual([
-        { bankId: null, indexName: `memory_units_embedding_hnsw_${DIMENSION}`, reason: 'shared-index-unused' },
+        { bankId: null, kind: 'hnsw', indexName: `memory_units_embedding_hnsw_${DIMENSION}`, reason: 'shared-index-unused' },
       ]);
       expect(await hnswIndexes()).toEqual([report.created[0].indexName]);
       expect(booted.logs.lines).toContain(

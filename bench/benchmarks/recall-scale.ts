@@ -80,7 +80,9 @@ async function measure(
   await database.query(
     `CREATE INDEX IF NOT EXISTS ${sharedIndexName(DIMENSION)} ON memory_units USING hnsw ((embedding::vector(${DIMENSION})) vector_cosine_ops)`,
   );
-  const seeding = await seedBanks(database, vectors, prepared);
+  // The shared graph of a million embeddings outgrows 1 GB while it is built, and past that
+  // pgvector inserts tuple by tuple into the on-disk graph: half an hour instead of minutes.
+  const seeding = await seedBanks(database, vectors, prepared, '4GB');
   await settleAfterLoad(database);
   context.log(`recall-scale: loaded in ${fmt(seeding.loadMs / 1000)} s, indexes in ${fmt(seeding.indexMs / 1000)} s`);
 

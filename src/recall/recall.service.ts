@@ -29,7 +29,7 @@ import {
   type RecalledEntity,
   type RecalledMemory,
 } from './recall.types.js';
-import { type LinkedEntity, type MemoryRow, loadCandidateRows, loadEntityObservations } from './recalled-rows.js';
+import { type EntityObservation, type LinkedEntity, type MemoryRow, loadCandidates } from './recalled-rows.js';
 import { InvalidTagGroupError, parseTagGroups } from './tag-groups.js';
 import { type TemporalRange, parseTemporalQuery } from './temporal-query.js';
 import { type TokenCounter, cl100kTokenCounter, trimToTokenBudget } from './token-counter.js';
@@ -67,14 +67,16 @@ interface RankedCandidate {
   reranker?: number;
 }
 
-type OnConnection = <T>(read: (sql: Sql) => Promise<T>) => Promise<T>;
-
-/** What the arms found: their ranked candidates, the candidates' rows, and what replaced which. */
+/**
+ * What the arms found: their ranked candidates, the candidates' rows, what replaced which, and
+ * the observations of the candidates' entities.
+ */
 interface FoundCandidates {
   arms: RankedArm[];
   armTraces: RecallArmTrace[];
   rows: Map<string, MemoryRow>;
   successors: Map<string, string>;
+  observations: Map<string, EntityObservation[]>;
 }
 
 interface RerankOutcome {
@@ -89,10 +91,9 @@ interface RerankOutcome {
  *
  * The order of the stages is dictated by docs/ARCHITECTURE.md, "Invariant 1": the query is embedded before any
  * connection is taken, every arm then runs on one connection (sequentially: PGlite has exactly
- * one) together with the candidates' rows and entities. Without a reranker the answer is finished
- * on that connection too: the token budget, then the observations of the kept memories' entities.
- * With one, the connection is released before the reranker is called and a second short scope
- * reads those observations. No scope is ever opened inside another.
+ * one) together with the candidates' rows, their entities and those entities' observations. The
+ * connection is released before the reranker is called and the answer (the token budget) is
+ * built: a recall takes one connection, once.
  */
 export class RecallService {
   private readonly logger = new Logger(RecallService.name);
@@ -122,23 +123,12 @@ export class RecallService {
     const embeddingMs = elapsedSince(embeddingStartedAt);
 
     const counter = await cl100kTokenCounter();
-    const { found, fused, answer } = await this.database.withConnection(async (sql) => {
-      const found = await this.runArms(sql, plan, queryVector);
-      const fused = this.fuse(plan, found);
-      if (this.reranker) return { found, fused, answer: null };
-      // Nothing external runs between the arms and the answer without a reranker, so the answer
-      // (with its entities' observations) is read on this connection rather than a second one.
-      return { found, fused, answer: await this.answer(plan, found.rows, unranked(fused), counter, (read) => read(sql)) };
-    });
+    const found = await this.database.withConnection((sql) => this.runArms(sql, plan, queryVector));
     signal?.throwIfAborted();
+    const fused = this.fuse(plan, found);
 
-    let reranked: RerankOutcome = { ranked: unranked(fused), trace: { status: 'disabled', window: 0 }, durationMs: 0 };
-    let finished = answer;
-    if (!finished) {
-      reranked = await this.rerank(plan, fused, found.rows, signal);
-      finished = await this.answer(plan, found.rows, reranked.ranked, counter, (read) => this.database.withConnection(read));
-    }
-    const { results, entities, tokens, trimmed } = finished;
+    const reranked = await this.rerank(plan, fused, found.rows, signal);
+    const { results, entities, tokens, trimmed } = this.answer(plan, found, reranked.ranked, counter);
     const trace: RecallTrace | null = plan.trace
       ? {
           query: plan.query,
@@ -174,17 +164,13 @@ export class RecallService {
     return plan.aboutThePresent ? preferNewerAnswers(fused, plan.query, answerFacts(rows)) : fused;
   }
 
-  /**
-   * What fits the token budget, in rank order, with the entities of what was kept; `onConnection`
-   * is the arms' scope, or a short one of its own after a rerank.
-   */
-  private async answer(
+  /** What fits the token budget, in rank order, with the entities of what was kept. */
+  private answer(
     plan: RecallPlan,
-    rows: ReadonlyMap<string, MemoryRow>,
+    { rows, observations }: FoundCandidates,
     ranked: RankedCandidate[],
     counter: TokenCounter,
-    onConnection: OnConnection,
-  ): Promise<{ results: RecalledMemory[]; entities: Record<string, RecalledEntity> | null; tokens: number; trimmed: number }> {
+  ): { results: RecalledMemory[]; entities: Record<string, RecalledEntity> | null; tokens: number; trimmed: number } {
     const tokensOf = (candidate: RankedCandidate) => memoryTokens(counter, rows.get(candidate.fused.id)!);
     let { kept, tokens } = trimToTokenBudget(ranked, tokensOf, plan.maxTokens);
     if (plan.preferObservations) {
@@ -204,10 +190,10 @@ export class RecallService {
       ranked = ranked.filter((candidate) => !covered.has(candidate.fused.id));
     }
     const keptRows = kept.map((candidate) => rows.get(candidate.fused.id)!);
-    const entities = await this.loadEntities(
-      onConnection,
+    const entities = this.entities(
       plan,
       keptRows.flatMap((row) => row.entities),
+      observations,
       counter,
     );
     const results = kept.map((candidate, index) => toRecalledMemory(keptRows[index], candidate));
@@ -315,9 +301,12 @@ export class RecallService {
     const ids = [...new Set(arms.flatMap((arm) => arm.candidates.map((candidate) => candidate.id)))];
     // Every candidate's row comes with its entities: recency compares them (src/recall/recency.ts)
     // and the results name them.
-    const rows = await loadCandidateRows(sql, scope, ids);
-    const successors = plan.aboutThePresent ? await this.currentSuccessors(sql, scope, rows) : new Map<string, string>();
-    return { arms, armTraces, rows, successors };
+    const perEntity = plan.entityMaxTokens === null ? 0 : this.settings.observationsPerEntity;
+    const { rows, observations } = await loadCandidates(sql, scope, ids, perEntity);
+    const successors = plan.aboutThePresent
+      ? await this.currentSuccessors(sql, scope, { rows, observations }, perEntity)
+      : new Map<string, string>();
+    return { arms, armTraces, rows, successors, observations };
   }
 
   /**
@@ -353,12 +342,19 @@ export class RecallService {
    * hops at most: facts are rarely replaced many times between two recalls); their rows join
    * `rows`. A successor outside the caller's scope is not followed.
    */
-  private async currentSuccessors(sql: Sql, scope: RecallScope, rows: Map<string, MemoryRow>): Promise<Map<string, string>> {
+  private async currentSuccessors(
+    sql: Sql,
+    scope: RecallScope,
+    { rows, observations }: Pick<FoundCandidates, 'rows' | 'observations'>,
+    perEntity: number,
+  ): Promise<Map<string, string>> {
     const successors = new Map<string, string>();
     let pending = [...rows.values()].filter((row) => row.superseded_by);
     for (let hop = 0; hop < MAX_SUPERSESSION_HOPS && pending.length > 0; hop += 1) {
       const missing = [...new Set(pending.map((row) => row.superseded_by!).filter((id) => !rows.has(id)))];
-      for (const [id, row] of await loadCandidateRows(sql, scope, missing)) rows.set(id, row);
+      const more = await loadCandidates(sql, scope, missing, perEntity);
+      for (const [id, row] of more.rows) rows.set(id, row);
+      for (const [entityId, list] of more.observations) if (!observations.has(entityId)) observations.set(entityId, list);
       const next: MemoryRow[] = [];
       for (const row of pending) {
         const successor = rows.get(row.superseded_by!);
@@ -414,27 +410,23 @@ export class RecallService {
   }
 
   /** The returned memories' entities with their observations. */
-  private async loadEntities(
-    onConnection: OnConnection,
+  private entities(
     plan: RecallPlan,
     links: LinkedEntity[],
+    observations: ReadonlyMap<string, EntityObservation[]>,
     counter: TokenCounter,
-  ): Promise<Record<string, RecalledEntity> | null> {
+  ): Record<string, RecalledEntity> | null {
     if (plan.entityMaxTokens === null) return null;
     // Entities in the order their first memory was returned: the budget goes to the best first.
     const firstSeen = new Map<string, LinkedEntity>();
     for (const link of links) if (!firstSeen.has(link.entityId)) firstSeen.set(link.entityId, link);
-    if (firstSeen.size === 0) return {};
-    const observations = await onConnection((sql) =>
-      loadEntityObservations(sql, plan.scope, [...firstSeen.keys()], this.settings.observationsPerEntity),
-    );
     return entitiesWithinBudget([...firstSeen.values()], observations, plan.entityMaxTokens, counter);
   }
 }
 
 function entitiesWithinBudget(
   entities: LinkedEntity[],
-  observations: Array<{ entityId: string; text: string; mentionedAt: Date | null }>,
+  observations: ReadonlyMap<string, EntityObservation[]>,
   maxTokens: number,
   counter: TokenCounter,
 ): Record<string, RecalledEntity> {
@@ -447,7 +439,7 @@ function entitiesWithinBudget(
   }
   let tokens = 0;
   for (const entity of entities) {
-    for (const observation of observations.filter((item) => item.entityId === entity.entityId)) {
+    for (const observation of observations.get(entity.entityId) ?? []) {
       const cost = counter.count(observation.text);
       if (tokens + cost > maxTokens) return result;
       tokens += cost;

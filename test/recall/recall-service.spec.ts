@@ -378,6 +378,30 @@ describe.each([
     expect((await recall({ query: 'Orla Venn bees', includeEntities: null })).entities).toBeNull();
   });
 
+  it('checks out one connection, once, reranker or not, and reads the observations in it', async () => {
+    let scopes = 0;
+    const counting = Object.create(database) as MemoryDatabase;
+    counting.withConnection = ((read) => {
+      scopes += 1;
+      return database.withConnection(read);
+    }) as MemoryDatabase['withConnection'];
+    for (const reranker of [null, new ReversingReranker(guard)]) {
+      scopes = 0;
+      const outcome = await new RecallService(counting, vectors, embedder, reranker).recall({
+        bankId: 'alpha',
+        queryTimestamp: NOW,
+        query: 'Orla Venn bees',
+        types: ['world'],
+      });
+      expect(scopes).toBe(1);
+      expect(outcome.entities!['Orla Venn'].observations.map((observation) => observation.text)).toEqual([
+        'Observation 4: Orla Venn is devoted to her bees.',
+        'Observation 3: Orla Venn is devoted to her bees.',
+        'Observation 2: Orla Venn is devoted to her bees.',
+      ]);
+    }
+  });
+
   it('reorders the fused window by the reranker, outside any SQL scope', async () => {
     const reranker = new ReversingReranker(guard);
     const plain = await recall({ query: 'lighthouse log entry', budget: 'low', trace: true });

@@ -340,7 +340,8 @@ export class RecallService {
   /**
    * For each superseded candidate, the newest memory of its line that the caller may see (a few
    * hops at most: facts are rarely replaced many times between two recalls); their rows join
-   * `rows`. A successor outside the caller's scope is not followed.
+   * `rows`, and their entities' observations `observations`. A successor outside the caller's scope
+   * is not followed.
    */
   private async currentSuccessors(
     sql: Sql,

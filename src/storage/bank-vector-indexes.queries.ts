@@ -106,7 +106,8 @@ export async function bankIndexChanges(sql: Sql, rule: BankIndexRule): Promise<B
      ) AS changes
      -- What frees the server first, then the largest banks, whose exact scans cost most; a bank's
      -- HNSW graph before its full-text index, which the shared one serves meanwhile.
-     ORDER BY CASE action WHEN 'drop' THEN 0 WHEN 'rebuild' THEN 1 ELSE 2 END, memories DESC, bank_id, kind DESC`,
+     ORDER BY CASE action WHEN 'drop' THEN 0 WHEN 'rebuild' THEN 1 ELSE 2 END, memories DESC, bank_id,
+              CASE kind WHEN 'hnsw' THEN 0 ELSE 1 END`,
     [BANK_INDEX_KINDS, BANK_INDEX_KINDS.map((kind) => bankIndexPrefix(rule.dimension, kind)), rule.minMemories],
   );
   return rows.map((row) => ({

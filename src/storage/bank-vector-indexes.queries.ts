@@ -16,17 +16,37 @@ const MAINTENANCE_LOCK = `hashtext('nestjs-memory:bank-vector-indexes')`;
  * statement whose bound bank id proves its predicate, as it does the HNSW one.
  */
 export type BankIndexKind = 'hnsw' | 'full-text';
-export const BANK_INDEX_KINDS: readonly BankIndexKind[] = ['hnsw', 'full-text'];
 
-/** Every bank index of one kind (and dimension) starts with this; the rest of the name is the bank's. */
-export function bankIndexPrefix(dimension: number, kind: BankIndexKind = 'hnsw'): string {
-  return kind === 'hnsw' ? `memory_units_embedding_hnsw_${dimension}_bank_` : 'memory_units_search_bank_';
-}
-
-/** The access method and expression: the shared index's, so that the same statements match it. */
-function indexMethod(dimension: number, kind: BankIndexKind): string {
-  return kind === 'hnsw' ? `hnsw ((embedding::vector(${dimension})) vector_cosine_ops)` : 'gin (search_vector)';
-}
+/** Everything that differs between the kinds, in one place. */
+export const BANK_INDEX_KINDS: Readonly<
+  Record<
+    BankIndexKind,
+    {
+      /** What the logs call it. */
+      label: string;
+      /** Every bank index of this kind (and dimension) starts with this; the rest of the name is the bank's. */
+      prefix: (dimension: number) => string;
+      /** The access method and expression: the shared index's, so that the same statements match it. */
+      method: (dimension: number) => string;
+      /**
+       * The largest share of the database's memories a bank may hold and still get one. A full-text
+       * index of its own is for a bank the shared index holds mostly other banks' postings for: for
+       * a bank that is most of the database it would be a second copy, written twice by every
+       * retain. The HNSW one replaces the shared graph, so every large bank gets one.
+       */
+      maxShare: number;
+    }
+  >
+> = {
+  hnsw: {
+    label: 'HNSW',
+    prefix: (dimension) => `memory_units_embedding_hnsw_${dimension}_bank_`,
+    method: (dimension) => `hnsw ((embedding::vector(${dimension})) vector_cosine_ops)`,
+    maxShare: 1,
+  },
+  'full-text': { label: 'full-text', prefix: () => 'memory_units_search_bank_', method: () => 'gin (search_vector)', maxShare: 0.5 },
+};
+const KINDS = Object.keys(BANK_INDEX_KINDS) as BankIndexKind[];
 
 /**
  * The name of a bank's own index: the prefix and 16 hex digits of the md5 of its id, so that the
@@ -61,13 +81,10 @@ export interface BankIndexState {
 }
 
 /**
- * What must change, for each kind of index: banks that have reached the rule without an index of
- * their own (`create`; a full-text one only for a bank that holds at most half the memories, as
- * the shared index then holds mostly other banks' postings, where for a bank that is most of the
- * database its own would be a second copy of the shared one, written twice by every retain),
- * indexes whose bank is gone or has fallen under half the rule (`drop`: the
- * half keeps a bank near the line from being built and dropped over and over), and indexes left
- * invalid by an interrupted build (`rebuild`).
+ * What must change, for each kind of index: banks that have reached the rule, within the kind's
+ * `maxShare`, without an index of their own (`create`), indexes whose bank is gone or has fallen
+ * under half the rule (`drop`: the half keeps a bank near the line from being built and dropped
+ * over and over), and indexes left invalid by an interrupted build (`rebuild`).
  */
 export async function bankIndexChanges(sql: Sql, rule: BankIndexRule): Promise<BankIndexState[]> {
   const rows = await sql.query<{
@@ -79,12 +96,12 @@ export async function bankIndexChanges(sql: Sql, rule: BankIndexRule): Promise<B
     action: BankIndexState['action'];
   }>(
     `WITH kinds AS (
-       SELECT * FROM unnest($1::text[], $2::text[]) AS k(kind, prefix)
+       SELECT * FROM unnest($1::text[], $2::text[], $4::float8[]) AS k(kind, prefix, max_share)
      ), sizes AS (
        SELECT bank_id, count(*) AS memories, sum(count(*)) OVER () AS everyone
          FROM memory_units WHERE embedding IS NOT NULL GROUP BY bank_id
      ), banks_of_size AS (
-       SELECT s.bank_id, s.memories, s.everyone, k.kind, ${indexNameOf('k.prefix', 's.bank_id')} AS index_name
+       SELECT s.bank_id, s.memories, s.everyone, k.kind, k.max_share, ${indexNameOf('k.prefix', 's.bank_id')} AS index_name
          FROM sizes s CROSS JOIN kinds k
      ), existing AS (
        SELECT c.relname::text AS index_name, i.indisvalid AS valid, k.kind
@@ -101,14 +118,19 @@ export async function bankIndexChanges(sql: Sql, rule: BankIndexRule): Promise<B
                    ELSE 'rebuild' END AS action
          FROM banks_of_size b
          FULL JOIN existing e ON e.index_name = b.index_name
-        WHERE (e.index_name IS NULL AND b.memories >= $3 AND (b.kind = 'hnsw' OR b.memories * 2 <= b.everyone))
+        WHERE (e.index_name IS NULL AND b.memories >= $3 AND b.memories <= b.everyone * b.max_share)
            OR (e.index_name IS NOT NULL AND (b.bank_id IS NULL OR b.memories < $3 / 2 OR NOT e.valid))
      ) AS changes
      -- What frees the server first, then the largest banks, whose exact scans cost most; a bank's
      -- HNSW graph before its full-text index, which the shared one serves meanwhile.
      ORDER BY CASE action WHEN 'drop' THEN 0 WHEN 'rebuild' THEN 1 ELSE 2 END, memories DESC, bank_id,
               CASE kind WHEN 'hnsw' THEN 0 ELSE 1 END`,
-    [BANK_INDEX_KINDS, BANK_INDEX_KINDS.map((kind) => bankIndexPrefix(rule.dimension, kind)), rule.minMemories],
+    [
+      KINDS,
+      KINDS.map((kind) => BANK_INDEX_KINDS[kind].prefix(rule.dimension)),
+      rule.minMemories,
+      KINDS.map((kind) => BANK_INDEX_KINDS[kind].maxShare),
+    ],
   );
   return rows.map((row) => ({
     bankId: row.bank_id,
@@ -147,9 +169,9 @@ export async function createBankIndex(
   const name = indexNameOf('$2::text', '$1::text');
   const [{ index, ddl }] = await sql.query<{ index: string; ddl: string }>(
     `SELECT ${name} AS index,
-            format('CREATE INDEX ${concurrently ? 'CONCURRENTLY ' : ''}IF NOT EXISTS %I ON memory_units USING ${indexMethod(dimension, kind)} WHERE bank_id = %L',
+            format('CREATE INDEX ${concurrently ? 'CONCURRENTLY ' : ''}IF NOT EXISTS %I ON memory_units USING ${BANK_INDEX_KINDS[kind].method(dimension)} WHERE bank_id = %L',
                    ${name}, $1::text) AS ddl`,
-    [bankId, bankIndexPrefix(dimension, kind)],
+    [bankId, BANK_INDEX_KINDS[kind].prefix(dimension)],
   );
   await sql.query(ddl);
   return index;
@@ -175,7 +197,7 @@ export async function bankHasOwnIndex(sql: Pick<Sql, 'query'>, dimension: number
   const [{ present }] = await sql.query<{ present: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                      WHERE c.relname = ${indexNameOf('$2::text', '$1::text')} AND i.indisvalid) AS present`,
-    [bankId, bankIndexPrefix(dimension)],
+    [bankId, BANK_INDEX_KINDS.hnsw.prefix(dimension)],
   );
   return present;
 }

@@ -6,6 +6,7 @@ import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
 import { MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
 import {
+  BANK_INDEX_KINDS,
   type BankIndexKind,
   type BankIndexState,
   backendPid,
@@ -25,8 +26,6 @@ import { type SharedIndexPolicy, type VectorBackend, recordVectorIndexes, shared
 
 /** How long shutdown waits for a cancelled build to end before cancelling it again. */
 const CANCEL_AGAIN_AFTER_MS = 200;
-
-const KIND_LABELS: Record<BankIndexKind, string> = { hnsw: 'HNSW', 'full-text': 'full-text' };
 
 /** What one round of maintenance did, or why it did nothing. */
 export interface BankIndexReport {
@@ -211,7 +210,7 @@ export class BankVectorIndexService {
 
   private async apply(sql: Sql, change: BankIndexState, report: BankIndexReport): Promise<void> {
     const { bankId, kind, indexName } = change;
-    const what = `${KIND_LABELS[kind]} index ${indexName}`;
+    const what = `${BANK_INDEX_KINDS[kind].label} index ${indexName}`;
     if (change.action === 'drop' || change.action === 'rebuild') {
       await dropBankIndex(sql, indexName);
       const reason = change.action === 'drop' ? 'bank-gone-or-shrunk' : 'left-invalid';

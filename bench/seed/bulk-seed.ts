@@ -1,6 +1,7 @@
 import { hashingVector } from '../../src/external/hashing-embedder.js';
 import { canonicalEntityName } from '../../src/entities/entity-names.js';
 import { extractFactsBySentence } from '../../src/retain/fact-extraction.js';
+import { cl100kStorageCounter, memoryTokens } from '../../src/recall/token-counter.js';
 import type { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { DEFAULT_BANK_VECTOR_INDEXES } from '../../src/memory.options.js';
 import { bankIndexChanges, createBankIndex } from '../../src/storage/bank-vector-indexes.queries.js';
@@ -154,20 +155,24 @@ async function loadBank(
   memories: readonly PreparedMemory[],
 ): Promise<void> {
   await database.query(`INSERT INTO banks (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING`, [bankId]);
+  // Counted as retain counts them (`memoryTokens`), so that recall reads the stored count.
+  const counter = await cl100kStorageCounter();
   for (let offset = 0; offset < memories.length; offset += ROWS_PER_STATEMENT) {
     const chunk = memories.slice(offset, offset + ROWS_PER_STATEMENT);
     // Each vector is cast from its text form, exactly as retain's bound parameter is.
     const [open, close] = vectors.kind === 'pgvector' ? ['[', ']'] : ['{', '}'];
     await database.query(
-      `INSERT INTO memory_units (id, bank_id, text, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding)
-       SELECT r.id, $1, r.text, 'world', r.at, r.at, r.at, '{}'::jsonb, '{}'::text[], ${vectors.param('r.embedding')}
-         FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[]) AS r(id, text, at, embedding)`,
+      `INSERT INTO memory_units
+         (id, bank_id, text, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding, tokens_cl100k)
+       SELECT r.id, $1, r.text, 'world', r.at, r.at, r.at, '{}'::jsonb, '{}'::text[], ${vectors.param('r.embedding')}, r.tokens
+         FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::int[]) AS r(id, text, at, embedding, tokens)`,
       [
         bankId,
         chunk.map((memory) => memory.id),
         chunk.map((memory) => memory.text),
         chunk.map((memory) => memory.timestamp),
         chunk.map((memory) => `${open}${memory.components}${close}`),
+        chunk.map((memory) => memoryTokens(counter, { text: memory.text, context: null })),
       ],
     );
   }

@@ -298,17 +298,17 @@ export async function lockSources(
 export async function insertObservation(
   sql: Sql,
   vectors: VectorBackend,
-  observation: { bankId: string; text: string; embedding: number[]; sourceIds: string[]; key: string; tags: string[] },
+  observation: { bankId: string; text: string; embedding: number[]; tokens: number; sourceIds: string[]; key: string; tags: string[] },
 ): Promise<string | undefined> {
   const [row] = await sql.query<{ id: string }>(
     `INSERT INTO memory_units
        (bank_id, text, fact_type, tags, embedding, source_memory_ids, proof_count, observation_key,
-        consolidation_status, consolidated_at, mentioned_at, occurred_start, occurred_end)
+        consolidation_status, consolidated_at, mentioned_at, occurred_start, occurred_end, tokens_cl100k)
      SELECT $1, $2, 'observation', $6::text[],
             ${vectors.param('$3')}, $4::uuid[], cardinality($4::uuid[]), $5, 'done', now(),
             (SELECT max(mentioned_at) FROM memory_units WHERE id = ANY($4::uuid[])),
             (SELECT min(occurred_start) FROM memory_units WHERE id = ANY($4::uuid[])),
-            (SELECT max(occurred_end) FROM memory_units WHERE id = ANY($4::uuid[]))
+            (SELECT max(occurred_end) FROM memory_units WHERE id = ANY($4::uuid[])), $7
      ON CONFLICT (bank_id, observation_key) DO NOTHING
      RETURNING id`,
     [
@@ -318,6 +318,7 @@ export async function insertObservation(
       observation.sourceIds,
       observation.key,
       observation.tags,
+      observation.tokens,
     ],
   );
   return row?.id;
@@ -339,6 +340,8 @@ export async function foldIntoObservation(
     sourceIds: string[];
     text: string;
     embedding: number[];
+    /** The new text's count for recall's token budget (`memoryTokens`). */
+    tokens: number;
     tags: string[];
     seen: { text: string; sourceIds: string[] | null };
   },
@@ -349,7 +352,7 @@ export async function foldIntoObservation(
               ARRAY(SELECT x FROM unnest($3::uuid[]) x WHERE NOT (x = ANY(COALESCE(o.source_memory_ids, '{}')))),
             proof_count = cardinality(COALESCE(o.source_memory_ids, '{}')) +
               cardinality(ARRAY(SELECT x FROM unnest($3::uuid[]) x WHERE NOT (x = ANY(COALESCE(o.source_memory_ids, '{}'))))),
-            text = $4, embedding = ${vectors.param('$5')},
+            text = $4, embedding = ${vectors.param('$5')}, tokens_cl100k = $9,
             mentioned_at = greatest(o.mentioned_at, (SELECT max(mentioned_at) FROM memory_units WHERE id = ANY($3::uuid[]))),
             consolidated_at = now(), updated_at = now()
       WHERE o.id = $1 AND o.bank_id = $2 AND o.fact_type = 'observation' AND o.state = 'valid'
@@ -365,6 +368,7 @@ export async function foldIntoObservation(
       observation.tags,
       observation.seen.text,
       observation.seen.sourceIds,
+      observation.tokens,
     ],
   );
   return row;

@@ -13,6 +13,7 @@ import {
   markScopeDone,
 } from './consolidation.queries.js';
 import { scopeKey } from './observation-scopes.js';
+import { cl100kStorageCounter, memoryTokens } from '../recall/token-counter.js';
 import { readObservationBefore, recordObservationChange } from '../memories/observation-history.queries.js';
 
 const MAX_ATTEMPTS = 3;
@@ -61,8 +62,9 @@ export class ObservationWriter {
       if (!text.trim()) return { effect: 'skipped', consumed: [], returned: liveIds };
       const [embedding] = await this.embedder.embed([text], signal);
       signal?.throwIfAborted();
+      const tokens = memoryTokens(await cl100kStorageCounter(), { text, context: null });
 
-      const outcome = await this.inTransaction((sql) => this.fold(sql, bankId, leaseToken, plan, liveIds, text, embedding));
+      const outcome = await this.inTransaction((sql) => this.fold(sql, bankId, leaseToken, plan, liveIds, { text, embedding, tokens }));
       if (outcome === 'stale') {
         planned = liveIds;
         continue;
@@ -79,8 +81,7 @@ export class ObservationWriter {
     leaseToken: string,
     plan: ObservationPlan,
     expected: string[],
-    text: string,
-    embedding: number[],
+    { text, embedding, tokens }: { text: string; embedding: number[]; tokens: number },
   ): Promise<WriteOutcome | 'stale'> {
     const scope = scopeKey(plan.scope);
     const locked = await lockSources(sql, expected, bankId, leaseToken, scope);
@@ -94,7 +95,15 @@ export class ObservationWriter {
     let written: WriteOutcome['written'];
     if (plan.kind === 'create') {
       const key = observationKey(bankId, live, 'create', plan.scope);
-      observationId = await insertObservation(sql, this.vectors, { bankId, text, embedding, sourceIds: live, key, tags: [...plan.scope] });
+      observationId = await insertObservation(sql, this.vectors, {
+        bankId,
+        text,
+        embedding,
+        tokens,
+        sourceIds: live,
+        key,
+        tags: [...plan.scope],
+      });
       if (!observationId) {
         // The same sources were already folded by an earlier run of this write: a no-op.
         await markScopeDone(sql, live, leaseToken, scope);
@@ -109,6 +118,7 @@ export class ObservationWriter {
         sourceIds: live,
         text,
         embedding,
+        tokens,
         tags: [...plan.scope],
         seen: plan.seen,
       });

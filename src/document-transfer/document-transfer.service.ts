@@ -22,6 +22,7 @@ import type { ClaimedOperation } from '../operations/operation.types.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
 import { type NewMemoryUnit, insertMemoryUnits, upsertDocuments } from '../retain/retain.queries.js';
+import { cl100kStorageCounter, memoryTokens } from '../recall/token-counter.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { recomputeSupersession } from '../supersession/supersession.queries.js';
@@ -82,6 +83,12 @@ export interface StoredFileDownload {
   byteSize: number;
   /** The file's bytes, a few parts at a time, each read in a short scope of its own. */
   parts: AsyncIterable<Buffer>;
+}
+
+/** A fact to import with what retain would have computed for it. */
+interface EmbeddedFact {
+  embedding: number[];
+  tokens: number;
 }
 
 interface ImportProgress {
@@ -400,7 +407,7 @@ export class DocumentTransferService {
       skipped(counts, document.id);
       return;
     }
-    const embeddings = await this.embed(document.facts, signal);
+    const written = await this.embed(document.facts, signal);
     await this.database.transaction(async (sql) => {
       await fence(sql);
       await ensureBank(sql, bankId);
@@ -432,7 +439,7 @@ export class DocumentTransferService {
         return { id, documentId: targetId, index: chunk.chunk_index, text: chunk.chunk_text };
       });
       await insertChunks(sql, bankId, chunks);
-      await this.writeFacts(sql, bankId, targetId, document.facts, embeddings, chunkIds, touchedEntities);
+      await this.writeFacts(sql, bankId, targetId, document.facts, written, chunkIds, touchedEntities);
       counts.documents_imported += 1;
       counts.facts_imported += document.facts.length;
       if (targetId !== document.id && Object.keys(counts.remapped_document_ids).length < LISTED_IDS) {
@@ -451,7 +458,7 @@ export class DocumentTransferService {
     commit: (sql: Sql) => Promise<void>,
     signal: AbortSignal,
   ): Promise<void> {
-    const embeddings = await this.embed(facts, signal);
+    const written = await this.embed(facts, signal);
     await this.database.transaction(async (sql) => {
       await fence(sql);
       await ensureBank(sql, bankId);
@@ -462,14 +469,14 @@ export class DocumentTransferService {
       );
       const seen = new Set(held.map((row) => looseKey(row.text, new Date(row.mentioned_at))));
       const fresh = facts.flatMap((fact, index) =>
-        seen.has(looseKey(fact.text, dateOrNull(fact.mentioned_at))) ? [] : [{ fact, embedding: embeddings[index] }],
+        seen.has(looseKey(fact.text, dateOrNull(fact.mentioned_at))) ? [] : [{ fact, embedded: written[index] }],
       );
       await this.writeFacts(
         sql,
         bankId,
         null,
         fresh.map(({ fact }) => fact),
-        fresh.map(({ embedding }) => embedding),
+        fresh.map(({ embedded }) => embedded),
         new Map(),
         [],
       );
@@ -479,9 +486,10 @@ export class DocumentTransferService {
     });
   }
 
-  private async embed(facts: TransferFact[], signal: AbortSignal): Promise<number[][]> {
+  /** Each fact's embedding and its count for recall's token budget, made before any connection is held. */
+  private async embed(facts: TransferFact[], signal: AbortSignal): Promise<EmbeddedFact[]> {
     if (facts.length === 0) return [];
-    return this.ai.embedder
+    const embeddings = await this.ai.embedder
       .embed(
         facts.map((fact) => fact.text),
         signal,
@@ -489,6 +497,11 @@ export class DocumentTransferService {
       .catch((error: unknown) => {
         throw fromExternalFailure(error);
       });
+    const counter = await cl100kStorageCounter();
+    return facts.map((fact, index) => ({
+      embedding: embeddings[index],
+      tokens: memoryTokens(counter, { text: fact.text, context: fact.context ?? null }),
+    }));
   }
 
   /** The memories of one document (or loose ones), their entities and links, as retain writes them. */
@@ -497,7 +510,7 @@ export class DocumentTransferService {
     bankId: string,
     documentId: string | null,
     facts: TransferFact[],
-    embeddings: number[][],
+    written: EmbeddedFact[],
     chunkIds: Map<number, string>,
     touchedEntities: string[],
   ): Promise<void> {
@@ -512,7 +525,8 @@ export class DocumentTransferService {
       mentionedAt: dateOrNull(fact.mentioned_at) ?? dateOrNull(fact.event_date),
       metadata: fact.metadata,
       tags: fact.tags,
-      embedding: embeddings[index],
+      embedding: written[index].embedding,
+      tokens: written[index].tokens,
       observationScopes: scopesOf(fact),
       attributeKey: fact.attribute_key ?? null,
     }));

@@ -281,6 +281,8 @@ export interface MemoryEditChange {
   context: string | null;
   /** Computed from `text` in phase 1; `null` keeps the stored one. */
   embedding: number[] | null;
+  /** `text` and `context`'s count for recall's token budget (`memoryTokens`), computed in phase 1. */
+  tokens: number;
   /** Stamps `edited_at`. */
   contentChanged: boolean;
   /** `null` keeps the state. */
@@ -301,7 +303,7 @@ export async function updateEditedMemory(
 ): Promise<EditStampsRow> {
   const [stamps] = await sql.query<EditStampsRow>(
     `UPDATE memory_units
-          SET text = $3, context = $4,
+          SET text = $3, context = $4, tokens_cl100k = $10,
               embedding = CASE WHEN $5::boolean THEN ${vectors.param('$6')} ELSE embedding END,
               edited_at = CASE WHEN $7::boolean THEN now() ELSE edited_at END,
               state = COALESCE($8, state),
@@ -321,6 +323,7 @@ export async function updateEditedMemory(
       change.contentChanged,
       change.state,
       change.reason,
+      change.tokens,
     ],
   );
   return stamps;

@@ -12,6 +12,7 @@ import { attributeKeysOf, recomputeSupersession, setAttributeKey } from '../supe
 import { retagMemories } from '../consolidation/source-changes.queries.js';
 import { invalidateObservationsBuiltOn, requeueForConsolidation } from '../consolidation/observation-scopes.queries.js';
 import { type EditSnapshotRow, lockEditSnapshot, readEditSnapshot, updateEditedMemory, updateMemoryFacts } from './memories.queries.js';
+import { cl100kStorageCounter, memoryTokens } from '../recall/token-counter.js';
 import { MemoriesService } from './memories.service.js';
 import type { MemoryRecord } from './memory.types.js';
 
@@ -52,6 +53,7 @@ interface Prepared {
   context: string | null;
   contentChanged: boolean;
   embedding: number[] | null;
+  tokens: number;
   entities: ExtractedEntity[];
 }
 
@@ -135,7 +137,8 @@ export class MemoryEditService {
       }
       embedding = vector;
     }
-    return { snapshot, text, context, contentChanged, embedding, entities: textChanged ? mergeEntities(properNouns(text)) : [] };
+    const tokens = memoryTokens(await cl100kStorageCounter(), { text, context });
+    return { snapshot, text, context, contentChanged, embedding, tokens, entities: textChanged ? mergeEntities(properNouns(text)) : [] };
   }
 
   /** Phase 2: one short transaction. */
@@ -158,6 +161,7 @@ export class MemoryEditService {
       text: prepared.text,
       context: prepared.context,
       embedding: prepared.embedding,
+      tokens: prepared.tokens,
       contentChanged: prepared.contentChanged,
       state: edit.state ?? null,
       reason: edit.reason ?? (invalidating ? 'invalidated by user' : null),

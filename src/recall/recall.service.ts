@@ -32,7 +32,7 @@ import {
 import { type EntityObservation, type LinkedEntity, type MemoryRow, loadCandidates } from './recalled-rows.js';
 import { InvalidTagGroupError, parseTagGroups } from './tag-groups.js';
 import { type TemporalRange, parseTemporalQuery } from './temporal-query.js';
-import { type TokenCounter, cl100kTokenCounter, trimToTokenBudget } from './token-counter.js';
+import { type TokenCounter, cl100kTokenCounter, memoryTokens, trimToTokenBudget } from './token-counter.js';
 import type { BankVectorIndexService } from '../storage/bank-vector-indexes.service.js';
 import { memoriesHeldUpTo } from '../storage/bank-size.queries.js';
 
@@ -171,7 +171,7 @@ export class RecallService {
     ranked: RankedCandidate[],
     counter: TokenCounter,
   ): { results: RecalledMemory[]; entities: Record<string, RecalledEntity> | null; tokens: number; trimmed: number } {
-    const tokensOf = (candidate: RankedCandidate) => memoryTokens(counter, rows.get(candidate.fused.id)!);
+    const tokensOf = (candidate: RankedCandidate) => budgetTokens(counter, rows.get(candidate.fused.id)!);
     let { kept, tokens } = trimToTokenBudget(ranked, tokensOf, plan.maxTokens);
     if (plan.preferObservations) {
       // Dropping a raw fact frees budget, which may let in another observation that covers more
@@ -471,8 +471,9 @@ function documentText(row: MemoryRow): string {
   return row.context ? `${row.text}\n${row.context}` : row.text;
 }
 
-function memoryTokens(counter: TokenCounter, row: MemoryRow): number {
-  return counter.count(row.text) + (row.context ? counter.count(row.context) : 0);
+/** The count its writer stored, or one made here for a row written without it. */
+function budgetTokens(counter: TokenCounter, row: MemoryRow): number {
+  return row.tokens_cl100k ?? memoryTokens(counter, row);
 }
 
 function toRecalledMemory(row: MemoryRow, candidate: RankedCandidate): RecalledMemory {

@@ -18,6 +18,8 @@ export interface MemoryRow {
   source_memory_ids: string[] | null;
   /** The newer memory that replaced this one (docs/ARCHITECTURE.md, "Supersession"). */
   superseded_by: string | null;
+  /** Its cl100k tokens (text and context) as its writer counted them; `null` where none is stored. */
+  tokens_cl100k: number | null;
   /** The memory's entities, by canonical name. */
   entities: LinkedEntity[];
 }
@@ -94,7 +96,8 @@ export async function loadCandidates(sql: Sql, scope: RecallScope, ids: string[]
   const [result] = await sql.query<{ rows: StoredRow[] | null; observations: Array<[string, string, string | null]> | null }>(
     `WITH found AS MATERIALIZED (
        SELECT m.id, m.text, m.context, m.fact_type, m.occurred_start, m.occurred_end, m.mentioned_at,
-              m.document_id, m.metadata, m.tags, m.source_memory_ids, m.superseded_by, linked.linked_entities
+              m.document_id, m.metadata, m.tags, m.source_memory_ids, m.superseded_by, m.tokens_cl100k,
+              linked.linked_entities
          FROM memory_units m
          LEFT JOIN LATERAL (
            SELECT json_agg(json_build_array(e.id, e.name, e.canonical_name)) AS linked_entities

@@ -4,6 +4,7 @@ export interface TokenCounter {
 }
 
 let loading: Promise<TokenCounter> | undefined;
+let loadingEncoder: Promise<(text: string) => number> | undefined;
 
 /** Special-token text such as "<|endoftext|>" in a memory is counted as ordinary text, not refused. */
 const AS_ORDINARY_TEXT = { disallowedSpecial: new Set<string>() };
@@ -20,16 +21,41 @@ const AS_ORDINARY_TEXT = { disallowedSpecial: new Set<string>() };
  */
 export function cl100kTokenCounter(): Promise<TokenCounter> {
   if (!loading) {
-    loading = load();
+    loading = cl100kEncoder().then((count) => new RememberingCounter(count));
     // A failed load must not stay cached: the next recall tries again.
     loading.catch(() => (loading = undefined));
   }
   return loading;
 }
 
-async function load(): Promise<TokenCounter> {
-  const { countTokens } = await import('gpt-tokenizer/encoding/cl100k_base');
-  return new RememberingCounter((text) => countTokens(text, AS_ORDINARY_TEXT));
+/**
+ * The same encoding without the remembered counts: what writers use to store a memory's count
+ * (`memoryTokens`), each text counted once, when it is written, so keeping it would only push
+ * out the counts recall reuses.
+ */
+export async function cl100kStorageCounter(): Promise<TokenCounter> {
+  return { count: await cl100kEncoder() };
+}
+
+function cl100kEncoder(): Promise<(text: string) => number> {
+  if (!loadingEncoder) {
+    loadingEncoder = import('gpt-tokenizer/encoding/cl100k_base').then(
+      ({ countTokens }) =>
+        (text: string) =>
+          countTokens(text, AS_ORDINARY_TEXT),
+    );
+    loadingEncoder.catch(() => (loadingEncoder = undefined));
+  }
+  return loadingEncoder;
+}
+
+/**
+ * What a memory costs a recall's token budget: its text, then its context if any. Stored with the
+ * memory (`memory_units.tokens_cl100k`) by whoever writes it, so that recall reads the count rather
+ * than counting; recall counts a row itself only where no count is stored.
+ */
+export function memoryTokens(counter: TokenCounter, memory: { text: string; context: string | null }): number {
+  return counter.count(memory.text) + (memory.context ? counter.count(memory.context) : 0);
 }
 
 /** Characters of text whose counts are kept: some 20,000 memories of a typical sentence, a few MB. */

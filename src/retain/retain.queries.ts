@@ -36,6 +36,8 @@ export interface NewMemoryUnit {
   observationScopes: ObservationScopesSpec | null;
   /** Which fact about whom it states, for supersession; `null` when the rule is not sure. */
   attributeKey: string | null;
+  /** What it costs recall's token budget (`memoryTokens`); `null` leaves the counting to recall. */
+  tokens: number | null;
 }
 
 /**
@@ -122,13 +124,15 @@ export async function insertMemoryUnits(sql: Sql, vectors: VectorBackend, bankId
     await sql.query(
       `INSERT INTO memory_units
          (id, bank_id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
-          observation_scopes, attribute_key, chunk_id)
+          observation_scopes, attribute_key, chunk_id, tokens_cl100k)
        SELECT u.id, $1, u.document_id, u.text, u.context, u.fact_type, u.occurred_start, u.occurred_end, COALESCE(u.mentioned_at, now()),
-              u.metadata::jsonb, u.tags::text[], ${vectors.param('u.embedding')}, u.observation_scopes::jsonb, u.attribute_key, u.chunk_id
+              u.metadata::jsonb, u.tags::text[], ${vectors.param('u.embedding')}, u.observation_scopes::jsonb, u.attribute_key, u.chunk_id,
+              u.tokens
          FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[],
-                     $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[]) WITH ORDINALITY
+                     $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[], $16::int[])
+              WITH ORDINALITY
               AS u(id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
-                   observation_scopes, attribute_key, chunk_id, ord)
+                   observation_scopes, attribute_key, chunk_id, tokens, ord)
         ORDER BY u.ord`,
       [
         bankId,
@@ -146,6 +150,7 @@ export async function insertMemoryUnits(sql: Sql, vectors: VectorBackend, bankId
         chunk.map((unit) => (unit.observationScopes === null ? null : JSON.stringify(unit.observationScopes))),
         chunk.map((unit) => unit.attributeKey),
         chunk.map((unit) => unit.chunkId),
+        chunk.map((unit) => unit.tokens),
       ],
     );
     offset += chunk.length;

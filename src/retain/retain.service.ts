@@ -25,6 +25,7 @@ import { DEFAULT_CHUNK_SIZE, splitIntoChunks } from '../documents/chunking.js';
 import { type NewChunk, configuredChunkSize, deleteDocumentsChunks, insertChunks } from '../documents/chunks.queries.js';
 import { randomUUID } from 'node:crypto';
 import { isUuid } from '../storage/uuid.js';
+import { cl100kStorageCounter, memoryTokens } from '../recall/token-counter.js';
 import type { LlmCallContext } from '../external/llm-client.js';
 import { type ExtractedFact, type ExtractionInput, extractFactsBySentence, extractFactsWithLlm } from './fact-extraction.js';
 import {
@@ -47,7 +48,8 @@ interface PreparedItem {
   /** The item's content as stored: cut at the bank's `retain_chunk_size`, each chunk extracted on its own. */
   chunks: string[];
   /** `chunk` is the index, in `chunks`, of the chunk the fact was extracted from. */
-  facts: Array<ExtractedFact & { embedding: number[]; chunk: number }>;
+  /** `tokens`: what the fact costs recall's budget (`memoryTokens`), counted here, before any connection is held. */
+  facts: Array<ExtractedFact & { embedding: number[]; chunk: number; tokens: number }>;
 }
 
 /** An append's extraction, and the content hash under the lock each appended document must still have. */
@@ -255,13 +257,18 @@ export class RetainService {
     );
     const texts = extracted.flatMap(({ facts }) => facts.map((fact) => fact.text));
     const embeddings = texts.length ? await this.ai.embedder.embed(texts, signal) : [];
+    const counter = await cl100kStorageCounter();
     let next = 0;
     const items = extracted.map(({ item, tags, scopes, chunks, facts }) => ({
       item,
       tags,
       scopes,
       chunks,
-      facts: facts.map((fact) => ({ ...fact, embedding: embeddings[next++] })),
+      facts: facts.map((fact) => ({
+        ...fact,
+        embedding: embeddings[next++],
+        tokens: memoryTokens(counter, { text: fact.text, context: item.context ?? null }),
+      })),
     }));
     return { items, appendBases };
   }
@@ -298,6 +305,7 @@ export class RetainService {
           embedding: fact.embedding,
           observationScopes: scopes,
           attributeKey: attributeKeyOf(fact),
+          tokens: fact.tokens,
         });
         mentions.push(fact.entities.map((entity) => canonicalEntityName(entity.name)));
       }

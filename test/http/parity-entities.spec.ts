@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HindsightClient, createClient, createConfig, sdk } from '@vectorize-io/hindsight-client';
+import { getEncoding } from 'js-tiktoken';
 import type { DataSource } from 'typeorm';
 import { BankGraphService, EntitiesService } from '../../src/index.js';
 import { WatchdogService } from '../../src/health/watchdog.service.js';
@@ -390,6 +391,7 @@ describe.each([
   });
 
   describe('document transfer', () => {
+    const cl100k = getEncoding('cl100k_base');
     const copy = 'people-copy';
     const queries = ['Where did Alice meet Bob?', 'Who founded Acme?', 'Where does Carol live?', 'Paris'];
     let archive: Buffer;
@@ -449,6 +451,13 @@ describe.each([
       expect(document).toMatchObject({ original_text: 'Alice and Bob founded Acme together.', tags: ['work'] });
       const entities = (await sdk.listEntities({ client: raw, path: { bank_id: copy } })).data!.items.map((item) => item.canonical_name);
       expect(entities).toEqual(expect.arrayContaining(['Alice', 'Bob', 'Acme', 'Paris', 'Carol', 'Oslo']));
+      // Imported as retain writes: each with its count for recall's token budget.
+      const stored = await app.app
+        .get<DataSource>(MEMORY_DATA_SOURCE)
+        .query(`SELECT text, context, tokens_cl100k FROM memory_units WHERE bank_id = $1`, [copy]);
+      expect(stored).toHaveLength(3);
+      for (const row of stored)
+        expect(row.tokens_cl100k).toBe(cl100k.encode(row.text).length + (row.context ? cl100k.encode(row.context).length : 0));
 
       const count = await memoryCount(copy);
       expect(await importArchive(copy)).toMatchObject({

@@ -231,6 +231,26 @@ describe.each([
     expect((await recall({ query: 'Orla Venn bees harbour', maxTokens: 0 })).results).toEqual([]);
   });
 
+  it('budgets a memory by the count its writer stored rather than counting it again', async () => {
+    const request = { query: 'Orla Venn bees harbour', types: ['world' as const], trace: true };
+    const counted = await recall(request);
+    expect(keysOf(counted).slice(0, 2).sort()).toEqual(['long', 'world']);
+    const long = counted.results.find((memory) => memory.id === ids.get('long'))!;
+    const longTokens = encoding.encode(long.text).length + encoding.encode(long.context!).length;
+    await database.query(`UPDATE memory_units SET tokens_cl100k = $2 WHERE id = $1`, [ids.get('long'), longTokens + 1000]);
+    try {
+      const stored = await recall(request);
+      expect(stored.results.map((memory) => memory.id)).toEqual(counted.results.map((memory) => memory.id));
+      expect(stored.trace!.tokens).toBe(counted.trace!.tokens + 1000);
+      // The budget that held every result now stops at the one that says it costs 1,000 more.
+      const trimmed = await recall({ ...request, maxTokens: counted.trace!.tokens });
+      const longAt = counted.results.indexOf(long);
+      expect(trimmed.results.map((memory) => memory.id)).toEqual(counted.results.slice(0, longAt).map((memory) => memory.id));
+    } finally {
+      await database.query(`UPDATE memory_units SET tokens_cl100k = NULL WHERE id = $1`, [ids.get('long')]);
+    }
+  });
+
   it('traces every arm, the fusion and the stages only when asked', async () => {
     const outcome = await recall({ query: 'What did Orla Venn do with the bees yesterday?', trace: true });
     const trace = outcome.trace!;

@@ -16,6 +16,7 @@ import { AuditLog1765500000000 } from './1765500000000-audit-log.js';
 import { KnowledgeBase1765700000000 } from './1765700000000-knowledge-base.js';
 import { StoredFiles1765800000000 } from './1765800000000-stored-files.js';
 import { EntityLinkTime1765900000000 } from './1765900000000-entity-link-time.js';
+import { MemoryTokenCount1766000000000 } from './1766000000000-memory-token-count.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -37,6 +38,7 @@ export const MEMORY_MIGRATIONS = [
   KnowledgeBase1765700000000,
   StoredFiles1765800000000,
   EntityLinkTime1765900000000,
+  MemoryTokenCount1766000000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

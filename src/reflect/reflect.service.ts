@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';
-import { BanksService } from '../banks/banks.service.js';
 import { DirectivesService, directivesPrompt } from '../directives/directives.service.js';
 import { AiClients } from '../external/ai-clients.js';
 import { LlmOutputError } from '../external/external-errors.js';
@@ -46,7 +45,6 @@ export class ReflectService {
   private readonly logger = new Logger(ReflectService.name);
 
   constructor(
-    @Inject(BanksService) private readonly banks: BanksService,
     @Inject(RecallService) private readonly recaller: RecallService,
     @Inject(AiClients) private readonly ai: AiClients,
     @Inject(DirectivesService) private readonly directives: DirectivesService,
@@ -71,7 +69,6 @@ export class ReflectService {
       );
     }
     const validate = wantsSchema ? compileResponseSchema(request.responseSchema) : undefined;
-    await this.banks.assertExists(bankId);
 
     const trace: ReflectTrace = { toolCalls: [], llmCalls: [] };
     const recallInput = {
@@ -93,6 +90,8 @@ export class ReflectService {
         tagsMatch: request.tagsMatch,
         tagGroups: request.tagGroups,
         includeEntities: null,
+        // Checked on recall's connection rather than on one of its own.
+        bankMustExist: true,
       },
       signal,
     );

@@ -1,9 +1,11 @@
+import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
 import { ExternalCallGuard } from '../../src/external/external-call-guard.js';
 import { toHttpError } from '../../src/http/memory-exception.filter.js';
 import { MemoryErrorCode } from '../../src/memory.exception.js';
 import { ReflectService } from '../../src/reflect/reflect.service.js';
+import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { bootOnPglite } from '../helpers/memory-app.js';
 import { seedTexts } from '../helpers/recall-fixtures.js';
@@ -97,5 +99,26 @@ describe('reflect without an LLM', () => {
     ).toEqual(ids.slice(0, 2).sort());
     for (const fact of outcome.basedOn) expect(outcome.text).toContain(fact.text);
     expect(app.get(ExternalCallGuard).violations).toBe(0);
+  });
+
+  it("checks the bank on recall's connection: one checkout per reflect", async () => {
+    await seed(app, 'one-scope', ['Erin rows on the river at dawn.']);
+    const database = app.get(MemoryDatabase);
+    // Only the scopes reflect opened: the background workers open their own meanwhile.
+    const fromReflect: number[] = [];
+    const spy = jest.spyOn(database, 'withConnection').mockImplementation(function (this: MemoryDatabase, work) {
+      if (/ReflectService/.test(new Error().stack ?? '')) fromReflect.push(1);
+      return MemoryDatabase.prototype.withConnection.call(this, work) as ReturnType<MemoryDatabase['withConnection']>;
+    });
+    try {
+      const outcome = await app.get(ReflectService).reflect('one-scope', { query: 'Who rows on the river?' });
+      expect(outcome.basedOn.map((fact) => fact.text)).toEqual(['Erin rows on the river at dawn.']);
+      expect(fromReflect).toHaveLength(1);
+      await expect(app.get(ReflectService).reflect('no-such-bank', { query: 'Who rows?' })).rejects.toMatchObject({
+        code: MemoryErrorCode.BankNotFound,
+      });
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

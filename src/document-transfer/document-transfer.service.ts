@@ -407,7 +407,7 @@ export class DocumentTransferService {
       skipped(counts, document.id);
       return;
     }
-    const written = await this.embed(document.facts, signal);
+    const embedded = await this.embed(document.facts, signal);
     await this.database.transaction(async (sql) => {
       await fence(sql);
       await ensureBank(sql, bankId);
@@ -439,7 +439,7 @@ export class DocumentTransferService {
         return { id, documentId: targetId, index: chunk.chunk_index, text: chunk.chunk_text };
       });
       await insertChunks(sql, bankId, chunks);
-      await this.writeFacts(sql, bankId, targetId, document.facts, written, chunkIds, touchedEntities);
+      await this.writeFacts(sql, bankId, targetId, document.facts, embedded, chunkIds, touchedEntities);
       counts.documents_imported += 1;
       counts.facts_imported += document.facts.length;
       if (targetId !== document.id && Object.keys(counts.remapped_document_ids).length < LISTED_IDS) {
@@ -458,7 +458,7 @@ export class DocumentTransferService {
     commit: (sql: Sql) => Promise<void>,
     signal: AbortSignal,
   ): Promise<void> {
-    const written = await this.embed(facts, signal);
+    const embedded = await this.embed(facts, signal);
     await this.database.transaction(async (sql) => {
       await fence(sql);
       await ensureBank(sql, bankId);
@@ -469,7 +469,7 @@ export class DocumentTransferService {
       );
       const seen = new Set(held.map((row) => looseKey(row.text, new Date(row.mentioned_at))));
       const fresh = facts.flatMap((fact, index) =>
-        seen.has(looseKey(fact.text, dateOrNull(fact.mentioned_at))) ? [] : [{ fact, embedded: written[index] }],
+        seen.has(looseKey(fact.text, dateOrNull(fact.mentioned_at))) ? [] : [{ fact, embedded: embedded[index] }],
       );
       await this.writeFacts(
         sql,
@@ -510,7 +510,7 @@ export class DocumentTransferService {
     bankId: string,
     documentId: string | null,
     facts: TransferFact[],
-    written: EmbeddedFact[],
+    embedded: EmbeddedFact[],
     chunkIds: Map<number, string>,
     touchedEntities: string[],
   ): Promise<void> {
@@ -525,8 +525,8 @@ export class DocumentTransferService {
       mentionedAt: dateOrNull(fact.mentioned_at) ?? dateOrNull(fact.event_date),
       metadata: fact.metadata,
       tags: fact.tags,
-      embedding: written[index].embedding,
-      tokens: written[index].tokens,
+      embedding: embedded[index].embedding,
+      tokens: embedded[index].tokens,
       observationScopes: scopesOf(fact),
       attributeKey: fact.attribute_key ?? null,
     }));

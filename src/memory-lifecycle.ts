@@ -1,4 +1,5 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { cl100kStorageCounter } from './recall/token-counter.js';
 import { ReadinessService } from './health/readiness.service.js';
 import { WatchdogService } from './health/watchdog.service.js';
 import { BankVectorIndexService } from './storage/bank-vector-indexes.service.js';
@@ -21,6 +22,8 @@ import type { ShutdownStage } from './lifecycle/shutdown-stage.js';
  */
 @Injectable()
 export class MemoryLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(MemoryLifecycle.name);
+
   constructor(
     @Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator,
     @Inject(ReadinessService) private readonly readiness: ReadinessService,
@@ -34,7 +37,12 @@ export class MemoryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const startup: Array<[ShutdownStage, () => Promise<void> | void]> = [
+    const startup: Array<[ShutdownStage | 'token encoding', () => Promise<void> | void]> = [
+      // Before any worker: evaluating the encoding's module blocks the event loop for a few
+      // hundred milliseconds, more on a loaded machine, and the first retain, edit or observation
+      // write (which count tokens) would otherwise pay it while holding leases that their
+      // heartbeats, stalled behind it, can no longer renew.
+      ['token encoding', () => this.loadTokenEncoding()],
       ['watchdog', () => this.watchdog.start()],
       ['watchdog', () => this.bankIndexes.start()],
       ['webhooks', () => this.webhooks.start()],
@@ -47,6 +55,12 @@ export class MemoryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     for (const [stage, start] of startup) {
       await this.coordinator.guardStartup(stage, start);
     }
+  }
+
+  private async loadTokenEncoding(): Promise<void> {
+    const startedAt = performance.now();
+    await cl100kStorageCounter();
+    this.logger.log(`Loaded the cl100k_base token encoding in ${Math.round(performance.now() - startedAt)} ms`);
   }
 
   /**

@@ -73,6 +73,20 @@ describe('MemoryModule in a host application', () => {
     await app.close();
   });
 
+  it('loads the token encoding during startup, before the background workers run', async () => {
+    const booted = await bootMemory({ databaseUrl: 'pglite://memory/encoding', watchdogIntervalMs: 60_000 });
+    try {
+      const lines = booted.logs.lines;
+      const loaded = lines.findIndex((line) => /^Loaded the cl100k_base token encoding in \d+ ms$/.test(line));
+      // The scheduler starts after the operations worker and consolidation, and logs when it does.
+      const scheduler = lines.findIndex((line) => line.startsWith('Consolidation schedule'));
+      expect(loaded).toBeGreaterThan(-1);
+      expect(scheduler).toBeGreaterThan(loaded);
+    } finally {
+      await booted.app?.close();
+    }
+  });
+
   it('answers /health/ready 503 from the moment shutdown starts', async () => {
     let releaseScheduler!: () => void;
     const coordinator = new ShutdownCoordinator({ timeoutMs: 5000 });

@@ -5,7 +5,7 @@ import { cl100kStorageCounter, memoryTokens } from '../../src/recall/token-count
 import type { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { DEFAULT_BANK_VECTOR_INDEXES } from '../../src/memory.options.js';
 import { bankIndexChanges, createBankIndex } from '../../src/storage/bank-vector-indexes.queries.js';
-import { type VectorBackend, sharedIndexName } from '../../src/storage/vector-backend.js';
+import { type VectorBackend, sharedIndexName, vectorComponents } from '../../src/storage/vector-backend.js';
 import type { SyntheticMemory } from './synthetic-memories.js';
 
 /**
@@ -28,7 +28,7 @@ export interface PreparedMemory {
   text: string;
   timestamp: Date;
   entities: Array<{ canonical: string; name: string }>;
-  /** The embedding's components joined by commas: the body of both back ends' text forms. */
+  /** The embedding's components as `vectorComponents` prints them: the body of both back ends' text forms. */
   components: string;
 }
 
@@ -46,7 +46,7 @@ export function prepareMemories(memories: readonly SyntheticMemory[], dimension:
       text: fact.text,
       timestamp: memory.timestamp,
       entities: fact.entities.map((entity) => ({ canonical: canonicalEntityName(entity.name), name: entity.name })),
-      components: hashingVector(fact.text, dimension).join(','),
+      components: vectorComponents(hashingVector(fact.text, dimension)),
     };
   });
 }

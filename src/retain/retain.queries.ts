@@ -146,7 +146,8 @@ export async function insertMemoryUnits(sql: Sql, vectors: VectorBackend, bankId
         chunk.map((unit) => unit.mentionedAt),
         chunk.map((unit) => JSON.stringify(unit.metadata)),
         chunk.map((unit) => textArrayLiteral(unit.tags)),
-        chunk.map((unit) => embeddingText(vectors, unit.embedding)),
+        // Text, cast back by the back end's `param`: a bound `real[]` would be flattened by `unnest`.
+        chunk.map((unit) => vectors.serialize(unit.embedding)),
         chunk.map((unit) => (unit.observationScopes === null ? null : JSON.stringify(unit.observationScopes))),
         chunk.map((unit) => unit.attributeKey),
         chunk.map((unit) => unit.chunkId),
@@ -169,10 +170,4 @@ function* chunks<T>(rows: T[]): Generator<T[]> {
  */
 function textArrayLiteral(values: string[]): string {
   return `{${values.map((value) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
-}
-
-/** The embedding as text, cast back by the back end's `param`: a `real[]` embedding would be flattened by `unnest` too. */
-function embeddingText(vectors: VectorBackend, embedding: number[]): string {
-  const value = vectors.serialize(embedding);
-  return Array.isArray(value) ? `{${value.join(',')}}` : String(value);
 }

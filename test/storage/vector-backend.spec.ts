@@ -2,6 +2,7 @@ import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { EmbeddingDimensionMismatchError, prepareVectorBackend, sharedIndexName } from '../../src/storage/vector-backend.js';
 import { LogCapture } from '../helpers/log-capture.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
 function unit(vector: number[]): number[] {
@@ -69,6 +70,25 @@ describe.each([
     );
     expect(nearest.map((row) => row.text)).toEqual(['north-east', 'north', 'east']);
     expect(nearest[0].distance).toBeCloseTo(1 - (0.9 + 1) / Math.hypot(0.9, 1) / Math.SQRT2, 5);
+  });
+
+  it('binds each component in 9 significant digits, and the database stores exactly its float4', async () => {
+    const backend = await database.withConnection((sql) => prepareVectorBackend(sql, 3));
+    const random = seededRandom(41);
+    // Doubles with 17 significant digits, one tiny enough for an exponent, and a zero.
+    const vectors = [
+      ...Array.from({ length: 20 }, () => [random() * 2 - 1, random() * 1e-3, random() * 7]),
+      [0, 1.2345678901234567e-12, -1],
+    ];
+    for (const vector of vectors) {
+      const text = backend.serialize(vector);
+      for (const component of text.slice(1, -1).split(',')) {
+        expect(component.replace(/^-/, '').replace(/e.*$/, '').replace('.', '').replace(/^0+/, '').length).toBeLessThanOrEqual(9);
+      }
+      const [{ stored }] = await database.query<{ stored: number[] }>(`SELECT (${backend.param('$1')})::real[] AS stored`, [text]);
+      // PostgreSQL prints a float4 in the shortest digits that read back as it: `fround` recovers it.
+      expect(stored.map((component) => Math.fround(Number(component)))).toEqual(Array.from(Float32Array.from(vector)));
+    }
   });
 
   it('refuses a different embedding dimension than the one the database holds', async () => {

@@ -254,12 +254,23 @@ describe('PostgreSQL restart under a running server', () => {
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     try {
-      const raw = (
-        await db.query<{ id: string; consolidation_status: string }>(
-          `SELECT id::text AS id, consolidation_status FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation'`,
-          [BANK],
-        )
-      ).rows;
+      // Waited for, not read once: a batch of the attempt the outage broke may still hold its
+      // memories under a lease it renews when the retry completes, and finishes them itself
+      // (ConsolidationService.consolidateOnceLeasesLapse: what a live holder still holds after
+      // one wait is its own to finish).
+      const raw = await eventually(
+        async () =>
+          (
+            await db.query<{ id: string; consolidation_status: string; lease_token: string | null }>(
+              `SELECT id::text AS id, consolidation_status, lease_token::text AS lease_token, lease_expires_at - now() AS lease_left
+                 FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation'`,
+              [BANK],
+            )
+          ).rows,
+        (rows) => rows.length === 6 && rows.every((row) => row.consolidation_status === 'done'),
+        20_000,
+        100,
+      );
       expect(raw).toHaveLength(6);
       expect(raw.map((row) => row.consolidation_status)).toEqual(raw.map(() => 'done'));
       const observations = (

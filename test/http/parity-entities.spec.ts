@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HindsightClient, createClient, createConfig, sdk } from '@vectorize-io/hindsight-client';
-import { getEncoding } from 'js-tiktoken';
 import type { DataSource } from 'typeorm';
 import { BankGraphService, EntitiesService } from '../../src/index.js';
 import { WatchdogService } from '../../src/health/watchdog.service.js';
 import { MEMORY_DATA_SOURCE } from '../../src/memory.constants.js';
+import { oracleMemoryTokens } from '../helpers/cl100k-oracle.js';
 import { eventually } from '../helpers/eventually.js';
 import { bootMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
@@ -391,7 +391,6 @@ describe.each([
   });
 
   describe('document transfer', () => {
-    const cl100k = getEncoding('cl100k_base');
     const copy = 'people-copy';
     const queries = ['Where did Alice meet Bob?', 'Who founded Acme?', 'Where does Carol live?', 'Paris'];
     let archive: Buffer;
@@ -456,8 +455,7 @@ describe.each([
         .get<DataSource>(MEMORY_DATA_SOURCE)
         .query(`SELECT text, context, tokens_cl100k FROM memory_units WHERE bank_id = $1`, [copy]);
       expect(stored).toHaveLength(3);
-      for (const row of stored)
-        expect(row.tokens_cl100k).toBe(cl100k.encode(row.text).length + (row.context ? cl100k.encode(row.context).length : 0));
+      for (const row of stored) expect(row.tokens_cl100k).toBe(oracleMemoryTokens(row.text, row.context));
 
       const count = await memoryCount(copy);
       expect(await importArchive(copy)).toMatchObject({

@@ -8,6 +8,7 @@ import type { RecallOutcome, RecallRequest, RecallSettings, TagsMatch } from '..
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { type VectorBackend, prepareVectorBackend } from '../../src/storage/vector-backend.js';
+import { oracleMemoryTokens } from '../helpers/cl100k-oracle.js';
 import { LogCapture } from '../helpers/log-capture.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { type SeedMemory, seedMemories } from '../helpers/recall-fixtures.js';
@@ -212,9 +213,7 @@ describe.each([
   it('trims to maxTokens counted with cl100k_base over text and context, keeping the ranking', async () => {
     const untrimmed = await recall({ query: 'Orla Venn bees harbour', types: ['world'], trace: true });
     expect(keysOf(untrimmed).slice(0, 2).sort()).toEqual(['long', 'world']);
-    const tokens = untrimmed.results.map(
-      (memory) => encoding.encode(memory.text).length + (memory.context ? encoding.encode(memory.context).length : 0),
-    );
+    const tokens = untrimmed.results.map((memory) => oracleMemoryTokens(memory.text, memory.context));
     expect(untrimmed.trace!.tokens).toBe(tokens.reduce((sum, count) => sum + count, 0));
     expect(untrimmed.trace!.trimmed).toBe(0);
 
@@ -236,7 +235,7 @@ describe.each([
     const counted = await recall(request);
     expect(keysOf(counted).slice(0, 2).sort()).toEqual(['long', 'world']);
     const long = counted.results.find((memory) => memory.id === ids.get('long'))!;
-    const longTokens = encoding.encode(long.text).length + encoding.encode(long.context!).length;
+    const longTokens = oracleMemoryTokens(long.text, long.context);
     await database.query(`UPDATE memory_units SET tokens_cl100k = $2 WHERE id = $1`, [ids.get('long'), longTokens + 1000]);
     try {
       const stored = await recall(request);

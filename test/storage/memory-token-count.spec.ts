@@ -1,10 +1,10 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { getEncoding } from 'js-tiktoken';
 import { ConsolidationService } from '../../src/consolidation/consolidation.service.js';
 import { MemoryEditService } from '../../src/memories/memory-edit.service.js';
 import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import { oracleMemoryTokens } from '../helpers/cl100k-oracle.js';
 import { bootOnPglite } from '../helpers/memory-app.js';
 
 /**
@@ -12,9 +12,7 @@ import { bootOnPglite } from '../helpers/memory-app.js';
  * 1766000000000) is written by every writer, and never outlives the text it was counted from.
  */
 describe('stored token counts (PGlite)', () => {
-  const cl100k = getEncoding('cl100k_base');
-  const tokensOf = (text: string, context: string | null = null) =>
-    cl100k.encode(text).length + (context ? cl100k.encode(context).length : 0);
+  const tokensOf = oracleMemoryTokens;
   let app: INestApplicationContext;
   let database: MemoryDatabase;
 

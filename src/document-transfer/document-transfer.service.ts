@@ -7,13 +7,7 @@ import { BanksService } from '../banks/banks.service.js';
 import { parseScopesSpec } from '../consolidation/observation-scopes.js';
 import { deleteDocumentsMemories } from '../consolidation/source-changes.queries.js';
 import { type NewChunk, deleteDocumentsChunks, insertChunks } from '../documents/chunks.queries.js';
-import {
-  entitiesLinkedToDocuments,
-  linkUnitsToEntities,
-  reclaimOrphanEntities,
-  upsertEntitiesInBulk,
-} from '../entities/entities.queries.js';
-import { type ExtractedEntity, canonicalEntityName } from '../entities/entity-names.js';
+import { entitiesLinkedToDocuments, linkNewMemoriesToEntities, reclaimOrphanEntities } from '../entities/entities.queries.js';
 import { AiClients } from '../external/ai-clients.js';
 import { MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
 import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
@@ -531,21 +525,11 @@ export class DocumentTransferService {
       attributeKey: fact.attribute_key ?? null,
     }));
     const unitIds = await insertMemoryUnits(sql, this.vectors, bankId, units);
-    const byCanonical = new Map<string, ExtractedEntity>();
-    for (const fact of facts) {
-      for (const name of fact.entities) {
-        const canonical = canonicalEntityName(name);
-        if (canonical && !byCanonical.has(canonical)) byCanonical.set(canonical, { name, type: null });
-      }
-    }
-    const entityIds = await upsertEntitiesInBulk(sql, bankId, byCanonical);
-    const links = unitIds.flatMap((unitId, index) =>
-      facts[index].entities.flatMap((name) => {
-        const entityId = entityIds.get(canonicalEntityName(name));
-        return entityId ? [{ unitId, entityId }] : [];
-      }),
+    const entityIds = await linkNewMemoriesToEntities(
+      sql,
+      bankId,
+      unitIds.map((unitId, index) => ({ unitId, entities: facts[index].entities.map((name) => ({ name, type: null })) })),
     );
-    await linkUnitsToEntities(sql, bankId, links);
     await reclaimOrphanEntities(sql, [...new Set([...entityIds.values(), ...touchedEntities])]);
     await recomputeSupersession(
       sql,

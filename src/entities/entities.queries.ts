@@ -1,5 +1,5 @@
 import type { Sql } from '../storage/memory-database.js';
-import type { ExtractedEntity } from './entity-names.js';
+import { type ExtractedEntity, canonicalEntityName } from './entity-names.js';
 
 /** An entity named again is touched, and keeps the type it was first given. */
 const ENTITY_CONFLICT = `ON CONFLICT (bank_id, canonical_name) DO UPDATE
@@ -48,68 +48,81 @@ export async function linkUnitToEntity(sql: Sql, bankId: string, unitId: string,
   ]);
 }
 
+/** A memory this transaction inserted, and the entities its text names. */
+export interface NewMemoryMentions {
+  unitId: string;
+  entities: readonly ExtractedEntity[];
+}
+
 /**
- * `upsertEntities` for a whole retain, in one statement per chunk of names. Rows are inserted, and
- * so locked, in the order of the input, which is canonical-name order: the same lock order with
- * one round trip instead of one per name.
+ * Creates or touches the entities that newly inserted memories name, and links each memory to
+ * them: one statement per chunk of names, one per chunk of links, for a whole retain or import.
+ * The first spelling of a name wins; a name a memory gives twice is one link. Returns each
+ * canonical name's entity id.
+ *
+ * Entities are written in canonical-name order, the lock order of every writer of entities, and
+ * each one's `mention_count` grows in that same write by the links it is about to get. The
+ * memories are new, so every link is new and the count is exact without reading the links back;
+ * a recount (`reclaimOrphanEntities`) would read every link of each entity, thousands of rows per
+ * retain for a person in a few percent of a large bank. Raising the count in the upsert, rather
+ * than in an update after the links, also writes each entity's row once per retain, not twice.
  */
-export async function upsertEntitiesInBulk(
+export async function linkNewMemoriesToEntities(
   sql: Sql,
   bankId: string,
-  byCanonical: ReadonlyMap<string, ExtractedEntity>,
+  mentions: readonly NewMemoryMentions[],
 ): Promise<Map<string, string>> {
+  const spellings = new Map<string, ExtractedEntity>();
+  const linksPerName = new Map<string, number>();
+  const links: Array<{ unitId: string; canonical: string }> = [];
+  for (const { unitId, entities } of mentions) {
+    const named = new Set<string>();
+    for (const entity of entities) {
+      const canonical = canonicalEntityName(entity.name);
+      if (!canonical || named.has(canonical)) continue;
+      named.add(canonical);
+      if (!spellings.has(canonical)) spellings.set(canonical, entity);
+      linksPerName.set(canonical, (linksPerName.get(canonical) ?? 0) + 1);
+      links.push({ unitId, canonical });
+    }
+  }
   const ids = new Map<string, string>();
-  const canonicals = [...byCanonical.keys()].sort();
-  for (let start = 0; start < canonicals.length; start += ROWS_PER_STATEMENT) {
-    const chunk = canonicals.slice(start, start + ROWS_PER_STATEMENT);
+  const canonicals = [...spellings.keys()].sort();
+  for (const chunk of inChunks(canonicals)) {
     const rows = await sql.query<{ id: string; canonical_name: string }>(
-      `INSERT INTO entities (bank_id, name, canonical_name, entity_type)
-       SELECT $1, e.name, e.canonical_name, e.entity_type
-         FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS e(name, canonical_name, entity_type, ord)
+      `INSERT INTO entities (bank_id, name, canonical_name, entity_type, mention_count)
+       SELECT $1, e.name, e.canonical_name, e.entity_type, e.links
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) WITH ORDINALITY AS e(name, canonical_name, entity_type, links, ord)
         ORDER BY e.ord
-       ${ENTITY_CONFLICT}
+       ${ENTITY_CONFLICT}, mention_count = entities.mention_count + EXCLUDED.mention_count
        RETURNING id, canonical_name`,
       [
         bankId,
-        chunk.map((canonical) => byCanonical.get(canonical)!.name),
+        chunk.map((canonical) => spellings.get(canonical)!.name),
         chunk,
-        chunk.map((canonical) => byCanonical.get(canonical)!.type),
+        chunk.map((canonical) => spellings.get(canonical)!.type),
+        chunk.map((canonical) => linksPerName.get(canonical)!),
       ],
     );
     for (const row of rows) ids.set(row.canonical_name, row.id);
   }
+  // Each link is given its memory's time here, in the same statement (what the insert trigger of
+  // migration 1765900000000 would look up one row at a time; it now runs only for links without it).
+  for (const chunk of inChunks(links)) {
+    await sql.query(
+      `INSERT INTO unit_entities (bank_id, unit_id, entity_id, memory_at)
+       SELECT $1, l.unit_id, l.entity_id, coalesce(m.occurred_start, m.mentioned_at)
+         FROM unnest($2::uuid[], $3::uuid[]) WITH ORDINALITY AS l(unit_id, entity_id, ord)
+         JOIN memory_units m ON m.bank_id = $1 AND m.id = l.unit_id
+        ORDER BY l.ord`,
+      [bankId, chunk.map((link) => link.unitId), chunk.map((link) => ids.get(link.canonical)!)],
+    );
+  }
   return ids;
 }
 
-/**
- * `linkUnitToEntity` for many links, in one statement per chunk; a link given twice is kept once.
- * Each entity's `mention_count` grows by the links actually inserted, in the same statement: a
- * recount (`reclaimOrphanEntities`) reads every link of each entity, which in a large bank is
- * thousands of rows per retain for a person in a few percent of its memories, and grows with the
- * bank. The callers hold the entities' row locks (`upsertEntitiesInBulk`), so the increments of
- * concurrent retains apply one after another.
- */
-export async function linkUnitsToEntities(
-  sql: Sql,
-  bankId: string,
-  links: ReadonlyArray<{ unitId: string; entityId: string }>,
-): Promise<void> {
-  for (let start = 0; start < links.length; start += ROWS_PER_STATEMENT) {
-    const chunk = links.slice(start, start + ROWS_PER_STATEMENT);
-    await sql.query(
-      `WITH inserted AS (
-         INSERT INTO unit_entities (bank_id, unit_id, entity_id)
-         SELECT $1, l.unit_id, l.entity_id FROM unnest($2::uuid[], $3::uuid[]) WITH ORDINALITY AS l(unit_id, entity_id, ord)
-          ORDER BY l.ord
-         ON CONFLICT DO NOTHING
-         RETURNING entity_id
-       )
-       UPDATE entities e SET mention_count = e.mention_count + added.links
-         FROM (SELECT entity_id, count(*) AS links FROM inserted GROUP BY entity_id) AS added
-        WHERE e.bank_id = $1 AND e.id = added.entity_id`,
-      [bankId, chunk.map((link) => link.unitId), chunk.map((link) => link.entityId)],
-    );
-  }
+function* inChunks<T>(rows: readonly T[]): Generator<T[]> {
+  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) yield rows.slice(start, start + ROWS_PER_STATEMENT);
 }
 
 /** Removes the memory's links; returns the entities it was linked to, which may now be orphans. */

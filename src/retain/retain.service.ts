@@ -9,12 +9,11 @@ import type { ClaimedOperation } from '../operations/operation.types.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
 import {
+  type NewMemoryMentions,
   entitiesLinkedToDocuments,
-  linkUnitsToEntities,
+  linkNewMemoriesToEntities,
   reclaimOrphanEntities,
-  upsertEntitiesInBulk,
 } from '../entities/entities.queries.js';
-import { type ExtractedEntity, canonicalEntityName } from '../entities/entity-names.js';
 import { deleteDocumentsMemories } from '../consolidation/source-changes.queries.js';
 import { type ObservationScopesSpec, parseScopesSpec } from '../consolidation/observation-scopes.js';
 import { MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory-database.js';
@@ -288,7 +287,7 @@ export class RetainService {
     const replacedEntityIds = await this.replaceDocuments(sql, bankId, prepared);
     const chunkIds = await this.writeChunks(sql, bankId, prepared);
     const units: NewMemoryUnit[] = [];
-    const mentions: string[][] = [];
+    const named: Array<NewMemoryMentions['entities']> = [];
     prepared.forEach(({ item, tags, scopes, facts }, itemIndex) => {
       for (const fact of facts) {
         units.push({
@@ -307,17 +306,17 @@ export class RetainService {
           attributeKey: attributeKeyOf(fact),
           tokens: fact.tokens,
         });
-        mentions.push(fact.entities.map((entity) => canonicalEntityName(entity.name)));
+        named.push(fact.entities);
       }
     });
     const memoryIds = await insertMemoryUnits(sql, this.vectors, bankId, units);
-    const entityIds = await upsertEntitiesInBulk(sql, bankId, entitiesByCanonicalName(prepared));
-    const links = memoryIds.flatMap((unitId, index) =>
-      mentions[index].map((canonical) => ({ unitId, entityId: entityIds.get(canonical)! })),
-    );
     // The linked entities' counts grow with their links; only the entities of replaced memories,
     // which lost links and may have lost all, are recounted.
-    await linkUnitsToEntities(sql, bankId, links);
+    await linkNewMemoriesToEntities(
+      sql,
+      bankId,
+      memoryIds.map((unitId, index) => ({ unitId, entities: named[index] })),
+    );
     await reclaimOrphanEntities(sql, [...new Set(replacedEntityIds)]);
     await recomputeSupersession(
       sql,
@@ -420,20 +419,6 @@ const NO_USAGE = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
 
 function invalid(message: string, field: string): MemoryException {
   return new MemoryException(MemoryErrorCode.InvalidInput, message, field);
-}
-
-/** The first spelling of each entity the facts name wins. */
-function entitiesByCanonicalName(prepared: PreparedItem[]): Map<string, ExtractedEntity> {
-  const byCanonical = new Map<string, ExtractedEntity>();
-  for (const { facts } of prepared) {
-    for (const fact of facts) {
-      for (const entity of fact.entities) {
-        const canonical = canonicalEntityName(entity.name);
-        if (!byCanonical.has(canonical)) byCanonical.set(canonical, entity);
-      }
-    }
-  }
-  return byCanonical;
 }
 
 function byCodeUnits(a: string, b: string): number {

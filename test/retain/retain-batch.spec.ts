@@ -177,6 +177,16 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('a retain of many items on %s',
     }
     expect(actual.entities.find((entity) => entity.canonical_name === 'kyoto')).toMatchObject({ name: 'Kyoto', entity_type: 'PLACE' });
     expect(actual.links).toBe(actual.memories.reduce((sum, memory) => sum + memory.entities.length, 0));
+    // Each link carries its memory's time (what the entity arm orders by), the items without a
+    // time included: the batch gives it in its link statement, single requests alike.
+    const linkTimes = await database.query<{ links: number; wrong: number }>(
+      `SELECT count(*)::int AS links,
+              count(*) FILTER (WHERE ue.memory_at IS DISTINCT FROM coalesce(m.occurred_start, m.mentioned_at))::int AS wrong
+         FROM unit_entities ue JOIN memory_units m ON m.bank_id = ue.bank_id AND m.id = ue.unit_id
+        WHERE ue.bank_id = ANY($1::text[])`,
+      [['batched', 'single']],
+    );
+    expect(linkTimes).toEqual([{ links: actual.links * 2, wrong: 0 }]);
     // Tags that need quoting in an array literal are stored as given.
     expect(new Set(actual.memories.flatMap((memory) => memory.tags))).toEqual(new Set(['team-a', ...AWKWARD_TAGS]));
     // Evan Hale's residence, ordered by when each was said, not by position in the request.

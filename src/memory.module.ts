@@ -71,6 +71,7 @@ const providers: Provider[] = [
     useFactory: (options: ResolvedMemoryOptions, coordinator: ShutdownCoordinator) => {
       const registry = new DataSourceRegistry({
         poolSize: options.poolSize,
+        poolIdleTimeoutMs: options.poolIdleTimeoutMs,
         connectTimeoutMs: options.connectTimeoutMs,
         connectAttempts: options.connectAttempts,
         connectRetryDelayMs: options.connectRetryDelayMs,

@@ -19,6 +19,14 @@ export interface MemoryModuleOptions {
   dataSource?: DataSource;
   /** Connections of the module's own pool on a PostgreSQL server (PGlite is always 1). Default 10. */
   poolSize?: number;
+  /**
+   * How long a pooled connection may stay idle before the pool closes it; 0 keeps it until
+   * shutdown. Default 300 000 (5 minutes). A new connection's first recall costs many times a
+   * warm one's (PostgreSQL builds its catalog caches and maps its shared buffers again,
+   * docs/ARCHITECTURE.md, "Warm connections"), and `pg`'s own default of 10 seconds made every
+   * recall of an agent that pauses between questions pay it.
+   */
+  poolIdleTimeoutMs?: number;
   /** Default 10 000. */
   connectTimeoutMs?: number;
   /** Attempts to reach the database before startup fails. Default 5. */
@@ -363,6 +371,7 @@ const optionsSchema = z
       .default('pglite://./.data/memory'),
     dataSource: z.instanceof(DataSource).optional(),
     poolSize: positiveInt.max(1000).default(10),
+    poolIdleTimeoutMs: z.number().int().nonnegative().default(300_000),
     connectTimeoutMs: positiveInt.default(10_000),
     connectAttempts: positiveInt.max(100).default(5),
     connectRetryDelayMs: z.number().int().nonnegative().default(250),

@@ -12,6 +12,7 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   MEMORY_API_KEY: z.string().min(1).optional(),
   MEMORY_DB_POOL_SIZE: z.coerce.number().int().positive().default(10),
+  MEMORY_DB_POOL_IDLE_TIMEOUT_MS: z.coerce.number().int().nonnegative().default(300_000),
   MEMORY_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   MEMORY_DB_CONNECT_ATTEMPTS: z.coerce.number().int().positive().default(5),
   MEMORY_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
@@ -110,6 +111,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     memory: {
       databaseUrl: e.DATABASE_URL,
       poolSize: e.MEMORY_DB_POOL_SIZE,
+      poolIdleTimeoutMs: e.MEMORY_DB_POOL_IDLE_TIMEOUT_MS,
       shutdownTimeoutMs: e.MEMORY_SHUTDOWN_TIMEOUT_MS,
       connectAttempts: e.MEMORY_DB_CONNECT_ATTEMPTS,
       embedder: {

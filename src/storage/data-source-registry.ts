@@ -10,6 +10,8 @@ import { createPglitePgDriver } from './pglite/pglite-pg-driver.js';
 export interface DataSourceSettings {
   /** Ignored for PGlite, which is one session: its pool is always 1. */
   poolSize: number;
+  /** `pg`'s `idleTimeoutMillis`: 0 keeps idle connections until the pool ends. */
+  poolIdleTimeoutMs: number;
   connectTimeoutMs: number;
   /** Attempts in all, not retries after the first. */
   connectAttempts: number;
@@ -19,6 +21,7 @@ export interface DataSourceSettings {
 
 export const DEFAULT_DATA_SOURCE_SETTINGS: DataSourceSettings = {
   poolSize: 10,
+  poolIdleTimeoutMs: 300_000,
   connectTimeoutMs: 10_000,
   connectAttempts: 5,
   connectRetryDelayMs: 250,
@@ -164,6 +167,7 @@ export class DataSourceRegistry {
         type: 'postgres',
         url: target.url,
         poolSize: this.settings.poolSize,
+        extra: { idleTimeoutMillis: this.settings.poolIdleTimeoutMs },
         connectTimeoutMS: this.settings.connectTimeoutMs,
         applicationName: this.settings.applicationName,
         installExtensions: false,

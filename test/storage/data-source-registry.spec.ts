@@ -95,6 +95,44 @@ describe('DataSourceRegistry on PostgreSQL', () => {
     await dropTestDatabase(name);
   });
 
+  it('closes idle connections after poolIdleTimeoutMs, and keeps them five minutes by default', async () => {
+    const sessionsOf = async (applicationName: string) =>
+      Number(
+        (
+          await adminQuery<{ count: string }>(
+            `SELECT count(*) AS count FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`,
+            [database.name, applicationName],
+          )
+        )[0].count,
+      );
+    const kept = countingRegistry({ ...DEFAULT_DATA_SOURCE_SETTINGS, poolSize: 2, applicationName: 'idle-kept' });
+    const closed = countingRegistry({
+      ...DEFAULT_DATA_SOURCE_SETTINGS,
+      poolSize: 2,
+      applicationName: 'idle-closed',
+      poolIdleTimeoutMs: 100,
+    });
+    try {
+      const [keptSource, closedSource] = await Promise.all([kept.registry.acquire(database.url), closed.registry.acquire(database.url)]);
+      // Two statements at once open both connections of each pool.
+      const twoAtOnce = (dataSource: DataSource) =>
+        Promise.all([dataSource.query('SELECT pg_sleep(0.05)'), dataSource.query('SELECT pg_sleep(0.05)')]);
+      await Promise.all([twoAtOnce(keptSource), twoAtOnce(closedSource)]);
+      expect(await sessionsOf('idle-kept')).toBe(2);
+      await eventually(
+        () => sessionsOf('idle-closed'),
+        (count) => count === 0,
+      );
+      // The short pool's connections idled out; the default one's, idle as long, are still open.
+      expect(await sessionsOf('idle-kept')).toBe(2);
+      expect(
+        (keptSource.driver as unknown as { master: { options: { idleTimeoutMillis: number } } }).master.options.idleTimeoutMillis,
+      ).toBe(300_000);
+    } finally {
+      await Promise.all([kept.registry.closeAll(), closed.registry.closeAll()]);
+    }
+  });
+
   it('waits for a creation in flight before closing, and refuses new acquires while closing', async () => {
     const { registry } = countingRegistry();
     const inFlight = registry.acquire(database.url);

@@ -9,6 +9,15 @@ import { CORPUS_NOW, syntheticMemories, syntheticQueries, take } from '../seed/s
 
 const CORPUS_SEED = 20250618;
 const QUERY_SEED = 11;
+/** Questions of their own for the warm-up, so that no measured question has been asked before. */
+const WARM_UP_SEED = 12;
+/**
+ * Recalls per pooled connection before the levels are measured: a new PostgreSQL session is slow
+ * for its first recalls, about a hundred at 100k memories (docs/ARCHITECTURE.md, "Warm connections"), and with three
+ * warm-up recalls on one connection, the 8-client level measured seven cold connections against a
+ * single client's warm one. A server in use has warm connections; this measures that server.
+ */
+const WARM_UP_PER_CONNECTION = 40;
 const DIMENSION = 384;
 const BANK = 'bench';
 const POOL_SIZE = 10;
@@ -36,6 +45,7 @@ export const recallConcurrency: Benchmark = {
     const perClient = context.quick ? 2 : 40;
     const corpus = prepareMemories(take(syntheticMemories(CORPUS_SEED), sizes.at(-1)!), DIMENSION);
     const queries = syntheticQueries(QUERY_SEED, 200);
+    const warmUpQueries = syntheticQueries(WARM_UP_SEED, context.quick ? POOL_SIZE : POOL_SIZE * WARM_UP_PER_CONNECTION);
     const database = await context.createDatabase('concurrency');
     const results: Array<{ size: number; levels: Level[] }> = [];
     try {
@@ -52,7 +62,8 @@ export const recallConcurrency: Benchmark = {
         });
         try {
           const levels: Level[] = [];
-          await measureLevel(server, queries, 1, 3); // warm-up: caches, plans, the tokenizer
+          // Every connection of the pool in use at once, each answering its share of the warm-up.
+          await measureLevel(server, warmUpQueries, POOL_SIZE, warmUpQueries.length / POOL_SIZE);
           for (const clients of CLIENTS) {
             levels.push(await measureLevel(server, queries, clients, clients === 1 ? perClient * 2 : perClient));
             context.log(
@@ -147,7 +158,9 @@ function report(context: BenchmarkContext, results: Array<{ size: number; levels
       `corpus (seed ${CORPUS_SEED}): ${results.map((result) => label(result.size)).join(', then ')} memories.`,
     `Clients: 1, 8 and 32 loops in the benchmark process, each sending \`POST /v1/default/banks/${BANK}/memories/recall\` back to ` +
       `back with questions from seed ${QUERY_SEED} (a person, a thing, a time), defaults of the API (budget mid, 4,096 tokens, ` +
-      'entities on). Three recalls warm up first. Latency is from request to the last byte of the answer; recalls/s is the requests ' +
+      `entities on). First ${POOL_SIZE} clients send ${context.quick ? 'one recall' : `${WARM_UP_PER_CONNECTION} recalls`} each of ` +
+      `questions from seed ${WARM_UP_SEED}, so that every pooled connection is warm (a new PostgreSQL session is slow for its ` +
+      'first recalls, about a hundred at 100k memories; docs/ARCHITECTURE.md, "Warm connections") and no measured question has been asked. Latency is from request to the last byte of the answer; recalls/s is the requests ' +
       'of a level over its wall time.',
     context.quick ? 'Quick mode: the smaller bank only, at a tenth of its size, and two recalls per client.' : '',
   ]

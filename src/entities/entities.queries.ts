@@ -1,4 +1,5 @@
 import type { Sql } from '../storage/memory-database.js';
+import { inChunks } from '../storage/row-chunks.js';
 import { type ExtractedEntity, canonicalEntityName } from './entity-names.js';
 
 /** An entity named again is touched, and keeps the type it was first given. */
@@ -88,7 +89,7 @@ export async function linkNewMemoriesToEntities(
   }
   const ids = new Map<string, string>();
   const canonicals = [...spellings.keys()].sort();
-  for (const chunk of inChunks(canonicals)) {
+  for (const chunk of inChunks(canonicals, ROWS_PER_STATEMENT)) {
     const rows = await sql.query<{ id: string; canonical_name: string }>(
       `INSERT INTO entities (bank_id, name, canonical_name, entity_type, mention_count)
        SELECT $1, e.name, e.canonical_name, e.entity_type, e.links
@@ -108,7 +109,7 @@ export async function linkNewMemoriesToEntities(
   }
   // Each link is given its memory's time here, in the same statement (what the insert trigger of
   // migration 1765900000000 would look up one row at a time; it now runs only for links without it).
-  for (const chunk of inChunks(links)) {
+  for (const chunk of inChunks(links, ROWS_PER_STATEMENT)) {
     await sql.query(
       `INSERT INTO unit_entities (bank_id, unit_id, entity_id, memory_at)
        SELECT $1, l.unit_id, l.entity_id, coalesce(m.occurred_start, m.mentioned_at)
@@ -119,10 +120,6 @@ export async function linkNewMemoriesToEntities(
     );
   }
   return ids;
-}
-
-function* inChunks<T>(rows: readonly T[]): Generator<T[]> {
-  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) yield rows.slice(start, start + ROWS_PER_STATEMENT);
 }
 
 /** Removes the memory's links; returns the entities it was linked to, which may now be orphans. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ObservationScopesSpec } from '../consolidation/observation-scopes.js';
 import type { FactType } from '../memory.constants.js';
 import type { Sql } from '../storage/memory-database.js';
+import { inChunks } from '../storage/row-chunks.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 
 /**
@@ -46,7 +47,7 @@ export interface NewMemoryUnit {
  * document id order, one lock order for every writer.
  */
 export async function upsertDocuments(sql: Sql, bankId: string, documents: NewDocument[]): Promise<void> {
-  for (const chunk of chunks(documents)) {
+  for (const chunk of inChunks(documents, ROWS_PER_STATEMENT)) {
     await sql.query(
       `INSERT INTO documents (bank_id, id, original_text, content_hash, metadata, tags)
        SELECT $1, d.id, d.original_text, md5(d.original_text), d.metadata::jsonb, d.tags::text[]
@@ -120,7 +121,7 @@ export async function lockDocumentsForAppend(sql: Sql, bankId: string, documentI
 export async function insertMemoryUnits(sql: Sql, vectors: VectorBackend, bankId: string, units: NewMemoryUnit[]): Promise<string[]> {
   const ids = units.map(() => randomUUID());
   let offset = 0;
-  for (const chunk of chunks(units)) {
+  for (const chunk of inChunks(units, ROWS_PER_STATEMENT)) {
     await sql.query(
       `INSERT INTO memory_units
          (id, bank_id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
@@ -157,10 +158,6 @@ export async function insertMemoryUnits(sql: Sql, vectors: VectorBackend, bankId
     offset += chunk.length;
   }
   return ids;
-}
-
-function* chunks<T>(rows: T[]): Generator<T[]> {
-  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) yield rows.slice(start, start + ROWS_PER_STATEMENT);
 }
 
 /**

@@ -256,8 +256,22 @@ export class ConsolidationService {
    * a live holder renews its lease, and what it still holds after one wait is its own to finish.
    */
   private async consolidateOnceLeasesLapse(bankId: string, signal: AbortSignal): Promise<ConsolidationResult> {
+    // Batches of the bank this instance is still running belong to an earlier attempt of this
+    // operation whose lease lapsed while they waited (a database outage, say): they are waited
+    // for to the end, and whatever they hand back is claimed here, rather than left pending with
+    // the operation completed and nothing queued to take it.
+    const ownBatches = [...this.inFlight].filter((entry) => entry.batch.bankId === bankId);
+    if (ownBatches.length > 0) {
+      this.logger.log(`Bank '${bankId}': waiting for ${ownBatches.length} batch(es) of an earlier attempt before completing`);
+      const stop = AbortSignal.any([signal, this.stopping.signal]);
+      await Promise.race([
+        Promise.all(ownBatches.map((entry) => entry.done)),
+        new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true }))),
+      ]);
+      this.assertRunning(signal);
+    }
     const remainingMs = await this.database.withConnection((sql) => heldLeaseRemainingMs(sql, bankId));
-    if (remainingMs === null) return emptyResult();
+    if (remainingMs === null) return ownBatches.length > 0 ? this.consolidateBank(bankId, signal) : emptyResult();
     const waitMs = remainingMs + LEASE_LAPSE_MARGIN_MS;
     this.logger.log(`Bank '${bankId}': waiting ${waitMs} ms for the lease on memories claimed elsewhere before completing`);
     await sleep(waitMs, undefined, { signal: AbortSignal.any([signal, this.stopping.signal]) }).catch(() => this.assertRunning(signal));

@@ -260,10 +260,10 @@ export class ConsolidationService {
     // operation whose lease lapsed while they waited (a database outage, say): they are waited
     // for to the end, and whatever they hand back is claimed here, rather than left pending with
     // the operation completed and nothing queued to take it.
+    const stop = AbortSignal.any([signal, this.stopping.signal]);
     const ownBatches = [...this.inFlight].filter((entry) => entry.batch.bankId === bankId);
     if (ownBatches.length > 0) {
       this.logger.log(`Bank '${bankId}': waiting for ${ownBatches.length} batch(es) of an earlier attempt before completing`);
-      const stop = AbortSignal.any([signal, this.stopping.signal]);
       await Promise.race([
         Promise.all(ownBatches.map((entry) => entry.done)),
         new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true }))),
@@ -274,7 +274,7 @@ export class ConsolidationService {
     if (remainingMs === null) return ownBatches.length > 0 ? this.consolidateBank(bankId, signal) : emptyResult();
     const waitMs = remainingMs + LEASE_LAPSE_MARGIN_MS;
     this.logger.log(`Bank '${bankId}': waiting ${waitMs} ms for the lease on memories claimed elsewhere before completing`);
-    await sleep(waitMs, undefined, { signal: AbortSignal.any([signal, this.stopping.signal]) }).catch(() => this.assertRunning(signal));
+    await sleep(waitMs, undefined, { signal: stop }).catch(() => this.assertRunning(signal));
     return this.consolidateBank(bankId, signal);
   }
 

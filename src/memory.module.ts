@@ -76,6 +76,7 @@ const providers: Provider[] = [
         connectAttempts: options.connectAttempts,
         connectRetryDelayMs: options.connectRetryDelayMs,
         applicationName: 'nestjs-memory',
+        pgliteSharedBuffers: options.pgliteSharedBuffers,
       });
       // Registered before the first acquire, so that a connect still in flight when startup
       // fails elsewhere is awaited and closed.

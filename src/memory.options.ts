@@ -27,6 +27,14 @@ export interface MemoryModuleOptions {
    * recall of an agent that pauses between questions pay it.
    */
   poolIdleTimeoutMs?: number;
+  /**
+   * The embedded PGlite's buffer pool, in PostgreSQL's size syntax (`'512MB'`). Default `512MB`
+   * for a database on disk, where a page PGlite does not hold is a read system call, and
+   * PostgreSQL's `128MB` for one in memory, whose files are already in this process's memory
+   * (a larger pool costs each new instance over a second of CPU to start). Ignored for a
+   * PostgreSQL server; an instance already open in this process keeps the pool it has.
+   */
+  pgliteSharedBuffers?: string;
   /** Default 10 000. */
   connectTimeoutMs?: number;
   /** Attempts to reach the database before startup fails. Default 5. */
@@ -323,6 +331,8 @@ const DEFAULT_CONSOLIDATION: ConsolidationSettings = {
 };
 
 const positiveInt = z.number().int().positive();
+/** PostgreSQL's size syntax, checked here: PGlite refusing it at start would say much less. */
+export const pgliteSharedBuffersSchema = z.string().regex(/^[1-9]\d*(kB|MB|GB)$/, "must be a size in kB, MB or GB, such as '512MB'");
 const optionalUrl = z.string().url().optional();
 
 const embedderSchema = z
@@ -372,6 +382,7 @@ const optionsSchema = z
     dataSource: z.instanceof(DataSource).optional(),
     poolSize: positiveInt.max(1000).default(10),
     poolIdleTimeoutMs: z.number().int().nonnegative().default(300_000),
+    pgliteSharedBuffers: pgliteSharedBuffersSchema.optional(),
     connectTimeoutMs: positiveInt.default(10_000),
     connectAttempts: positiveInt.max(100).default(5),
     connectRetryDelayMs: z.number().int().nonnegative().default(250),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_BODY_BYTES } from '../http/memory-http.options.js';
-import type { MemoryModuleOptions } from '../memory.options.js';
+import { type MemoryModuleOptions, pgliteSharedBuffersSchema } from '../memory.options.js';
 
 /**
  * The standalone server's environment, read and validated in this one place; everything after
@@ -13,6 +13,7 @@ const envSchema = z.object({
   MEMORY_API_KEY: z.string().min(1).optional(),
   MEMORY_DB_POOL_SIZE: z.coerce.number().int().positive().default(10),
   MEMORY_DB_POOL_IDLE_TIMEOUT_MS: z.coerce.number().int().nonnegative().default(300_000),
+  MEMORY_PGLITE_SHARED_BUFFERS: pgliteSharedBuffersSchema.optional(),
   MEMORY_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   MEMORY_DB_CONNECT_ATTEMPTS: z.coerce.number().int().positive().default(5),
   MEMORY_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
@@ -112,6 +113,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       databaseUrl: e.DATABASE_URL,
       poolSize: e.MEMORY_DB_POOL_SIZE,
       poolIdleTimeoutMs: e.MEMORY_DB_POOL_IDLE_TIMEOUT_MS,
+      pgliteSharedBuffers: e.MEMORY_PGLITE_SHARED_BUFFERS,
       shutdownTimeoutMs: e.MEMORY_SHUTDOWN_TIMEOUT_MS,
       connectAttempts: e.MEMORY_DB_CONNECT_ATTEMPTS,
       embedder: {

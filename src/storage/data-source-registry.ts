@@ -17,6 +17,8 @@ export interface DataSourceSettings {
   connectAttempts: number;
   connectRetryDelayMs: number;
   applicationName: string;
+  /** A new PGlite instance's buffer pool; `undefined` leaves it to the instance's location. */
+  pgliteSharedBuffers?: string;
 }
 
 export const DEFAULT_DATA_SOURCE_SETTINGS: DataSourceSettings = {
@@ -176,7 +178,7 @@ export class DataSourceRegistry {
         logging: false,
       });
     }
-    const pglite = await openPglite(target.key, target.dataDir);
+    const pglite = await openPglite(target.key, target.dataDir, this.settings.pgliteSharedBuffers);
     return new DataSource({
       type: 'postgres',
       driver: createPglitePgDriver(pglite),

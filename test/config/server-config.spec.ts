@@ -43,6 +43,12 @@ describe('standalone server environment', () => {
     });
   });
 
+  it("maps MEMORY_PGLITE_SHARED_BUFFERS onto PGlite's buffer pool, and names it when it is no size", () => {
+    expect(resolved({}).pgliteSharedBuffers).toBeUndefined();
+    expect(resolved({ MEMORY_PGLITE_SHARED_BUFFERS: '256MB' }).pgliteSharedBuffers).toBe('256MB');
+    expect(() => loadServerConfig({ MEMORY_PGLITE_SHARED_BUFFERS: 'lots' })).toThrow(/MEMORY_PGLITE_SHARED_BUFFERS: must be a size/);
+  });
+
   it('serves the memory console unless MEMORY_CONSOLE_ENABLED turns it off', () => {
     expect(loadServerConfig({}).console).toEqual({ enabled: true });
     expect(loadServerConfig({ MEMORY_CONSOLE_ENABLED: '' }).console).toEqual({ enabled: true });

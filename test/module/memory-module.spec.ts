@@ -22,6 +22,11 @@ describe('MemoryModule in a host application', () => {
     expect((booted.startupError as Error).message).toMatch(/option 'poolSize' /);
   });
 
+  it("names pgliteSharedBuffers when it is not one of PostgreSQL's sizes", async () => {
+    const booted = await bootMemory({ databaseUrl: 'pglite://memory/options', pgliteSharedBuffers: '512' });
+    expect((booted.startupError as Error).message).toMatch(/option 'pgliteSharedBuffers' must be a size in kB, MB or GB/);
+  });
+
   it('names a nested option with an invalid cron expression', async () => {
     const booted = await bootMemory({ databaseUrl: 'pglite://memory/options', consolidation: { cron: 'every tuesday' } });
     expect((booted.startupError as Error).message).toMatch(/option 'consolidation\.cron' is not a valid cron expression/);

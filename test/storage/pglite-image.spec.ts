@@ -2,7 +2,14 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PGLITE_SHARED_BUFFERS, closePglite, imageFile, openPglite } from '../../src/storage/pglite/pglite-instances.js';
+import { DEFAULT_DATA_SOURCE_SETTINGS, DataSourceRegistry } from '../../src/storage/data-source-registry.js';
+import {
+  PGLITE_SHARED_BUFFERS_IN_MEMORY,
+  PGLITE_SHARED_BUFFERS_ON_DISK,
+  closePglite,
+  imageFile,
+  openPglite,
+} from '../../src/storage/pglite/pglite-instances.js';
 
 /**
  * New PGlite databases, in memory or in a new data directory, start from the image of a fresh
@@ -51,22 +58,31 @@ describe('the fresh-cluster image of PGlite', () => {
     }
   });
 
-  it('gives every instance its larger buffer pool: in memory, in a new data directory and in a resumed one', async () => {
+  it('gives a database on disk the larger buffer pool, new and resumed, one in memory the default, and either the size asked for', async () => {
     const sharedBuffers = async (db: Awaited<ReturnType<typeof openPglite>>) =>
       (await db.query<{ shared_buffers: string }>('SHOW shared_buffers')).rows[0].shared_buffers;
-    expect(PGLITE_SHARED_BUFFERS).not.toBe('128MB');
+    expect(PGLITE_SHARED_BUFFERS_ON_DISK).not.toBe(PGLITE_SHARED_BUFFERS_IN_MEMORY);
     const memoryKey = `pglite://memory/buffers-${process.pid}`;
-    expect(await sharedBuffers(await openPglite(memoryKey, undefined))).toBe(PGLITE_SHARED_BUFFERS);
+    expect(await sharedBuffers(await openPglite(memoryKey, undefined))).toBe(PGLITE_SHARED_BUFFERS_IN_MEMORY);
     await closePglite(memoryKey);
     const dataDir = await mkdtemp(path.join(tmpdir(), 'pglite-buffers-'));
     try {
       const key = `pglite://${dataDir}`;
-      expect(await sharedBuffers(await openPglite(key, dataDir))).toBe(PGLITE_SHARED_BUFFERS);
+      expect(await sharedBuffers(await openPglite(key, dataDir))).toBe(PGLITE_SHARED_BUFFERS_ON_DISK);
       await closePglite(key);
-      expect(await sharedBuffers(await openPglite(key, dataDir))).toBe(PGLITE_SHARED_BUFFERS);
+      expect(await sharedBuffers(await openPglite(key, dataDir))).toBe(PGLITE_SHARED_BUFFERS_ON_DISK);
       await closePglite(key);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
+    }
+    // Asked for through the registry's setting (the module's option), as a host with a large
+    // in-memory bank would; the schema is not what this is about, so nothing is migrated.
+    const registry = new DataSourceRegistry({ ...DEFAULT_DATA_SOURCE_SETTINGS, pgliteSharedBuffers: '192MB' }, async () => undefined);
+    try {
+      const dataSource = await registry.acquire(`pglite://memory/buffers-asked-${process.pid}`);
+      expect(await dataSource.query('SHOW shared_buffers')).toEqual([{ shared_buffers: '192MB' }]);
+    } finally {
+      await registry.closeAll();
     }
   });
 

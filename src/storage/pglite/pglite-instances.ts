@@ -4,7 +4,7 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PGlite, types } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions, types } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 
 interface Entry {
@@ -21,10 +21,19 @@ interface Entry {
  */
 const instances = new Map<string, Entry>();
 
-export async function openPglite(key: string, dataDir: string | undefined): Promise<PGlite> {
+/**
+ * The instance of `key`, created on first use. `sharedBuffers` (PostgreSQL's size syntax, such as
+ * `512MB`) sizes a new instance's buffer pool, by default the one its location calls for; an
+ * instance already open keeps the pool it was created with.
+ */
+export async function openPglite(
+  key: string,
+  dataDir: string | undefined,
+  sharedBuffers: string = defaultSharedBuffers(dataDir),
+): Promise<PGlite> {
   let entry = instances.get(key);
   if (!entry) {
-    const instance = createPglite(dataDir);
+    const instance = createPglite(dataDir, pgliteOptions(sharedBuffers));
     entry = { refs: 0, instance };
     instances.set(key, entry);
     const created = entry;
@@ -66,11 +75,11 @@ export async function closePglite(key: string): Promise<void> {
  */
 let freshClusterImage: Promise<Blob | undefined> | undefined;
 
-async function createPglite(dataDir: string | undefined): Promise<PGlite> {
-  if (dataDir) return openDataDir(dataDir);
-  const loaded = await loadFreshCluster(undefined);
+async function createPglite(dataDir: string | undefined, options: PGliteOptions): Promise<PGlite> {
+  if (dataDir) return openDataDir(dataDir, options);
+  const loaded = await loadFreshCluster(undefined, options);
   if (loaded) return loaded;
-  const instance = await PGlite.create(PGLITE_OPTIONS);
+  const instance = await PGlite.create(options);
   // Taken before anyone has used the instance, so the image is the bare cluster initdb made.
   const made = instance.dumpDataDir('gzip').then(
     async (dump) => {
@@ -84,23 +93,23 @@ async function createPglite(dataDir: string | undefined): Promise<PGlite> {
   return instance;
 }
 
-async function openDataDir(dataDir: string): Promise<PGlite> {
+async function openDataDir(dataDir: string, options: PGliteOptions): Promise<PGlite> {
   await mkdir(dataDir, { recursive: true });
   // Only an empty directory is a new cluster: anything else is a database to resume, or not ours.
   if ((await readdir(dataDir)).length === 0) {
-    const loaded = await loadFreshCluster(dataDir);
+    const loaded = await loadFreshCluster(dataDir, options);
     if (loaded) return loaded;
   }
-  return PGlite.create({ dataDir, ...PGLITE_OPTIONS });
+  return PGlite.create({ dataDir, ...options });
 }
 
 /** A new cluster from the kept image, or `undefined` (no image, or a broken one, now dropped). */
-async function loadFreshCluster(dataDir: string | undefined): Promise<PGlite | undefined> {
+async function loadFreshCluster(dataDir: string | undefined, options: PGliteOptions): Promise<PGlite | undefined> {
   freshClusterImage ??= readImageFile();
   const image = await freshClusterImage;
   if (!image) return undefined;
   try {
-    return await PGlite.create({ dataDir, loadDataDir: image, ...PGLITE_OPTIONS });
+    return await PGlite.create({ dataDir, loadDataDir: image, ...options });
   } catch {
     freshClusterImage = undefined;
     await rm(imageFile(), { force: true }).catch(() => undefined);
@@ -150,18 +159,32 @@ async function writeImageFile(image: Blob): Promise<void> {
 /**
  * PostgreSQL's default of 128MB is sized for a server that leaves the rest of the machine to the
  * operating system's page cache. PGlite reads every page it does not hold through Emscripten's
- * file system (a read system call each, for a database on disk), so a larger pool of its own
- * pays: recall in a 100,000-memory bank on disk went from 71-74 to 60-65 ms p50 with 512MB, the
- * semantic arm's graph walk most of it (measured back to back, twice each; BENCHMARKS.md, "Recall
- * latency", has the benchmark's figure). The blocks take memory only once a page is read into
- * them: a new instance's resident size was 466 MB with the default and 470 MB with this.
+ * file system (a read system call each, for a database on disk), so on disk a larger pool of its
+ * own pays: recall in a 100,000-memory bank on disk went from 71-74 to 60-65 ms p50 with 512MB,
+ * the semantic arm's graph walk most of it (measured back to back, twice each). The blocks take
+ * memory only once a page is read into them.
+ *
+ * An in-memory database keeps PostgreSQL's default. Its files already live in this process's
+ * memory, so a larger pool holds a second copy of every page it reads; and starting an instance
+ * with 512MB costs about 1.3 s more CPU (3.3 against 1.5 s from the fresh-cluster image, on two
+ * cores), which a host that opens many pays every time: the test suite, one or more per test
+ * file, ran 591 s with it and 491 s without. What it gives up, measured back to back at 100,000
+ * memories in one in-memory bank: recall p50 28 ms with 512MB, 38 ms with 128MB. A host that
+ * keeps a large bank in memory sets `pgliteSharedBuffers`.
  */
-export const PGLITE_SHARED_BUFFERS = '512MB';
+export const PGLITE_SHARED_BUFFERS_ON_DISK = '512MB';
+export const PGLITE_SHARED_BUFFERS_IN_MEMORY = '128MB';
 
-const PGLITE_OPTIONS = {
-  extensions: { vector },
-  // node-postgres hands int8 back as a string (it may not fit a double); TypeORM and our
-  // queries expect that, so PGlite must do the same.
-  parsers: { [types.INT8]: (value: string) => value },
-  startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
-};
+export function defaultSharedBuffers(dataDir: string | undefined): string {
+  return dataDir ? PGLITE_SHARED_BUFFERS_ON_DISK : PGLITE_SHARED_BUFFERS_IN_MEMORY;
+}
+
+function pgliteOptions(sharedBuffers: string): PGliteOptions {
+  return {
+    extensions: { vector },
+    // node-postgres hands int8 back as a string (it may not fit a double); TypeORM and our
+    // queries expect that, so PGlite must do the same.
+    parsers: { [types.INT8]: (value: string) => value },
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`],
+  };
+}

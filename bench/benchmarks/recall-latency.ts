@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { RECALL_ARMS, RECALL_STAGES, type RecallStage, timeRecallStages } from '../recall-stages.js';
 import { bootQuietApp } from '../quiet-app.js';
@@ -95,8 +98,11 @@ async function measureBackend(
   warmUp: string[],
 ): Promise<StepResult[]> {
   const database = backend === 'postgres' ? await context.createDatabase('recall') : undefined;
+  // PGlite in a data directory on disk, as the server's default `pglite://./.data/memory` is:
+  // an in-memory database starts with a smaller buffer pool (src/storage/pglite/pglite-instances.ts).
+  const dataDir = backend === 'pglite' ? await mkdtemp(path.join(tmpdir(), 'memory-bench-recall-')) : undefined;
   try {
-    const app = await bootQuietApp(database?.url ?? 'pglite://memory/bench-recall');
+    const app = await bootQuietApp(database?.url ?? `pglite://${dataDir}`);
     try {
       return await measureSteps(context, backend, app, plan, corpus, queries, warmUp);
     } finally {
@@ -104,6 +110,7 @@ async function measureBackend(
     }
   } finally {
     await database?.drop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -146,7 +153,7 @@ async function measureSteps(
 }
 
 function backendLabel(context: BenchmarkContext, backend: BackendName): string {
-  if (backend === 'pglite') return 'PGlite + pgvector (HNSW index)';
+  if (backend === 'pglite') return 'PGlite + pgvector (HNSW index), on disk';
   return context.server.pgvector ? `${context.server.label} (HNSW index)` : `${context.server.label} (exact scan of real[] embeddings)`;
 }
 
@@ -260,8 +267,8 @@ function report(
   }
 
   const workload = [
-    `One bank grown in two steps, ${small.toLocaleString('en')} then ${large.toLocaleString('en')} memories, on each back end: PGlite in memory ` +
-      '(pgvector, HNSW index with the default m = 16 and ef_construction = 64) and a database on ' +
+    `One bank grown in two steps, ${small.toLocaleString('en')} then ${large.toLocaleString('en')} memories, on each back end: PGlite in a new data directory on disk, as the server's default is, with its 512MB ` +
+      'buffer pool (pgvector, HNSW index with the default m = 16 and ef_construction = 64) and a database on ' +
       (context.server.pgvector
         ? `${context.server.label}, with the same HNSW index on the bank's own rows (the partial index a bank of 10,000 memories or ` +
           'more gets there, built with the load; PGlite keeps one index for all banks).'

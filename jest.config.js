@@ -9,6 +9,7 @@ export default {
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
   globalSetup: '<rootDir>/test/global-setup.mjs',
   globalTeardown: '<rootDir>/test/global-teardown.mjs',
+  testSequencer: '<rootDir>/test/slow-suites-first.mjs',
   // Generous: a cap only matters when a test fails, and the soak runs the suite on busy cores.
   testTimeout: 180_000,
 };

@@ -168,8 +168,9 @@ async function writeImageFile(image: Blob): Promise<void> {
  * memory, so a larger pool holds a second copy of every page it reads; and starting an instance
  * with 512MB costs about 1.3 s more CPU (3.3 against 1.5 s from the fresh-cluster image, on two
  * cores), which a host that opens many pays every time: the test suite, one or more per test
- * file, ran 591 s with it and 491 s without. What it gives up, measured back to back at 100,000
- * memories in one in-memory bank: recall p50 28 ms with 512MB, 38 ms with 128MB. A host that
+ * file, ran 591 s with it and 539 s with in-memory instances at 128MB. What it gives up, measured
+ * back to back at 100,000 memories in one in-memory bank: recall p50 28.6 ms with 512MB, 37.0 ms
+ * with 128MB. A host that
  * keeps a large bank in memory sets `pgliteSharedBuffers`.
  */
 export const PGLITE_SHARED_BUFFERS_ON_DISK = '512MB';

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { DEFAULT_AI_CLIENT_SETTINGS, type EmbedderSettings, type LlmSettings, type RerankerSettings } from './external/ai-clients.js';
 import type { GuardMode } from './external/external-call-guard.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
+import { DEFAULT_DATA_SOURCE_SETTINGS } from './storage/data-source-registry.js';
 
 /** What a host application passes to `MemoryModule.forRoot()`; every field has a default. */
 export interface MemoryModuleOptions {
@@ -380,12 +381,12 @@ const optionsSchema = z
       .regex(/^(postgres|postgresql|pg|pglite|pglite\+file):/i, 'must start with postgres:// or pglite://')
       .default('pglite://./.data/memory'),
     dataSource: z.instanceof(DataSource).optional(),
-    poolSize: positiveInt.max(1000).default(10),
-    poolIdleTimeoutMs: z.number().int().nonnegative().default(300_000),
+    poolSize: positiveInt.max(1000).default(DEFAULT_DATA_SOURCE_SETTINGS.poolSize),
+    poolIdleTimeoutMs: z.number().int().nonnegative().default(DEFAULT_DATA_SOURCE_SETTINGS.poolIdleTimeoutMs),
     pgliteSharedBuffers: pgliteSharedBuffersSchema.optional(),
-    connectTimeoutMs: positiveInt.default(10_000),
-    connectAttempts: positiveInt.max(100).default(5),
-    connectRetryDelayMs: z.number().int().nonnegative().default(250),
+    connectTimeoutMs: positiveInt.default(DEFAULT_DATA_SOURCE_SETTINGS.connectTimeoutMs),
+    connectAttempts: positiveInt.max(100).default(DEFAULT_DATA_SOURCE_SETTINGS.connectAttempts),
+    connectRetryDelayMs: z.number().int().nonnegative().default(DEFAULT_DATA_SOURCE_SETTINGS.connectRetryDelayMs),
     shutdownTimeoutMs: positiveInt.default(10_000),
     instanceId: z
       .string()

@@ -43,6 +43,15 @@ describe('standalone server environment', () => {
     });
   });
 
+  it("leaves the pool to the module's defaults when unset, and maps MEMORY_DB_* onto it when set", () => {
+    expect(resolved({})).toMatchObject({ poolSize: 10, poolIdleTimeoutMs: 300_000, connectAttempts: 5 });
+    expect(resolved({ MEMORY_DB_POOL_SIZE: '3', MEMORY_DB_POOL_IDLE_TIMEOUT_MS: '0', MEMORY_DB_CONNECT_ATTEMPTS: '2' })).toMatchObject({
+      poolSize: 3,
+      poolIdleTimeoutMs: 0,
+      connectAttempts: 2,
+    });
+  });
+
   it("maps MEMORY_PGLITE_SHARED_BUFFERS onto PGlite's buffer pool, and names it when it is no size", () => {
     expect(resolved({}).pgliteSharedBuffers).toBeUndefined();
     expect(resolved({ MEMORY_PGLITE_SHARED_BUFFERS: '256MB' }).pgliteSharedBuffers).toBe('256MB');

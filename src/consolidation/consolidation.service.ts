@@ -248,18 +248,17 @@ export class ConsolidationService {
   }
 
   /**
-   * The queue runs one consolidation per bank, and every batch of the run has ended when the run
-   * does, so memories still claimed then are held by a host's direct `consolidateBank` call or by
-   * an instance that died (its operation is how we got here: the operation's lease ran out first,
-   * the memories' lease has not yet). Waiting once for those leases lets a reclaimed operation
-   * finish the dead instance's batches instead of completing with them left for the next trigger;
-   * a live holder renews its lease, and what it still holds after one wait is its own to finish.
+   * Memories of the bank still claimed when this run's own batches have ended are held by one of
+   * three: a batch of an earlier attempt of this operation, still running in this instance after
+   * the operation's lease lapsed under it (a database outage, say); a host's direct
+   * `consolidateBank` call; or an instance that died (the operation's lease ran out first, the
+   * memories' has not yet). The first is waited for to its end, and whatever it hands back is
+   * claimed here, rather than left pending with the operation completed and nothing queued to take
+   * it. For the others, one wait for their lease lets a reclaimed operation finish a dead
+   * instance's batches; a live holder renews its lease, and what it still holds after that one
+   * wait is its own to finish.
    */
   private async consolidateOnceLeasesLapse(bankId: string, signal: AbortSignal): Promise<ConsolidationResult> {
-    // Batches of the bank this instance is still running belong to an earlier attempt of this
-    // operation whose lease lapsed while they waited (a database outage, say): they are waited
-    // for to the end, and whatever they hand back is claimed here, rather than left pending with
-    // the operation completed and nothing queued to take it.
     const stop = AbortSignal.any([signal, this.stopping.signal]);
     const ownBatches = [...this.inFlight].filter((entry) => entry.batch.bankId === bankId);
     if (ownBatches.length > 0) {

@@ -254,10 +254,10 @@ describe('PostgreSQL restart under a running server', () => {
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     try {
-      // Waited for, not read once: a batch of the attempt the outage broke may still hold its
-      // memories under a lease it renews when the retry completes, and finishes them itself
-      // (ConsolidationService.consolidateOnceLeasesLapse: what a live holder still holds after
-      // one wait is its own to finish).
+      // The retry completes only after the batches of the attempt the outage broke, still running
+      // in this process, have ended, and after claiming what they handed back
+      // (ConsolidationService.consolidateOnceLeasesLapse). Waited for all the same, up to a bound,
+      // rather than read once: what this asserts is that none is left pending, not the instant.
       const raw = await eventually(
         async () =>
           (

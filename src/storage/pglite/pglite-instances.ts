@@ -176,7 +176,7 @@ async function writeImageFile(image: Blob): Promise<void> {
 export const PGLITE_SHARED_BUFFERS_ON_DISK = '512MB';
 export const PGLITE_SHARED_BUFFERS_IN_MEMORY = '128MB';
 
-export function defaultSharedBuffers(dataDir: string | undefined): string {
+function defaultSharedBuffers(dataDir: string | undefined): string {
   return dataDir ? PGLITE_SHARED_BUFFERS_ON_DISK : PGLITE_SHARED_BUFFERS_IN_MEMORY;
 }
 

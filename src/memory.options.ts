@@ -331,6 +331,10 @@ const DEFAULT_CONSOLIDATION: ConsolidationSettings = {
   similarityThreshold: 0.55,
 };
 
+/** Written here once; the standalone server's environment falls back to the same values. */
+export const DEFAULT_DATABASE_URL = 'pglite://./.data/memory';
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+
 const positiveInt = z.number().int().positive();
 /** PostgreSQL's size syntax, checked here: PGlite refusing it at start would say much less. */
 export const pgliteSharedBuffersSchema = z.string().regex(/^[1-9]\d*(kB|MB|GB)$/, "must be a size in kB, MB or GB, such as '512MB'");
@@ -379,7 +383,7 @@ const optionsSchema = z
     databaseUrl: z
       .string()
       .regex(/^(postgres|postgresql|pg|pglite|pglite\+file):/i, 'must start with postgres:// or pglite://')
-      .default('pglite://./.data/memory'),
+      .default(DEFAULT_DATABASE_URL),
     dataSource: z.instanceof(DataSource).optional(),
     poolSize: positiveInt.max(1000).default(DEFAULT_DATA_SOURCE_SETTINGS.poolSize),
     poolIdleTimeoutMs: z.number().int().nonnegative().default(DEFAULT_DATA_SOURCE_SETTINGS.poolIdleTimeoutMs),
@@ -387,7 +391,7 @@ const optionsSchema = z
     connectTimeoutMs: positiveInt.default(DEFAULT_DATA_SOURCE_SETTINGS.connectTimeoutMs),
     connectAttempts: positiveInt.max(100).default(DEFAULT_DATA_SOURCE_SETTINGS.connectAttempts),
     connectRetryDelayMs: z.number().int().nonnegative().default(DEFAULT_DATA_SOURCE_SETTINGS.connectRetryDelayMs),
-    shutdownTimeoutMs: positiveInt.default(10_000),
+    shutdownTimeoutMs: positiveInt.default(DEFAULT_SHUTDOWN_TIMEOUT_MS),
     instanceId: z
       .string()
       .min(1)

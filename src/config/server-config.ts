@@ -1,20 +1,25 @@
 import { z } from 'zod';
 import { DEFAULT_MAX_BODY_BYTES } from '../http/memory-http.options.js';
-import { type MemoryModuleOptions, pgliteSharedBuffersSchema } from '../memory.options.js';
+import {
+  DEFAULT_DATABASE_URL,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  type MemoryModuleOptions,
+  pgliteSharedBuffersSchema,
+} from '../memory.options.js';
 
 /**
  * The standalone server's environment, read and validated in this one place; everything after
  * it receives typed options.
  */
 const envSchema = z.object({
-  DATABASE_URL: z.string().min(1).default('pglite://./.data/memory'),
+  DATABASE_URL: z.string().min(1).default(DEFAULT_DATABASE_URL),
   PORT: z.coerce.number().int().min(0).max(65535).default(8888),
   HOST: z.string().min(1).default('0.0.0.0'),
   MEMORY_API_KEY: z.string().min(1).optional(),
   MEMORY_DB_POOL_SIZE: z.coerce.number().int().positive().optional(),
   MEMORY_DB_POOL_IDLE_TIMEOUT_MS: z.coerce.number().int().nonnegative().optional(),
   MEMORY_PGLITE_SHARED_BUFFERS: pgliteSharedBuffersSchema.optional(),
-  MEMORY_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  MEMORY_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_SHUTDOWN_TIMEOUT_MS),
   MEMORY_DB_CONNECT_ATTEMPTS: z.coerce.number().int().positive().optional(),
   MEMORY_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   MEMORY_MAX_BODY_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),

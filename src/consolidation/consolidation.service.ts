@@ -108,6 +108,11 @@ export class ConsolidationService {
   private readonly logger = new Logger(ConsolidationService.name);
   private readonly stopping = new AbortController();
   private readonly inFlight = new Set<InFlightBatch>();
+  /**
+   * The `consolidateBank` runs going on in this instance, each settled once every batch it
+   * claimed, or was claiming, has ended and written or handed back its memories.
+   */
+  private readonly bankRuns = new Set<{ bankId: string; settled: Promise<unknown> }>();
   private readonly writer: ObservationWriter;
   /** Batches claimed at once on this instance, whichever runs they belong to. */
   private readonly batchSlots: Slots;
@@ -164,6 +169,17 @@ export class ConsolidationService {
    * calls it too.
    */
   async consolidateBank(bankId: string, signal?: AbortSignal): Promise<ConsolidationResult> {
+    const running = this.runBank(bankId, signal);
+    const run = { bankId, settled: running.catch(() => undefined) };
+    this.bankRuns.add(run);
+    try {
+      return await running;
+    } finally {
+      this.bankRuns.delete(run);
+    }
+  }
+
+  private async runBank(bankId: string, signal?: AbortSignal): Promise<ConsolidationResult> {
     const result = emptyResult();
     const attempted = new Set<string>();
     for (let round = 1; ; round += 1) {
@@ -230,9 +246,12 @@ export class ConsolidationService {
 
   private async runQueued(operation: ClaimedOperation, signal: AbortSignal): Promise<void> {
     let result: ConsolidationResult;
+    // Taken before this attempt starts its own run: any run of the bank going on now is an earlier
+    // attempt's, or a host's direct call.
+    const earlierRuns = [...this.bankRuns].filter((run) => run.bankId === operation.bankId).map((run) => run.settled);
     try {
       result = await this.consolidateBank(operation.bankId, signal);
-      addResults(result, await this.consolidateOnceLeasesLapse(operation.bankId, signal));
+      addResults(result, await this.consolidateOnceLeasesLapse(operation.bankId, earlierRuns, signal));
     } catch (error) {
       if (this.stopping.signal.aborted) {
         // Abandoned by shutdown, not failed: the queue gives it to another instance at once.
@@ -248,29 +267,33 @@ export class ConsolidationService {
   }
 
   /**
-   * Memories of the bank still claimed when this run's own batches have ended are held by one of
-   * three: a batch of an earlier attempt of this operation, still running in this instance after
-   * the operation's lease lapsed under it (a database outage, say); a host's direct
-   * `consolidateBank` call; or an instance that died (the operation's lease ran out first, the
-   * memories' has not yet). The first is waited for to its end, and whatever it hands back is
-   * claimed here, rather than left pending with the operation completed and nothing queued to take
-   * it. For the others, one wait for their lease lets a reclaimed operation finish a dead
-   * instance's batches; a live holder renews its lease, and what it still holds after that one
-   * wait is its own to finish.
+   * Memories of the bank still claimed when this attempt's own run has ended are held by one of
+   * three: a run of an earlier attempt of this operation, still going on in this instance after the
+   * operation's lease lapsed under it (a database outage, say); a host's direct `consolidateBank`
+   * call; or an instance that died (the operation's lease ran out first, the memories' has not
+   * yet). `earlierRuns`, the runs of the bank in this instance when this attempt started, are
+   * waited for to their end, and whatever they handed back is claimed here, also when they
+   * handed it back before this step began: otherwise it would be left pending with the operation
+   * completed and nothing queued to take it. For the others, one wait for their lease lets a
+   * reclaimed operation finish a dead instance's batches; a live holder renews its lease, and
+   * what it still holds after that one wait is its own to finish.
    */
-  private async consolidateOnceLeasesLapse(bankId: string, signal: AbortSignal): Promise<ConsolidationResult> {
+  private async consolidateOnceLeasesLapse(
+    bankId: string,
+    earlierRuns: Array<Promise<unknown>>,
+    signal: AbortSignal,
+  ): Promise<ConsolidationResult> {
     const stop = AbortSignal.any([signal, this.stopping.signal]);
-    const ownBatches = [...this.inFlight].filter((entry) => entry.batch.bankId === bankId);
-    if (ownBatches.length > 0) {
-      this.logger.log(`Bank '${bankId}': waiting for ${ownBatches.length} batch(es) of an earlier attempt before completing`);
+    if (earlierRuns.length > 0) {
+      this.logger.log(`Bank '${bankId}': waiting for ${earlierRuns.length} earlier run(s) in this instance before completing`);
       await Promise.race([
-        Promise.all(ownBatches.map((entry) => entry.done)),
+        Promise.all(earlierRuns),
         new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true }))),
       ]);
       this.assertRunning(signal);
     }
     const remainingMs = await this.database.withConnection((sql) => heldLeaseRemainingMs(sql, bankId));
-    if (remainingMs === null) return ownBatches.length > 0 ? this.consolidateBank(bankId, signal) : emptyResult();
+    if (remainingMs === null) return earlierRuns.length > 0 ? this.consolidateBank(bankId, signal) : emptyResult();
     const waitMs = remainingMs + LEASE_LAPSE_MARGIN_MS;
     this.logger.log(`Bank '${bankId}': waiting ${waitMs} ms for the lease on memories claimed elsewhere before completing`);
     await sleep(waitMs, undefined, { signal: stop }).catch(() => this.assertRunning(signal));

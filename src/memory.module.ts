@@ -38,7 +38,7 @@ import { DocumentChunksService } from './documents/document-chunks.service.js';
 import { EntitiesService } from './entities/entities.service.js';
 import { DataSourceRegistry } from './storage/data-source-registry.js';
 import { MemoryDatabase } from './storage/memory-database.js';
-import { prepareVectorBackend, type VectorBackend } from './storage/vector-backend.js';
+import { bindsBuffersAsBinary, prepareVectorBackend, type VectorBackend } from './storage/vector-backend.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
 
@@ -107,7 +107,10 @@ const providers: Provider[] = [
     useFactory: (options: ResolvedMemoryOptions, database: MemoryDatabase, coordinator: ShutdownCoordinator) =>
       coordinator.guardStartup('database', () =>
         database.withConnection((sql) =>
-          prepareVectorBackend(sql, options.embedder.dimension, { sharedIndex: sharedIndexPolicy(options, database.dataSource) }),
+          prepareVectorBackend(sql, options.embedder.dimension, {
+            sharedIndex: sharedIndexPolicy(options, database.dataSource),
+            binaryParameters: bindsBuffersAsBinary(database.dataSource),
+          }),
         ),
       ),
   },

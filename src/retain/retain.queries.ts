@@ -122,6 +122,7 @@ export async function insertMemoryUnits(sql: Sql, vectors: VectorBackend, bankId
   const ids = units.map(() => randomUUID());
   let offset = 0;
   for (const chunk of inChunks(units, ROWS_PER_STATEMENT)) {
+    const embeddings = vectors.serializeColumn(chunk.map((unit) => unit.embedding));
     await sql.query(
       `INSERT INTO memory_units
          (id, bank_id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
@@ -130,7 +131,7 @@ export async function insertMemoryUnits(sql: Sql, vectors: VectorBackend, bankId
               u.metadata::jsonb, u.tags::text[], ${vectors.param('u.embedding')}, u.observation_scopes::jsonb, u.attribute_key, u.chunk_id,
               u.tokens
          FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[],
-                     $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[], $16::int[])
+                     $9::timestamptz[], $10::text[], $11::text[], $12::${embeddings.arrayType}, $13::text[], $14::text[], $15::uuid[], $16::int[])
               WITH ORDINALITY
               AS u(id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
                    observation_scopes, attribute_key, chunk_id, tokens, ord)
@@ -147,8 +148,7 @@ export async function insertMemoryUnits(sql: Sql, vectors: VectorBackend, bankId
         chunk.map((unit) => unit.mentionedAt),
         chunk.map((unit) => JSON.stringify(unit.metadata)),
         chunk.map((unit) => textArrayLiteral(unit.tags)),
-        // Text, cast back by the back end's `param`: a bound `real[]` would be flattened by `unnest`.
-        chunk.map((unit) => vectors.serialize(unit.embedding)),
+        embeddings.value,
         chunk.map((unit) => (unit.observationScopes === null ? null : JSON.stringify(unit.observationScopes))),
         chunk.map((unit) => unit.attributeKey),
         chunk.map((unit) => unit.chunkId),

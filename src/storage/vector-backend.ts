@@ -1,5 +1,7 @@
 import { Logger } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
 import type { Sql } from './memory-database.js';
+import { isPgliteDataSource } from './pglite/pglite-statistics.js';
 
 export type VectorBackendKind = 'pgvector' | 'real-array';
 
@@ -13,11 +15,22 @@ export interface VectorBackend {
   readonly dimension: number;
   /** The text to bind for a vector parameter (`vectorComponents` in the back end's brackets). */
   serialize(vector: readonly number[]): string;
+  /**
+   * Many vectors as one bound array, for a multi-row write that `unnest`s its columns: the value
+   * to bind, and the array type to cast its parameter to. `param` then casts each element.
+   */
+  serializeColumn(vectors: ReadonlyArray<readonly number[]>): VectorColumn;
   /** SQL for a bound vector parameter, e.g. `$2`, with the cast the back end needs. */
   param(placeholder: string): string;
   /** Cosine distance (0 = same direction) between the `embedding` column of `alias` and a parameter. */
   distance(alias: string, placeholder: string): string;
 }
+
+/**
+ * A column of vectors as bound: PostgreSQL's binary array of `vector`s where the driver sends a
+ * Buffer as a binary parameter (node-postgres), otherwise the vectors' text in a `text[]`.
+ */
+export type VectorColumn = { value: Buffer; arrayType: 'vector[]' } | { value: string[]; arrayType: 'text[]' };
 
 /**
  * A vector's components as text, each at float4 precision, which is what both back ends store
@@ -35,11 +48,55 @@ export function vectorComponents(vector: readonly number[]): string {
   return components.join(',');
 }
 
+/**
+ * Vectors in the binary form of a one-dimensional `vector[]` (what `array_send` writes, and so
+ * what the server's `array_recv` reads): a header naming the element type, then each element as
+ * pgvector's `vector_send` writes it, its dimension and its components as big-endian float4.
+ *
+ * Written by hand because it is the whole reason for binding binary: a retain of 100 memories of
+ * 384 dimensions bound as text is 400 KB the event loop prints and escapes and the server parses
+ * back, twice (as a `text[]`, then each element as a `vector`), about a quarter of a batch's CPU
+ * on both sides (docs/SCALING.md, "Retain throughput").
+ */
+export function binaryVectorArray(vectorTypeOid: number, vectors: ReadonlyArray<readonly number[]>): Buffer {
+  const header = vectors.length === 0 ? 12 : 20;
+  let size = header;
+  for (const vector of vectors) size += 8 + 4 * vector.length;
+  const buffer = Buffer.allocUnsafe(size);
+  let at = buffer.writeInt32BE(vectors.length === 0 ? 0 : 1, 0);
+  at = buffer.writeInt32BE(0, at); // no NULL elements
+  at = buffer.writeUInt32BE(vectorTypeOid, at);
+  if (vectors.length > 0) {
+    at = buffer.writeInt32BE(vectors.length, at);
+    at = buffer.writeInt32BE(1, at); // the lower bound
+  }
+  for (const vector of vectors) {
+    at = buffer.writeInt32BE(4 + 4 * vector.length, at);
+    at = buffer.writeInt16BE(vector.length, at);
+    at = buffer.writeInt16BE(0, at); // pgvector's unused field
+    for (const component of vector) at = buffer.writeFloatBE(component, at);
+  }
+  return buffer;
+}
+
+/** node-postgres binds a Buffer as a binary parameter; PGlite, and pg-native through libpq, bind it as text. */
+export function bindsBuffersAsBinary(dataSource: DataSource): boolean {
+  return !isPgliteDataSource(dataSource) && (dataSource.options as { native?: boolean }).native !== true;
+}
+
 class PgvectorBackend implements VectorBackend {
   readonly kind = 'pgvector';
-  constructor(readonly dimension: number) {}
+  constructor(
+    readonly dimension: number,
+    /** The `vector` type's OID where parameters may be bound binary; `null` binds text. */
+    private readonly binaryTypeOid: number | null,
+  ) {}
   serialize(vector: readonly number[]): string {
     return `[${vectorComponents(vector)}]`;
+  }
+  serializeColumn(vectors: ReadonlyArray<readonly number[]>): VectorColumn {
+    if (this.binaryTypeOid === null) return { value: vectors.map((vector) => this.serialize(vector)), arrayType: 'text[]' };
+    return { value: binaryVectorArray(this.binaryTypeOid, vectors), arrayType: 'vector[]' };
   }
   param(placeholder: string): string {
     return `${placeholder}::vector(${this.dimension})`;
@@ -55,6 +112,10 @@ class RealArrayBackend implements VectorBackend {
   constructor(readonly dimension: number) {}
   serialize(vector: readonly number[]): string {
     return `{${vectorComponents(vector)}}`;
+  }
+  serializeColumn(vectors: ReadonlyArray<readonly number[]>): VectorColumn {
+    // Text: `unnest` of a two-dimensional `real[]` would flatten it into components.
+    return { value: vectors.map((vector) => this.serialize(vector)), arrayType: 'text[]' };
   }
   param(placeholder: string): string {
     return `${placeholder}::real[]`;
@@ -107,7 +168,14 @@ const VECTOR_INDEXES_SETTING = 'vector_indexes';
 export async function prepareVectorBackend(
   sql: Sql,
   dimension: number,
-  { sharedIndex = 'create' }: { sharedIndex?: SharedIndexPolicy } = {},
+  {
+    sharedIndex = 'create',
+    binaryParameters = false,
+  }: {
+    sharedIndex?: SharedIndexPolicy;
+    /** The driver sends a Buffer as a binary parameter (node-postgres does; PGlite sends it as text). */
+    binaryParameters?: boolean;
+  } = {},
 ): Promise<VectorBackend> {
   const settings = await sql.query<{ key: string; value: string }>(
     `SELECT key, value FROM memory_settings WHERE key IN ('vector_backend', 'embedding_dimension')`,
@@ -121,7 +189,10 @@ export async function prepareVectorBackend(
 
   if (kind === 'pgvector') {
     await applySharedIndexPolicy(sql, dimension, sharedIndex);
-    return new PgvectorBackend(dimension);
+    if (!binaryParameters) return new PgvectorBackend(dimension, null);
+    // Resolved as every statement's `::vector` casts resolve it, through the search path.
+    const [{ oid }] = await sql.query<{ oid: number }>(`SELECT 'vector'::regtype::oid AS oid`);
+    return new PgvectorBackend(dimension, Number(oid));
   }
   const [{ major }] = await sql.query<{ major: number }>(`SELECT current_setting('server_version_num')::int / 10000 AS major`);
   logger.warn(realArrayWarning(major));

@@ -1,6 +1,12 @@
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
-import { EmbeddingDimensionMismatchError, prepareVectorBackend, sharedIndexName } from '../../src/storage/vector-backend.js';
+import {
+  EmbeddingDimensionMismatchError,
+  binaryVectorArray,
+  bindsBuffersAsBinary,
+  prepareVectorBackend,
+  sharedIndexName,
+} from '../../src/storage/vector-backend.js';
 import { LogCapture } from '../helpers/log-capture.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
@@ -91,6 +97,24 @@ describe.each([
     }
   });
 
+  it('binds a column of vectors as text where the driver binds parameters as text, in the order given', async () => {
+    expect(bindsBuffersAsBinary(database.dataSource)).toBe(expectedKind === 'real-array');
+    const backend = await database.withConnection((sql) => prepareVectorBackend(sql, 3));
+    const column = backend.serializeColumn([
+      [0.5, -1.25, 2],
+      [0, 1, 0],
+    ]);
+    expect(column.arrayType).toBe('text[]');
+    const rows = await database.query<{ stored: number[] }>(
+      `SELECT (${backend.param('u.v')})::real[] AS stored FROM unnest($1::${column.arrayType}) WITH ORDINALITY AS u(v, ord) ORDER BY u.ord`,
+      [column.value],
+    );
+    expect(rows.map((row) => row.stored.map(Number))).toEqual([
+      [0.5, -1.25, 2],
+      [0, 1, 0],
+    ]);
+  });
+
   it('refuses a different embedding dimension than the one the database holds', async () => {
     await expect(database.withConnection((sql) => prepareVectorBackend(sql, 8))).rejects.toBeInstanceOf(EmbeddingDimensionMismatchError);
   });
@@ -137,5 +161,40 @@ describe('the shared HNSW index at startup (pgvector on PGlite)', () => {
     await database.query(`DROP INDEX ${sharedIndexName(3)}`);
     await database.withConnection((sql) => prepareVectorBackend(sql, 3, { sharedIndex: 'unless-banks-have-their-own' }));
     expect(await sharedIndexExists()).toBe(true);
+  });
+});
+
+describe('a column of vectors bound binary, as node-postgres sends a Buffer (pgvector on PGlite)', () => {
+  let registry: DataSourceRegistry;
+  let database: MemoryDatabase;
+
+  beforeAll(async () => {
+    registry = new DataSourceRegistry();
+    database = new MemoryDatabase(await registry.acquire('pglite://memory/binary-vectors'));
+  });
+
+  afterAll(() => registry.closeAll());
+
+  it("is byte for byte PostgreSQL's own binary form of the same vector[], which the server reads back", async () => {
+    // PGlite itself binds a Buffer as text, so the form is compared with what `array_send` writes:
+    // the server's `array_recv` reads exactly that.
+    expect(bindsBuffersAsBinary(database.dataSource)).toBe(false);
+    const backend = await database.withConnection((sql) => prepareVectorBackend(sql, 3, { binaryParameters: true }));
+    const random = seededRandom(43);
+    const vectors = [
+      ...Array.from({ length: 12 }, () => [random() * 2 - 1, random() * 1e-3, random() * 7]),
+      [0, 1.2345678901234567e-12, -1],
+    ];
+    const column = backend.serializeColumn(vectors);
+    expect(column.arrayType).toBe('vector[]');
+    const [{ sent }] = await database.query<{ sent: Uint8Array }>(`SELECT array_send($1::text[]::vector[]) AS sent`, [
+      vectors.map((vector) => backend.serialize(vector)),
+    ]);
+    expect(Buffer.from(column.value as Buffer).equals(Buffer.from(sent))).toBe(true);
+
+    const [{ oid, empty }] = await database.query<{ oid: number; empty: Uint8Array }>(
+      `SELECT 'vector'::regtype::oid AS oid, array_send('{}'::vector[]) AS empty`,
+    );
+    expect(binaryVectorArray(Number(oid), []).equals(Buffer.from(empty))).toBe(true);
   });
 });

@@ -153,9 +153,9 @@ export const DEFAULT_PGLITE_ANALYZE: PgliteAnalyzeSettings = {
  */
 export interface BankVectorIndexSettings {
   /**
-   * Memories with an embedding from which a bank gets its own index; `null` turns the indexes
-   * off. Its index is dropped when the bank is deleted or holds fewer than half this. Default
-   * 10 000, where recall stops scanning a bank exactly.
+   * Memories from which a bank gets its own index (every memory counts, as in recall's size
+   * checks); `null` turns the indexes off. Its index is dropped when the bank is deleted or holds
+   * fewer than half this. Default 10 000, where recall stops scanning a bank exactly.
    */
   minMemories: number | null;
   /** How often an instance checks (one at a time across the fleet). Default 300 000. */

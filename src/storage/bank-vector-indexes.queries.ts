@@ -66,7 +66,7 @@ export async function releaseMaintenanceLock(sql: Sql): Promise<void> {
 
 export interface BankIndexRule {
   dimension: number;
-  /** A bank gets its own index from this many memories with an embedding. */
+  /** A bank gets its own index from this many memories (counted as recall counts them, embedded or not). */
   minMemories: number;
 }
 
@@ -98,8 +98,11 @@ export async function bankIndexChanges(sql: Sql, rule: BankIndexRule): Promise<B
     `WITH kinds AS (
        SELECT * FROM unnest($1::text[], $2::text[], $4::float8[]) AS k(kind, prefix, max_share)
      ), sizes AS (
+       -- Every memory, as recall's size checks count them (src/storage/bank-size.queries.ts): a
+       -- count of the embedded ones read the whole table every round, 0.2 to 0.4 s at 100,000
+       -- memories and growing with the database, where this one reads a bank-led index.
        SELECT bank_id, count(*) AS memories, sum(count(*)) OVER () AS everyone
-         FROM memory_units WHERE embedding IS NOT NULL GROUP BY bank_id
+         FROM memory_units GROUP BY bank_id
      ), banks_of_size AS (
        SELECT s.bank_id, s.memories, s.everyone, k.kind, k.max_share, ${indexNameOf('k.prefix', 's.bank_id')} AS index_name
          FROM sizes s CROSS JOIN kinds k

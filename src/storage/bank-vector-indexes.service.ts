@@ -16,8 +16,10 @@ import {
   createBankIndex,
   dropBankIndex,
   dropSharedIndex,
+  hnswBuildBytes,
   releaseMaintenanceLock,
   tryMaintenanceLock,
+  withBuildMemory,
 } from './bank-vector-indexes.queries.js';
 import { bankHoldsFewerThan } from './bank-size.queries.js';
 import { MemoryDatabase, type Sql, detachedFromConnection } from './memory-database.js';
@@ -223,7 +225,15 @@ export class BankVectorIndexService {
     }
     if (change.action === 'create' || change.action === 'rebuild') {
       const startedAt = performance.now();
-      await createBankIndex(sql, this.vectors.dimension, bankId!, { kind });
+      const build = () => createBankIndex(sql, this.vectors.dimension, bankId!, { kind });
+      // A full-text build keeps the server's setting: only the graph has a size to fit.
+      const buildMemoryMb =
+        kind !== 'hnsw' || isPgliteDataSource(this.database.dataSource) ? null : this.options.bankVectorIndexes.buildMemoryMb;
+      if (buildMemoryMb === null) await build();
+      else {
+        const wanted = Math.min(hnswBuildBytes(change.memories, this.vectors.dimension), buildMemoryMb * 1024 * 1024);
+        await withBuildMemory(sql, wanted, build);
+      }
       const durationMs = Math.round(performance.now() - startedAt);
       report.created.push({ bankId: bankId!, kind, indexName, memories: change.memories, durationMs });
       this.logger.log(`Built ${what} for bank ${bankId} (${change.memories} memories) in ${durationMs}ms`);

@@ -67,18 +67,22 @@ describe('standalone server environment', () => {
   });
 
   it("maps MEMORY_BANK_INDEX_* onto the banks' own HNSW indexes, `off` turning them off", () => {
-    expect(resolved({}).bankVectorIndexes).toEqual({ minMemories: 10_000, intervalMs: 300_000, onPglite: false });
-    expect(resolved({ MEMORY_BANK_INDEX_MIN_MEMORIES: '50000', MEMORY_BANK_INDEX_INTERVAL_MS: '60000' }).bankVectorIndexes).toEqual({
-      minMemories: 50_000,
-      intervalMs: 60_000,
-      onPglite: false,
-    });
+    expect(resolved({}).bankVectorIndexes).toEqual({ minMemories: 10_000, intervalMs: 300_000, onPglite: false, buildMemoryMb: 1024 });
+    expect(
+      resolved({
+        MEMORY_BANK_INDEX_MIN_MEMORIES: '50000',
+        MEMORY_BANK_INDEX_INTERVAL_MS: '60000',
+        MEMORY_BANK_INDEX_BUILD_MEMORY_MB: '256',
+      }).bankVectorIndexes,
+    ).toEqual({ minMemories: 50_000, intervalMs: 60_000, onPglite: false, buildMemoryMb: 256 });
     expect(resolved({ MEMORY_BANK_INDEX_MIN_MEMORIES: 'off' }).bankVectorIndexes).toMatchObject({ minMemories: null, intervalMs: 300_000 });
+    expect(resolved({ MEMORY_BANK_INDEX_BUILD_MEMORY_MB: 'off' }).bankVectorIndexes).toMatchObject({ buildMemoryMb: null });
   });
 
   it.each([
     ['MEMORY_BANK_INDEX_MIN_MEMORIES', 'never'],
     ['MEMORY_BANK_INDEX_INTERVAL_MS', '0'],
+    ['MEMORY_BANK_INDEX_BUILD_MEMORY_MB', '1.5GB'],
     ['MEMORY_CONSOLE_ENABLED', 'yes'],
     ['MEMORY_OPERATIONS_LEASE_MS', '0'],
     ['MEMORY_OPERATIONS_POLL_MS', '-5'],

@@ -11,8 +11,10 @@ import { FACT_TYPES } from '../../src/recall/recall.types.js';
 import {
   type BankIndexKind,
   bankIndexChanges,
+  hnswBuildBytes,
   releaseMaintenanceLock,
   tryMaintenanceLock,
+  withBuildMemory,
 } from '../../src/storage/bank-vector-indexes.queries.js';
 import { BankVectorIndexService } from '../../src/storage/bank-vector-indexes.service.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
@@ -411,5 +413,53 @@ describe('one instance of a fleet maintains the bank indexes at a time (PostgreS
       expect(await tryMaintenanceLock(sql)).toBe(true);
       await releaseMaintenanceLock(sql);
     });
+  });
+});
+
+describe("an HNSW build's memory (PostgreSQL)", () => {
+  const registry = new DataSourceRegistry();
+  let database: MemoryDatabase;
+  let name: string;
+  const setting = (sql: Pick<Sql, 'query'>) =>
+    sql
+      .query<{ bytes: string }>(`SELECT pg_size_bytes(current_setting('maintenance_work_mem'))::text AS bytes`)
+      .then(([row]) => Number(row.bytes));
+
+  beforeAll(async () => {
+    const created = await createTestDatabase('bank_index_memory');
+    name = created.name;
+    database = new MemoryDatabase(await registry.acquire(created.url));
+  });
+
+  afterAll(async () => {
+    await registry.closeAll();
+    if (name) await dropTestDatabase(name);
+  });
+
+  it("is raised for the build's session only, and put back after it, even when the build fails", async () => {
+    await database.withConnection(async (sql) => {
+      const before = await setting(sql);
+      const wanted = before + 256 * 1024 * 1024;
+      expect(await withBuildMemory(sql, wanted, () => setting(sql))).toBe(wanted);
+      expect(await setting(sql)).toBe(before);
+
+      await expect(
+        withBuildMemory(sql, wanted, async () => {
+          await sql.query(`SELECT 1 / 0`);
+        }),
+      ).rejects.toThrow(/division by zero/);
+      expect(await setting(sql)).toBe(before);
+
+      // Never lowered below what the server gives the session.
+      expect(await withBuildMemory(sql, 1024 * 1024, () => setting(sql))).toBe(before);
+    });
+  });
+
+  it('is asked for as the graph of the bank needs, at least what a measured build needed', () => {
+    // Measured: PostgreSQL's 64 MB held 28,362 memories of dimension 384 before pgvector went on
+    // disk, so asking for that bank must ask for at least 64 MB, and for twice the bank, twice that.
+    expect(hnswBuildBytes(28_362, 384)).toBeGreaterThanOrEqual(64 * 1024 * 1024);
+    expect(hnswBuildBytes(56_724, 384)).toBe(2 * hnswBuildBytes(28_362, 384));
+    expect(hnswBuildBytes(10_000, 1536)).toBeGreaterThan(hnswBuildBytes(10_000, 384));
   });
 });

@@ -194,19 +194,25 @@ export function hnswBuildBytes(memories: number, dimension: number): number {
 /**
  * Runs `build` with `maintenance_work_mem` raised to `bytes` for this session (never lowered
  * below what it is), and puts the session's own value back afterwards, whatever `build` did: the
- * connection goes back to a pool that others share.
+ * connection goes back to a pool that others share. A build that failed is reported as it
+ * failed, not as the reset that may then fail on the same broken connection.
  */
 export async function withBuildMemory<T>(sql: Pick<Sql, 'query'>, bytes: number, build: () => Promise<T>): Promise<T> {
+  const reset = () => sql.query(`RESET maintenance_work_mem`);
   await sql.query(
     `SELECT set_config('maintenance_work_mem',
                        (greatest(pg_size_bytes(current_setting('maintenance_work_mem')), $1::bigint) / 1024)::text || 'kB', false)`,
     [bytes],
   );
+  let built: T;
   try {
-    return await build();
-  } finally {
-    await sql.query(`RESET maintenance_work_mem`);
+    built = await build();
+  } catch (error) {
+    await reset().catch(() => undefined);
+    throw error;
   }
+  await reset();
+  return built;
 }
 
 /**

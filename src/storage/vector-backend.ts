@@ -79,6 +79,11 @@ export function binaryVectorArray(vectorTypeOid: number, vectors: ReadonlyArray<
   return buffer;
 }
 
+/** Each vector's text in a `text[]`, cast back per element by the back end's `param`. */
+function textColumn(backend: Pick<VectorBackend, 'serialize'>, vectors: ReadonlyArray<readonly number[]>): VectorColumn {
+  return { value: vectors.map((vector) => backend.serialize(vector)), arrayType: 'text[]' };
+}
+
 /** node-postgres binds a Buffer as a binary parameter; PGlite, and pg-native through libpq, bind it as text. */
 export function bindsBuffersAsBinary(dataSource: DataSource): boolean {
   return !isPgliteDataSource(dataSource) && (dataSource.options as { native?: boolean }).native !== true;
@@ -95,7 +100,7 @@ class PgvectorBackend implements VectorBackend {
     return `[${vectorComponents(vector)}]`;
   }
   serializeColumn(vectors: ReadonlyArray<readonly number[]>): VectorColumn {
-    if (this.binaryTypeOid === null) return { value: vectors.map((vector) => this.serialize(vector)), arrayType: 'text[]' };
+    if (this.binaryTypeOid === null) return textColumn(this, vectors);
     return { value: binaryVectorArray(this.binaryTypeOid, vectors), arrayType: 'vector[]' };
   }
   param(placeholder: string): string {
@@ -115,7 +120,7 @@ class RealArrayBackend implements VectorBackend {
   }
   serializeColumn(vectors: ReadonlyArray<readonly number[]>): VectorColumn {
     // Text: `unnest` of a two-dimensional `real[]` would flatten it into components.
-    return { value: vectors.map((vector) => this.serialize(vector)), arrayType: 'text[]' };
+    return textColumn(this, vectors);
   }
   param(placeholder: string): string {
     return `${placeholder}::real[]`;

@@ -226,18 +226,23 @@ export class BankVectorIndexService {
     if (change.action === 'create' || change.action === 'rebuild') {
       const startedAt = performance.now();
       const build = () => createBankIndex(sql, this.vectors.dimension, bankId!, { kind });
-      // A full-text build keeps the server's setting: only the graph has a size to fit.
-      const buildMemoryMb =
-        kind !== 'hnsw' || isPgliteDataSource(this.database.dataSource) ? null : this.options.bankVectorIndexes.buildMemoryMb;
-      if (buildMemoryMb === null) await build();
-      else {
-        const wanted = Math.min(hnswBuildBytes(change.memories, this.vectors.dimension), buildMemoryMb * 1024 * 1024);
-        await withBuildMemory(sql, wanted, build);
-      }
+      const memoryBytes = this.buildMemoryBytes(kind, change.memories);
+      await (memoryBytes === null ? build() : withBuildMemory(sql, memoryBytes, build));
       const durationMs = Math.round(performance.now() - startedAt);
       report.created.push({ bankId: bankId!, kind, indexName, memories: change.memories, durationMs });
       this.logger.log(`Built ${what} for bank ${bankId} (${change.memories} memories) in ${durationMs}ms`);
     }
+  }
+
+  /**
+   * The `maintenance_work_mem` a build asks for, or `null` for the server's setting: a full-text
+   * build keeps it (only the graph has a size to fit), and so does PGlite, whose memory is the
+   * process's own.
+   */
+  private buildMemoryBytes(kind: BankIndexKind, memories: number): number | null {
+    const limitMb = this.options.bankVectorIndexes.buildMemoryMb;
+    if (kind !== 'hnsw' || limitMb === null || isPgliteDataSource(this.database.dataSource)) return null;
+    return Math.min(hnswBuildBytes(memories, this.vectors.dimension), limitMb * 1024 * 1024);
   }
 
   /**

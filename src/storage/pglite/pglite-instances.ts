@@ -170,8 +170,7 @@ async function writeImageFile(image: Blob): Promise<void> {
  * cores), which a host that opens many pays every time: the test suite, one or more per test
  * file, ran 591 s with it and 539 s with in-memory instances at 128MB. What it gives up, measured
  * back to back at 100,000 memories in one in-memory bank: recall p50 28.6 ms with 512MB, 37.0 ms
- * with 128MB. A host that
- * keeps a large bank in memory sets `pgliteSharedBuffers`.
+ * with 128MB. A host that keeps a large bank in memory sets `pgliteSharedBuffers`.
  */
 export const PGLITE_SHARED_BUFFERS_ON_DISK = '512MB';
 export const PGLITE_SHARED_BUFFERS_IN_MEMORY = '128MB';

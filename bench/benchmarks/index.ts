@@ -1,4 +1,5 @@
 import type { Benchmark } from '../harness.js';
+import { bankIndexPlanning } from './bank-index-planning.js';
 import { consolidationThroughput } from './consolidation-throughput.js';
 import { documentTransfer } from './document-transfer.js';
 import { mem0Comparison } from './mem0-comparison.js';
@@ -18,6 +19,7 @@ export const BENCHMARKS: Benchmark[] = [
   poolStarvation,
   recallLatency,
   recallScale,
+  bankIndexPlanning,
   recallMillion,
   recallConcurrency,
   retainThroughput,

@@ -26,6 +26,8 @@ export interface BenchmarkServer {
   pgvector: string | null;
   /** True for the embedded server the runner started itself. */
   embedded: boolean;
+  /** The settings the figures depend on, as the server reports them: "shared_buffers 1GB, huge_pages try". */
+  settings: string;
 }
 
 export interface ResultTable {

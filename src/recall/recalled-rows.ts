@@ -147,8 +147,22 @@ export async function loadCandidates(sql: Sql, scope: RecallScope, ids: string[]
   );
   const rows = new Map<string, MemoryRow>();
   for (const stored of parsedJson(result.rows) ?? []) {
-    const [id, text, context, fact_type, occurredStart, occurredEnd, mentionedAt, ...rest] = stored;
-    const [document_id, metadata, tags, source_memory_ids, superseded_by, tokens_cl100k, linked_entities] = rest;
+    const [
+      id,
+      text,
+      context,
+      fact_type,
+      occurredStart,
+      occurredEnd,
+      mentionedAt,
+      document_id,
+      metadata,
+      tags,
+      source_memory_ids,
+      superseded_by,
+      tokens_cl100k,
+      linked_entities,
+    ] = stored;
     const links = (linked_entities ?? []).sort(([, , a], [, , b]) => (a < b ? -1 : a > b ? 1 : 0));
     rows.set(id, {
       id,

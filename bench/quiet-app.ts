@@ -1,5 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { MemoryModuleOptions } from '../src/memory.options.js';
+import type { BenchmarkContext } from './harness.js';
 import { bootMemory } from '../test/helpers/memory-app.js';
 
 /** An hour: longer than any benchmark, so a background round never starts inside one. */
@@ -22,4 +23,26 @@ export async function bootQuietApp(databaseUrl: string, options: Partial<MemoryM
   });
   if (!booted.app) throw booted.startupError;
   return booted.app;
+}
+
+/**
+ * `use` on a quiet app over a new database of the benchmark's server; the app is closed and the
+ * database dropped afterwards, whatever `use` did.
+ */
+export async function onQuietAppOfItsOwn<T>(
+  context: BenchmarkContext,
+  databasePrefix: string,
+  use: (app: INestApplicationContext) => Promise<T>,
+): Promise<T> {
+  const database = await context.createDatabase(databasePrefix);
+  try {
+    const app = await bootQuietApp(database.url);
+    try {
+      return await use(app);
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await database.drop();
+  }
 }

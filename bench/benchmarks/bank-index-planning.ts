@@ -1,5 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { bootQuietApp } from '../quiet-app.js';
+import { onQuietAppOfItsOwn } from '../quiet-app.js';
 import { RECALL_ARMS, timeRecallStages } from '../recall-stages.js';
 import { AiClients } from '../../src/external/ai-clients.js';
 import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
@@ -43,19 +43,7 @@ export const bankIndexPlanning: Benchmark = {
   id: 'bank-index-planning',
   title: "Recall as more banks get indexes of their own: the planner's share",
   requires: 'pgvector',
-  async run(context) {
-    const database = await context.createDatabase('planning');
-    try {
-      const app = await bootQuietApp(database.url);
-      try {
-        return await measure(context, app);
-      } finally {
-        await app.close();
-      }
-    } finally {
-      await database.drop();
-    }
-  },
+  run: (context) => onQuietAppOfItsOwn(context, 'planning', (app) => measure(context, app)),
 };
 
 interface Level {

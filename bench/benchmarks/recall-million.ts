@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { RECALL_ARMS, type RecallStage, timeRecallStages } from '../recall-stages.js';
-import { bootQuietApp } from '../quiet-app.js';
+import { onQuietAppOfItsOwn } from '../quiet-app.js';
 import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import { RecallService } from '../../src/recall/recall.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
@@ -36,19 +36,7 @@ export const recallMillion: Benchmark = {
   title: 'Recall in one bank of 1M memories',
   requires: 'pgvector',
   optIn: true,
-  async run(context) {
-    const database = await context.createDatabase('million');
-    try {
-      const app = await bootQuietApp(database.url);
-      try {
-        return await measure(context, app);
-      } finally {
-        await app.close();
-      }
-    } finally {
-      await database.drop();
-    }
-  },
+  run: (context) => onQuietAppOfItsOwn(context, 'million', (app) => measure(context, app)),
 };
 
 function* parts(context: BenchmarkContext, total: number): Generator<{ bankId: string; memories: PreparedMemory[] }> {

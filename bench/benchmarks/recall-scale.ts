@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { RECALL_ARMS, timeRecallStages } from '../recall-stages.js';
-import { bootQuietApp } from '../quiet-app.js';
+import { onQuietAppOfItsOwn } from '../quiet-app.js';
 import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import { semanticArm } from '../../src/recall/arms/semantic-arm.js';
 import { RecallService } from '../../src/recall/recall.service.js';
@@ -47,18 +47,8 @@ export const recallScale: Benchmark = {
   async run(context) {
     const banks = bankSizes(context);
     const total = banks.reduce((sum, bank) => sum + bank.size, 0);
-    const database = await context.createDatabase('scale');
-    try {
-      // The banks' own indexes are built when the benchmark says, between two measurements.
-      const app = await bootQuietApp(database.url);
-      try {
-        return await measure(context, app, banks, total);
-      } finally {
-        await app.close();
-      }
-    } finally {
-      await database.drop();
-    }
+    // The banks' own indexes are built when the benchmark says, between two measurements.
+    return onQuietAppOfItsOwn(context, 'scale', (app) => measure(context, app, banks, total));
   },
 };
 

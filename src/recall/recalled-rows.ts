@@ -71,7 +71,7 @@ type StoredRow = [
   linked_entities: Array<[string, string, string]> | null,
 ];
 
-/** The columns of `found` a `StoredRow` holds, in its order. */
+/** The memory's own columns of a `StoredRow`, in its order; its linked entities come last. */
 const CANDIDATE_COLUMNS = [
   'id',
   'text',
@@ -86,7 +86,6 @@ const CANDIDATE_COLUMNS = [
   'source_memory_ids',
   'superseded_by',
   'tokens_cl100k',
-  'linked_entities',
 ] as const;
 
 /**
@@ -130,9 +129,7 @@ export async function loadCandidates(sql: Sql, scope: RecallScope, ids: string[]
            WHERE position <= ${params.add(perEntity)})`;
   const [result] = await sql.query<{ rows: StoredRow[] | null; observations: Array<[string, string, string | null]> | null }>(
     `WITH found AS MATERIALIZED (
-       SELECT m.id, m.text, m.context, m.fact_type, m.occurred_start, m.occurred_end, m.mentioned_at,
-              m.document_id, m.metadata, m.tags, m.source_memory_ids, m.superseded_by, m.tokens_cl100k,
-              linked.linked_entities
+       SELECT ${CANDIDATE_COLUMNS.map((column) => `m.${column}`).join(', ')}, linked.linked_entities
          FROM memory_units m
          LEFT JOIN LATERAL (
            SELECT json_agg(json_build_array(e.id, e.name, e.canonical_name)) AS linked_entities
@@ -142,7 +139,7 @@ export async function loadCandidates(sql: Sql, scope: RecallScope, ids: string[]
          ) AS linked ON TRUE
         WHERE m.id = ANY(${params.add(ids)}::uuid[]) AND ${visibleMemories('m', scope, params)}
      )
-     SELECT (SELECT json_agg(json_build_array(${CANDIDATE_COLUMNS.join(', ')})) FROM found) AS rows, ${observations} AS observations`,
+     SELECT (SELECT json_agg(json_build_array(${CANDIDATE_COLUMNS.join(', ')}, linked_entities)) FROM found) AS rows, ${observations} AS observations`,
     params.values,
   );
   const rows = new Map<string, MemoryRow>();

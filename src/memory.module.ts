@@ -94,9 +94,12 @@ const providers: Provider[] = [
   },
   {
     provide: MemoryDatabase,
-    inject: [MEMORY_DATA_SOURCE, MemoryMetrics],
-    useFactory: (dataSource: DataSource, metrics: MemoryMetrics) => {
-      const database = new MemoryDatabase(dataSource, (waitMs) => metrics.poolAcquireWait.observe(waitMs / 1000));
+    inject: [MEMORY_DATA_SOURCE, MemoryMetrics, MEMORY_OPTIONS],
+    useFactory: (dataSource: DataSource, metrics: MemoryMetrics, options: ResolvedMemoryOptions) => {
+      const database = new MemoryDatabase(dataSource, {
+        onAcquired: (waitMs) => metrics.poolAcquireWait.observe(waitMs / 1000),
+        preparedStatements: options.preparedStatements,
+      });
       metrics.observePool(() => database.poolStats());
       return database;
     },

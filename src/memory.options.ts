@@ -36,6 +36,14 @@ export interface MemoryModuleOptions {
    * PostgreSQL server; an instance already open in this process keeps the pool it has.
    */
   pgliteSharedBuffers?: string;
+  /**
+   * Whether the statements every recall runs with the same text are prepared on each PostgreSQL
+   * connection, so that the server plans them once rather than on every recall. Default true.
+   * Turn it off behind a pooler that runs one client's statements on several server connections
+   * (PgBouncer in transaction mode before 1.21, or without `max_prepared_statements`). Ignored
+   * on PGlite.
+   */
+  preparedStatements?: boolean;
   /** Default 10 000. */
   connectTimeoutMs?: number;
   /** Attempts to reach the database before startup fails. Default 5. */
@@ -398,6 +406,7 @@ const optionsSchema = z
     poolSize: positiveInt.max(1000).default(DEFAULT_DATA_SOURCE_SETTINGS.poolSize),
     poolIdleTimeoutMs: z.number().int().nonnegative().default(DEFAULT_DATA_SOURCE_SETTINGS.poolIdleTimeoutMs),
     pgliteSharedBuffers: pgliteSharedBuffersSchema.optional(),
+    preparedStatements: z.boolean().default(true),
     connectTimeoutMs: positiveInt.default(DEFAULT_DATA_SOURCE_SETTINGS.connectTimeoutMs),
     connectAttempts: positiveInt.max(100).default(DEFAULT_DATA_SOURCE_SETTINGS.connectAttempts),
     connectRetryDelayMs: z.number().int().nonnegative().default(DEFAULT_DATA_SOURCE_SETTINGS.connectRetryDelayMs),

@@ -19,6 +19,7 @@ const envSchema = z.object({
   MEMORY_DB_POOL_SIZE: z.coerce.number().int().positive().optional(),
   MEMORY_DB_POOL_IDLE_TIMEOUT_MS: z.coerce.number().int().nonnegative().optional(),
   MEMORY_PGLITE_SHARED_BUFFERS: pgliteSharedBuffersSchema.optional(),
+  MEMORY_DB_PREPARED_STATEMENTS: z.enum(['true', 'false', '1', '0']).optional(),
   MEMORY_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_SHUTDOWN_TIMEOUT_MS),
   MEMORY_DB_CONNECT_ATTEMPTS: z.coerce.number().int().positive().optional(),
   MEMORY_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
@@ -121,6 +122,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       poolSize: e.MEMORY_DB_POOL_SIZE,
       poolIdleTimeoutMs: e.MEMORY_DB_POOL_IDLE_TIMEOUT_MS,
       pgliteSharedBuffers: e.MEMORY_PGLITE_SHARED_BUFFERS,
+      preparedStatements: e.MEMORY_DB_PREPARED_STATEMENTS && ['true', '1'].includes(e.MEMORY_DB_PREPARED_STATEMENTS),
       shutdownTimeoutMs: e.MEMORY_SHUTDOWN_TIMEOUT_MS,
       connectAttempts: e.MEMORY_DB_CONNECT_ATTEMPTS,
       embedder: {

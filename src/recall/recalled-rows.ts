@@ -127,7 +127,7 @@ export async function loadCandidates(sql: Sql, scope: RecallScope, ids: string[]
                  AND ${sourcesVisible('m', scope.tags, scope.tagsMatch, params, scope.tagGroups)}
             ) AS ranked
            WHERE position <= ${params.add(perEntity)})`;
-  const [result] = await sql.query<{ rows: StoredRow[] | null; observations: Array<[string, string, string | null]> | null }>(
+  const [result] = await sql.queryPrepared<{ rows: StoredRow[] | null; observations: Array<[string, string, string | null]> | null }>(
     `WITH found AS MATERIALIZED (
        SELECT ${CANDIDATE_COLUMNS.map((column) => `m.${column}`).join(', ')}, linked.linked_entities
          FROM memory_units m

@@ -1,11 +1,22 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { DataSource, QueryRunner } from 'typeorm';
+import { createHash } from 'node:crypto';
+import { type DataSource, QueryFailedError, type QueryRunner } from 'typeorm';
 import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
+import { isPgliteDataSource } from './pglite/pglite-statistics.js';
 
 /** What the code inside a scope gets: SQL only, on the one connection the scope holds. */
 export interface Sql {
   /** Rows of a statement. */
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /**
+   * Rows of a statement kept prepared on the connection: parsed once, and planned once as soon as
+   * PostgreSQL finds its generic plan as cheap as a custom one (after five executions). For the
+   * statements every recall runs whose best plan does not depend on the values bound: their
+   * planning was a fifth of their time (docs/ARCHITECTURE.md, "Prepared statements"). Not for a
+   * statement whose plan must see a value, such as a bank id that picks a partial index. The same
+   * as `query` on PGlite and where the module is told not to prepare.
+   */
+  queryPrepared<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
   /** Rows and the affected-row count, for writes whose effect must be checked. */
   execute<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[]; affected: number }>;
   /**
@@ -13,6 +24,47 @@ export interface Sql {
    * enclosing transaction (never on rollback), or when the scope ends outside one.
    */
   afterCommit(callback: () => void): void;
+}
+
+/** What `MemoryDatabase` is told besides its data source; both optional. */
+export interface MemoryDatabaseOptions {
+  /** Told how long each checkout waited for a free connection (pool metrics). */
+  onAcquired?: (waitMs: number) => void;
+  /**
+   * Whether `Sql.queryPrepared` prepares its statements on PostgreSQL. Default true; false behind a
+   * pooler that hands one session's statements to several server connections (PgBouncer's
+   * transaction mode before 1.21), where a statement prepared on one is missing on the next.
+   */
+  preparedStatements?: boolean;
+}
+
+/** The part of a node-postgres client `queryPrepared` uses: a query named for the server to keep. */
+interface NamedQueryClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * How many distinct statements one database prepares, so that the server keeps at most that many
+ * plans per connection whatever shapes of request arrive; past it, a statement runs unnamed.
+ */
+const PREPARED_STATEMENTS_LIMIT = 64;
+
+/**
+ * The server-side name of each statement text. Derived from the text, not numbered: two
+ * `MemoryDatabase`s may share one data source (`DataSourceRegistry`), and so its connections, and
+ * a name must never stand for two texts on one connection.
+ */
+class PreparedStatementNames {
+  private readonly names = new Map<string, string>();
+
+  nameOf(text: string): string | null {
+    const known = this.names.get(text);
+    if (known !== undefined) return known;
+    if (this.names.size >= PREPARED_STATEMENTS_LIMIT) return null;
+    const name = `nestjs_memory_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    this.names.set(text, name);
+    return name;
+  }
 }
 
 interface HeldConnection {
@@ -76,12 +128,18 @@ interface PgPoolLike {
 export class MemoryDatabase {
   private longestWaitMs = 0;
   private readonly participants: CommitParticipant[] = [];
+  private readonly onAcquired: (waitMs: number) => void;
+  /** `null` where statements run unnamed: PGlite (one session, no planning to save), or told so. */
+  private readonly statementNames: PreparedStatementNames | null;
 
   constructor(
     readonly dataSource: DataSource,
-    /** Told how long each checkout waited for a free connection (pool metrics). */
-    private readonly onAcquired: (waitMs: number) => void = () => undefined,
-  ) {}
+    options: MemoryDatabaseOptions = {},
+  ) {
+    this.onAcquired = options.onAcquired ?? (() => undefined);
+    const prepares = options.preparedStatements !== false && !isPgliteDataSource(dataSource);
+    this.statementNames = prepares ? new PreparedStatementNames() : null;
+  }
 
   /** The longest a checkout has waited since the last call; resets it. */
   takeLongestWaitMs(): number {
@@ -118,12 +176,12 @@ export class MemoryDatabase {
       // TypeORM checks out lazily, on the first query; the scope takes the connection up front so
       // that "inside a scope" and "holding a connection" are the same thing.
       const waitStarted = performance.now();
-      await queryRunner.connect();
+      const client = (await queryRunner.connect()) as NamedQueryClient;
       const waitMs = performance.now() - waitStarted;
       this.longestWaitMs = Math.max(this.longestWaitMs, waitMs);
       this.onAcquired(waitMs);
       const committed: Array<() => void> = [];
-      const scope: HeldConnection = { queryRunner, sql: sqlOn(queryRunner, committed), committed };
+      const scope: HeldConnection = { queryRunner, sql: sqlOn(queryRunner, client, this.statementNames, committed), committed };
       const result = await heldConnection.run(scope, () => work(scope.sql));
       // Outside a transaction every statement committed on its own; inside one, transaction()
       // ran or dropped the callbacks already.
@@ -171,14 +229,35 @@ function runCallbacks(callbacks: Array<() => void>): void {
   }
 }
 
-function sqlOn(queryRunner: QueryRunner, committed: Array<() => void>): Sql {
+function sqlOn(
+  queryRunner: QueryRunner,
+  client: NamedQueryClient,
+  statementNames: PreparedStatementNames | null,
+  committed: Array<() => void>,
+): Sql {
+  const query = async <Row>(sql: string, params?: unknown[]) => {
+    const result = await queryRunner.query(sql, params, true).catch(refuseUnstorableText);
+    return (result.records ?? []) as Row[];
+  };
   return {
     afterCommit(callback: () => void) {
       committed.push(callback);
     },
-    async query<Row>(sql: string, params?: unknown[]) {
-      const result = await queryRunner.query(sql, params, true).catch(refuseUnstorableText);
-      return (result.records ?? []) as Row[];
+    query,
+    async queryPrepared<Row>(sql: string, params: unknown[] = []) {
+      const name = statementNames?.nameOf(sql);
+      if (!name) return query<Row>(sql, params);
+      // TypeORM's query runner has no named statements: the statement goes to its connection
+      // directly, logged and wrapped as TypeORM does its own, so that callers see one kind of error.
+      const logger = queryRunner.connection.logger;
+      logger.logQuery(sql, params, queryRunner);
+      try {
+        const result = await client.query({ name, text: sql, values: params });
+        return result.rows as Row[];
+      } catch (error) {
+        logger.logQueryError(error as Error, sql, params, queryRunner);
+        return refuseUnstorableText(new QueryFailedError(sql, params, error as Error));
+      }
     },
     async execute<Row>(sql: string, params?: unknown[]) {
       const result = await queryRunner.query(sql, params, true).catch(refuseUnstorableText);

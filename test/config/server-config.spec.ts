@@ -52,6 +52,14 @@ describe('standalone server environment', () => {
     });
   });
 
+  it('prepares recall statements unless MEMORY_DB_PREPARED_STATEMENTS turns it off, and names a value it cannot read', () => {
+    expect(resolved({}).preparedStatements).toBe(true);
+    expect(resolved({ MEMORY_DB_PREPARED_STATEMENTS: 'false' }).preparedStatements).toBe(false);
+    expect(resolved({ MEMORY_DB_PREPARED_STATEMENTS: '0' }).preparedStatements).toBe(false);
+    expect(resolved({ MEMORY_DB_PREPARED_STATEMENTS: '1' }).preparedStatements).toBe(true);
+    expect(() => loadServerConfig({ MEMORY_DB_PREPARED_STATEMENTS: 'sometimes' })).toThrow(/MEMORY_DB_PREPARED_STATEMENTS/);
+  });
+
   it("maps MEMORY_PGLITE_SHARED_BUFFERS onto PGlite's buffer pool, and names it when it is no size", () => {
     expect(resolved({}).pgliteSharedBuffers).toBeUndefined();
     expect(resolved({ MEMORY_PGLITE_SHARED_BUFFERS: '256MB' }).pgliteSharedBuffers).toBe('256MB');

@@ -93,7 +93,7 @@ export function namedEntitiesQuery(bankId: string, query: string): { text: strin
  */
 export async function namedEntities(sql: Sql, bankId: string, query: string): Promise<NamedEntity[]> {
   const { text, values } = namedEntitiesQuery(bankId, query);
-  const rows = await sql.query<NamedEntity & { in_full: boolean; several_words: boolean; first_word: string }>(text, values);
+  const rows = await sql.queryPrepared<NamedEntity & { in_full: boolean; several_words: boolean; first_word: string }>(text, values);
   const givenInFull = new Set(rows.filter((row) => row.in_full && row.several_words).map((row) => row.first_word));
   return rows.filter((row) => row.in_full || !givenInFull.has(row.first_word)).map(({ id, canonical_name }) => ({ id, canonical_name }));
 }

@@ -86,11 +86,11 @@ export async function temporalArm(sql: Sql, scope: RecallScope, range: TemporalR
   if (!range || limit <= 0) return [];
   const { nearest, spans } = temporalArmQuery(scope, range, limit);
   type Row = { id: string; mentioned_at: Date; distance_days: number };
-  let rows = await sql.query<Row>(nearest.text, nearest.values);
+  let rows = await sql.queryPrepared<Row>(nearest.text, nearest.values);
   if (rows.length < limit) {
     const lasting = spans(rows.map((row) => row.id));
     // The statements' own order, across both: nearer first, then the later mention, then the id.
-    rows = [...rows, ...(await sql.query<Row>(lasting.text, lasting.values))].sort(
+    rows = [...rows, ...(await sql.queryPrepared<Row>(lasting.text, lasting.values))].sort(
       (a, b) =>
         Number(a.distance_days) - Number(b.distance_days) ||
         new Date(b.mentioned_at).getTime() - new Date(a.mentioned_at).getTime() ||

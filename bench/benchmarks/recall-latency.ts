@@ -291,7 +291,8 @@ function report(
         ? `${plans.postgres[0].queries} at both sizes.`
         : `${plans.postgres[0].queries} at ${label(small)} and only ${plans.postgres[1].queries} at ${label(large)}, where each exact scan ` +
           'takes seconds (so p95 there is close to the maximum).'),
-    'Arm times are the `durationMs` of the recall trace (the semantic arm sets the HNSW settings inside its own statement); "fused" is ' +
+    'Arm times are the `durationMs` of the recall trace (the semantic arm sets the HNSW settings inside its own statement; the entity ' +
+      'arm includes the lookup of the names the question gives, its first step); "fused" is ' +
       'the whole `RecallService.recall` call measured around it; "rest of recall" is fused minus the four arms: the query embedding, ' +
       "loading the candidates' rows, fusion, the token budget and the entities.",
     context.quick ? 'Quick mode: a tenth of the memories and fewer queries.' : '',

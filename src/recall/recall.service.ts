@@ -274,8 +274,12 @@ export class RecallService {
     const { scope, candidatesPerArm: limit } = plan;
     if (plan.bankMustExist && !(await findBank(sql, scope.bankId))) throw bankNotFound(scope.bankId);
     // Two arms need the people the question names: the entity arm searches their memories, the
-    // keyword arm leaves their names out of its words.
+    // keyword arm leaves their names out of its words. The lookup is the entity arm's first step
+    // (it ran inside that arm until the keyword arm needed the names too), so the entity arm's
+    // trace counts its time.
+    const lookupStartedAt = performance.now();
     const named = await namedEntities(sql, scope.bankId, plan.query);
+    const namesLookupMs = performance.now() - lookupStartedAt;
     const held = await this.memoriesHeld(sql, scope.bankId);
     const semanticSearch = this.semanticSearch(held);
     const keywordSearch = this.keywordSearch(held);
@@ -288,7 +292,7 @@ export class RecallService {
     const arms: RankedArm[] = [];
     const armTraces: RecallArmTrace[] = [];
     for (const [name, search, how] of searches) {
-      const startedAt = performance.now();
+      const startedAt = performance.now() - (name === 'entity' ? namesLookupMs : 0);
       const candidates = await search();
       arms.push({ name, candidates });
       armTraces.push({

@@ -102,6 +102,11 @@ export interface RecallArmTrace {
    * (`bank-rows`) or the full-text `index`.
    */
   search?: SemanticSearch | KeywordSearch;
+  /**
+   * The arm's time on the connection. The entity arm's includes the lookup of the names the
+   * question gives, its first step, which runs before the arms because the keyword arm also
+   * reads its result.
+   */
   durationMs: number;
   candidates: RecallTraceCandidate[];
 }

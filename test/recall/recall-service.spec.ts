@@ -6,7 +6,7 @@ import { MemoryErrorCode, MemoryException } from '../../src/memory.exception.js'
 import { RecallService } from '../../src/recall/recall.service.js';
 import type { RecallOutcome, RecallRequest, RecallSettings, TagsMatch } from '../../src/recall/recall.types.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
-import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
 import { type VectorBackend, prepareVectorBackend } from '../../src/storage/vector-backend.js';
 import { oracleMemoryTokens } from '../helpers/cl100k-oracle.js';
 import { LogCapture } from '../helpers/log-capture.js';
@@ -419,6 +419,33 @@ describe.each([
         'Observation 2: Orla Venn is devoted to her bees.',
       ]);
     }
+  });
+
+  it("counts the lookup of the names the question gives in the entity arm's time", async () => {
+    // The lookup made slow (a fault no real database produces on demand): its time must show up in
+    // the entity arm's trace, where it ran before the lookup moved ahead of the arms.
+    const delayMs = 60;
+    const slowNames = Object.create(database) as MemoryDatabase;
+    slowNames.withConnection = ((work: (sql: Sql) => Promise<unknown>) =>
+      database.withConnection((sql) =>
+        work({
+          ...sql,
+          queryPrepared: async (text: string, params?: unknown[]) => {
+            if (text.startsWith('SELECT e.id, e.canonical_name')) await new Promise((resolve) => setTimeout(resolve, delayMs));
+            return sql.queryPrepared(text, params);
+          },
+        }),
+      )) as MemoryDatabase['withConnection'];
+    const outcome = await new RecallService(slowNames, vectors, embedder, null).recall({
+      bankId: 'alpha',
+      queryTimestamp: NOW,
+      query: 'Orla Venn bees',
+      trace: true,
+    });
+    const arm = (name: string) => outcome.trace!.arms.find((trace) => trace.name === name)!;
+    expect(arm('entity').candidates.length).toBeGreaterThan(0);
+    // A timer fires no earlier than a millisecond before its time.
+    expect(arm('entity').durationMs).toBeGreaterThanOrEqual(delayMs - 1);
   });
 
   it('reorders the fused window by the reranker, outside any SQL scope', async () => {

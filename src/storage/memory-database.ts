@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { type DataSource, QueryFailedError, type QueryRunner } from 'typeorm';
+import { type DataSource, QueryFailedError, type QueryRunner, QueryRunnerAlreadyReleasedError } from 'typeorm';
 import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
 import { isPgliteDataSource } from './pglite/pglite-statistics.js';
 
@@ -248,7 +248,9 @@ function sqlOn(
       const name = statementNames?.nameOf(sql);
       if (!name) return query<Row>(sql, params);
       // TypeORM's query runner has no named statements: the statement goes to its connection
-      // directly, logged and wrapped as TypeORM does its own, so that callers see one kind of error.
+      // directly, checked, logged and wrapped as TypeORM does its own, so that callers see one kind
+      // of error, and a scope that has ended cannot reach a connection the pool gave to another.
+      if (queryRunner.isReleased) throw new QueryRunnerAlreadyReleasedError();
       const logger = queryRunner.connection.logger;
       logger.logQuery(sql, params, queryRunner);
       try {

@@ -1,4 +1,4 @@
-import { QueryFailedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
 import { ExternalCallGuard } from '../../src/external/external-call-guard.js';
 import { HashingEmbedder } from '../../src/external/hashing-embedder.js';
 import { MemoryErrorCode, MemoryException } from '../../src/memory.exception.js';
@@ -97,6 +97,13 @@ describe('Sql.queryPrepared (PostgreSQL)', () => {
       // The connection is usable afterwards, and the failed statement is prepared like any other.
       expect(await sql.queryPrepared(`SELECT 1 / $1::int AS n`, [1])).toEqual([{ n: 1 }]);
     });
+  });
+
+  it('refuses a statement once its scope has ended, as query does', async () => {
+    const database = new MemoryDatabase(await registry.acquire(url));
+    const ended = await database.withConnection(async (sql) => sql);
+    await expect(ended.queryPrepared(BANK_ROWS, ['prepared-a'])).rejects.toBeInstanceOf(QueryRunnerAlreadyReleasedError);
+    await expect(ended.query(BANK_ROWS, ['prepared-a'])).rejects.toBeInstanceOf(QueryRunnerAlreadyReleasedError);
   });
 });
 

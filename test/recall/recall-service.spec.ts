@@ -426,34 +426,26 @@ describe.each([
     // both, since the lookup is its first step even though it runs ahead of the other arms.
     let lookupMs = 0;
     let searchMs = 0;
-    const timed = async <T>(run: () => Promise<T>, add: (ms: number) => void): Promise<T> => {
-      const startedAt = performance.now();
-      try {
-        return await run();
-      } finally {
-        add(performance.now() - startedAt);
-      }
-    };
+    type Run = (text: string, params?: unknown[]) => Promise<unknown[]>;
+    const timedWhen =
+      (prefix: string, run: Run, add: (ms: number) => void): Run =>
+      async (text, params) => {
+        if (!text.startsWith(prefix)) return run(text, params);
+        const startedAt = performance.now();
+        try {
+          return await run(text, params);
+        } finally {
+          add(performance.now() - startedAt);
+        }
+      };
     const timing = Object.create(database) as MemoryDatabase;
     timing.withConnection = ((work: (sql: Sql) => Promise<unknown>) =>
       database.withConnection((sql) =>
         work({
           ...sql,
-          queryPrepared: (text: string, params?: unknown[]) =>
-            text.startsWith('SELECT e.id, e.canonical_name')
-              ? timed(
-                  () => sql.queryPrepared(text, params),
-                  (ms) => (lookupMs += ms),
-                )
-              : sql.queryPrepared(text, params),
-          query: (text: string, params?: unknown[]) =>
-            text.startsWith('SELECT recent.id')
-              ? timed(
-                  () => sql.query(text, params),
-                  (ms) => (searchMs += ms),
-                )
-              : sql.query(text, params),
-        }),
+          queryPrepared: timedWhen('SELECT e.id, e.canonical_name', sql.queryPrepared, (ms) => (lookupMs += ms)),
+          query: timedWhen('SELECT recent.id', sql.query, (ms) => (searchMs += ms)),
+        } as Sql),
       )) as MemoryDatabase['withConnection'];
     const outcome = await new RecallService(timing, vectors, embedder, null).recall({
       bankId: 'alpha',

@@ -291,6 +291,13 @@ export async function lockSources(
 }
 
 /**
+ * The entities of the sources in `param`, which `linkSourceEntities` links the observation to
+ * after the write: what the observation's row records as its `entity_ids` (migration
+ * 1766200000000), in the statement that writes the row rather than in an update after the links.
+ */
+const SOURCE_ENTITIES = (param: string) => `SELECT DISTINCT entity_id FROM unit_entities WHERE unit_id = ANY(${param}::uuid[])`;
+
+/**
  * Creates the observation unless one with the same `key` exists (then returns undefined: an
  * earlier run of this write already folded these sources). Its tags are its scope, never the
  * union of its sources' tags.
@@ -303,12 +310,13 @@ export async function insertObservation(
   const [row] = await sql.query<{ id: string }>(
     `INSERT INTO memory_units
        (bank_id, text, fact_type, tags, embedding, source_memory_ids, proof_count, observation_key,
-        consolidation_status, consolidated_at, mentioned_at, occurred_start, occurred_end, tokens_cl100k)
+        consolidation_status, consolidated_at, mentioned_at, occurred_start, occurred_end, tokens_cl100k, entity_ids)
      SELECT $1, $2, 'observation', $6::text[],
             ${vectors.param('$3')}, $4::uuid[], cardinality($4::uuid[]), $5, 'done', now(),
             (SELECT max(mentioned_at) FROM memory_units WHERE id = ANY($4::uuid[])),
             (SELECT min(occurred_start) FROM memory_units WHERE id = ANY($4::uuid[])),
-            (SELECT max(occurred_end) FROM memory_units WHERE id = ANY($4::uuid[])), $7
+            (SELECT max(occurred_end) FROM memory_units WHERE id = ANY($4::uuid[])), $7,
+            ARRAY(${SOURCE_ENTITIES('$4')})
      ON CONFLICT (bank_id, observation_key) DO NOTHING
      RETURNING id`,
     [
@@ -354,6 +362,8 @@ export async function foldIntoObservation(
               cardinality(ARRAY(SELECT x FROM unnest($3::uuid[]) x WHERE NOT (x = ANY(COALESCE(o.source_memory_ids, '{}'))))),
             text = $4, embedding = ${vectors.param('$5')}, tokens_cl100k = $9,
             mentioned_at = greatest(o.mentioned_at, (SELECT max(mentioned_at) FROM memory_units WHERE id = ANY($3::uuid[]))),
+            entity_ids = ARRAY(SELECT entity_id FROM unit_entities WHERE bank_id = o.bank_id AND unit_id = o.id
+                               UNION ${SOURCE_ENTITIES('$3')}),
             consolidated_at = now(), updated_at = now()
       WHERE o.id = $1 AND o.bank_id = $2 AND o.fact_type = 'observation' AND o.state = 'valid'
         AND o.tags @> $6::text[] AND o.tags <@ $6::text[]
@@ -374,7 +384,10 @@ export async function foldIntoObservation(
   return row;
 }
 
-/** The observation is linked to every entity its sources are linked to, in their bank, which is its own. */
+/**
+ * The observation is linked to every entity its sources are linked to, in their bank, which is its
+ * own. The row itself got the same ids when it was written (`SOURCE_ENTITIES`).
+ */
 export async function linkSourceEntities(sql: Sql, observationId: string, sourceIds: string[]): Promise<void> {
   await sql.query(
     `INSERT INTO unit_entities (bank_id, unit_id, entity_id)

@@ -7,7 +7,12 @@ import { BanksService } from '../banks/banks.service.js';
 import { parseScopesSpec } from '../consolidation/observation-scopes.js';
 import { deleteDocumentsMemories } from '../consolidation/source-changes.queries.js';
 import { type NewChunk, deleteDocumentsChunks, insertChunks } from '../documents/chunks.queries.js';
-import { entitiesLinkedToDocuments, linkNewMemoriesToEntities, reclaimOrphanEntities } from '../entities/entities.queries.js';
+import {
+  entitiesLinkedToDocuments,
+  linkNewMemories,
+  reclaimOrphanEntities,
+  upsertMentionedEntities,
+} from '../entities/entities.queries.js';
 import { AiClients } from '../external/ai-clients.js';
 import { MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
 import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
@@ -508,6 +513,11 @@ export class DocumentTransferService {
     chunkIds: Map<number, string>,
     touchedEntities: string[],
   ): Promise<void> {
+    const mentioned = await upsertMentionedEntities(
+      sql,
+      bankId,
+      facts.map((fact) => fact.entities.map((name) => ({ name, type: null }))),
+    );
     const units: NewMemoryUnit[] = facts.map((fact, index) => ({
       documentId,
       chunkId: fact.chunk_index == null ? null : (chunkIds.get(fact.chunk_index) ?? null),
@@ -523,14 +533,11 @@ export class DocumentTransferService {
       tokens: embedded[index].tokens,
       observationScopes: scopesOf(fact),
       attributeKey: fact.attribute_key ?? null,
+      entityIds: mentioned.perMemory[index],
     }));
     const unitIds = await insertMemoryUnits(sql, this.vectors, bankId, units);
-    const entityIds = await linkNewMemoriesToEntities(
-      sql,
-      bankId,
-      unitIds.map((unitId, index) => ({ unitId, entities: facts[index].entities.map((name) => ({ name, type: null })) })),
-    );
-    await reclaimOrphanEntities(sql, [...new Set([...entityIds.values(), ...touchedEntities])]);
+    await linkNewMemories(sql, bankId, unitIds, mentioned.perMemory);
+    await reclaimOrphanEntities(sql, [...new Set([...mentioned.byCanonical.values(), ...touchedEntities])]);
     await recomputeSupersession(
       sql,
       bankId,

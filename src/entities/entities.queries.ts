@@ -49,17 +49,20 @@ export async function linkUnitToEntity(sql: Sql, bankId: string, unitId: string,
   ]);
 }
 
-/** A memory this transaction inserted, and the entities its text names. */
-export interface NewMemoryMentions {
-  unitId: string;
-  entities: readonly ExtractedEntity[];
+/** The entities that memories about to be inserted name, resolved to ids before their rows are written. */
+export interface MentionedEntities {
+  /** Per memory, in the order given: the ids of the entities it names, each once. */
+  perMemory: string[][];
+  /** Each canonical name's entity id. */
+  byCanonical: Map<string, string>;
 }
 
 /**
- * Creates or touches the entities that newly inserted memories name, and links each memory to
- * them: one statement per chunk of names, one per chunk of links, for a whole retain or import.
- * The first spelling of a name wins; a name a memory gives twice is one link. Returns each
- * canonical name's entity id.
+ * Creates or touches the entities that memories about to be inserted name: one statement per
+ * chunk of names for a whole retain or import. The first spelling of a name wins; a name a memory
+ * gives twice counts once. Resolved before the memories are inserted, so that each row is written
+ * with its entities' ids (`NewMemoryUnit.entityIds`) rather than updated to carry them; the links
+ * follow the rows (`linkNewMemories`).
  *
  * Entities are written in canonical-name order, the lock order of every writer of entities, and
  * each one's `mention_count` grows in that same write by the links it is about to get. The
@@ -68,15 +71,14 @@ export interface NewMemoryMentions {
  * retain for a person in a few percent of a large bank. Raising the count in the upsert, rather
  * than in an update after the links, also writes each entity's row once per retain, not twice.
  */
-export async function linkNewMemoriesToEntities(
+export async function upsertMentionedEntities(
   sql: Sql,
   bankId: string,
-  mentions: readonly NewMemoryMentions[],
-): Promise<Map<string, string>> {
+  mentions: ReadonlyArray<readonly ExtractedEntity[]>,
+): Promise<MentionedEntities> {
   const spellings = new Map<string, ExtractedEntity>();
   const linksPerName = new Map<string, number>();
-  const links: Array<{ unitId: string; canonical: string }> = [];
-  for (const { unitId, entities } of mentions) {
+  const namedPerMemory = mentions.map((entities) => {
     const named = new Set<string>();
     for (const entity of entities) {
       const canonical = canonicalEntityName(entity.name);
@@ -84,10 +86,10 @@ export async function linkNewMemoriesToEntities(
       named.add(canonical);
       if (!spellings.has(canonical)) spellings.set(canonical, entity);
       linksPerName.set(canonical, (linksPerName.get(canonical) ?? 0) + 1);
-      links.push({ unitId, canonical });
     }
-  }
-  const ids = new Map<string, string>();
+    return [...named];
+  });
+  const byCanonical = new Map<string, string>();
   const canonicals = [...spellings.keys()].sort();
   for (const chunk of inChunks(canonicals, ROWS_PER_STATEMENT)) {
     const rows = await sql.query<{ id: string; canonical_name: string }>(
@@ -105,10 +107,19 @@ export async function linkNewMemoriesToEntities(
         chunk.map((canonical) => linksPerName.get(canonical)!),
       ],
     );
-    for (const row of rows) ids.set(row.canonical_name, row.id);
+    for (const row of rows) byCanonical.set(row.canonical_name, row.id);
   }
-  // Each link is given its memory's time here, in the same statement (what the insert trigger of
-  // migration 1765900000000 would look up one row at a time; it now runs only for links without it).
+  return { perMemory: namedPerMemory.map((named) => named.map((canonical) => byCanonical.get(canonical)!)), byCanonical };
+}
+
+/**
+ * Links memories this transaction inserted to the entities `upsertMentionedEntities` resolved for
+ * them (`entityIds[i]` for `unitIds[i]`): one statement per chunk of links. Each link is given its
+ * memory's time here, in the same statement (what the insert trigger of migration 1765900000000
+ * would look up one row at a time; it now runs only for links without it).
+ */
+export async function linkNewMemories(sql: Sql, bankId: string, unitIds: readonly string[], entityIds: readonly string[][]): Promise<void> {
+  const links = unitIds.flatMap((unitId, index) => entityIds[index].map((entityId) => ({ unitId, entityId })));
   for (const chunk of inChunks(links, ROWS_PER_STATEMENT)) {
     await sql.query(
       `INSERT INTO unit_entities (bank_id, unit_id, entity_id, memory_at)
@@ -116,10 +127,22 @@ export async function linkNewMemoriesToEntities(
          FROM unnest($2::uuid[], $3::uuid[]) WITH ORDINALITY AS l(unit_id, entity_id, ord)
          JOIN memory_units m ON m.bank_id = $1 AND m.id = l.unit_id
         ORDER BY l.ord`,
-      [bankId, chunk.map((link) => link.unitId), chunk.map((link) => ids.get(link.canonical)!)],
+      [bankId, chunk.map((link) => link.unitId), chunk.map((link) => link.entityId)],
     );
   }
-  return ids;
+}
+
+/**
+ * Writes the memory's links, as they now stand in this transaction, onto its row
+ * (`memory_units.entity_ids`, migration 1766200000000): for a writer that changes the links of a
+ * memory that already exists, after it has.
+ */
+export async function recordLinkedEntities(sql: Sql, bankId: string, unitId: string): Promise<void> {
+  await sql.query(
+    `UPDATE memory_units SET entity_ids = ARRAY(SELECT entity_id FROM unit_entities WHERE bank_id = $1 AND unit_id = $2)
+      WHERE bank_id = $1 AND id = $2`,
+    [bankId, unitId],
+  );
 }
 
 /** Removes the memory's links; returns the entities it was linked to, which may now be orphans. */

@@ -5,7 +5,13 @@ import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory
 import { MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory-database.js';
 import { isUuid } from '../storage/uuid.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
-import { linkUnitToEntity, reclaimOrphanEntities, unlinkUnitFromEntities, upsertEntities } from '../entities/entities.queries.js';
+import {
+  linkUnitToEntity,
+  reclaimOrphanEntities,
+  recordLinkedEntities,
+  unlinkUnitFromEntities,
+  upsertEntities,
+} from '../entities/entities.queries.js';
 import { canonicalEntityName, mergeEntities, openingName, properNouns, type ExtractedEntity } from '../entities/entity-names.js';
 import { attributeKey } from '../supersession/attribute-key.js';
 import { attributeKeysOf, recomputeSupersession, setAttributeKey } from '../supersession/supersession.queries.js';
@@ -233,6 +239,7 @@ export class MemoryEditService {
     const previous = await unlinkUnitFromEntities(sql, memoryId);
     const byCanonical = new Map(entities.map((entity) => [canonicalEntityName(entity.name), entity]));
     const linked = await upsertEntities(sql, bankId, byCanonical, (entityId) => linkUnitToEntity(sql, bankId, memoryId, entityId));
+    await recordLinkedEntities(sql, bankId, memoryId);
     await reclaimOrphanEntities(sql, [...new Set([...linked.values(), ...previous])]);
   }
 }

@@ -39,6 +39,11 @@ export interface NewMemoryUnit {
   attributeKey: string | null;
   /** What it costs recall's token budget (`memoryTokens`); `null` leaves the counting to recall. */
   tokens: number | null;
+  /**
+   * The entities it will be linked to (`upsertMentionedEntities`), written on its row for recall;
+   * the caller links them after the insert (`linkNewMemories`).
+   */
+  entityIds: string[];
 }
 
 /**
@@ -126,15 +131,16 @@ export async function insertMemoryUnits(sql: Sql, vectors: VectorBackend, bankId
     await sql.query(
       `INSERT INTO memory_units
          (id, bank_id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
-          observation_scopes, attribute_key, chunk_id, tokens_cl100k)
+          observation_scopes, attribute_key, chunk_id, tokens_cl100k, entity_ids)
        SELECT u.id, $1, u.document_id, u.text, u.context, u.fact_type, u.occurred_start, u.occurred_end, COALESCE(u.mentioned_at, now()),
               u.metadata::jsonb, u.tags::text[], ${vectors.param('u.embedding')}, u.observation_scopes::jsonb, u.attribute_key, u.chunk_id,
-              u.tokens
+              u.tokens, u.entity_ids::uuid[]
          FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[],
-                     $9::timestamptz[], $10::text[], $11::text[], $12::${embeddings.arrayType}, $13::text[], $14::text[], $15::uuid[], $16::int[])
+                     $9::timestamptz[], $10::text[], $11::text[], $12::${embeddings.arrayType}, $13::text[], $14::text[], $15::uuid[], $16::int[],
+                     $17::text[])
               WITH ORDINALITY
               AS u(id, document_id, text, context, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding,
-                   observation_scopes, attribute_key, chunk_id, tokens, ord)
+                   observation_scopes, attribute_key, chunk_id, tokens, entity_ids, ord)
         ORDER BY u.ord`,
       [
         bankId,
@@ -153,6 +159,8 @@ export async function insertMemoryUnits(sql: Sql, vectors: VectorBackend, bankId
         chunk.map((unit) => unit.attributeKey),
         chunk.map((unit) => unit.chunkId),
         chunk.map((unit) => unit.tokens),
+        // One array literal per row, as for tags (uuids need no quoting).
+        chunk.map((unit) => `{${unit.entityIds.join(',')}}`),
       ],
     );
     offset += chunk.length;

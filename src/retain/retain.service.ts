@@ -9,10 +9,10 @@ import type { ClaimedOperation } from '../operations/operation.types.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
 import {
-  type NewMemoryMentions,
   entitiesLinkedToDocuments,
-  linkNewMemoriesToEntities,
+  linkNewMemories,
   reclaimOrphanEntities,
+  upsertMentionedEntities,
 } from '../entities/entities.queries.js';
 import { deleteDocumentsMemories } from '../consolidation/source-changes.queries.js';
 import { type ObservationScopesSpec, parseScopesSpec } from '../consolidation/observation-scopes.js';
@@ -286,37 +286,36 @@ export class RetainService {
     if (appendBases.size > 0) await this.assertAppendBases(sql, bankId, prepared, appendBases);
     const replacedEntityIds = await this.replaceDocuments(sql, bankId, prepared);
     const chunkIds = await this.writeChunks(sql, bankId, prepared);
-    const units: NewMemoryUnit[] = [];
-    const named: Array<NewMemoryMentions['entities']> = [];
-    prepared.forEach(({ item, tags, scopes, facts }, itemIndex) => {
-      for (const fact of facts) {
-        units.push({
-          documentId: item.documentId ?? null,
-          chunkId: chunkIds[itemIndex]?.[fact.chunk] ?? null,
-          text: fact.text,
-          context: item.context ?? null,
-          factType: fact.factType,
-          occurredStart: fact.occurredStart,
-          occurredEnd: fact.occurredEnd,
-          mentionedAt: item.timestamp ?? null,
-          metadata: item.metadata ?? {},
-          tags,
-          embedding: fact.embedding,
-          observationScopes: scopes,
-          attributeKey: attributeKeyOf(fact),
-          tokens: fact.tokens,
-        });
-        named.push(fact.entities);
-      }
-    });
-    const memoryIds = await insertMemoryUnits(sql, this.vectors, bankId, units);
-    // The linked entities' counts grow with their links; only the entities of replaced memories,
-    // which lost links and may have lost all, are recounted.
-    await linkNewMemoriesToEntities(
+    const facts = prepared.flatMap(({ facts: itemFacts }, itemIndex) => itemFacts.map((fact) => ({ fact, itemIndex })));
+    const mentioned = await upsertMentionedEntities(
       sql,
       bankId,
-      memoryIds.map((unitId, index) => ({ unitId, entities: named[index] })),
+      facts.map(({ fact }) => fact.entities),
     );
+    const units: NewMemoryUnit[] = facts.map(({ fact, itemIndex }, index) => {
+      const { item, tags, scopes } = prepared[itemIndex];
+      return {
+        documentId: item.documentId ?? null,
+        chunkId: chunkIds[itemIndex]?.[fact.chunk] ?? null,
+        text: fact.text,
+        context: item.context ?? null,
+        factType: fact.factType,
+        occurredStart: fact.occurredStart,
+        occurredEnd: fact.occurredEnd,
+        mentionedAt: item.timestamp ?? null,
+        metadata: item.metadata ?? {},
+        tags,
+        embedding: fact.embedding,
+        observationScopes: scopes,
+        attributeKey: attributeKeyOf(fact),
+        tokens: fact.tokens,
+        entityIds: mentioned.perMemory[index],
+      };
+    });
+    const memoryIds = await insertMemoryUnits(sql, this.vectors, bankId, units);
+    await linkNewMemories(sql, bankId, memoryIds, mentioned.perMemory);
+    // The linked entities' counts grew with their upsert; only the entities of replaced memories,
+    // which lost links and may have lost all, are recounted.
     await reclaimOrphanEntities(sql, [...new Set(replacedEntityIds)]);
     await recomputeSupersession(
       sql,

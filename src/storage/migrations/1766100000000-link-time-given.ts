@@ -5,7 +5,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * writer did not give it.
  *
  * Retain and imports insert a request's links in one statement that reads each memory's time in a
- * join (`linkNewMemoriesToEntities`); the trigger's row-by-row lookup, a PL/pgSQL call per link,
+ * join (`linkNewMemories`); the trigger's row-by-row lookup, a PL/pgSQL call per link,
  * was about a third of that statement's time, spent on a value the statement already had. Writers
  * that insert links without the time (consolidation, memory edits, the benchmarks' bulk load) keep
  * getting it from the trigger, so the copy stays right whoever writes.

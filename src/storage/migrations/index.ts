@@ -18,6 +18,7 @@ import { StoredFiles1765800000000 } from './1765800000000-stored-files.js';
 import { EntityLinkTime1765900000000 } from './1765900000000-entity-link-time.js';
 import { MemoryTokenCount1766000000000 } from './1766000000000-memory-token-count.js';
 import { LinkTimeGiven1766100000000 } from './1766100000000-link-time-given.js';
+import { MemoryEntityIds1766200000000 } from './1766200000000-memory-entity-ids.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -41,6 +42,7 @@ export const MEMORY_MIGRATIONS = [
   EntityLinkTime1765900000000,
   MemoryTokenCount1766000000000,
   LinkTimeGiven1766100000000,
+  MemoryEntityIds1766200000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

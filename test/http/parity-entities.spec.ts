@@ -5,6 +5,7 @@ import { BankGraphService, EntitiesService } from '../../src/index.js';
 import { WatchdogService } from '../../src/health/watchdog.service.js';
 import { MEMORY_DATA_SOURCE } from '../../src/memory.constants.js';
 import { oracleMemoryTokens } from '../helpers/cl100k-oracle.js';
+import { entityIdsOffTheirLinks } from '../helpers/entity-ids-on-row.js';
 import { eventually } from '../helpers/eventually.js';
 import { bootMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
@@ -451,11 +452,12 @@ describe.each([
       const entities = (await sdk.listEntities({ client: raw, path: { bank_id: copy } })).data!.items.map((item) => item.canonical_name);
       expect(entities).toEqual(expect.arrayContaining(['Alice', 'Bob', 'Acme', 'Paris', 'Carol', 'Oslo']));
       // Imported as retain writes: each with its count for recall's token budget.
-      const stored = await app.app
-        .get<DataSource>(MEMORY_DATA_SOURCE)
-        .query(`SELECT text, context, tokens_cl100k FROM memory_units WHERE bank_id = $1`, [copy]);
+      const dataSource = app.app.get<DataSource>(MEMORY_DATA_SOURCE);
+      const stored = await dataSource.query(`SELECT text, context, tokens_cl100k FROM memory_units WHERE bank_id = $1`, [copy]);
       expect(stored).toHaveLength(3);
       for (const row of stored) expect(row.tokens_cl100k).toBe(oracleMemoryTokens(row.text, row.context));
+      // … and with its entities' ids on its row.
+      expect(await entityIdsOffTheirLinks((text, params) => dataSource.query(text, params), copy)).toEqual([]);
 
       const count = await memoryCount(copy);
       expect(await importArchive(copy)).toMatchObject({

@@ -11,7 +11,7 @@ import {
   entitiesLinkedToDocuments,
   linkNewMemories,
   reclaimOrphanEntities,
-  upsertMentionedEntities,
+  resolveMentionedEntities,
 } from '../entities/entities.queries.js';
 import { AiClients } from '../external/ai-clients.js';
 import { MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
@@ -513,7 +513,7 @@ export class DocumentTransferService {
     chunkIds: Map<number, string>,
     touchedEntities: string[],
   ): Promise<void> {
-    const mentioned = await upsertMentionedEntities(
+    const mentioned = await resolveMentionedEntities(
       sql,
       bankId,
       facts.map((fact) => fact.entities.map((name) => ({ name, type: null }))),
@@ -536,7 +536,7 @@ export class DocumentTransferService {
       entityIds: mentioned.perMemory[index],
     }));
     const unitIds = await insertMemoryUnits(sql, this.vectors, bankId, units);
-    await linkNewMemories(sql, bankId, unitIds, mentioned.perMemory);
+    await linkNewMemories(sql, bankId, unitIds, mentioned);
     await reclaimOrphanEntities(sql, [...new Set([...mentioned.byCanonical.values(), ...touchedEntities])]);
     await recomputeSupersession(
       sql,

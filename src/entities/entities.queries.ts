@@ -55,23 +55,38 @@ export interface MentionedEntities {
   perMemory: string[][];
   /** Each canonical name's entity id. */
   byCanonical: Map<string, string>;
+  /**
+   * The entities that existed before, in canonical-name order, with the links the new memories
+   * will give each: `linkNewMemories` counts and touches them.
+   */
+  existing: ExistingMention[];
 }
 
+interface ExistingMention {
+  id: string;
+  canonical: string;
+  /** The spelling and type this write names it with, should it have to be created again. */
+  entity: ExtractedEntity;
+  links: number;
+}
+
+/** Rounds of look-up-then-create before a retain gives up on entities that keep vanishing. */
+const RESOLVE_ROUNDS = 5;
+
 /**
- * Creates or touches the entities that memories about to be inserted name: one statement per
- * chunk of names for a whole retain or import. The first spelling of a name wins; a name a memory
- * gives twice counts once. Resolved before the memories are inserted, so that each row is written
- * with its entities' ids (`NewMemoryUnit.entityIds`) rather than updated to carry them; the links
- * follow the rows (`linkNewMemories`).
+ * Resolves the entities that memories about to be inserted name, creating the new ones, so that
+ * each memory's row is written with its entities' ids (`NewMemoryUnit.entityIds`) rather than
+ * updated to carry them; the links, and the counts of the entities that existed, follow the rows
+ * (`linkNewMemories`). The first spelling of a name wins; a name a memory gives twice counts once.
  *
- * Entities are written in canonical-name order, the lock order of every writer of entities, and
- * each one's `mention_count` grows in that same write by the links it is about to get. The
- * memories are new, so every link is new and the count is exact without reading the links back;
- * a recount (`reclaimOrphanEntities`) would read every link of each entity, thousands of rows per
- * retain for a person in a few percent of a large bank. Raising the count in the upsert, rather
- * than in an update after the links, also writes each entity's row once per retain, not twice.
+ * The entities that exist are only read: the lock every writer of an entity takes comes after the
+ * memories' insert, the costly step. Taken before it (an upsert here), it made two retains naming
+ * the same people run one after the other, a fifth less throughput with two callers. New entities
+ * are created with their final count; one another writer created meanwhile is read on the next
+ * round. An entity read here can still be deleted (`reclaimOrphanEntities`) before it is linked,
+ * if nothing linked it: `linkNewMemories` creates it again.
  */
-export async function upsertMentionedEntities(
+export async function resolveMentionedEntities(
   sql: Sql,
   bankId: string,
   mentions: ReadonlyArray<readonly ExtractedEntity[]>,
@@ -90,36 +105,97 @@ export async function upsertMentionedEntities(
     return [...named];
   });
   const byCanonical = new Map<string, string>();
+  const created = new Set<string>();
   const canonicals = [...spellings.keys()].sort();
-  for (const chunk of inChunks(canonicals, ROWS_PER_STATEMENT)) {
-    const rows = await sql.query<{ id: string; canonical_name: string }>(
-      `INSERT INTO entities (bank_id, name, canonical_name, entity_type, mention_count)
-       SELECT $1, e.name, e.canonical_name, e.entity_type, e.links
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) WITH ORDINALITY AS e(name, canonical_name, entity_type, links, ord)
-        ORDER BY e.ord
-       ${ENTITY_CONFLICT}, mention_count = entities.mention_count + EXCLUDED.mention_count
-       RETURNING id, canonical_name`,
-      [
-        bankId,
-        chunk.map((canonical) => spellings.get(canonical)!.name),
-        chunk,
-        chunk.map((canonical) => spellings.get(canonical)!.type),
-        chunk.map((canonical) => linksPerName.get(canonical)!),
-      ],
-    );
-    for (const row of rows) byCanonical.set(row.canonical_name, row.id);
+  for (let round = 1; byCanonical.size < canonicals.length; round++) {
+    if (round > RESOLVE_ROUNDS) {
+      throw new Error(`entities of bank ${bankId} were created and deleted under this write ${RESOLVE_ROUNDS} times running`);
+    }
+    for (const chunk of inChunks(
+      canonicals.filter((canonical) => !byCanonical.has(canonical)),
+      ROWS_PER_STATEMENT,
+    )) {
+      const found = await sql.query<{ id: string; canonical_name: string }>(
+        `SELECT id, canonical_name FROM entities WHERE bank_id = $1 AND canonical_name = ANY($2::text[])`,
+        [bankId, chunk],
+      );
+      for (const row of found) byCanonical.set(row.canonical_name, row.id);
+      const absent = chunk.filter((canonical) => !byCanonical.has(canonical));
+      if (absent.length === 0) continue;
+      const inserted = await sql.query<{ id: string; canonical_name: string }>(
+        `INSERT INTO entities (bank_id, name, canonical_name, entity_type, mention_count)
+         SELECT $1, e.name, e.canonical_name, e.entity_type, e.links
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) WITH ORDINALITY AS e(name, canonical_name, entity_type, links, ord)
+          ORDER BY e.ord
+         ON CONFLICT (bank_id, canonical_name) DO NOTHING
+         RETURNING id, canonical_name`,
+        [
+          bankId,
+          absent.map((canonical) => spellings.get(canonical)!.name),
+          absent,
+          absent.map((canonical) => spellings.get(canonical)!.type),
+          absent.map((canonical) => linksPerName.get(canonical)!),
+        ],
+      );
+      for (const row of inserted) {
+        byCanonical.set(row.canonical_name, row.id);
+        created.add(row.canonical_name);
+      }
+    }
   }
-  return { perMemory: namedPerMemory.map((named) => named.map((canonical) => byCanonical.get(canonical)!)), byCanonical };
+  return {
+    perMemory: namedPerMemory.map((named) => named.map((canonical) => byCanonical.get(canonical)!)),
+    byCanonical,
+    existing: canonicals
+      .filter((canonical) => !created.has(canonical))
+      .map((canonical) => ({
+        id: byCanonical.get(canonical)!,
+        canonical,
+        entity: spellings.get(canonical)!,
+        links: linksPerName.get(canonical)!,
+      })),
+  };
 }
 
 /**
- * Links memories this transaction inserted to the entities `upsertMentionedEntities` resolved for
- * them (`entityIds[i]` for `unitIds[i]`): one statement per chunk of links. Each link is given its
- * memory's time here, in the same statement (what the insert trigger of migration 1765900000000
- * would look up one row at a time; it now runs only for links without it).
+ * Links memories this transaction inserted to the entities `resolveMentionedEntities` resolved
+ * for them (`perMemory[i]` for `unitIds[i]`).
+ *
+ * First each entity that existed before is locked, touched, and its `mention_count` raised by its
+ * new links: all of a chunk's entities are locked in canonical-name order (the lock order of every
+ * writer of entities) before the first is written, by a one-time filter that counts them. The
+ * memories are new, so every link is new and the count is exact without reading the links back;
+ * a recount (`reclaimOrphanEntities`) would read every link of each entity, thousands of rows per
+ * retain for a person in a few percent of a large bank. An entity that is gone by then was
+ * deleted with no links since it was read: it is created again and the memories' rows given its
+ * new id (`replaceVanishedEntity`).
+ *
+ * Then the links, one statement per chunk, each given its memory's time in the same statement
+ * (what the insert trigger of migration 1765900000000 would look up one row at a time; it now
+ * runs only for links without it).
  */
-export async function linkNewMemories(sql: Sql, bankId: string, unitIds: readonly string[], entityIds: readonly string[][]): Promise<void> {
-  const links = unitIds.flatMap((unitId, index) => entityIds[index].map((entityId) => ({ unitId, entityId })));
+export async function linkNewMemories(sql: Sql, bankId: string, unitIds: readonly string[], mentioned: MentionedEntities): Promise<void> {
+  const renamed = new Map<string, string>();
+  for (const chunk of inChunks(mentioned.existing, ROWS_PER_STATEMENT)) {
+    const touched = await sql.query<{ id: string }>(
+      `WITH locked AS MATERIALIZED (
+         SELECT e.id FROM entities e WHERE e.id = ANY($1::uuid[]) ORDER BY e.canonical_name FOR NO KEY UPDATE
+       )
+       UPDATE entities e
+          SET mention_count = e.mention_count + d.links, last_seen = now(), entity_type = COALESCE(e.entity_type, d.entity_type)
+         FROM unnest($1::uuid[], $2::int[], $3::text[]) AS d(id, links, entity_type)
+        WHERE e.id = d.id AND (SELECT count(*) FROM locked) >= 0
+       RETURNING e.id`,
+      [chunk.map((mention) => mention.id), chunk.map((mention) => mention.links), chunk.map((mention) => mention.entity.type)],
+    );
+    const present = new Set(touched.map((row) => row.id));
+    for (const mention of chunk) {
+      if (!present.has(mention.id)) renamed.set(mention.id, await replaceVanishedEntity(sql, bankId, unitIds, mention));
+    }
+  }
+  const links = unitIds.flatMap((unitId, index) =>
+    mentioned.perMemory[index].map((entityId) => ({ unitId, entityId: renamed.get(entityId) ?? entityId })),
+  );
   for (const chunk of inChunks(links, ROWS_PER_STATEMENT)) {
     await sql.query(
       `INSERT INTO unit_entities (bank_id, unit_id, entity_id, memory_at)
@@ -130,6 +206,28 @@ export async function linkNewMemories(sql: Sql, bankId: string, unitIds: readonl
       [bankId, chunk.map((link) => link.unitId), chunk.map((link) => link.entityId)],
     );
   }
+}
+
+/**
+ * An entity read before the memories' insert and deleted before they were linked: created again
+ * (or taken, if another writer already has), counted, and its new id written over the old one in
+ * the rows just inserted. Returns the new id. Out of the lock order, on a path that needs a
+ * deletion to land inside one write; a deadlock there is retried with the whole write.
+ */
+async function replaceVanishedEntity(sql: Sql, bankId: string, unitIds: readonly string[], mention: ExistingMention): Promise<string> {
+  const [row] = await sql.query<{ id: string }>(
+    `INSERT INTO entities (bank_id, name, canonical_name, entity_type, mention_count)
+     VALUES ($1, $2, $3, $4, $5)
+     ${ENTITY_CONFLICT}, mention_count = entities.mention_count + EXCLUDED.mention_count
+     RETURNING id`,
+    [bankId, mention.entity.name, mention.canonical, mention.entity.type, mention.links],
+  );
+  await sql.query(
+    `UPDATE memory_units SET entity_ids = array_replace(entity_ids, $3::uuid, $4::uuid)
+      WHERE bank_id = $1 AND id = ANY($2::uuid[]) AND entity_ids @> ARRAY[$3::uuid]`,
+    [bankId, unitIds, mention.id, row.id],
+  );
+  return row.id;
 }
 
 /**

@@ -40,7 +40,7 @@ export interface NewMemoryUnit {
   /** What it costs recall's token budget (`memoryTokens`); `null` leaves the counting to recall. */
   tokens: number | null;
   /**
-   * The entities it will be linked to (`upsertMentionedEntities`), written on its row for recall;
+   * The entities it will be linked to (`resolveMentionedEntities`), written on its row for recall;
    * the caller links them after the insert (`linkNewMemories`).
    */
   entityIds: string[];

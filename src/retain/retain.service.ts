@@ -12,7 +12,7 @@ import {
   entitiesLinkedToDocuments,
   linkNewMemories,
   reclaimOrphanEntities,
-  upsertMentionedEntities,
+  resolveMentionedEntities,
 } from '../entities/entities.queries.js';
 import { deleteDocumentsMemories } from '../consolidation/source-changes.queries.js';
 import { type ObservationScopesSpec, parseScopesSpec } from '../consolidation/observation-scopes.js';
@@ -287,7 +287,7 @@ export class RetainService {
     const replacedEntityIds = await this.replaceDocuments(sql, bankId, prepared);
     const chunkIds = await this.writeChunks(sql, bankId, prepared);
     const facts = prepared.flatMap(({ facts: itemFacts }, itemIndex) => itemFacts.map((fact) => ({ fact, itemIndex })));
-    const mentioned = await upsertMentionedEntities(
+    const mentioned = await resolveMentionedEntities(
       sql,
       bankId,
       facts.map(({ fact }) => fact.entities),
@@ -313,8 +313,8 @@ export class RetainService {
       };
     });
     const memoryIds = await insertMemoryUnits(sql, this.vectors, bankId, units);
-    await linkNewMemories(sql, bankId, memoryIds, mentioned.perMemory);
-    // The linked entities' counts grew with their upsert; only the entities of replaced memories,
+    await linkNewMemories(sql, bankId, memoryIds, mentioned);
+    // The linked entities' counts grew with their links; only the entities of replaced memories,
     // which lost links and may have lost all, are recounted.
     await reclaimOrphanEntities(sql, [...new Set(replacedEntityIds)]);
     await recomputeSupersession(

@@ -12,8 +12,9 @@ import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/pos
 
 /**
  * Retain resolves the entities its memories name before inserting them, so each row carries its
- * entities' ids, and locks the entities only after the insert (docs/ARCHITECTURE.md, "A memory's
- * entities on its row"). On PostgreSQL, with real concurrent writers on one pool.
+ * entities' ids, and locks the entities only after the insert
+ * (docs/ARCHITECTURE.md, "A memory's entities on its row"). On PostgreSQL, with real concurrent
+ * writers on one pool.
  */
 describe('entities named by concurrent writes (PostgreSQL)', () => {
   let app: INestApplicationContext;

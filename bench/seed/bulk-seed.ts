@@ -155,6 +155,9 @@ async function loadBank(
   memories: readonly PreparedMemory[],
 ): Promise<void> {
   await database.query(`INSERT INTO banks (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING`, [bankId]);
+  // Resolved first, as retain does, so that each row is written with its entities' ids.
+  const entityIds = await createEntities(database, bankId, memories);
+  const idsOf = (memory: PreparedMemory) => [...new Set(memory.entities.map(({ canonical }) => entityIds.get(canonical)!))];
   // Counted as retain counts them (`memoryTokens`), so that recall reads the stored count.
   const counter = await cl100kStorageCounter();
   for (let offset = 0; offset < memories.length; offset += ROWS_PER_STATEMENT) {
@@ -163,9 +166,9 @@ async function loadBank(
     const [open, close] = vectors.kind === 'pgvector' ? ['[', ']'] : ['{', '}'];
     await database.query(
       `INSERT INTO memory_units
-         (id, bank_id, text, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding, tokens_cl100k)
-       SELECT r.id, $1, r.text, 'world', r.at, r.at, r.at, '{}'::jsonb, '{}'::text[], ${vectors.param('r.embedding')}, r.tokens
-         FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::int[]) AS r(id, text, at, embedding, tokens)`,
+         (id, bank_id, text, fact_type, occurred_start, occurred_end, mentioned_at, metadata, tags, embedding, tokens_cl100k, entity_ids)
+       SELECT r.id, $1, r.text, 'world', r.at, r.at, r.at, '{}'::jsonb, '{}'::text[], ${vectors.param('r.embedding')}, r.tokens, r.entity_ids::uuid[]
+         FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::int[], $7::text[]) AS r(id, text, at, embedding, tokens, entity_ids)`,
       [
         bankId,
         chunk.map((memory) => memory.id),
@@ -173,13 +176,18 @@ async function loadBank(
         chunk.map((memory) => memory.timestamp),
         chunk.map((memory) => `${open}${memory.components}${close}`),
         chunk.map((memory) => memoryTokens(counter, { text: memory.text, context: null })),
+        chunk.map((memory) => `{${idsOf(memory).join(',')}}`),
       ],
     );
   }
-  await linkEntities(database, bankId, memories);
+  await linkEntities(
+    database,
+    bankId,
+    memories.flatMap((memory) => idsOf(memory).map((entityId) => [memory.id, entityId])),
+  );
 }
 
-async function linkEntities(database: MemoryDatabase, bankId: string, memories: readonly PreparedMemory[]): Promise<void> {
+async function createEntities(database: MemoryDatabase, bankId: string, memories: readonly PreparedMemory[]): Promise<Map<string, string>> {
   const names = new Map<string, string>();
   for (const memory of memories) {
     for (const { canonical, name } of memory.entities) if (!names.has(canonical)) names.set(canonical, name);
@@ -191,8 +199,10 @@ async function linkEntities(database: MemoryDatabase, bankId: string, memories: 
      RETURNING id, canonical_name`,
     [bankId, [...names.keys()], [...names.values()]],
   );
-  const entityIds = new Map(entities.map((entity) => [entity.canonical_name, entity.id]));
-  const links = memories.flatMap((memory) => memory.entities.map(({ canonical }) => [memory.id, entityIds.get(canonical)!]));
+  return new Map(entities.map((entity) => [entity.canonical_name, entity.id]));
+}
+
+async function linkEntities(database: MemoryDatabase, bankId: string, links: string[][]): Promise<void> {
   for (let offset = 0; offset < links.length; offset += LINKS_PER_STATEMENT) {
     const chunk = links.slice(offset, offset + LINKS_PER_STATEMENT);
     await database.query(

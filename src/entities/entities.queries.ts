@@ -79,12 +79,18 @@ const RESOLVE_ROUNDS = 5;
  * updated to carry them; the links, and the counts of the entities that existed, follow the rows
  * (`linkNewMemories`). The first spelling of a name wins; a name a memory gives twice counts once.
  *
- * The entities that exist are only read: the lock every writer of an entity takes comes after the
- * memories' insert, the costly step. Taken before it (an upsert here), it made two retains naming
- * the same people run one after the other, a fifth less throughput with two callers. New entities
- * are created with their final count; one another writer created meanwhile is read on the next
- * round. An entity read here can still be deleted (`reclaimOrphanEntities`) before it is linked,
- * if nothing linked it: `linkNewMemories` creates it again.
+ * The entities that exist are only read: the lock every writer of an entity takes (the upsert
+ * that counts it, `linkNewMemories`) comes after the memories' insert, the costly step. Taken
+ * before it, it made two retains naming the same people run one after the other, a fifth less
+ * throughput with two callers. New entities are created with their final count; one another
+ * writer created meanwhile is read on the next round. An entity read here can still be deleted
+ * (`reclaimOrphanEntities`) before it is counted, if nothing linked it: that upsert creates it
+ * again.
+ *
+ * One prepared statement per round finds the names and creates the missing ones: at one memory
+ * per request a separate look-up was a round trip too many (retain of single memories 15% slower
+ * than with the upsert alone), and the names are joined from the array rather than matched with
+ * `= ANY`, which the generic plan ran as a scan of the bank's entities.
  */
 export async function resolveMentionedEntities(
   sql: Sql,
@@ -115,31 +121,36 @@ export async function resolveMentionedEntities(
       canonicals.filter((canonical) => !byCanonical.has(canonical)),
       ROWS_PER_STATEMENT,
     )) {
-      const found = await sql.query<{ id: string; canonical_name: string }>(
-        `SELECT id, canonical_name FROM entities WHERE bank_id = $1 AND canonical_name = ANY($2::text[])`,
-        [bankId, chunk],
-      );
-      for (const row of found) byCanonical.set(row.canonical_name, row.id);
-      const absent = chunk.filter((canonical) => !byCanonical.has(canonical));
-      if (absent.length === 0) continue;
-      const inserted = await sql.query<{ id: string; canonical_name: string }>(
-        `INSERT INTO entities (bank_id, name, canonical_name, entity_type, mention_count)
-         SELECT $1, e.name, e.canonical_name, e.entity_type, e.links
-           FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) WITH ORDINALITY AS e(name, canonical_name, entity_type, links, ord)
-          ORDER BY e.ord
-         ON CONFLICT (bank_id, canonical_name) DO NOTHING
-         RETURNING id, canonical_name`,
+      // Both parts read the statement's snapshot: the insert skips the names found, and a row
+      // another writer commits while the insert waits on it is neither found nor inserted here
+      // (it is found on the next round).
+      const rows = await sql.queryPrepared<{ id: string; canonical_name: string; created: boolean }>(
+        `WITH found AS (
+           SELECT e.id, e.canonical_name FROM unnest($3::text[]) AS n(canonical_name)
+             JOIN entities e ON e.bank_id = $1 AND e.canonical_name = n.canonical_name
+         ), inserted AS (
+           INSERT INTO entities (bank_id, name, canonical_name, entity_type, mention_count)
+           SELECT $1, e.name, e.canonical_name, e.entity_type, e.links
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) WITH ORDINALITY AS e(name, canonical_name, entity_type, links, ord)
+            WHERE e.canonical_name NOT IN (SELECT canonical_name FROM found)
+            ORDER BY e.ord
+           ON CONFLICT (bank_id, canonical_name) DO NOTHING
+           RETURNING id, canonical_name
+         )
+         SELECT id, canonical_name, false AS created FROM found
+         UNION ALL
+         SELECT id, canonical_name, true FROM inserted`,
         [
           bankId,
-          absent.map((canonical) => spellings.get(canonical)!.name),
-          absent,
-          absent.map((canonical) => spellings.get(canonical)!.type),
-          absent.map((canonical) => linksPerName.get(canonical)!),
+          chunk.map((canonical) => spellings.get(canonical)!.name),
+          chunk,
+          chunk.map((canonical) => spellings.get(canonical)!.type),
+          chunk.map((canonical) => linksPerName.get(canonical)!),
         ],
       );
-      for (const row of inserted) {
+      for (const row of rows) {
         byCanonical.set(row.canonical_name, row.id);
-        created.add(row.canonical_name);
+        if (row.created) created.add(row.canonical_name);
       }
     }
   }
@@ -161,14 +172,13 @@ export async function resolveMentionedEntities(
  * Links memories this transaction inserted to the entities `resolveMentionedEntities` resolved
  * for them (`perMemory[i]` for `unitIds[i]`).
  *
- * First each entity that existed before is locked, touched, and its `mention_count` raised by its
- * new links: all of a chunk's entities are locked in canonical-name order (the lock order of every
- * writer of entities) before the first is written, by a one-time filter that counts them. The
- * memories are new, so every link is new and the count is exact without reading the links back;
- * a recount (`reclaimOrphanEntities`) would read every link of each entity, thousands of rows per
- * retain for a person in a few percent of a large bank. An entity that is gone by then was
- * deleted with no links since it was read: it is created again and the memories' rows given its
- * new id (`replaceVanishedEntity`).
+ * First each entity that existed before is touched and its `mention_count` raised by its new
+ * links, in canonical-name order (the lock order of every writer of entities), one statement per
+ * chunk of entities. The memories are new, so every link is new and the count is exact without
+ * reading the links back; a recount (`reclaimOrphanEntities`) would read every link of each
+ * entity, thousands of rows per retain for a person in a few percent of a large bank. The write
+ * is an upsert: an entity deleted since it was read (it had no links left) is created again
+ * there, with a new id, which the memories' rows are then given (`renameInNewRows`).
  *
  * Then the links, one statement per chunk, each given its memory's time in the same statement
  * (what the insert trigger of migration 1765900000000 would look up one row at a time; it now
@@ -177,27 +187,33 @@ export async function resolveMentionedEntities(
 export async function linkNewMemories(sql: Sql, bankId: string, unitIds: readonly string[], mentioned: MentionedEntities): Promise<void> {
   const renamed = new Map<string, string>();
   for (const chunk of inChunks(mentioned.existing, ROWS_PER_STATEMENT)) {
-    const touched = await sql.query<{ id: string }>(
-      `WITH locked AS MATERIALIZED (
-         SELECT e.id FROM entities e WHERE e.id = ANY($1::uuid[]) ORDER BY e.canonical_name FOR NO KEY UPDATE
-       )
-       UPDATE entities e
-          SET mention_count = e.mention_count + d.links, last_seen = now(), entity_type = COALESCE(e.entity_type, d.entity_type)
-         FROM unnest($1::uuid[], $2::int[], $3::text[]) AS d(id, links, entity_type)
-        WHERE e.id = d.id AND (SELECT count(*) FROM locked) >= 0
-       RETURNING e.id`,
-      [chunk.map((mention) => mention.id), chunk.map((mention) => mention.links), chunk.map((mention) => mention.entity.type)],
+    const rows = await sql.queryPrepared<{ id: string; canonical_name: string }>(
+      `INSERT INTO entities (bank_id, name, canonical_name, entity_type, mention_count)
+       SELECT $1, e.name, e.canonical_name, e.entity_type, e.links
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) WITH ORDINALITY AS e(name, canonical_name, entity_type, links, ord)
+        ORDER BY e.ord
+       ${ENTITY_CONFLICT}, mention_count = entities.mention_count + EXCLUDED.mention_count
+       RETURNING id, canonical_name`,
+      [
+        bankId,
+        chunk.map((mention) => mention.entity.name),
+        chunk.map((mention) => mention.canonical),
+        chunk.map((mention) => mention.entity.type),
+        chunk.map((mention) => mention.links),
+      ],
     );
-    const present = new Set(touched.map((row) => row.id));
-    for (const mention of chunk) {
-      if (!present.has(mention.id)) renamed.set(mention.id, await replaceVanishedEntity(sql, bankId, unitIds, mention));
+    const resolved = new Map(chunk.map((mention) => [mention.canonical, mention.id]));
+    for (const row of rows) {
+      const id = resolved.get(row.canonical_name)!;
+      if (row.id !== id) renamed.set(id, row.id);
     }
   }
+  if (renamed.size > 0) await renameInNewRows(sql, bankId, unitIds, renamed);
   const links = unitIds.flatMap((unitId, index) =>
     mentioned.perMemory[index].map((entityId) => ({ unitId, entityId: renamed.get(entityId) ?? entityId })),
   );
   for (const chunk of inChunks(links, ROWS_PER_STATEMENT)) {
-    await sql.query(
+    await sql.queryPrepared(
       `INSERT INTO unit_entities (bank_id, unit_id, entity_id, memory_at)
        SELECT $1, l.unit_id, l.entity_id, coalesce(m.occurred_start, m.mentioned_at)
          FROM unnest($2::uuid[], $3::uuid[]) WITH ORDINALITY AS l(unit_id, entity_id, ord)
@@ -209,25 +225,17 @@ export async function linkNewMemories(sql: Sql, bankId: string, unitIds: readonl
 }
 
 /**
- * An entity read before the memories' insert and deleted before they were linked: created again
- * (or taken, if another writer already has), counted, and its new id written over the old one in
- * the rows just inserted. Returns the new id. Out of the lock order, on a path that needs a
- * deletion to land inside one write; a deadlock there is retried with the whole write.
+ * Gives the rows just inserted the new id of each entity created again under them (old id → new
+ * id): a path that needs a deletion to land inside one write, so one statement per entity.
  */
-async function replaceVanishedEntity(sql: Sql, bankId: string, unitIds: readonly string[], mention: ExistingMention): Promise<string> {
-  const [row] = await sql.query<{ id: string }>(
-    `INSERT INTO entities (bank_id, name, canonical_name, entity_type, mention_count)
-     VALUES ($1, $2, $3, $4, $5)
-     ${ENTITY_CONFLICT}, mention_count = entities.mention_count + EXCLUDED.mention_count
-     RETURNING id`,
-    [bankId, mention.entity.name, mention.canonical, mention.entity.type, mention.links],
-  );
-  await sql.query(
-    `UPDATE memory_units SET entity_ids = array_replace(entity_ids, $3::uuid, $4::uuid)
-      WHERE bank_id = $1 AND id = ANY($2::uuid[]) AND entity_ids @> ARRAY[$3::uuid]`,
-    [bankId, unitIds, mention.id, row.id],
-  );
-  return row.id;
+async function renameInNewRows(sql: Sql, bankId: string, unitIds: readonly string[], renamed: ReadonlyMap<string, string>): Promise<void> {
+  for (const [was, id] of renamed) {
+    await sql.query(
+      `UPDATE memory_units SET entity_ids = array_replace(entity_ids, $3::uuid, $4::uuid)
+        WHERE bank_id = $1 AND id = ANY($2::uuid[]) AND entity_ids @> ARRAY[$3::uuid]`,
+      [bankId, unitIds, was, id],
+    );
+  }
 }
 
 /**

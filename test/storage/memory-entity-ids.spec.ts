@@ -5,6 +5,7 @@ import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { entityIdsOffTheirLinks } from '../helpers/entity-ids-on-row.js';
+import { consolidateHikers } from '../helpers/hikers-observation.js';
 import { bootOnPglite } from '../helpers/memory-app.js';
 
 /**
@@ -78,13 +79,7 @@ describe('entity ids on the memory row (PGlite)', () => {
   it('consolidation writes the observation it creates, and the one it folds sources into, with their sources’ entities', async () => {
     const retain = app.get(RetainService);
     const consolidation = app.get(ConsolidationService);
-    await retain.retain('hikers', {
-      items: [
-        { content: 'Alice Johnson loves hiking in the Alps.', timestamp: new Date('2025-01-01T10:00:00Z') },
-        { content: 'Alice Johnson went hiking in the Alps last summer.', timestamp: new Date('2025-01-02T10:00:00Z') },
-      ],
-    });
-    expect(await consolidation.consolidateBank('hikers')).toMatchObject({ created: 1 });
+    expect(await consolidateHikers(app)).toMatchObject({ created: 1 });
     const observation = async () => {
       const rows = await database.query<{ entity_ids: string[] | null }>(
         `SELECT entity_ids FROM memory_units WHERE bank_id = 'hikers' AND fact_type = 'observation'`,

@@ -5,6 +5,7 @@ import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { oracleMemoryTokens } from '../helpers/cl100k-oracle.js';
+import { consolidateHikers } from '../helpers/hikers-observation.js';
 import { bootOnPglite } from '../helpers/memory-app.js';
 
 /**
@@ -93,13 +94,7 @@ describe('stored token counts (PGlite)', () => {
   it('consolidation stores the count of the observation it creates and of the text it folds into it', async () => {
     const retain = app.get(RetainService);
     const consolidation = app.get(ConsolidationService);
-    await retain.retain('hikers', {
-      items: [
-        { content: 'Alice Johnson loves hiking in the Alps.', timestamp: new Date('2025-01-01T10:00:00Z') },
-        { content: 'Alice Johnson went hiking in the Alps last summer.', timestamp: new Date('2025-01-02T10:00:00Z') },
-      ],
-    });
-    expect(await consolidation.consolidateBank('hikers')).toMatchObject({ created: 1 });
+    expect(await consolidateHikers(app)).toMatchObject({ created: 1 });
     const observation = async () => {
       const rows = await database.query<{ id: string; text: string; tokens_cl100k: number | null }>(
         `SELECT id, text, tokens_cl100k FROM memory_units WHERE bank_id = 'hikers' AND fact_type = 'observation'`,

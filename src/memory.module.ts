@@ -36,6 +36,7 @@ import { RecallService } from './recall/recall.service.js';
 import { RetainService } from './retain/retain.service.js';
 import { DocumentChunksService } from './documents/document-chunks.service.js';
 import { EntitiesService } from './entities/entities.service.js';
+import { KnownEntityIds } from './entities/known-entity-ids.js';
 import { DataSourceRegistry } from './storage/data-source-registry.js';
 import { MemoryDatabase } from './storage/memory-database.js';
 import { bindsBuffersAsBinary, prepareVectorBackend, type VectorBackend } from './storage/vector-backend.js';
@@ -147,6 +148,7 @@ const providers: Provider[] = [
   OperationsWorker,
   WebhooksService,
   WebhookDispatcher,
+  KnownEntityIds,
   RetainService,
   {
     provide: RecallService,

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { deleteUnlinkedEntities } from '../entities/entities.queries.js';
+import { KnownEntityIds } from '../entities/known-entity-ids.js';
 import { AiClients } from '../external/ai-clients.js';
 import { ExternalServiceError, LlmOutputError } from '../external/external-errors.js';
 import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
@@ -91,6 +92,7 @@ export class BanksService {
   constructor(
     @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
     @Inject(AiClients) private readonly ai: AiClients,
+    @Inject(KnownEntityIds) private readonly knownEntities: KnownEntityIds,
   ) {}
 
   async list(): Promise<BankSummary[]> {
@@ -126,11 +128,13 @@ export class BanksService {
 
   /** Deletes the bank and everything in it; a missing bank deletes nothing and is no error. */
   async delete(bankId: string): Promise<number> {
-    return this.database.transaction(async (sql) => {
+    const deleted = await this.database.transaction(async (sql) => {
       const counts = await countBankContents(sql, bankId);
       await deleteBank(sql, bankId);
       return Number(counts.units) + Number(counts.entities) + Number(counts.documents);
     });
+    this.knownEntities.forgetBank(bankId);
+    return deleted;
   }
 
   async config(bankId: string): Promise<BankConfig> {

@@ -13,6 +13,7 @@ import {
   reclaimOrphanEntities,
   resolveMentionedEntities,
 } from '../entities/entities.queries.js';
+import { KnownEntityIds } from '../entities/known-entity-ids.js';
 import { AiClients } from '../external/ai-clients.js';
 import { MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
 import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
@@ -134,6 +135,7 @@ export class DocumentTransferService {
     @Inject(BanksService) private readonly banks: BanksService,
     @Inject(OperationsService) private readonly operations: OperationsService,
     @Inject(OperationsWorker) private readonly worker: OperationsWorker,
+    @Inject(KnownEntityIds) private readonly knownEntities: KnownEntityIds,
   ) {
     worker.register(EXPORT_OPERATION, (operation, signal) => this.runExport(operation, signal));
     worker.register(IMPORT_OPERATION, (operation, signal) => this.runImport(operation, signal));
@@ -517,6 +519,7 @@ export class DocumentTransferService {
       sql,
       bankId,
       facts.map((fact) => fact.entities.map((name) => ({ name, type: null }))),
+      this.knownEntities,
     );
     const units: NewMemoryUnit[] = facts.map((fact, index) => ({
       documentId,

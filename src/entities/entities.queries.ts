@@ -1,6 +1,7 @@
 import type { Sql } from '../storage/memory-database.js';
 import { inChunks } from '../storage/row-chunks.js';
 import { type ExtractedEntity, canonicalEntityName } from './entity-names.js';
+import type { KnownEntityIds } from './known-entity-ids.js';
 
 /** An entity named again is touched, and keeps the type it was first given. */
 const ENTITY_CONFLICT = `ON CONFLICT (bank_id, canonical_name) DO UPDATE
@@ -60,6 +61,8 @@ export interface MentionedEntities {
    * will give each: `linkNewMemories` counts and touches them.
    */
   existing: ExistingMention[];
+  /** Where the ids were partly taken from, and where `linkNewMemories` records them as they are. */
+  known?: KnownEntityIds;
 }
 
 interface ExistingMention {
@@ -90,12 +93,15 @@ const RESOLVE_ROUNDS = 5;
  * One prepared statement per round finds the names and creates the missing ones: at one memory
  * per request a separate look-up was a round trip too many (retain of single memories 15% slower
  * than with the upsert alone), and the names are joined from the array rather than matched with
- * `= ANY`, which the generic plan ran as a scan of the bank's entities.
+ * `= ANY`, which the generic plan ran as a scan of the bank's entities. Names `known` holds skip
+ * it, taken as existing: the counting upsert checks them (`KnownEntityIds`), so a write whose
+ * names are all known runs no statement here.
  */
 export async function resolveMentionedEntities(
   sql: Sql,
   bankId: string,
   mentions: ReadonlyArray<readonly ExtractedEntity[]>,
+  known?: KnownEntityIds,
 ): Promise<MentionedEntities> {
   const spellings = new Map<string, ExtractedEntity>();
   const linksPerName = new Map<string, number>();
@@ -113,6 +119,10 @@ export async function resolveMentionedEntities(
   const byCanonical = new Map<string, string>();
   const created = new Set<string>();
   const canonicals = [...spellings.keys()].sort();
+  for (const canonical of canonicals) {
+    const id = known?.get(bankId, canonical);
+    if (id) byCanonical.set(canonical, id);
+  }
   for (let round = 1; byCanonical.size < canonicals.length; round++) {
     if (round > RESOLVE_ROUNDS) {
       throw new Error(`entities of bank ${bankId} were created and deleted under this write ${RESOLVE_ROUNDS} times running`);
@@ -151,6 +161,7 @@ export async function resolveMentionedEntities(
       for (const row of rows) {
         byCanonical.set(row.canonical_name, row.id);
         if (row.created) created.add(row.canonical_name);
+        known?.remember(bankId, row.canonical_name, row.id);
       }
     }
   }
@@ -165,6 +176,7 @@ export async function resolveMentionedEntities(
         entity: spellings.get(canonical)!,
         links: linksPerName.get(canonical)!,
       })),
+    known,
   };
 }
 
@@ -177,8 +189,10 @@ export async function resolveMentionedEntities(
  * chunk of entities. The memories are new, so every link is new and the count is exact without
  * reading the links back; a recount (`reclaimOrphanEntities`) would read every link of each
  * entity, thousands of rows per retain for a person in a few percent of a large bank. The write
- * is an upsert: an entity deleted since it was read (it had no links left) is created again
- * there, with a new id, which the memories' rows are then given (`renameInNewRows`).
+ * is an upsert, and what it returns is each entity's id as it now is: an entity deleted since it
+ * was read (it had no links left), or since its id was remembered (`KnownEntityIds`), is created
+ * again there, with a new id, which the memories' rows, the links and `known` are then given
+ * (`renameInNewRows`).
  *
  * Then the links, one statement per chunk, each given its memory's time in the same statement
  * (what the insert trigger of migration 1765900000000 would look up one row at a time; it now
@@ -205,7 +219,10 @@ export async function linkNewMemories(sql: Sql, bankId: string, unitIds: readonl
     const resolved = new Map(chunk.map((mention) => [mention.canonical, mention.id]));
     for (const row of rows) {
       const id = resolved.get(row.canonical_name)!;
-      if (row.id !== id) renamed.set(id, row.id);
+      if (row.id === id) continue;
+      renamed.set(id, row.id);
+      mentioned.byCanonical.set(row.canonical_name, row.id);
+      mentioned.known?.remember(bankId, row.canonical_name, row.id);
     }
   }
   if (renamed.size > 0) await renameInNewRows(sql, bankId, unitIds, renamed);
@@ -225,17 +242,21 @@ export async function linkNewMemories(sql: Sql, bankId: string, unitIds: readonl
 }
 
 /**
- * Gives the rows just inserted the new id of each entity created again under them (old id → new
- * id): a path that needs a deletion to land inside one write, so one statement per entity.
+ * Gives the rows just inserted the current id of each entity whose id they were written with is
+ * not (old id → new id): one deleted and created again under the write, or a `KnownEntityIds`
+ * entry from before a deletion; all of them in one statement, since a bank deleted and created
+ * again under its id can make every name of a write stale at once.
  */
 async function renameInNewRows(sql: Sql, bankId: string, unitIds: readonly string[], renamed: ReadonlyMap<string, string>): Promise<void> {
-  for (const [was, id] of renamed) {
-    await sql.query(
-      `UPDATE memory_units SET entity_ids = array_replace(entity_ids, $3::uuid, $4::uuid)
-        WHERE bank_id = $1 AND id = ANY($2::uuid[]) AND entity_ids @> ARRAY[$3::uuid]`,
-      [bankId, unitIds, was, id],
-    );
-  }
+  await sql.query(
+    `UPDATE memory_units m
+        SET entity_ids = ARRAY(SELECT coalesce(r.id, e.id)
+                                 FROM unnest(m.entity_ids) WITH ORDINALITY AS e(id, ord)
+                                 LEFT JOIN unnest($3::uuid[], $4::uuid[]) AS r(was, id) ON r.was = e.id
+                                ORDER BY e.ord)
+      WHERE m.bank_id = $1 AND m.id = ANY($2::uuid[]) AND m.entity_ids && $3::uuid[]`,
+    [bankId, unitIds, [...renamed.keys()], [...renamed.values()]],
+  );
 }
 
 /**

@@ -36,6 +36,7 @@ import {
   upsertDocuments,
 } from './retain.queries.js';
 import { attributeKey } from '../supersession/attribute-key.js';
+import { KnownEntityIds } from '../entities/known-entity-ids.js';
 import { recomputeSupersession } from '../supersession/supersession.queries.js';
 import { type RetainItem, type RetainOutcome, type RetainRequest, UPDATE_MODES } from './retain.types.js';
 
@@ -98,6 +99,7 @@ export class RetainService {
     @Inject(OperationsWorker) private readonly worker: OperationsWorker,
     @Inject(MemoryMetrics) private readonly metrics: MemoryMetrics,
     @Inject(WebhooksService) private readonly webhooks: WebhooksService,
+    @Inject(KnownEntityIds) private readonly knownEntities: KnownEntityIds,
   ) {
     worker.register('retain', (operation, signal) => this.runQueued(operation, signal));
   }
@@ -291,6 +293,7 @@ export class RetainService {
       sql,
       bankId,
       facts.map(({ fact }) => fact.entities),
+      this.knownEntities,
     );
     const units: NewMemoryUnit[] = facts.map(({ fact, itemIndex }, index) => {
       const { item, tags, scopes } = prepared[itemIndex];

@@ -1,7 +1,9 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { reclaimOrphanEntities, linkNewMemories, resolveMentionedEntities } from '../../src/entities/entities.queries.js';
 import { AiClients } from '../../src/external/ai-clients.js';
+import { KnownEntityIds } from '../../src/entities/known-entity-ids.js';
 import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
+import { MemoriesService } from '../../src/memories/memories.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { insertMemoryUnits } from '../../src/retain/retain.queries.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
@@ -20,6 +22,7 @@ describe('entities named by concurrent writes (PostgreSQL)', () => {
   let app: INestApplicationContext;
   let database: MemoryDatabase;
   let name: string;
+  let url: string;
 
   const entitiesOf = (bankId: string) =>
     database.query<{ canonical_name: string; mention_count: number; links: string }>(
@@ -44,6 +47,7 @@ describe('entities named by concurrent writes (PostgreSQL)', () => {
   beforeAll(async () => {
     const created = await createTestDatabase('mention_locks');
     name = created.name;
+    url = created.url;
     const booted = await bootMemory({ databaseUrl: created.url, poolSize: 4 });
     if (!booted.app) throw booted.startupError;
     app = booted.app;
@@ -147,5 +151,35 @@ describe('entities named by concurrent writes (PostgreSQL)', () => {
     const [row] = await database.query<{ entity_ids: string[] }>(`SELECT entity_ids FROM memory_units WHERE id = $1`, [memoryId]);
     expect(row.entity_ids).toEqual([entities[0].id]);
     expect(await offTheirLinks('vanishing')).toEqual([]);
+  });
+
+  it('an entity another instance reclaimed is created again by the instance that remembers its id', async () => {
+    const other = await bootMemory({ databaseUrl: url, poolSize: 2 });
+    if (!other.app) throw other.startupError;
+    try {
+      const retain = app.get(RetainService);
+      await retain.retain('fleet', { items: [{ content: 'Hana Sato flew to Oslo.', documentId: 'trip' }] });
+      const remembered = app.get(KnownEntityIds).get('fleet', 'hana sato');
+      expect(remembered).toBeDefined();
+
+      // The other instance deletes the document, and with it the entities nothing else links.
+      await other.app.get(MemoriesService).deleteDocument('fleet', 'trip');
+      expect(await entitiesOf('fleet')).toEqual([]);
+
+      await retain.retain('fleet', { items: [{ content: 'Hana Sato flew back from Oslo.' }] });
+      const entities = await entitiesOf('fleet');
+      expect(entities.map((entity) => [entity.canonical_name, entity.mention_count, Number(entity.links)])).toEqual([
+        ['hana sato', 1, 1],
+        ['oslo', 1, 1],
+      ]);
+      const [hana] = await database.query<{ id: string }>(
+        `SELECT id FROM entities WHERE bank_id = 'fleet' AND canonical_name = 'hana sato'`,
+      );
+      expect(hana.id).not.toBe(remembered);
+      expect(app.get(KnownEntityIds).get('fleet', 'hana sato')).toBe(hana.id);
+      expect(await offTheirLinks('fleet')).toEqual([]);
+    } finally {
+      await other.app.close();
+    }
   });
 });

@@ -443,8 +443,11 @@ describe.each([
       database.withConnection((sql) =>
         work({
           ...sql,
-          queryPrepared: timedWhen('SELECT e.id, e.canonical_name', sql.queryPrepared, (ms) => (lookupMs += ms)),
-          query: timedWhen('SELECT recent.id', sql.query, (ms) => (searchMs += ms)),
+          queryPrepared: timedWhen(
+            'SELECT e.id, e.canonical_name',
+            timedWhen('SELECT recent.id', sql.queryPrepared, (ms) => (searchMs += ms)),
+            (ms) => (lookupMs += ms),
+          ),
         } as Sql),
       )) as MemoryDatabase['withConnection'];
     const outcome = await new RecallService(timing, vectors, embedder, null).recall({

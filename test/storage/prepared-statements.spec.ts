@@ -116,7 +116,7 @@ describe('recall on PostgreSQL', () => {
     await dropTestDatabase(dropName);
   });
 
-  it('plans its candidates once: their statement is prepared, and past five recalls generic', async () => {
+  it('plans its candidates and the entity arm once: their statements are prepared, and past five recalls generic', async () => {
     const created = await createTestDatabase('prepared_recall');
     dropName = created.name;
     const database = new MemoryDatabase(await registry.acquire(created.url));
@@ -136,6 +136,9 @@ describe('recall on PostgreSQL', () => {
     const prepared = await database.withConnection(preparedOn);
     const candidates = prepared.find((row) => row.statement.startsWith('WITH found AS MATERIALIZED'));
     expect(candidates).toMatchObject({ custom_plans: 5, generic_plans: 3 });
+    // The entity arm's walk of each named person's newest memories is planned once too.
+    const entityMemories = prepared.find((row) => row.statement.startsWith('SELECT recent.id'));
+    expect(entityMemories).toMatchObject({ custom_plans: 5, generic_plans: 3 });
     // The names the question gives and the temporal arm's walk are prepared too (parsed once).
     expect(prepared.some((row) => row.statement.startsWith('SELECT e.id, e.canonical_name'))).toBe(true);
     expect(prepared.some((row) => row.statement.startsWith('SELECT id, mentioned_at, distance_days'))).toBe(true);

@@ -123,6 +123,7 @@ export async function resolveMentionedEntities(
     const id = known?.get(bankId, canonical);
     if (id) byCanonical.set(canonical, id);
   }
+  const resolvedHere: Array<[string, string]> = [];
   for (let round = 1; byCanonical.size < canonicals.length; round++) {
     if (round > RESOLVE_ROUNDS) {
       throw new Error(`entities of bank ${bankId} were created and deleted under this write ${RESOLVE_ROUNDS} times running`);
@@ -161,10 +162,11 @@ export async function resolveMentionedEntities(
       for (const row of rows) {
         byCanonical.set(row.canonical_name, row.id);
         if (row.created) created.add(row.canonical_name);
-        known?.remember(bankId, row.canonical_name, row.id);
+        resolvedHere.push([row.canonical_name, row.id]);
       }
     }
   }
+  if (known) rememberOnCommit(sql, known, bankId, resolvedHere);
   return {
     perMemory: namedPerMemory.map((named) => named.map((canonical) => byCanonical.get(canonical)!)),
     byCanonical,
@@ -200,6 +202,7 @@ export async function resolveMentionedEntities(
  */
 export async function linkNewMemories(sql: Sql, bankId: string, unitIds: readonly string[], mentioned: MentionedEntities): Promise<void> {
   const renamed = new Map<string, string>();
+  const recreated: Array<[string, string]> = [];
   for (const chunk of inChunks(mentioned.existing, ROWS_PER_STATEMENT)) {
     const rows = await sql.queryPrepared<{ id: string; canonical_name: string }>(
       `INSERT INTO entities (bank_id, name, canonical_name, entity_type, mention_count)
@@ -222,10 +225,11 @@ export async function linkNewMemories(sql: Sql, bankId: string, unitIds: readonl
       if (row.id === id) continue;
       renamed.set(id, row.id);
       mentioned.byCanonical.set(row.canonical_name, row.id);
-      mentioned.known?.remember(bankId, row.canonical_name, row.id);
+      recreated.push([row.canonical_name, row.id]);
     }
   }
   if (renamed.size > 0) await renameInNewRows(sql, bankId, unitIds, renamed);
+  if (mentioned.known) rememberOnCommit(sql, mentioned.known, bankId, recreated);
   const links = unitIds.flatMap((unitId, index) =>
     mentioned.perMemory[index].map((entityId) => ({ unitId, entityId: renamed.get(entityId) ?? entityId })),
   );
@@ -239,6 +243,20 @@ export async function linkNewMemories(sql: Sql, bankId: string, unitIds: readonl
       [bankId, chunk.map((link) => link.unitId), chunk.map((link) => link.entityId)],
     );
   }
+}
+
+/**
+ * Hands ids to `known` once the write that read or created them commits, never before: an id of
+ * an entity this write created is nobody else's to use until then. Another retain given it would
+ * count that entity after its own insert, while this one holds it from before its insert, and two
+ * such writes naming each other's entities in the two orders deadlocked (one a second, until
+ * PostgreSQL broke the cycle, several times a run of the retain benchmark).
+ */
+function rememberOnCommit(sql: Sql, known: KnownEntityIds, bankId: string, ids: ReadonlyArray<[string, string]>): void {
+  if (ids.length === 0) return;
+  sql.afterCommit(() => {
+    for (const [canonical, id] of ids) known.remember(bankId, canonical, id);
+  });
 }
 
 /**

@@ -11,7 +11,8 @@ import { LRUCache } from 'lru-cache';
  * database has it, and an id remembered from before a deletion (another instance reclaimed the
  * entity, the bank was emptied or deleted, a write rolled back) is replaced in the new rows there.
  * A wrong entry therefore costs one statement of one write, and is corrected by it. Entries are
- * per process and per module, bounded, least recently used first out.
+ * per process and per module, bounded, least recently used first out, and only ever ids a
+ * committed write read or created (`rememberOnCommit` in entities.queries.ts).
  */
 @Injectable()
 export class KnownEntityIds {
@@ -31,11 +32,7 @@ export class KnownEntityIds {
   /** A deleted bank's names, so that a bank created again under its id starts with none. */
   forgetBank(bankId: string): void {
     const prefix = KnownEntityIds.key(bankId, '');
-    for (const key of this.ids.keys()) if (key.startsWith(prefix)) this.ids.delete(key);
-  }
-
-  get size(): number {
-    return this.ids.size;
+    for (const key of [...this.ids.keys()]) if (key.startsWith(prefix)) this.ids.delete(key);
   }
 
   /** A bank id may hold any character but NUL, which PostgreSQL's text cannot store. */

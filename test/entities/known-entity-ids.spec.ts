@@ -70,6 +70,26 @@ describe('entity ids the process remembers (PGlite)', () => {
     expect(oneNew.mentioned.existing.map((mention) => mention.canonical)).toEqual(['bob smith']);
   });
 
+  it('remembers an id only once the write that created it commits, and never one rolled back', async () => {
+    await database.query(`INSERT INTO banks (id, name) VALUES ('pending', 'pending')`);
+    const ivy = [[{ name: 'Ivy Chen', type: null }]];
+    let inside: string | undefined = 'not read';
+    const created = await database.transaction(async (sql) => {
+      const mentioned = await resolveMentionedEntities(sql, 'pending', ivy, known);
+      inside = known.get('pending', 'ivy chen');
+      return mentioned.byCanonical.get('ivy chen');
+    });
+    expect(inside).toBeUndefined();
+    expect(known.get('pending', 'ivy chen')).toBe(created);
+
+    const rolledBack = database.transaction(async (sql) => {
+      await resolveMentionedEntities(sql, 'pending', [[{ name: 'Jon Ree', type: null }]], known);
+      throw new Error('the write fails after resolving its names');
+    });
+    await expect(rolledBack).rejects.toThrow('the write fails after resolving its names');
+    expect(known.get('pending', 'jon ree')).toBeUndefined();
+  });
+
   it('an id remembered from before its entity was deleted is replaced, on the rows, the links and in memory', async () => {
     const retain = app.get(RetainService);
     await retain.retain('cleared', { items: [{ content: 'Dan Wu met Erin Park in Rome.' }] });

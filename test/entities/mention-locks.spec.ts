@@ -153,6 +153,39 @@ describe('entities named by concurrent writes (PostgreSQL)', () => {
     expect(await offTheirLinks('vanishing')).toEqual([]);
   });
 
+  it('a retain naming an entity another write created and has not committed waits for it at its look-up, before its insert', async () => {
+    const retain = app.get(RetainService);
+    await retain.retain('pending', { items: [{ content: 'Kim Berg met Lars Holm in Turku.' }] });
+
+    let created!: () => void;
+    let release!: () => void;
+    const hasCreated = new Promise<void>((resolve) => (created = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // A write of this process creates Mona Dahl and holds her until it commits.
+    const holder = database.transaction(async (sql) => {
+      const mentioned = await resolveMentionedEntities(sql, 'pending', [[{ name: 'Mona Dahl', type: null }]], app.get(KnownEntityIds));
+      expect(mentioned.existing).toEqual([]);
+      created();
+      await released;
+    });
+    await hasCreated;
+    let settled = false;
+    const other = retain
+      .retain('pending', { items: [{ content: 'Kim Berg and Mona Dahl sailed to Turku.' }] })
+      .finally(() => (settled = true));
+    // Given Mona Dahl's id before her commit, it would wait for her only after its insert, holding
+    // Kim Berg, whom a write like the holder counts after its own insert: a deadlock.
+    expect(await firstLockWait(() => settled)).toBe('blocked');
+    const [waiting] = await adminQuery<{ query: string }>(
+      `SELECT query FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`,
+      [name],
+    );
+    expect(waiting.query.trimStart()).toMatch(/^WITH found AS/);
+    release();
+    await Promise.all([holder, other]);
+    expect(await offTheirLinks('pending')).toEqual([]);
+  });
+
   it('an entity another instance reclaimed is created again by the instance that remembers its id', async () => {
     const other = await bootMemory({ databaseUrl: url, poolSize: 2 });
     if (!other.app) throw other.startupError;

@@ -193,8 +193,8 @@ export async function resolveMentionedEntities(
  * entity, thousands of rows per retain for a person in a few percent of a large bank. The write
  * is an upsert, and what it returns is each entity's id as it now is: an entity deleted since it
  * was read (it had no links left), or since its id was remembered (`KnownEntityIds`), is created
- * again there, with a new id, which the memories' rows, the links and `known` are then given
- * (`renameInNewRows`).
+ * again there, with a new id, which the memories' rows, the links, `mentioned.byCanonical` (what
+ * the caller reclaims after) and `known` are then given (`renameInNewRows`).
  *
  * Then the links, one statement per chunk, each given its memory's time in the same statement
  * (what the insert trigger of migration 1765900000000 would look up one row at a time; it now

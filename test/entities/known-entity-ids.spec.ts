@@ -6,7 +6,7 @@ import { MemoriesService } from '../../src/memories/memories.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import type { Sql } from '../../src/storage/memory-database.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
-import { entityIdsOffTheirLinks } from '../helpers/entity-ids-on-row.js';
+import { entitiesWithLinkCounts, entityIdsOffTheirLinks } from '../helpers/entity-ids-on-row.js';
 import { bootOnPglite } from '../helpers/memory-app.js';
 
 /**
@@ -19,12 +19,7 @@ describe('entity ids the process remembers (PGlite)', () => {
   let database: MemoryDatabase;
   let known: KnownEntityIds;
   const offTheirLinks = (bankId: string) => entityIdsOffTheirLinks((text, params) => database.query(text, params), bankId);
-  const entitiesOf = (bankId: string) =>
-    database.query<{ id: string; canonical_name: string; mention_count: number; links: string }>(
-      `SELECT e.id, e.canonical_name, e.mention_count, (SELECT count(*) FROM unit_entities ue WHERE ue.entity_id = e.id) AS links
-         FROM entities e WHERE e.bank_id = $1 ORDER BY e.canonical_name`,
-      [bankId],
-    );
+  const entitiesOf = (bankId: string) => entitiesWithLinkCounts((text, params) => database.query(text, params), bankId);
 
   beforeAll(async () => {
     app = await bootOnPglite('known-entity-ids');

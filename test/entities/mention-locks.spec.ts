@@ -8,7 +8,7 @@ import { RetainService } from '../../src/retain/retain.service.js';
 import { insertMemoryUnits } from '../../src/retain/retain.queries.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import type { VectorBackend } from '../../src/storage/vector-backend.js';
-import { entityIdsOffTheirLinks } from '../helpers/entity-ids-on-row.js';
+import { entitiesWithLinkCounts, entityIdsOffTheirLinks } from '../helpers/entity-ids-on-row.js';
 import { bootMemory } from '../helpers/memory-app.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
@@ -24,12 +24,7 @@ describe('entities named by concurrent writes (PostgreSQL)', () => {
   let name: string;
   let url: string;
 
-  const entitiesOf = (bankId: string) =>
-    database.query<{ canonical_name: string; mention_count: number; links: string }>(
-      `SELECT e.canonical_name, e.mention_count, (SELECT count(*) FROM unit_entities ue WHERE ue.entity_id = e.id) AS links
-         FROM entities e WHERE e.bank_id = $1 ORDER BY e.canonical_name`,
-      [bankId],
-    );
+  const entitiesOf = (bankId: string) => entitiesWithLinkCounts((text, params) => database.query(text, params), bankId);
   const offTheirLinks = (bankId: string) => entityIdsOffTheirLinks((text, params) => database.query(text, params), bankId);
 
   /** Resolves with 'blocked' once a session of the test database waits on a row lock, until `done` says stop. */

@@ -17,3 +17,15 @@ export async function entityIdsOffTheirLinks(
     [bankId],
   )) as Array<{ text: string; entity_ids: string[] | null; links: string[] }>;
 }
+
+/** A bank's entities by canonical name, each with its count and the links it really has. */
+export async function entitiesWithLinkCounts(
+  query: (text: string, params: unknown[]) => Promise<unknown[]>,
+  bankId: string,
+): Promise<Array<{ id: string; canonical_name: string; mention_count: number; links: string }>> {
+  return (await query(
+    `SELECT e.id, e.canonical_name, e.mention_count, (SELECT count(*) FROM unit_entities ue WHERE ue.entity_id = e.id) AS links
+       FROM entities e WHERE e.bank_id = $1 ORDER BY e.canonical_name`,
+    [bankId],
+  )) as Array<{ id: string; canonical_name: string; mention_count: number; links: string }>;
+}

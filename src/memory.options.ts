@@ -30,9 +30,9 @@ export interface MemoryModuleOptions {
   poolIdleTimeoutMs?: number;
   /**
    * The embedded PGlite's buffer pool, in PostgreSQL's size syntax (`'512MB'`). Default `512MB`
-   * for a database on disk, where a page PGlite does not hold is a read system call, and
-   * PostgreSQL's `128MB` for one in memory, whose files are already in this process's memory
-   * (a larger pool costs each new instance over a second of CPU to start). Ignored for a
+   * for a database on disk, where a page PGlite does not hold is a read system call, and `32MB`
+   * for one in memory, whose files are already in this process's memory (a larger pool costs each
+   * new instance CPU to start, which a host's tests pay per test file). Ignored for a
    * PostgreSQL server; an instance already open in this process keeps the pool it has.
    */
   pgliteSharedBuffers?: string;

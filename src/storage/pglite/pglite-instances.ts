@@ -164,16 +164,19 @@ async function writeImageFile(image: Blob): Promise<void> {
  * the semantic arm's graph walk most of it (measured back to back, twice each). The blocks take
  * memory only once a page is read into them.
  *
- * An in-memory database keeps PostgreSQL's default. Its files already live in this process's
- * memory, so a larger pool holds a second copy of every page it reads; and starting an instance
- * with 512MB costs about 1.3 s more CPU (3.3 against 1.5 s from the fresh-cluster image, on two
- * cores), which a host that opens many pays every time: the test suite, one or more per test
- * file, ran 591 s with it and 539 s with in-memory instances at 128MB. What it gives up, measured
- * back to back at 100,000 memories in one in-memory bank: recall p50 28.6 ms with 512MB, 37.0 ms
- * with 128MB. A host that keeps a large bank in memory sets `pgliteSharedBuffers`.
+ * An in-memory database is what a host's tests open, one or more per test file, and its files
+ * already live in this process's memory, so a larger pool holds a second copy of every page it
+ * reads. What a new instance costs grows with its pool: from the fresh-cluster image, about 0.9 s
+ * of CPU at 32MB, 1.7 s at 128MB and 3.3 s at 512MB (five starts each, one process, two cores).
+ * This suite's test files spent 1,081 s of its two workers' time at 128MB and 980 s at 32MB, about
+ * 20 s of the difference from loading chrono's English locale alone (src/retain/time-expressions.ts)
+ * in the same change. What a small pool gives up shows only in a large bank, measured back to back
+ * in one in-memory bank: at 10,000 memories recall p50 22-24 ms with either 32MB or 128MB; at
+ * 100,000, 48-58 ms with 32MB, 35-37 ms with 128MB and 28.6 ms with 512MB. A host that keeps a
+ * large bank in memory sets `pgliteSharedBuffers`.
  */
 export const PGLITE_SHARED_BUFFERS_ON_DISK = '512MB';
-export const PGLITE_SHARED_BUFFERS_IN_MEMORY = '128MB';
+export const PGLITE_SHARED_BUFFERS_IN_MEMORY = '32MB';
 
 function defaultSharedBuffers(dataDir: string | undefined): string {
   return dataDir ? PGLITE_SHARED_BUFFERS_ON_DISK : PGLITE_SHARED_BUFFERS_IN_MEMORY;

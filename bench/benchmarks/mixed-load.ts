@@ -102,7 +102,12 @@ async function measure(
   // Warm-up, not timed: statement plans, the tokenizer, the HTTP keep-alive sockets.
   await Promise.all([post(`${api}/recall`, recallBody(0)), post(api, retainBody())]);
   // What is in the bank is the agent's past, consolidated long ago: the cron works on what the run retains.
-  await database.query(`UPDATE memory_units SET consolidation_status = 'done', consolidated_at = now() WHERE bank_id = $1`, [BANK]);
+  // Only what no tick has claimed yet: the cron is already running, and this statement writing a
+  // batch that a consolidation holds (and locks in id order) deadlocked with it.
+  await database.query(
+    `UPDATE memory_units SET consolidation_status = 'done', consolidated_at = now() WHERE bank_id = $1 AND consolidation_status = 'pending'`,
+    [BANK],
+  );
   await database.query('ANALYZE');
   const countDone = async () =>
     (

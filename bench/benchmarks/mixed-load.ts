@@ -109,14 +109,17 @@ async function measure(
     [BANK],
   );
   await database.query('ANALYZE');
+  // The run's own memories are those written from here on: a seed batch a tick claimed before the
+  // update above is consolidated during the run too, and is not the run's.
+  const [{ runFrom }] = await database.query<{ runFrom: Date }>('SELECT now() AS "runFrom"');
   const countDone = async () =>
     (
       await database.query<{ done: number }>(
-        `SELECT count(*)::int AS done FROM memory_units WHERE bank_id = $1 AND fact_type <> 'observation' AND consolidation_status = 'done'`,
-        [BANK],
+        `SELECT count(*)::int AS done FROM memory_units
+          WHERE bank_id = $1 AND fact_type <> 'observation' AND consolidation_status = 'done' AND created_at > $2`,
+        [BANK, runFrom],
       )
     )[0].done;
-  const doneBefore = await countDone();
 
   const failures: string[] = [];
   const recallMs: number[] = [];
@@ -143,7 +146,7 @@ async function measure(
     ...Array.from({ length: load.retainClients }, () => client(() => timed(retainMs, api, retainBody()))),
   ]);
   const elapsedMs = performance.now() - startedAt;
-  const consolidated = (await countDone()) - doneBefore;
+  const consolidated = await countDone();
   context.log(
     `mixed-load: ${backend}: ${recallMs.length} recalls, ${retainMs.length} retains in ${(elapsedMs / 1000).toFixed(1)} s, ` +
       `recall p50 ${fmt(summarize(recallMs).median)} ms, p99 ${fmt(summarize(recallMs).p99)} ms`,

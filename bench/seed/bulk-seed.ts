@@ -213,7 +213,7 @@ async function linkEntities(database: MemoryDatabase, bankId: string, links: str
   }
   // What retain's orphan sweep leaves behind: every entity counts the memories linked to it.
   await database.query(
-    `UPDATE entities e SET mention_count = (SELECT count(*) FROM unit_entities ue WHERE ue.entity_id = e.id)
+    `UPDATE entities e SET mention_count = (SELECT count(*) FROM unit_entities ue WHERE ue.bank_id = e.bank_id AND ue.entity_id = e.id)
       WHERE e.bank_id = $1`,
     [bankId],
   );

@@ -138,10 +138,11 @@ export async function liveSourceTexts(sql: Sql, ids: string[]): Promise<SourceTe
   return sql.query<SourceTextRow>(`SELECT id, text, mentioned_at FROM memory_units WHERE id = ANY($1::uuid[]) AND state = 'valid'`, [ids]);
 }
 
-export async function entityLinks(sql: Sql, unitIds: string[]): Promise<Array<{ unit_id: string; entity_id: string }>> {
-  return sql.query<{ unit_id: string; entity_id: string }>(`SELECT unit_id, entity_id FROM unit_entities WHERE unit_id = ANY($1::uuid[])`, [
-    unitIds,
-  ]);
+export async function entityLinks(sql: Sql, bankId: string, unitIds: string[]): Promise<Array<{ unit_id: string; entity_id: string }>> {
+  return sql.query<{ unit_id: string; entity_id: string }>(
+    `SELECT unit_id, entity_id FROM unit_entities WHERE bank_id = $1 AND unit_id = ANY($2::uuid[])`,
+    [bankId, unitIds],
+  );
 }
 
 /**
@@ -295,7 +296,8 @@ export async function lockSources(
  * after the write: what the observation's row records as its `entity_ids` (migration
  * 1766200000000), in the statement that writes the row rather than in an update after the links.
  */
-const SOURCE_ENTITIES = (param: string) => `SELECT DISTINCT entity_id FROM unit_entities WHERE unit_id = ANY(${param}::uuid[])`;
+const SOURCE_ENTITIES = (bank: string, sources: string) =>
+  `SELECT DISTINCT entity_id FROM unit_entities WHERE bank_id = ${bank} AND unit_id = ANY(${sources}::uuid[])`;
 
 /**
  * Creates the observation unless one with the same `key` exists (then returns undefined: an
@@ -316,7 +318,7 @@ export async function insertObservation(
             (SELECT max(mentioned_at) FROM memory_units WHERE id = ANY($4::uuid[])),
             (SELECT min(occurred_start) FROM memory_units WHERE id = ANY($4::uuid[])),
             (SELECT max(occurred_end) FROM memory_units WHERE id = ANY($4::uuid[])), $7,
-            ARRAY(${SOURCE_ENTITIES('$4')})
+            ARRAY(${SOURCE_ENTITIES('$1', '$4')})
      ON CONFLICT (bank_id, observation_key) DO NOTHING
      RETURNING id`,
     [
@@ -363,7 +365,7 @@ export async function foldIntoObservation(
             text = $4, embedding = ${vectors.param('$5')}, tokens_cl100k = $9,
             mentioned_at = greatest(o.mentioned_at, (SELECT max(mentioned_at) FROM memory_units WHERE id = ANY($3::uuid[]))),
             entity_ids = ARRAY(SELECT entity_id FROM unit_entities WHERE bank_id = o.bank_id AND unit_id = o.id
-                               UNION ${SOURCE_ENTITIES('$3')}),
+                               UNION ${SOURCE_ENTITIES('$2', '$3')}),
             consolidated_at = now(), updated_at = now()
       WHERE o.id = $1 AND o.bank_id = $2 AND o.fact_type = 'observation' AND o.state = 'valid'
         AND o.tags @> $6::text[] AND o.tags <@ $6::text[]
@@ -388,12 +390,12 @@ export async function foldIntoObservation(
  * The observation is linked to every entity its sources are linked to, in their bank, which is its
  * own. The row itself got the same ids when it was written (`SOURCE_ENTITIES`).
  */
-export async function linkSourceEntities(sql: Sql, observationId: string, sourceIds: string[]): Promise<void> {
+export async function linkSourceEntities(sql: Sql, bankId: string, observationId: string, sourceIds: string[]): Promise<void> {
   await sql.query(
     `INSERT INTO unit_entities (bank_id, unit_id, entity_id)
-     SELECT DISTINCT bank_id, $1::uuid, entity_id FROM unit_entities WHERE unit_id = ANY($2::uuid[])
+     SELECT DISTINCT bank_id, $2::uuid, entity_id FROM unit_entities WHERE bank_id = $1 AND unit_id = ANY($3::uuid[])
      ON CONFLICT DO NOTHING`,
-    [observationId, sourceIds],
+    [bankId, observationId, sourceIds],
   );
 }
 

@@ -507,7 +507,7 @@ export class ConsolidationService {
 
   private async entitiesOf(batch: ClaimedBatch): Promise<Map<string, Set<string>>> {
     const ids = batch.memories.map((memory) => memory.id);
-    const rows = await this.database.withConnection((sql) => entityLinks(sql, ids));
+    const rows = await this.database.withConnection((sql) => entityLinks(sql, batch.bankId, ids));
     const entities = new Map<string, Set<string>>();
     for (const row of rows) entities.set(row.unit_id, (entities.get(row.unit_id) ?? new Set()).add(row.entity_id));
     return entities;

@@ -129,7 +129,7 @@ export class ObservationWriter {
       written = { observationId, text: folded.text, sourceIds: folded.source_memory_ids };
       if (before) await recordObservationChange(sql, bankId, observationId, before, folded.source_memory_ids ?? []);
     }
-    await linkSourceEntities(sql, observationId, live);
+    await linkSourceEntities(sql, bankId, observationId, live);
     await markScopeDone(sql, live, leaseToken, scope);
     return { effect: plan.kind === 'create' ? 'created' : 'updated', consumed: live, returned: [], ...(written && { written }) };
   }

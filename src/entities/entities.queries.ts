@@ -291,8 +291,11 @@ export async function recordLinkedEntities(sql: Sql, bankId: string, unitId: str
 }
 
 /** Removes the memory's links; returns the entities it was linked to, which may now be orphans. */
-export async function unlinkUnitFromEntities(sql: Sql, unitId: string): Promise<string[]> {
-  const previous = await sql.query<{ entity_id: string }>(`DELETE FROM unit_entities WHERE unit_id = $1 RETURNING entity_id`, [unitId]);
+export async function unlinkUnitFromEntities(sql: Sql, bankId: string, unitId: string): Promise<string[]> {
+  const previous = await sql.query<{ entity_id: string }>(
+    `DELETE FROM unit_entities WHERE bank_id = $1 AND unit_id = $2 RETURNING entity_id`,
+    [bankId, unitId],
+  );
   return previous.map((row) => row.entity_id);
 }
 
@@ -318,26 +321,30 @@ export async function entitiesLinkedToDocuments(sql: Sql, bankId: string, docume
  * entities) before their links are counted, so a concurrent writer linking one of them either
  * commits first and is counted, or waits.
  */
-export async function reclaimOrphanEntities(sql: Sql, entityIds: string[]): Promise<void> {
+export async function reclaimOrphanEntities(sql: Sql, bankId: string, entityIds: string[]): Promise<void> {
   if (entityIds.length === 0) return;
-  await sql.query(`SELECT id FROM entities WHERE id = ANY($1::uuid[]) ORDER BY canonical_name FOR UPDATE`, [entityIds]);
+  await sql.query(`SELECT id FROM entities WHERE bank_id = $1 AND id = ANY($2::uuid[]) ORDER BY canonical_name FOR UPDATE`, [
+    bankId,
+    entityIds,
+  ]);
   await sql.query(
-    `DELETE FROM entities e WHERE e.id = ANY($1::uuid[])
-        AND NOT EXISTS (SELECT 1 FROM unit_entities ue WHERE ue.entity_id = e.id)`,
-    [entityIds],
+    `DELETE FROM entities e WHERE e.bank_id = $1 AND e.id = ANY($2::uuid[])
+        AND NOT EXISTS (SELECT 1 FROM unit_entities ue WHERE ue.bank_id = e.bank_id AND ue.entity_id = e.id)`,
+    [bankId, entityIds],
   );
   await sql.query(
-    `UPDATE entities e SET mention_count = (SELECT count(*) FROM unit_entities ue WHERE ue.entity_id = e.id)
-      WHERE e.id = ANY($1::uuid[])`,
-    [entityIds],
+    `UPDATE entities e SET mention_count = (SELECT count(*) FROM unit_entities ue WHERE ue.bank_id = e.bank_id AND ue.entity_id = e.id)
+      WHERE e.bank_id = $1 AND e.id = ANY($2::uuid[])`,
+    [bankId, entityIds],
   );
 }
 
 /** After memories of a whole bank are cleared: every entity of the bank nothing links any more. */
 export async function deleteUnlinkedEntities(sql: Sql, bankId: string): Promise<void> {
-  await sql.query(`DELETE FROM entities e WHERE e.bank_id = $1 AND NOT EXISTS (SELECT 1 FROM unit_entities ue WHERE ue.entity_id = e.id)`, [
-    bankId,
-  ]);
+  await sql.query(
+    `DELETE FROM entities e WHERE e.bank_id = $1 AND NOT EXISTS (SELECT 1 FROM unit_entities ue WHERE ue.bank_id = e.bank_id AND ue.entity_id = e.id)`,
+    [bankId],
+  );
 }
 
 export interface EntityDetailRow {

@@ -86,8 +86,8 @@ const MEMORY_COLUMNS = `
   m.id, m.bank_id, m.text, m.context, m.fact_type, m.document_id, m.occurred_start, m.occurred_end,
   m.mentioned_at, m.metadata, m.tags, m.observation_scopes, m.state, m.consolidation_status, m.source_memory_ids, m.chunk_id, m.proof_count,
   m.superseded_by, m.superseded_at, m.edited_at, m.invalidated_at, m.invalidation_reason, m.consolidated_at, m.created_at, m.updated_at,
-  ARRAY(SELECT e.name FROM unit_entities ue JOIN entities e ON e.id = ue.entity_id
-         WHERE ue.unit_id = m.id ORDER BY e.name) AS entities`;
+  ARRAY(SELECT e.name FROM unit_entities ue JOIN entities e ON e.bank_id = ue.bank_id AND e.id = ue.entity_id
+         WHERE ue.bank_id = m.bank_id AND ue.unit_id = m.id ORDER BY e.name) AS entities`;
 
 const DOCUMENT_COLUMNS = `d.*,
   (SELECT jsonb_object_agg(fact_type, n) FROM

@@ -236,11 +236,11 @@ export class MemoryEditService {
    * longer names lose the link and, when nothing else links them, go.
    */
   private async relinkEntities(sql: Sql, bankId: string, memoryId: string, entities: ExtractedEntity[]): Promise<void> {
-    const previous = await unlinkUnitFromEntities(sql, memoryId);
+    const previous = await unlinkUnitFromEntities(sql, bankId, memoryId);
     const byCanonical = new Map(entities.map((entity) => [canonicalEntityName(entity.name), entity]));
     const linked = await upsertEntities(sql, bankId, byCanonical, (entityId) => linkUnitToEntity(sql, bankId, memoryId, entityId));
     await recordLinkedEntities(sql, bankId, memoryId);
-    await reclaimOrphanEntities(sql, [...new Set([...linked.values(), ...previous])]);
+    await reclaimOrphanEntities(sql, bankId, [...new Set([...linked.values(), ...previous])]);
   }
 }
 

@@ -114,6 +114,7 @@ const CANDIDATE_COLUMNS = [
 export async function loadCandidates(sql: Sql, scope: RecallScope, ids: string[], perEntity: number): Promise<CandidateRows> {
   if (ids.length === 0) return { rows: new Map(), observations: new Map() };
   const params = new SqlParams();
+  const bank = params.add(scope.bankId);
   const observations =
     perEntity <= 0
       ? 'NULL::json'
@@ -122,9 +123,9 @@ export async function loadCandidates(sql: Sql, scope: RecallScope, ids: string[]
               SELECT ue.entity_id, m.text, m.mentioned_at,
                      row_number() OVER (PARTITION BY ue.entity_id ORDER BY m.mentioned_at DESC, m.id) AS position
                 FROM (SELECT DISTINCT unnest(entity_ids) AS id FROM found) AS wanted
-                JOIN unit_entities ue ON ue.entity_id = wanted.id
-                JOIN memory_units m ON m.id = ue.unit_id
-               WHERE m.bank_id = ${params.add(scope.bankId)}
+                JOIN unit_entities ue ON ue.bank_id = ${bank} AND ue.entity_id = wanted.id
+                JOIN memory_units m ON m.bank_id = ue.bank_id AND m.id = ue.unit_id
+               WHERE m.bank_id = ${bank}
                  AND m.state = 'valid'
                  AND m.fact_type = 'observation'
                  AND ${tagPredicate('m.tags', scope.tags, scope.tagsMatch, params)}
@@ -147,7 +148,7 @@ export async function loadCandidates(sql: Sql, scope: RecallScope, ids: string[]
      SELECT (SELECT json_agg(json_build_array(${CANDIDATE_COLUMNS.join(', ')}, entity_ids)) FROM found) AS rows,
             (SELECT json_agg(json_build_array(e.id, e.name, e.canonical_name))
                FROM entities e
-              WHERE e.bank_id = ${params.add(scope.bankId)} AND e.id IN (SELECT unnest(entity_ids) FROM found)) AS names,
+              WHERE e.bank_id = ${bank} AND e.id IN (SELECT unnest(entity_ids) FROM found)) AS names,
             ${observations} AS observations`,
     params.values,
   );

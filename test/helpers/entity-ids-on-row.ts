@@ -24,7 +24,7 @@ export async function entitiesWithLinkCounts(
   bankId: string,
 ): Promise<Array<{ id: string; canonical_name: string; mention_count: number; links: string }>> {
   return (await query(
-    `SELECT e.id, e.canonical_name, e.mention_count, (SELECT count(*) FROM unit_entities ue WHERE ue.entity_id = e.id) AS links
+    `SELECT e.id, e.canonical_name, e.mention_count, (SELECT count(*) FROM unit_entities ue WHERE ue.bank_id = e.bank_id AND ue.entity_id = e.id) AS links
        FROM entities e WHERE e.bank_id = $1 ORDER BY e.canonical_name`,
     [bankId],
   )) as Array<{ id: string; canonical_name: string; mention_count: number; links: string }>;

@@ -81,8 +81,8 @@ async function snapshot(database: MemoryDatabase, bankId: string, memoryIds: str
   }>(
     `SELECT m.id, m.document_id, m.text, m.context, m.fact_type, m.occurred_start, m.occurred_end, m.mentioned_at, m.metadata,
             m.tags, m.embedding::text AS embedding, m.observation_scopes, m.attribute_key, m.superseded_by,
-            ARRAY(SELECT e.canonical_name FROM unit_entities ue JOIN entities e ON e.id = ue.entity_id
-                   WHERE ue.unit_id = m.id ORDER BY e.canonical_name) AS entities
+            ARRAY(SELECT e.canonical_name FROM unit_entities ue JOIN entities e ON e.bank_id = ue.bank_id AND e.id = ue.entity_id
+                   WHERE ue.bank_id = m.bank_id AND ue.unit_id = m.id ORDER BY e.canonical_name) AS entities
        FROM memory_units m WHERE m.bank_id = $1`,
     [bankId],
   );
@@ -116,7 +116,7 @@ async function snapshot(database: MemoryDatabase, bankId: string, memoryIds: str
     links: number;
   }>(
     `SELECT name, canonical_name, entity_type, mention_count,
-            (SELECT count(*)::int FROM unit_entities ue WHERE ue.entity_id = e.id) AS links
+            (SELECT count(*)::int FROM unit_entities ue WHERE ue.bank_id = e.bank_id AND ue.entity_id = e.id) AS links
        FROM entities e WHERE bank_id = $1 ORDER BY canonical_name`,
     [bankId],
   );
@@ -266,8 +266,8 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('a retain of many items on %s',
     expect(memoryIds).toHaveLength(520);
     expect(new Set(memoryIds).size).toBe(520);
     const rows = await database.query<{ id: string; text: string; entities: string[] }>(
-      `SELECT m.id, m.text, ARRAY(SELECT e.name FROM unit_entities ue JOIN entities e ON e.id = ue.entity_id
-                                   WHERE ue.unit_id = m.id ORDER BY e.name) AS entities
+      `SELECT m.id, m.text, ARRAY(SELECT e.name FROM unit_entities ue JOIN entities e ON e.bank_id = ue.bank_id AND e.id = ue.entity_id
+                                   WHERE ue.bank_id = m.bank_id AND ue.unit_id = m.id ORDER BY e.name) AS entities
          FROM memory_units m WHERE m.bank_id = 'large'`,
     );
     const byId = new Map(rows.map((row) => [row.id, row]));
@@ -290,7 +290,7 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('a retain of many items on %s',
       ),
     );
     const entities = await database.query<{ canonical_name: string; mention_count: number; links: number }>(
-      `SELECT e.canonical_name, e.mention_count, (SELECT count(*)::int FROM unit_entities ue WHERE ue.entity_id = e.id) AS links
+      `SELECT e.canonical_name, e.mention_count, (SELECT count(*)::int FROM unit_entities ue WHERE ue.bank_id = e.bank_id AND ue.entity_id = e.id) AS links
          FROM entities e WHERE e.bank_id = 'concurrent' ORDER BY e.canonical_name`,
     );
     expect(entities.find((entity) => entity.canonical_name === 'quentin')?.links).toBe(16);

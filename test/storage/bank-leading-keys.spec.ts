@@ -2,6 +2,7 @@ import type { DataSource, QueryRunner } from 'typeorm';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { BankLeadingKeys1764700000000 } from '../../src/storage/migrations/1764700000000-bank-leading-keys.js';
 import { EntityLinkTime1765900000000 } from '../../src/storage/migrations/1765900000000-entity-link-time.js';
+import { BankLedLinkIndexes1766300000000 } from '../../src/storage/migrations/1766300000000-bank-led-link-indexes.js';
 import { LogCapture } from '../helpers/log-capture.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
@@ -49,6 +50,21 @@ async function constraints(sql: QueryRunner | DataSource): Promise<ConstraintRow
       WHERE t.relnamespace = current_schema()::regnamespace AND c.contype IN ('p', 'u', 'f')
       ORDER BY t.relname, c.conname`,
   )) as ConstraintRow[];
+}
+
+/** Each index of the table with its columns in key order, by index name. */
+async function indexesOf(sql: QueryRunner | DataSource, table: string): Promise<Record<string, string[]>> {
+  const rows = (await sql.query(
+    `SELECT i.relname AS name,
+            ARRAY(SELECT a.attname::text FROM unnest(x.indkey) WITH ORDINALITY AS k(attnum, n)
+                    JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum ORDER BY k.n) AS columns
+       FROM pg_index x
+       JOIN pg_class i ON i.oid = x.indexrelid
+       JOIN pg_class t ON t.oid = x.indrelid
+      WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = $1`,
+    [table],
+  )) as Array<{ name: string; columns: string[] }>;
+  return Object.fromEntries(rows.map((row) => [row.name, row.columns]));
 }
 
 /** What breaks the rule, one line per key: empty when every key of a bank-owned table leads with its bank. */
@@ -106,6 +122,31 @@ describe.each([['PGlite'], ['PostgreSQL']] as const)('keys of the tables a bank 
     expect(await keysNotLedByTheBank(dataSource)).toEqual([]);
   });
 
+  it('leave unit_entities only indexes that lead with bank_id, and down() puts back the two that did not', async () => {
+    const bankLed = {
+      unit_entities_pkey: ['bank_id', 'unit_id', 'entity_id'],
+      unit_entities_entity_time: ['bank_id', 'entity_id', 'memory_at', 'unit_id'],
+    };
+    expect(await indexesOf(dataSource, 'unit_entities')).toEqual(bankLed);
+
+    const runner = dataSource.createQueryRunner();
+    await runner.startTransaction();
+    try {
+      const migration = new BankLedLinkIndexes1766300000000();
+      await migration.down(runner);
+      expect(await indexesOf(runner, 'unit_entities')).toEqual({
+        ...bankLed,
+        unit_entities_entity: ['entity_id'],
+        unit_entities_unit: ['unit_id', 'entity_id'],
+      });
+      await migration.up(runner);
+      expect(await indexesOf(runner, 'unit_entities')).toEqual(bankLed);
+    } finally {
+      await runner.rollbackTransaction().catch(() => undefined);
+      await runner.release();
+    }
+  });
+
   it('are put back by down() and led by the bank again by up(), with every row kept and cross-bank rows repaired', async () => {
     const runner = dataSource.createQueryRunner();
     const migration = new BankLeadingKeys1764700000000();
@@ -132,6 +173,8 @@ describe.each([['PGlite'], ['PostgreSQL']] as const)('keys of the tables a bank 
 
       // Reverted in reverse order, as the migration runner would: a later migration's trigger
       // reads the links' bank_id, which this down() takes away.
+      const linkIndexes = new BankLedLinkIndexes1766300000000();
+      await linkIndexes.down(runner);
       const linkTime = new EntityLinkTime1765900000000();
       await linkTime.down(runner);
       await migration.down(runner);
@@ -158,6 +201,7 @@ describe.each([['PGlite'], ['PostgreSQL']] as const)('keys of the tables a bank 
       logs.lines.length = 0;
       await migration.up(runner);
       await linkTime.up(runner);
+      await linkIndexes.up(runner);
       expect(await keysNotLedByTheBank(runner)).toEqual([]);
       expect(logs.lines.some((line) => /1 entity links deleted, 1 supersession pointers cleared, 1 deliveries given/.test(line))).toBe(
         true,

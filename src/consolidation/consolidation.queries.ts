@@ -67,20 +67,27 @@ export async function claimBatch(
   sql: Sql,
   claim: { bankId: string; owner: string; leaseMs: number; batchSize: number; exclude: string[] },
 ): Promise<ClaimedRow[]> {
+  // The rows are picked in a CTE of its own, materialized, so the pick runs once whatever the
+  // plan. Written as `m.id IN (SELECT … LIMIT)`, the claim relied on the planner running the pick
+  // once: given the bank in the outer condition too, it put the pick on the inner side of a nested
+  // loop and ran it again for each row of the bank, each run skipping the rows the last one had
+  // locked, and one claim took the whole bank.
   return sql.query<ClaimedRow>(
-    `WITH lease AS (SELECT nextval('memory_lease_tokens') AS token)
+    `WITH lease AS (SELECT nextval('memory_lease_tokens') AS token),
+     picked AS MATERIALIZED (
+       SELECT id FROM memory_units
+        WHERE bank_id = $1 AND fact_type <> 'observation' AND state = 'valid'
+          AND (consolidation_status = 'pending' OR (consolidation_status = 'claimed' AND lease_expires_at < now()))
+          AND NOT (id = ANY($5::uuid[]))
+        ORDER BY created_at, id
+        FOR UPDATE SKIP LOCKED
+        LIMIT $4)
      UPDATE memory_units m
         SET consolidation_status = 'claimed', lease_owner = $2,
             lease_expires_at = now() + make_interval(secs => $3::double precision / 1000),
             lease_token = (SELECT token FROM lease)
-      WHERE m.id IN (
-        SELECT id FROM memory_units
-         WHERE bank_id = $1 AND fact_type <> 'observation' AND state = 'valid'
-           AND (consolidation_status = 'pending' OR (consolidation_status = 'claimed' AND lease_expires_at < now()))
-           AND NOT (id = ANY($5::uuid[]))
-         ORDER BY created_at, id
-         FOR UPDATE SKIP LOCKED
-         LIMIT $4)
+       FROM picked
+      WHERE m.id = picked.id
      RETURNING m.id, m.text, m.tags, m.observation_scopes, m.consolidated_scopes, m.embedding, m.created_at, m.mentioned_at,
                m.occurred_start, m.occurred_end, m.lease_token`,
     [claim.bankId, claim.owner, claim.leaseMs, claim.batchSize, claim.exclude],

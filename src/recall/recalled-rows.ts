@@ -107,6 +107,14 @@ const CANDIDATE_COLUMNS = [
  * for all of them about 0.4 (the two forms alternating on one connection, prepared). A row
  * written before that column reads its links as before, within 0.05 ms of the new form.
  *
+ * The observations of the rows' entities are joined by entity id alone and by memory id alone
+ * (`unit_entities_entity`, `memory_units_id`), not with the bank as well: the bank's statistics
+ * are what the planner orders a join by, and for a bank that is new since the last `ANALYZE` they
+ * say one row. Given the bank on both sides, it then read every link of a 20,000-memory bank and,
+ * for each link of the wanted entities, every memory of the bank: 51 s, where this form took
+ * 14 ms in the same state and about a millisecond once analysed (docs/SCALING.md, "Past one
+ * PostgreSQL").
+ *
  * Observations are filtered by the request's tags like any memory, sources included (tags scope
  * visibility, and an entity must not leak another scope's observations), but not by its fact
  * types: they are asked for separately. A row's entities are sorted here, by canonical name.
@@ -123,8 +131,8 @@ export async function loadCandidates(sql: Sql, scope: RecallScope, ids: string[]
               SELECT ue.entity_id, m.text, m.mentioned_at,
                      row_number() OVER (PARTITION BY ue.entity_id ORDER BY m.mentioned_at DESC, m.id) AS position
                 FROM (SELECT DISTINCT unnest(entity_ids) AS id FROM found) AS wanted
-                JOIN unit_entities ue ON ue.bank_id = ${bank} AND ue.entity_id = wanted.id
-                JOIN memory_units m ON m.bank_id = ue.bank_id AND m.id = ue.unit_id
+                JOIN unit_entities ue ON ue.entity_id = wanted.id
+                JOIN memory_units m ON m.id = ue.unit_id
                WHERE m.bank_id = ${bank}
                  AND m.state = 'valid'
                  AND m.fact_type = 'observation'

@@ -2,7 +2,7 @@ import type { DataSource, QueryRunner } from 'typeorm';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { BankLeadingKeys1764700000000 } from '../../src/storage/migrations/1764700000000-bank-leading-keys.js';
 import { EntityLinkTime1765900000000 } from '../../src/storage/migrations/1765900000000-entity-link-time.js';
-import { BankLedLinkIndexes1766300000000 } from '../../src/storage/migrations/1766300000000-bank-led-link-indexes.js';
+import { LinkUnitIndex1766300000000 } from '../../src/storage/migrations/1766300000000-link-unit-index.js';
 import { LogCapture } from '../helpers/log-capture.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
@@ -122,25 +122,23 @@ describe.each([['PGlite'], ['PostgreSQL']] as const)('keys of the tables a bank 
     expect(await keysNotLedByTheBank(dataSource)).toEqual([]);
   });
 
-  it('leave unit_entities only indexes that lead with bank_id, and down() puts back the two that did not', async () => {
-    const bankLed = {
+  it('leave unit_entities no index by memory but its primary key, and down() puts unit_entities_unit back', async () => {
+    const kept = {
       unit_entities_pkey: ['bank_id', 'unit_id', 'entity_id'],
       unit_entities_entity_time: ['bank_id', 'entity_id', 'memory_at', 'unit_id'],
+      // Recall's observations join reads an entity's links without the bank (src/recall/recalled-rows.ts).
+      unit_entities_entity: ['entity_id'],
     };
-    expect(await indexesOf(dataSource, 'unit_entities')).toEqual(bankLed);
+    expect(await indexesOf(dataSource, 'unit_entities')).toEqual(kept);
 
     const runner = dataSource.createQueryRunner();
     await runner.startTransaction();
     try {
-      const migration = new BankLedLinkIndexes1766300000000();
+      const migration = new LinkUnitIndex1766300000000();
       await migration.down(runner);
-      expect(await indexesOf(runner, 'unit_entities')).toEqual({
-        ...bankLed,
-        unit_entities_entity: ['entity_id'],
-        unit_entities_unit: ['unit_id', 'entity_id'],
-      });
+      expect(await indexesOf(runner, 'unit_entities')).toEqual({ ...kept, unit_entities_unit: ['unit_id', 'entity_id'] });
       await migration.up(runner);
-      expect(await indexesOf(runner, 'unit_entities')).toEqual(bankLed);
+      expect(await indexesOf(runner, 'unit_entities')).toEqual(kept);
     } finally {
       await runner.rollbackTransaction().catch(() => undefined);
       await runner.release();
@@ -173,7 +171,7 @@ describe.each([['PGlite'], ['PostgreSQL']] as const)('keys of the tables a bank 
 
       // Reverted in reverse order, as the migration runner would: a later migration's trigger
       // reads the links' bank_id, which this down() takes away.
-      const linkIndexes = new BankLedLinkIndexes1766300000000();
+      const linkIndexes = new LinkUnitIndex1766300000000();
       await linkIndexes.down(runner);
       const linkTime = new EntityLinkTime1765900000000();
       await linkTime.down(runner);

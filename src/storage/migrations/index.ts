@@ -19,7 +19,7 @@ import { EntityLinkTime1765900000000 } from './1765900000000-entity-link-time.js
 import { MemoryTokenCount1766000000000 } from './1766000000000-memory-token-count.js';
 import { LinkTimeGiven1766100000000 } from './1766100000000-link-time-given.js';
 import { MemoryEntityIds1766200000000 } from './1766200000000-memory-entity-ids.js';
-import { BankLedLinkIndexes1766300000000 } from './1766300000000-bank-led-link-indexes.js';
+import { LinkUnitIndex1766300000000 } from './1766300000000-link-unit-index.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -44,7 +44,7 @@ export const MEMORY_MIGRATIONS = [
   MemoryTokenCount1766000000000,
   LinkTimeGiven1766100000000,
   MemoryEntityIds1766200000000,
-  BankLedLinkIndexes1766300000000,
+  LinkUnitIndex1766300000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

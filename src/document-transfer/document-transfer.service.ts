@@ -540,7 +540,7 @@ export class DocumentTransferService {
     }));
     const unitIds = await insertMemoryUnits(sql, this.vectors, bankId, units);
     await linkNewMemories(sql, bankId, unitIds, mentioned);
-    await reclaimOrphanEntities(sql, bankId, [...new Set([...mentioned.byCanonical.values(), ...touchedEntities])]);
+    await reclaimOrphanEntities(sql, [...new Set([...mentioned.byCanonical.values(), ...touchedEntities])]);
     await recomputeSupersession(
       sql,
       bankId,

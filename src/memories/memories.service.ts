@@ -210,7 +210,7 @@ export class MemoriesService {
       const linked = await entitiesLinkedToDocument(sql, bankId, documentId);
       const affected = await deleteDocumentMemories(sql, bankId, documentId);
       await deleteDocumentRow(sql, bankId, documentId);
-      await reclaimOrphanEntities(sql, bankId, linked);
+      await reclaimOrphanEntities(sql, linked);
       return affected;
     });
   }

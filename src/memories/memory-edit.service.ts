@@ -240,7 +240,7 @@ export class MemoryEditService {
     const byCanonical = new Map(entities.map((entity) => [canonicalEntityName(entity.name), entity]));
     const linked = await upsertEntities(sql, bankId, byCanonical, (entityId) => linkUnitToEntity(sql, bankId, memoryId, entityId));
     await recordLinkedEntities(sql, bankId, memoryId);
-    await reclaimOrphanEntities(sql, bankId, [...new Set([...linked.values(), ...previous])]);
+    await reclaimOrphanEntities(sql, [...new Set([...linked.values(), ...previous])]);
   }
 }
 

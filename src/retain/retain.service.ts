@@ -319,7 +319,7 @@ export class RetainService {
     await linkNewMemories(sql, bankId, memoryIds, mentioned);
     // The linked entities' counts grew with their links; only the entities of replaced memories,
     // which lost links and may have lost all, are recounted.
-    await reclaimOrphanEntities(sql, bankId, [...new Set(replacedEntityIds)]);
+    await reclaimOrphanEntities(sql, [...new Set(replacedEntityIds)]);
     await recomputeSupersession(
       sql,
       bankId,

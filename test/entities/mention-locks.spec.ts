@@ -114,7 +114,7 @@ describe('entities named by concurrent writes (PostgreSQL)', () => {
       const mentioned = await resolveMentionedEntities(sql, 'vanishing', [[{ name: 'Gina Ross', type: null }]]);
       expect(mentioned.perMemory).toEqual([[orphan.id]]);
       // Reclaimed on another connection of the pool: nothing this write holds stops it.
-      await database.transaction((other) => reclaimOrphanEntities(other, 'vanishing', [orphan.id]));
+      await database.transaction((other) => reclaimOrphanEntities(other, [orphan.id]));
       const unitIds = await insertMemoryUnits(sql, app.get<VectorBackend>(MEMORY_VECTOR_BACKEND), 'vanishing', [
         {
           documentId: null,

@@ -59,6 +59,10 @@ export async function findQueuedConsolidation(sql: Sql, bankId: string, statuses
   return existing?.id;
 }
 
+/** A memory any run may claim: raw, live, waiting, or claimed under a lease that has run out. */
+const CLAIMABLE = `fact_type <> 'observation' AND state = 'valid'
+  AND (consolidation_status = 'pending' OR (consolidation_status = 'claimed' AND lease_expires_at < now()))`;
+
 /**
  * Claims up to `batchSize` unconsolidated memories of the bank, oldest first, skipping `exclude`;
  * an expired lease is anyone's. `SKIP LOCKED` lets concurrent batches pass each other.
@@ -76,8 +80,7 @@ export async function claimBatch(
     `WITH lease AS (SELECT nextval('memory_lease_tokens') AS token),
      picked AS MATERIALIZED (
        SELECT id FROM memory_units
-        WHERE bank_id = $1 AND fact_type <> 'observation' AND state = 'valid'
-          AND (consolidation_status = 'pending' OR (consolidation_status = 'claimed' AND lease_expires_at < now()))
+        WHERE bank_id = $1 AND ${CLAIMABLE}
           AND NOT (id = ANY($5::uuid[]))
         ORDER BY created_at, id
         FOR UPDATE SKIP LOCKED
@@ -92,6 +95,19 @@ export async function claimBatch(
                m.occurred_start, m.occurred_end, m.lease_token`,
     [claim.bankId, claim.owner, claim.leaseMs, claim.batchSize, claim.exclude],
   );
+}
+
+/**
+ * Whether the bank has a memory any run may claim now that is not among `seen`. Read without
+ * `SKIP LOCKED`: a memory a claim skipped because another statement held it at that moment (a
+ * batch handing it back, the watchdog reclaiming its lapsed lease) counts here.
+ */
+export async function hasClaimableBeyond(sql: Sql, bankId: string, seen: string[]): Promise<boolean> {
+  const [{ found }] = await sql.query<{ found: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM memory_units WHERE bank_id = $1 AND ${CLAIMABLE} AND NOT (id = ANY($2::uuid[]))) AS found`,
+    [bankId, seen],
+  );
+  return found;
 }
 
 /**

@@ -40,6 +40,7 @@ import {
   claimBatch,
   consolidationLag,
   entityLinks,
+  hasClaimableBeyond,
   heldLeaseRemainingMs,
   findQueuedConsolidation,
   invalidateObservation,
@@ -169,7 +170,12 @@ export class ConsolidationService {
    * calls it too.
    */
   async consolidateBank(bankId: string, signal?: AbortSignal): Promise<ConsolidationResult> {
-    const running = this.runBank(bankId, signal);
+    return this.consolidateBankSeeing(bankId, new Set(), signal);
+  }
+
+  /** `consolidateBank`, adding to `seen` every memory the run claimed. */
+  private async consolidateBankSeeing(bankId: string, seen: Set<string>, signal?: AbortSignal): Promise<ConsolidationResult> {
+    const running = this.runBank(bankId, seen, signal);
     const run = { bankId, settled: running.catch(() => undefined) };
     this.bankRuns.add(run);
     try {
@@ -179,11 +185,12 @@ export class ConsolidationService {
     }
   }
 
-  private async runBank(bankId: string, signal?: AbortSignal): Promise<ConsolidationResult> {
+  private async runBank(bankId: string, seen: Set<string>, signal?: AbortSignal): Promise<ConsolidationResult> {
     const result = emptyResult();
     const attempted = new Set<string>();
     for (let round = 1; ; round += 1) {
       const handedBack = await this.runRound(bankId, attempted, result, signal);
+      for (const id of attempted) seen.add(id);
       if (handedBack.size === 0 || round >= MAX_ROUNDS) break;
       for (const id of handedBack) attempted.delete(id);
     }
@@ -249,9 +256,10 @@ export class ConsolidationService {
     // Taken before this attempt starts its own run: any run of the bank going on now is an earlier
     // attempt's, or a host's direct call.
     const earlierRuns = [...this.bankRuns].filter((run) => run.bankId === operation.bankId).map((run) => run.settled);
+    const seen = new Set<string>();
     try {
-      result = await this.consolidateBank(operation.bankId, signal);
-      addResults(result, await this.consolidateOnceLeasesLapse(operation.bankId, earlierRuns, signal));
+      result = await this.consolidateBankSeeing(operation.bankId, seen, signal);
+      addResults(result, await this.consolidateOnceLeasesLapse(operation.bankId, earlierRuns, seen, signal));
     } catch (error) {
       if (this.stopping.signal.aborted) {
         // Abandoned by shutdown, not failed: the queue gives it to another instance at once.
@@ -259,11 +267,26 @@ export class ConsolidationService {
       }
       throw error;
     }
-    await this.database.transaction(async (sql) => {
+    // An attempt after a broken one can find its memories held by that attempt's batches, which
+    // hand them back, or whose leases the watchdog reclaims, at any moment; a claim passes over a
+    // memory another statement holds at that instant, and it is then pending with nothing queued
+    // to take it. What this attempt never claimed gets a run of its own, queued with the
+    // completion and due a consolidation lease later, when whatever held it has let go or lapsed
+    // (a first attempt, which that run is, never queues another). Memories this attempt tried and
+    // could not consolidate wait for the next run, as they always did.
+    const followUp = await this.database.transaction(async (sql) => {
       await this.operations.assertLeaseHeld(sql, operation);
       await this.operations.complete(sql, operation, { ...result });
       await this.webhooks.announceConsolidation(sql, operation.bankId, operation.id, result);
+      if (operation.attempts < 2 || !(await hasClaimableBeyond(sql, operation.bankId, [...seen]))) return undefined;
+      return enqueueConsolidation(sql, this.operations, operation.bankId, ['pending'], this.options.consolidation.leaseMs);
     });
+    if (followUp) {
+      this.logger.log(
+        `Bank '${operation.bankId}': memories this run never claimed are waiting; consolidation ${followUp.operationId} ${followUp.deduplicated ? 'already queued' : 'queued'}`,
+      );
+      if (!followUp.deduplicated) this.worker.notify();
+    }
   }
 
   /**
@@ -281,6 +304,7 @@ export class ConsolidationService {
   private async consolidateOnceLeasesLapse(
     bankId: string,
     earlierRuns: Array<Promise<unknown>>,
+    seen: Set<string>,
     signal: AbortSignal,
   ): Promise<ConsolidationResult> {
     const stop = AbortSignal.any([signal, this.stopping.signal]);
@@ -293,11 +317,11 @@ export class ConsolidationService {
       this.assertRunning(signal);
     }
     const remainingMs = await this.database.withConnection((sql) => heldLeaseRemainingMs(sql, bankId));
-    if (remainingMs === null) return earlierRuns.length > 0 ? this.consolidateBank(bankId, signal) : emptyResult();
+    if (remainingMs === null) return earlierRuns.length > 0 ? this.consolidateBankSeeing(bankId, seen, signal) : emptyResult();
     const waitMs = remainingMs + LEASE_LAPSE_MARGIN_MS;
     this.logger.log(`Bank '${bankId}': waiting ${waitMs} ms for the lease on memories claimed elsewhere before completing`);
     await sleep(waitMs, undefined, { signal: stop }).catch(() => this.assertRunning(signal));
-    return this.consolidateBank(bankId, signal);
+    return this.consolidateBankSeeing(bankId, seen, signal);
   }
 
   private async claim(bankId: string, exclude: string[]): Promise<ClaimedBatch | null> {
@@ -631,8 +655,9 @@ export async function enqueueConsolidation(
   operations: OperationsService,
   bankId: string,
   statuses: string[],
+  dueInMs: number | null = null,
 ): Promise<ConsolidationRequestOutcome> {
   const existing = await findQueuedConsolidation(sql, bankId, statuses);
   if (existing) return { operationId: existing, deduplicated: true };
-  return { operationId: await operations.enqueue(sql, bankId, CONSOLIDATION_OPERATION, {}), deduplicated: false };
+  return { operationId: await operations.enqueue(sql, bankId, CONSOLIDATION_OPERATION, {}, dueInMs), deduplicated: false };
 }

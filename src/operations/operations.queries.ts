@@ -48,12 +48,20 @@ export interface OperationLease {
   leaseToken: string;
 }
 
-export async function insertOperation(sql: Sql, bankId: string, kind: string, payload: Record<string, unknown>): Promise<string> {
-  const [row] = await sql.query<{ id: string }>(`INSERT INTO operations (bank_id, kind, payload) VALUES ($1, $2, $3::jsonb) RETURNING id`, [
-    bankId,
-    kind,
-    JSON.stringify(payload),
-  ]);
+/** `dueInMs`: not claimable before then (the lease expiry of a pending row is its backoff). */
+export async function insertOperation(
+  sql: Sql,
+  bankId: string,
+  kind: string,
+  payload: Record<string, unknown>,
+  dueInMs: number | null = null,
+): Promise<string> {
+  const [row] = await sql.query<{ id: string }>(
+    `INSERT INTO operations (bank_id, kind, payload, lease_expires_at)
+     VALUES ($1, $2, $3::jsonb, now() + make_interval(secs => $4::double precision / 1000))
+     RETURNING id`,
+    [bankId, kind, JSON.stringify(payload), dueInMs],
+  );
   return row.id;
 }
 

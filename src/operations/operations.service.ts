@@ -37,8 +37,10 @@ export class LeaseLostError extends Error {
 export class OperationsService {
   constructor(@Inject(MemoryDatabase) private readonly database: MemoryDatabase) {}
 
-  /** Inside the caller's transaction, so the operation exists exactly when what queued it does. */
-  /** `dueInMs`: claimable only from then on; at once by default. */
+  /**
+   * Inside the caller's transaction, so the operation exists exactly when what queued it does;
+   * claimable `dueInMs` from now, or at once by default.
+   */
   async enqueue(sql: Sql, bankId: string, kind: string, payload: Record<string, unknown>, dueInMs: number | null = null): Promise<string> {
     return insertOperation(sql, bankId, kind, payload, dueInMs);
   }

@@ -30,7 +30,9 @@ describe('a consolidation retry that could not claim every memory (PostgreSQL)',
       poolSize: 4,
       watchdogIntervalMs: 60_000,
       operations: { pollIntervalMs: 50 },
-      consolidation: { cron: null, batchSize: 2, leaseMs: 1000 },
+      // The follow-up is due a lease after the retry completes: long enough that the rows held below
+      // are let go first, however slow the machine, and short enough to wait for.
+      consolidation: { cron: null, batchSize: 2, leaseMs: 4000 },
     });
     if (!booted.app) throw booted.startupError;
     app = booted.app;
@@ -45,39 +47,44 @@ describe('a consolidation retry that could not claim every memory (PostgreSQL)',
   it('queues a run of their own for the memories it never claimed, which consolidates them once they are free', async () => {
     const ids = await seedMemories(app, 'retried', TEXTS);
     const held = ids.slice(2);
+    const operations = app.get(OperationsService);
     const holder = new pg.Client({ connectionString: database.url });
     await holder.connect();
+    let operationId: string;
+    let afterRetry: Awaited<ReturnType<typeof memoryRows>>;
+    let queuedAfter: Awaited<ReturnType<OperationsService['list']>>;
+    let retry: Awaited<ReturnType<OperationsService['get']>>;
     try {
       await holder.query('BEGIN');
       await holder.query(`SELECT id FROM memory_units WHERE id = ANY($1::uuid[]) FOR UPDATE`, [held]);
 
       // The operation as the queue holds it after a broken first attempt: its next claim is its second.
-      const operations = app.get(OperationsService);
-      const { operationId } = await app.get(MemoryDatabase).transaction(async (sql) => {
+      ({ operationId } = await app.get(MemoryDatabase).transaction(async (sql) => {
         const queued = await enqueueConsolidation(sql, operations, 'retried', ['pending']);
         await sql.query(`UPDATE operations SET attempts = 1 WHERE id = $1`, [queued.operationId]);
         return queued;
-      });
-      const retry = await eventually(
+      }));
+      retry = await eventually(
         () => operations.get('retried', operationId),
         (found) => found?.status === 'completed' || found?.status === 'failed',
       );
-      expect(retry).toMatchObject({ status: 'completed', attempts: 2 });
-      const afterRetry = await memoryRows(app, 'retried', `fact_type <> 'observation'`);
-      expect(afterRetry.filter((row) => held.includes(row.id)).map((row) => row.consolidation_status)).toEqual(['pending', 'pending']);
-      expect(afterRetry.filter((row) => !held.includes(row.id)).map((row) => row.consolidation_status)).toEqual(['done', 'done']);
-      expect(
-        logs.lines.some((line) => /Bank 'retried': memories this run never claimed are waiting; consolidation \S+ queued/.test(line)),
-      ).toBe(true);
-      // Due a lease later, so that whatever held the memories at the retry's claim has let go.
-      const { items } = await operations.list('retried', { limit: 10, offset: 0 });
-      const followUp = items.find((each) => each.id !== operationId);
-      expect(followUp).toMatchObject({ status: 'pending', attempts: 0 });
-      expect(followUp?.nextRetryAt).toBeInstanceOf(Date);
+      // Read while the rows are still held, then let them go at once: the follow-up must find them free.
+      afterRetry = await memoryRows(app, 'retried', `fact_type <> 'observation'`);
+      queuedAfter = await operations.list('retried', { limit: 10, offset: 0 });
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);
       await holder.end();
     }
+    expect(retry).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(afterRetry.filter((row) => held.includes(row.id)).map((row) => row.consolidation_status)).toEqual(['pending', 'pending']);
+    expect(afterRetry.filter((row) => !held.includes(row.id)).map((row) => row.consolidation_status)).toEqual(['done', 'done']);
+    expect(
+      logs.lines.some((line) => /Bank 'retried': memories this run never claimed are waiting; consolidation \S+ queued/.test(line)),
+    ).toBe(true);
+    // Due a lease later, so that whatever held the memories at the retry's claim has let go.
+    const followUp = queuedAfter.items.find((each) => each.id !== operationId);
+    expect(followUp).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(followUp?.nextRetryAt).toBeInstanceOf(Date);
 
     const done = await eventually(
       () => memoryRows(app, 'retried', `fact_type <> 'observation'`),

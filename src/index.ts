@@ -13,6 +13,7 @@ export {
   type OperationsSettings,
   type PgliteAnalyzeSettings,
   type BankVectorIndexSettings,
+  type BankStatisticsSettings,
   type ResolvedMemoryOptions,
   type RetainLimits,
   type WebhookSettings,
@@ -131,6 +132,7 @@ export { MemoryMetrics } from './metrics/memory-metrics.js';
 export { WatchdogService } from './health/watchdog.service.js';
 export { BankVectorIndexService, type BankIndexReport } from './storage/bank-vector-indexes.service.js';
 export type { BankIndexKind } from './storage/bank-vector-indexes.queries.js';
+export { BankStatisticsService, type BankStatisticsReport, type UnseenBank } from './storage/bank-statistics.service.js';
 
 // HTTP, health and lifecycle.
 export { MemoryHttpModule } from './http/memory-http.module.js';

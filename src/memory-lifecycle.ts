@@ -3,6 +3,7 @@ import { cl100kStorageCounter } from './recall/token-counter.js';
 import { ReadinessService } from './health/readiness.service.js';
 import { WatchdogService } from './health/watchdog.service.js';
 import { BankVectorIndexService } from './storage/bank-vector-indexes.service.js';
+import { BankStatisticsService } from './storage/bank-statistics.service.js';
 import { ConsolidationScheduler } from './consolidation/consolidation.scheduler.js';
 import { ConsolidationService } from './consolidation/consolidation.service.js';
 import { MentalModelsService } from './mental-models/mental-models.service.js';
@@ -29,6 +30,7 @@ export class MemoryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(ReadinessService) private readonly readiness: ReadinessService,
     @Inject(WatchdogService) private readonly watchdog: WatchdogService,
     @Inject(BankVectorIndexService) private readonly bankIndexes: BankVectorIndexService,
+    @Inject(BankStatisticsService) private readonly bankStatistics: BankStatisticsService,
     @Inject(WebhookDispatcher) private readonly webhooks: WebhookDispatcher,
     @Inject(OperationsWorker) private readonly operations: OperationsWorker,
     @Inject(ConsolidationService) private readonly consolidation: ConsolidationService,
@@ -45,6 +47,7 @@ export class MemoryLifecycle implements OnApplicationBootstrap, BeforeApplicatio
       ['token encoding', () => this.loadTokenEncoding()],
       ['watchdog', () => this.watchdog.start()],
       ['watchdog', () => this.bankIndexes.start()],
+      ['watchdog', () => this.bankStatistics.start()],
       ['webhooks', () => this.webhooks.start()],
       ['operations', () => this.operations.start()],
       ['consolidation', () => this.consolidation.start()],

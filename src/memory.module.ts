@@ -17,6 +17,7 @@ import { MemoryHealthIndicator } from './health/memory.health.js';
 import { ReadinessService } from './health/readiness.service.js';
 import { WatchdogService } from './health/watchdog.service.js';
 import { BankVectorIndexService, sharedIndexPolicy } from './storage/bank-vector-indexes.service.js';
+import { BankStatisticsService } from './storage/bank-statistics.service.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
 import { LlmTraceService } from './llm-traces/llm-trace.service.js';
 import { TracingLlmClient } from './llm-traces/tracing-llm-client.js';
@@ -172,6 +173,7 @@ const providers: Provider[] = [
   ReadinessService,
   WatchdogService,
   BankVectorIndexService,
+  BankStatisticsService,
   MemoryHealthIndicator,
   MemoryLifecycle,
 ];
@@ -214,6 +216,7 @@ const providers: Provider[] = [
     ReadinessService,
     WatchdogService,
     BankVectorIndexService,
+    BankStatisticsService,
     MemoryHealthIndicator,
   ],
 })

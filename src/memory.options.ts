@@ -67,6 +67,11 @@ export interface MemoryModuleOptions {
    * pgvector), so that their recall does not walk every other bank's neighbours.
    */
   bankVectorIndexes?: Partial<BankVectorIndexSettings>;
+  /**
+   * Fresh planner statistics for a bank the last analysis did not see, on either back end, before
+   * autovacuum's own rule (a tenth of the table changed) would give them.
+   */
+  bankStatistics?: Partial<BankStatisticsSettings>;
   /** Default: hashing embeddings of dimension 384, no network. */
   embedder?: Partial<EmbedderSettings>;
   /** Default `none`: deterministic extraction and consolidation without generated text. */
@@ -189,6 +194,28 @@ export const DEFAULT_BANK_VECTOR_INDEXES: BankVectorIndexSettings = {
   intervalMs: 300_000,
   onPglite: false,
   buildMemoryMb: 1024,
+};
+
+/**
+ * When an instance analyses the tables recall reads by bank because a large bank is one the
+ * planner's statistics have not seen (docs/ARCHITECTURE.md, "Statistics of a new bank"): every
+ * `intervalMs`, one instance of the fleet at a time asks the planner how many memories it expects
+ * of each bank of `minMemories` or more that could be mostly new since the last analysis, and
+ * where it expects less than a tenth of what the bank holds, runs `ANALYZE` and logs why.
+ */
+export interface BankStatisticsSettings {
+  /** How often; `null` turns the check off. Default 60 000 (autovacuum's naptime). */
+  intervalMs: number | null;
+  /**
+   * The smallest bank worth an analysis: below it a plan made for one row costs little. Default
+   * 1 000.
+   */
+  minMemories: number;
+}
+
+export const DEFAULT_BANK_STATISTICS: BankStatisticsSettings = {
+  intervalMs: 60_000,
+  minMemories: 1_000,
 };
 
 export interface RetainLimits {
@@ -443,6 +470,13 @@ const optionsSchema = z
       })
       .strict()
       .default(DEFAULT_BANK_VECTOR_INDEXES),
+    bankStatistics: z
+      .object({
+        intervalMs: positiveInt.nullable().default(DEFAULT_BANK_STATISTICS.intervalMs),
+        minMemories: positiveInt.default(DEFAULT_BANK_STATISTICS.minMemories),
+      })
+      .strict()
+      .default(DEFAULT_BANK_STATISTICS),
     embedder: embedderSchema.default(() => embedderSchema.parse({})),
     llm: llmSchema.default(() => llmSchema.parse({})),
     reranker: rerankerSchema.default(() => rerankerSchema.parse({})),

@@ -71,6 +71,9 @@ const envSchema = z.object({
   MEMORY_BANK_INDEX_INTERVAL_MS: z.coerce.number().int().positive().optional(),
   /** The most server memory (MB) one HNSW build may use (`maintenance_work_mem`), or `off` for the server's setting. */
   MEMORY_BANK_INDEX_BUILD_MEMORY_MB: z.union([z.literal('off'), z.coerce.number().int().positive()]).optional(),
+  /** `off` for autovacuum's rule alone. */
+  MEMORY_BANK_STATISTICS_INTERVAL_MS: z.union([z.literal('off'), z.coerce.number().int().positive()]).optional(),
+  MEMORY_BANK_STATISTICS_MIN_MEMORIES: z.coerce.number().int().positive().optional(),
   /** `false` leaves `/mcp` out of the server. */
   MEMORY_MCP_ENABLED: z.enum(['true', 'false', '1', '0']).default('true'),
   /** The bank of a `/mcp` session whose client sends no `X-Bank-Id` (Hindsight's HINDSIGHT_MCP_BANK_ID). */
@@ -161,6 +164,10 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
         minMemories: e.MEMORY_BANK_INDEX_MIN_MEMORIES === 'off' ? null : e.MEMORY_BANK_INDEX_MIN_MEMORIES,
         intervalMs: e.MEMORY_BANK_INDEX_INTERVAL_MS,
         buildMemoryMb: e.MEMORY_BANK_INDEX_BUILD_MEMORY_MB === 'off' ? null : e.MEMORY_BANK_INDEX_BUILD_MEMORY_MB,
+      }),
+      bankStatistics: onlySet({
+        intervalMs: e.MEMORY_BANK_STATISTICS_INTERVAL_MS === 'off' ? null : e.MEMORY_BANK_STATISTICS_INTERVAL_MS,
+        minMemories: e.MEMORY_BANK_STATISTICS_MIN_MEMORIES,
       }),
       llmTrace: onlySet({
         enabled: e.MEMORY_LLM_TRACE_ENABLED && ['true', '1'].includes(e.MEMORY_LLM_TRACE_ENABLED),

@@ -87,7 +87,18 @@ describe('standalone server environment', () => {
     expect(resolved({ MEMORY_BANK_INDEX_BUILD_MEMORY_MB: 'off' }).bankVectorIndexes).toMatchObject({ buildMemoryMb: null });
   });
 
+  it("maps MEMORY_BANK_STATISTICS_* onto the check of new banks' statistics, `off` turning it off", () => {
+    expect(resolved({}).bankStatistics).toEqual({ intervalMs: 60_000, minMemories: 1_000 });
+    expect(resolved({ MEMORY_BANK_STATISTICS_INTERVAL_MS: '30000', MEMORY_BANK_STATISTICS_MIN_MEMORIES: '5000' }).bankStatistics).toEqual({
+      intervalMs: 30_000,
+      minMemories: 5_000,
+    });
+    expect(resolved({ MEMORY_BANK_STATISTICS_INTERVAL_MS: 'off' }).bankStatistics).toEqual({ intervalMs: null, minMemories: 1_000 });
+  });
+
   it.each([
+    ['MEMORY_BANK_STATISTICS_INTERVAL_MS', 'never'],
+    ['MEMORY_BANK_STATISTICS_MIN_MEMORIES', '0'],
     ['MEMORY_BANK_INDEX_MIN_MEMORIES', 'never'],
     ['MEMORY_BANK_INDEX_INTERVAL_MS', '0'],
     ['MEMORY_BANK_INDEX_BUILD_MEMORY_MB', '1.5GB'],

@@ -1,6 +1,8 @@
 /**
  * The stage of every teardown step a fully started module registers, in the order they run: the
- * scheduler stage holds two crons (consolidation and mental-model refreshes).
+ * scheduler stage holds two crons (consolidation and mental-model refreshes), the watchdog stage the
+ * watchdog and the check of new banks' statistics (bank index maintenance adds a third where it
+ * runs, on PostgreSQL with pgvector).
  */
 export const STEP_STAGES_OF_A_FULL_START = [
   'readiness',
@@ -9,6 +11,7 @@ export const STEP_STAGES_OF_A_FULL_START = [
   'consolidation',
   'operations',
   'webhooks',
+  'watchdog',
   'watchdog',
   'ai-clients',
   'database',
@@ -26,6 +29,7 @@ export const STEP_STAGES_OF_THE_STANDALONE_SERVER = [
   'consolidation',
   'operations',
   'webhooks',
+  'watchdog',
   'watchdog',
   'ai-clients',
   'database',

@@ -1,0 +1,147 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ShutdownCoordinator } from '../lifecycle/shutdown-coordinator.js';
+import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
+import { MEMORY_OPTIONS } from '../memory.constants.js';
+import type { ResolvedMemoryOptions } from '../memory.options.js';
+import {
+  BANK_STATISTICS_TABLES,
+  analyzeBankTables,
+  banksThatMayBeUnseen,
+  memoriesChangedSinceAnalysis,
+  plannedMemoriesOfBank,
+  releaseCheckLock,
+  tryCheckLock,
+} from './bank-statistics.queries.js';
+import { MemoryDatabase, type Sql } from './memory-database.js';
+
+/**
+ * A bank the planner expects fewer than this share of its memories of is one its statistics have
+ * not seen: the planner's guesses for a bank it has seen come within a few times of the truth.
+ */
+const UNSEEN_BELOW_SHARE = 0.1;
+
+/** A bank the planner expected too few memories of, and what it expects after the analysis. */
+export interface UnseenBank {
+  bankId: string;
+  memories: number;
+  plannedBefore: number;
+  plannedAfter: number;
+}
+
+/** What one round of the check did, or why it did nothing. */
+export interface BankStatisticsReport {
+  skipped?: 'another-instance' | 'stopped';
+  /** Rows of `memory_units` changed since its last analysis, when the round got that far. */
+  changedSinceAnalysis?: number;
+  /** The bank the round analysed for, if it found one; one is enough, as the analysis covers all. */
+  analyzed?: UnseenBank & { durationMs: number };
+}
+
+/**
+ * Fresh planner statistics for a bank the last analysis did not see
+ * (docs/ARCHITECTURE.md, "Statistics of a new bank"). Every statement of recall is given its
+ * bank, and the planner sizes a bank from the statistics: where the last analysis saw every bank
+ * among its common values, a bank created since is expected to hold one row, whatever it holds,
+ * and a plan made for one row reads the bank over and over (recall in a new bank of 20,000
+ * memories took seconds). Autovacuum analyses a table once a tenth of it has changed, which in a
+ * large database is long after a new bank is large; PGlite's watchdog applies the same rule.
+ *
+ * Each round asks the planner about the banks that could be new enough, and analyses the tables
+ * recall reads by bank when it expects less than a tenth of one: one instance of the fleet at a
+ * time (a session advisory lock), on one pooled connection. A bank the analysis still cannot size
+ * (a sample that misses it among many small banks) is not analysed for again until it doubles.
+ */
+@Injectable()
+export class BankStatisticsService {
+  private readonly logger = new Logger(BankStatisticsService.name);
+  private readonly failures = new RepeatedFailureLog(this.logger, 'BankStatisticsService', 'check the banks’ planner statistics');
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<BankStatisticsReport>;
+  private stopped = false;
+  /** Banks still misjudged after an analysis made for them, with their size then. */
+  private readonly beyondTheSample = new Map<string, number>();
+
+  constructor(
+    @Inject(MEMORY_OPTIONS) private readonly options: ResolvedMemoryOptions,
+    @Inject(ShutdownCoordinator) private readonly coordinator: ShutdownCoordinator,
+    @Inject(MemoryDatabase) private readonly database: MemoryDatabase,
+  ) {}
+
+  /**
+   * Called by MemoryLifecycle; the first round comes after one interval, as autovacuum's would.
+   * The stop is registered with the schedule off too: a round a host started is waited for.
+   */
+  start(): void {
+    const { intervalMs } = this.options.bankStatistics;
+    if (intervalMs !== null) this.timer = setInterval(() => void this.check(), intervalMs);
+    this.coordinator.register('watchdog', 'bank-statistics', async () => {
+      this.stopped = true;
+      clearInterval(this.timer);
+      await this.running;
+    });
+  }
+
+  /**
+   * One round, shared with a round already under way; scheduled every `bankStatistics.intervalMs`,
+   * public for hosts and tests (and usable with the schedule off).
+   */
+  check(): Promise<BankStatisticsReport> {
+    if (this.stopped) return Promise.resolve({ skipped: 'stopped' });
+    this.running ??= this.checkOnce().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async checkOnce(): Promise<BankStatisticsReport> {
+    const report: BankStatisticsReport = {};
+    try {
+      await this.database.withConnection(async (sql) => {
+        if (!(await tryCheckLock(sql))) {
+          report.skipped = 'another-instance';
+          return;
+        }
+        try {
+          await this.checkLocked(sql, report);
+        } finally {
+          await releaseCheckLock(sql);
+        }
+      });
+      this.failures.succeeded();
+    } catch (error) {
+      this.failures.failed(error);
+    }
+    return report;
+  }
+
+  private async checkLocked(sql: Sql, report: BankStatisticsReport): Promise<void> {
+    const { minMemories } = this.options.bankStatistics;
+    const changed = await memoriesChangedSinceAnalysis(sql);
+    report.changedSinceAnalysis = changed;
+    // More than half of a bank of `minMemories` must be new since the analysis for it to be unseen.
+    if (changed * 2 < minMemories) return;
+    let unseen: Omit<UnseenBank, 'plannedAfter'> | undefined;
+    for (const bank of await banksThatMayBeUnseen(sql, { minMemories, grownBy: changed })) {
+      if (this.stopped) {
+        report.skipped = 'stopped';
+        return;
+      }
+      if (bank.memories < 2 * (this.beyondTheSample.get(bank.bankId) ?? 0)) continue;
+      const planned = await plannedMemoriesOfBank(sql, bank.bankId);
+      if (planned < bank.memories * UNSEEN_BELOW_SHARE) {
+        unseen = { ...bank, plannedBefore: planned };
+        break;
+      }
+    }
+    if (!unseen) return;
+    const startedAt = performance.now();
+    await analyzeBankTables(sql);
+    const durationMs = Math.round(performance.now() - startedAt);
+    const plannedAfter = await plannedMemoriesOfBank(sql, unseen.bankId);
+    report.analyzed = { ...unseen, plannedAfter, durationMs };
+    const stillMisjudged = plannedAfter < unseen.memories * UNSEEN_BELOW_SHARE;
+    if (stillMisjudged) this.beyondTheSample.set(unseen.bankId, unseen.memories);
+    this.logger.log(
+      `ANALYZE ${BANK_STATISTICS_TABLES.join(', ')}: bank ${unseen.bankId} holds ${unseen.memories} memories and was ` +
+        `planned as ${unseen.plannedBefore}, now ${plannedAfter}${stillMisjudged ? ' (the sample misses it; not again until it doubles)' : ''}; ${durationMs}ms`,
+    );
+  }
+}

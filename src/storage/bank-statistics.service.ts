@@ -58,8 +58,12 @@ export class BankStatisticsService {
   private timer?: NodeJS.Timeout;
   private running?: Promise<BankStatisticsReport>;
   private stopped = false;
-  /** Banks still misjudged after an analysis made for them, with their size then. */
-  private readonly beyondTheSample = new Map<string, number>();
+  /**
+   * Banks still misjudged after an analysis made for them, with their size then: a sample that
+   * misses the bank among many small ones, or a role that does not own the tables, whose
+   * `ANALYZE` PostgreSQL skips with a warning. Either would otherwise repeat every round.
+   */
+  private readonly misjudgedAfterAnalysis = new Map<string, number>();
 
   constructor(
     @Inject(MEMORY_OPTIONS) private readonly options: ResolvedMemoryOptions,
@@ -124,7 +128,7 @@ export class BankStatisticsService {
         report.skipped = 'stopped';
         return;
       }
-      if (bank.memories < 2 * (this.beyondTheSample.get(bank.bankId) ?? 0)) continue;
+      if (bank.memories < 2 * (this.misjudgedAfterAnalysis.get(bank.bankId) ?? 0)) continue;
       const planned = await plannedMemoriesOfBank(sql, bank.bankId);
       if (planned < bank.memories * UNSEEN_BELOW_SHARE) {
         unseen = { ...bank, plannedBefore: planned };
@@ -137,11 +141,17 @@ export class BankStatisticsService {
     const durationMs = Math.round(performance.now() - startedAt);
     const plannedAfter = await plannedMemoriesOfBank(sql, unseen.bankId);
     report.analyzed = { ...unseen, plannedAfter, durationMs };
-    const stillMisjudged = plannedAfter < unseen.memories * UNSEEN_BELOW_SHARE;
-    if (stillMisjudged) this.beyondTheSample.set(unseen.bankId, unseen.memories);
-    this.logger.log(
+    const what =
       `ANALYZE ${BANK_STATISTICS_TABLES.join(', ')}: bank ${unseen.bankId} holds ${unseen.memories} memories and was ` +
-        `planned as ${unseen.plannedBefore}, now ${plannedAfter}${stillMisjudged ? ' (the sample misses it; not again until it doubles)' : ''}; ${durationMs}ms`,
+      `planned as ${unseen.plannedBefore}, now ${plannedAfter}; ${durationMs}ms`;
+    if (plannedAfter >= unseen.memories * UNSEEN_BELOW_SHARE) {
+      this.logger.log(what);
+      return;
+    }
+    this.misjudgedAfterAnalysis.set(unseen.bankId, unseen.memories);
+    this.logger.warn(
+      `${what}. Still misjudged: the sample missed the bank, or this role does not own the tables and PostgreSQL ` +
+        'skipped the analysis; not analysed for again until the bank doubles',
     );
   }
 }

@@ -8,9 +8,9 @@ const NOT_DURING_THE_RUN_MS = 3_600_000;
 
 /**
  * A started app whose background loops (watchdog, operation and webhook pollers, bank index
- * maintenance) wait an hour: nothing but what a benchmark times touches the database while it is
- * timed, and on PGlite no poll queues on the one connection. A benchmark that wants one of those
- * loops runs it itself, when it says.
+ * maintenance, the check of new banks' statistics) wait an hour: nothing but what a benchmark
+ * times touches the database while it is timed, and on PGlite no poll queues on the one
+ * connection. A benchmark that wants one of those loops runs it itself, when it says.
  */
 export async function bootQuietApp(databaseUrl: string, options: Partial<MemoryModuleOptions> = {}): Promise<INestApplicationContext> {
   const booted = await bootMemory({
@@ -19,6 +19,7 @@ export async function bootQuietApp(databaseUrl: string, options: Partial<MemoryM
     operations: { pollIntervalMs: NOT_DURING_THE_RUN_MS },
     webhooks: { pollIntervalMs: NOT_DURING_THE_RUN_MS },
     bankVectorIndexes: { intervalMs: NOT_DURING_THE_RUN_MS },
+    bankStatistics: { intervalMs: NOT_DURING_THE_RUN_MS },
     ...options,
   });
   if (!booted.app) throw booted.startupError;

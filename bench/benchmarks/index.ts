@@ -5,6 +5,7 @@ import { documentTransfer } from './document-transfer.js';
 import { mem0Comparison } from './mem0-comparison.js';
 import { memoryQuality } from './memory-quality.js';
 import { mixedLoad } from './mixed-load.js';
+import { newBankStatistics } from './new-bank-statistics.js';
 import { poolStarvation } from './pool-starvation.js';
 import { recallConcurrency } from './recall-concurrency.js';
 import { recallLatency } from './recall-latency.js';
@@ -20,6 +21,7 @@ export const BENCHMARKS: Benchmark[] = [
   recallLatency,
   recallScale,
   bankIndexPlanning,
+  newBankStatistics,
   recallMillion,
   recallConcurrency,
   retainThroughput,

@@ -153,9 +153,14 @@ const providers: Provider[] = [
   RetainService,
   {
     provide: RecallService,
-    inject: [MemoryDatabase, MEMORY_VECTOR_BACKEND, AiClients, BankVectorIndexService],
-    useFactory: (database: MemoryDatabase, vectors: VectorBackend, ai: AiClients, bankIndexes: BankVectorIndexService) =>
-      new RecallService(database, vectors, ai.embedder, ai.reranker, {}, bankIndexes),
+    inject: [MemoryDatabase, MEMORY_VECTOR_BACKEND, AiClients, BankVectorIndexService, BankStatisticsService],
+    useFactory: (
+      database: MemoryDatabase,
+      vectors: VectorBackend,
+      ai: AiClients,
+      bankIndexes: BankVectorIndexService,
+      bankStatistics: BankStatisticsService,
+    ) => new RecallService(database, vectors, ai.embedder, ai.reranker, {}, bankIndexes, bankStatistics),
   },
   ConsolidationService,
   ConsolidationScheduler,

@@ -34,6 +34,7 @@ import { InvalidTagGroupError, parseTagGroups } from './tag-groups.js';
 import { type TemporalRange, parseTemporalQuery } from './temporal-query.js';
 import { type TokenCounter, cl100kTokenCounter, memoryTokens, trimToTokenBudget } from './token-counter.js';
 import type { BankVectorIndexService } from '../storage/bank-vector-indexes.service.js';
+import type { BankStatisticsService } from '../storage/bank-statistics.service.js';
 import { memoriesHeldUpTo } from '../storage/bank-size.queries.js';
 
 /** How long an instance trusts what it learnt of a bank's size, and for how many banks. */
@@ -109,6 +110,8 @@ export class RecallService {
     options: Partial<RecallSettings> = {},
     /** Told when a bank turns out large, so that one without its own HNSW index gets it soon. */
     private readonly bankIndexes?: Pick<BankVectorIndexService, 'indexWanted'>,
+    /** Told what a bank holds, so that one the planner's statistics have not seen is analysed soon. */
+    private readonly bankStatistics?: Pick<BankStatisticsService, 'bankRecalled'>,
   ) {
     this.settings = { ...DEFAULT_RECALL_SETTINGS, ...options };
   }
@@ -317,7 +320,7 @@ export class RecallService {
    * How many memories the bank holds, up to the largest line a choice below draws. Asked at most
    * once a minute per bank and instance: a bank that crossed a line is searched the way of its
    * old size a little longer, which is slower, never wrong; a large bank without its own HNSW
-   * index has it built soon after.
+   * index has it built soon after, and one the planner's statistics have not seen is analysed.
    */
   private async memoriesHeld(sql: Sql, bankId: string): Promise<number> {
     const known = this.bankSizes.get(bankId);
@@ -327,6 +330,7 @@ export class RecallService {
     if (this.bankSizes.size >= BANK_SIZES_REMEMBERED) this.bankSizes.delete(this.bankSizes.keys().next().value!);
     this.bankSizes.set(bankId, { held, until: Date.now() + BANK_SIZE_TTL_MS });
     if (held >= this.settings.exactScanBelow && this.vectors.kind === 'pgvector') await this.bankIndexes?.indexWanted(sql, bankId);
+    await this.bankStatistics?.bankRecalled(sql, bankId, held);
     return held;
   }
 

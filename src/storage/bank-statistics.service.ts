@@ -12,7 +12,7 @@ import {
   releaseCheckLock,
   tryCheckLock,
 } from './bank-statistics.queries.js';
-import { MemoryDatabase, type Sql } from './memory-database.js';
+import { MemoryDatabase, type Sql, detachedFromConnection } from './memory-database.js';
 
 /**
  * A bank the planner expects fewer than this share of its memories of is one its statistics have
@@ -93,6 +93,21 @@ export class BankStatisticsService {
     if (this.stopped) return Promise.resolve({ skipped: 'stopped' });
     this.running ??= this.checkOnce().finally(() => (this.running = undefined));
     return this.running;
+  }
+
+  /**
+   * Recall found `bankId` holding at least `held` memories (asked once a minute per bank and
+   * instance). Where the planner expects less than a tenth of that, the round starts now, in the
+   * background, instead of at its next interval: an agent that imports a bank and recalls from it
+   * at once would otherwise have it planned as one row for up to a minute. Asked on the caller's
+   * connection (one `EXPLAIN`); the round takes its own, and decides for itself.
+   */
+  async bankRecalled(sql: Sql, bankId: string, held: number): Promise<void> {
+    const { intervalMs, minMemories } = this.options.bankStatistics;
+    if (intervalMs === null || this.stopped || this.running || held < minMemories) return;
+    if (held < 2 * (this.misjudgedAfterAnalysis.get(bankId) ?? 0)) return;
+    if ((await plannedMemoriesOfBank(sql, bankId)) >= held * UNSEEN_BELOW_SHARE) return;
+    detachedFromConnection(() => void this.check());
   }
 
   private async checkOnce(): Promise<BankStatisticsReport> {

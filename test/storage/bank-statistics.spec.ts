@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
 import pg from 'pg';
+import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { BankStatisticsService } from '../../src/storage/bank-statistics.service.js';
 import {
@@ -206,5 +207,45 @@ describe('planner statistics of a new bank, in a fleet on one PostgreSQL', () =>
       (round) => round.analyzed !== undefined,
     );
     expect(third.analyzed).toMatchObject({ bankId: 'fresh', memories: 400 });
+  });
+});
+
+describe('planner statistics of a new bank, found by recall', () => {
+  let app: INestApplicationContext | undefined;
+  let databaseName: string;
+
+  afterEach(async () => {
+    await app?.close();
+    await dropTestDatabase(databaseName);
+  });
+
+  it('starts a round at once when recall finds a bank the planner has not seen, not at the next interval', async () => {
+    const database = await createTestDatabase('bank_statistics');
+    databaseName = database.name;
+    // The scheduled round comes an hour after startup: only the recall can start one here.
+    const booted = await bootMemory({
+      databaseUrl: database.url,
+      watchdogIntervalMs: 60_000,
+      bankStatistics: { intervalMs: 3_600_000, minMemories: MIN_MEMORIES },
+    });
+    if (!booted.app) throw booted.startupError;
+    app = booted.app;
+    const memoryDatabase = app.get(MemoryDatabase);
+    for (const table of BANK_STATISTICS_TABLES) await memoryDatabase.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
+    await retainMemories(app.get(RetainService), 'settled', 40);
+    await memoryDatabase.query(`ANALYZE ${BANK_STATISTICS_TABLES.join(', ')}`);
+    await retainMemories(app.get(RetainService), 'fresh', 200);
+    // The round the recall starts reads the changed rows: every retain's counted first.
+    await eventually(
+      () => memoryDatabase.withConnection((sql) => memoriesChangedSinceAnalysis(sql)),
+      (changed) => changed >= 200,
+    );
+    const analysed = () => booted.logs.lines.filter((line) => line.startsWith('ANALYZE ') && line.includes(' bank fresh '));
+    expect(analysed()).toEqual([]);
+
+    await app.get(RecallService).recall({ bankId: 'fresh', query: 'When did the parcel for desk 12 arrive?' });
+    const [line] = await eventually(analysed, (lines) => lines.length > 0);
+    expect(line).toMatch(/: bank fresh holds 200 memories and was planned as \d+, now \d+; \d+ms$/);
+    expect(await memoryDatabase.withConnection((sql) => plannedMemoriesOfBank(sql, 'fresh'))).toBeGreaterThanOrEqual(100);
   });
 });

@@ -19,7 +19,8 @@ export async function bootQuietApp(databaseUrl: string, options: Partial<MemoryM
     operations: { pollIntervalMs: NOT_DURING_THE_RUN_MS },
     webhooks: { pollIntervalMs: NOT_DURING_THE_RUN_MS },
     bankVectorIndexes: { intervalMs: NOT_DURING_THE_RUN_MS },
-    bankStatistics: { intervalMs: NOT_DURING_THE_RUN_MS },
+    // Off, not an hour away: on, a recall in a bank the planner misjudges would start a round.
+    bankStatistics: { intervalMs: null },
     ...options,
   });
   if (!booted.app) throw booted.startupError;

@@ -165,6 +165,34 @@ describe('planner statistics of a new bank, in a fleet on one PostgreSQL', () =>
     }
   });
 
+  it('analyses once when two instances check at the same time', async () => {
+    const second = await bootMemory({
+      databaseUrl,
+      watchdogIntervalMs: 60_000,
+      bankStatistics: { intervalMs: null, minMemories: MIN_MEMORIES },
+    });
+    if (!second.app) throw second.startupError;
+    try {
+      const database = app.get(MemoryDatabase);
+      await retainMemories(app.get(RetainService), 'settled', 40);
+      await database.query(`ANALYZE ${BANK_STATISTICS_TABLES.join(', ')}`);
+      await retainMemories(second.app.get(RetainService), 'fresh', 200);
+      await eventually(
+        () => database.withConnection((sql) => memoriesChangedSinceAnalysis(sql)),
+        (changed) => changed >= 200,
+      );
+
+      const rounds = await Promise.all([app.get(BankStatisticsService).check(), second.app.get(BankStatisticsService).check()]);
+      expect(rounds.filter((round) => round.analyzed !== undefined)).toEqual([
+        expect.objectContaining({ analyzed: expect.objectContaining({ bankId: 'fresh', memories: 200 }) }),
+      ]);
+      const analyses = [...booted.logs.lines, ...second.logs.lines].filter((line) => line.startsWith('ANALYZE '));
+      expect(analyses).toHaveLength(1);
+    } finally {
+      await second.app.close();
+    }
+  });
+
   it('does not analyse again for a bank the analysis cannot size until it has doubled', async () => {
     const database = app.get(MemoryDatabase);
     const retain = app.get(RetainService);

@@ -43,13 +43,15 @@ export interface BankStatisticsReport {
  * bank, and the planner sizes a bank from the statistics: where the last analysis saw every bank
  * among its common values, a bank created since is expected to hold one row, whatever it holds,
  * and a plan made for one row reads the bank over and over (recall in a new bank of 20,000
- * memories took seconds). Autovacuum analyses a table once a tenth of it has changed, which in a
- * large database is long after a new bank is large; PGlite's watchdog applies the same rule.
+ * memories: 959 ms at p50, against 17.2 ms once analysed). Autovacuum analyses a table once a
+ * tenth of it has changed, which in a large database is long after a new bank is large; PGlite's
+ * watchdog applies the same rule.
  *
  * Each round asks the planner about the banks that could be new enough, and analyses the tables
  * recall reads by bank when it expects less than a tenth of one: one instance of the fleet at a
- * time (a session advisory lock), on one pooled connection. A bank the analysis still cannot size
- * (a sample that misses it among many small banks) is not analysed for again until it doubles.
+ * time (a session advisory lock), on one pooled connection. A recall that finds such a bank
+ * starts a round at once. A bank the analysis still cannot size is not analysed for again until
+ * it doubles.
  */
 @Injectable()
 export class BankStatisticsService {

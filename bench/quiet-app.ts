@@ -1,7 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { MemoryModuleOptions } from '../src/memory.options.js';
 import type { BenchmarkContext } from './harness.js';
-import { bootMemory } from '../test/helpers/memory-app.js';
+import { bootStartedMemory } from '../test/helpers/memory-app.js';
 
 /** An hour: longer than any benchmark, so a background round never starts inside one. */
 const NOT_DURING_THE_RUN_MS = 3_600_000;
@@ -13,7 +13,7 @@ const NOT_DURING_THE_RUN_MS = 3_600_000;
  * connection. A benchmark that wants one of those loops runs it itself, when it says.
  */
 export async function bootQuietApp(databaseUrl: string, options: Partial<MemoryModuleOptions> = {}): Promise<INestApplicationContext> {
-  const booted = await bootMemory({
+  const { app } = await bootStartedMemory({
     databaseUrl,
     watchdogIntervalMs: NOT_DURING_THE_RUN_MS,
     operations: { pollIntervalMs: NOT_DURING_THE_RUN_MS },
@@ -23,8 +23,7 @@ export async function bootQuietApp(databaseUrl: string, options: Partial<MemoryM
     bankStatistics: { intervalMs: null },
     ...options,
   });
-  if (!booted.app) throw booted.startupError;
-  return booted.app;
+  return app;
 }
 
 /**

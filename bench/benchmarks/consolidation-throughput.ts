@@ -6,7 +6,7 @@ import type { MemoryModuleOptions } from '../../src/memory.options.js';
 import { OperationsService } from '../../src/operations/operations.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { type ChatRequestBody, FakeOpenAiServer } from '../../test/helpers/fake-openai-server.js';
-import { bootMemory } from '../../test/helpers/memory-app.js';
+import { bootStartedMemory } from '../../test/helpers/memory-app.js';
 import { seededRandom } from '../../test/helpers/seeded-random.js';
 import { seedRawMemories } from '../seed/raw-memories.js';
 import { type Benchmark, type BenchmarkContext, type ResultTable, fmt, scaled } from '../harness.js';
@@ -156,7 +156,7 @@ async function measure(
   const apps: INestApplicationContext[] = [];
   try {
     for (const options of instances) {
-      const booted = await bootMemory({
+      const booted = await bootStartedMemory({
         watchdogIntervalMs: 60_000,
         operations: { pollIntervalMs: 50 },
         embedder: { provider: 'hashing', dimension: EMBEDDING_DIMENSION },
@@ -164,7 +164,6 @@ async function measure(
         consolidation: { cron: null, batchSize: BATCH_SIZE, concurrency: CONCURRENCY },
         ...options,
       });
-      if (!booted.app) throw booted.startupError;
       apps.push(booted.app);
     }
     const [first] = apps;

@@ -1,5 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { bootMemory } from '../../test/helpers/memory-app.js';
+import { bootStartedMemory } from '../../test/helpers/memory-app.js';
 import { DocumentTransferService } from '../../src/document-transfer/document-transfer.service.js';
 import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import { OperationsService } from '../../src/operations/operations.service.js';
@@ -31,8 +31,7 @@ export const documentTransfer: Benchmark = {
     const apps: INestApplicationContext[] = [];
     try {
       const boot = async (url: string) => {
-        const booted = await bootMemory({ databaseUrl: url, watchdogIntervalMs: 3_600_000, operations: { pollIntervalMs: 50 } });
-        if (!booted.app) throw booted.startupError;
+        const booted = await bootStartedMemory({ databaseUrl: url, watchdogIntervalMs: 3_600_000, operations: { pollIntervalMs: 50 } });
         apps.push(booted.app);
         return booted.app;
       };

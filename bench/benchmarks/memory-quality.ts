@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { ConsolidationService } from '../../src/consolidation/consolidation.service.js';
 import type { MemoryModuleOptions } from '../../src/memory.options.js';
 import { type ChatRequestBody, FakeOpenAiServer } from '../../test/helpers/fake-openai-server.js';
-import { bootMemory } from '../../test/helpers/memory-app.js';
+import { bootStartedMemory } from '../../test/helpers/memory-app.js';
 import { type Benchmark, type BenchmarkContext, type ResultTable, fmt } from '../harness.js';
 import { QUALITY_ARMS, type QualityReport, measureQuality, retainQualitySet } from '../quality/measure-quality.js';
 import {
@@ -23,8 +23,7 @@ interface Setup {
 }
 
 async function boot(options: MemoryModuleOptions): Promise<INestApplicationContext> {
-  const booted = await bootMemory({ watchdogIntervalMs: 60_000, ...options });
-  if (!booted.app) throw booted.startupError;
+  const booted = await bootStartedMemory({ watchdogIntervalMs: 60_000, ...options });
   return booted.app;
 }
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { INestApplicationContext } from '@nestjs/common';
-import { bootMemory } from '../../test/helpers/memory-app.js';
+import { bootStartedMemory } from '../../test/helpers/memory-app.js';
 import { MEMORY_OPTIONS } from '../../src/memory.constants.js';
 import type { ResolvedMemoryOptions } from '../../src/memory.options.js';
 import { MemoryMetrics } from '../../src/metrics/memory-metrics.js';
@@ -61,13 +61,12 @@ export const retainThroughput: Benchmark = {
     for (const backend of backends) {
       const database = backend === 'pglite' ? undefined : await context.createDatabase('retain');
       try {
-        const booted = await bootMemory({
+        const booted = await bootStartedMemory({
           databaseUrl: database?.url ?? 'pglite://memory/bench-retain',
           // What a fleet configured without bank indexes keeps, and every database kept before
           // them: one HNSW index that every retain extends, whatever the size of its bank.
           ...(backend === 'postgres-shared' && { bankVectorIndexes: { minMemories: null } }),
         });
-        if (!booted.app) throw booted.startupError;
         try {
           options = booted.app.get<symbol, ResolvedMemoryOptions>(MEMORY_OPTIONS);
           results[backend] = await measureBackend(context, backend, booted.app, content, runs[backend]);

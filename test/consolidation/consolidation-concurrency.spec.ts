@@ -5,7 +5,7 @@ import type { MemoryModuleOptions } from '../../src/memory.options.js';
 import { OperationsService } from '../../src/operations/operations.service.js';
 import { eventually } from '../helpers/eventually.js';
 import { type ChatRequestBody, FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { type MemoryRow, memoryRows, observations, seedMemories, sorted } from './consolidation-fixtures.js';
 
@@ -94,13 +94,12 @@ function texts(prefix: string, count: number): string[] {
 }
 
 async function boot(fake: FakeOpenAiServer, options: MemoryModuleOptions): Promise<INestApplicationContext> {
-  const booted = await bootMemory({
+  const booted = await bootStartedMemory({
     watchdogIntervalMs: 60_000,
     operations: { pollIntervalMs: 50 },
     llm: { provider: 'openai', model: 'fake-llm', baseUrl: fake.baseUrl, apiKey: 'k', maxRetries: 0, timeoutMs: 60_000 },
     ...options,
   });
-  if (!booted.app) throw booted.startupError;
   return booted.app;
 }
 

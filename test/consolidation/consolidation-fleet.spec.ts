@@ -6,7 +6,7 @@ import type { MemoryModuleOptions } from '../../src/memory.options.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { eventually } from '../helpers/eventually.js';
-import { bootMemory, type BootedMemory } from '../helpers/memory-app.js';
+import { type BootedMemory, bootStartedMemory } from '../helpers/memory-app.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import pg from 'pg';
@@ -21,8 +21,7 @@ const TOPICS = [
 ];
 
 async function boot(options: MemoryModuleOptions): Promise<BootedMemory & { app: INestApplicationContext }> {
-  const booted = await bootMemory({ watchdogIntervalMs: 60_000, operations: { pollIntervalMs: 50 }, ...options });
-  if (!booted.app) throw booted.startupError;
+  const booted = await bootStartedMemory({ watchdogIntervalMs: 60_000, operations: { pollIntervalMs: 50 }, ...options });
   return booted as BootedMemory & { app: INestApplicationContext };
 }
 

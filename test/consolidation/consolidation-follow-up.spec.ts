@@ -6,7 +6,7 @@ import { OperationsService } from '../../src/operations/operations.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { eventually } from '../helpers/eventually.js';
 import type { LogCapture } from '../helpers/log-capture.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { memoryRows, seedMemories } from './consolidation-fixtures.js';
 
@@ -25,7 +25,7 @@ describe('a consolidation retry that could not claim every memory (PostgreSQL)',
 
   beforeAll(async () => {
     database = await createTestDatabase('consolidation_follow_up');
-    const booted = await bootMemory({
+    const booted = await bootStartedMemory({
       databaseUrl: database.url,
       poolSize: 4,
       watchdogIntervalMs: 60_000,
@@ -34,7 +34,6 @@ describe('a consolidation retry that could not claim every memory (PostgreSQL)',
       // are let go first, however slow the machine, and short enough to wait for.
       consolidation: { cron: null, batchSize: 2, leaseMs: 4000 },
     });
-    if (!booted.app) throw booted.startupError;
     app = booted.app;
     logs = booted.logs;
   });

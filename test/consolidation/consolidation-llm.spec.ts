@@ -5,7 +5,7 @@ import { OperationsService } from '../../src/operations/operations.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { FakeOpenAiServer, type ChatRequestBody } from '../helpers/fake-openai-server.js';
 import { eventually } from '../helpers/eventually.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { memoryRows, observations, seedMemories, sorted } from './consolidation-fixtures.js';
 
 interface ConsolidationPrompt {
@@ -27,7 +27,7 @@ describe('consolidation with an LLM (PGlite, fake OpenAI server)', () => {
   beforeAll(async () => {
     fake = await FakeOpenAiServer.start({ embeddingDimension: 32 });
     fake.onChat((body: ChatRequestBody) => script(JSON.parse(String(body.messages.at(-1)!.content)) as ConsolidationPrompt));
-    const booted = await bootMemory({
+    const booted = await bootStartedMemory({
       databaseUrl: `pglite://memory/consolidation-llm-${process.pid}-${Date.now()}`,
       watchdogIntervalMs: 60_000,
       operations: { pollIntervalMs: 50 },
@@ -43,7 +43,6 @@ describe('consolidation with an LLM (PGlite, fake OpenAI server)', () => {
       llm: { provider: 'openai', model: 'fake-llm', baseUrl: fake.baseUrl, apiKey: 'k', maxRetries: 0, timeoutMs: 5000 },
       consolidation: { cron: null, batchSize: 10, maxAttempts: 2 },
     });
-    if (!booted.app) throw booted.startupError;
     app = booted.app;
     consolidation = app.get(ConsolidationService);
     database = app.get(MemoryDatabase);

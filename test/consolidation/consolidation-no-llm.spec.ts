@@ -6,7 +6,7 @@ import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { eventually } from '../helpers/eventually.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { call, startHttpApp, type HttpApp } from '../http/http-app.js';
 import { memoryRows, observations, sorted } from './consolidation-fixtures.js';
 
@@ -16,13 +16,12 @@ describe('consolidation without an LLM (PGlite, pool of one)', () => {
   let retain: RetainService;
 
   beforeAll(async () => {
-    const booted = await bootMemory({
+    const booted = await bootStartedMemory({
       databaseUrl: `pglite://memory/consolidation-${process.pid}-${Date.now()}`,
       watchdogIntervalMs: 60_000,
       operations: { pollIntervalMs: 50 },
       consolidation: { cron: null, batchSize: 10, similarityThreshold: 0.55 },
     });
-    if (!booted.app) throw booted.startupError;
     app = booted.app;
     consolidation = app.get(ConsolidationService);
     retain = app.get(RetainService);

@@ -6,7 +6,7 @@ import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { type ChatRequestBody, FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { observations } from './consolidation-fixtures.js';
 
 interface Shown {
@@ -58,7 +58,7 @@ describe('supersession stated by the LLM (PGlite, fake OpenAI server)', () => {
       prompts.push({ system, prompt });
       return script(prompt);
     });
-    const booted = await bootMemory({
+    const booted = await bootStartedMemory({
       databaseUrl: `pglite://memory/llm-supersession-${process.pid}-${Date.now()}`,
       watchdogIntervalMs: 60_000,
       embedder: {
@@ -73,7 +73,6 @@ describe('supersession stated by the LLM (PGlite, fake OpenAI server)', () => {
       llm: { provider: 'openai', model: 'fake-llm', baseUrl: fake.baseUrl, apiKey: 'k', maxRetries: 0, timeoutMs: 5000 },
       consolidation: { cron: null, batchSize: 10, maxAttempts: 2 },
     });
-    if (!booted.app) throw booted.startupError;
     app = booted.app;
     consolidation = app.get(ConsolidationService);
     retain = app.get(RetainService);

@@ -11,7 +11,7 @@ import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
 interface Harness {
@@ -73,8 +73,7 @@ describe('memory edit on PGlite (a pool of one)', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    const booted = await bootMemory({ databaseUrl: `pglite://memory/edit-${randomUUID()}`, watchdogIntervalMs: 60_000 });
-    if (!booted.app) throw booted.startupError;
+    const booted = await bootStartedMemory({ databaseUrl: `pglite://memory/edit-${randomUUID()}`, watchdogIntervalMs: 60_000 });
     h = harness(booted.app);
   });
 
@@ -164,12 +163,11 @@ describe('memory edit on PostgreSQL, with a row that changes between the phases'
   beforeAll(async () => {
     fake = await FakeOpenAiServer.start();
     database = await createTestDatabase('edit');
-    const booted = await bootMemory({
+    const booted = await bootStartedMemory({
       databaseUrl: database.url,
       embedder: { provider: 'openai', baseUrl: fake.baseUrl, apiKey: 'x', maxRetries: 0 },
       watchdogIntervalMs: 60_000,
     });
-    if (!booted.app) throw booted.startupError;
     h = harness(booted.app);
   });
 

@@ -9,7 +9,7 @@ import { insertMemoryUnits } from '../../src/retain/retain.queries.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import { entitiesWithLinkCounts, entityIdsOffTheirLinks } from '../helpers/entity-ids-on-row.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
 /**
@@ -43,8 +43,7 @@ describe('entities named by concurrent writes (PostgreSQL)', () => {
     const created = await createTestDatabase('mention_locks');
     name = created.name;
     url = created.url;
-    const booted = await bootMemory({ databaseUrl: created.url, poolSize: 4 });
-    if (!booted.app) throw booted.startupError;
+    const booted = await bootStartedMemory({ databaseUrl: created.url, poolSize: 4 });
     app = booted.app;
     database = app.get(MemoryDatabase);
   });
@@ -182,8 +181,7 @@ describe('entities named by concurrent writes (PostgreSQL)', () => {
   });
 
   it('an entity another instance reclaimed is created again by the instance that remembers its id', async () => {
-    const other = await bootMemory({ databaseUrl: url, poolSize: 2 });
-    if (!other.app) throw other.startupError;
+    const other = await bootStartedMemory({ databaseUrl: url, poolSize: 2 });
     try {
       const retain = app.get(RetainService);
       await retain.retain('fleet', { items: [{ content: 'Hana Sato flew to Oslo.', documentId: 'trip' }] });

@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import pg from 'pg';
 import { ConsolidationService } from '../../src/consolidation/consolidation.service.js';
 import { eventually } from '../helpers/eventually.js';
-import { type BootedMemory, bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory, type StartedMemory } from '../helpers/memory-app.js';
 import { type ChatRequestBody, FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { type StandaloneServer, startStandalone } from '../helpers/standalone-server.js';
@@ -47,7 +47,7 @@ describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
   let fake: FakeOpenAiServer | undefined;
   let db: pg.Client | undefined;
   const children: StandaloneServer[] = [];
-  let b: BootedMemory | undefined;
+  let b: StartedMemory | undefined;
 
   beforeAll(async () => {
     database = await createTestDatabase('faults_kill9');
@@ -140,7 +140,7 @@ describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
 
     release();
 
-    b = await bootMemory({
+    b = await bootStartedMemory({
       databaseUrl: database!.url,
       instanceId: 'instance-b',
       poolSize: 3,
@@ -149,7 +149,6 @@ describe('kill -9 during consolidation (PostgreSQL, two instances)', () => {
       consolidation: { leaseMs: LEASE_MS, cron: null },
       operations: { leaseMs: LEASE_MS, pollIntervalMs: 100 },
     });
-    if (!b.app) throw b.startupError;
     const app: INestApplicationContext = b.app;
 
     // B's worker takes over A's operation and finishes it.

@@ -55,6 +55,16 @@ export async function bootMemory(options: MemoryModuleOptions, extraProviders: P
   }
 }
 
+/** A {@link BootedMemory} whose start succeeded. */
+export type StartedMemory = BootedMemory & { app: INestApplicationContext };
+
+/** {@link bootMemory} for a start that must succeed: throws what startup threw, so `app` is there. */
+export async function bootStartedMemory(options: MemoryModuleOptions, extraProviders: Provider[] = []): Promise<StartedMemory> {
+  const booted = await bootMemory(options, extraProviders);
+  if (!booted.app) throw booted.startupError;
+  return { ...booted, app: booted.app };
+}
+
 /**
  * A started app on its own in-memory PGlite, with the fake OpenAI-compatible LLM at `llmBaseUrl`
  * when given; throws what startup threw.
@@ -64,12 +74,11 @@ export async function bootOnPglite(
   options: Partial<MemoryModuleOptions> = {},
   llmBaseUrl?: string,
 ): Promise<INestApplicationContext> {
-  const booted = await bootMemory({
+  const { app } = await bootStartedMemory({
     databaseUrl: `pglite://memory/${name}-${randomUUID()}`,
     watchdogIntervalMs: 60_000,
     ...options,
     ...(llmBaseUrl && { llm: { provider: 'openai', baseUrl: llmBaseUrl, apiKey: 'x', maxRetries: 0 } }),
   });
-  if (!booted.app) throw booted.startupError;
-  return booted.app;
+  return app;
 }

@@ -7,7 +7,7 @@ import { MEMORY_DATA_SOURCE } from '../../src/memory.constants.js';
 import { oracleMemoryTokens } from '../helpers/cl100k-oracle.js';
 import { entityIdsOffTheirLinks } from '../helpers/entity-ids-on-row.js';
 import { eventually } from '../helpers/eventually.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { call, startHttpApp, type HttpApp } from './http-app.js';
 
@@ -230,8 +230,9 @@ describe.each([
       ) {}
     }
     // No HTTP module here; the host lends its database, already migrated, so this boot is short.
-    const booted = await bootMemory({ dataSource: app.app.get<DataSource>(MEMORY_DATA_SOURCE), watchdogIntervalMs: 60_000 }, [HostReader]);
-    if (!booted.app) throw booted.startupError;
+    const booted = await bootStartedMemory({ dataSource: app.app.get<DataSource>(MEMORY_DATA_SOURCE), watchdogIntervalMs: 60_000 }, [
+      HostReader,
+    ]);
     try {
       const reader = booted.app.get(HostReader);
       const alice = await entityByName('Alice');

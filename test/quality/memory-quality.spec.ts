@@ -1,7 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { type QualityReport, measureQuality, retainQualitySet, roundedFigures } from '../../bench/quality/measure-quality.js';
 import { QUALITY_CATEGORIES, qualitySet } from '../../bench/quality/memory-quality-corpus.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
 /**
@@ -24,8 +24,7 @@ describe.each([
   beforeAll(async () => {
     let databaseUrl = `pglite://memory/memory-quality-${backend}`;
     if (backend === 'postgres') ({ url: databaseUrl, name: dropName } = await createTestDatabase('memory_quality'));
-    const booted = await bootMemory({ databaseUrl, watchdogIntervalMs: 60_000 });
-    if (!booted.app) throw booted.startupError;
+    const booted = await bootStartedMemory({ databaseUrl, watchdogIntervalMs: 60_000 });
     app = booted.app;
     await retainQualitySet(app, set);
     report = await measureQuality(app, set);

@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { RetainService } from '../../src/retain/retain.service.js';
 import type { RetainItem } from '../../src/retain/retain.types.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
 const PEOPLE = ['Alice Moreau', 'Bruno Silva', 'Carol Diaz', 'Dana Park', 'Evan Hale'];
@@ -138,11 +138,10 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('a retain of many items on %s',
 
   beforeAll(async () => {
     server = backend === 'PostgreSQL' ? await createTestDatabase('retain_batch') : undefined;
-    const booted = await bootMemory({
+    const booted = await bootStartedMemory({
       databaseUrl: server?.url ?? `pglite://memory/retain-batch-${process.pid}`,
       watchdogIntervalMs: 60_000,
     });
-    if (!booted.app) throw booted.startupError;
     app = booted.app;
     retain = app.get(RetainService);
     database = app.get(MemoryDatabase);

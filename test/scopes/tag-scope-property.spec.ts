@@ -11,7 +11,7 @@ import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { eventually } from '../helpers/eventually.js';
 import { type ChatRequestBody, FakeOpenAiServer } from '../helpers/fake-openai-server.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
 /**
@@ -184,14 +184,13 @@ describe.each([
       fake.onChat(scriptedChat);
     }
     database = backend === 'PostgreSQL' ? await createTestDatabase('scopes') : undefined;
-    const booted = await bootMemory({
+    const booted = await bootStartedMemory({
       databaseUrl: database?.url ?? `pglite://memory/scopes-${llm}-${process.pid}`,
       watchdogIntervalMs: 60_000,
       operations: { pollIntervalMs: 50 },
       consolidation: { cron: null, batchSize: 4, similarityThreshold: 0.3 },
       ...(fake && { llm: { provider: 'openai' as const, baseUrl: fake.baseUrl, apiKey: 'k', maxRetries: 0 } }),
     });
-    if (!booted.app) throw booted.startupError;
     app = booted.app;
   });
 

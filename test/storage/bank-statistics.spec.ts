@@ -12,7 +12,7 @@ import {
 } from '../../src/storage/bank-statistics.queries.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { eventually } from '../helpers/eventually.js';
-import { type BootedMemory, bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory, type StartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
 /** Banks of this many memories are checked here: a hundred keeps each test to a few retains. */
@@ -41,7 +41,7 @@ describe.each([
   ['PostgreSQL', true],
   ['PGlite', false],
 ] as const)('planner statistics of a new bank, on %s', (_name, onPostgres) => {
-  let booted: BootedMemory;
+  let booted: StartedMemory;
   let app: INestApplicationContext;
   let databaseName: string | undefined;
 
@@ -52,7 +52,7 @@ describe.each([
       databaseName = database.name;
       databaseUrl = database.url;
     }
-    booted = await bootMemory({
+    booted = await bootStartedMemory({
       databaseUrl,
       watchdogIntervalMs: 60_000,
       // Every round is run by the test, and nothing else analyses: autovacuum is turned off on
@@ -60,7 +60,6 @@ describe.each([
       bankStatistics: { intervalMs: null, minMemories: MIN_MEMORIES },
       pgliteAnalyze: { intervalMs: null },
     });
-    if (!booted.app) throw booted.startupError;
     app = booted.app;
     const database = app.get(MemoryDatabase);
     if (onPostgres) {
@@ -128,19 +127,18 @@ describe.each([
 });
 
 describe('planner statistics of a new bank, in a fleet on one PostgreSQL', () => {
-  let booted: BootedMemory;
+  let booted: StartedMemory;
   let app: INestApplicationContext;
   let databaseName: string;
   let databaseUrl: string;
 
   beforeEach(async () => {
     ({ name: databaseName, url: databaseUrl } = await createTestDatabase('bank_statistics'));
-    booted = await bootMemory({
+    booted = await bootStartedMemory({
       databaseUrl,
       watchdogIntervalMs: 60_000,
       bankStatistics: { intervalMs: null, minMemories: MIN_MEMORIES },
     });
-    if (!booted.app) throw booted.startupError;
     app = booted.app;
     for (const table of BANK_STATISTICS_TABLES) {
       await app.get(MemoryDatabase).query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
@@ -166,12 +164,11 @@ describe('planner statistics of a new bank, in a fleet on one PostgreSQL', () =>
   });
 
   it('analyses once when two instances check at the same time', async () => {
-    const second = await bootMemory({
+    const second = await bootStartedMemory({
       databaseUrl,
       watchdogIntervalMs: 60_000,
       bankStatistics: { intervalMs: null, minMemories: MIN_MEMORIES },
     });
-    if (!second.app) throw second.startupError;
     try {
       const database = app.get(MemoryDatabase);
       await retainMemories(app.get(RetainService), 'settled', 40);
@@ -251,12 +248,11 @@ describe('planner statistics of a new bank, found by recall', () => {
     const database = await createTestDatabase('bank_statistics');
     databaseName = database.name;
     // The scheduled round comes an hour after startup: only the recall can start one here.
-    const booted = await bootMemory({
+    const booted = await bootStartedMemory({
       databaseUrl: database.url,
       watchdogIntervalMs: 60_000,
       bankStatistics: { intervalMs: 3_600_000, minMemories: MIN_MEMORIES },
     });
-    if (!booted.app) throw booted.startupError;
     app = booted.app;
     const memoryDatabase = app.get(MemoryDatabase);
     for (const table of BANK_STATISTICS_TABLES) await memoryDatabase.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);

@@ -21,7 +21,7 @@ import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
 import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import { eventually } from '../helpers/eventually.js';
-import { type BootedMemory, bootMemory } from '../helpers/memory-app.js';
+import { type BootedMemory, bootMemory, bootStartedMemory, type StartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { planNodes } from '../helpers/query-plan.js';
 import { seededRandom } from '../helpers/seeded-random.js';
@@ -45,13 +45,12 @@ async function bankIndexes(
 
 /** A PGlite app that builds bank indexes from `minMemories`, each round run by the test itself. */
 async function bootWithBankIndexes(minMemories: number): Promise<BootedMemory & { app: INestApplicationContext }> {
-  const booted = await bootMemory({
+  const booted = await bootStartedMemory({
     databaseUrl: `pglite://memory/bank-indexes-${randomUUID()}`,
     watchdogIntervalMs: 60_000,
     embedder: { dimension: DIMENSION },
     bankVectorIndexes: { minMemories, onPglite: true, intervalMs: 3_600_000 },
   });
-  if (!booted.app) throw booted.startupError;
   return booted as BootedMemory & { app: INestApplicationContext };
 }
 
@@ -69,7 +68,7 @@ async function insertRandomMemories(app: INestApplicationContext, bankId: string
 describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () => {
   const random = seededRandom(29);
   const vectorOf = () => Array.from({ length: DIMENSION }, () => random() * 2 - 1);
-  let booted: BootedMemory;
+  let booted: StartedMemory;
   let app: INestApplicationContext;
   let database: MemoryDatabase;
   let vectors: VectorBackend;
@@ -88,14 +87,13 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
   }
 
   beforeAll(async () => {
-    booted = await bootMemory({
+    booted = await bootStartedMemory({
       databaseUrl: `pglite://memory/bank-indexes-${randomUUID()}`,
       watchdogIntervalMs: 60_000,
       embedder: { dimension: DIMENSION },
       // No schedule to speak of: each round is run here, so what it changes is this test's doing.
       bankVectorIndexes: { minMemories: 1000, onPglite: true, intervalMs: 3_600_000 },
     });
-    if (!booted.app) throw booted.startupError;
     app = booted.app;
     database = app.get(MemoryDatabase);
     vectors = app.get<symbol, VectorBackend>(MEMORY_VECTOR_BACKEND);

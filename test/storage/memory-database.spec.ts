@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
 describe('MemoryDatabase afterCommit (PostgreSQL)', () => {
@@ -9,8 +9,7 @@ describe('MemoryDatabase afterCommit (PostgreSQL)', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase('after_commit');
-    const booted = await bootMemory({ databaseUrl: database.url, poolSize: 2, watchdogIntervalMs: 60_000 });
-    if (!booted.app) throw booted.startupError;
+    const booted = await bootStartedMemory({ databaseUrl: database.url, poolSize: 2, watchdogIntervalMs: 60_000 });
     app = booted.app;
   });
 

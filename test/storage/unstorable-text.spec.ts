@@ -4,7 +4,7 @@ import { MemoryErrorCode, MemoryException } from '../../src/memory.exception.js'
 import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
 /**
@@ -23,8 +23,7 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('text the database cannot store
       databaseUrl = created.url;
       dropName = created.name;
     }
-    const booted = await bootMemory({ databaseUrl, watchdogIntervalMs: 60_000 });
-    if (!booted.app) throw booted.startupError;
+    const booted = await bootStartedMemory({ databaseUrl, watchdogIntervalMs: 60_000 });
     app = booted.app;
   });
 

@@ -5,7 +5,7 @@ import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
 import { eventually } from '../helpers/eventually.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootMemory, bootStartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -68,8 +68,7 @@ describe.each([
     } else {
       url = 'pglite://memory/webhook-delivery';
     }
-    const booted = await bootMemory({ databaseUrl: url, poolSize: 4, watchdogIntervalMs: 60_000, webhooks: FAST });
-    if (!booted.app) throw booted.startupError;
+    const booted = await bootStartedMemory({ databaseUrl: url, poolSize: 4, watchdogIntervalMs: 60_000, webhooks: FAST });
     app = booted.app;
     logs = booted.logs.lines;
   });
@@ -307,12 +306,11 @@ describe.each([
     receiver = await new WebhookReceiver(SECRET).start();
     // A database of its own: the suite's permissive instance must not deliver what this one refuses.
     const own = backend === 'postgres' ? await createTestDatabase('webhooks_strict') : undefined;
-    const strict = await bootMemory({
+    const strict = await bootStartedMemory({
       databaseUrl: own?.url ?? 'pglite://memory/webhook-strict',
       watchdogIntervalMs: 60_000,
       webhooks: { ...FAST, allowPrivate: false },
     });
-    if (!strict.app) throw strict.startupError;
     try {
       const strictService = strict.app.get(WebhooksService);
       for (const refused of [

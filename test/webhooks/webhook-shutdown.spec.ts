@@ -2,7 +2,7 @@ import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
 import { eventually } from '../helpers/eventually.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import pg from 'pg';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -24,8 +24,12 @@ describe('a webhook send cut short by shutdown (PostgreSQL, two instances)', () 
   });
 
   it('goes back to pending without counting the attempt, and another instance delivers it exactly once', async () => {
-    const first = await bootMemory({ databaseUrl: database.url, shutdownTimeoutMs: 1500, watchdogIntervalMs: 60_000, webhooks: WEBHOOKS });
-    if (!first.app) throw first.startupError;
+    const first = await bootStartedMemory({
+      databaseUrl: database.url,
+      shutdownTimeoutMs: 1500,
+      watchdogIntervalMs: 60_000,
+      webhooks: WEBHOOKS,
+    });
     const bankId = 'fleet-bank';
     // A timeout far beyond the shutdown budget: only the shutdown can end this send.
     await first.app.get(WebhooksService).create(bankId, {
@@ -53,8 +57,7 @@ describe('a webhook send cut short by shutdown (PostgreSQL, two instances)', () 
       await client.end();
     }
 
-    const second = await bootMemory({ databaseUrl: database.url, watchdogIntervalMs: 60_000, webhooks: WEBHOOKS });
-    if (!second.app) throw second.startupError;
+    const second = await bootStartedMemory({ databaseUrl: database.url, watchdogIntervalMs: 60_000, webhooks: WEBHOOKS });
     try {
       const db = second.app.get(MemoryDatabase);
       const rows = await eventually(

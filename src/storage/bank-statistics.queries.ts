@@ -8,20 +8,11 @@ import type { Sql } from './memory-database.js';
 export const BANK_STATISTICS_TABLES = ['memory_units', 'unit_entities', 'entities'] as const;
 
 /**
- * `pg_try_advisory_lock` key of the check: one instance of a fleet at a time counts the banks and
- * analyses, the others skip their turn. Two analyses of one table at once would queue on its
- * lock and read the same sample twice.
+ * The lock of the check (src/storage/session-lock.queries.ts): one instance of a fleet at a time
+ * counts the banks and analyses, the others skip their turn. Two analyses of one table at once
+ * would queue on its lock and read the same sample twice.
  */
-export const BANK_STATISTICS_LOCK = `hashtext('nestjs-memory:bank-statistics')`;
-
-export async function tryCheckLock(sql: Sql): Promise<boolean> {
-  const [{ locked }] = await sql.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${BANK_STATISTICS_LOCK}) AS locked`);
-  return locked;
-}
-
-export async function releaseCheckLock(sql: Sql): Promise<void> {
-  await sql.query(`SELECT pg_advisory_unlock(${BANK_STATISTICS_LOCK})`);
-}
+export const BANK_STATISTICS_LOCK = 'nestjs-memory:bank-statistics';
 
 /**
  * Rows of `memory_units` inserted, updated or deleted since its last analysis, by anyone. A bank

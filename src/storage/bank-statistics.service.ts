@@ -4,15 +4,15 @@ import { RepeatedFailureLog } from '../logging/repeated-failure-log.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
 import type { ResolvedMemoryOptions } from '../memory.options.js';
 import {
+  BANK_STATISTICS_LOCK,
   BANK_STATISTICS_TABLES,
   analyzeBankTables,
   banksThatMayBeUnseen,
   memoriesChangedSinceAnalysis,
   plannedMemoriesOfBank,
-  releaseCheckLock,
-  tryCheckLock,
 } from './bank-statistics.queries.js';
 import { MemoryDatabase, type Sql, detachedFromConnection } from './memory-database.js';
+import { inTurnOfTheFleet } from './session-lock.queries.js';
 
 /**
  * A bank the planner expects fewer than this share of its memories of is one its statistics have
@@ -116,15 +116,8 @@ export class BankStatisticsService {
     const report: BankStatisticsReport = {};
     try {
       await this.database.withConnection(async (sql) => {
-        if (!(await tryCheckLock(sql))) {
-          report.skipped = 'another-instance';
-          return;
-        }
-        try {
-          await this.checkLocked(sql, report);
-        } finally {
-          await releaseCheckLock(sql);
-        }
+        const ran = await inTurnOfTheFleet(sql, BANK_STATISTICS_LOCK, () => this.checkLocked(sql, report));
+        if (!ran) report.skipped = 'another-instance';
       });
       this.failures.succeeded();
     } catch (error) {

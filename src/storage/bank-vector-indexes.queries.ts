@@ -1,12 +1,12 @@
 import type { Sql } from './memory-database.js';
+import { releaseSessionLock, trySessionLock } from './session-lock.queries.js';
 import { sharedIndexName } from './vector-backend.js';
 
 /**
- * `pg_try_advisory_lock` key of the bank index maintenance: one instance of a fleet counts the
- * banks and builds, the others skip their turn. A session lock, not a transaction's: the builds
- * it covers (`CREATE INDEX CONCURRENTLY`) cannot run inside a transaction.
+ * The lock of the bank index maintenance (src/storage/session-lock.queries.ts): one instance of a
+ * fleet counts the banks and builds, the others skip their turn.
  */
-const MAINTENANCE_LOCK = `hashtext('nestjs-memory:bank-vector-indexes')`;
+export const MAINTENANCE_LOCK = 'nestjs-memory:bank-vector-indexes';
 
 /**
  * What a large bank gets of its own: its HNSW graph, and its share of the full-text index. The
@@ -55,14 +55,9 @@ const KINDS = Object.keys(BANK_INDEX_KINDS) as BankIndexKind[];
  */
 const indexNameOf = (prefix: string, bankId: string) => `${prefix} || left(md5(${bankId}), 16)`;
 
-export async function tryMaintenanceLock(sql: Sql): Promise<boolean> {
-  const [{ locked }] = await sql.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${MAINTENANCE_LOCK}) AS locked`);
-  return locked;
-}
-
-export async function releaseMaintenanceLock(sql: Sql): Promise<void> {
-  await sql.query(`SELECT pg_advisory_unlock(${MAINTENANCE_LOCK})`);
-}
+/** Another instance's turn, as the tests take it. */
+export const tryMaintenanceLock = (sql: Sql) => trySessionLock(sql, MAINTENANCE_LOCK);
+export const releaseMaintenanceLock = (sql: Sql) => releaseSessionLock(sql, MAINTENANCE_LOCK);
 
 export interface BankIndexRule {
   dimension: number;

@@ -17,12 +17,12 @@ import {
   dropBankIndex,
   dropSharedIndex,
   hnswBuildBytes,
-  releaseMaintenanceLock,
-  tryMaintenanceLock,
+  MAINTENANCE_LOCK,
   withBuildMemory,
 } from './bank-vector-indexes.queries.js';
 import { bankHoldsFewerThan } from './bank-size.queries.js';
 import { MemoryDatabase, type Sql, detachedFromConnection } from './memory-database.js';
+import { inTurnOfTheFleet } from './session-lock.queries.js';
 import { isPgliteDataSource } from './pglite/pglite-statistics.js';
 import { type SharedIndexPolicy, type VectorBackend, recordVectorIndexes, sharedIndexName } from './vector-backend.js';
 
@@ -147,11 +147,7 @@ export class BankVectorIndexService {
     const { minMemories } = this.options.bankVectorIndexes;
     try {
       await this.database.withConnection(async (sql) => {
-        if (!(await tryMaintenanceLock(sql))) {
-          report.skipped = 'another-instance';
-          return;
-        }
-        try {
+        const ran = await inTurnOfTheFleet(sql, MAINTENANCE_LOCK, async () => {
           const changes = await bankIndexChanges(sql, { dimension: this.vectors.dimension, minMemories: minMemories! });
           const pid = await backendPid(sql);
           for (const change of changes) {
@@ -173,9 +169,8 @@ export class BankVectorIndexService {
             }
           }
           if (!report.skipped && report.failed.length === 0) await this.dropSharedIndexOnce(sql, pid, report);
-        } finally {
-          await releaseMaintenanceLock(sql);
-        }
+        });
+        if (!ran) report.skipped = 'another-instance';
       });
       this.failures.succeeded();
     } catch (error) {

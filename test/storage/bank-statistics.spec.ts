@@ -154,9 +154,9 @@ describe('planner statistics of a new bank, in a fleet on one PostgreSQL', () =>
     const other = new pg.Client({ connectionString: databaseUrl });
     await other.connect();
     try {
-      await other.query(`SELECT pg_advisory_lock(${BANK_STATISTICS_LOCK})`);
+      await other.query(`SELECT pg_advisory_lock(hashtext($1))`, [BANK_STATISTICS_LOCK]);
       expect(await app.get(BankStatisticsService).check()).toEqual({ skipped: 'another-instance' });
-      await other.query(`SELECT pg_advisory_unlock(${BANK_STATISTICS_LOCK})`);
+      await other.query(`SELECT pg_advisory_unlock(hashtext($1))`, [BANK_STATISTICS_LOCK]);
       expect((await app.get(BankStatisticsService).check()).skipped).toBeUndefined();
     } finally {
       await other.end();

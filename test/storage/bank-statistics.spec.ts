@@ -27,6 +27,17 @@ async function retainMemories(retain: RetainService, bankId: string, count: numb
   }
 }
 
+/**
+ * Waits until `memory_units` counts `atLeast` rows changed since its last analysis: the sessions
+ * that changed them publish their counters when they next go idle.
+ */
+async function changesCounted(database: MemoryDatabase, atLeast: number): Promise<void> {
+  await eventually(
+    () => database.withConnection((sql) => memoriesChangedSinceAnalysis(sql)),
+    (changed) => changed >= atLeast,
+  );
+}
+
 /** When each table recall reads by bank was last analysed, by anyone. */
 async function lastAnalyses(database: MemoryDatabase): Promise<Record<string, string | null>> {
   const rows = await database.query<{ relname: string; analysed: string | null }>(
@@ -104,10 +115,7 @@ describe.each([
     // Seen now: a round for which it could be mostly new again (at least half of its 400 memories
     // changed since the analysis) asks the planner about it, and analyses nothing.
     await retainMemories(app.get(RetainService), 'fresh', 200);
-    await eventually(
-      () => database.withConnection((sql) => memoriesChangedSinceAnalysis(sql)),
-      (changed) => changed >= 200,
-    );
+    await changesCounted(database, 200);
     const again = await statistics.check();
     expect(again.changedSinceAnalysis).toBeGreaterThanOrEqual(200);
     expect(again.analyzed).toBeUndefined();
@@ -174,10 +182,7 @@ describe('planner statistics of a new bank, in a fleet on one PostgreSQL', () =>
       await retainMemories(app.get(RetainService), 'settled', 40);
       await database.query(`ANALYZE ${BANK_STATISTICS_TABLES.join(', ')}`);
       await retainMemories(second.app.get(RetainService), 'fresh', 200);
-      await eventually(
-        () => database.withConnection((sql) => memoriesChangedSinceAnalysis(sql)),
-        (changed) => changed >= 200,
-      );
+      await changesCounted(database, 200);
 
       const rounds = await Promise.all([app.get(BankStatisticsService).check(), second.app.get(BankStatisticsService).check()]);
       expect(rounds.filter((round) => round.analyzed !== undefined)).toEqual([
@@ -216,10 +221,7 @@ describe('planner statistics of a new bank, in a fleet on one PostgreSQL', () =>
 
     // Changes enough to make it a candidate again, in other rows: it has not doubled.
     for (let round = 0; round < 3; round += 1) await database.query(`UPDATE memory_units SET tags = tags WHERE bank_id = 'settled'`);
-    await eventually(
-      () => database.withConnection((sql) => memoriesChangedSinceAnalysis(sql)),
-      (changed) => changed >= 120,
-    );
+    await changesCounted(database, 120);
     const second = await statistics.check();
     expect(second.changedSinceAnalysis).toBeGreaterThanOrEqual(120);
     expect(second.analyzed).toBeUndefined();
@@ -260,10 +262,7 @@ describe('planner statistics of a new bank, found by recall', () => {
     await memoryDatabase.query(`ANALYZE ${BANK_STATISTICS_TABLES.join(', ')}`);
     await retainMemories(app.get(RetainService), 'fresh', 200);
     // The round the recall starts reads the changed rows: every retain's counted first.
-    await eventually(
-      () => memoryDatabase.withConnection((sql) => memoriesChangedSinceAnalysis(sql)),
-      (changed) => changed >= 200,
-    );
+    await changesCounted(memoryDatabase, 200);
     const analysed = () => booted.logs.lines.filter((line) => line.startsWith('ANALYZE ') && line.includes(' bank fresh '));
     expect(analysed()).toEqual([]);
 

@@ -6,7 +6,7 @@ import { OperationsService } from '../../src/operations/operations.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { leaseExpired } from '../helpers/database-clock.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
 describe('watchdog (PostgreSQL)', () => {
@@ -15,7 +15,7 @@ describe('watchdog (PostgreSQL)', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase('watchdog');
-    app = (await bootMemory({ databaseUrl: database.url, watchdogIntervalMs: 60_000 })).app!;
+    ({ app } = await bootStartedMemory({ databaseUrl: database.url, watchdogIntervalMs: 60_000 }));
   });
 
   afterAll(async () => {

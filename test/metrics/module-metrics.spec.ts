@@ -6,7 +6,7 @@ import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { eventually } from '../helpers/eventually.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
 describe('the module’s guard and pool metrics (PostgreSQL, pool of 2)', () => {
@@ -15,8 +15,7 @@ describe('the module’s guard and pool metrics (PostgreSQL, pool of 2)', () => 
 
   beforeAll(async () => {
     database = await createTestDatabase('metrics');
-    const booted = await bootMemory({ databaseUrl: database.url, poolSize: 2, watchdogIntervalMs: 60_000 });
-    app = booted.app!;
+    ({ app } = await bootStartedMemory({ databaseUrl: database.url, poolSize: 2, watchdogIntervalMs: 60_000 }));
   });
 
   afterAll(async () => {

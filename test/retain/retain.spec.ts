@@ -7,7 +7,7 @@ import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { eventually } from '../helpers/eventually.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 
 describe('retain without an LLM (PGlite)', () => {
   let app: INestApplicationContext;
@@ -16,12 +16,11 @@ describe('retain without an LLM (PGlite)', () => {
   let operations: OperationsService;
 
   beforeAll(async () => {
-    const booted = await bootMemory({
+    ({ app } = await bootStartedMemory({
       databaseUrl: 'pglite://memory/retain',
       watchdogIntervalMs: 60_000,
       operations: { pollIntervalMs: 50 },
-    });
-    app = booted.app!;
+    }));
     retain = app.get(RetainService);
     memories = app.get(MemoriesService);
     operations = app.get(OperationsService);
@@ -114,12 +113,11 @@ describe('retain with an LLM (fake OpenAI-compatible server)', () => {
 
   beforeAll(async () => {
     fake = await FakeOpenAiServer.start();
-    const booted = await bootMemory({
+    ({ app } = await bootStartedMemory({
       databaseUrl: 'pglite://memory/retain-llm',
       watchdogIntervalMs: 60_000,
       llm: { provider: 'openai', baseUrl: fake.baseUrl, apiKey: 'test', maxRetries: 0, timeoutMs: 5000 },
-    });
-    app = booted.app!;
+    }));
     retain = app.get(RetainService);
     memories = app.get(MemoriesService);
   });

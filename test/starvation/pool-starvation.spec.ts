@@ -6,7 +6,7 @@ import { MemoryDatabase, type PoolStats } from '../../src/storage/memory-databas
 import { seedMemories } from '../consolidation/consolidation-fixtures.js';
 import { type ChatRequestBody, FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { eventually } from '../helpers/eventually.js';
-import { bootMemory } from '../helpers/memory-app.js';
+import { bootStartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
 const BANKS = Array.from({ length: 8 }, (_, index) => `starve-${index}`);
@@ -28,7 +28,7 @@ describe('pool starvation (PostgreSQL, pool of 2, slow LLM)', () => {
       return { create: [{ text: `Summary of ${prompt.memories.length} memories.`, source_ids: prompt.memories.map((m) => m.id) }] };
     });
     database = await createTestDatabase('starvation');
-    const booted = await bootMemory({
+    ({ app } = await bootStartedMemory({
       databaseUrl: database.url,
       poolSize: 2,
       watchdogIntervalMs: 60_000,
@@ -39,8 +39,7 @@ describe('pool starvation (PostgreSQL, pool of 2, slow LLM)', () => {
       webhooks: { pollIntervalMs: 60_000 },
       llm: { provider: 'openai', baseUrl: fake.baseUrl, apiKey: 'test', maxRetries: 0 },
       consolidation: { cron: null, concurrency: 8, batchSize: 5 },
-    });
-    app = booted.app!;
+    }));
     for (const bank of BANKS) {
       await seedMemories(app, bank, [
         `${bank}: Ivo tends the orchard in spring.`,

@@ -59,6 +59,7 @@ export async function plannedMemoriesOfBank(sql: Sql, bankId: string): Promise<n
     [bankId],
   );
   const plan = row['QUERY PLAN'];
+  // PGlite returns the JSON parsed, node-postgres as text.
   return (typeof plan === 'string' ? (JSON.parse(plan) as Array<{ Plan: { 'Plan Rows': number } }>) : plan)[0].Plan['Plan Rows'];
 }
 

@@ -15,10 +15,10 @@ import { MemoryDatabase, type Sql, detachedFromConnection } from './memory-datab
 import { inTurnOfTheFleet } from './session-lock.queries.js';
 
 /**
- * A bank the planner expects fewer than this share of its memories of is one its statistics have
- * not seen: the planner's guesses for a bank it has seen come within a few times of the truth.
+ * A bank the planner expects fewer than a tenth of its memories of is one its statistics have not
+ * seen: the planner's guesses for a bank it has seen come within a few times of the truth.
  */
-const UNSEEN_BELOW_SHARE = 0.1;
+const plannedAsUnseen = (planned: number, memories: number) => planned < memories * 0.1;
 
 /** A bank the planner expected too few memories of, and what it expects after the analysis. */
 export interface UnseenBank {
@@ -107,9 +107,14 @@ export class BankStatisticsService {
   async bankRecalled(sql: Sql, bankId: string, held: number): Promise<void> {
     const { intervalMs, minMemories } = this.options.bankStatistics;
     if (intervalMs === null || this.stopped || this.running || held < minMemories) return;
-    if (held < 2 * (this.misjudgedAfterAnalysis.get(bankId) ?? 0)) return;
-    if ((await plannedMemoriesOfBank(sql, bankId)) >= held * UNSEEN_BELOW_SHARE) return;
+    if (this.misjudgedUntilItDoubles(bankId, held)) return;
+    if (!plannedAsUnseen(await plannedMemoriesOfBank(sql, bankId), held)) return;
     detachedFromConnection(() => void this.check());
+  }
+
+  /** A bank still misjudged after an analysis made for it, and not yet twice the size it had then. */
+  private misjudgedUntilItDoubles(bankId: string, memories: number): boolean {
+    return memories < 2 * (this.misjudgedAfterAnalysis.get(bankId) ?? 0);
   }
 
   private async checkOnce(): Promise<BankStatisticsReport> {
@@ -138,9 +143,9 @@ export class BankStatisticsService {
         report.skipped = 'stopped';
         return;
       }
-      if (bank.memories < 2 * (this.misjudgedAfterAnalysis.get(bank.bankId) ?? 0)) continue;
+      if (this.misjudgedUntilItDoubles(bank.bankId, bank.memories)) continue;
       const planned = await plannedMemoriesOfBank(sql, bank.bankId);
-      if (planned < bank.memories * UNSEEN_BELOW_SHARE) {
+      if (plannedAsUnseen(planned, bank.memories)) {
         unseen = { ...bank, plannedBefore: planned };
         break;
       }
@@ -154,7 +159,7 @@ export class BankStatisticsService {
     const what =
       `ANALYZE ${BANK_STATISTICS_TABLES.join(', ')}: bank ${unseen.bankId} holds ${unseen.memories} memories and was ` +
       `planned as ${unseen.plannedBefore}, now ${plannedAfter}; ${durationMs}ms`;
-    if (plannedAfter >= unseen.memories * UNSEEN_BELOW_SHARE) {
+    if (!plannedAsUnseen(plannedAfter, unseen.memories)) {
       this.logger.log(what);
       return;
     }

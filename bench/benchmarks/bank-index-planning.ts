@@ -5,7 +5,7 @@ import { AiClients } from '../../src/external/ai-clients.js';
 import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
-import { type BankIndexKind, createBankIndex } from '../../src/storage/bank-vector-indexes.queries.js';
+import { BANK_INDEX_KINDS, type BankIndexKind, createBankIndex } from '../../src/storage/bank-vector-indexes.queries.js';
 import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
 import type { VectorBackend } from '../../src/storage/vector-backend.js';
 import { type Benchmark, type BenchmarkContext, type ResultTable, fmt, scaled, summarize } from '../harness.js';
@@ -29,7 +29,7 @@ const QUICK_OTHER_BANKS = [0, 10];
 /** EXPLAINs per statement; the median is kept. */
 const PLANNINGS = 11;
 /** The kinds of index a bank of `bankVectorIndexes.minMemories` memories or more gets (full-text below half the database). */
-const OWN_INDEX_KINDS: BankIndexKind[] = ['hnsw', 'full-text'];
+const OWN_INDEX_KINDS = Object.keys(BANK_INDEX_KINDS) as BankIndexKind[];
 
 /**
  * What the banks' own indexes cost every other bank's recall (issue #14, item 3). They are partial
@@ -180,7 +180,7 @@ function report(context: BenchmarkContext, memories: number, measured: number, w
   const workload = [
     `One bank of ${memories.toLocaleString('en')} memories from the synthetic corpus of seed ${CORPUS_SEED} (as "Recall latency" ` +
       'loads it, with the HNSW index of its own its size gets), the only bank with memories. Then other banks get the indexes a ' +
-      `bank of \`bankVectorIndexes.minMemories\` memories or more gets (an HNSW and a full-text index, each partial on its ` +
+      `bank of \`bankVectorIndexes.minMemories\` memories or more gets (an HNSW, a full-text and a keyword walk index, each partial on its ` +
       `\`bank_id\`, built by the maintenance round's own statement): ${levels.map((level) => level.otherBanks).join(', ')} banks. ` +
       'Those banks are empty: what the planner does for an index does not depend on what it holds.',
     `At each step, ${warmUp} questions of seed ${WARM_UP_SEED} warm up, then ${measured} questions of seed ${QUERY_SEED} are ` +

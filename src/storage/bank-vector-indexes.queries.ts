@@ -9,13 +9,24 @@ import { sharedIndexName } from './vector-backend.js';
 export const MAINTENANCE_LOCK = 'nestjs-memory:bank-vector-indexes';
 
 /**
- * What a large bank gets of its own: its HNSW graph, and its share of the full-text index. The
- * shared `memory_units_search` holds every bank's memories, so a large bank's keyword search read
- * the posting lists of every bank that uses a word (measured in BENCHMARKS.md, "Recall with 1,000
- * banks"); a partial GIN index holds the bank's postings alone, and the planner takes it for a
- * statement whose bound bank id proves its predicate, as it does the HNSW one.
+ * What a large bank gets of its own: its HNSW graph, its share of the full-text index, and a walk
+ * of its newest memories that carries their words. The shared `memory_units_search` holds every
+ * bank's memories, so a large bank's keyword search read the posting lists of every bank that
+ * uses a word (measured in BENCHMARKS.md, "Recall with 1,000 banks"); a partial GIN index holds
+ * the bank's postings alone, and the planner takes it for a statement whose bound bank id proves
+ * its predicate, as it does the HNSW one.
+ *
+ * The keyword arm fills its last places with one-word matches, newest first
+ * (src/recall/arms/keyword-arm.ts), and for words that are common but rarely together it walks a
+ * few hundred to a few thousand of the bank's newest memories to find them. Along
+ * `memory_units_mentioned` each memory tested is a page of the table read (about 2 KB a memory
+ * with its embedding, four to a page): 2,339 pages for 50 matches in the largest bank of a
+ * 1M-memory database. The `keyword-walk` index carries what the walk tests (visibility and
+ * words), some 45 memories a page, and the same walk read 65 pages. It is a bank's own rather than
+ * one index for all: carried by every memory, it cost sync retain 7 to 14 % (batches of 100, in
+ * banks below the rule), where a large bank's writes already extend its HNSW graph.
  */
-export type BankIndexKind = 'hnsw' | 'full-text';
+export type BankIndexKind = 'hnsw' | 'full-text' | 'keyword-walk';
 
 /** Everything that differs between the kinds, in one place. */
 export const BANK_INDEX_KINDS: Readonly<
@@ -45,6 +56,15 @@ export const BANK_INDEX_KINDS: Readonly<
     maxShare: 1,
   },
   'full-text': { label: 'full-text', prefix: () => 'memory_units_search_bank_', method: () => 'gin (search_vector)', maxShare: 0.5 },
+  // The keyword arm's walk reads `mentioned_at DESC, id` as `memory_units_mentioned` orders it,
+  // and what it tests of each memory: `visibleMemories` (its state, type, tags and, for an
+  // observation under a tag filter, its sources) and the words.
+  'keyword-walk': {
+    label: 'keyword walk',
+    prefix: () => 'memory_units_mentioned_bank_',
+    method: () => 'btree (mentioned_at DESC, id) INCLUDE (state, fact_type, tags, source_memory_ids, search_vector)',
+    maxShare: 1,
+  },
 };
 const KINDS = Object.keys(BANK_INDEX_KINDS) as BankIndexKind[];
 
@@ -120,9 +140,9 @@ export async function bankIndexChanges(sql: Sql, rule: BankIndexRule): Promise<B
            OR (e.index_name IS NOT NULL AND (b.bank_id IS NULL OR b.memories < $3 / 2 OR NOT e.valid))
      ) AS changes
      -- What frees the server first, then the largest banks, whose exact scans cost most; a bank's
-     -- HNSW graph before its full-text index, which the shared one serves meanwhile.
+     -- HNSW graph before its other indexes, whose work the shared ones do meanwhile.
      ORDER BY CASE action WHEN 'drop' THEN 0 WHEN 'rebuild' THEN 1 ELSE 2 END, memories DESC, bank_id,
-              CASE kind WHEN 'hnsw' THEN 0 ELSE 1 END`,
+              array_position($1::text[], kind)`,
     [
       KINDS,
       KINDS.map((kind) => BANK_INDEX_KINDS[kind].prefix(rule.dimension)),

@@ -76,8 +76,9 @@ export function sharedIndexPolicy(options: ResolvedMemoryOptions, dataSource: Da
  * (`WHERE bank_id = '…'`) is walked without a filter; the semantic arm needs no change, as the
  * planner takes the index whose predicate the bound bank id proves, and scans a bank exactly
  * until its index is built. A large bank that is not most of the database gets a full-text (GIN)
- * index of its own the same way, so that its keyword search reads its own postings alone
- * (`BankIndexKind`); the shared full-text index stays, for the banks in between.
+ * index of its own the same way, so that its keyword search reads its own postings alone; the
+ * shared full-text index stays, for the banks in between. Every large bank also gets an index
+ * the keyword arm walks its newest memories on without reading the table (`BankIndexKind`).
  *
  * One instance of a fleet maintains them at a time (a session advisory lock), on one pooled
  * connection, with `CREATE INDEX CONCURRENTLY`, so retains go on while a bank's index is built.

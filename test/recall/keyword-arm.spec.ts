@@ -1,9 +1,11 @@
-import { type KeywordSearch, keywordArm } from '../../src/recall/arms/keyword-arm.js';
+import { type KeywordSearch, keywordArm, keywordArmQuery } from '../../src/recall/arms/keyword-arm.js';
 import type { RecallScope } from '../../src/recall/arms/visible-memories.js';
 import { FACT_TYPES } from '../../src/recall/recall.types.js';
+import { createBankIndex } from '../../src/storage/bank-vector-indexes.queries.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
+import { planNodes } from '../helpers/query-plan.js';
 
 const scope = (bankId: string, tags: string[] = []): RecallScope => ({ bankId, types: FACT_TYPES, tags, tagsMatch: 'any' });
 
@@ -42,19 +44,25 @@ describe.each([
     await database.transaction(async (sql) => {
       await sql.query(`INSERT INTO banks (id, name) VALUES ('small', 'small'), ('crowd', 'crowd')`);
       // The same sentences in both banks, the crowd's fifty times over: its matches fill the
-      // full-text index's posting lists, and must never come back from the small bank.
+      // full-text index's posting lists, and must never come back from the small bank. Each row
+      // carries about the kilobyte and a half an embedding of 384 dimensions would (as metadata
+      // that does not compress, so it stays in the row): the planner weighs a walk by the table's
+      // pages it reads, and without it a page held fifty memories instead of four.
       await sql.query(
-        `INSERT INTO memory_units (bank_id, text, mentioned_at, tags)
+        `INSERT INTO memory_units (bank_id, text, mentioned_at, tags, metadata)
          SELECT bank, ($1::text[])[i % 4 + 1] || ' left the ' || ($2::text[])[i % 5 + 1] || ' at the '
                       || ($3::text[])[i % 4 + 1] || ' ' || ($4::text[])[(i / 3) % 4 + 1] || ' (' || i || ').',
                 '2025-01-01T00:00:00Z'::timestamptz + i * interval '1 hour',
-                CASE WHEN i % 7 = 0 THEN ARRAY['private'] ELSE ARRAY[]::text[] END
+                CASE WHEN i % 7 = 0 THEN ARRAY['private'] ELSE ARRAY[]::text[] END,
+                jsonb_build_object('embedding-sized', (SELECT string_agg(md5(bank || i || '.' || j), '') FROM generate_series(1, 45) AS j))
            FROM (VALUES ('small', 200), ('crowd', 10000)) AS banks(bank, size),
                 generate_series(1, size) AS i`,
         [PEOPLE, THINGS, PLACES, WHEN],
       );
-      await sql.query(`ANALYZE memory_units`);
     });
+    // Outside a transaction, as (auto)vacuum runs: it marks the pages all-visible, without which
+    // no walk can skip the table.
+    await database.query(`VACUUM ANALYZE memory_units`);
   });
 
   afterAll(async () => {
@@ -76,6 +84,31 @@ describe.each([
         }
       }
     });
+  });
+
+  // "kettle" is in a fifth of the crowd's memories: the second tier walks the newest and stops at
+  // fifty. Along the index every bank shares it reads each memory it tests from the table; along
+  // the bank's own walk index (a large bank's, src/storage/bank-vector-indexes.queries.ts) it
+  // tests the index entries alone.
+  it.each([
+    ['without tags', []],
+    ['with tags', ['private']],
+  ])("walks the newest memories for one-word matches on the bank's own index alone, %s", async (_what, tags) => {
+    const walkedOn = async () => {
+      const nodes = await database.withConnection((sql) => planNodes(sql, keywordArmQuery(scope('crowd', tags), QUESTIONS[3], 50)!));
+      return nodes
+        .filter((node) => node['Index Name']?.startsWith('memory_units_mentioned'))
+        .map((node) => `${node['Node Type']} ${node['Index Name']}`);
+    };
+    expect(await walkedOn()).toEqual(['Index Scan memory_units_mentioned']);
+    // Built as the maintenance round builds it, outside a transaction (PostgreSQL does not plan
+    // with an index its own transaction built over rows that transaction may not see).
+    const own = await database.withConnection((sql) => createBankIndex(sql, 384, 'crowd', { concurrently: false, kind: 'keyword-walk' }));
+    try {
+      expect(await walkedOn()).toEqual([`Index Only Scan ${own}`]);
+    } finally {
+      await database.query(`DROP INDEX ${own}`);
+    }
   });
 
   it('fills every place from a bank that has the matches, through either search', async () => {

@@ -9,6 +9,7 @@ import { semanticArm, semanticArmQuery } from '../../src/recall/arms/semantic-ar
 import type { RecallScope } from '../../src/recall/arms/visible-memories.js';
 import { FACT_TYPES } from '../../src/recall/recall.types.js';
 import {
+  BANK_INDEX_KINDS,
   type BankIndexKind,
   bankIndexChanges,
   hnswBuildBytes,
@@ -29,7 +30,7 @@ import { seededRandom } from '../helpers/seeded-random.js';
 const DIMENSION = 8;
 const scope = (bankId: string): RecallScope => ({ bankId, types: FACT_TYPES, tags: [], tagsMatch: 'any' });
 
-/** The banks' own HNSW (or full-text) indexes of `memory_units`, with the predicate each was built with. */
+/** The banks' own indexes of one kind on `memory_units`, with the predicate each was built with. */
 async function bankIndexes(
   database: MemoryDatabase,
   kind: BankIndexKind = 'hnsw',
@@ -39,7 +40,7 @@ async function bankIndexes(
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
       WHERE i.indrelid = 'memory_units'::regclass AND i.indpred IS NOT NULL AND c.relname LIKE $1
       ORDER BY predicate`,
-    [kind === 'hnsw' ? '%hnsw%' : 'memory_units_search_bank_%'],
+    [`${BANK_INDEX_KINDS[kind].prefix(DIMENSION)}%`],
   );
 }
 
@@ -117,8 +118,10 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
     // holds 2000 of the 3700 memories, and the shared index would be mostly its own postings.
     expect(first.created.map(({ bankId, kind, memories }) => ({ bankId, kind, memories }))).toEqual([
       { bankId: 'large-a', kind: 'hnsw', memories: 2000 },
+      { bankId: 'large-a', kind: 'keyword-walk', memories: 2000 },
       { bankId: 'large-b', kind: 'hnsw', memories: 1500 },
       { bankId: 'large-b', kind: 'full-text', memories: 1500 },
+      { bankId: 'large-b', kind: 'keyword-walk', memories: 1500 },
     ]);
     expect(first.dropped).toEqual([]);
     const built = await bankIndexes(database);
@@ -127,17 +130,26 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
       { valid: true, predicate: "(bank_id = 'large-b'::text)" },
     ]);
     const fullText = await bankIndexes(database, 'full-text');
-    expect(fullText).toEqual([{ name: first.created[2].indexName, valid: true, predicate: "(bank_id = 'large-b'::text)" }]);
+    expect(fullText).toEqual([{ name: first.created[3].indexName, valid: true, predicate: "(bank_id = 'large-b'::text)" }]);
+    const walks = await bankIndexes(database, 'keyword-walk');
+    expect(walks).toEqual([
+      { name: first.created[1].indexName, valid: true, predicate: "(bank_id = 'large-a'::text)" },
+      { name: first.created[4].indexName, valid: true, predicate: "(bank_id = 'large-b'::text)" },
+    ]);
     expect(booted.logs.lines).toContain(
       `Built HNSW index ${first.created[0].indexName} for bank large-a (2000 memories) in ${first.created[0].durationMs}ms`,
     );
     expect(booted.logs.lines).toContain(
-      `Built full-text index ${first.created[2].indexName} for bank large-b (1500 memories) in ${first.created[2].durationMs}ms`,
+      `Built full-text index ${first.created[3].indexName} for bank large-b (1500 memories) in ${first.created[3].durationMs}ms`,
+    );
+    expect(booted.logs.lines).toContain(
+      `Built keyword walk index ${first.created[1].indexName} for bank large-a (2000 memories) in ${first.created[1].durationMs}ms`,
     );
 
     expect(await indexes.maintain()).toEqual({ created: [], dropped: [], failed: [] });
     expect(await bankIndexes(database)).toEqual(built);
     expect(await bankIndexes(database, 'full-text')).toEqual(fullText);
+    expect(await bankIndexes(database, 'keyword-walk')).toEqual(walks);
   });
 
   it("searches a large bank's words in its own full-text index, with the keyword arm's statement unchanged", async () => {
@@ -193,6 +205,7 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
     expect(lower.map(({ bankId, kind, action }) => ({ bankId, kind, action }))).toEqual([
       { bankId: 'small', kind: 'hnsw', action: 'create' },
       { bankId: 'small', kind: 'full-text', action: 'create' },
+      { bankId: 'small', kind: 'keyword-walk', action: 'create' },
     ]);
   });
 
@@ -210,6 +223,7 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
   it("drops a deleted bank's indexes, and keeps the others", async () => {
     const before = await bankIndexes(database);
     const [fullText] = await bankIndexes(database, 'full-text');
+    const [walk] = (await bankIndexes(database, 'keyword-walk')).filter((index) => index.predicate.includes('large-b'));
     await app.get(BanksService).delete('large-b');
 
     const report = await indexes.maintain();
@@ -217,10 +231,12 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
     expect(report.dropped).toEqual([
       { bankId: null, kind: 'hnsw', indexName: gone.name, reason: 'bank-gone-or-shrunk' },
       { bankId: null, kind: 'full-text', indexName: fullText.name, reason: 'bank-gone-or-shrunk' },
+      { bankId: null, kind: 'keyword-walk', indexName: walk.name, reason: 'bank-gone-or-shrunk' },
     ]);
     expect(report.created).toEqual([]);
     expect(await bankIndexes(database)).toEqual(before.filter((index) => index.name !== gone.name));
     expect(await bankIndexes(database, 'full-text')).toEqual([]);
+    expect((await bankIndexes(database, 'keyword-walk')).map((index) => index.predicate)).toEqual(["(bank_id = 'large-a'::text)"]);
     expect(booted.logs.lines).toContain(`Dropped HNSW index ${gone.name}: its bank is gone`);
     expect(booted.logs.lines).toContain(`Dropped full-text index ${fullText.name}: its bank is gone`);
   });
@@ -260,7 +276,11 @@ describe('no shared HNSW index where banks get their own', () => {
         `CREATE INDEX memory_units_embedding_hnsw_${DIMENSION} ON memory_units USING hnsw ((embedding::vector(${DIMENSION})) vector_cosine_ops)`,
       );
       const report = await indexes.maintain();
-      expect(report.created.map(({ bankId }) => bankId)).toEqual(['large']);
+      // The bank is the whole database: no full-text index of its own, the shared one is its own.
+      expect(report.created.map(({ bankId, kind }) => ({ bankId, kind }))).toEqual([
+        { bankId: 'large', kind: 'hnsw' },
+        { bankId: 'large', kind: 'keyword-walk' },
+      ]);
       expect(report.dropped).toEqual([
         { bankId: null, kind: 'hnsw', indexName: `memory_units_embedding_hnsw_${DIMENSION}`, reason: 'shared-index-unused' },
       ]);

@@ -60,7 +60,8 @@ export type KeywordSearch = 'index' | 'bank-rows';
  * only for the places left, memories sharing one word, most recent first, which is how one-word
  * matches mostly tie anyway (each is one cover of one word). The second tier walks the bank's
  * mention-time index until it has enough, or, for rare words, reads their few matches; the
- * planner picks by the words' frequency.
+ * planner picks by the words' frequency. The index carries each memory's words and visibility
+ * (migration 1766400000000), so the walk tests memories without reading the table's pages.
  */
 export async function keywordArm(
   sql: Sql,
@@ -70,9 +71,26 @@ export async function keywordArm(
   nameWords: ReadonlySet<string> = new Set(),
   search: KeywordSearch = 'index',
 ): Promise<ArmCandidate[]> {
+  const statement = keywordArmQuery(scope, query, limit, nameWords, search);
+  if (!statement) return [];
+  const rows = await sql.query<{ id: string; rank: number }>(statement.text, statement.values);
+  return rows.map((row) => ({ id: row.id, score: Number(row.rank) }));
+}
+
+/**
+ * The arm's statement, exported so that a test can explain what recall runs; `null` when the
+ * question leaves no words to match or no place to fill.
+ */
+export function keywordArmQuery(
+  scope: RecallScope,
+  query: string,
+  limit: number,
+  nameWords: ReadonlySet<string> = new Set(),
+  search: KeywordSearch = 'index',
+): { text: string; values: unknown[] } | null {
   const withoutNames = keywordQueryText(query, nameWords);
   const text = withoutNames === '' ? keywordQueryText(query) : withoutNames;
-  if (text === '' || limit <= 0) return [];
+  if (text === '' || limit <= 0) return null;
   const params = new SqlParams();
   const words = params.add(text);
   const anyWord = `websearch_to_tsquery('english', ${words})`;
@@ -134,12 +152,11 @@ export async function keywordArm(
         LIMIT greatest(0, ${take} - (SELECT count(*) FROM several))
      )`;
   // Both tiers, then one order over what they found.
-  const rows = await sql.query<{ id: string; rank: number }>(
-    `${tiers}
+  return {
+    text: `${tiers}
      SELECT id, rank FROM (SELECT * FROM several UNION ALL SELECT * FROM one) AS tiers
       ORDER BY rank DESC, mentioned_at DESC, id
       LIMIT ${take}`,
-    params.values,
-  );
-  return rows.map((row) => ({ id: row.id, score: Number(row.rank) }));
+    values: params.values,
+  };
 }

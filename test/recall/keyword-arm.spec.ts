@@ -101,8 +101,7 @@ describe.each([
         .map((node) => `${node['Node Type']} ${node['Index Name']}`);
     };
     expect(await walkedOn()).toEqual(['Index Scan memory_units_mentioned']);
-    // Built as the maintenance round builds it, outside a transaction (PostgreSQL does not plan
-    // with an index its own transaction built over rows that transaction may not see).
+    // Built with the maintenance round's own statement, outside a transaction as the round builds it.
     const own = await database.withConnection((sql) => createBankIndex(sql, 384, 'crowd', { concurrently: false, kind: 'keyword-walk' }));
     try {
       expect(await walkedOn()).toEqual([`Index Only Scan ${own}`]);

@@ -1,6 +1,8 @@
 import { namedEntities, namedEntitiesQuery } from '../../src/recall/arms/entity-arm.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
-import { MemoryDatabase } from '../../src/storage/memory-database.js';
+import type { QueryRunner } from 'typeorm';
+import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
+import { EntityNameWordsIndex1766400000000 } from '../../src/storage/migrations/1766400000000-entity-name-words-index.js';
 import { planNodes } from '../helpers/query-plan.js';
 
 /** Enough people that reading them all is the plan to avoid, and the planner knows it. */
@@ -51,6 +53,28 @@ describe('namedEntities (PGlite)', () => {
     const nodes = await planNodes(database, namedEntitiesQuery('people', 'What did Haltor Gorroro book at the bakery?'));
     expect(nodes.some((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'entities')).toBe(false);
     const indexes = new Set(nodes.map((node) => node['Index Name']).filter(Boolean));
-    expect(indexes).toEqual(new Set(['entities_name_words', 'entities_first_name_word']));
+    expect(indexes).toEqual(new Set(['entities_first_name_word']));
+  });
+
+  it('keeps no index on whole names, which only the lookup by n-grams read, and down() puts it back', async () => {
+    const nameIndexes = async (sql: Sql) =>
+      (
+        await sql.query<{ name: string }>(
+          `SELECT indexname AS name FROM pg_indexes WHERE tablename = 'entities' AND indexname LIKE '%name_word%' ORDER BY 1`,
+        )
+      ).map((row) => row.name);
+    const rolledBack = new Error('rolled back');
+    await expect(
+      database.transaction(async (sql) => {
+        expect(await nameIndexes(sql)).toEqual(['entities_first_name_word']);
+        const migration = new EntityNameWordsIndex1766400000000();
+        const runner = { query: (text: string) => sql.query(text) } as QueryRunner;
+        await migration.down(runner);
+        expect(await nameIndexes(sql)).toEqual(['entities_first_name_word', 'entities_name_words']);
+        await migration.up(runner);
+        expect(await nameIndexes(sql)).toEqual(['entities_first_name_word']);
+        throw rolledBack;
+      }),
+    ).rejects.toBe(rolledBack);
   });
 });

@@ -65,8 +65,12 @@ export interface NamedEntity {
 /** The statement of `namedEntities`, exported so that the index test explains what recall runs. */
 export function namedEntitiesQuery(bankId: string, query: string): { text: string; values: unknown[] } {
   // A name is in the query when its words are a run of the query's words: one of its n-grams.
-  // Comparing equal values (rather than `position()` in the query) lets both lookups use the
-  // expression indexes of migration 1764900000000 instead of reading every entity of the bank.
+  // Either way a name is found, in full or by its first word, that first word is one of the
+  // query's words, so one lookup of the names' first words (migration 1764900000000, an
+  // expression index: compared by equality, not `position()` in the query) finds every candidate
+  // without reading every entity of the bank, and the n-grams only sort them. Looking the n-grams
+  // up as well cost some 80 more index probes a question for the same entities (0.82 against
+  // 0.66 ms p50 in the largest bank of a 1M-memory database, 200 questions, all 200 alike).
   const queryWords = `string_to_array(${words('$2::text')}, ' ')`;
   const ngrams = `ARRAY(SELECT array_to_string(q.w[i:j], ' ')
                           FROM (SELECT ${queryWords} AS w) AS q,
@@ -77,9 +81,9 @@ export function namedEntitiesQuery(bankId: string, query: string): { text: strin
             ${words('e.canonical_name')} = ANY(${ngrams}) AS in_full
        FROM entities e
       WHERE e.bank_id = $1
+        AND ${firstWord('e.canonical_name')} = ANY(${queryWords})
         AND (${words('e.canonical_name')} = ANY(${ngrams})
-             OR (${firstWord('e.canonical_name')} = ANY(${queryWords})
-                 AND position(' ' IN btrim(e.canonical_name)) > 0
+             OR (position(' ' IN btrim(e.canonical_name)) > 0
                  AND length(${firstWord('e.canonical_name')}) >= 3
                  AND ${firstWord('e.canonical_name')} <> ALL($3::text[])))`;
   return { text, values: [bankId, query, TITLES] };

@@ -1,6 +1,6 @@
+import type { QueryRunner } from 'typeorm';
 import { namedEntities, namedEntitiesQuery } from '../../src/recall/arms/entity-arm.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
-import type { QueryRunner } from 'typeorm';
 import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
 import { EntityNameWordsIndex1766400000000 } from '../../src/storage/migrations/1766400000000-entity-name-words-index.js';
 import { planNodes } from '../helpers/query-plan.js';

@@ -9,8 +9,9 @@ import { RecallScope, visibleMemories } from './visible-memories.js';
  * Both sides reduced to space-separated runs of letters and digits, so that names match whole
  * words only ("ann" is not found in "annual") and multi-word names as a phrase, whatever
  * punctuation either side uses ("o'brien", "Ann's"). The same SQL expression normalises both
- * sides, so they cannot disagree about what a letter is; migration 1764900000000 indexes it (and
- * `firstWord`) as spelled here.
+ * sides, so they cannot disagree about what a letter is; migration 1764900000000 indexes
+ * `firstWord` of it as spelled here (its index of the whole words, which only an earlier lookup
+ * read, was dropped by migration 1766400000000).
  */
 const words = (expression: string) => `btrim(regexp_replace(lower(${expression}), '[^[:alnum:]]+', ' ', 'g'))`;
 

@@ -10,8 +10,8 @@ const WORDS = `btrim(regexp_replace(lower(canonical_name), '[^[:alnum:]]+', ' ',
  * imports write costs one index entry less.
  *
  * An instance of an earlier version still running while a newer one migrates (a rolling upgrade)
- * also looks the names' words up, which without this index reads the bank's entities through its
- * other branch's index and filters them: slower until it is replaced, never wrong.
+ * also looks the names' words up, and without this index its statement reads the bank's entities
+ * and filters them: slower until it is replaced, never wrong.
  */
 export class EntityNameWordsIndex1766400000000 implements MigrationInterface {
   name = 'EntityNameWordsIndex1766400000000';

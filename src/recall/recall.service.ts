@@ -75,6 +75,7 @@ interface RankedCandidate {
 interface FoundCandidates {
   arms: RankedArm[];
   armTraces: RecallArmTrace[];
+  armsMs: number;
   rows: Map<string, MemoryRow>;
   successors: Map<string, string>;
   observations: Map<string, EntityObservation[]>;
@@ -140,6 +141,7 @@ export class RecallService {
           temporalRange: plan.temporalRange,
           embeddingMs,
           arms: found.armTraces,
+          armsMs: found.armsMs,
           fusion: {
             method: 'rrf',
             k: this.settings.rrfK,
@@ -276,35 +278,53 @@ export class RecallService {
   private async runArms(sql: Sql, plan: RecallPlan, queryVector: number[]): Promise<FoundCandidates> {
     const { scope, candidatesPerArm: limit } = plan;
     if (plan.bankMustExist && !(await findBank(sql, scope.bankId))) throw bankNotFound(scope.bankId);
-    // Two arms need the people the question names: the entity arm searches their memories, the
-    // keyword arm leaves their names out of its words. The lookup is the entity arm's first step
-    // (it ran inside that arm until the keyword arm needed the names too), so the entity arm's
-    // trace counts its time.
-    const lookupStartedAt = performance.now();
-    const named = await namedEntities(sql, scope.bankId, plan.query);
-    const namesLookupMs = performance.now() - lookupStartedAt;
     const held = await this.memoriesHeld(sql, scope.bankId);
     const semanticSearch = this.semanticSearch(held);
     const keywordSearch = this.keywordSearch(held);
-    const searches: Array<[RankedArm['name'], () => Promise<RankedArm['candidates']>, RecallArmTrace['search']?]> = [
-      ['semantic', () => semanticArm(sql, this.vectors, scope, queryVector, limit, semanticSearch), semanticSearch],
-      ['keyword', () => keywordArm(sql, scope, plan.query, limit, nameWords(named), keywordSearch), keywordSearch],
-      ['entity', () => entityArm(sql, scope, plan.query, named, limit)],
-      ['temporal', () => temporalArm(sql, scope, plan.temporalRange, limit)],
-    ];
-    const arms: RankedArm[] = [];
-    const armTraces: RecallArmTrace[] = [];
-    for (const [name, search, how] of searches) {
-      const startedAt = performance.now() - (name === 'entity' ? namesLookupMs : 0);
-      const candidates = await search();
-      arms.push({ name, candidates });
-      armTraces.push({
-        name,
-        ...(how && { search: how }),
-        durationMs: elapsedSince(startedAt),
-        candidates: candidates.map(({ id, score }, index) => ({ id, rank: index + 1, score })),
-      });
-    }
+    // Two arms need the people the question names: the entity arm searches their memories, the
+    // keyword arm leaves their names out of its words. The lookup is the entity arm's first step
+    // (it ran inside that arm until the keyword arm needed the names too), so the entity arm's
+    // trace counts its time; the keyword arm waits for it only if the semantic arm, before it on
+    // the other connection, finished first.
+    const armsStartedAt = performance.now();
+    const naming = namedEntities(sql, scope.bankId, plan.query);
+    type ArmSearch = [RankedArm['name'], (sql: Sql) => Promise<RankedArm['candidates']>, RecallArmTrace['search']?];
+    const searchInTurn = async (on: Sql, searches: ArmSearch[]) => {
+      const done: Array<{ arm: RankedArm; trace: RecallArmTrace }> = [];
+      for (const [name, search, how] of searches) {
+        const startedAt = name === 'entity' ? armsStartedAt : performance.now();
+        const candidates = await search(on);
+        done.push({
+          arm: { name, candidates },
+          trace: {
+            name,
+            ...(how && { search: how }),
+            durationMs: elapsedSince(startedAt),
+            candidates: candidates.map(({ id, score }, index) => ({ id, rank: index + 1, score })),
+          },
+        });
+      }
+      return done;
+    };
+    // Two halves of about equal time in a large bank (the semantic and keyword arms against the
+    // entity and temporal ones), on two connections when the pool has one to spare.
+    const [people, words] = await this.database.alongside(
+      sql,
+      (on) =>
+        searchInTurn(on, [
+          ['entity', async (on) => entityArm(on, scope, plan.query, await naming, limit)],
+          ['temporal', (on) => temporalArm(on, scope, plan.temporalRange, limit)],
+        ]),
+      (on) =>
+        searchInTurn(on, [
+          ['semantic', (on) => semanticArm(on, this.vectors, scope, queryVector, limit, semanticSearch), semanticSearch],
+          ['keyword', async (on) => keywordArm(on, scope, plan.query, limit, nameWords(await naming), keywordSearch), keywordSearch],
+        ]),
+    );
+    const searched = [...words, ...people];
+    const arms = searched.map(({ arm }) => arm);
+    const armTraces = searched.map(({ trace }) => trace);
+    const armsMs = performance.now() - armsStartedAt;
     const ids = [...new Set(arms.flatMap((arm) => arm.candidates.map((candidate) => candidate.id)))];
     // Every candidate's row comes with its entities: recency compares them (src/recall/recency.ts)
     // and the results name them.
@@ -313,7 +333,7 @@ export class RecallService {
     const successors = plan.aboutThePresent
       ? await this.currentSuccessors(sql, scope, { rows, observations }, perEntity)
       : new Map<string, string>();
-    return { arms, armTraces, rows, successors, observations };
+    return { arms, armTraces, armsMs, rows, successors, observations };
   }
 
   /**

@@ -119,6 +119,11 @@ export interface RecallTrace {
   temporalRange: { start: Date; end: Date; expressions: string[] } | null;
   embeddingMs: number;
   arms: RecallArmTrace[];
+  /**
+   * From the names lookup to the end of the last arm: less than the arms' `durationMs` added up
+   * when they ran on two connections at once.
+   */
+  armsMs: number;
   fusion: {
     method: 'rrf';
     k: number;

@@ -115,6 +115,8 @@ interface PgPoolLike {
   totalCount: number;
   idleCount: number;
   waitingCount: number;
+  /** pg-pool's; the PGlite adapter's one session has none, and is never spared. */
+  options?: { max?: number };
 }
 
 /**
@@ -149,14 +151,56 @@ export class MemoryDatabase {
   }
 
   poolStats(): PoolStats | null {
-    const pool = (this.dataSource.driver as unknown as { master?: PgPoolLike }).master;
-    if (!pool || typeof pool.totalCount !== 'number') return null;
+    const pool = this.pool();
+    if (!pool) return null;
     return {
       total: pool.totalCount,
       idle: pool.idleCount,
       inUse: pool.totalCount - pool.idleCount,
       waiting: pool.waitingCount,
     };
+  }
+
+  /**
+   * `work` on `sql`, the scope's connection, and `beside` at the same time on a second one, when
+   * the pool can spare it; otherwise `beside` after `work`, on `sql` (docs/ARCHITECTURE.md, "A
+   * second connection for a lone recall"). For reads that need no common snapshot: inside a
+   * transaction both run on its connection, one after the other.
+   */
+  async alongside<A, B>(sql: Sql, work: (sql: Sql) => Promise<A>, beside: (sql: Sql) => Promise<B>): Promise<[A, B]> {
+    const held = heldConnection.getStore();
+    if (!held) throw new Error('alongside() runs inside withConnection()');
+    if (held.queryRunner.isTransactionActive || !this.canSpareConnection()) {
+      const first = await work(sql);
+      return [first, await beside(sql)];
+    }
+    // The second checkout is queued in this same synchronous run as the check above, so no other
+    // caller can take the connection it counted on; and both are awaited before the scope ends, so
+    // neither connection is released under a running statement.
+    const [second, first] = await Promise.allSettled([this.checkOut(beside), work(sql)]);
+    if (first.status === 'rejected') throw first.reason;
+    if (second.status === 'rejected') throw second.reason;
+    return [first.value, second.value];
+  }
+
+  /**
+   * A caller that holds a connection may take a second only while the pool is mostly idle: nobody
+   * is waiting, and with the second taken at least half of `max` is still free. So a lone request
+   * uses what would sit idle, a busy pool (8 recalls on a pool of 10) runs every scope on one
+   * connection as before, and no caller ever waits for a second connection while it holds its
+   * first, which on a small pool is how two callers starve each other.
+   */
+  private canSpareConnection(): boolean {
+    const pool = this.pool();
+    const max = pool?.options?.max;
+    if (!pool || isPgliteDataSource(this.dataSource) || typeof max !== 'number') return false;
+    const inUse = pool.totalCount - pool.idleCount;
+    return pool.waitingCount === 0 && (inUse + 1) * 2 <= max;
+  }
+
+  private pool(): PgPoolLike | null {
+    const pool = (this.dataSource.driver as unknown as { master?: PgPoolLike }).master;
+    return pool && typeof pool.totalCount === 'number' ? pool : null;
   }
 
   addCommitParticipant(participant: CommitParticipant): void {

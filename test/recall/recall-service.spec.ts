@@ -397,7 +397,7 @@ describe.each([
     expect((await recall({ query: 'Orla Venn bees', includeEntities: null })).entities).toBeNull();
   });
 
-  it('checks out one connection, once, reranker or not, and reads the observations in it', async () => {
+  it('opens one connection scope, once, reranker or not, and reads the observations in it', async () => {
     let scopes = 0;
     const counting = Object.create(database) as MemoryDatabase;
     counting.withConnection = ((read) => {

@@ -1,0 +1,188 @@
+import { DataSourceRegistry, DEFAULT_DATA_SOURCE_SETTINGS } from '../../src/storage/data-source-registry.js';
+import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
+import { eventually } from '../helpers/eventually.js';
+import { LogCapture } from '../helpers/log-capture.js';
+import { createTestDatabase, dropTestDatabase, openSessions } from '../helpers/postgres.js';
+
+/** A promise and its resolver, so that one scope can wait for a step of another. */
+function signal(): { promise: Promise<void>; fire: () => void } {
+  let fire!: () => void;
+  const promise = new Promise<void>((resolve) => (fire = resolve));
+  return { promise, fire };
+}
+
+const backendPid = async (sql: Sql) => (await sql.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0].pid;
+
+describe('MemoryDatabase.alongside (PostgreSQL)', () => {
+  let testDatabase: { name: string; url: string };
+  const registries: DataSourceRegistry[] = [];
+
+  /** A bare pool of `poolSize` on the test database: no module, so nothing else takes a connection. */
+  const poolOf = async (poolSize: number): Promise<MemoryDatabase> => {
+    const registry = new DataSourceRegistry({ ...DEFAULT_DATA_SOURCE_SETTINGS, poolSize }, async () => undefined);
+    registries.push(registry);
+    return new MemoryDatabase(await registry.acquire(testDatabase.url));
+  };
+
+  beforeAll(async () => {
+    new LogCapture().install();
+    testDatabase = await createTestDatabase('alongside');
+  });
+
+  afterAll(async () => {
+    for (const registry of registries) await registry.closeAll();
+    await dropTestDatabase(testDatabase.name);
+  });
+
+  it('runs the second half on another connection of a mostly idle pool, while the first still holds its own', async () => {
+    const database = await poolOf(4);
+    const firstStarted = signal();
+    const [first, second] = await database.withConnection((sql) =>
+      database.alongside(
+        sql,
+        async (sql) => {
+          firstStarted.fire();
+          return backendPid(sql);
+        },
+        async (sql) => {
+          await firstStarted.promise;
+          return { pid: await backendPid(sql), inUse: database.poolStats()!.inUse };
+        },
+      ),
+    );
+    expect(second.pid).not.toBe(first);
+    expect(second.inUse).toBe(2);
+    expect(database.poolStats()!.inUse).toBe(0);
+  });
+
+  it('runs the halves one after the other on the scope’s connection when the pool cannot spare half of itself', async () => {
+    const database = await poolOf(2);
+    const steps: string[] = [];
+    const [first, second] = await database.withConnection((sql) =>
+      database.alongside(
+        sql,
+        async (sql) => {
+          const pid = await backendPid(sql);
+          steps.push('first done');
+          return pid;
+        },
+        async (sql) => {
+          steps.push('second started');
+          return backendPid(sql);
+        },
+      ),
+    );
+    expect(second).toBe(first);
+    expect(steps).toEqual(['first done', 'second started']);
+  });
+
+  it('takes no second connection while other scopes hold the pool', async () => {
+    const database = await poolOf(4);
+    const release = signal();
+    const holders = [1, 2].map(() => database.withConnection(() => release.promise));
+    await eventually(
+      () => database.poolStats()!.inUse,
+      (inUse) => inUse === 2,
+    );
+    const [first, second] = await database.withConnection((sql) => database.alongside(sql, backendPid, backendPid));
+    release.fire();
+    await Promise.all(holders);
+    expect(second).toBe(first);
+  });
+
+  it('keeps both halves on the transaction’s connection inside a transaction', async () => {
+    const database = await poolOf(4);
+    const [first, second] = await database.transaction((sql) => database.alongside(sql, backendPid, backendPid));
+    expect(second).toBe(first);
+  });
+
+  it('rejects with the failing half’s error only once the other half has finished, and releases both connections', async () => {
+    const database = await poolOf(4);
+    let firstFinished = false;
+    const firstMayFinish = signal();
+    const outcome = database.withConnection((sql) =>
+      database.alongside(
+        sql,
+        async (sql) => {
+          await firstMayFinish.promise;
+          await backendPid(sql);
+          firstFinished = true;
+        },
+        async (sql) => {
+          await sql.query('SELECT 1');
+          firstMayFinish.fire();
+          throw new Error('the second half failed');
+        },
+      ),
+    );
+    await expect(outcome).rejects.toThrow('the second half failed');
+    expect(firstFinished).toBe(true);
+    expect(database.poolStats()).toMatchObject({ inUse: 0, waiting: 0 });
+  });
+
+  it('finishes every caller when many share a small pool (no caller waits for a second connection while holding one)', async () => {
+    const database = await poolOf(4);
+    const callers = 16;
+    const allStarted = signal();
+    let started = 0;
+    const results = await Promise.all(
+      Array.from({ length: callers }, (_, index) =>
+        database.withConnection(async (sql) => {
+          started += 1;
+          if (started === 4) allStarted.fire();
+          // The first four hold the whole pool together, so every one of them decides with the
+          // pool full; the rest queue behind them.
+          if (index < 4) await allStarted.promise;
+          return database.alongside(
+            sql,
+            (sql) => sql.query<{ n: number }>('SELECT $1::int AS n', [index]),
+            (sql) => sql.query<{ n: number }>('SELECT $1::int + 1 AS n', [index]),
+          );
+        }),
+      ),
+    );
+    expect(results.map(([first, second]) => [first[0].n, second[0].n])).toEqual(
+      Array.from({ length: callers }, (_, index) => [index, index + 1]),
+    );
+    expect(database.poolStats()).toMatchObject({ inUse: 0, waiting: 0 });
+  });
+
+  it('leaves no session open once the pools are closed', async () => {
+    for (const registry of registries.splice(0)) await registry.closeAll();
+    await eventually(
+      () => openSessions(testDatabase.name),
+      (sessions) => sessions === 0,
+    );
+  });
+});
+
+describe('MemoryDatabase.alongside (PGlite)', () => {
+  let registry: DataSourceRegistry;
+
+  afterAll(async () => {
+    await registry?.closeAll();
+  });
+
+  it('runs both halves on the one session, one after the other', async () => {
+    new LogCapture().install();
+    registry = new DataSourceRegistry();
+    const database = new MemoryDatabase(await registry.acquire('pglite://memory/alongside'));
+    const steps: string[] = [];
+    const [first, second] = await database.withConnection((sql) =>
+      database.alongside(
+        sql,
+        async (sql) => {
+          const pid = await backendPid(sql);
+          steps.push('first done');
+          return pid;
+        },
+        async (sql) => {
+          steps.push('second started');
+          return backendPid(sql);
+        },
+      ),
+    );
+    expect(second).toBe(first);
+    expect(steps).toEqual(['first done', 'second started']);
+  });
+});

@@ -1,6 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { type DataSource, QueryFailedError, type QueryRunner, QueryRunnerAlreadyReleasedError } from 'typeorm';
+import { Logger } from '@nestjs/common';
+import { errorMessage } from '../lifecycle/shutdown-coordinator.js';
 import { MemoryErrorCode, MemoryException } from '../memory.exception.js';
 import { isPgliteDataSource } from './pglite/pglite-statistics.js';
 
@@ -111,6 +113,9 @@ export interface PoolStats {
   waiting: number;
 }
 
+/** How long no second connection is asked for after the server refused to open one. */
+const SPARE_REFUSED_PAUSE_MS = 60_000;
+
 interface PgPoolLike {
   totalCount: number;
   idleCount: number;
@@ -128,7 +133,10 @@ interface PgPoolLike {
  * on a pool of one (PGlite) a second acquisition would wait forever for the first.
  */
 export class MemoryDatabase {
+  private readonly logger = new Logger(MemoryDatabase.name);
   private longestWaitMs = 0;
+  /** Until when no second connection is asked for, after the server refused one. */
+  private spareRefusedUntil = 0;
   private readonly participants: CommitParticipant[] = [];
   private readonly onAcquired: (waitMs: number) => void;
   /** `null` where statements run unnamed: PGlite (one session, no planning to save), or told so. */
@@ -177,10 +185,26 @@ export class MemoryDatabase {
     // The second checkout is queued in this same synchronous run as the check above, so no other
     // caller can take the connection it counted on; and both are awaited before the scope ends, so
     // neither connection is released under a running statement.
-    const [second, first] = await Promise.allSettled([this.checkOut(beside), work(sql)]);
+    let besideStarted = false;
+    const [second, first] = await Promise.allSettled([
+      this.checkOut((spare) => {
+        besideStarted = true;
+        return beside(spare);
+      }),
+      work(sql),
+    ]);
     if (first.status === 'rejected') throw first.reason;
-    if (second.status === 'rejected') throw second.reason;
-    return [first.value, second.value];
+    if (second.status === 'fulfilled') return [first.value, second.value];
+    if (besideStarted) throw second.reason;
+    // The pool had room but the server refused it a new connection (its `max_connections`, a
+    // role's limit): the scope's own connection still serves, as it would have without a spare,
+    // and no spare is asked for a while, so that a full server is not asked again on every recall.
+    this.spareRefusedUntil = Date.now() + SPARE_REFUSED_PAUSE_MS;
+    this.logger.warn(
+      `A second connection could not be opened (${errorMessage(second.reason)}): both halves ran on one, ` +
+        `and none is asked for the next ${SPARE_REFUSED_PAUSE_MS / 1000} s`,
+    );
+    return [first.value, await beside(sql)];
   }
 
   /**
@@ -193,7 +217,7 @@ export class MemoryDatabase {
   private canSpareConnection(): boolean {
     const pool = this.pool();
     const max = pool?.options?.max;
-    if (!pool || isPgliteDataSource(this.dataSource) || typeof max !== 'number') return false;
+    if (!pool || isPgliteDataSource(this.dataSource) || typeof max !== 'number' || Date.now() < this.spareRefusedUntil) return false;
     const inUse = pool.totalCount - pool.idleCount;
     return pool.waitingCount === 0 && (inUse + 1) * 2 <= max;
   }

@@ -2,7 +2,7 @@ import { DataSourceRegistry, DEFAULT_DATA_SOURCE_SETTINGS } from '../../src/stor
 import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
 import { eventually } from '../helpers/eventually.js';
 import { LogCapture } from '../helpers/log-capture.js';
-import { createTestDatabase, dropTestDatabase, openSessions } from '../helpers/postgres.js';
+import { adminQuery, createTestDatabase, dropTestDatabase, openSessions } from '../helpers/postgres.js';
 
 /** A promise and its resolver, so that one scope can wait for a step of another. */
 function signal(): { promise: Promise<void>; fire: () => void } {
@@ -15,23 +15,27 @@ const backendPid = async (sql: Sql) => (await sql.query<{ pid: number }>('SELECT
 
 describe('MemoryDatabase.alongside (PostgreSQL)', () => {
   let testDatabase: { name: string; url: string };
+  let logs: LogCapture;
   const registries: DataSourceRegistry[] = [];
+  /** A role that may open one session at a time: the server's refusal, without filling the server. */
+  const limitedRole = `alongside_${Math.random().toString(36).slice(2, 10)}`;
 
   /** A bare pool of `poolSize` on the test database: no module, so nothing else takes a connection. */
-  const poolOf = async (poolSize: number): Promise<MemoryDatabase> => {
+  const poolOf = async (poolSize: number, url = testDatabase.url): Promise<MemoryDatabase> => {
     const registry = new DataSourceRegistry({ ...DEFAULT_DATA_SOURCE_SETTINGS, poolSize }, async () => undefined);
     registries.push(registry);
-    return new MemoryDatabase(await registry.acquire(testDatabase.url));
+    return new MemoryDatabase(await registry.acquire(url));
   };
 
   beforeAll(async () => {
-    new LogCapture().install();
+    logs = new LogCapture().install();
     testDatabase = await createTestDatabase('alongside');
   });
 
   afterAll(async () => {
     for (const registry of registries) await registry.closeAll();
     await dropTestDatabase(testDatabase.name);
+    await adminQuery(`DROP ROLE IF EXISTS ${limitedRole}`);
   });
 
   it('runs the second half on another connection of a mostly idle pool, while the first still holds its own', async () => {
@@ -144,6 +148,23 @@ describe('MemoryDatabase.alongside (PostgreSQL)', () => {
     expect(results.map(([first, second]) => [first[0].n, second[0].n])).toEqual(
       Array.from({ length: callers }, (_, index) => [index, index + 1]),
     );
+    expect(database.poolStats()).toMatchObject({ inUse: 0, waiting: 0 });
+  });
+
+  it('runs both halves on the scope’s connection when the server refuses a second, and asks for none for a while', async () => {
+    await adminQuery(`CREATE ROLE ${limitedRole} LOGIN PASSWORD 'limited' CONNECTION LIMIT 1`);
+    const url = new URL(testDatabase.url);
+    url.username = limitedRole;
+    url.password = 'limited';
+    const database = await poolOf(4, url.toString());
+    const refusals = () => logs.lines.filter((line) => line.startsWith('A second connection could not be opened'));
+    for (let call = 0; call < 2; call += 1) {
+      const [first, second] = await database.withConnection((sql) => database.alongside(sql, backendPid, backendPid));
+      expect(second).toBe(first);
+    }
+    // Asked once: the second call did not try the server again.
+    expect(refusals()).toHaveLength(1);
+    expect(refusals()[0]).toContain(`too many connections for role "${limitedRole}"`);
     expect(database.poolStats()).toMatchObject({ inUse: 0, waiting: 0 });
   });
 

@@ -293,8 +293,10 @@ function report(
           'takes seconds (so p95 there is close to the maximum).'),
     'Arm times are the `durationMs` of the recall trace (the semantic arm sets the HNSW settings inside its own statement; the entity ' +
       'arm includes the lookup of the names the question gives, its first step); "fused" is ' +
-      'the whole `RecallService.recall` call measured around it; "rest of recall" is fused minus the four arms: the query embedding, ' +
-      "loading the candidates' rows, fusion, the token budget and the entities.",
+      'the whole `RecallService.recall` call measured around it; "rest of recall" is fused minus the arms\' wall time (`armsMs`): the ' +
+      "query embedding, loading the candidates' rows, fusion, the token budget and the entities. On PostgreSQL a lone recall runs " +
+      'two arms on a second pooled connection beside the other two (docs/ARCHITECTURE.md, "A second connection for a lone recall"), ' +
+      "so there the arms' own times add up to more than their wall time.",
     context.quick ? 'Quick mode: a tenth of the memories and fewer queries.' : '',
   ]
     .filter(Boolean)

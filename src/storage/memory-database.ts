@@ -171,9 +171,9 @@ export class MemoryDatabase {
 
   /**
    * `work` on `sql`, the scope's connection, and `beside` at the same time on a second one, when
-   * the pool can spare it; otherwise `beside` after `work`, on `sql` (docs/ARCHITECTURE.md, "A
-   * second connection for a lone recall"). For reads that need no common snapshot: inside a
-   * transaction both run on its connection, one after the other.
+   * the pool can spare it; otherwise `beside` after `work`, on `sql`
+   * (docs/ARCHITECTURE.md, "A second connection for a lone recall"). For reads that need no common
+   * snapshot: inside a transaction both run on its connection, one after the other.
    */
   async alongside<A, B>(sql: Sql, work: (sql: Sql) => Promise<A>, beside: (sql: Sql) => Promise<B>): Promise<[A, B]> {
     const held = heldConnection.getStore();

@@ -67,6 +67,30 @@ describe('the semantic arm on pgvector (PGlite), a small bank beside a large one
     expect(nodes.some((node) => node['Index Name']?.includes('hnsw'))).toBe(false);
   });
 
+  it('returns memories at the same distance in the order of their ids, whatever order they were written in', async () => {
+    const same = vectorOf();
+    const ids = Array.from({ length: 12 }, (_, index) => `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`);
+    await database.transaction(async (sql) => {
+      await sql.query(`INSERT INTO banks (id, name) VALUES ('ties', 'ties')`);
+      // Written in a shuffled order, so that the table's order is not the ids'.
+      await sql.query(
+        `INSERT INTO memory_units (id, bank_id, text, embedding)
+         SELECT id, 'ties', 'the same memory', $2::vector FROM unnest($1::uuid[]) AS t(id)`,
+        [[5, 11, 0, 7, 2, 9, 4, 1, 10, 3, 8, 6].map((index) => ids[index]), vectors.serialize(same)],
+      );
+    });
+    // Once as planned (the bank's rows through its primary key, which yields them in id order) and
+    // once read from the table, the plan statistics that see a bank as most of the table choose.
+    const planned = await database.withConnection((sql) => semanticArm(sql, vectors, scope('ties'), same, 8, 'exact'));
+    const scanned = await database.transaction(async (sql) => {
+      await sql.query(`SET LOCAL enable_indexscan = off`);
+      await sql.query(`SET LOCAL enable_bitmapscan = off`);
+      return semanticArm(sql, vectors, scope('ties'), same, 8, 'exact');
+    });
+    expect(planned.map((candidate) => candidate.id)).toEqual(ids.slice(0, 8));
+    expect(scanned.map((candidate) => candidate.id)).toEqual(ids.slice(0, 8));
+  });
+
   it('walks the index for as many neighbours as asked, with no transaction open, and leaves the connection as it was', async () => {
     const query = vectorOf();
     await database.withConnection(async (sql) => {

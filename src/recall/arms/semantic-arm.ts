@@ -54,13 +54,16 @@ export function semanticArmQuery(
   const params = new SqlParams();
   const vector = params.add(vectors.serialize(queryVector));
   const walksIndex = vectors.kind === 'pgvector' && search === 'index';
-  // The column is a dimensionless `vector`; only `embedding::vector(n)` matches the index.
+  // The column is a dimensionless `vector`; only `embedding::vector(n)` matches the index. An exact
+  // scan breaks ties by id, as the other arms do, so that equal distances come back in one order
+  // whichever plan the statistics of the moment choose; the HNSW walk returns its own order, which
+  // a second key would stop the index from giving.
   const distance =
     vectors.kind === 'pgvector' && search === 'exact' ? `(m.embedding <=> ${vectors.param(vector)})` : vectors.distance('m', vector);
   const text = `SELECT m.id, ${distance} AS distance
        FROM memory_units m
       WHERE ${walksIndex ? `${hnswSettings(limit, params)} AND ` : ''}${visibleMemories('m', scope, params)} AND m.embedding IS NOT NULL
-      ORDER BY distance
+      ORDER BY distance${walksIndex ? '' : ', m.id'}
       LIMIT ${params.add(limit)}`;
   return { text, values: params.values };
 }

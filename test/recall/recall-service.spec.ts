@@ -4,7 +4,7 @@ import { HashingEmbedder } from '../../src/external/hashing-embedder.js';
 import type { Reranker } from '../../src/external/reranker.js';
 import { MemoryErrorCode, MemoryException } from '../../src/memory.exception.js';
 import { RecallService } from '../../src/recall/recall.service.js';
-import type { RecallOutcome, RecallRequest, RecallSettings, TagsMatch } from '../../src/recall/recall.types.js';
+import type { RecallArmTrace, RecallOutcome, RecallRequest, RecallSettings, TagsMatch } from '../../src/recall/recall.types.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
 import { type VectorBackend, prepareVectorBackend } from '../../src/storage/vector-backend.js';
@@ -316,7 +316,17 @@ describe.each([
     const semanticAbove = vectors.kind === 'pgvector' ? 'index' : 'exact';
     expect([small.semantic.search, large.semantic.search]).toEqual(['exact', semanticAbove]);
     expect(small.entity.search).toBeUndefined();
-    expect(large.results.map((memory) => memory.id)).toEqual(small.results.map((memory) => memory.id));
+    // The same memories at the same distances. Several of the lighthouse entries are at one
+    // distance (their embeddings differ only in words the embedder drops): the exact scan returns
+    // those in id order, the graph in its own, so the fused order of those few may differ.
+    const byDistance = (arm: RecallArmTrace) => {
+      const ids = new Map<number, string[]>();
+      for (const candidate of arm.candidates) ids.set(candidate.score, [...(ids.get(candidate.score) ?? []), candidate.id].sort());
+      return ids;
+    };
+    expect(byDistance(large.semantic)).toEqual(byDistance(small.semantic));
+    const ids = (results: RecallOutcome['results']) => results.map((memory) => memory.id).sort();
+    expect(ids(large.results)).toEqual(ids(small.results));
   });
 
   it("ranks a much-mentioned person's newest memories in the entity arm, by the memory's time as last edited", async () => {

@@ -212,6 +212,17 @@ export async function loadCandidates(sql: Sql, scope: RecallScope, ids: string[]
   return { rows, observations: byEntity };
 }
 
+/**
+ * Two reads of different candidates as one. An entity that rows of both have has the same
+ * observations in both (the same newest few, in the same scope), so either list is its list.
+ */
+export function mergedCandidateRows(first: CandidateRows, second: CandidateRows): CandidateRows {
+  return {
+    rows: new Map([...first.rows, ...second.rows]),
+    observations: new Map([...second.observations, ...first.observations]),
+  };
+}
+
 /** node-postgres and PGlite both parse `json` values; this guards a driver that hands back the text. */
 function parsedJson<T>(value: T | string | null): T | null {
   return typeof value === 'string' ? (JSON.parse(value) as T) : value;

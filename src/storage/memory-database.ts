@@ -176,9 +176,8 @@ export class MemoryDatabase {
    * snapshot: inside a transaction both run on its connection, one after the other.
    */
   async alongside<A, B>(sql: Sql, work: (sql: Sql) => Promise<A>, beside: (sql: Sql) => Promise<B>): Promise<[A, B]> {
-    const held = heldConnection.getStore();
-    if (!held) throw new Error('alongside() runs inside withConnection()');
-    if (held.queryRunner.isTransactionActive || !this.canSpareConnection()) {
+    if (!heldConnection.getStore()) throw new Error('alongside() runs inside withConnection()');
+    if (!this.canRunAlongside()) {
       const first = await work(sql);
       return [first, await beside(sql)];
     }
@@ -205,6 +204,15 @@ export class MemoryDatabase {
         `and none is asked for the next ${SPARE_REFUSED_PAUSE_MS / 1000} s`,
     );
     return [first.value, await beside(sql)];
+  }
+
+  /**
+   * Whether `alongside`, called now from this scope, would run its halves on two connections: for
+   * work that only pays to split when they do (two statements where one would do otherwise).
+   */
+  canRunAlongside(): boolean {
+    const held = heldConnection.getStore();
+    return held !== undefined && !held.queryRunner.isTransactionActive && this.canSpareConnection();
   }
 
   /**

@@ -45,7 +45,7 @@ describe('recall on two connections (PostgreSQL)', () => {
     await dropTestDatabase(testDatabase.name);
   });
 
-  it('runs the arms on a second connection when the pool can spare one, and finds exactly what one connection finds', async () => {
+  it('runs two arms and half the candidates’ rows on a second connection when the pool can spare one, and finds exactly what one connection finds', async () => {
     const spare = await serviceOn(10);
     const single = await serviceOn(1);
     await seedMemories(spare.database, spare.vectors, new HashingEmbedder(guard, 384), 'quality', corpus.memories);
@@ -59,7 +59,7 @@ describe('recall on two connections (PostgreSQL)', () => {
       single.checkouts.count = 0;
       const onTwo = await spare.service.recall(request);
       const onOne = await single.service.recall(request);
-      expect({ query, checkouts: spare.checkouts.count }).toEqual({ query, checkouts: 2 });
+      expect({ query, checkouts: spare.checkouts.count }).toEqual({ query, checkouts: 3 });
       expect({ query, checkouts: single.checkouts.count }).toEqual({ query, checkouts: 1 });
       expect(found(onTwo)).toEqual(found(onOne));
       for (const outcome of [onTwo, onOne]) {

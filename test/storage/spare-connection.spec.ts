@@ -41,8 +41,11 @@ describe('MemoryDatabase.alongside (PostgreSQL)', () => {
   it('runs the second half on another connection of a mostly idle pool, while the first still holds its own', async () => {
     const database = await poolOf(4);
     const firstStarted = signal();
-    const [first, second] = await database.withConnection((sql) =>
-      database.alongside(
+    let askedInScope: boolean | undefined;
+    const askedOutside = database.canRunAlongside();
+    const [first, second] = await database.withConnection((sql) => {
+      askedInScope = database.canRunAlongside();
+      return database.alongside(
         sql,
         async (sql) => {
           firstStarted.fire();
@@ -52,8 +55,9 @@ describe('MemoryDatabase.alongside (PostgreSQL)', () => {
           await firstStarted.promise;
           return { pid: await backendPid(sql), inUse: database.poolStats()!.inUse };
         },
-      ),
-    );
+      );
+    });
+    expect({ askedOutside, askedInScope }).toEqual({ askedOutside: false, askedInScope: true });
     expect(second.pid).not.toBe(first);
     expect(second.inUse).toBe(2);
     expect(database.poolStats()!.inUse).toBe(0);
@@ -88,7 +92,10 @@ describe('MemoryDatabase.alongside (PostgreSQL)', () => {
       () => database.poolStats()!.inUse,
       (inUse) => inUse === 2,
     );
-    const [first, second] = await database.withConnection((sql) => database.alongside(sql, backendPid, backendPid));
+    const [first, second] = await database.withConnection((sql) => {
+      expect(database.canRunAlongside()).toBe(false);
+      return database.alongside(sql, backendPid, backendPid);
+    });
     release.fire();
     await Promise.all(holders);
     expect(second).toBe(first);
@@ -96,7 +103,10 @@ describe('MemoryDatabase.alongside (PostgreSQL)', () => {
 
   it('keeps both halves on the transaction’s connection inside a transaction', async () => {
     const database = await poolOf(4);
-    const [first, second] = await database.transaction((sql) => database.alongside(sql, backendPid, backendPid));
+    const [first, second] = await database.transaction((sql) => {
+      expect(database.canRunAlongside()).toBe(false);
+      return database.alongside(sql, backendPid, backendPid);
+    });
     expect(second).toBe(first);
   });
 

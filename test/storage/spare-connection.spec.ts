@@ -13,6 +13,27 @@ function signal(): { promise: Promise<void>; fire: () => void } {
 
 const backendPid = async (sql: Sql) => (await sql.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0].pid;
 
+/** Both halves on the scope's connection, the second started only once the first is done. */
+async function expectHalvesInTurnOnOneConnection(database: MemoryDatabase): Promise<void> {
+  const steps: string[] = [];
+  const [first, second] = await database.withConnection((sql) =>
+    database.alongside(
+      sql,
+      async (sql) => {
+        const pid = await backendPid(sql);
+        steps.push('first done');
+        return pid;
+      },
+      async (sql) => {
+        steps.push('second started');
+        return backendPid(sql);
+      },
+    ),
+  );
+  expect(second).toBe(first);
+  expect(steps).toEqual(['first done', 'second started']);
+}
+
 describe('MemoryDatabase.alongside (PostgreSQL)', () => {
   let testDatabase: { name: string; url: string };
   let logs: LogCapture;
@@ -65,23 +86,7 @@ describe('MemoryDatabase.alongside (PostgreSQL)', () => {
 
   it('runs the halves one after the other on the scope’s connection when the pool cannot spare half of itself', async () => {
     const database = await poolOf(2);
-    const steps: string[] = [];
-    const [first, second] = await database.withConnection((sql) =>
-      database.alongside(
-        sql,
-        async (sql) => {
-          const pid = await backendPid(sql);
-          steps.push('first done');
-          return pid;
-        },
-        async (sql) => {
-          steps.push('second started');
-          return backendPid(sql);
-        },
-      ),
-    );
-    expect(second).toBe(first);
-    expect(steps).toEqual(['first done', 'second started']);
+    await expectHalvesInTurnOnOneConnection(database);
   });
 
   it('takes no second connection while other scopes hold the pool', async () => {
@@ -198,22 +203,6 @@ describe('MemoryDatabase.alongside (PGlite)', () => {
     new LogCapture().install();
     registry = new DataSourceRegistry();
     const database = new MemoryDatabase(await registry.acquire('pglite://memory/alongside'));
-    const steps: string[] = [];
-    const [first, second] = await database.withConnection((sql) =>
-      database.alongside(
-        sql,
-        async (sql) => {
-          const pid = await backendPid(sql);
-          steps.push('first done');
-          return pid;
-        },
-        async (sql) => {
-          steps.push('second started');
-          return backendPid(sql);
-        },
-      ),
-    );
-    expect(second).toBe(first);
-    expect(steps).toEqual(['first done', 'second started']);
+    await expectHalvesInTurnOnOneConnection(database);
   });
 });

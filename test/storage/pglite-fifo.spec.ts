@@ -1,6 +1,7 @@
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { LogCapture } from '../helpers/log-capture.js';
+import { signal } from '../helpers/signal.js';
 
 /**
  * The one PGlite session is shared first come, first served, and the event loop turns between
@@ -26,13 +27,6 @@ describe('PGlite session: first come, first served', () => {
   beforeEach(async () => {
     await database.query(`TRUNCATE holds RESTART IDENTITY`);
   });
-
-  /** A promise and the function that resolves it: a signal to wait on instead of a sleep. */
-  function signal(): { fired: Promise<void>; fire(): void } {
-    let fire!: () => void;
-    const fired = new Promise<void>((resolve) => (fire = resolve));
-    return { fired, fire };
-  }
 
   it('grants the session in the order it was asked for, whatever the caller came from', async () => {
     const EACH = 12;

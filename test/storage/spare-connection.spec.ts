@@ -3,13 +3,7 @@ import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
 import { eventually } from '../helpers/eventually.js';
 import { LogCapture } from '../helpers/log-capture.js';
 import { adminQuery, createTestDatabase, dropTestDatabase, openSessions } from '../helpers/postgres.js';
-
-/** A promise and its resolver, so that one scope can wait for a step of another. */
-function signal(): { promise: Promise<void>; fire: () => void } {
-  let fire!: () => void;
-  const promise = new Promise<void>((resolve) => (fire = resolve));
-  return { promise, fire };
-}
+import { signal } from '../helpers/signal.js';
 
 const backendPid = async (sql: Sql) => (await sql.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0].pid;
 
@@ -73,7 +67,7 @@ describe('MemoryDatabase.alongside (PostgreSQL)', () => {
           return backendPid(sql);
         },
         async (sql) => {
-          await firstStarted.promise;
+          await firstStarted.fired;
           return { pid: await backendPid(sql), inUse: database.poolStats()!.inUse };
         },
       );
@@ -92,7 +86,7 @@ describe('MemoryDatabase.alongside (PostgreSQL)', () => {
   it('takes no second connection while other scopes hold the pool', async () => {
     const database = await poolOf(4);
     const release = signal();
-    const holders = [1, 2].map(() => database.withConnection(() => release.promise));
+    const holders = [1, 2].map(() => database.withConnection(() => release.fired));
     await eventually(
       () => database.poolStats()!.inUse,
       (inUse) => inUse === 2,
@@ -123,7 +117,7 @@ describe('MemoryDatabase.alongside (PostgreSQL)', () => {
       database.alongside(
         sql,
         async (sql) => {
-          await firstMayFinish.promise;
+          await firstMayFinish.fired;
           await backendPid(sql);
           firstFinished = true;
         },
@@ -151,7 +145,7 @@ describe('MemoryDatabase.alongside (PostgreSQL)', () => {
           if (started === 4) allStarted.fire();
           // The first four hold the whole pool together, so every one of them decides with the
           // pool full; the rest queue behind them.
-          if (index < 4) await allStarted.promise;
+          if (index < 4) await allStarted.fired;
           return database.alongside(
             sql,
             (sql) => sql.query<{ n: number }>('SELECT $1::int AS n', [index]),

@@ -29,14 +29,7 @@ import {
   type RecalledEntity,
   type RecalledMemory,
 } from './recall.types.js';
-import {
-  type CandidateRows,
-  type EntityObservation,
-  type LinkedEntity,
-  type MemoryRow,
-  loadCandidates,
-  mergedCandidateRows,
-} from './recalled-rows.js';
+import { type EntityObservation, type LinkedEntity, type MemoryRow, loadCandidates, loadCandidatesAlongside } from './recalled-rows.js';
 import { InvalidTagGroupError, parseTagGroups } from './tag-groups.js';
 import { type TemporalRange, parseTemporalQuery } from './temporal-query.js';
 import { type TokenCounter, cl100kTokenCounter, memoryTokens, trimToTokenBudget } from './token-counter.js';
@@ -336,29 +329,11 @@ export class RecallService {
     // Every candidate's row comes with its entities: recency compares them (src/recall/recency.ts)
     // and the results name them.
     const perEntity = plan.entityMaxTokens === null ? 0 : this.settings.observationsPerEntity;
-    const { rows, observations } = await this.loadCandidates(sql, scope, ids, perEntity);
+    const { rows, observations } = await loadCandidatesAlongside(this.database, sql, scope, ids, perEntity);
     const successors = plan.aboutThePresent
       ? await this.currentSuccessors(sql, scope, { rows, observations }, perEntity)
       : new Map<string, string>();
     return { arms, armTraces, armsMs, rows, successors, observations };
-  }
-
-  /**
-   * The candidates' rows, half on a second connection when the pool can spare one: the statement's
-   * work is per row, so each half takes about half the time (a recall in the largest bank of a 1M
-   * database 0.92 to 0.93 of its time with one statement, 0.97 in a bank of 1,000). Without a
-   * second connection one statement reads them all, as two one after the other would only add a
-   * round trip.
-   */
-  private async loadCandidates(sql: Sql, scope: RecallScope, ids: string[], perEntity: number): Promise<CandidateRows> {
-    if (ids.length < 2 || !this.database.canRunAlongside()) return loadCandidates(sql, scope, ids, perEntity);
-    const half = Math.ceil(ids.length / 2);
-    const halves = await this.database.alongside(
-      sql,
-      (on) => loadCandidates(on, scope, ids.slice(0, half), perEntity),
-      (on) => loadCandidates(on, scope, ids.slice(half), perEntity),
-    );
-    return mergedCandidateRows(...halves);
   }
 
   /**

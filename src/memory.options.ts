@@ -63,8 +63,10 @@ export interface MemoryModuleOptions {
    */
   pgliteAnalyze?: Partial<Omit<PgliteAnalyzeSettings, 'vacuum'>> & { vacuum?: Partial<PgliteVacuumSettings> | null };
   /**
-   * HNSW indexes of their own for the large banks of a database of many banks (PostgreSQL with
-   * pgvector), so that their recall does not walk every other bank's neighbours.
+   * Indexes of their own for the large banks of a database of many banks (PostgreSQL with
+   * pgvector): an HNSW index, so that their recall does not walk every other bank's neighbours,
+   * an index of their newest memories for the keyword arm's walk, and a full-text index where the
+   * bank is at most half the database.
    */
   bankVectorIndexes?: Partial<BankVectorIndexSettings>;
   /**

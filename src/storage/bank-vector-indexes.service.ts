@@ -88,7 +88,7 @@ export function sharedIndexPolicy(options: ResolvedMemoryOptions, dataSource: Da
 @Injectable()
 export class BankVectorIndexService {
   private readonly logger = new Logger(BankVectorIndexService.name);
-  private readonly failures = new RepeatedFailureLog(this.logger, 'BankVectorIndexService', 'maintain the banks’ HNSW indexes');
+  private readonly failures = new RepeatedFailureLog(this.logger, 'BankVectorIndexService', 'maintain the large banks’ own indexes');
   private timer?: NodeJS.Timeout;
   private running?: Promise<BankIndexReport>;
   /** The backend building or dropping an index right now, which shutdown cancels. */

@@ -107,13 +107,16 @@ const CANDIDATE_COLUMNS = [
  * for all of them about 0.4 (the two forms alternating on one connection, prepared). A row
  * written before that column reads its links as before, within 0.05 ms of the new form.
  *
- * The observations of the rows' entities are joined by entity id alone and by memory id alone
- * (`unit_entities_entity`, `memory_units_id`), not with the bank as well: the bank's statistics
- * are what the planner orders a join by, and for a bank that is new since the last `ANALYZE` they
- * say one row. Given the bank on both sides, it then read every link of a 20,000-memory bank and,
- * for each link of the wanted entities, every memory of the bank: 51 s, where this form took
- * 14 ms in the same state and about a millisecond once analysed (docs/SCALING.md, "Past one
- * PostgreSQL").
+ * The observations of the rows' entities are joined by entity id alone and by memory id alone,
+ * not with the bank as well: the bank's statistics are what the planner orders a join by, and for
+ * a bank that is new since the last `ANALYZE` they say one row. Given the bank on both sides, it
+ * then read every link of a 20,000-memory bank and, for each link of the wanted entities, every
+ * memory of the bank: 51 s, where this form took 14 ms in the same state and about a millisecond
+ * once analysed (docs/SCALING.md, "Past one PostgreSQL"). Both directions of the join have an
+ * index by id: from the wanted entities to their links (`unit_entities_entity`) and memories
+ * (`memory_units_id`), for a bank with many observations; from the bank's observations to their
+ * links (`unit_entities_unit`, migration 1766500000000), for one with few among many links, where
+ * the only other way is a scan of every bank's links.
  *
  * Observations are filtered by the request's tags like any memory, sources included (tags scope
  * visibility, and an entity must not leak another scope's observations), but not by its fact
@@ -121,45 +124,12 @@ const CANDIDATE_COLUMNS = [
  */
 export async function loadCandidates(sql: Sql, scope: RecallScope, ids: string[], perEntity: number): Promise<CandidateRows> {
   if (ids.length === 0) return { rows: new Map(), observations: new Map() };
-  const params = new SqlParams();
-  const bank = params.add(scope.bankId);
-  const observations =
-    perEntity <= 0
-      ? 'NULL::json'
-      : `(SELECT json_agg(json_build_array(entity_id, text, mentioned_at) ORDER BY entity_id, position)
-            FROM (
-              SELECT ue.entity_id, m.text, m.mentioned_at,
-                     row_number() OVER (PARTITION BY ue.entity_id ORDER BY m.mentioned_at DESC, m.id) AS position
-                FROM (SELECT DISTINCT unnest(entity_ids) AS id FROM found) AS wanted
-                JOIN unit_entities ue ON ue.entity_id = wanted.id
-                JOIN memory_units m ON m.id = ue.unit_id
-               WHERE m.bank_id = ${bank}
-                 AND m.state = 'valid'
-                 AND m.fact_type = 'observation'
-                 AND ${tagPredicate('m.tags', scope.tags, scope.tagsMatch, params)}
-                 AND ${groupsPredicate('m.tags', scope.tagGroups, params)}
-                 AND ${sourcesVisible('m', scope.tags, scope.tagsMatch, params, scope.tagGroups)}
-            ) AS ranked
-           WHERE position <= ${params.add(perEntity)})`;
+  const { text, values } = candidatesQuery(scope, ids, perEntity);
   const [result] = await sql.queryPrepared<{
     rows: StoredRow[] | null;
     names: Array<[string, string, string]> | null;
     observations: Array<[string, string, string | null]> | null;
-  }>(
-    `WITH found AS MATERIALIZED (
-       SELECT ${CANDIDATE_COLUMNS.map((column) => `m.${column}`).join(', ')},
-              COALESCE(m.entity_ids, ARRAY(SELECT ue.entity_id FROM unit_entities ue WHERE ue.bank_id = m.bank_id AND ue.unit_id = m.id))
-                AS entity_ids
-         FROM memory_units m
-        WHERE m.id = ANY(${params.add(ids)}::uuid[]) AND ${visibleMemories('m', scope, params)}
-     )
-     SELECT (SELECT json_agg(json_build_array(${CANDIDATE_COLUMNS.join(', ')}, entity_ids)) FROM found) AS rows,
-            (SELECT json_agg(json_build_array(e.id, e.name, e.canonical_name))
-               FROM entities e
-              WHERE e.bank_id = ${bank} AND e.id IN (SELECT unnest(entity_ids) FROM found)) AS names,
-            ${observations} AS observations`,
-    params.values,
-  );
+  }>(text, values);
   const names = new Map<string, { name: string; canonicalName: string }>();
   for (const [entityId, name, canonicalName] of parsedJson(result.names) ?? []) names.set(entityId, { name, canonicalName });
   const rows = new Map<string, MemoryRow>();
@@ -210,6 +180,45 @@ export async function loadCandidates(sql: Sql, scope: RecallScope, ids: string[]
     list.push({ entityId, text, mentionedAt: asDate(mentionedAt) });
   }
   return { rows, observations: byEntity };
+}
+
+/** The statement of `loadCandidates`, exported so that a test can explain what recall runs. */
+export function candidatesQuery(scope: RecallScope, ids: string[], perEntity: number): { text: string; values: unknown[] } {
+  const params = new SqlParams();
+  const bank = params.add(scope.bankId);
+  const observations =
+    perEntity <= 0
+      ? 'NULL::json'
+      : `(SELECT json_agg(json_build_array(entity_id, text, mentioned_at) ORDER BY entity_id, position)
+            FROM (
+              SELECT ue.entity_id, m.text, m.mentioned_at,
+                     row_number() OVER (PARTITION BY ue.entity_id ORDER BY m.mentioned_at DESC, m.id) AS position
+                FROM (SELECT DISTINCT unnest(entity_ids) AS id FROM found) AS wanted
+                JOIN unit_entities ue ON ue.entity_id = wanted.id
+                JOIN memory_units m ON m.id = ue.unit_id
+               WHERE m.bank_id = ${bank}
+                 AND m.state = 'valid'
+                 AND m.fact_type = 'observation'
+                 AND ${tagPredicate('m.tags', scope.tags, scope.tagsMatch, params)}
+                 AND ${groupsPredicate('m.tags', scope.tagGroups, params)}
+                 AND ${sourcesVisible('m', scope.tags, scope.tagsMatch, params, scope.tagGroups)}
+            ) AS ranked
+           WHERE position <= ${params.add(perEntity)})`;
+  return {
+    text: `WITH found AS MATERIALIZED (
+       SELECT ${CANDIDATE_COLUMNS.map((column) => `m.${column}`).join(', ')},
+              COALESCE(m.entity_ids, ARRAY(SELECT ue.entity_id FROM unit_entities ue WHERE ue.bank_id = m.bank_id AND ue.unit_id = m.id))
+                AS entity_ids
+         FROM memory_units m
+        WHERE m.id = ANY(${params.add(ids)}::uuid[]) AND ${visibleMemories('m', scope, params)}
+     )
+     SELECT (SELECT json_agg(json_build_array(${CANDIDATE_COLUMNS.join(', ')}, entity_ids)) FROM found) AS rows,
+            (SELECT json_agg(json_build_array(e.id, e.name, e.canonical_name))
+               FROM entities e
+              WHERE e.bank_id = ${bank} AND e.id IN (SELECT unnest(entity_ids) FROM found)) AS names,
+            ${observations} AS observations`,
+    values: params.values,
+  };
 }
 
 /**

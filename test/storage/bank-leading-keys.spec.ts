@@ -3,6 +3,7 @@ import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { BankLeadingKeys1764700000000 } from '../../src/storage/migrations/1764700000000-bank-leading-keys.js';
 import { EntityLinkTime1765900000000 } from '../../src/storage/migrations/1765900000000-entity-link-time.js';
 import { LinkUnitIndex1766300000000 } from '../../src/storage/migrations/1766300000000-link-unit-index.js';
+import { LinkUnitIndexBack1766500000000 } from '../../src/storage/migrations/1766500000000-link-unit-index-back.js';
 import { LogCapture } from '../helpers/log-capture.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
@@ -122,22 +123,28 @@ describe.each([['PGlite'], ['PostgreSQL']] as const)('keys of the tables a bank 
     expect(await keysNotLedByTheBank(dataSource)).toEqual([]);
   });
 
-  it('leave unit_entities no index by memory but its primary key, and down() puts unit_entities_unit back', async () => {
+  it('keep unit_entities_unit, which migration 1766300000000 dropped and 1766500000000 put back, and their down()s undo each', async () => {
     const kept = {
       unit_entities_pkey: ['bank_id', 'unit_id', 'entity_id'],
       unit_entities_entity_time: ['bank_id', 'entity_id', 'memory_at', 'unit_id'],
-      // Recall's observations join reads an entity's links without the bank (src/recall/recalled-rows.ts).
+      // Recall's observations join reads links by entity and by memory without the bank (src/recall/recalled-rows.ts).
       unit_entities_entity: ['entity_id'],
+      unit_entities_unit: ['unit_id', 'entity_id'],
     };
     expect(await indexesOf(dataSource, 'unit_entities')).toEqual(kept);
 
     const runner = dataSource.createQueryRunner();
     await runner.startTransaction();
     try {
-      const migration = new LinkUnitIndex1766300000000();
-      await migration.down(runner);
-      expect(await indexesOf(runner, 'unit_entities')).toEqual({ ...kept, unit_entities_unit: ['unit_id', 'entity_id'] });
-      await migration.up(runner);
+      const { unit_entities_unit: _byMemory, ...withoutIt } = kept;
+      const back = new LinkUnitIndexBack1766500000000();
+      const dropped = new LinkUnitIndex1766300000000();
+      await back.down(runner);
+      expect(await indexesOf(runner, 'unit_entities')).toEqual(withoutIt);
+      await dropped.down(runner);
+      expect(await indexesOf(runner, 'unit_entities')).toEqual(kept);
+      await dropped.up(runner);
+      await back.up(runner);
       expect(await indexesOf(runner, 'unit_entities')).toEqual(kept);
     } finally {
       await runner.rollbackTransaction().catch(() => undefined);
@@ -171,6 +178,8 @@ describe.each([['PGlite'], ['PostgreSQL']] as const)('keys of the tables a bank 
 
       // Reverted in reverse order, as the migration runner would: a later migration's trigger
       // reads the links' bank_id, which this down() takes away.
+      const linkIndexBack = new LinkUnitIndexBack1766500000000();
+      await linkIndexBack.down(runner);
       const linkIndexes = new LinkUnitIndex1766300000000();
       await linkIndexes.down(runner);
       const linkTime = new EntityLinkTime1765900000000();
@@ -200,6 +209,7 @@ describe.each([['PGlite'], ['PostgreSQL']] as const)('keys of the tables a bank 
       await migration.up(runner);
       await linkTime.up(runner);
       await linkIndexes.up(runner);
+      await linkIndexBack.up(runner);
       expect(await keysNotLedByTheBank(runner)).toEqual([]);
       expect(logs.lines.some((line) => /1 entity links deleted, 1 supersession pointers cleared, 1 deliveries given/.test(line))).toBe(
         true,

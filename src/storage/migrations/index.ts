@@ -21,6 +21,7 @@ import { LinkTimeGiven1766100000000 } from './1766100000000-link-time-given.js';
 import { MemoryEntityIds1766200000000 } from './1766200000000-memory-entity-ids.js';
 import { LinkUnitIndex1766300000000 } from './1766300000000-link-unit-index.js';
 import { EntityNameWordsIndex1766400000000 } from './1766400000000-entity-name-words-index.js';
+import { LinkUnitIndexBack1766500000000 } from './1766500000000-link-unit-index-back.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -47,6 +48,7 @@ export const MEMORY_MIGRATIONS = [
   MemoryEntityIds1766200000000,
   LinkUnitIndex1766300000000,
   EntityNameWordsIndex1766400000000,
+  LinkUnitIndexBack1766500000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

@@ -15,6 +15,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * An instance of an earlier version still running while a newer one migrates (a rolling upgrade)
  * reads a memory's links by its id alone, which without this index scans the table: slower until
  * it is replaced, never wrong.
+ *
+ * Migration 1766500000000 puts the index back: recall's observations join reads links by memory
+ * id too, and without it took a scan of every link in a bank with few observations.
  */
 export class LinkUnitIndex1766300000000 implements MigrationInterface {
   name = 'LinkUnitIndex1766300000000';

@@ -124,12 +124,12 @@ const CANDIDATE_COLUMNS = [
  */
 export async function loadCandidates(sql: Sql, scope: RecallScope, ids: string[], perEntity: number): Promise<CandidateRows> {
   if (ids.length === 0) return { rows: new Map(), observations: new Map() };
-  const { text, values } = candidatesQuery(scope, ids, perEntity);
+  const statement = candidatesQuery(scope, ids, perEntity);
   const [result] = await sql.queryPrepared<{
     rows: StoredRow[] | null;
     names: Array<[string, string, string]> | null;
     observations: Array<[string, string, string | null]> | null;
-  }>(text, values);
+  }>(statement.text, statement.values);
   const names = new Map<string, { name: string; canonicalName: string }>();
   for (const [entityId, name, canonicalName] of parsedJson(result.names) ?? []) names.set(entityId, { name, canonicalName });
   const rows = new Map<string, MemoryRow>();

@@ -11,9 +11,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * 154 ms (each statement started two workers, each a new backend) where they take 5 with this
  * index, and recall's p50 went from 33 to 366 ms (BENCHMARKS.md, "Recall in one bank of 1M memories").
  *
- * The index costs each link written an entry; dropping it made no measurable difference to
- * retain (3,741 against 3,770 memories/s, alternating in one process), so keeping it costs as
- * little.
+ * The index costs each link written an entry. Dropping it had made no measurable difference in
+ * one process (3,741 against 3,770 memories/s); runs of the retain benchmark alternating with and
+ * without it measured about 8 % of sync retain at batch 100 (5,434 and 5,487 against 5,873 and
+ * 6,034 memories/s), a price for not losing a tenfold in recall.
  */
 export class LinkUnitIndexBack1766500000000 implements MigrationInterface {
   name = 'LinkUnitIndexBack1766500000000';

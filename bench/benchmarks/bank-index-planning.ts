@@ -7,7 +7,7 @@ import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
 import { BANK_INDEX_KINDS, type BankIndexKind, createBankIndex } from '../../src/storage/bank-vector-indexes.queries.js';
 import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
-import type { VectorBackend } from '../../src/storage/vector-backend.js';
+import { type VectorBackend, embeddingIndexing } from '../../src/storage/vector-backend.js';
 import { type Benchmark, type BenchmarkContext, type ResultTable, fmt, scaled, summarize } from '../harness.js';
 import { prepareMemories, seedBank, settleAfterLoad } from '../seed/bulk-seed.js';
 import { CORPUS_NOW, syntheticMemories, syntheticQueries, take } from '../seed/synthetic-memories.js';
@@ -99,7 +99,7 @@ async function measure(context: BenchmarkContext, app: INestApplicationContext) 
     // Empty banks' indexes: the planner's work for an index does not depend on what it holds.
     await database.withConnection(async (sql) => {
       for (; indexed < otherBanks; indexed++) {
-        for (const kind of OWN_INDEX_KINDS) await createBankIndex(sql, DIMENSION, `other-${indexed}`, { concurrently: false, kind });
+        for (const kind of OWN_INDEX_KINDS) await createBankIndex(sql, embeddingIndexing(DIMENSION), `other-${indexed}`, { concurrently: false, kind });
       }
     });
     await timeRecallStages(recall, BANK, warmUp, warmUp.length);

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { FakeOpenAiServer } from '../../test/helpers/fake-openai-server.js';
 import { DEFAULT_BANK_VECTOR_INDEXES } from '../../src/memory.options.js';
 import { createBankIndex } from '../../src/storage/bank-vector-indexes.queries.js';
+import { embeddingIndexing } from '../../src/storage/vector-backend.js';
 import { type Benchmark, type BenchmarkContext, type ResultTable, type Summary, fmt, scaled, summarize } from '../harness.js';
 import {
   QUALITY_CATEGORIES,
@@ -274,7 +275,7 @@ async function buildOurBankIndex(url: string): Promise<void> {
   await client.connect();
   try {
     const sql = { query: async <Row>(text: string, params?: unknown[]) => (await client.query(text, params)).rows as Row[] };
-    await createBankIndex(sql, DIMENSION, BANK);
+    await createBankIndex(sql, embeddingIndexing(DIMENSION), BANK);
   } finally {
     await client.end();
   }

@@ -7,7 +7,7 @@ import { RecallService } from '../../src/recall/recall.service.js';
 import { BankVectorIndexService } from '../../src/storage/bank-vector-indexes.service.js';
 import { FACT_TYPES, type RecallArmName } from '../../src/recall/recall.types.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
-import { type VectorBackend, sharedIndexName } from '../../src/storage/vector-backend.js';
+import { type VectorBackend, hnswIndexMethod, sharedIndexName } from '../../src/storage/vector-backend.js';
 import { hashingVector } from '../../src/external/hashing-embedder.js';
 import { type Benchmark, type BenchmarkContext, type ResultTable, fmt, scaled, summarize } from '../harness.js';
 import { type PreparedMemory, prepareMemories, seedBanks, settleAfterLoad } from '../seed/bulk-seed.js';
@@ -70,9 +70,7 @@ async function measure(
   context.log(`recall-scale: ${total} memories in ${banks.length} banks to load`);
   // Where banks get indexes of their own there is no shared one; it is built here to measure
   // what the large banks' own indexes replace (and what a database upgraded from it starts with).
-  await database.query(
-    `CREATE INDEX IF NOT EXISTS ${sharedIndexName(DIMENSION)} ON memory_units USING hnsw ((embedding::vector(${DIMENSION})) vector_cosine_ops)`,
-  );
+  await database.query(`CREATE INDEX IF NOT EXISTS ${sharedIndexName(DIMENSION)} ON memory_units USING ${hnswIndexMethod(vectors)}`);
   // The shared graph of a million embeddings outgrows 1 GB while it is built, and past that
   // pgvector inserts tuple by tuple into the on-disk graph: half an hour instead of minutes.
   const seeding = await seedBanks(database, vectors, prepared(), '4GB');

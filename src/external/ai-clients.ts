@@ -12,7 +12,10 @@ import type { Reranker } from './reranker.js';
 
 export interface EmbedderSettings {
   provider: 'hashing' | 'openai';
-  /** Fixed for the life of a store: the vector columns are created with it. */
+  /**
+   * Fixed for the life of a store: the vector columns are created with it. HNSW indexes read up to
+   * 2,000 dimensions as `vector`, up to 4,000 as `halfvec`; beyond that recall scans exactly.
+   */
   dimension: number;
   model: string;
   /** Including `/v1`, as the openai client expects. */

@@ -1,6 +1,6 @@
 import type { Sql } from './memory-database.js';
 import { releaseSessionLock, trySessionLock } from './session-lock.queries.js';
-import { sharedIndexName } from './vector-backend.js';
+import { type EmbeddingIndexing, hnswIndexMethod, sharedIndexName } from './vector-backend.js';
 
 /**
  * The lock of the bank index maintenance (src/storage/session-lock.queries.ts): one instance of a
@@ -38,7 +38,7 @@ export const BANK_INDEX_KINDS: Readonly<
       /** Every bank index of this kind (and dimension) starts with this; the rest of the name is the bank's. */
       prefix: (dimension: number) => string;
       /** The access method and expression: the shared index's, so that the same statements match it. */
-      method: (dimension: number) => string;
+      method: (embeddings: EmbeddingIndexing) => string;
       /**
        * The largest share of the database's memories a bank may hold and still get one. A full-text
        * index of its own is for a bank the shared index holds mostly other banks' postings for: for
@@ -52,7 +52,7 @@ export const BANK_INDEX_KINDS: Readonly<
   hnsw: {
     label: 'HNSW',
     prefix: (dimension) => `memory_units_embedding_hnsw_${dimension}_bank_`,
-    method: (dimension) => `hnsw ((embedding::vector(${dimension})) vector_cosine_ops)`,
+    method: hnswIndexMethod,
     maxShare: 1,
   },
   'full-text': { label: 'full-text', prefix: () => 'memory_units_search_bank_', method: () => 'gin (search_vector)', maxShare: 0.5 },
@@ -66,7 +66,9 @@ export const BANK_INDEX_KINDS: Readonly<
     maxShare: 1,
   },
 };
-const KINDS = Object.keys(BANK_INDEX_KINDS) as BankIndexKind[];
+/** The kinds a bank gets: all but HNSW where no HNSW index can hold the embeddings. */
+const kindsFor = ({ hnswOperand }: EmbeddingIndexing) =>
+  (Object.keys(BANK_INDEX_KINDS) as BankIndexKind[]).filter((kind) => kind !== 'hnsw' || hnswOperand !== null);
 
 /**
  * The name of a bank's own index: the prefix and 16 hex digits of the md5 of its id, so that the
@@ -79,8 +81,7 @@ const indexNameOf = (prefix: string, bankId: string) => `${prefix} || left(md5($
 export const tryMaintenanceLock = (sql: Sql) => trySessionLock(sql, MAINTENANCE_LOCK);
 export const releaseMaintenanceLock = (sql: Sql) => releaseSessionLock(sql, MAINTENANCE_LOCK);
 
-export interface BankIndexRule {
-  dimension: number;
+export interface BankIndexRule extends EmbeddingIndexing {
   /** A bank gets its own index from this many memories (counted as recall counts them, embedded or not). */
   minMemories: number;
 }
@@ -102,6 +103,7 @@ export interface BankIndexState {
  * over and over), and indexes left invalid by an interrupted build (`rebuild`).
  */
 export async function bankIndexChanges(sql: Sql, rule: BankIndexRule): Promise<BankIndexState[]> {
+  const kinds = kindsFor(rule);
   const rows = await sql.query<{
     bank_id: string | null;
     kind: BankIndexKind;
@@ -144,10 +146,10 @@ export async function bankIndexChanges(sql: Sql, rule: BankIndexRule): Promise<B
      ORDER BY CASE action WHEN 'drop' THEN 0 WHEN 'rebuild' THEN 1 ELSE 2 END, memories DESC, bank_id,
               array_position($1::text[], kind)`,
     [
-      KINDS,
-      KINDS.map((kind) => BANK_INDEX_KINDS[kind].prefix(rule.dimension)),
+      kinds,
+      kinds.map((kind) => BANK_INDEX_KINDS[kind].prefix(rule.dimension)),
       rule.minMemories,
-      KINDS.map((kind) => BANK_INDEX_KINDS[kind].maxShare),
+      kinds.map((kind) => BANK_INDEX_KINDS[kind].maxShare),
     ],
   );
   return rows.map((row) => ({
@@ -180,30 +182,31 @@ export async function cancelBackend(sql: Sql, pid: number): Promise<void> {
  */
 export async function createBankIndex(
   sql: Pick<Sql, 'query'>,
-  dimension: number,
+  embeddings: EmbeddingIndexing,
   bankId: string,
   { concurrently = true, kind = 'hnsw' as BankIndexKind } = {},
 ): Promise<string> {
   const name = indexNameOf('$2::text', '$1::text');
   const [{ index, ddl }] = await sql.query<{ index: string; ddl: string }>(
     `SELECT ${name} AS index,
-            format('CREATE INDEX ${concurrently ? 'CONCURRENTLY ' : ''}IF NOT EXISTS %I ON memory_units USING ${BANK_INDEX_KINDS[kind].method(dimension)} WHERE bank_id = %L',
+            format('CREATE INDEX ${concurrently ? 'CONCURRENTLY ' : ''}IF NOT EXISTS %I ON memory_units USING ${BANK_INDEX_KINDS[kind].method(embeddings)} WHERE bank_id = %L',
                    ${name}, $1::text) AS ddl`,
-    [bankId, BANK_INDEX_KINDS[kind].prefix(dimension)],
+    [bankId, BANK_INDEX_KINDS[kind].prefix(embeddings.dimension)],
   );
   await sql.query(ddl);
   return index;
 }
 
 /**
- * What pgvector needs to build a bank's HNSW graph in memory: its vector and about a kilobyte of
- * neighbour lists and bookkeeping per memory, plus a fifth. Measured: at dimension 384 the
- * server's default 64 MB held 28,362 memories (2.4 KB each) before pgvector said the graph no
- * longer fit and went on tuple by tuple on disk, 90 s for a bank of 100,000 against 36 s with
- * room for the whole graph.
+ * What pgvector needs to build a bank's HNSW graph in memory: its vector (4 bytes a component, 2
+ * as `halfvec`) and about a kilobyte of neighbour lists and bookkeeping per memory, plus a fifth.
+ * Measured: at dimension 384 the server's default 64 MB held 28,362 memories (2.4 KB each) before
+ * pgvector said the graph no longer fit and went on tuple by tuple on disk, 90 s for a bank of
+ * 100,000 against 36 s with room for the whole graph.
  */
-export function hnswBuildBytes(memories: number, dimension: number): number {
-  return Math.ceil(memories * (4 * dimension + 1024) * 1.2);
+export function hnswBuildBytes(memories: number, { dimension, hnswOperand }: EmbeddingIndexing): number {
+  const componentBytes = hnswOperand === 'halfvec' ? 2 : 4;
+  return Math.ceil(memories * (componentBytes * dimension + 1024) * 1.2);
 }
 
 /**

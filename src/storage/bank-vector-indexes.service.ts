@@ -126,10 +126,11 @@ export class BankVectorIndexService {
    * instance). A bank without its own index yet is scanned exactly until a round builds it: the
    * round starts now, in the background, instead of at its next interval, so that a bank filled by
    * a bulk import is not scanned whole for minutes. Checked on the caller's connection (a catalog
-   * lookup, and the bank's size only when the index is missing); the round takes its own.
+   * lookup, and the bank's size only when the index is missing); the round takes its own. Embeddings
+   * that no HNSW index can hold want none: the other kinds come with the scheduled rounds.
    */
   async indexWanted(sql: Sql, bankId: string): Promise<void> {
-    if (this.whyNot() || this.stopped || this.running) return;
+    if (this.whyNot() || this.stopped || this.running || this.vectors.hnswOperand === null) return;
     if (await bankHasOwnIndex(sql, this.vectors.dimension, bankId)) return;
     // Recall's line (`exactScanBelow`) may be lower than this one: no round for a bank below it.
     if (await bankHoldsFewerThan(sql, bankId, this.options.bankVectorIndexes.minMemories!)) return;
@@ -149,7 +150,8 @@ export class BankVectorIndexService {
     try {
       await this.database.withConnection(async (sql) => {
         const ran = await inTurnOfTheFleet(sql, MAINTENANCE_LOCK, async () => {
-          const changes = await bankIndexChanges(sql, { dimension: this.vectors.dimension, minMemories: minMemories! });
+          const { dimension, hnswOperand } = this.vectors;
+          const changes = await bankIndexChanges(sql, { dimension, hnswOperand, minMemories: minMemories! });
           const pid = await backendPid(sql);
           for (const change of changes) {
             if (this.stopped) {
@@ -221,7 +223,7 @@ export class BankVectorIndexService {
     }
     if (change.action === 'create' || change.action === 'rebuild') {
       const startedAt = performance.now();
-      const build = () => createBankIndex(sql, this.vectors.dimension, bankId!, { kind });
+      const build = () => createBankIndex(sql, this.vectors, bankId!, { kind });
       const memoryBytes = this.buildMemoryBytes(kind, change.memories);
       await (memoryBytes === null ? build() : withBuildMemory(sql, memoryBytes, build));
       const durationMs = Math.round(performance.now() - startedAt);
@@ -238,7 +240,7 @@ export class BankVectorIndexService {
   private buildMemoryBytes(kind: BankIndexKind, memories: number): number | null {
     const limitMb = this.options.bankVectorIndexes.buildMemoryMb;
     if (kind !== 'hnsw' || limitMb === null || isPgliteDataSource(this.database.dataSource)) return null;
-    return Math.min(hnswBuildBytes(memories, this.vectors.dimension), limitMb * 1024 * 1024);
+    return Math.min(hnswBuildBytes(memories, this.vectors), limitMb * 1024 * 1024);
   }
 
   /**

@@ -4,6 +4,7 @@ import { FACT_TYPES } from '../../src/recall/recall.types.js';
 import { createBankIndex } from '../../src/storage/bank-vector-indexes.queries.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
+import { embeddingIndexing } from '../../src/storage/vector-backend.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { planNodes } from '../helpers/query-plan.js';
 
@@ -102,7 +103,7 @@ describe.each([
     };
     expect(await walkedOn()).toEqual(['Index Scan memory_units_mentioned']);
     // Built with the maintenance round's own statement, outside a transaction as the round builds it.
-    const own = await database.withConnection((sql) => createBankIndex(sql, 384, 'crowd', { concurrently: false, kind: 'keyword-walk' }));
+    const own = await database.withConnection((sql) => createBankIndex(sql, embeddingIndexing(384), 'crowd', { concurrently: false, kind: 'keyword-walk' }));
     try {
       expect(await walkedOn()).toEqual([`Index Only Scan ${own}`]);
     } finally {

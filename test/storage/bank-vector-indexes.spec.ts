@@ -20,7 +20,7 @@ import {
 import { BankVectorIndexService } from '../../src/storage/bank-vector-indexes.service.js';
 import { DataSourceRegistry } from '../../src/storage/data-source-registry.js';
 import { MemoryDatabase, type Sql } from '../../src/storage/memory-database.js';
-import type { VectorBackend } from '../../src/storage/vector-backend.js';
+import { type VectorBackend, embeddingIndexing, hnswIndexMethod, sharedIndexName } from '../../src/storage/vector-backend.js';
 import { eventually } from '../helpers/eventually.js';
 import { type BootedMemory, bootMemory, bootStartedMemory, type StartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
@@ -199,9 +199,9 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
   });
 
   it('builds an HNSW index for every bank from the size on, whatever its share of the database', async () => {
-    expect(await database.withConnection((sql) => bankIndexChanges(sql, { dimension: DIMENSION, minMemories: 1000 }))).toEqual([]);
+    expect(await database.withConnection((sql) => bankIndexChanges(sql, { ...embeddingIndexing(DIMENSION), minMemories: 1000 }))).toEqual([]);
     // large-a holds 2000 of 3700 memories: most of the database, and its own HNSW index all the same.
-    const lower = await database.withConnection((sql) => bankIndexChanges(sql, { dimension: DIMENSION, minMemories: 100 }));
+    const lower = await database.withConnection((sql) => bankIndexChanges(sql, { ...embeddingIndexing(DIMENSION), minMemories: 100 }));
     expect(lower.map(({ bankId, kind, action }) => ({ bankId, kind, action }))).toEqual([
       { bankId: 'small', kind: 'hnsw', action: 'create' },
       { bankId: 'small', kind: 'full-text', action: 'create' },
@@ -272,9 +272,7 @@ describe('no shared HNSW index where banks get their own', () => {
       expect(found).toHaveLength(10);
 
       // A database from before, or from an instance configured without bank indexes.
-      await database.query(
-        `CREATE INDEX memory_units_embedding_hnsw_${DIMENSION} ON memory_units USING hnsw ((embedding::vector(${DIMENSION})) vector_cosine_ops)`,
-      );
+      await database.query(`CREATE INDEX ${sharedIndexName(DIMENSION)} ON memory_units USING ${hnswIndexMethod(vectors)}`);
       const report = await indexes.maintain();
       // The bank is the whole database: no full-text index of its own, the shared one is its own.
       expect(report.created.map(({ bankId, kind }) => ({ bankId, kind }))).toEqual([
@@ -476,8 +474,11 @@ describe("an HNSW build's memory (PostgreSQL)", () => {
   it('is asked for as the graph of the bank needs, at least what a measured build needed', () => {
     // Measured: PostgreSQL's 64 MB held 28,362 memories of dimension 384 before pgvector went on
     // disk, so asking for that bank must ask for at least 64 MB, and for twice the bank, twice that.
-    expect(hnswBuildBytes(28_362, 384)).toBeGreaterThanOrEqual(64 * 1024 * 1024);
-    expect(hnswBuildBytes(56_724, 384)).toBe(2 * hnswBuildBytes(28_362, 384));
-    expect(hnswBuildBytes(10_000, 1536)).toBeGreaterThan(hnswBuildBytes(10_000, 384));
+    const bytes = (memories: number, dimension: number) => hnswBuildBytes(memories, embeddingIndexing(dimension));
+    expect(bytes(28_362, 384)).toBeGreaterThanOrEqual(64 * 1024 * 1024);
+    expect(bytes(56_724, 384)).toBe(2 * bytes(28_362, 384));
+    expect(bytes(10_000, 1536)).toBeGreaterThan(bytes(10_000, 384));
+    // Above 2,000 dimensions the graph holds each vector as halfvec, at two bytes a component.
+    expect(bytes(10_000, 3072)).toBe(bytes(10_000, 1536));
   });
 });

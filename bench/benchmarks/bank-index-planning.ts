@@ -99,7 +99,8 @@ async function measure(context: BenchmarkContext, app: INestApplicationContext) 
     // Empty banks' indexes: the planner's work for an index does not depend on what it holds.
     await database.withConnection(async (sql) => {
       for (; indexed < otherBanks; indexed++) {
-        for (const kind of OWN_INDEX_KINDS) await createBankIndex(sql, embeddingIndexing(DIMENSION), `other-${indexed}`, { concurrently: false, kind });
+        for (const kind of OWN_INDEX_KINDS)
+          await createBankIndex(sql, embeddingIndexing(DIMENSION), `other-${indexed}`, { concurrently: false, kind });
       }
     });
     await timeRecallStages(recall, BANK, warmUp, warmUp.length);

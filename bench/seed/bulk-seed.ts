@@ -137,7 +137,11 @@ export async function seedBanks(
     if (vectors.kind !== 'pgvector' || !Number.isFinite(bankIndexFrom)) return;
     if (indexes.some(({ name }) => name === sharedIndexName(vectors.dimension))) return;
     // The indexes a maintenance round would build now, for the banks seeded here.
-    const wanted = await bankIndexChanges(sql, { dimension: vectors.dimension, hnswOperand: vectors.hnswOperand, minMemories: bankIndexFrom });
+    const wanted = await bankIndexChanges(sql, {
+      dimension: vectors.dimension,
+      hnswOperand: vectors.hnswOperand,
+      minMemories: bankIndexFrom,
+    });
     for (const { bankId, kind, action } of wanted) {
       if (action !== 'create' || !seeded.has(bankId!)) continue;
       const startedAt = performance.now();

@@ -103,7 +103,9 @@ describe.each([
     };
     expect(await walkedOn()).toEqual(['Index Scan memory_units_mentioned']);
     // Built with the maintenance round's own statement, outside a transaction as the round builds it.
-    const own = await database.withConnection((sql) => createBankIndex(sql, embeddingIndexing(384), 'crowd', { concurrently: false, kind: 'keyword-walk' }));
+    const own = await database.withConnection((sql) =>
+      createBankIndex(sql, embeddingIndexing(384), 'crowd', { concurrently: false, kind: 'keyword-walk' }),
+    );
     try {
       expect(await walkedOn()).toEqual([`Index Only Scan ${own}`]);
     } finally {

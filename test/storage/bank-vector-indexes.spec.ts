@@ -199,7 +199,9 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
   });
 
   it('builds an HNSW index for every bank from the size on, whatever its share of the database', async () => {
-    expect(await database.withConnection((sql) => bankIndexChanges(sql, { ...embeddingIndexing(DIMENSION), minMemories: 1000 }))).toEqual([]);
+    expect(await database.withConnection((sql) => bankIndexChanges(sql, { ...embeddingIndexing(DIMENSION), minMemories: 1000 }))).toEqual(
+      [],
+    );
     // large-a holds 2000 of 3700 memories: most of the database, and its own HNSW index all the same.
     const lower = await database.withConnection((sql) => bankIndexChanges(sql, { ...embeddingIndexing(DIMENSION), minMemories: 100 }));
     expect(lower.map(({ bankId, kind, action }) => ({ bankId, kind, action }))).toEqual([

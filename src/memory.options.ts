@@ -65,8 +65,7 @@ export interface MemoryModuleOptions {
   /**
    * Indexes of their own for the large banks of a database of many banks (PostgreSQL with
    * pgvector): an HNSW index, so that their recall does not walk every other bank's neighbours,
-   * an index of their newest memories for the keyword arm's walk, and a full-text index where the
-   * bank is at most half the database.
+   * and a full-text index where the bank is at most half the database.
    */
   bankVectorIndexes?: Partial<BankVectorIndexSettings>;
   /**

@@ -181,7 +181,7 @@ function report(context: BenchmarkContext, memories: number, measured: number, w
   const workload = [
     `One bank of ${memories.toLocaleString('en')} memories from the synthetic corpus of seed ${CORPUS_SEED} (as "Recall latency" ` +
       'loads it, with the HNSW index of its own its size gets), the only bank with memories. Then other banks get the indexes a ' +
-      `bank of \`bankVectorIndexes.minMemories\` memories or more gets (an HNSW, a full-text and a keyword walk index, each partial on its ` +
+      `bank of \`bankVectorIndexes.minMemories\` memories or more gets (an HNSW and a full-text index, each partial on its ` +
       `\`bank_id\`, built by the maintenance round's own statement): ${levels.map((level) => level.otherBanks).join(', ')} banks. ` +
       'Those banks are empty: what the planner does for an index does not depend on what it holds.',
     `At each step, ${warmUp} questions of seed ${WARM_UP_SEED} warm up, then ${measured} questions of seed ${QUERY_SEED} are ` +

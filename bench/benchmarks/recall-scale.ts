@@ -133,7 +133,7 @@ async function measure(
   await measureBank('the largest bank, shared index', 'largest-0', 'largest');
   const unfiltered = await unfilteredIndexRecall(database, vectors, queries);
   // Then what a running fleet does on its own: one round of bank index maintenance, which builds
-  // the large banks' own indexes (HNSW, full-text, keyword walk) and then drops the shared HNSW index.
+  // the large banks' own indexes (HNSW, full-text) and then drops the shared HNSW index.
   const maintenance = await app.get(BankVectorIndexService).maintain();
   if (maintenance.failed.length > 0 || maintenance.skipped) throw new Error(`bank index maintenance: ${JSON.stringify(maintenance)}`);
   if (!maintenance.dropped.some((drop) => drop.reason === 'shared-index-unused')) throw new Error('the shared index was not dropped');
@@ -193,7 +193,7 @@ async function measure(
       'the share of the exact ten it found (recall@10). As a control, the index is walked without a bank filter and ' +
       'compared with an exact scan of the whole table. The largest bank is measured twice: walking the index all banks share, ' +
       'then, after one round of the bank index maintenance (`BankVectorIndexService.maintain()`, the defaults: every bank of ' +
-      "10,000 memories or more gets an HNSW index of its own, an index for the keyword arm's walk of its newest memories, and a " +
+      '10,000 memories or more gets an HNSW index of its own and a ' +
       "full-text index of its own if it holds at most half the database's memories, and the round then drops the shared HNSW " +
       'index), with its own indexes.',
     context.scale < 1

@@ -9,24 +9,16 @@ import { type EmbeddingIndexing, hnswIndexMethod, sharedIndexName } from './vect
 export const MAINTENANCE_LOCK = 'nestjs-memory:bank-vector-indexes';
 
 /**
- * What a large bank gets of its own: its HNSW graph, its share of the full-text index, and a walk
- * of its newest memories that carries their words. The shared `memory_units_search` holds every
- * bank's memories, so a large bank's keyword search read the posting lists of every bank that
- * uses a word (measured in BENCHMARKS.md, "Recall with 1,000 banks"); a partial GIN index holds
- * the bank's postings alone, and the planner takes it for a statement whose bound bank id proves
- * its predicate, as it does the HNSW one.
+ * What a large bank gets of its own: its HNSW graph and its share of the full-text index. The
+ * shared `memory_units_search` holds every bank's memories, so a large bank's keyword search read
+ * the posting lists of every bank that uses a word (measured in BENCHMARKS.md, "Recall with 1,000
+ * banks"); a partial GIN index holds the bank's postings alone, and the planner takes it for a
+ * statement whose bound bank id proves its predicate, as it does the HNSW one.
  *
- * The keyword arm fills its last places with one-word matches, newest first
- * (src/recall/arms/keyword-arm.ts), and for words that are common but rarely together it walks a
- * few hundred to a few thousand of the bank's newest memories to find them. Along
- * `memory_units_mentioned` each memory tested is a page of the table read (about 2 KB a memory
- * with its embedding, four to a page): 2,339 pages for 50 matches in the largest bank of a
- * 1M-memory database. The `keyword-walk` index carries what the walk tests (visibility and
- * words), some 45 memories a page, and the same walk read 65 pages. It is a bank's own rather than
- * one index for all: carried by every memory, it cost sync retain 7 to 14 % (batches of 100, in
- * banks below the rule), where a large bank's writes already extend its HNSW graph.
+ * Only indexes whose entries have a bounded size: a btree entry holds at most 2,704 bytes, and a
+ * memory's words, tags and an observation's sources have no bound (see `RETIRED_BANK_INDEXES`).
  */
-export type BankIndexKind = 'hnsw' | 'full-text' | 'keyword-walk';
+export type BankIndexKind = 'hnsw' | 'full-text';
 
 /** Everything that differs between the kinds, in one place. */
 export const BANK_INDEX_KINDS: Readonly<
@@ -56,17 +48,26 @@ export const BANK_INDEX_KINDS: Readonly<
     maxShare: 1,
   },
   'full-text': { label: 'full-text', prefix: () => 'memory_units_search_bank_', method: () => 'gin (search_vector)', maxShare: 0.5 },
-  // The keyword arm's walk reads `mentioned_at DESC, id` as `memory_units_mentioned` orders it,
-  // and what it tests of each memory: `visibleMemories` (its state, type, tags and, for an
-  // observation under a tag filter, its sources) and the words.
-  'keyword-walk': {
-    label: 'keyword walk',
-    prefix: () => 'memory_units_mentioned_bank_',
-    method: () => 'btree (mentioned_at DESC, id) INCLUDE (state, fact_type, tags, source_memory_ids, search_vector)',
-    maxShare: 1,
-  },
 };
-/** The kinds a bank gets: all but HNSW where no HNSW index can hold the embeddings. */
+
+/**
+ * Kinds of bank index that earlier versions built, by the prefix of their names, which every round
+ * drops wherever it finds them (instances of an earlier version, during a rolling upgrade, build
+ * them again; migration 1766600000000 drops them where no round runs).
+ *
+ * `keyword-walk` was a btree on `(mentioned_at DESC, id)` that carried what the keyword arm's walk
+ * of the newest memories tests (state, type, tags, sources, words), so the walk read no table
+ * page. Its entries were as large as those columns, and a btree entry holds at most 2,704 bytes: a
+ * memory with a long context, or an observation of a few dozen sources, could not be written to
+ * the bank at all, nor the index built where one such memory was. Measured without it, on the
+ * same databases, fused recall did not change (BENCHMARKS.md, "Recall with 1,000 banks"): the
+ * keyword arm runs on the second connection beside the entity arm, which is the longer.
+ */
+export const RETIRED_BANK_INDEXES = {
+  'keyword-walk': { label: 'keyword walk', prefix: 'memory_units_mentioned_bank_' },
+} as const;
+export type RetiredBankIndexKind = keyof typeof RETIRED_BANK_INDEXES;
+/** The kinds a bank gets: both, or full-text alone where no HNSW index can hold the embeddings. */
 const kindsFor = ({ hnswOperand }: EmbeddingIndexing) =>
   (Object.keys(BANK_INDEX_KINDS) as BankIndexKind[]).filter((kind) => kind !== 'hnsw' || hnswOperand !== null);
 
@@ -256,6 +257,20 @@ export async function bankHasOwnIndex(sql: Pick<Sql, 'query'>, dimension: number
     [bankId, BANK_INDEX_KINDS.hnsw.prefix(dimension)],
   );
   return present;
+}
+
+/** The banks' indexes of a retired kind. */
+export async function retiredBankIndexes(sql: Pick<Sql, 'query'>): Promise<Array<{ indexName: string; kind: RetiredBankIndexKind }>> {
+  const kinds = Object.keys(RETIRED_BANK_INDEXES) as RetiredBankIndexKind[];
+  return sql.query(
+    `SELECT c.relname AS "indexName", k.kind
+       FROM pg_index i
+       JOIN pg_class c ON c.oid = i.indexrelid
+       JOIN unnest($1::text[], $2::text[]) AS k(kind, prefix) ON starts_with(c.relname::text, k.prefix)
+      WHERE i.indrelid = 'memory_units'::regclass
+      ORDER BY 1`,
+    [kinds, kinds.map((kind) => RETIRED_BANK_INDEXES[kind].prefix)],
+  );
 }
 
 export async function dropBankIndex(sql: Sql, indexName: string): Promise<void> {

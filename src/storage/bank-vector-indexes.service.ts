@@ -9,6 +9,8 @@ import {
   BANK_INDEX_KINDS,
   type BankIndexKind,
   type BankIndexState,
+  RETIRED_BANK_INDEXES,
+  type RetiredBankIndexKind,
   backendPid,
   bankHasOwnIndex,
   bankIndexChanges,
@@ -18,6 +20,7 @@ import {
   dropSharedIndex,
   hnswBuildBytes,
   MAINTENANCE_LOCK,
+  retiredBankIndexes,
   withBuildMemory,
 } from './bank-vector-indexes.queries.js';
 import { bankHoldsFewerThan } from './bank-size.queries.js';
@@ -35,9 +38,9 @@ export interface BankIndexReport {
   created: Array<{ bankId: string; kind: BankIndexKind; indexName: string; memories: number; durationMs: number }>;
   dropped: Array<{
     bankId: string | null;
-    kind: BankIndexKind;
+    kind: BankIndexKind | RetiredBankIndexKind;
     indexName: string;
-    reason: 'bank-gone-or-shrunk' | 'left-invalid' | 'shared-index-unused';
+    reason: 'bank-gone-or-shrunk' | 'left-invalid' | 'shared-index-unused' | 'retired-kind';
   }>;
   failed: Array<{ indexName: string; error: string }>;
 }
@@ -150,9 +153,10 @@ export class BankVectorIndexService {
     try {
       await this.database.withConnection(async (sql) => {
         const ran = await inTurnOfTheFleet(sql, MAINTENANCE_LOCK, async () => {
+          const pid = await backendPid(sql);
+          await this.dropRetired(sql, pid, report);
           const { dimension, hnswOperand } = this.vectors;
           const changes = await bankIndexChanges(sql, { dimension, hnswOperand, minMemories: minMemories! });
-          const pid = await backendPid(sql);
           for (const change of changes) {
             if (this.stopped) {
               report.skipped = 'stopped';
@@ -185,6 +189,24 @@ export class BankVectorIndexService {
       }
     }
     return report;
+  }
+
+  /**
+   * Drops the indexes of kinds that earlier versions built (`RETIRED_BANK_INDEXES`), first: while
+   * one is there, a memory too large for its entries cannot be written to its bank.
+   */
+  private async dropRetired(sql: Sql, pid: number, report: BankIndexReport): Promise<void> {
+    for (const { indexName, kind } of await retiredBankIndexes(sql)) {
+      if (this.stopped) return;
+      this.busyBackend = pid;
+      try {
+        await dropBankIndex(sql, indexName);
+      } finally {
+        this.busyBackend = null;
+      }
+      report.dropped.push({ bankId: null, kind, indexName, reason: 'retired-kind' });
+      this.logger.log(`Dropped ${RETIRED_BANK_INDEXES[kind].label} index ${indexName}: this version builds no index of that kind`);
+    }
   }
 
   /**

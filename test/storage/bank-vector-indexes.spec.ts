@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
+import type { QueryRunner } from 'typeorm';
 import { BanksService } from '../../src/banks/banks.service.js';
 import { AiClients } from '../../src/external/ai-clients.js';
 import { RecallService } from '../../src/recall/recall.service.js';
+import { RetainService } from '../../src/retain/retain.service.js';
+import { DropKeywordWalkIndexes1766600000000 } from '../../src/storage/migrations/1766600000000-drop-keyword-walk-indexes.js';
 import { MEMORY_VECTOR_BACKEND } from '../../src/memory.constants.js';
 import { keywordArm } from '../../src/recall/arms/keyword-arm.js';
 import { semanticArm, semanticArmQuery } from '../../src/recall/arms/semantic-arm.js';
@@ -118,10 +121,8 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
     // holds 2000 of the 3700 memories, and the shared index would be mostly its own postings.
     expect(first.created.map(({ bankId, kind, memories }) => ({ bankId, kind, memories }))).toEqual([
       { bankId: 'large-a', kind: 'hnsw', memories: 2000 },
-      { bankId: 'large-a', kind: 'keyword-walk', memories: 2000 },
       { bankId: 'large-b', kind: 'hnsw', memories: 1500 },
       { bankId: 'large-b', kind: 'full-text', memories: 1500 },
-      { bankId: 'large-b', kind: 'keyword-walk', memories: 1500 },
     ]);
     expect(first.dropped).toEqual([]);
     const built = await bankIndexes(database);
@@ -130,26 +131,17 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
       { valid: true, predicate: "(bank_id = 'large-b'::text)" },
     ]);
     const fullText = await bankIndexes(database, 'full-text');
-    expect(fullText).toEqual([{ name: first.created[3].indexName, valid: true, predicate: "(bank_id = 'large-b'::text)" }]);
-    const walks = await bankIndexes(database, 'keyword-walk');
-    expect(walks).toEqual([
-      { name: first.created[1].indexName, valid: true, predicate: "(bank_id = 'large-a'::text)" },
-      { name: first.created[4].indexName, valid: true, predicate: "(bank_id = 'large-b'::text)" },
-    ]);
+    expect(fullText).toEqual([{ name: first.created[2].indexName, valid: true, predicate: "(bank_id = 'large-b'::text)" }]);
     expect(booted.logs.lines).toContain(
       `Built HNSW index ${first.created[0].indexName} for bank large-a (2000 memories) in ${first.created[0].durationMs}ms`,
     );
     expect(booted.logs.lines).toContain(
-      `Built full-text index ${first.created[3].indexName} for bank large-b (1500 memories) in ${first.created[3].durationMs}ms`,
-    );
-    expect(booted.logs.lines).toContain(
-      `Built keyword walk index ${first.created[1].indexName} for bank large-a (2000 memories) in ${first.created[1].durationMs}ms`,
+      `Built full-text index ${first.created[2].indexName} for bank large-b (1500 memories) in ${first.created[2].durationMs}ms`,
     );
 
     expect(await indexes.maintain()).toEqual({ created: [], dropped: [], failed: [] });
     expect(await bankIndexes(database)).toEqual(built);
     expect(await bankIndexes(database, 'full-text')).toEqual(fullText);
-    expect(await bankIndexes(database, 'keyword-walk')).toEqual(walks);
   });
 
   it("searches a large bank's words in its own full-text index, with the keyword arm's statement unchanged", async () => {
@@ -207,7 +199,6 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
     expect(lower.map(({ bankId, kind, action }) => ({ bankId, kind, action }))).toEqual([
       { bankId: 'small', kind: 'hnsw', action: 'create' },
       { bankId: 'small', kind: 'full-text', action: 'create' },
-      { bankId: 'small', kind: 'keyword-walk', action: 'create' },
     ]);
   });
 
@@ -225,7 +216,6 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
   it("drops a deleted bank's indexes, and keeps the others", async () => {
     const before = await bankIndexes(database);
     const [fullText] = await bankIndexes(database, 'full-text');
-    const [walk] = (await bankIndexes(database, 'keyword-walk')).filter((index) => index.predicate.includes('large-b'));
     await app.get(BanksService).delete('large-b');
 
     const report = await indexes.maintain();
@@ -233,12 +223,10 @@ describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () =>
     expect(report.dropped).toEqual([
       { bankId: null, kind: 'hnsw', indexName: gone.name, reason: 'bank-gone-or-shrunk' },
       { bankId: null, kind: 'full-text', indexName: fullText.name, reason: 'bank-gone-or-shrunk' },
-      { bankId: null, kind: 'keyword-walk', indexName: walk.name, reason: 'bank-gone-or-shrunk' },
     ]);
     expect(report.created).toEqual([]);
     expect(await bankIndexes(database)).toEqual(before.filter((index) => index.name !== gone.name));
     expect(await bankIndexes(database, 'full-text')).toEqual([]);
-    expect((await bankIndexes(database, 'keyword-walk')).map((index) => index.predicate)).toEqual(["(bank_id = 'large-a'::text)"]);
     expect(booted.logs.lines).toContain(`Dropped HNSW index ${gone.name}: its bank is gone`);
     expect(booted.logs.lines).toContain(`Dropped full-text index ${fullText.name}: its bank is gone`);
   });
@@ -277,10 +265,7 @@ describe('no shared HNSW index where banks get their own', () => {
       await database.query(`CREATE INDEX ${sharedIndexName(DIMENSION)} ON memory_units USING ${hnswIndexMethod(vectors)}`);
       const report = await indexes.maintain();
       // The bank is the whole database: no full-text index of its own, the shared one is its own.
-      expect(report.created.map(({ bankId, kind }) => ({ bankId, kind }))).toEqual([
-        { bankId: 'large', kind: 'hnsw' },
-        { bankId: 'large', kind: 'keyword-walk' },
-      ]);
+      expect(report.created.map(({ bankId, kind }) => ({ bankId, kind }))).toEqual([{ bankId: 'large', kind: 'hnsw' }]);
       expect(report.dropped).toEqual([
         { bankId: null, kind: 'hnsw', indexName: `memory_units_embedding_hnsw_${DIMENSION}`, reason: 'shared-index-unused' },
       ]);
@@ -289,6 +274,83 @@ describe('no shared HNSW index where banks get their own', () => {
         `Dropped the shared HNSW index memory_units_embedding_hnsw_${DIMENSION}: every bank of 500 memories or more has its own, and recall scans smaller banks exactly`,
       );
       expect(await indexes.maintain()).toEqual({ created: [], dropped: [], failed: [] });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+/**
+ * What the version before built for the keyword arm's walk, in every large bank: a btree whose
+ * entries carried each memory's words, tags and sources (`RETIRED_BANK_INDEXES`).
+ */
+const LEFT_WALK_INDEX = 'memory_units_mentioned_bank_0123456789abcdef';
+const leaveWalkIndex = (database: MemoryDatabase, bankId: string) =>
+  database.query(
+    `CREATE INDEX ${LEFT_WALK_INDEX} ON memory_units USING btree (mentioned_at DESC, id)
+       INCLUDE (state, fact_type, tags, source_memory_ids, search_vector) WHERE bank_id = '${bankId}'`,
+  );
+
+/** `count` words that share little (three consonants and a number), so their text compresses badly. */
+function scatteredWords(random: () => number, count: number): string {
+  const letters = 'bcdfghjklmnpqrstvwxz';
+  const word = () => Array.from({ length: 3 }, () => letters[Math.floor(random() * letters.length)]).join('') + Math.floor(random() * 100);
+  return Array.from({ length: count }, word).join(' ') + '.';
+}
+
+describe('a bank with indexes of its own takes memories of any size', () => {
+  it('writes a long memory and an observation of many sources, once a walk index of the version before is dropped', async () => {
+    const booted = await bootWithBankIndexes(100);
+    const app = booted.app;
+    try {
+      const database = app.get(MemoryDatabase);
+      const indexes = app.get(BankVectorIndexService);
+      const retain = app.get(RetainService);
+      const random = seededRandom(43);
+      // 'large' is under half the database, so it gets every kind of index there is.
+      await insertRandomMemories(app, 'large', 150, random);
+      await insertRandomMemories(app, 'other', 200, random);
+      expect((await indexes.maintain()).failed).toEqual([]);
+      const long = { content: scatteredWords(random, 300), context: scatteredWords(random, 300) };
+
+      await leaveWalkIndex(database, 'large');
+      // What a bank with one refused: the entry is larger than a btree takes.
+      await expect(retain.retain('large', { items: [long] })).rejects.toThrow(/index row/);
+
+      const report = await indexes.maintain();
+      expect(report.dropped).toEqual([{ bankId: null, kind: 'keyword-walk', indexName: LEFT_WALK_INDEX, reason: 'retired-kind' }]);
+      expect(booted.logs.lines).toContain(`Dropped keyword walk index ${LEFT_WALK_INDEX}: this version builds no index of that kind`);
+
+      await retain.retain('large', { items: [long] });
+      // An observation of a few hundred sources, as consolidation keeps adding them to one.
+      await database.query(
+        `INSERT INTO memory_units (bank_id, text, fact_type, source_memory_ids, tags)
+         SELECT 'large', $1, 'observation', array_agg(gen_random_uuid()), ARRAY['project:long-running'] FROM generate_series(1, 300)`,
+        [scatteredWords(random, 200)],
+      );
+      const [{ written }] = await database.query<{ written: number }>(
+        `SELECT count(*)::int AS written FROM memory_units
+          WHERE bank_id = 'large' AND (context = $1 OR cardinality(source_memory_ids) = 300)`,
+        [long.context],
+      );
+      expect(written).toBeGreaterThanOrEqual(2);
+      // Every index the bank has took them, and the next round has nothing to mend.
+      expect(await indexes.maintain()).toEqual({ created: [], dropped: [], failed: [] });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('loses a walk index of the version before to the migration, where no round of maintenance runs', async () => {
+    const { app } = await bootStartedMemory({ databaseUrl: `pglite://memory/walk-index-${randomUUID()}`, watchdogIntervalMs: 60_000 });
+    try {
+      const database = app.get(MemoryDatabase);
+      await leaveWalkIndex(database, 'large');
+      await database.withConnection((sql) =>
+        new DropKeywordWalkIndexes1766600000000().up({ query: (text: string) => sql.query(text) } as QueryRunner),
+      );
+      const [{ present }] = await database.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [LEFT_WALK_INDEX]);
+      expect(present).toBe(false);
     } finally {
       await app.close();
     }

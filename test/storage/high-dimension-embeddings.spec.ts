@@ -136,10 +136,7 @@ describe('embeddings of 3,072 dimensions, more than an HNSW index takes as vecto
       await insertRandomMemories(app, 'wide', 120, 59);
       const report = await indexes.maintain();
       expect(report.failed).toEqual([]);
-      expect(report.created.map(({ bankId, kind }) => ({ bankId, kind }))).toEqual([
-        { bankId: 'wide', kind: 'hnsw' },
-        { bankId: 'wide', kind: 'keyword-walk' },
-      ]);
+      expect(report.created.map(({ bankId, kind }) => ({ bankId, kind }))).toEqual([{ bankId: 'wide', kind: 'hnsw' }]);
       const [own] = await hnswIndexes(database);
       expect(own.name).toBe(report.created[0].indexName);
       expect(own.definition).toContain('(embedding)::halfvec(3072)) halfvec_cosine_ops');
@@ -174,13 +171,15 @@ describe('embeddings of 4,096 dimensions, more than any HNSW index takes (pgvect
     }
   });
 
-  it('give a large bank its other indexes, and no HNSW one to fail on every round', async () => {
+  it('give a large bank its full-text index, and no HNSW one to fail on every round', async () => {
     const { app } = await bootWithDimension(4096, { bankVectorIndexes: { minMemories: 40, onPglite: true, intervalMs: 3_600_000 } });
     try {
+      // 'wider' holds less than half the database's memories, so it gets a full-text index of its own.
       await insertRandomMemories(app, 'wider', 50, 67);
+      await insertRandomMemories(app, 'widest', 60, 71);
       const report = await app.get(BankVectorIndexService).maintain();
       expect(report.failed).toEqual([]);
-      expect(report.created.map(({ bankId, kind }) => ({ bankId, kind }))).toEqual([{ bankId: 'wider', kind: 'keyword-walk' }]);
+      expect(report.created.map(({ bankId, kind }) => ({ bankId, kind }))).toEqual([{ bankId: 'wider', kind: 'full-text' }]);
       expect(await hnswIndexes(app.get(MemoryDatabase))).toEqual([]);
     } finally {
       await app.close();

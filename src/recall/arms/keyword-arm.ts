@@ -60,9 +60,7 @@ export type KeywordSearch = 'index' | 'bank-rows';
  * only for the places left, memories sharing one word, most recent first, which is how one-word
  * matches mostly tie anyway (each is one cover of one word). The second tier walks the bank's
  * mention-time index until it has enough, or, for rare words, reads their few matches; the
- * planner picks by the words' frequency. A large bank walks an index of its own that carries each
- * memory's words and visibility (`keyword-walk`, src/storage/bank-vector-indexes.queries.ts), so
- * there the walk tests memories without reading the table's pages.
+ * planner picks by the words' frequency.
  */
 export async function keywordArm(
   sql: Sql,

@@ -22,6 +22,7 @@ import { MemoryEntityIds1766200000000 } from './1766200000000-memory-entity-ids.
 import { LinkUnitIndex1766300000000 } from './1766300000000-link-unit-index.js';
 import { EntityNameWordsIndex1766400000000 } from './1766400000000-entity-name-words-index.js';
 import { LinkUnitIndexBack1766500000000 } from './1766500000000-link-unit-index-back.js';
+import { DropKeywordWalkIndexes1766600000000 } from './1766600000000-drop-keyword-walk-indexes.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -49,6 +50,7 @@ export const MEMORY_MIGRATIONS = [
   LinkUnitIndex1766300000000,
   EntityNameWordsIndex1766400000000,
   LinkUnitIndexBack1766500000000,
+  DropKeywordWalkIndexes1766600000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

@@ -233,7 +233,10 @@ export interface InputLimits {
   maxJsonDepth: number;
   /** Length of a bank id (the `bank_id` path parameter). */
   maxBankIdLength: number;
-  /** Length of a document id, in a retained item, the path or a filter. */
+  /**
+   * Length of a document id, in a retained item, the path or a filter. With the bank id it is a
+   * key of btree indexes (`ID_KEY_MAX_UNITS`), so the two together are bounded.
+   */
   maxDocumentIdLength: number;
   /** Tags in one list: an item's `tags`, `document_tags`, a recall's or reflect's filter. */
   maxTags: number;
@@ -247,10 +250,20 @@ export interface InputLimits {
   maxMetadataChars: number;
 }
 
+/**
+ * The most UTF-16 code units a bank id and a document id may have together. They are a key of
+ * btree indexes (the documents' primary key, the chunks' and the memories' by document), and a
+ * btree entry holds at most 2,704 bytes. A code unit is at most 3 bytes of UTF-8 (a character from
+ * U+0800 on; one beyond U+FFFF is 4 bytes for 2 units), so 866 units are at most 2,598 bytes, with
+ * room left for the entry's header and the chunk's index. Longer ids of CJK text failed as a 500
+ * from the database where the limits let them through.
+ */
+export const ID_KEY_MAX_UNITS = 866;
+
 export const DEFAULT_INPUT_LIMITS: InputLimits = {
   maxJsonDepth: 32,
   maxBankIdLength: 256,
-  maxDocumentIdLength: 1024,
+  maxDocumentIdLength: 600,
   maxTags: 100,
   maxTagLength: 256,
   maxQueryChars: 10_000,
@@ -498,6 +511,12 @@ const optionsSchema = z
         maxMetadataChars: positiveInt.default(DEFAULT_INPUT_LIMITS.maxMetadataChars),
       })
       .strict()
+      .refine((limits) => limits.maxBankIdLength + limits.maxDocumentIdLength <= ID_KEY_MAX_UNITS, {
+        message:
+          `maxBankIdLength and maxDocumentIdLength may add up to at most ${ID_KEY_MAX_UNITS}: together they are a key of ` +
+          'btree indexes, whose entries hold at most 2,704 bytes (3 bytes of UTF-8 a code unit at most)',
+        path: ['maxDocumentIdLength'],
+      })
       .default(DEFAULT_INPUT_LIMITS),
     files: z
       .object({

@@ -5,9 +5,10 @@ import { RetainRequestDto } from '../../src/http/dto/retain.dto.js';
 import { jsonTextNestsDeeperThan } from '../../src/http/input-rules.js';
 import { MemoryValidationPipe } from '../../src/http/memory-validation.pipe.js';
 import { MemoryException } from '../../src/memory.exception.js';
-import { DEFAULT_INPUT_LIMITS, resolveMemoryOptions } from '../../src/memory.options.js';
+import { DEFAULT_INPUT_LIMITS, ID_KEY_MAX_UNITS, InvalidMemoryOptionsError, resolveMemoryOptions } from '../../src/memory.options.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { assertStorableText, stripUnstorable } from '../../src/storage/storable-text.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 import { type HttpApp, call, startHttpApp } from './http-app.js';
 
 const BANK = 'hostile-bank';
@@ -252,6 +253,23 @@ describe('hostile input to the v1 API', () => {
     expect((await call(http.url, 'DELETE', `/v1/default/banks/${bank}`)).status).toBe(200);
   });
 
+  it('stores ids right at their limits in characters of three bytes each, which the indexes take together', async () => {
+    // CJK ideographs, three bytes of UTF-8 each, in no order that compresses: the worst case of
+    // the bank id and the document id that btree indexes take as one key.
+    const random = seededRandom(83);
+    const ideographs = (count: number) =>
+      Array.from({ length: count }, () => String.fromCodePoint(0x4e00 + Math.floor(random() * 0x5000))).join('');
+    const bank = encodeURIComponent(ideographs(limits.maxBankIdLength));
+    const documentId = ideographs(limits.maxDocumentIdLength);
+    const retained = await call(http.url, 'POST', `/v1/default/banks/${bank}/memories`, {
+      items: [{ content: 'Lotte tunes pianos.', document_id: documentId }],
+    });
+    expect(retained.status).toBe(200);
+    const document = await call(http.url, 'GET', `/v1/default/banks/${bank}/documents/${encodeURIComponent(documentId)}`);
+    expect(document.status).toBe(200);
+    expect((await call(http.url, 'DELETE', `/v1/default/banks/${bank}`)).status).toBe(200);
+  });
+
   it('refuses a body nested 5000 levels deep before parsing it, whatever the route', async () => {
     const deep = nestedArrays(5000);
     for (const refused of [
@@ -363,6 +381,16 @@ describe('hostile input to the v1 API', () => {
       maxMetadataChars: 15,
     });
     expect(resolveMemoryOptions(loadServerConfig({}).memory).limits).toEqual(DEFAULT_INPUT_LIMITS);
+  });
+
+  it('refuses limits whose bank and document ids together could outgrow an index entry', () => {
+    expect(() => resolveMemoryOptions({ limits: { maxBankIdLength: 256, maxDocumentIdLength: 1024 } })).toThrow(
+      new InvalidMemoryOptionsError([
+        `option 'limits.maxDocumentIdLength' maxBankIdLength and maxDocumentIdLength may add up to at most ${ID_KEY_MAX_UNITS}: ` +
+          'together they are a key of btree indexes, whose entries hold at most 2,704 bytes (3 bytes of UTF-8 a code unit at most)',
+      ]),
+    );
+    expect(resolveMemoryOptions({ limits: { maxBankIdLength: 66, maxDocumentIdLength: 800 } }).limits.maxDocumentIdLength).toBe(800);
   });
 
   it('offers services one check that turns unstorable text into an invalid-input error', () => {

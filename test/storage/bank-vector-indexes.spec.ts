@@ -28,6 +28,7 @@ import { eventually } from '../helpers/eventually.js';
 import { type BootedMemory, bootMemory, bootStartedMemory, type StartedMemory } from '../helpers/memory-app.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { planNodes } from '../helpers/query-plan.js';
+import { insertRandomMemories } from '../helpers/random-memories.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 
 const DIMENSION = 8;
@@ -56,17 +57,6 @@ async function bootWithBankIndexes(minMemories: number): Promise<BootedMemory & 
     bankVectorIndexes: { minMemories, onPglite: true, intervalMs: 3_600_000 },
   });
   return booted as BootedMemory & { app: INestApplicationContext };
-}
-
-/** `count` memories with random embeddings in a new bank, bypassing retain. */
-async function insertRandomMemories(app: INestApplicationContext, bankId: string, count: number, random: () => number): Promise<void> {
-  const vectors = app.get<symbol, VectorBackend>(MEMORY_VECTOR_BACKEND);
-  const database = app.get(MemoryDatabase);
-  await database.query(`INSERT INTO banks (id, name) VALUES ($1, $1)`, [bankId]);
-  await database.query(
-    `INSERT INTO memory_units (bank_id, text, embedding) SELECT $1, 'memory ' || i, e::vector FROM unnest($2::text[]) WITH ORDINALITY AS t(e, i)`,
-    [bankId, Array.from({ length: count }, () => vectors.serialize(Array.from({ length: DIMENSION }, () => random() * 2 - 1)))],
-  );
 }
 
 describe('HNSW indexes of their own for large banks (pgvector on PGlite)', () => {

@@ -12,6 +12,7 @@ import type { MemoryModuleOptions } from '../../src/memory.options.js';
 import { type VectorBackend, hnswOperandFor, sharedIndexName, unindexedWarning } from '../../src/storage/vector-backend.js';
 import { bootStartedMemory, type StartedMemory } from '../helpers/memory-app.js';
 import { planNodes } from '../helpers/query-plan.js';
+import { insertRandomMemories } from '../helpers/random-memories.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 
 const scope = (bankId: string): RecallScope => ({ bankId, types: FACT_TYPES, tags: [], tagsMatch: 'any' });
@@ -36,19 +37,10 @@ async function hnswIndexes(database: MemoryDatabase): Promise<Array<{ name: stri
   );
 }
 
-/** `count` memories with random unit-free embeddings in a new bank, bypassing retain; their vectors, in insertion order. */
-async function insertRandomMemories(app: INestApplicationContext, bankId: string, count: number, seed: number): Promise<number[][]> {
-  const vectors = app.get<symbol, VectorBackend>(MEMORY_VECTOR_BACKEND);
-  const random = seededRandom(seed);
-  const embeddings = Array.from({ length: count }, () => Array.from({ length: vectors.dimension }, () => random() * 2 - 1));
-  const database = app.get(MemoryDatabase);
-  await database.query(`INSERT INTO banks (id, name) VALUES ($1, $1)`, [bankId]);
-  await database.query(
-    `INSERT INTO memory_units (bank_id, text, embedding)
-     SELECT $1, 'memory ' || i, e::vector FROM unnest($2::text[]) WITH ORDINALITY AS t(e, i)`,
-    [bankId, embeddings.map((embedding) => vectors.serialize(embedding))],
-  );
-  await database.query('ANALYZE memory_units');
+/** `count` memories with random embeddings in a new bank (seeded by `seed`), then `ANALYZE`: their embeddings in order. */
+async function insertAnalysedMemories(app: INestApplicationContext, bankId: string, count: number, seed: number): Promise<number[][]> {
+  const embeddings = await insertRandomMemories(app, bankId, count, seededRandom(seed));
+  await app.get(MemoryDatabase).query('ANALYZE memory_units');
   return embeddings;
 }
 
@@ -100,7 +92,7 @@ describe('embeddings of 3,072 dimensions, more than an HNSW index takes as vecto
       expect(shared.name).toBe(sharedIndexName(3072));
       expect(shared.definition).toContain('(embedding)::halfvec(3072)) halfvec_cosine_ops');
 
-      const embeddings = await insertRandomMemories(app, 'wide', 100, 53);
+      const embeddings = await insertAnalysedMemories(app, 'wide', 100, 53);
       const query = embeddings[17];
       // The statement can walk the index only where its distance is the index's own expression:
       // with scans and sorts priced out, a plan without it would be one that cannot use it.
@@ -133,7 +125,7 @@ describe('embeddings of 3,072 dimensions, more than an HNSW index takes as vecto
       await indexes.maintain();
       expect(await hnswIndexes(database)).toEqual([]);
 
-      await insertRandomMemories(app, 'wide', 120, 59);
+      await insertAnalysedMemories(app, 'wide', 120, 59);
       const report = await indexes.maintain();
       expect(report.failed).toEqual([]);
       expect(report.created.map(({ bankId, kind }) => ({ bankId, kind }))).toEqual([{ bankId: 'wide', kind: 'hnsw' }]);
@@ -156,7 +148,7 @@ describe('embeddings of 4,096 dimensions, more than any HNSW index takes (pgvect
       const vectors = app.get<symbol, VectorBackend>(MEMORY_VECTOR_BACKEND);
       expect(await hnswIndexes(database)).toEqual([]);
 
-      const embeddings = await insertRandomMemories(app, 'wider', 50, 61);
+      const embeddings = await insertAnalysedMemories(app, 'wider', 50, 61);
       // Asked to walk an index, the arm scans exactly, ties broken by id as every exact scan breaks them.
       const statement = semanticArmQuery(vectors, scope('wider'), embeddings[4], 10, 'index');
       expect(statement.text).not.toContain('hnsw.ef_search');
@@ -175,8 +167,8 @@ describe('embeddings of 4,096 dimensions, more than any HNSW index takes (pgvect
     const { app } = await bootWithDimension(4096, { bankVectorIndexes: { minMemories: 40, onPglite: true, intervalMs: 3_600_000 } });
     try {
       // 'wider' holds less than half the database's memories, so it gets a full-text index of its own.
-      await insertRandomMemories(app, 'wider', 50, 67);
-      await insertRandomMemories(app, 'widest', 60, 71);
+      await insertAnalysedMemories(app, 'wider', 50, 67);
+      await insertAnalysedMemories(app, 'widest', 60, 71);
       const report = await app.get(BankVectorIndexService).maintain();
       expect(report.failed).toEqual([]);
       expect(report.created.map(({ bankId, kind }) => ({ bankId, kind }))).toEqual([{ bankId: 'wider', kind: 'full-text' }]);

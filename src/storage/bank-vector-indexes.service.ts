@@ -162,17 +162,14 @@ export class BankVectorIndexService {
               report.skipped = 'stopped';
               break;
             }
-            this.busyBackend = pid;
             try {
-              await this.apply(sql, change, report);
+              await this.cancellableOn(pid, () => this.apply(sql, change, report));
             } catch (error) {
               if (this.stopped) throw error;
               report.failed.push({ indexName: change.indexName, error: errorMessage(error) });
               this.logger.warn(
                 `Index ${change.indexName} of bank ${change.bankId ?? '(gone)'}: ${change.action} failed: ${errorMessage(error)}`,
               );
-            } finally {
-              this.busyBackend = null;
             }
           }
           if (!report.skipped && report.failed.length === 0) await this.dropSharedIndexOnce(sql, pid, report);
@@ -191,6 +188,16 @@ export class BankVectorIndexService {
     return report;
   }
 
+  /** Runs `work` on backend `pid` as the one shutdown cancels (`stop`), a build or drop of minutes. */
+  private async cancellableOn<T>(pid: number, work: () => Promise<T>): Promise<T> {
+    this.busyBackend = pid;
+    try {
+      return await work();
+    } finally {
+      this.busyBackend = null;
+    }
+  }
+
   /**
    * Drops the indexes of kinds that earlier versions built (`RETIRED_BANK_INDEXES`), first: while
    * one is there, a memory too large for its entries cannot be written to its bank.
@@ -198,12 +205,7 @@ export class BankVectorIndexService {
   private async dropRetired(sql: Sql, pid: number, report: BankIndexReport): Promise<void> {
     for (const { indexName, kind } of await retiredBankIndexes(sql)) {
       if (this.stopped) return;
-      this.busyBackend = pid;
-      try {
-        await dropBankIndex(sql, indexName);
-      } finally {
-        this.busyBackend = null;
-      }
+      await this.cancellableOn(pid, () => dropBankIndex(sql, indexName));
       report.dropped.push({ bankId: null, kind, indexName, reason: 'retired-kind' });
       this.logger.log(`Dropped ${RETIRED_BANK_INDEXES[kind].label} index ${indexName}: this version builds no index of that kind`);
     }
@@ -215,12 +217,7 @@ export class BankVectorIndexService {
    * Dropped concurrently, so recall and retain go on; cancelled by shutdown like a build.
    */
   private async dropSharedIndexOnce(sql: Sql, pid: number, report: BankIndexReport): Promise<void> {
-    this.busyBackend = pid;
-    try {
-      if (!(await dropSharedIndex(sql, this.vectors.dimension))) return;
-    } finally {
-      this.busyBackend = null;
-    }
+    if (!(await this.cancellableOn(pid, () => dropSharedIndex(sql, this.vectors.dimension)))) return;
     await recordVectorIndexes(sql, 'per-bank');
     const indexName = sharedIndexName(this.vectors.dimension);
     report.dropped.push({ bankId: null, kind: 'hnsw', indexName, reason: 'shared-index-unused' });

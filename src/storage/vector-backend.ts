@@ -66,6 +66,11 @@ export interface VectorBackend extends EmbeddingIndexing {
    * parameter, in the form the HNSW indexes are built on where there are any.
    */
   distance(alias: string, placeholder: string): string;
+  /**
+   * The same distance at the column's own precision, which no HNSW index matches: what an exact
+   * scan computes, so that the planner cannot take the index instead.
+   */
+  exactDistance(alias: string, placeholder: string): string;
 }
 
 /**
@@ -151,9 +156,12 @@ class PgvectorBackend implements VectorBackend {
   }
   distance(alias: string, placeholder: string): string {
     // The column is a dimensionless `vector`; the cast matches the HNSW expression index.
-    if (this.hnswOperand === null) return `(${alias}.embedding <=> ${this.param(placeholder)})`;
+    if (this.hnswOperand === null) return this.exactDistance(alias, placeholder);
     const typed = `${this.hnswOperand}(${this.dimension})`;
     return `(${alias}.embedding::${typed} <=> ${placeholder}::${typed})`;
+  }
+  exactDistance(alias: string, placeholder: string): string {
+    return `(${alias}.embedding <=> ${this.param(placeholder)})`;
   }
 }
 
@@ -173,6 +181,9 @@ class RealArrayBackend implements VectorBackend {
   }
   distance(alias: string, placeholder: string): string {
     return `memory_cosine_distance(${alias}.embedding, ${this.param(placeholder)})`;
+  }
+  exactDistance(alias: string, placeholder: string): string {
+    return this.distance(alias, placeholder);
   }
 }
 

@@ -55,13 +55,10 @@ export function semanticArmQuery(
   const vector = params.add(vectors.serialize(queryVector));
   // Embeddings no HNSW index can hold (`real[]`, or too many dimensions) are scanned exactly.
   const walksIndex = vectors.hnswOperand !== null && search === 'index';
-  // The column is a dimensionless `vector`; only the index's own cast (`embedding::vector(n)`, or
-  // `halfvec(n)` above 2,000 dimensions) matches it, and an exact scan compares at full precision.
   // An exact scan breaks ties by id, as the other arms do, so that equal distances come back in
   // one order whichever plan the statistics of the moment choose; the HNSW walk returns its own
   // order, which a second key would stop the index from giving.
-  const distance =
-    vectors.kind === 'pgvector' && !walksIndex ? `(m.embedding <=> ${vectors.param(vector)})` : vectors.distance('m', vector);
+  const distance = walksIndex ? vectors.distance('m', vector) : vectors.exactDistance('m', vector);
   const text = `SELECT m.id, ${distance} AS distance
        FROM memory_units m
       WHERE ${walksIndex ? `${hnswSettings(limit, params)} AND ` : ''}${visibleMemories('m', scope, params)} AND m.embedding IS NOT NULL

@@ -7,6 +7,9 @@ import { DEFAULT_AI_CLIENT_SETTINGS, type EmbedderSettings, type LlmSettings, ty
 import type { GuardMode } from './external/external-call-guard.js';
 import { ShutdownCoordinator } from './lifecycle/shutdown-coordinator.js';
 import { DEFAULT_DATA_SOURCE_SETTINGS } from './storage/data-source-registry.js';
+import { ENTITY_NAME_MAX_LENGTH } from './entities/entity-names.js';
+import { KNOWLEDGE_NAME_MAX_LENGTH, KNOWLEDGE_NODE_ID_MAX_LENGTH } from './knowledge-base/knowledge-base.types.js';
+import { ATTRIBUTE_KEY_MAX_LENGTH } from './supersession/attribute-key.js';
 
 /** What a host application passes to `MemoryModule.forRoot()`; every field has a default. */
 export interface MemoryModuleOptions {
@@ -231,7 +234,10 @@ export interface RetainLimits {
 export interface InputLimits {
   /** Nesting of objects and arrays in a JSON body; deeper bodies are refused before they are parsed. */
   maxJsonDepth: number;
-  /** Length of a bank id (the `bank_id` path parameter). */
+  /**
+   * Length of a bank id (the `bank_id` path parameter). It leads every btree key, so it is bounded
+   * with the longest text beside it (`ID_KEY_MAX_UNITS`, `LONGEST_NAME_KEY_UNITS`): at most 302.
+   */
   maxBankIdLength: number;
   /**
    * Length of a document id, in a retained item, the path or a filter. With the bank id it is a
@@ -259,6 +265,18 @@ export interface InputLimits {
  * from the database where the limits let them through.
  */
 export const ID_KEY_MAX_UNITS = 866;
+
+/**
+ * The longest text other than a document id that btree keys hold beside the bank id, in code
+ * units: a knowledge page's name under its parent's id (`knowledge_nodes_page_name`). Entity names
+ * (`ENTITY_NAME_MAX_LENGTH`) and attribute keys (`ATTRIBUTE_KEY_MAX_LENGTH`) are shorter. It bounds
+ * the bank id as the document id's limit does.
+ */
+export const LONGEST_NAME_KEY_UNITS = Math.max(
+  KNOWLEDGE_NODE_ID_MAX_LENGTH + KNOWLEDGE_NAME_MAX_LENGTH,
+  ENTITY_NAME_MAX_LENGTH,
+  ATTRIBUTE_KEY_MAX_LENGTH,
+);
 
 export const DEFAULT_INPUT_LIMITS: InputLimits = {
   maxJsonDepth: 32,
@@ -516,6 +534,12 @@ const optionsSchema = z
           `maxBankIdLength and maxDocumentIdLength may add up to at most ${ID_KEY_MAX_UNITS}: together they are a key of ` +
           'btree indexes, whose entries hold at most 2,704 bytes (3 bytes of UTF-8 a code unit at most)',
         path: ['maxDocumentIdLength'],
+      })
+      .refine((limits) => limits.maxBankIdLength + LONGEST_NAME_KEY_UNITS <= ID_KEY_MAX_UNITS, {
+        message:
+          `maxBankIdLength may be at most ${ID_KEY_MAX_UNITS - LONGEST_NAME_KEY_UNITS}: with a knowledge page's parent id and ` +
+          `name (${LONGEST_NAME_KEY_UNITS} code units) it is a key of a btree index, whose entries hold at most 2,704 bytes`,
+        path: ['maxBankIdLength'],
       })
       .default(DEFAULT_INPUT_LIMITS),
     files: z

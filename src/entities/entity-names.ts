@@ -3,6 +3,15 @@
  * agree on it: two spellings of one name are one entity only if both paths key it alike.
  */
 
+/**
+ * The longest entity name kept, in UTF-16 code units. The bank id and the canonical name are
+ * together the key of `entities`' btree indexes, whose entries hold at most 2,704 bytes, and a
+ * code unit can take 3 bytes of UTF-8: with the bank id's limit the two must fit
+ * (`ID_KEY_MAX_UNITS`, memory.options.ts). A longer "name", whether a caller, the LLM or the
+ * heuristic below found it, names nothing an agent would ask about by name.
+ */
+export const ENTITY_NAME_MAX_LENGTH = 256;
+
 export interface ExtractedEntity {
   name: string;
   type: string | null;
@@ -30,7 +39,7 @@ export function properNouns(sentence: string): ExtractedEntity[] {
   for (const run of runs) {
     const words = run.split(/\s+/).filter((word) => !NOT_NAMES.has(word.toLowerCase().replace(/['’]s$/, '')));
     const name = words.join(' ').replace(/['’]s$/, '');
-    if (name.length >= 2 && !/^\p{Lu}$/u.test(name)) found.push({ name, type: null });
+    if (name.length >= 2 && name.length <= ENTITY_NAME_MAX_LENGTH && !/^\p{Lu}$/u.test(name)) found.push({ name, type: null });
   }
   return found;
 }
@@ -40,11 +49,12 @@ export function canonicalEntityName(name: string): string {
   return name.trim().replace(/\s+/g, ' ').toLowerCase();
 }
 
+/** The entities of all lists, each canonical name once; names too long to key are left out. */
 export function mergeEntities(...lists: ExtractedEntity[][]): ExtractedEntity[] {
   const byName = new Map<string, ExtractedEntity>();
   for (const entity of lists.flat()) {
     const key = canonicalEntityName(entity.name);
-    if (!key) continue;
+    if (!key || key.length > ENTITY_NAME_MAX_LENGTH) continue;
     const known = byName.get(key);
     if (!known) byName.set(key, { name: entity.name.trim(), type: entity.type });
     else if (!known.type && entity.type) known.type = entity.type;

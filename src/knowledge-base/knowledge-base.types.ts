@@ -1,6 +1,15 @@
 import type { MentalModelTrigger } from '../mental-models/mental-model.types.js';
 import type { NodeKind } from './knowledge-base.queries.js';
 
+/** Longest node id: `kf-`/`kp-` and 32 hex digits here; Hindsight's column holds 64. */
+export const KNOWLEDGE_NODE_ID_MAX_LENGTH = 64;
+/**
+ * Longest folder or page name. With the bank id and the parent's id it is the key of a unique
+ * btree index (`knowledge_nodes_page_name`), whose entries hold at most 2,704 bytes; the options
+ * keep the three within `ID_KEY_MAX_UNITS` (memory.options.ts).
+ */
+export const KNOWLEDGE_NAME_MAX_LENGTH = 500;
+
 /** A folder or a page of the tree; a page carries its model's query, tags and refresh time. */
 export interface KnowledgeNode {
   id: string;

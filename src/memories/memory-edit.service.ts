@@ -12,7 +12,14 @@ import {
   unlinkUnitFromEntities,
   upsertEntities,
 } from '../entities/entities.queries.js';
-import { canonicalEntityName, mergeEntities, openingName, properNouns, type ExtractedEntity } from '../entities/entity-names.js';
+import {
+  ENTITY_NAME_MAX_LENGTH,
+  canonicalEntityName,
+  mergeEntities,
+  openingName,
+  properNouns,
+  type ExtractedEntity,
+} from '../entities/entity-names.js';
 import { attributeKey } from '../supersession/attribute-key.js';
 import { attributeKeysOf, recomputeSupersession, setAttributeKey } from '../supersession/supersession.queries.js';
 import { retagMemories } from '../consolidation/source-changes.queries.js';
@@ -273,6 +280,14 @@ function validate(edit: MemoryEdit): void {
     (!Array.isArray(edit.entities) || edit.entities.some((name) => typeof name !== 'string' || !name.trim()))
   ) {
     throw new MemoryException(MemoryErrorCode.InvalidInput, 'entities must be a list of non-empty names', 'entities');
+  }
+  const tooLong = edit.entities?.findIndex((name) => name.length > ENTITY_NAME_MAX_LENGTH) ?? -1;
+  if (tooLong >= 0) {
+    throw new MemoryException(
+      MemoryErrorCode.InvalidInput,
+      `entities must be at most ${ENTITY_NAME_MAX_LENGTH} characters long each`,
+      `entities.${tooLong}`,
+    );
   }
   if (edit.occurredStart && edit.occurredEnd && edit.occurredEnd < edit.occurredStart) {
     throw new MemoryException(MemoryErrorCode.InvalidInput, 'occurred_end cannot be before occurred_start', 'occurred_end');

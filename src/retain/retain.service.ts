@@ -36,6 +36,7 @@ import {
   upsertDocuments,
 } from './retain.queries.js';
 import { attributeKey } from '../supersession/attribute-key.js';
+import { ENTITY_NAME_MAX_LENGTH } from '../entities/entity-names.js';
 import { KnownEntityIds } from '../entities/known-entity-ids.js';
 import { recomputeSupersession } from '../supersession/supersession.queries.js';
 import { type RetainItem, type RetainOutcome, type RetainRequest, UPDATE_MODES } from './retain.types.js';
@@ -396,6 +397,7 @@ export class RetainService {
 
   private validate(bankId: string, request: RetainRequest): void {
     const { maxItems, maxContentChars } = this.options.retain;
+    const { maxDocumentIdLength } = this.options.limits;
     if (!bankId.trim()) throw invalid('bank_id cannot be empty', 'bank_id');
     if (request.items.length === 0) throw invalid('items cannot be empty', 'items');
     if (request.items.length > maxItems) throw invalid(`at most ${maxItems} items per request`, 'items');
@@ -408,6 +410,14 @@ export class RetainService {
       if (item.updateMode != null && !(UPDATE_MODES as readonly string[]).includes(item.updateMode)) {
         throw invalid(`update_mode must be one of ${UPDATE_MODES.join(', ')}`, `items.${index}.update_mode`);
       }
+      if (item.documentId != null && item.documentId.length > maxDocumentIdLength) {
+        throw invalid(`document_id must be at most ${maxDocumentIdLength} characters long`, `items.${index}.document_id`);
+      }
+      item.entities?.forEach((entity, entityIndex) => {
+        if (entity.text.length > ENTITY_NAME_MAX_LENGTH) {
+          throw invalid(`text must be at most ${ENTITY_NAME_MAX_LENGTH} characters long`, `items.${index}.entities.${entityIndex}.text`);
+        }
+      });
       if (item.updateMode === 'append' && !item.documentId) {
         throw invalid("update_mode 'append' needs a document_id: there is no stored text to append to", `items.${index}.update_mode`);
       }

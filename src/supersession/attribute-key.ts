@@ -30,7 +30,20 @@ const EVENT =
 const EVENT_TIMING = /\b(?:moved|rescheduled|is (?:now )?(?:on|at|every)|takes place|happens|will be (?:on|at)|starts)\b/i;
 const ARTICLES = new Set(['the', 'a', 'an', 'our', 'my', 'his', 'her', 'their', 'your']);
 
+/**
+ * The longest key kept. With the bank id it is the key of a btree index (`memory_units_attribute`),
+ * whose entries hold at most 2,704 bytes: a fact's text can be 2,000 characters, and a key that
+ * long (an event named by a run of made-up words) would refuse the memory. A real person's or
+ * event's key is a few words; a longer one keys nothing.
+ */
+export const ATTRIBUTE_KEY_MAX_LENGTH = 400;
+
 export function attributeKey(sentence: string, subject: string | null | undefined): string | null {
+  const key = keyOf(sentence, subject);
+  return key !== null && key.length <= ATTRIBUTE_KEY_MAX_LENGTH ? key : null;
+}
+
+function keyOf(sentence: string, subject: string | null | undefined): string | null {
   // An event's timing first: "Alice's piano lesson moved to Friday" is about the lesson, not
   // where Alice lives.
   const event = EVENT.exec(sentence);

@@ -1,11 +1,19 @@
 import 'reflect-metadata';
 import { HttpException } from '@nestjs/common';
 import { loadServerConfig } from '../../src/config/server-config.js';
+import { ENTITY_NAME_MAX_LENGTH } from '../../src/entities/entity-names.js';
 import { RetainRequestDto } from '../../src/http/dto/retain.dto.js';
 import { jsonTextNestsDeeperThan } from '../../src/http/input-rules.js';
 import { MemoryValidationPipe } from '../../src/http/memory-validation.pipe.js';
 import { MemoryException } from '../../src/memory.exception.js';
-import { DEFAULT_INPUT_LIMITS, ID_KEY_MAX_UNITS, InvalidMemoryOptionsError, resolveMemoryOptions } from '../../src/memory.options.js';
+import { KNOWLEDGE_NAME_MAX_LENGTH } from '../../src/knowledge-base/knowledge-base.types.js';
+import {
+  DEFAULT_INPUT_LIMITS,
+  ID_KEY_MAX_UNITS,
+  InvalidMemoryOptionsError,
+  LONGEST_NAME_KEY_UNITS,
+  resolveMemoryOptions,
+} from '../../src/memory.options.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { assertStorableText, stripUnstorable } from '../../src/storage/storable-text.js';
 import { seededRandom } from '../helpers/seeded-random.js';
@@ -192,6 +200,18 @@ describe('hostile input to the v1 API', () => {
       ...recall({ query: 'clocks', tags: Array.from({ length: limits.maxTags + 1 }, (_, i) => `t${i}`) }),
       loc: ['body', 'tags'],
     },
+    {
+      name: 'the length of an entity name (retain)',
+      ...retain(item({ entities: [{ text: 'K'.repeat(ENTITY_NAME_MAX_LENGTH + 1) }] })),
+      loc: ['body', 'items', 0, 'entities', 0, 'text'],
+    },
+    {
+      name: 'the length of an entity name (memory edit)',
+      method: 'PATCH',
+      path: `${API}/memories/00000000-0000-4000-8000-000000000000`,
+      body: { entities: ['Karl', 'K'.repeat(ENTITY_NAME_MAX_LENGTH + 1)] },
+      loc: ['body', 'entities'],
+    },
     { name: 'maxTagLength', ...retain(item({ tags: ['ok', 't'.repeat(limits.maxTagLength + 1)] })), loc: ['body', 'items', 0, 'tags', 1] },
     { name: 'maxQueryChars (recall)', ...recall({ query: 'clock '.repeat(limits.maxQueryChars / 5) }), loc: ['body', 'query'] },
     { name: 'maxQueryChars (reflect)', ...reflect({ query: 'clock '.repeat(limits.maxQueryChars / 5) }), loc: ['body', 'query'] },
@@ -268,6 +288,45 @@ describe('hostile input to the v1 API', () => {
     const document = await call(http.url, 'GET', `/v1/default/banks/${bank}/documents/${encodeURIComponent(documentId)}`);
     expect(document.status).toBe(200);
     expect((await call(http.url, 'DELETE', `/v1/default/banks/${bank}`)).status).toBe(200);
+  });
+
+  it('stores names and ids right at their limits in characters of three bytes each, with the bank id as long as the options allow', async () => {
+    // The largest bank id the options accept, and beside it the longest text each btree key
+    // holds: a document id, an entity name, a knowledge folder's name, a schedule's attribute key.
+    const widest = await startHttpApp({
+      DATABASE_URL: 'pglite://memory',
+      MEMORY_CONSOLIDATION_CRON: 'off',
+      MEMORY_MAX_BANK_ID_LENGTH: String(ID_KEY_MAX_UNITS - LONGEST_NAME_KEY_UNITS),
+      MEMORY_MAX_DOCUMENT_ID_LENGTH: String(LONGEST_NAME_KEY_UNITS),
+    });
+    try {
+      const random = seededRandom(89);
+      const ideographs = (count: number) =>
+        Array.from({ length: count }, () => String.fromCodePoint(0x4e00 + Math.floor(random() * 0x5000))).join('');
+      const letters = (count: number) =>
+        Array.from({ length: count }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(random() * 36)]).join('');
+      const bank = `/v1/default/banks/${encodeURIComponent(ideographs(ID_KEY_MAX_UNITS - LONGEST_NAME_KEY_UNITS))}`;
+      const entity = ideographs(ENTITY_NAME_MAX_LENGTH);
+      const retained = await call(widest.url, 'POST', `${bank}/memories`, {
+        items: [
+          { content: `Lotte met ${entity} at the harbour.`, entities: [{ text: entity }], document_id: ideographs(LONGEST_NAME_KEY_UNITS) },
+          // A made-up word before "meeting" would make the schedule's key as long as the sentence.
+          { content: `The ${letters(1900)} meeting moved to Friday.` },
+        ],
+      });
+      expect(retained.status).toBe(200);
+      const entities = await call(widest.url, 'GET', `${bank}/entities`);
+      expect(entities.body.items.map((found: { canonical_name: string }) => found.canonical_name)).toContain(entity);
+      const folder = await call(widest.url, 'POST', `${bank}/knowledge-base/folders`, { name: ideographs(KNOWLEDGE_NAME_MAX_LENGTH) });
+      expect(folder.status).toBe(201);
+      const subfolder = await call(widest.url, 'POST', `${bank}/knowledge-base/folders`, {
+        name: ideographs(KNOWLEDGE_NAME_MAX_LENGTH),
+        parent_id: folder.body.id,
+      });
+      expect(subfolder.status).toBe(201);
+    } finally {
+      await widest.close();
+    }
   });
 
   it('refuses a body nested 5000 levels deep before parsing it, whatever the route', async () => {
@@ -391,6 +450,17 @@ describe('hostile input to the v1 API', () => {
       ]),
     );
     expect(resolveMemoryOptions({ limits: { maxBankIdLength: 66, maxDocumentIdLength: 800 } }).limits.maxDocumentIdLength).toBe(800);
+  });
+
+  it('refuses a bank id limit that could outgrow an index entry beside the longest name, whatever the document id', () => {
+    const widest = ID_KEY_MAX_UNITS - LONGEST_NAME_KEY_UNITS;
+    expect(() => resolveMemoryOptions({ limits: { maxBankIdLength: widest + 1, maxDocumentIdLength: 10 } })).toThrow(
+      new InvalidMemoryOptionsError([
+        `option 'limits.maxBankIdLength' maxBankIdLength may be at most ${widest}: with a knowledge page's parent id and ` +
+          `name (${LONGEST_NAME_KEY_UNITS} code units) it is a key of a btree index, whose entries hold at most 2,704 bytes`,
+      ]),
+    );
+    expect(resolveMemoryOptions({ limits: { maxBankIdLength: widest, maxDocumentIdLength: 10 } }).limits.maxBankIdLength).toBe(widest);
   });
 
   it('offers services one check that turns unstorable text into an invalid-input error', () => {

@@ -1,13 +1,17 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { MemoriesService } from '../../src/memories/memories.service.js';
+import { ENTITY_NAME_MAX_LENGTH } from '../../src/entities/entity-names.js';
 import { MemoryErrorCode, MemoryException } from '../../src/memory.exception.js';
+import { DEFAULT_INPUT_LIMITS } from '../../src/memory.options.js';
 import { OperationsService } from '../../src/operations/operations.service.js';
 import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
+import type { RetainItem } from '../../src/retain/retain.types.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { eventually } from '../helpers/eventually.js';
 import { bootStartedMemory } from '../helpers/memory-app.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 describe('retain without an LLM (PGlite)', () => {
   let app: INestApplicationContext;
@@ -88,6 +92,24 @@ describe('retain without an LLM (PGlite)', () => {
     expect(await database.query(`SELECT count(*)::int AS n FROM banks WHERE id = 'strict'`)).toEqual([{ n: 0 }]);
   });
 
+  it('refuses an id or an entity name too long to key from a host calling the service, naming the field, and writes nothing', async () => {
+    const { maxDocumentIdLength } = DEFAULT_INPUT_LIMITS;
+    const refusals: Array<[RetainItem, string]> = [
+      [{ content: 'Greta sails.', documentId: 'd'.repeat(maxDocumentIdLength + 1) }, 'items.0.document_id'],
+      [
+        { content: 'Greta sails.', entities: [{ text: 'Greta' }, { text: 'G'.repeat(ENTITY_NAME_MAX_LENGTH + 1) }] },
+        'items.0.entities.1.text',
+      ],
+    ];
+    for (const [item, field] of refusals) {
+      const error = await retain.retain('strict', { items: [item] }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MemoryException);
+      expect(error).toMatchObject({ code: MemoryErrorCode.InvalidInput, field });
+    }
+    const database = app.get(MemoryDatabase);
+    expect(await database.query(`SELECT count(*)::int AS n FROM banks WHERE id = 'strict'`)).toEqual([{ n: 0 }]);
+  });
+
   it('gives a sentence the time its words state and the person it refers back to, and recall finds it by that person', async () => {
     const timestamp = new Date('2026-06-15T12:00:00Z');
     const { memoryIds } = await retain.retain('pronouns', {
@@ -140,6 +162,19 @@ describe('retain with an LLM (fake OpenAI-compatible server)', () => {
       ['Frank is a pilot at Skyways.', 'world'],
       ['I booked Frank a flight to Oslo.', 'experience'],
     ]);
+  });
+
+  it('keeps the memory and leaves out an entity name the LLM made too long to key', async () => {
+    // Ideographs are three bytes each and do not compress: 1,000 of them are more than an index entry holds.
+    const random = seededRandom(61);
+    const title = Array.from({ length: 1000 }, () => String.fromCodePoint(0x4e00 + Math.floor(random() * 0x5000))).join('');
+    fake.onChat(() => ({ facts: [{ text: `Frank read ${title}.`, fact_type: 'world', entities: ['Frank', title] }] }));
+    await retain.retain('long-names', { items: [{ content: `Frank read ${title}.` }] });
+    const page = await memories.list('long-names', { limit: 10, offset: 0 });
+    expect(page.items.map((memory) => [memory.text, memory.entities])).toEqual([[`Frank read ${title}.`, ['Frank']]]);
+    const entities = await memories.listEntities('long-names', { limit: 10, offset: 0 });
+    expect(entities.items.map((entity) => entity.canonicalName)).toEqual(['frank']);
+    fake.reset();
   });
 
   it.each([

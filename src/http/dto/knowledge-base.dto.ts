@@ -1,12 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsArray, IsDefined, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
-import type {
-  CreateKnowledgePage,
-  KnowledgeNode,
-  KnowledgePage,
-  KnowledgeSearchHit,
-  UpdateKnowledgeNode,
+import {
+  type CreateKnowledgePage,
+  KNOWLEDGE_NAME_MAX_LENGTH,
+  KNOWLEDGE_NODE_ID_MAX_LENGTH,
+  type KnowledgeNode,
+  type KnowledgePage,
+  type KnowledgeSearchHit,
+  type UpdateKnowledgeNode,
 } from '../../knowledge-base/knowledge-base.types.js';
 import type { BundleFile } from '../../knowledge-base/knowledge-base.service.js';
 import { pageTimestamp, pageType, renderPage } from '../../knowledge-base/page-markdown.js';
@@ -15,23 +17,18 @@ import { LimitedInput } from '../input-rules.js';
 import { CoerceTags, IsNotBlank, OptionalTags, QueryInt } from './coercions.js';
 import { MentalModelTriggerDto, toCreateMentalModel } from './mental-model.dto.js';
 
-/** Longest node id: `kf-`/`kp-` and 32 hex digits here; Hindsight's column holds 64. */
-const MAX_NODE_ID = 64;
-/** Page names are in a unique index, whose entries PostgreSQL caps at about 2,700 bytes: 500 UTF-16 units stay under 1,500. */
-const MAX_NAME = 500;
-
 /** Hindsight's `CreateFolderRequest`. */
 export class CreateKnowledgeFolderRequestDto {
   @ApiProperty()
   @IsString()
   @IsNotBlank('name cannot be empty')
-  @MaxLength(MAX_NAME)
+  @MaxLength(KNOWLEDGE_NAME_MAX_LENGTH)
   name: string;
 
   @ApiPropertyOptional({ type: String, nullable: true, description: 'The parent folder; the root when absent or null' })
   @IsOptional()
   @IsString()
-  @MaxLength(MAX_NODE_ID)
+  @MaxLength(KNOWLEDGE_NODE_ID_MAX_LENGTH)
   parent_id?: string | null;
 }
 
@@ -40,7 +37,7 @@ export class CreateKnowledgePageRequestDto {
   @ApiProperty()
   @IsString()
   @IsNotBlank('name cannot be empty')
-  @MaxLength(MAX_NAME)
+  @MaxLength(KNOWLEDGE_NAME_MAX_LENGTH)
   name: string;
 
   @ApiProperty({ description: 'The question the page answers; its refreshes rebuild the content from it' })
@@ -52,7 +49,7 @@ export class CreateKnowledgePageRequestDto {
   @ApiPropertyOptional({ type: String, nullable: true, description: 'The parent folder; the root when absent or null' })
   @IsOptional()
   @IsString()
-  @MaxLength(MAX_NODE_ID)
+  @MaxLength(KNOWLEDGE_NODE_ID_MAX_LENGTH)
   parent_id?: string | null;
 
   @ApiPropertyOptional({ type: [String], nullable: true })
@@ -87,13 +84,13 @@ export class UpdateKnowledgeNodeRequestDto {
   @IsOptional()
   @IsString()
   @IsNotBlank('name cannot be empty')
-  @MaxLength(MAX_NAME)
+  @MaxLength(KNOWLEDGE_NAME_MAX_LENGTH)
   name?: string | null;
 
   @ApiPropertyOptional({ type: String, nullable: true, description: 'The new parent folder; null moves the node to the root' })
   @IsOptional()
   @IsString()
-  @MaxLength(MAX_NODE_ID)
+  @MaxLength(KNOWLEDGE_NODE_ID_MAX_LENGTH)
   parent_id?: string | null;
 
   @ApiPropertyOptional({ type: String, nullable: true, description: 'Pages only; queues a refresh' })

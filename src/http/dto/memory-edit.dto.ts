@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { ENTITY_NAME_MAX_LENGTH } from '../../entities/entity-names.js';
 import { IsIsoTimestamp, IsNotBlank, OptionalTags } from './coercions.js';
 
 /** Hindsight's `UpdateMemoryRequest`. At least one field must be set (checked by the service). */
@@ -54,5 +55,6 @@ export class UpdateMemoryRequestDto {
   @ArrayMaxSize(100)
   @IsString({ each: true })
   @IsNotBlank('entity names cannot be empty', { each: true })
+  @MaxLength(ENTITY_NAME_MAX_LENGTH, { each: true, message: `entity names must be at most ${ENTITY_NAME_MAX_LENGTH} characters long` })
   entities?: string[] | null;
 }

@@ -11,16 +11,19 @@ import {
   IsOptional,
   IsString,
   IsUUID,
+  MaxLength,
   ValidateNested,
 } from 'class-validator';
+import { ENTITY_NAME_MAX_LENGTH } from '../../entities/entity-names.js';
 import { UPDATE_MODES, type UpdateMode } from '../../retain/retain.types.js';
 import { LimitedInput } from '../input-rules.js';
 import { CoerceTags, IsIsoTimestamp, IsNotBlank, IsStringRecord, OptionalTags, StripUnstorable } from './coercions.js';
 
 export class EntityInputDto {
-  @ApiProperty({ example: 'Alice' })
+  @ApiProperty({ example: 'Alice', maxLength: ENTITY_NAME_MAX_LENGTH })
   @IsString()
   @IsNotEmpty()
+  @MaxLength(ENTITY_NAME_MAX_LENGTH, { message: `text must be at most ${ENTITY_NAME_MAX_LENGTH} characters long` })
   text: string;
 
   @ApiPropertyOptional({ type: String, nullable: true, description: 'Defaults to CONCEPT' })

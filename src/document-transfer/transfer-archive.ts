@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STORABLE_INSTANT_RULE, isStorableInstant } from '../storage/storable-instant.js';
 
 /**
  * The document-transfer archive, in the layout Hindsight 0.9.1 writes and reads, so that an
@@ -20,7 +21,11 @@ export const LOOSE_FACTS_PER_ENTRY = 1000;
 export const documentEntryName = (index: number) => `documents/${String(index).padStart(6, '0')}.json`;
 export const looseEntryName = (index: number) => `loose/${String(index).padStart(6, '0')}.json`;
 
-const timestamp = z.string().datetime({ offset: true }).nullish();
+const timestamp = z
+  .string()
+  .datetime({ offset: true })
+  .refine((value) => isStorableInstant(new Date(value)), STORABLE_INSTANT_RULE)
+  .nullish();
 
 export const transferFactSchema = z.object({
   text: z.string().min(1),

@@ -117,7 +117,9 @@ export function registerMemoryTools(server: McpServer, services: MemoryToolServi
   const detail = z.enum(['metadata', 'content', 'full']);
   const limit = (max: number) => z.number().int().min(1).max(max);
   const offset = z.number().int().min(0);
-  const timestamp = z.string().refine((value) => parseIsoTimestamp(value) !== null, { message: 'must be an ISO 8601 timestamp' });
+  const timestamp = z
+    .string()
+    .refine((value) => parseIsoTimestamp(value) !== null, { message: 'must be an ISO 8601 timestamp in years 1 to 9999' });
   const bankIdSchema = z.string().trim().min(1).max(limits.maxBankIdLength);
   const bankIdParam: z.ZodRawShape =
     scope.mode === 'multi'

@@ -26,6 +26,7 @@ import { retagMemories } from '../consolidation/source-changes.queries.js';
 import { invalidateObservationsBuiltOn, requeueForConsolidation } from '../consolidation/observation-scopes.queries.js';
 import { type EditSnapshotRow, lockEditSnapshot, readEditSnapshot, updateEditedMemory, updateMemoryFacts } from './memories.queries.js';
 import { cl100kStorageCounter, memoryTokens } from '../recall/token-counter.js';
+import { assertStorableInstant } from '../storage/storable-instant.js';
 import { MemoriesService } from './memories.service.js';
 import type { MemoryRecord } from './memory.types.js';
 
@@ -289,6 +290,8 @@ function validate(edit: MemoryEdit): void {
       `entities.${tooLong}`,
     );
   }
+  assertStorableInstant(edit.occurredStart, 'occurred_start');
+  assertStorableInstant(edit.occurredEnd, 'occurred_end');
   if (edit.occurredStart && edit.occurredEnd && edit.occurredEnd < edit.occurredStart) {
     throw new MemoryException(MemoryErrorCode.InvalidInput, 'occurred_end cannot be before occurred_start', 'occurred_end');
   }

@@ -31,6 +31,7 @@ import {
 } from './recall.types.js';
 import { type EntityObservation, type LinkedEntity, type MemoryRow, loadCandidates, loadCandidatesAlongside } from './recalled-rows.js';
 import { InvalidTagGroupError, parseTagGroups } from './tag-groups.js';
+import { STORABLE_INSTANT_RULE, isStorableInstant } from '../storage/storable-instant.js';
 import { type TemporalRange, parseTemporalQuery } from './temporal-query.js';
 import { type TokenCounter, cl100kTokenCounter, memoryTokens, trimToTokenBudget } from './token-counter.js';
 import type { BankVectorIndexService } from '../storage/bank-vector-indexes.service.js';
@@ -237,6 +238,7 @@ export class RecallService {
     }
     const now = request.queryTimestamp ?? new Date();
     if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw invalid('queryTimestamp must be a valid date');
+    if (!isStorableInstant(now)) throw invalid(`queryTimestamp ${STORABLE_INSTANT_RULE}`);
 
     const temporalRange = parseTemporalQuery(request.query, now);
     return {

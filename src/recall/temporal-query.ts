@@ -1,3 +1,5 @@
+import { clampInstant } from '../storage/storable-instant.js';
+
 /**
  * Finds the time a question is about ("last week", "in March 2024", "3 days ago") and turns it
  * into a half-open range [start, end) relative to the question's "now". Pure: no clock, no I/O.
@@ -201,9 +203,10 @@ export function parseTemporalQuery(query: string, now: Date): TemporalRange | nu
   const found = nonOverlapping(findAll(query, now));
   if (found.length === 0) return null;
   const spans = found.map((item) => (isAfterSince(query, item.index) ? sinceSpan(item.span, now) : item.span));
+  // Compared with memories' times, which stay within the storable years.
   return {
-    start: new Date(Math.min(...spans.map((span) => span.start.getTime()))),
-    end: new Date(Math.max(...spans.map((span) => span.end.getTime()))),
+    start: clampInstant(new Date(Math.min(...spans.map((span) => span.start.getTime())))),
+    end: clampInstant(new Date(Math.max(...spans.map((span) => span.end.getTime())))),
     expressions: found.map((item) => (isAfterSince(query, item.index) ? `since ${item.text}` : item.text)),
   };
 }

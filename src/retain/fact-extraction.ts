@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type ExtractedEntity, canonicalEntityName, mergeEntities, openingName, properNouns } from '../entities/entity-names.js';
 import type { LlmCallContext, LlmClient } from '../external/llm-client.js';
+import { isStorableInstant } from '../storage/storable-instant.js';
 import { occurredRangeIn } from './time-expressions.js';
 
 export type RetainedFactType = 'world' | 'experience';
@@ -117,7 +118,8 @@ const isoDate = z
   .transform((value) => {
     if (!value) return null;
     const date = new Date(value);
-    return Number.isNaN(date.getTime()) ? null : date;
+    // A date outside the storable years is no date the fact happened on: as if none were given.
+    return Number.isNaN(date.getTime()) || !isStorableInstant(date) ? null : date;
   });
 
 export const llmFactsSchema = z.object({

@@ -17,6 +17,7 @@ import {
 import { deleteDocumentsMemories } from '../consolidation/source-changes.queries.js';
 import { type ObservationScopesSpec, parseScopesSpec } from '../consolidation/observation-scopes.js';
 import { MemoryDatabase, type Sql, isRetryableConflict } from '../storage/memory-database.js';
+import { assertStorableInstant } from '../storage/storable-instant.js';
 import { stripUnstorable } from '../storage/storable-text.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
@@ -410,6 +411,7 @@ export class RetainService {
       if (item.updateMode != null && !(UPDATE_MODES as readonly string[]).includes(item.updateMode)) {
         throw invalid(`update_mode must be one of ${UPDATE_MODES.join(', ')}`, `items.${index}.update_mode`);
       }
+      assertStorableInstant(item.timestamp, `items.${index}.timestamp`);
       if (item.documentId != null && item.documentId.length > maxDocumentIdLength) {
         throw invalid(`document_id must be at most ${maxDocumentIdLength} characters long`, `items.${index}.document_id`);
       }

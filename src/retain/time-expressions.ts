@@ -2,6 +2,7 @@ import type { ParsedComponents, ParsedResult } from 'chrono-node';
 // The English locale alone: the package's root module loads all sixteen, 0.15 s more of
 // every process start (and of every test file) spent on parsers nothing here uses.
 import { casual } from 'chrono-node/en';
+import { clampInstant } from '../storage/storable-instant.js';
 
 /** When a fact happened, as its own words say: "in March 2024", "last Tuesday", "two weeks ago". */
 export interface OccurredRange {
@@ -40,7 +41,9 @@ export function occurredRangeIn(sentence: string, reference: Date | null): Occur
     const start = floor(result.start.date(), startUnit);
     const last = result.end ?? result.start;
     const end = add(floor(last.date(), unitOf(last)), unitOf(last));
-    if (end.getTime() > start.getTime()) return { start, end };
+    // "31 December 9999" ends where no memory's time can be; "tomorrow" then starts there.
+    const stored = { start: clampInstant(start), end: clampInstant(end) };
+    if (stored.end.getTime() > stored.start.getTime()) return stored;
   }
   return null;
 }

@@ -164,6 +164,19 @@ describe('retain with an LLM (fake OpenAI-compatible server)', () => {
     ]);
   });
 
+  it('takes a date the LLM gives outside years 1 to 9999 as no date, and keeps the item’s time', async () => {
+    fake.onChat(() => ({
+      facts: [{ text: 'Ines found the coin.', fact_type: 'world', entities: ['Ines'], occurred_start: '0000-06-01T00:00:00Z' }],
+    }));
+    const timestamp = new Date('2026-03-01T10:00:00Z');
+    await retain.retain('llm-dates', { items: [{ content: 'Ines found the coin.', timestamp }] });
+    const page = await memories.list('llm-dates', { limit: 10, offset: 0 });
+    expect(page.items.map((memory) => [memory.text, memory.occurredStart, memory.occurredEnd])).toEqual([
+      ['Ines found the coin.', timestamp, timestamp],
+    ]);
+    fake.reset();
+  });
+
   it('keeps the memory and leaves out an entity name the LLM made too long to key', async () => {
     // Ideographs are three bytes each and do not compress: 1,000 of them are more than an index entry holds.
     const random = seededRandom(61);

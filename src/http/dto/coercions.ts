@@ -4,6 +4,7 @@ import { Transform } from 'class-transformer';
 import { TAGS_MATCHES } from '../../recall/recall.types.js';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, ValidateBy, type ValidationOptions } from 'class-validator';
 import { stripUnstorable } from '../../storage/storable-text.js';
+import { STORABLE_INSTANT_RULE, isStorableInstant } from '../../storage/storable-instant.js';
 import { LimitedInput } from '../input-rules.js';
 
 /**
@@ -86,15 +87,25 @@ export function IsIsoTimestamp(extra: string[] = [], options?: ValidationOptions
       validator: {
         validate: (value) => typeof value === 'string' && (extra.includes(value) || parseIsoTimestamp(value) !== null),
         defaultMessage: (args) =>
-          `${args?.property} must be an ISO 8601 timestamp${extra.length ? ` or one of ${extra.map((v) => `'${v}'`).join(', ')}` : ''}`,
+          typeof args?.value === 'string' && parseIsoText(args.value) !== null
+            ? `${args.property} ${STORABLE_INSTANT_RULE}`
+            : `${args?.property} must be an ISO 8601 timestamp${extra.length ? ` or one of ${extra.map((v) => `'${v}'`).join(', ')}` : ''}`,
       },
     },
     options,
   );
 }
 
-/** Timestamps without a zone are taken as UTC, as Hindsight stores them. */
+/**
+ * Timestamps without a zone are taken as UTC, as Hindsight stores them. `null` for text that is
+ * no such timestamp, and for one outside the years a memory's times may be (`isStorableInstant`).
+ */
 export function parseIsoTimestamp(value: string): Date | null {
+  const date = parseIsoText(value);
+  return date && isStorableInstant(date) ? date : null;
+}
+
+function parseIsoText(value: string): Date | null {
   if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.test(value.trim())) return null;
   const text = value.trim().replace(' ', 'T');
   const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(text) || !text.includes('T') ? text : `${text}Z`;

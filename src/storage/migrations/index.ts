@@ -23,6 +23,7 @@ import { LinkUnitIndex1766300000000 } from './1766300000000-link-unit-index.js';
 import { EntityNameWordsIndex1766400000000 } from './1766400000000-entity-name-words-index.js';
 import { LinkUnitIndexBack1766500000000 } from './1766500000000-link-unit-index-back.js';
 import { DropKeywordWalkIndexes1766600000000 } from './1766600000000-drop-keyword-walk-indexes.js';
+import { ClampMemoryTimes1766700000000 } from './1766700000000-clamp-memory-times.js';
 
 /** In order of their timestamps; the TypeORM CLI (`ormconfig.ts`) and the runtime share this list. */
 export const MEMORY_MIGRATIONS = [
@@ -51,6 +52,7 @@ export const MEMORY_MIGRATIONS = [
   EntityNameWordsIndex1766400000000,
   LinkUnitIndexBack1766500000000,
   DropKeywordWalkIndexes1766600000000,
+  ClampMemoryTimes1766700000000,
 ];
 
 export const MEMORY_MIGRATIONS_TABLE = 'memory_migrations';

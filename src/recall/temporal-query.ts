@@ -257,10 +257,13 @@ function monthNumber(name: string): number {
 
 /** Month and day may overflow or underflow (month 0 is December of the year before). */
 function utc(year: number, month: number, day = 1): Date {
-  return new Date(Date.UTC(year, month - 1, day));
+  // Not Date.UTC, which reads years 0 to 99 as 1900 to 1999: "last week" asked in year 50 is in year 50.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return date;
 }
 
-// Date.UTC reads years 0-99 as 1900-1999, and no one asks about the first millennium.
+// A year a question names; no one asks about the first millennium by number.
 const isPlausibleYear = (year: number) => year >= 1000 && year <= 2999;
 
 function calendarDay(year: number, month: number, day: number): Span | null {
@@ -295,7 +298,7 @@ function minus(now: Date, unit: Unit, count: number): Date {
   if (unit === 'week') return new Date(now.getTime() - count * 7 * DAY_MS);
   const months = unit === 'month' ? count : count * 12;
   const firstOfTarget = utc(now.getUTCFullYear(), now.getUTCMonth() + 1 - months);
-  const daysInTarget = new Date(Date.UTC(firstOfTarget.getUTCFullYear(), firstOfTarget.getUTCMonth() + 1, 0)).getUTCDate();
+  const daysInTarget = utc(firstOfTarget.getUTCFullYear(), firstOfTarget.getUTCMonth() + 2, 0).getUTCDate();
   const day = Math.min(now.getUTCDate(), daysInTarget);
   return new Date(firstOfTarget.getTime() + (day - 1) * DAY_MS + (now.getTime() - startOfDay(now).getTime()));
 }

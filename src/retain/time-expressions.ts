@@ -63,17 +63,16 @@ function unitOf(components: ParsedComponents): Unit {
 }
 
 function floor(date: Date, unit: Unit): Date {
-  const year = date.getUTCFullYear();
-  switch (unit) {
-    case 'year':
-      return new Date(Date.UTC(year, 0, 1));
-    case 'month':
-      return new Date(Date.UTC(year, date.getUTCMonth(), 1));
-    case 'day':
-      return new Date(Date.UTC(year, date.getUTCMonth(), date.getUTCDate()));
-    case 'hour':
-      return new Date(Date.UTC(year, date.getUTCMonth(), date.getUTCDate(), date.getUTCHours()));
-  }
+  const floored = new Date(date);
+  floored.setUTCMinutes(0, 0, 0);
+  if (unit === 'hour') return floored;
+  floored.setUTCHours(0);
+  if (unit === 'day') return floored;
+  // Set field by field rather than with Date.UTC, which reads years 0 to 99 as 1900 to 1999.
+  floored.setUTCDate(1);
+  if (unit === 'month') return floored;
+  floored.setUTCMonth(0);
+  return floored;
 }
 
 function add(date: Date, unit: Unit): Date {

@@ -66,6 +66,13 @@ describe('parseTemporalQuery', () => {
     expect(rangeOf('this week', january)).toEqual([day('2024-12-30'), day('2025-01-06')]);
   });
 
+  it('keeps the years of the first century, and ends at the last instant of 9999', () => {
+    const early = new Date('0050-03-10T08:00:00Z');
+    expect(rangeOf('yesterday', early)).toEqual([day('0050-03-09'), day('0050-03-10')]);
+    expect(rangeOf('last week', early)).toEqual([day('0050-02-28'), day('0050-03-07')]);
+    expect(rangeOf('today', new Date('9999-12-31T18:00:00Z'))).toEqual([day('9999-12-31'), '9999-12-31T23:59:59.999Z']);
+  });
+
   it('reports the phrases it used', () => {
     expect(parseTemporalQuery('What did Ana do since March 2024?', NOW)?.expressions).toEqual(['since March 2024']);
   });

@@ -27,6 +27,14 @@ describe('the time a sentence states', () => {
     expect(range('Julia keeps 2021 stamps.')).toBeNull();
   });
 
+  it('keeps the years of the first century and ends a range at the last instant of 9999', () => {
+    const reference = new Date('0050-06-15T12:00:00Z');
+    expect(range('We met yesterday.', reference)).toEqual(['0050-06-14T00:00:00.000Z', '0050-06-15T00:00:00.000Z']);
+    expect(range('She arrived last month.', reference)).toEqual(['0050-05-01T00:00:00.000Z', '0050-06-01T00:00:00.000Z']);
+    expect(range('Ada met Bob on 31 December 9999.')).toEqual(['9999-12-31T00:00:00.000Z', '9999-12-31T23:59:59.999Z']);
+    expect(range('Ada meets Bob tomorrow.', new Date('9999-12-31T12:00:00Z'))).toBeNull();
+  });
+
   it('takes only absolute dates when the item has no time of its own', () => {
     expect(range('We met yesterday.', null)).toBeNull();
     expect(range('The launch is on 14 August 2027.', null)).toEqual(['2027-08-14T00:00:00.000Z', '2027-08-15T00:00:00.000Z']);

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { ExternalCallGuard } from './external-call-guard.js';
 import { LlmOutputError } from './external-errors.js';
 import type { HttpTransport } from './http-transport.js';
+import { stripUnstorable } from '../storage/storable-text.js';
 import type { LlmClient, LlmJsonRequest, LlmUsage } from './llm-client.js';
 import { OpenAiConnectionSettings, requestOpenAi } from './openai-request.js';
 
@@ -87,7 +88,10 @@ function parseReply<T>(completion: ChatCompletion, operation: string, schema: z.
 
   let value: unknown;
   try {
-    value = JSON.parse(withoutCodeFence(content));
+    // The model's strings become facts, entity names, observations and models. A NUL or a lone
+    // surrogate (a JSON escape away) carries nothing and PostgreSQL refuses it, which lost the
+    // whole retain or consolidation batch: removed, as from retained content.
+    value = JSON.parse(withoutCodeFence(content), (_key, field: unknown) => (typeof field === 'string' ? stripUnstorable(field) : field));
   } catch (error) {
     throw unusable(`malformed JSON (${(error as Error).message}): ${clip(content)}`);
   }

@@ -164,6 +164,16 @@ describe('retain with an LLM (fake OpenAI-compatible server)', () => {
     ]);
   });
 
+  it('removes NUL and lone surrogates from what the LLM answers, and keeps the memory', async () => {
+    fake.onChat(() => ({
+      facts: [{ text: 'Jana\u0000 found the key \uD800in Brno.', fact_type: 'world', entities: ['Ja\u0000na', 'Brno\uDC00'] }],
+    }));
+    await retain.retain('llm-unstorable', { items: [{ content: 'Jana found the key in Brno.' }] });
+    const page = await memories.list('llm-unstorable', { limit: 10, offset: 0 });
+    expect(page.items.map((memory) => [memory.text, memory.entities.sort()])).toEqual([['Jana found the key in Brno.', ['Brno', 'Jana']]]);
+    fake.reset();
+  });
+
   it('takes a date the LLM gives outside years 1 to 9999 as no date, and keeps the item’s time', async () => {
     fake.onChat(() => ({
       facts: [{ text: 'Ines found the coin.', fact_type: 'world', entities: ['Ines'], occurred_start: '0000-06-01T00:00:00Z' }],

@@ -126,7 +126,9 @@ export const llmFactsSchema = z.object({
   facts: z
     .array(
       z.object({
-        text: z.string().trim().min(1).max(MAX_FACT_CHARS),
+        // No bound here: a longer fact (a passage the model copied whole) is split below, as
+        // retain without an LLM splits one, rather than failing the retain.
+        text: z.string().trim().min(1),
         fact_type: z.enum(['world', 'experience']).catch('world'),
         entities: z.array(z.union([z.string(), z.object({ name: z.string(), type: z.string().nullish() })])).default([]),
         occurred_start: isoDate,
@@ -167,21 +169,21 @@ export async function extractFactsWithLlm(
     { operation: 'extract-facts', system: SYSTEM_PROMPT, user, schema: llmFactsSchema, context },
     signal,
   );
-  return answer.facts.map((fact) => {
+  return answer.facts.flatMap((fact) => {
     const entities = mergeEntities(
       input.entities.filter((entity) => mentions(fact.text, entity.name)),
       fact.entities.map((entity) =>
         typeof entity === 'string' ? { name: entity, type: null } : { name: entity.name, type: entity.type ?? null },
       ),
     );
-    return {
-      text: fact.text,
+    return chunkLongText(fact.text).map((text) => ({
+      text,
       factType: fact.fact_type,
       entities,
       occurredStart: fact.occurred_start ?? input.timestamp,
       occurredEnd: fact.occurred_end ?? fact.occurred_start ?? input.timestamp,
       // The LLM is asked for self-contained facts that name their subject first.
       subject: entities[0]?.name ?? null,
-    };
+    }));
   });
 }

@@ -164,6 +164,18 @@ describe('retain with an LLM (fake OpenAI-compatible server)', () => {
     ]);
   });
 
+  it('splits a fact the LLM gives longer than a memory holds, as it splits content without one', async () => {
+    const passage = Array.from({ length: 450 }, (_, i) => `word${i}`).join(' ');
+    fake.onChat(() => ({ facts: [{ text: `Kurt quoted this: ${passage}.`, fact_type: 'world', entities: ['Kurt'] }] }));
+    await retain.retain('llm-long', { items: [{ content: 'Kurt quoted a long passage.' }] });
+    const page = await memories.list('llm-long', { limit: 10, offset: 0 });
+    expect(page.items.length).toBeGreaterThan(1);
+    expect(page.items.every((memory) => memory.text.length <= 2000 && memory.entities.includes('Kurt'))).toBe(true);
+    const texts = page.items.map((memory) => memory.text).sort((a, b) => (a.startsWith('Kurt') ? -1 : b.startsWith('Kurt') ? 1 : 0));
+    expect(texts.join(' ')).toBe(`Kurt quoted this: ${passage}.`);
+    fake.reset();
+  });
+
   it('removes NUL and lone surrogates from what the LLM answers, and keeps the memory', async () => {
     fake.onChat(() => ({
       facts: [{ text: 'Jana\u0000 found the key \uD800in Brno.', fact_type: 'world', entities: ['Ja\u0000na', 'Brno\uDC00'] }],

@@ -19,6 +19,10 @@ const DOCX_MIME = 'application/vnd.openxmlformats-officedocument.wordprocessingm
  */
 export async function convertFile(bytes: Uint8Array): Promise<FileConversion> {
   if (bytes.length === 0) return refuse('empty', 'the file is empty');
+  // Before the sniffer, which reads a UTF-16 byte-order mark and the text after it as the frame
+  // header of MPEG audio and refused Notepad's "Unicode" and Windows PowerShell's default output.
+  const utf16 = decodeUtf16(bytes);
+  if (utf16 !== null) return looksLikeHtml(utf16) ? convertHtml(utf16) : withText('text', utf16);
   const sniffed = await fileTypeFromBuffer(bytes);
   if (sniffed?.mime === 'application/pdf') return convertPdf(bytes);
   if (sniffed?.mime === DOCX_MIME) return convertDocx(bytes);
@@ -56,6 +60,19 @@ function decodeText(bytes: Uint8Array): string | null {
   if (bytes.includes(0)) return null;
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** Text that opens with a UTF-16 byte-order mark, without NUL characters or unpaired surrogates; else `null`. */
+function decodeUtf16(bytes: Uint8Array): string | null {
+  const encoding = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : null;
+  if (encoding === null || bytes.length % 2 !== 0) return null;
+  try {
+    const text = new TextDecoder(encoding, { fatal: true }).decode(bytes);
+    // UTF-32 opens with the same two bytes, and reads as UTF-16 with a NUL every other character.
+    return text.includes('\u0000') ? null : text;
   } catch {
     return null;
   }

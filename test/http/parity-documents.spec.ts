@@ -466,6 +466,10 @@ describe.each([
   describe('file retain', () => {
     const shelf = 'file-shelf';
     const file = (bytes: Uint8Array | string, name: string) => new File([bytes], name);
+    const utf16 = (text: string, order: 'le' | 'be') => {
+      const bytes = Buffer.from(text, 'utf16le');
+      return order === 'le' ? bytes : bytes.swap16();
+    };
     const documentIds = async () => (await client.listDocuments(shelf)).items.map((item) => String(item.id)).sort();
 
     async function refusedWith(files: File[], status: number) {
@@ -477,7 +481,7 @@ describe.each([
       return String(error?.details);
     }
 
-    it('retains text, Markdown, HTML, PDF and DOCX as one document each, by their content whatever their name', async () => {
+    it('retains text (UTF-8 or UTF-16), Markdown, HTML, PDF and DOCX as one document each, by their content whatever their name', async () => {
       const sent: Array<[File, string]> = [
         [file('Ines grows saffron in La Mancha.', 'notes.txt'), 'Ines grows saffron in La Mancha.'],
         [file('# Garden\n\nJonas keeps bonsai trees on his balcony.', 'garden.md'), 'Jonas keeps bonsai trees on his balcony.'],
@@ -492,6 +496,9 @@ describe.each([
         [file(fixture('sample.docx'), 'radios.docx'), 'Tomasz restores vintage radios in Krakow.'],
         // Named .pdf, but plain text: the bytes decide.
         [file('Lars mends fishing nets in Bergen.', 'disguised.pdf'), 'Lars mends fishing nets in Bergen.'],
+        // Notepad's "Unicode" and Windows PowerShell write UTF-16 with a byte-order mark.
+        [file(utf16('\uFEFFOla carves spoons in Tromsø.', 'le'), 'notepad.txt'), 'Ola carves spoons in Tromsø.'],
+        [file(utf16('\uFEFFPia brews cider in Hereford.', 'be'), 'utf16be.txt'), 'Pia brews cider in Hereford.'],
       ];
       const answer = await client.retainFiles(
         shelf,

@@ -12,6 +12,12 @@ export type FileConversion = { ok: true; kind: FileKind; text: string } | { ok: 
 const DOCX_MIME = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 
 /**
+ * Formats written in text whose text is not what the document says (markup, a page description,
+ * ciphertext): refused as the sniffer names them, though their bytes are UTF-8.
+ */
+const ENCODED_AS_TEXT = new Set(['application/rtf', 'application/postscript', 'application/pgp-encrypted']);
+
+/**
  * Sniffs a file's type from its bytes and converts it to text. The name a client gives a file is
  * never consulted: a `.pdf` that holds plain text is text, and a `.txt` that holds a PDF is a PDF.
  * Runs inside the parser worker (`file-parser.worker.ts`), so a slow or hostile file blocks no
@@ -33,8 +39,12 @@ export async function convertFile(bytes: Uint8Array): Promise<FileConversion> {
     // the legacy .doc and .xls formats: neither can be read here.
     return refuse('unsupported', 'it is an OLE compound file (a password-protected Office document, or a legacy .doc/.xls): not supported');
   }
-  if (sniffed) return refuse('unsupported', `its content is ${sniffed.mime} (.${sniffed.ext}), which is not supported`);
-  const text = decodeText(bytes);
+  const text = sniffed && ENCODED_AS_TEXT.has(sniffed.mime) ? null : decodeText(bytes);
+  // The sniffer matches a few bytes at the start, and some of its signatures are words: a note
+  // that opens with "BMW" or "BM" is a bitmap to it, "MZ" a Windows program, "FORM" AIFF audio.
+  // Real files of those kinds hold NUL bytes or invalid UTF-8 past their signature; clean UTF-8
+  // throughout is text.
+  if (sniffed && text === null) return refuse('unsupported', `its content is ${sniffed.mime} (.${sniffed.ext}), which is not supported`);
   if (text === null) return refuse('unsupported', 'its content is binary data of no supported type');
   if (looksLikeHtml(text)) return convertHtml(text);
   return withText('text', text);

@@ -496,6 +496,9 @@ describe.each([
         [file(fixture('sample.docx'), 'radios.docx'), 'Tomasz restores vintage radios in Krakow.'],
         // Named .pdf, but plain text: the bytes decide.
         [file('Lars mends fishing nets in Bergen.', 'disguised.pdf'), 'Lars mends fishing nets in Bergen.'],
+        // Words the type sniffer knows as signatures: a bitmap's, a Windows program's.
+        [file('BMW opened a plant in Debrecen.', 'cars.txt'), 'BMW opened a plant in Debrecen.'],
+        [file('MZ Motors hired Rosa as a welder.', 'hiring.txt'), 'MZ Motors hired Rosa as a welder.'],
         // Notepad's "Unicode" and Windows PowerShell write UTF-16 with a byte-order mark.
         [file(utf16('\uFEFFOla carves spoons in Tromsø.', 'le'), 'notepad.txt'), 'Ola carves spoons in Tromsø.'],
         [file(utf16('\uFEFFPia brews cider in Hereford.', 'be'), 'utf16be.txt'), 'Pia brews cider in Hereford.'],

@@ -1,4 +1,5 @@
 import { fileTypeFromBuffer } from 'file-type';
+import iconv from 'iconv-lite';
 
 /** The kinds of file whose text can be retained. */
 export const FILE_KINDS = ['text', 'html', 'pdf', 'docx'] as const;
@@ -39,7 +40,7 @@ export async function convertFile(bytes: Uint8Array): Promise<FileConversion> {
     // the legacy .doc and .xls formats: neither can be read here.
     return refuse('unsupported', 'it is an OLE compound file (a password-protected Office document, or a legacy .doc/.xls): not supported');
   }
-  const text = sniffed && ENCODED_AS_TEXT.has(sniffed.mime) ? null : decodeText(bytes);
+  const text = sniffed && ENCODED_AS_TEXT.has(sniffed.mime) ? null : decodeText(bytes, { legacy: !sniffed });
   // The sniffer matches a few bytes at the start, and some of its signatures are words: a note
   // that opens with "BMW" or "BM" is a bitmap to it, "MZ" a Windows program, "FORM" AIFF audio.
   // Real files of those kinds hold NUL bytes or invalid UTF-8 past their signature; clean UTF-8
@@ -65,14 +66,26 @@ function containsAscii(bytes: Uint8Array, text: string): boolean {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(text, 0, 'latin1');
 }
 
-/** UTF-8 without NUL bytes; anything else is binary. A leading byte-order mark is dropped. */
-function decodeText(bytes: Uint8Array): string | null {
+/**
+ * UTF-8 without NUL bytes (a leading byte-order mark dropped); with `legacy`, bytes that are not
+ * UTF-8 but hold no control character text never has are read as Windows-1252 (the superset of
+ * Latin-1 that Windows editors wrote, as `file` calls them "ISO-8859 text"). Anything else is binary.
+ */
+function decodeText(bytes: Uint8Array, { legacy }: { legacy: boolean }): string | null {
   if (bytes.includes(0)) return null;
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    return null;
+    if (!legacy || bytes.some(isBinaryControl)) return null;
+    // iconv-lite, not TextDecoder: Node 20's 'windows-1252' decoder reads 0x80-0x9f as Latin-1's
+    // control characters, losing the curly quotes, dashes and euro sign Windows put there.
+    return iconv.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'windows-1252');
   }
+}
+
+/** Control bytes other than tab, line feed, form feed, carriage return and escape. */
+function isBinaryControl(byte: number): boolean {
+  return (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0c && byte !== 0x0d && byte !== 0x1b) || byte === 0x7f;
 }
 
 /** Text that opens with a UTF-16 byte-order mark, without NUL characters or unpaired surrogates; else `null`. */

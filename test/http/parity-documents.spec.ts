@@ -466,6 +466,9 @@ describe.each([
   describe('file retain', () => {
     const shelf = 'file-shelf';
     const file = (bytes: Uint8Array | string, name: string) => new File([bytes], name);
+    // Latin-1 for all but the few characters Windows-1252 puts in 0x80-0x9f.
+    const windows1252 = (text: string) =>
+      Buffer.from([...text].map((char) => ({ '–': 0x96, '“': 0x93, '”': 0x94 })[char] ?? char.charCodeAt(0)));
     const utf16 = (text: string, order: 'le' | 'be') => {
       const bytes = Buffer.from(text, 'utf16le');
       return order === 'le' ? bytes : bytes.swap16();
@@ -533,6 +536,21 @@ describe.each([
       expect((await client.getVersion()).features?.file_upload_api).toBe(true);
       const [saffron] = (await client.listMemories(shelf, { documentId: 'saffron' })).items;
       expect(saffron).toMatchObject({ context: 'field notes', tags: ['farm'] });
+    });
+
+    it('reads a text file in the Windows-1252 encoding older editors wrote', async () => {
+      const sentence = 'Zoë bakes crêpes in Besançon – “every” Sunday.';
+      const answer = await client.retainFiles(shelf, [file(new Uint8Array(windows1252(sentence)), 'legacy.txt')], {
+        filesMetadata: [{ document_id: 'legacy' }],
+      });
+      const [operationId] = answer.operation_ids;
+      const done = await eventually(
+        () => sdk.getOperationStatus({ client: raw, path: { bank_id: shelf, operation_id: operationId } }),
+        (response) => response.data?.status === 'completed' || response.data?.status === 'failed',
+        20_000,
+      );
+      expect(done.data?.status).toBe('completed');
+      expect((await client.getDocument(shelf, 'legacy'))?.original_text).toBe(sentence);
     });
 
     it('refuses an encrypted PDF, a corrupt DOCX, an unknown binary or a file over the limit, naming it, and stores nothing of the upload', async () => {

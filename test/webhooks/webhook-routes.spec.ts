@@ -97,6 +97,31 @@ describe('webhook routes', () => {
     expect(badScheme.body.detail[0].loc).toEqual(['body', 'url']);
   });
 
+  it('refuses headers and params no delivery could send, naming the field, and saves nothing', async () => {
+    const before = (await call(url, 'GET', base)).body;
+    const refused: Array<[Record<string, unknown>, string, RegExp]> = [
+      [{ headers: { 'x-team': 'a\r\nX-Injected: 1' } }, 'headers', /not a valid HTTP header value/],
+      [{ headers: { 'x team': 'a' } }, 'headers', /not a valid HTTP header name/],
+      [{ headers: { 'Content-Length': '5' } }, 'headers', /may not set 'Content-Length'/],
+      [{ headers: { 'x-hindsight-signature': 'forged' } }, 'headers', /may not set/],
+      [{ headers: { 'x-count': 5 } }, 'headers', /values are strings/],
+      [{ params: { page: { n: 1 } } }, 'params', /values are strings/],
+    ];
+    for (const [http_config, field, message] of refused) {
+      for (const [method, path] of [
+        ['POST', base],
+        ['PATCH', `${base}/00000000-0000-4000-8000-000000000000`],
+      ] as const) {
+        const response = await call(url, method, path, { url: 'http://127.0.0.1:9/a', http_config });
+        expect(response.status).toBe(422);
+        expect(response.body.detail).toEqual([
+          { loc: ['body', 'http_config', field], msg: expect.stringMatching(message), type: 'value_error' },
+        ]);
+      }
+    }
+    expect((await call(url, 'GET', base)).body).toEqual(before);
+  });
+
   it('lists deliveries newest first, paged by cursor, failed ones included', async () => {
     const created = await call(url, 'POST', base, { url: receiver.url, secret: 'route-secret', event_types: ['retain.completed'] });
     const id = created.body.id;

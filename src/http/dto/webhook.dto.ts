@@ -1,3 +1,4 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -6,16 +7,65 @@ import {
   IsIn,
   IsInt,
   IsNumber,
-  IsObject,
   IsOptional,
   IsString,
   Max,
   MaxLength,
   Min,
+  ValidateBy,
   ValidateNested,
 } from 'class-validator';
 import { WEBHOOK_EVENTS } from '../../webhooks/webhook.types.js';
-import { IsIsoTimestamp, IsNotBlank, QueryInt } from './coercions.js';
+import { IsIsoTimestamp, IsNotBlank, IsStringRecord, QueryInt } from './coercions.js';
+
+/**
+ * Headers the dispatcher sets itself (the body's type and its signature), or that belong to the
+ * transport: one given here would clash with them or break the request.
+ */
+const RESERVED_HEADERS = new Set([
+  'content-type',
+  'x-hindsight-signature',
+  'content-length',
+  'transfer-encoding',
+  'host',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+]);
+
+/**
+ * Header names and values every delivery can send. Checked when the webhook is saved: undici
+ * throws on a bad name or a value with a line break at send time, so such a webhook would only
+ * ever fail its deliveries, one retry after another.
+ */
+function IsSendableHeaders(): PropertyDecorator {
+  const problem = (headers: Record<string, unknown>): string | null => {
+    for (const [name, value] of Object.entries(headers)) {
+      if (RESERVED_HEADERS.has(name.toLowerCase())) return `may not set '${name}', which the delivery sets itself`;
+      try {
+        validateHeaderName(name);
+      } catch {
+        return `has '${name}', which is not a valid HTTP header name`;
+      }
+      try {
+        validateHeaderValue(name, String(value));
+      } catch {
+        return `has a value for '${name}' that is not a valid HTTP header value (a line break or a control character)`;
+      }
+    }
+    return null;
+  };
+  return ValidateBy({
+    name: 'isSendableHeaders',
+    validator: {
+      validate: (value) => typeof value !== 'object' || value === null || problem(value as Record<string, unknown>) === null,
+      defaultMessage: (args) => `${args?.property} ${problem(args?.value as Record<string, unknown>)}`,
+    },
+  });
+}
 
 /** Hindsight's `WebhookHttpConfig`. */
 export class WebhookHttpConfigDto {
@@ -31,14 +81,15 @@ export class WebhookHttpConfigDto {
   @Max(300)
   timeout_seconds?: number;
 
-  @ApiPropertyOptional({ type: Object, default: {} })
+  @ApiPropertyOptional({ type: Object, default: {}, description: 'Extra request headers; not those the transport or the signature sets' })
   @IsOptional()
-  @IsObject()
+  @IsStringRecord()
+  @IsSendableHeaders()
   headers?: Record<string, string>;
 
   @ApiPropertyOptional({ type: Object, default: {} })
   @IsOptional()
-  @IsObject()
+  @IsStringRecord()
   params?: Record<string, string>;
 }
 

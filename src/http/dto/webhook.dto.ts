@@ -15,6 +15,7 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
+import { unstorableReason } from '../../storage/storable-text.js';
 import { WEBHOOK_EVENTS } from '../../webhooks/webhook.types.js';
 import { IsIsoTimestamp, IsNotBlank, IsStringRecord, QueryInt } from './coercions.js';
 
@@ -50,6 +51,8 @@ function IsSendableHeaders(): PropertyDecorator {
       } catch {
         return `has '${name}', which is not a valid HTTP header name`;
       }
+      // NUL and lone surrogates are refused by the edge's rule for every field, naming the header.
+      if (typeof value === 'string' && unstorableReason(value)) continue;
       try {
         validateHeaderValue(name, String(value));
       } catch {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { HindsightClient, HindsightError } from '@vectorize-io/hindsight-client';
 import { eventually } from '../helpers/eventually.js';
-import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
+import { BACK_ENDS } from '../helpers/back-ends.js';
 import { call, startHttpApp, type HttpApp } from '../http/http-app.js';
 
 /**
@@ -9,22 +9,13 @@ import { call, startHttpApp, type HttpApp } from '../http/http-app.js';
  * retain safe to resubmit, and what this server cannot do (`strategy`, `update_mode: "append"`)
  * is refused by name rather than done some other way.
  */
-describe.each([
-  ['PGlite', async () => ({ url: `pglite://memory/retain-options-${process.pid}`, drop: async () => undefined })],
-  [
-    'PostgreSQL',
-    async () => {
-      const database = await createTestDatabase('retain_options');
-      return { url: database.url, drop: () => dropTestDatabase(database.name) };
-    },
-  ],
-])('retain options on %s', (_name, database) => {
+describe.each(BACK_ENDS)('retain options on %s', (_name, database) => {
   let http: HttpApp;
   let client: HindsightClient;
   let drop: () => Promise<void>;
 
   beforeAll(async () => {
-    const created = await database();
+    const created = await database('retain_options');
     drop = created.drop;
     http = await startHttpApp({ DATABASE_URL: created.url });
     client = new HindsightClient({ baseUrl: http.url });

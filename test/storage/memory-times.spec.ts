@@ -6,6 +6,7 @@ import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { ClampMemoryTimes1766700000000 } from '../../src/storage/migrations/1766700000000-clamp-memory-times.js';
 import { LATEST_INSTANT } from '../../src/storage/storable-instant.js';
 import { type HttpApp, call, startHttpApp } from '../http/http-app.js';
+import { BACK_ENDS } from '../helpers/back-ends.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
 const API = '/v1/default/banks/times';
@@ -31,21 +32,12 @@ async function listed(http: HttpApp): Promise<ListedMemory[]> {
  * clamped to them. On PGlite such a time failed the retain with a 500; on node-postgres it was
  * written, and then every recall that met the row failed.
  */
-describe.each([
-  ['PGlite', async () => ({ url: 'pglite://memory', drop: async () => {} })],
-  [
-    'PostgreSQL',
-    async () => {
-      const database = await createTestDatabase('times');
-      return { url: database.url, drop: () => dropTestDatabase(database.name) };
-    },
-  ],
-])('memory times at the ends of the calendar, on %s', (_backEnd, openDatabase) => {
+describe.each(BACK_ENDS)('memory times at the ends of the calendar, on %s', (_backEnd, openDatabase) => {
   let http: HttpApp;
   let drop: () => Promise<void>;
 
   beforeAll(async () => {
-    const database = await openDatabase();
+    const database = await openDatabase('times');
     drop = database.drop;
     http = await startHttpApp({ DATABASE_URL: database.url });
   });

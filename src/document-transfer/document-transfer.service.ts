@@ -13,18 +13,21 @@ import {
   reclaimOrphanEntities,
   resolveMentionedEntities,
 } from '../entities/entities.queries.js';
+import { mergeEntities } from '../entities/entity-names.js';
 import { KnownEntityIds } from '../entities/known-entity-ids.js';
 import { AiClients } from '../external/ai-clients.js';
 import { MEMORY_OPTIONS, MEMORY_VECTOR_BACKEND } from '../memory.constants.js';
 import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
-import type { ResolvedMemoryOptions } from '../memory.options.js';
+import type { InputLimits, ResolvedMemoryOptions } from '../memory.options.js';
 import type { ClaimedOperation } from '../operations/operation.types.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { OperationsWorker } from '../operations/operations.worker.js';
 import { type NewMemoryUnit, insertMemoryUnits, upsertDocuments } from '../retain/retain.queries.js';
 import { cl100kStorageCounter, memoryTokens } from '../recall/token-counter.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
+import { unstorableReason } from '../storage/storable-text.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
+import { ATTRIBUTE_KEY_MAX_LENGTH } from '../supersession/attribute-key.js';
 import { recomputeSupersession } from '../supersession/supersession.queries.js';
 import {
   type ExportFactRow,
@@ -162,7 +165,7 @@ export class DocumentTransferService {
    * naming `file`), then stores it and queues its import in one transaction.
    */
   async submitImport(bankId: string, archive: Buffer, onConflict: OnConflict): Promise<string> {
-    const manifest = await checkArchive(archive);
+    const manifest = await checkArchive(archive, this.options.limits);
     const key = randomUUID();
     const operationId = await this.database.transaction(async (sql) => {
       await ensureBank(sql, bankId);
@@ -518,7 +521,8 @@ export class DocumentTransferService {
     const mentioned = await resolveMentionedEntities(
       sql,
       bankId,
-      facts.map((fact) => fact.entities.map((name) => ({ name, type: null }))),
+      // An archive's names were found by another system's LLM: one too long to key is left out, as retain leaves it out.
+      facts.map((fact) => mergeEntities(fact.entities.map((name) => ({ name, type: null })))),
       this.knownEntities,
     );
     const units: NewMemoryUnit[] = facts.map((fact, index) => ({
@@ -535,7 +539,7 @@ export class DocumentTransferService {
       embedding: embedded[index].embedding,
       tokens: embedded[index].tokens,
       observationScopes: scopesOf(fact),
-      attributeKey: fact.attribute_key ?? null,
+      attributeKey: fact.attribute_key != null && fact.attribute_key.length <= ATTRIBUTE_KEY_MAX_LENGTH ? fact.attribute_key : null,
       entityIds: mentioned.perMemory[index],
     }));
     const unitIds = await insertMemoryUnits(sql, this.vectors, bankId, units);
@@ -608,13 +612,13 @@ function toTransferFact(row: ExportFactRow): TransferFact {
  * Reads every entry once before anything is stored, so that an archive with one bad entry is
  * refused whole at upload (naming the entry) rather than failing halfway through its import.
  */
-async function checkArchive(archive: Buffer): Promise<TransferManifest> {
+async function checkArchive(archive: Buffer, limits: InputLimits): Promise<TransferManifest> {
   let manifest: TransferManifest | null = null;
   try {
     for await (const { name, text } of archiveEntries(archive)) {
       if (name === MANIFEST_ENTRY) manifest = parseEntry(transferManifestSchema, name, text);
-      else if (name.startsWith('documents/')) parseEntry(transferDocumentSchema, name, text);
-      else if (name.startsWith('loose/')) parseEntry(looseFactsSchema, name, text);
+      else if (name.startsWith('documents/')) checkStorable(name, parseEntry(transferDocumentSchema, name, text), limits);
+      else if (name.startsWith('loose/')) checkStorable(name, parseEntry(looseFactsSchema, name, text), limits);
     }
   } catch (error) {
     if (error instanceof InvalidArchiveError) throw error;
@@ -622,6 +626,31 @@ async function checkArchive(archive: Buffer): Promise<TransferManifest> {
   }
   if (manifest === null) throw new InvalidArchiveError(`it has no ${MANIFEST_ENTRY}`);
   return manifest;
+}
+
+/**
+ * What the import would write that the database refuses, as the HTTP edge refuses it in a
+ * request: text with NUL or a lone surrogate anywhere, a document id or a tag over its limit (they
+ * are btree and GIN keys). Hindsight stores neither character, so its own archives pass.
+ */
+function checkStorable(name: string, entry: TransferDocument | { facts: TransferFact[] }, limits: InputLimits): void {
+  const refuse = (path: string, problem: string) => {
+    throw new InvalidArchiveError(`${name}: ${path} ${problem}`);
+  };
+  if ('id' in entry && entry.id.length > limits.maxDocumentIdLength)
+    refuse('id', `must be at most ${limits.maxDocumentIdLength} characters long`);
+  const tags = [...('tags' in entry ? entry.tags : []), ...entry.facts.flatMap((fact) => fact.tags)];
+  if (tags.some((tag) => tag.length > limits.maxTagLength)) refuse('tags', `must be at most ${limits.maxTagLength} characters long each`);
+  const pending: Array<{ value: unknown; path: string }> = [{ value: entry, path: '' }];
+  while (pending.length) {
+    const { value, path } = pending.pop()!;
+    if (typeof value === 'string') {
+      const reason = unstorableReason(value);
+      if (reason) refuse(path || '(root)', reason);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, child] of Object.entries(value)) pending.push({ value: child, path: path ? `${path}.${key}` : key });
+    }
+  }
 }
 
 function parseEntry<T>(

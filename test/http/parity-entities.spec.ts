@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HindsightClient, createClient, createConfig, sdk } from '@vectorize-io/hindsight-client';
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import type { DataSource } from 'typeorm';
 import { BankGraphService, EntitiesService } from '../../src/index.js';
 import { WatchdogService } from '../../src/health/watchdog.service.js';
@@ -474,6 +475,52 @@ describe.each([
       const remapped = await importArchive(copy, 'new-id');
       expect(remapped).toMatchObject({ documents_imported: 1, remapped_document_ids: { founding: expect.any(String) } });
       expect(await memoryCount(copy)).toBe(count + 1);
+    });
+
+    it('refuses an archive whose text the database cannot store, naming the entry, and leaves out names too long to key', async () => {
+      /** The exported archive with its document entry changed by `edit`. */
+      const altered = (edit: (document: Record<string, any>) => void) => {
+        const entries = unzipSync(new Uint8Array(archive));
+        const name = Object.keys(entries).find((entry) => entry.startsWith('documents/'))!;
+        const document = JSON.parse(strFromU8(entries[name]));
+        edit(document);
+        entries[name] = strToU8(JSON.stringify(document));
+        return { name, bytes: zipSync(entries) };
+      };
+      const submit = (bankId: string, bytes: Uint8Array) =>
+        sdk.importDocuments({ client: raw, path: { bank_id: bankId }, body: { file: new Blob([bytes], { type: 'application/zip' }) } });
+
+      const banksBefore = (await sdk.listBanks({ client: raw })).data!.banks.length;
+      const refused: Array<[(document: Record<string, any>) => void, RegExp]> = [
+        [(document) => (document.facts[0].text = 'Alice\u0000 and Bob'), /facts\.0\.text must not contain the NUL character/],
+        [
+          (document) => (document.facts[0].entities = ['Ali\uD800ce']),
+          /facts\.0\.entities\.0 must not contain an unpaired UTF-16 surrogate/,
+        ],
+        [(document) => (document.id = 'd'.repeat(601)), /id must be at most 600 characters long/],
+        [(document) => (document.facts[0].tags = ['t'.repeat(257)]), /tags must be at most 256 characters long/],
+      ];
+      for (const [edit, message] of refused) {
+        const { name, bytes } = altered(edit);
+        const response = await submit('hostile-import', bytes);
+        expect(response.response.status).toBe(422);
+        expect(JSON.stringify(response.error)).toMatch(new RegExp(`${name}: `));
+        expect(JSON.stringify(response.error)).toMatch(message);
+      }
+      expect((await sdk.listBanks({ client: raw })).data!.banks.length).toBe(banksBefore);
+
+      // Names found by another system's LLM: one too long to key is left out, the memory kept.
+      const title = Array.from({ length: 1000 }, (_, i) => String.fromCodePoint(0x4e00 + ((i * 7919) % 20000))).join('');
+      const { bytes } = altered((document) => {
+        document.facts[0].entities = [...document.facts[0].entities, title];
+        document.facts[0].attribute_key = `${title}${title}|residence`;
+      });
+      const submitted = await submit('long-names-import', bytes);
+      expect(submitted.response.status).toBe(202);
+      expect(await finished('long-names-import', submitted.data!.operation_id)).toMatchObject({ documents_imported: 1, facts_imported: 1 });
+      const entities = (await sdk.listEntities({ client: raw, path: { bank_id: 'long-names-import' } })).data!.items;
+      expect(entities.map((entity) => entity.canonical_name)).toEqual(expect.arrayContaining(['Alice', 'Bob', 'Acme']));
+      expect(entities.some((entity) => entity.canonical_name.length > 256)).toBe(false);
     });
 
     it('refuses bad input naming it, and queues or stores nothing', async () => {

@@ -648,7 +648,11 @@ function checkStorable(name: string, entry: TransferDocument | { facts: Transfer
       const reason = unstorableReason(value);
       if (reason) refuse(path || '(root)', reason);
     } else if (typeof value === 'object' && value !== null) {
-      for (const [key, child] of Object.entries(value)) pending.push({ value: child, path: path ? `${path}.${key}` : key });
+      for (const [key, child] of Object.entries(value)) {
+        const keyReason = unstorableReason(key);
+        if (keyReason) refuse(`${path || '(root)'} keys`, keyReason);
+        pending.push({ value: child, path: path ? `${path}.${key}` : key });
+      }
     }
   }
 }

@@ -497,6 +497,10 @@ describe.each([
           (document) => (document.facts[0].entities = ['Ali\uD800ce']),
           /facts\.0\.entities\.0 must not contain an unpaired UTF-16 surrogate/,
         ],
+        [
+          (document) => (document.facts[0].metadata = { ['so\u0000urce']: 'x' }),
+          /facts\.0\.metadata keys must not contain the NUL character/,
+        ],
         [(document) => (document.id = 'd'.repeat(601)), /id must be at most 600 characters long/],
         [(document) => (document.facts[0].tags = ['t'.repeat(257)]), /tags must be at most 256 characters long/],
       ];

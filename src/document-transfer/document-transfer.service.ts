@@ -27,7 +27,7 @@ import { cl100kStorageCounter, memoryTokens } from '../recall/token-counter.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
 import { unstorableReason } from '../storage/storable-text.js';
 import type { VectorBackend } from '../storage/vector-backend.js';
-import { ATTRIBUTE_KEY_MAX_LENGTH } from '../supersession/attribute-key.js';
+import { keptAttributeKey } from '../supersession/attribute-key.js';
 import { recomputeSupersession } from '../supersession/supersession.queries.js';
 import {
   type ExportFactRow,
@@ -539,7 +539,7 @@ export class DocumentTransferService {
       embedding: embedded[index].embedding,
       tokens: embedded[index].tokens,
       observationScopes: scopesOf(fact),
-      attributeKey: fact.attribute_key != null && fact.attribute_key.length <= ATTRIBUTE_KEY_MAX_LENGTH ? fact.attribute_key : null,
+      attributeKey: keptAttributeKey(fact.attribute_key),
       entityIds: mentioned.perMemory[index],
     }));
     const unitIds = await insertMemoryUnits(sql, this.vectors, bankId, units);

@@ -39,8 +39,12 @@ const ARTICLES = new Set(['the', 'a', 'an', 'our', 'my', 'his', 'her', 'their', 
 export const ATTRIBUTE_KEY_MAX_LENGTH = 400;
 
 export function attributeKey(sentence: string, subject: string | null | undefined): string | null {
-  const key = keyOf(sentence, subject);
-  return key !== null && key.length <= ATTRIBUTE_KEY_MAX_LENGTH ? key : null;
+  return keptAttributeKey(keyOf(sentence, subject));
+}
+
+/** `key` if it is short enough to keep, else `null`: for keys this rule made and keys an archive brings. */
+export function keptAttributeKey(key: string | null | undefined): string | null {
+  return key != null && key.length <= ATTRIBUTE_KEY_MAX_LENGTH ? key : null;
 }
 
 function keyOf(sentence: string, subject: string | null | undefined): string | null {

@@ -36,6 +36,11 @@ describe('MCP over stdio (nestjs-memory mcp)', () => {
     const protocolErrors: Error[] = [];
     client.onerror = (error) => protocolErrors.push(error);
     await client.connect(transport);
+    // The transport reports the process's 'close' (exited, its pipes read to the end) here.
+    // `client.close()` stops waiting for it after two seconds, which a loaded machine can take:
+    // the test waits, or the process and its pipes outlive the test file and keep Jest's worker
+    // from exiting.
+    const exited = new Promise<void>((resolve) => (client.onclose = resolve));
     try {
       const names = (await client.listTools()).tools.map((tool) => tool.name);
       expect(names).toEqual(
@@ -59,6 +64,7 @@ describe('MCP over stdio (nestjs-memory mcp)', () => {
       await eventually(stderr, (text) => text.includes(`MCP server on stdio, bank ${bank}`));
     } finally {
       await client.close();
+      await exited;
     }
     // Closing stdin is how the client ends the session: the process shuts down cleanly.
     await eventually(stderr, (text) => text.includes('Stopping (stdin closed)') && text.includes("Shutdown step 'database' done"));

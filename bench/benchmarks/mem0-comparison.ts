@@ -569,8 +569,9 @@ async function scoreQuality(system: System, questions: QualityQuestion[]): Promi
   let hits = 0;
   for (const question of questions) {
     const top = (await system.ask(question)).slice(0, HIT_AT);
-    // Mem0 stores an item whole, ours sentence by sentence: a hit is every answer sentence inside
-    // one of the first five texts, whichever way they were stored.
+    // Mem0 stores an item whole, ours by sentence (a sentence that goes on about the person the
+    // one before names stays with it): a hit is every answer sentence inside one of the first
+    // five texts, whichever way they were stored.
     if (question.answers.every((answer) => top.some((text) => text.includes(answer)))) {
       hits += 1;
       byCategory[question.category] += 1;
@@ -749,7 +750,7 @@ function report(
           .map((category) => `${category} (${mem0.quality.byCategory[category]} against ${ours.quality.byCategory[category]})`)
           .join(', ')}.` +
         (categoriesBehind.includes('pronoun')
-          ? ' Mem0 stores an item whole, so an answer that refers back with a pronoun keeps the sentence naming the person; ours stores it sentence by sentence.'
+          ? ' Mem0 stores an item whole, so an answer that refers back with a pronoun keeps the sentence naming the person; ours keeps it with that sentence only where it states no time of its own and nothing supersession keys.'
           : '');
   const findings = [
     `Ingest: ${fmt(ingestRate(ours))} against ${fmt(ingestRate(mem0))} memories/s, ${ratio(ingestRate(ours), ingestRate(mem0))} Mem0's. ` +

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type ExtractedEntity, canonicalEntityName, mergeEntities, openingName, properNouns } from '../entities/entity-names.js';
 import type { LlmCallContext, LlmClient } from '../external/llm-client.js';
 import { isStorableInstant } from '../storage/storable-instant.js';
+import { attributeKey } from '../supersession/attribute-key.js';
 import { occurredRangeIn } from './time-expressions.js';
 
 export type RetainedFactType = 'world' | 'experience';
@@ -33,30 +34,60 @@ const MAX_FACT_CHARS = 2000;
  * a time the sentence states sets its occurred range (else the item's time does), and a sentence
  * that refers back to a person ("She lives in Lisbon.") is linked to that person as an entity,
  * so recall finds it by name while the stored text stays as written.
+ *
+ * A sentence that only goes on about the person the fact before it names ("Bruno took Marta to
+ * the zoo. They fed the giraffes.") stays in that fact: alone it names neither whom nor where,
+ * so a question asked in the item's own words ("What did Bruno feed at the zoo?") found the
+ * sentence before it and never it. Kept together, the fact is self-contained, as the LLM is asked
+ * to make facts. A sentence that opens with a name, states a time of its own or says something
+ * supersession keys (where someone lives, whom they work for, …) is a fact of its own, as is one
+ * following such a fact: each is dated and superseded on its own (`continuesFact`).
  */
 export function extractFactsBySentence(input: ExtractionInput): ExtractedFact[] {
   const explicit = input.entities;
+  const facts: ExtractedFact[] = [];
   let subject: ExtractedEntity | undefined;
-  return splitSentences(input.content).map((sentence) => {
+  for (const sentence of splitSentences(input.content)) {
     const named = properNouns(sentence);
-    const referent = subject && refersBack(sentence) ? [subject] : [];
+    const referent = subject && refersBack(sentence) ? subject : undefined;
     const openerName = openingName(sentence, named);
     const opener = named.find((entity) => entity.name === openerName);
     subject = opener ?? subject;
     const stated = occurredRangeIn(sentence, input.timestamp);
-    return {
+    const entities = mergeEntities(
+      explicit.filter((entity) => mentions(sentence, entity.name)),
+      named,
+      referent ? [referent] : [],
+    );
+    const previous = facts[facts.length - 1];
+    if (previous && referent && !opener && !stated && continuesFact(previous, sentence, referent.name)) {
+      previous.text = `${previous.text} ${sentence}`;
+      previous.entities = mergeEntities(previous.entities, entities);
+      continue;
+    }
+    facts.push({
       text: sentence,
       factType: 'world',
-      entities: mergeEntities(
-        explicit.filter((entity) => mentions(sentence, entity.name)),
-        named,
-        referent,
-      ),
+      entities,
       occurredStart: stated?.start ?? input.timestamp,
       occurredEnd: stated?.end ?? input.timestamp,
-      subject: (opener ?? referent[0])?.name ?? null,
-    };
-  });
+      subject: (opener ?? referent)?.name ?? null,
+    });
+  }
+  return facts;
+}
+
+/**
+ * Whether `sentence`, which refers back to `referent`, goes on with `previous` rather than being
+ * a fact of its own: `previous` is about that person, neither part nor the whole is something
+ * supersession keys (a keyed fact gives way to a newer one, and what joined it would go with
+ * it), and the whole still fits one fact.
+ */
+function continuesFact(previous: ExtractedFact, sentence: string, referent: string): boolean {
+  if (previous.subject !== referent) return false;
+  const joined = `${previous.text} ${sentence}`;
+  if (joined.length > MAX_FACT_CHARS) return false;
+  return [previous.text, sentence, joined].every((text) => attributeKey(text, referent) === null);
 }
 
 const THIRD_PERSON = /\b(?:she|he|they|her|his|him|their|them|hers|theirs)\b/i;

@@ -49,6 +49,50 @@ describe('extractFactsBySentence', () => {
     expect(facts[2].entities).toEqual([]);
   });
 
+  it('keeps a sentence that only goes on about the person the fact before it names in that fact', () => {
+    const facts = extractFactsBySentence({
+      content: 'Bruno Costa took Marta to the zoo. They fed the giraffes. He says the lions slept all day. The zoo opens at nine.',
+      context: null,
+      timestamp,
+      entities: [],
+    });
+    expect(facts.map((fact) => fact.text)).toEqual([
+      'Bruno Costa took Marta to the zoo. They fed the giraffes. He says the lions slept all day.',
+      'The zoo opens at nine.',
+    ]);
+    expect(facts[0]).toMatchObject({ subject: 'Bruno Costa', occurredStart: timestamp, occurredEnd: timestamp });
+    expect(facts[0].entities.map((entity) => entity.name)).toEqual(['Bruno Costa', 'Marta']);
+  });
+
+  it('keeps a sentence apart that names its own subject, states its own time or says what supersession keys', () => {
+    const texts = (content: string) => extractFactsBySentence({ content, context: null, timestamp, entities: [] }).map((fact) => fact.text);
+    // Its own subject, though it says "her".
+    expect(texts('Petra Holm came over. Dana Reyes brought her cake.')).toEqual(['Petra Holm came over.', 'Dana Reyes brought her cake.']);
+    // Its own time: the fact is dated by it.
+    expect(texts('Felix Moreau bought a sailboat. He sailed it to Corsica in May 2025.')).toEqual([
+      'Felix Moreau bought a sailboat.',
+      'He sailed it to Corsica in May 2025.',
+    ]);
+    // Keyed: a newer residence supersedes it alone.
+    expect(texts('Carol Diaz sold her flat. She lives in Lisbon now.')).toEqual(['Carol Diaz sold her flat.', 'She lives in Lisbon now.']);
+    // After a keyed fact: what joined it would give way with it.
+    expect(texts('Evan Novak moved to Oslo. He loves the fjords.')).toEqual(['Evan Novak moved to Oslo.', 'He loves the fjords.']);
+    // No one named before it.
+    expect(texts('The meeting ran late. She left at six.')).toEqual(['The meeting ran late.', 'She left at six.']);
+  });
+
+  it('stops joining where the fact would outgrow one fact', () => {
+    const long = `He ${'really '.repeat(150)}liked the radio.`;
+    const facts = extractFactsBySentence({
+      content: `Oskar Lind restored a radio. ${long} ${long}`,
+      context: null,
+      timestamp,
+      entities: [],
+    });
+    expect(facts.map((fact) => fact.text)).toEqual([`Oskar Lind restored a radio. ${long}`, long]);
+    expect(facts[1].entities.map((entity) => entity.name)).toEqual(['Oskar Lind']);
+  });
+
   it("sets each fact's occurred range from its own words, else from the item's time", () => {
     const [joined, lives] = extractFactsBySentence({
       content: 'Alice joined Acme Corp in March 2024. She lives in Lisbon.',

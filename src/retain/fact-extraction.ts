@@ -97,8 +97,15 @@ function refersBack(sentence: string): boolean {
 }
 
 /**
+ * What a dot ends without ending the sentence: an initial (J.), a capitalised title or short
+ * form (Dr., St., Jr.), a few lowercase ones (et al., cf., vs.) and dotted ones (e.g., U.S.).
+ * A lowercase word of two letters ends its sentence: "Carol fixed it. She called me." is two.
+ */
+const ABBREVIATION_AT_END = /(?:^|\s)(?:\p{L}|\p{Lu}\p{L}|al|ca|cf|pp|vs|[\p{L}.]+\.\p{L})\.$/u;
+
+/**
  * Sentence ends are `.`, `!` or `?` followed by white space and a capital or digit, or a blank
- * line; a run of a few characters before the dot (Dr., e.g., U.S.) is not taken as an end.
+ * line; a dot after an abbreviation (`ABBREVIATION_AT_END`) is not taken as an end.
  */
 export function splitSentences(content: string): string[] {
   const normalised = content.replace(/\r\n?/g, '\n').trim();
@@ -110,7 +117,7 @@ export function splitSentences(content: string): string[] {
       .split(/(?<=[.!?])\s+(?=["'(\p{Lu}\d])/u)
       .reduce<string[]>((merged, part) => {
         const previous = merged[merged.length - 1];
-        if (previous && /(?:^|\s)(?:\p{L}{1,2}|[\p{L}.]+\.\p{L})\.$/u.test(previous)) {
+        if (previous && ABBREVIATION_AT_END.test(previous)) {
           merged[merged.length - 1] = `${previous} ${part}`;
         } else {
           merged.push(part);

@@ -11,6 +11,18 @@ describe('splitSentences', () => {
     ]);
   });
 
+  it('ends a sentence at a short word, and not at an initial, a title or a short abbreviation', () => {
+    expect(splitSentences('Carol fixed it. She called me. Sign us up. We met J. R. Tolkien and Mr. Li at St. Ives.')).toEqual([
+      'Carol fixed it.',
+      'She called me.',
+      'Sign us up.',
+      'We met J. R. Tolkien and Mr. Li at St. Ives.',
+    ]);
+    expect(splitSentences('Costa et al. Found it in the archive, cf. Table 2, and Smith vs. Jones cites it.')).toEqual([
+      'Costa et al. Found it in the archive, cf. Table 2, and Smith vs. Jones cites it.',
+    ]);
+  });
+
   it('gives nothing for white space, and cuts a huge run-on sentence into bounded pieces', () => {
     expect(splitSentences('  \n\n ')).toEqual([]);
     const pieces = splitSentences('word '.repeat(2000));

@@ -76,6 +76,35 @@ export function groupByScope(batch: ClaimedMemory[]): Array<{ scope: string[]; m
   return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, group]) => group);
 }
 
+/** One batch memory's nearest rows (observations or older memories), nearest first, in its scope group. */
+export interface NearestRows<T> {
+  group: number;
+  rows: T[];
+}
+
+/**
+ * Shares a budget of `max` rows among the batch's memories by rank: every memory's nearest before
+ * any memory's second, each row once per group. Taken in the batch's order instead, the first
+ * few memories filled the budget with three rows each and the rest of a batch of twenty were
+ * shown nothing: no observation to update (so a duplicate was created) and no older memory to
+ * supersede. Returns the rows kept, per group.
+ */
+export function shareByRank<T extends { id: string }>(lists: Array<NearestRows<T>>, groups: number, max: number): Array<Map<string, T>> {
+  const kept = Array.from({ length: groups }, () => new Map<string, T>());
+  let taken = 0;
+  const deepest = Math.max(0, ...lists.map((list) => list.rows.length));
+  for (let rank = 0; rank < deepest; rank += 1) {
+    for (const { group, rows } of lists) {
+      const row = rows[rank];
+      if (row === undefined || kept[group].has(row.id)) continue;
+      if (taken >= max) return kept;
+      kept[group].set(row.id, row);
+      taken += 1;
+    }
+  }
+  return kept;
+}
+
 /**
  * The text of a deterministic observation: its sources' texts, oldest first, each once.
  * Deterministic so that a rerun after a crash writes the same text.

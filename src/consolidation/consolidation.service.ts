@@ -16,6 +16,7 @@ import type { VectorBackend } from '../storage/vector-backend.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import {
   type BatchPlan,
+  type NearestRows,
   type OlderMemory,
   type ScopeGroup,
   type Supersession,
@@ -23,6 +24,7 @@ import {
   groupByScope,
   planBySimilarity,
   planFromReply,
+  shareByRank,
 } from './consolidation-plan.js';
 import {
   CONSOLIDATION_OPERATION,
@@ -58,7 +60,7 @@ import { Slots } from './slots.js';
 import { canonicalScope, sameScope, scopeKey, scopesOf } from './observation-scopes.js';
 import { parseVector } from './vectors.js';
 import { MentalModelsService } from '../mental-models/mental-models.service.js';
-import { applyLlmSupersession, nearestOlderMemories } from '../supersession/llm-supersession.queries.js';
+import { type OlderMemoryRow, applyLlmSupersession, nearestOlderMemories } from '../supersession/llm-supersession.queries.js';
 
 export { CONSOLIDATION_OPERATION };
 
@@ -446,19 +448,16 @@ export class ConsolidationService {
     const groups = groupByScope(batch.memories);
     const older = withOlder ? await this.olderMemories(batch, groups) : groups.map(() => []);
     return this.database.withConnection(async (sql) => {
-      const found = groups.map(() => new Map<string, CandidateRow>());
-      let total = 0;
+      const nearest: Array<NearestRows<CandidateRow>> = [];
       for (const [index, group] of groups.entries()) {
         for (const memory of group.memories) {
-          if (memory.embedding.length === 0) continue;
+          // No more memories asked than the budget can give a row each.
+          if (memory.embedding.length === 0 || nearest.length >= MAX_CANDIDATES) continue;
           const rows = await nearestObservations(sql, this.vectors, batch.bankId, memory.embedding, CANDIDATES_PER_MEMORY, group.scope);
-          for (const row of rows) {
-            if (total >= MAX_CANDIDATES || found[index].has(row.id)) continue;
-            found[index].set(row.id, row);
-            total += 1;
-          }
+          nearest.push({ group: index, rows });
         }
       }
+      const found = shareByRank(nearest, groups.length, MAX_CANDIDATES);
       const sourceIds = found.flatMap((rows) => [...rows.values()].flatMap((row) => row.source_memory_ids ?? []));
       const sources = sourceIds.length ? await liveSourceTexts(sql, sourceIds) : [];
       const sourceById = new Map(sources.map((row) => [row.id, row]));
@@ -492,12 +491,11 @@ export class ConsolidationService {
   ): Promise<OlderMemory[][]> {
     const batchIds = batch.memories.map((memory) => memory.id);
     return this.database.withConnection(async (sql) => {
-      let total = 0;
-      const found: OlderMemory[][] = [];
-      for (const group of groups) {
-        const shown = new Map<string, OlderMemory>();
+      const nearest: Array<NearestRows<OlderMemoryRow>> = [];
+      for (const [index, group] of groups.entries()) {
         for (const memory of group.memories) {
-          if (total >= MAX_OLDER) break;
+          // No more memories asked than the budget can give a row each.
+          if (nearest.length >= MAX_OLDER) break;
           if (memory.embedding.length === 0 || !sameScope(memory.tags, group.scope)) continue;
           const rows = await nearestOlderMemories(sql, this.vectors, {
             bankId: batch.bankId,
@@ -511,21 +509,18 @@ export class ConsolidationService {
             exclude: batchIds,
             limit: OLDER_PER_MEMORY,
           });
-          for (const row of rows) {
-            if (total >= MAX_OLDER || shown.has(row.id)) continue;
-            shown.set(row.id, {
-              id: row.id,
-              text: row.text,
-              tags: canonicalScope(row.tags ?? []),
-              factAt: new Date(row.fact_at).getTime(),
-              createdAt: new Date(row.created_at).getTime(),
-            });
-            total += 1;
-          }
+          nearest.push({ group: index, rows });
         }
-        found.push([...shown.values()]);
       }
-      return found;
+      return shareByRank(nearest, groups.length, MAX_OLDER).map((rows) =>
+        [...rows.values()].map((row) => ({
+          id: row.id,
+          text: row.text,
+          tags: canonicalScope(row.tags ?? []),
+          factAt: new Date(row.fact_at).getTime(),
+          createdAt: new Date(row.created_at).getTime(),
+        })),
+      );
     });
   }
 

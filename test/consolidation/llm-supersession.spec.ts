@@ -152,6 +152,41 @@ describe('supersession stated by the LLM (PGlite, fake OpenAI server)', () => {
     expect(app.get(ExternalCallGuard).violations).toBe(0);
   });
 
+  it('shows every memory of a full batch an older memory and an observation of its own, not the first few three each', async () => {
+    // Ten people with three older memories each, consolidated first; then one new memory each,
+    // one batch of ten. Three nearest for each would be thirty, over the prompt's twenty.
+    const people = ['Abel', 'Berit', 'Cyrus', 'Delia', 'Emil', 'Frida', 'Gustav', 'Hedda', 'Ivo', 'Jorun'];
+    const olderOf = new Map<string, string[]>();
+    for (const person of people) {
+      olderOf.set(person, [
+        await remember('budget', `${person} keeps a red bicycle in the hall.`, '2022-01-01T10:00:00Z'),
+        await remember('budget', `${person} keeps a blue kayak in the shed.`, '2022-02-01T10:00:00Z'),
+        await remember('budget', `${person} keeps a green tent in the attic.`, '2022-03-01T10:00:00Z'),
+      ]);
+    }
+    // Each older memory becomes an observation of its own.
+    script = (prompt) => ({ create: prompt.memories.map((memory) => ({ text: memory.text, source_ids: [memory.id] })) });
+    expect(await consolidation.consolidateBank('budget')).toMatchObject({ created: 30, memories_consolidated: 30, failed: 0 });
+    script = () => ({});
+    const newer = new Map<string, string>();
+    for (const person of people)
+      newer.set(await remember('budget', `${person} keeps a yellow canoe in the hall now.`, '2024-01-01T10:00:00Z'), person);
+
+    prompts = [];
+    expect(await consolidation.consolidateBank('budget')).toMatchObject({ memories_consolidated: 10, failed: 0 });
+    expect(prompts).toHaveLength(1);
+    const [{ prompt }] = prompts;
+    expect(new Set(prompt.memories.map((memory) => memory.id))).toEqual(new Set(newer.keys()));
+    expect(prompt.older_memories.length).toBeLessThanOrEqual(20);
+    const shown = new Set(prompt.older_memories.map((memory) => memory.id));
+    const personsShownNothing = people.filter((person) => !olderOf.get(person)!.some((id) => shown.has(id)));
+    expect(personsShownNothing).toEqual([]);
+    // The observations to update are shared out the same way.
+    expect(prompt.observations.length).toBeLessThanOrEqual(20);
+    const observed = prompt.observations.map((observation) => observation.text);
+    expect(people.filter((person) => !observed.some((text) => text.startsWith(`${person} `)))).toEqual([]);
+  });
+
   it('refuses ids it did not show, of another tag set, of another bank, or backwards in time, and keeps the rest of the reply', async () => {
     const elsewhere = await remember('other-bank', 'Noor sings in the choir.', '2022-01-01T10:00:00Z', ['user:ivan']);
     // Of a tag set no memory of the batch has: never shown, whatever its text.

@@ -22,8 +22,14 @@ interface Setup {
   seconds: number;
 }
 
+/**
+ * No scheduled consolidation: every setup scores the memories retain wrote, and the scripted one
+ * consolidates them once, itself. The default schedule (every 30 s) consolidated some or all of
+ * them without an LLM whenever seeding crossed one, and the scripted LLM then saw fewer of them,
+ * or none (its "after consolidation" figure depended on the wall clock).
+ */
 async function boot(options: MemoryModuleOptions): Promise<INestApplicationContext> {
-  const booted = await bootStartedMemory({ watchdogIntervalMs: 60_000, ...options });
+  const booted = await bootStartedMemory({ watchdogIntervalMs: 60_000, consolidation: { cron: null }, ...options });
   return booted.app;
 }
 

@@ -24,7 +24,9 @@ describe.each([
   beforeAll(async () => {
     let databaseUrl = `pglite://memory/memory-quality-${backend}`;
     if (backend === 'postgres') ({ url: databaseUrl, name: dropName } = await createTestDatabase('memory_quality'));
-    const booted = await bootStartedMemory({ databaseUrl, watchdogIntervalMs: 60_000 });
+    // No scheduled consolidation: its observations, made whenever a 30 s mark fell in the run,
+    // would be scored beside the memories some runs and not others.
+    const booted = await bootStartedMemory({ databaseUrl, watchdogIntervalMs: 60_000, consolidation: { cron: null } });
     app = booted.app;
     await retainQualitySet(app, set);
     report = await measureQuality(app, set);

@@ -69,10 +69,14 @@ const CANDIDATES_PER_MEMORY = 3;
 const MAX_CANDIDATES = 20;
 /**
  * Older memories shown to the LLM per memory of the batch, and in all: enough for the facts a new
- * one is likely to replace, few enough to keep the prompt small.
+ * one is likely to replace, few enough to keep the prompt small. A batch of the default size (20)
+ * gets its three each; a larger one shares the 60 by rank (`shareByRank`). At 20 in all, each
+ * memory of a full batch was shown only its nearest, where the older fact it replaces is often
+ * the second or third (it shares the person's name with all of them, and only a word or two with
+ * the new one).
  */
 const OLDER_PER_MEMORY = 3;
-const MAX_OLDER = 20;
+const MAX_OLDER = 60;
 /** Past a lease's expiry on the database's clock, so that the claim after the wait finds it lapsed. */
 const LEASE_LAPSE_MARGIN_MS = 50;
 /**

@@ -71,7 +71,7 @@ describe('supersession stated by the LLM (PGlite, fake OpenAI server)', () => {
         timeoutMs: 5000,
       },
       llm: { provider: 'openai', model: 'fake-llm', baseUrl: fake.baseUrl, apiKey: 'k', maxRetries: 0, timeoutMs: 5000 },
-      consolidation: { cron: null, batchSize: 10, maxAttempts: 2 },
+      consolidation: { cron: null, batchSize: 25, maxAttempts: 2 },
     });
     app = booted.app;
     consolidation = app.get(ConsolidationService);
@@ -153,9 +153,10 @@ describe('supersession stated by the LLM (PGlite, fake OpenAI server)', () => {
   });
 
   it('shows every memory of a full batch an older memory and an observation of its own, not the first few three each', async () => {
-    // Ten people with three older memories each, consolidated first; then one new memory each,
-    // one batch of ten. Three nearest for each would be thirty, over the prompt's twenty.
-    const people = ['Abel', 'Berit', 'Cyrus', 'Delia', 'Emil', 'Frida', 'Gustav', 'Hedda', 'Ivo', 'Jorun'];
+    // 25 people with three older memories each, consolidated first; then one new memory each,
+    // one batch of 25. Three nearest for each would be 75, over the prompt's 60 older memories
+    // and 20 observations.
+    const people = Array.from({ length: 25 }, (_, index) => `Person${String.fromCharCode(65 + index)}`);
     const olderOf = new Map<string, string[]>();
     for (const person of people) {
       olderOf.set(person, [
@@ -166,25 +167,26 @@ describe('supersession stated by the LLM (PGlite, fake OpenAI server)', () => {
     }
     // Each older memory becomes an observation of its own.
     script = (prompt) => ({ create: prompt.memories.map((memory) => ({ text: memory.text, source_ids: [memory.id] })) });
-    expect(await consolidation.consolidateBank('budget')).toMatchObject({ created: 30, memories_consolidated: 30, failed: 0 });
+    expect(await consolidation.consolidateBank('budget')).toMatchObject({ created: 75, memories_consolidated: 75, failed: 0 });
     script = () => ({});
     const newer = new Map<string, string>();
     for (const person of people)
       newer.set(await remember('budget', `${person} keeps a yellow canoe in the hall now.`, '2024-01-01T10:00:00Z'), person);
 
     prompts = [];
-    expect(await consolidation.consolidateBank('budget')).toMatchObject({ memories_consolidated: 10, failed: 0 });
+    expect(await consolidation.consolidateBank('budget')).toMatchObject({ memories_consolidated: 25, failed: 0 });
     expect(prompts).toHaveLength(1);
     const [{ prompt }] = prompts;
     expect(new Set(prompt.memories.map((memory) => memory.id))).toEqual(new Set(newer.keys()));
-    expect(prompt.older_memories.length).toBeLessThanOrEqual(20);
+    expect(prompt.older_memories.length).toBeLessThanOrEqual(60);
     const shown = new Set(prompt.older_memories.map((memory) => memory.id));
     const personsShownNothing = people.filter((person) => !olderOf.get(person)!.some((id) => shown.has(id)));
     expect(personsShownNothing).toEqual([]);
-    // The observations to update are shared out the same way.
-    expect(prompt.observations.length).toBeLessThanOrEqual(20);
-    const observed = prompt.observations.map((observation) => observation.text);
-    expect(people.filter((person) => !observed.some((text) => text.startsWith(`${person} `)))).toEqual([]);
+    // The observations to update are shared out the same way: twenty, one for each of twenty
+    // people, where the first seven took three each.
+    expect(prompt.observations).toHaveLength(20);
+    const observed = new Set(prompt.observations.map((observation) => observation.text.split(' ')[0]));
+    expect(observed.size).toBe(20);
   });
 
   it('refuses ids it did not show, of another tag set, of another bank, or backwards in time, and keeps the rest of the reply', async () => {

@@ -98,17 +98,27 @@ function refersBack(sentence: string): boolean {
 
 /**
  * What a dot ends without ending the sentence: an initial (J.), a capitalised title or short
- * form (Dr., St., Jr.), a few lowercase ones (et al., cf., vs.) and dotted ones (e.g., U.S.).
- * A lowercase word of two letters ends its sentence: "Carol fixed it. She called me." is two.
+ * form (Dr., St., Jr., Mrs., Prof.), a few lowercase ones (et al., cf., vs.) and dotted ones
+ * (e.g., U.S.). A lowercase word of two letters ends its sentence: "Carol fixed it. She called
+ * me." is two.
  */
-const ABBREVIATION_AT_END = /(?:^|\s)(?:\p{L}|\p{Lu}\p{L}|al|ca|cf|pp|vs|[\p{L}.]+\.\p{L})\.$/u;
+const ABBREVIATION_AT_END =
+  /(?:^|\s)(?:\p{L}|\p{Lu}\p{L}|Mrs|Prof|Capt|Col|Gen|Gov|Sen|Rep|Rev|Sgt|Maj|Adm|Mme|Mlle|Messrs|al|ca|cf|pp|vs|[\p{L}.]+\.\p{L})\.$/u;
 
 /**
- * Sentence ends are `.`, `!` or `?` followed by white space and a capital or digit, or a blank
- * line; a dot after an abbreviation (`ABBREVIATION_AT_END`) is not taken as an end.
+ * A list item's marker at the start of a line: a bullet, or a number followed by a dot or a
+ * parenthesis. The item is a sentence of its own, without the marker, where the markers were read
+ * as words ("1.", "Buy milk 2.") and the items of a bulleted list ran into one.
+ */
+const LIST_MARKER = /(?:^|\n)[ \t]*(?:[-*\u2022\u2023\u25e6\u2013]|\(?\d{1,3}[.)])[ \t]+/g;
+
+/**
+ * Sentence ends are `.`, `!` or `?` followed by white space and a capital or digit, a blank line
+ * or a list item (`LIST_MARKER`); a dot after an abbreviation (`ABBREVIATION_AT_END`) is not
+ * taken as an end.
  */
 export function splitSentences(content: string): string[] {
-  const normalised = content.replace(/\r\n?/g, '\n').trim();
+  const normalised = content.replace(/\r\n?/g, '\n').replace(LIST_MARKER, '\n\n').trim();
   if (!normalised) return [];
   const sentences: string[] = [];
   for (const paragraph of normalised.split(/\n\s*\n/)) {

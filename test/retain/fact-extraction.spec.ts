@@ -23,6 +23,28 @@ describe('splitSentences', () => {
     ]);
   });
 
+  it('takes each item of a bulleted or numbered list as a sentence, without its marker', () => {
+    expect(splitSentences('Errands for Saturday:\n1. Buy milk\n2) Call Anna\n- Pay the rent\n* Water the plants')).toEqual([
+      'Errands for Saturday:',
+      'Buy milk',
+      'Call Anna',
+      'Pay the rent',
+      'Water the plants',
+    ]);
+    // A hyphen or a number inside a line, or a year opening one, is not a marker.
+    expect(splitSentences('It was -5 degrees in\n1990. She stayed - mostly - indoors.')).toEqual([
+      'It was -5 degrees in 1990.',
+      'She stayed - mostly - indoors.',
+    ]);
+  });
+
+  it('does not end a sentence at a title before a name', () => {
+    expect(splitSentences('Mrs. Dalloway met Prof. Jones and Capt. Hook. They talked.')).toEqual([
+      'Mrs. Dalloway met Prof. Jones and Capt. Hook.',
+      'They talked.',
+    ]);
+  });
+
   it('gives nothing for white space, and cuts a huge run-on sentence into bounded pieces', () => {
     expect(splitSentences('  \n\n ')).toEqual([]);
     const pieces = splitSentences('word '.repeat(2000));

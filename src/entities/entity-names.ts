@@ -29,15 +29,35 @@ const NOT_NAMES = new Set(
 );
 
 /**
+ * What chat messages and to-do lists open with: greetings, "OK", "Sounds good", an imperative
+ * ("Call Anna"). Opening a run of capitals they name nothing, and they became entities ("Thanks",
+ * "Hi Bob", "Call Anna") and the subject of the sentences after them. Only dropped where they
+ * open the run, so that "Best Buy" keeps its name; no common first name is here ("Will", "Hope").
+ */
+const OPENERS = new Set(
+  (
+    'thanks thank hi hello hey dear ok okay sure sorry please yeah yep nope well oh wow great good nice cool ' +
+    'fine sounds just maybe perhaps actually anyway now still again both many most other another such let ' +
+    "let's lets note remember reminder todo congrats congratulations welcome bye goodbye cheers regards " +
+    'call buy pay send email book ask tell remind meet visit check pick get take make bring fix cancel ' +
+    'schedule order finish start stop see'
+  ).split(' '),
+);
+
+/**
  * A heuristic for names: runs of capitalised words, dropping the function words a sentence may
  * start with. It finds "Alice", "New York", "Acme Corp"; it misses lower-case names and keeps
  * some false friends, which only cost a little entity-arm precision.
  */
 export function properNouns(sentence: string): ExtractedEntity[] {
   const found: ExtractedEntity[] = [];
-  const runs = sentence.match(/\p{Lu}[\p{L}\p{N}'’-]*(?:\s+(?:of\s+|de\s+|van\s+|von\s+)?\p{Lu}[\p{L}\p{N}'’-]*)*/gu) ?? [];
+  // A capital inside a word ("iPhone") starts no name: the name would be the word's tail.
+  const runs =
+    sentence.match(/(?<![\p{L}\p{N}])\p{Lu}[\p{L}\p{N}'’-]*(?:\s+(?:of\s+|de\s+|van\s+|von\s+)?\p{Lu}[\p{L}\p{N}'’-]*)*/gu) ?? [];
   for (const run of runs) {
-    const words = run.split(/\s+/).filter((word) => !NOT_NAMES.has(word.toLowerCase().replace(/['’]s$/, '')));
+    const key = (word: string) => word.toLowerCase().replace(/['’]s$/, '');
+    const words = run.split(/\s+/).filter((word) => !NOT_NAMES.has(key(word)));
+    while (words.length > 0 && OPENERS.has(key(words[0]))) words.shift();
     const name = words.join(' ').replace(/['’]s$/, '');
     if (name.length >= 2 && name.length <= ENTITY_NAME_MAX_LENGTH && !/^\p{Lu}$/u.test(name)) found.push({ name, type: null });
   }

@@ -62,6 +62,23 @@ describe('properNouns', () => {
     ]);
     expect(properNouns("Yesterday Bob's sister visited Paris on Monday.").map((e) => e.name)).toEqual(['Bob', 'Paris']);
   });
+
+  it('drops what a chat message or a to-do opens with, only where it opens the name, and capitals inside a word', () => {
+    const names = (sentence: string) => properNouns(sentence).map((e) => e.name);
+    expect(names('Thanks, Anna!')).toEqual(['Anna']);
+    expect(names('Hi Bob, your parcel shipped.')).toEqual(['Bob']);
+    expect(names('OK. Sounds good.')).toEqual([]);
+    expect(names('Call Anna about the Best Buy order.')).toEqual(['Anna', 'Best Buy']);
+    expect(names('Her iPhone broke at McDonald’s.')).toEqual(['McDonald']);
+    // An opener is a word that starts the sentence, not a name: the next sentence's pronoun
+    // refers back to no one.
+    expect(
+      extractFactsBySentence({ content: 'Thanks for the tip. She will try it.', context: null, timestamp: null, entities: [] }),
+    ).toEqual([
+      expect.objectContaining({ text: 'Thanks for the tip.', entities: [], subject: null }),
+      expect.objectContaining({ text: 'She will try it.', entities: [], subject: null }),
+    ]);
+  });
 });
 
 describe('extractFactsBySentence', () => {

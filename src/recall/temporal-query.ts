@@ -133,6 +133,12 @@ const MATCHERS: Matcher[] = [
     resolve: (m) => calendarYear(Number(m[1])),
   },
   {
+    // "between 2018 and 2021", "from 2015 to 2017", "in 2018-2021": the year alone took the first
+    // only, or none after "between".
+    pattern: /\b(?:from|between|in|during)\s+(\d{4})\s*(?:to|until|till|through|and|-|\u2013)\s*(\d{4})\b/gi,
+    resolve: (m) => yearSpan(Number(m[1]), Number(m[2])),
+  },
+  {
     pattern: /\bthe day before yesterday\b/gi,
     resolve: (_m, now) => shiftDays(startOfDay(now), -2, 1),
   },
@@ -281,6 +287,11 @@ function calendarMonth(year: number, month: number): Span | null {
 function calendarYear(year: number): Span | null {
   if (!isPlausibleYear(year)) return null;
   return { start: utc(year, 1), end: utc(year + 1, 1) };
+}
+
+function yearSpan(first: number, last: number): Span | null {
+  if (!isPlausibleYear(first) || !isPlausibleYear(last) || last < first) return null;
+  return { start: utc(first, 1), end: utc(last + 1, 1) };
 }
 
 function startOfDay(date: Date): Date {

@@ -14,10 +14,20 @@ type Unit = 'hour' | 'day' | 'month' | 'year';
 
 /**
  * chrono's English parser, plus a bare year after a preposition ("in 2021", "since 2019"), which
- * chrono leaves alone on purpose (a number alone is rarely a year). Parsing dates in prose is
- * chrono's job; what a date means for a fact's range is ours.
+ * chrono leaves alone on purpose (a number alone is rarely a year), and a span of such years
+ * ("from 2018 to 2021", "between 2018 and 2021", "in 2018-2021"), of which the year alone kept
+ * only the first. Parsing dates in prose is chrono's job; what a date means for a fact's range is
+ * ours.
  */
+const YEAR = '((?:19|20)\\d{2})';
 const parser = casual.clone();
+parser.parsers.push({
+  pattern: () => new RegExp(`\\b(?:from|between|in|during)\\s+${YEAR}\\s*(?:to|until|till|through|and|-|\\u2013)\\s*${YEAR}\\b`, 'i'),
+  extract: (context, match) =>
+    Number(match[2]) > Number(match[1])
+      ? context.createParsingResult(match.index!, match[0], { year: Number(match[1]) }, { year: Number(match[2]) })
+      : null,
+});
 parser.parsers.push({
   pattern: () => /\b(?:in|during|since|until|by|from|before|after)\s+((?:19|20)\d{2})\b(?![\s-]*(?:am|pm|:))/i,
   extract: (_context, match) => ({ year: Number(match[1]) }),

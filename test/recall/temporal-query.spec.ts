@@ -51,6 +51,9 @@ describe('parseTemporalQuery', () => {
     ['on 20 March', day('2025-03-20'), day('2025-03-21')],
     ['on December 24th', day('2024-12-24'), day('2024-12-25')],
     ['between March 2024 and May 2024', day('2024-03-01'), day('2024-06-01')],
+    ['What did Ana do between 2018 and 2021?', day('2018-01-01'), day('2022-01-01')],
+    ['Where did Bob live from 2015 to 2017?', day('2015-01-01'), day('2018-01-01')],
+    ['What did Ana study in 2018-2021?', day('2018-01-01'), day('2022-01-01')],
   ])('%s', (query, start, end) => {
     expect(rangeOf(query)).toEqual([start, end]);
   });

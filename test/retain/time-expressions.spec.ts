@@ -18,6 +18,9 @@ describe('the time a sentence states', () => {
     expect(range('Yesterday at 3pm Bruno called.')).toEqual(['2026-06-14T15:00:00.000Z', '2026-06-14T16:00:00.000Z']);
     expect(range('Evan Novak lived in Berlin in 2021.')).toEqual(['2021-01-01T00:00:00.000Z', '2022-01-01T00:00:00.000Z']);
     expect(range('The fair ran from 3 to 5 May 2023.')).toEqual(['2023-05-03T00:00:00.000Z', '2023-05-06T00:00:00.000Z']);
+    expect(range('From 2018 to 2021 she studied law.')).toEqual(['2018-01-01T00:00:00.000Z', '2022-01-01T00:00:00.000Z']);
+    expect(range('Between 2018 and 2021 he lived in Oslo.')).toEqual(['2018-01-01T00:00:00.000Z', '2022-01-01T00:00:00.000Z']);
+    expect(range('In 2019-2020 we hiked every month.')).toEqual(['2019-01-01T00:00:00.000Z', '2021-01-01T00:00:00.000Z']);
   });
 
   it('finds none in a sentence without a time, in a schedule, or in a number that is no year', () => {

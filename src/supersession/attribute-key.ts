@@ -12,17 +12,39 @@ import { canonicalEntityName } from '../entities/entity-names.js';
  * Friday.") and says nothing (`null`) where it is not sure. What it does not catch is listed in
  * the README.
  */
+const ROLES =
+  'engineer|manager|developer|designer|director|analyst|nurse|doctor|teacher|lead|intern|consultant|scientist|architect|officer|accountant|lawyer|editor|specialist|coordinator|administrator|assistant|head|vp|ceo|cto|cfo|founder|partner';
+
+/**
+ * Each pattern names what states the attribute, not merely a word it shares: "moved the couch to
+ * the garage", "moved on to a new project", "joined the book club", "started at 9am", "lost her
+ * phone", "sent an email about the budget" and "became a mother" were keyed, and so superseded
+ * where someone lives, whom they work for, their number or their job.
+ */
 const PERSON_ATTRIBUTES: Array<{ attribute: string; pattern: RegExp }> = [
-  { attribute: 'residence', pattern: /\b(?:lives?|living|resides?|residing|moved|relocated|settled|based)\b[^.]*?\b(?:in|to)\b/i },
-  { attribute: 'phone', pattern: /\b(?:phone|mobile|cell)(?:\s+number)?\b/i },
-  { attribute: 'email', pattern: /\be-?mail(?:\s+address)?\b/i },
+  {
+    attribute: 'residence',
+    pattern:
+      /\b(?:lives?|living|resides?|residing|based|settled)\b[^.]*?\b(?:in|to)\b|\b(?:moved|relocated|moving|relocating)\s+(?:back\s+|away\s+|house\s+|abroad\s+)?(?:to|into|in)\b(?!\s+(?:a|an|the)\s+(?:new\s+)?(?:project|team|role|position|job|department|phase|topic|stage|level)\b)/i,
+  },
+  { attribute: 'phone', pattern: /\b(?:phone|mobile|cell)(?:\s+(?:number|no\.?)\b|\b[^.]*\d{3})/i },
+  { attribute: 'email', pattern: /\be-?mail\s+(?:address\b|is\b)|\b[\w.+-]+@[\w-]+\.[\w.]+/i },
   { attribute: 'address', pattern: /\b(?:home|postal|street|mailing)?\s*address\b/i },
   {
     attribute: 'role',
-    pattern:
-      /\b(?:promoted|demoted|became|works as|job title|title is|role is|position is|now (?:a|an|the))\b|\bis (?:a|an|the) (?:[\w-]+ ){0,2}(?:engineer|manager|developer|designer|director|analyst|nurse|doctor|teacher|lead|intern|consultant|scientist|architect|officer|accountant|lawyer|editor|specialist|coordinator|administrator|assistant|head|vp|ceo|cto|cfo|founder|partner)\b/i,
+    pattern: new RegExp(
+      `\\b(?:promoted|demoted|works as|job title|title is|role is|position is|now (?:a|an|the))\\b|\\b(?:is|became|becomes) (?:(?:a|an|the) )?(?:[\\w-]+ ){0,2}(?:${ROLES})\\b`,
+      'i',
+    ),
   },
-  { attribute: 'employer', pattern: /\b(?:works?|working|employed|joined|hired|started)\b[^.]*?\b(?:at|for|by)\b|\bjoined\b/i },
+  {
+    attribute: 'employer',
+    // "joined" and "started" name an employer only when a name or a workplace follows ("joined
+    // Acme", "joined a startup", "started at Globex"): "joined the book club", "started at 9am"
+    // do not.
+    pattern:
+      /\b(?:works?|working|employed|hired)\b[^.]*?\b(?:at|for|by)\b|\b(?:joined|started(?:\s+(?:work|working|a\s+job))?\s+(?:at|with|for))\s+(?:(?:the\s+)?\p{Lu}|(?:a|an|the)\s+(?:[\p{L}-]+\s+)?(?:startup|start-up|company|firm|bank|lab|laboratory|agency|studio|hospital|clinic|university|school|team|consultancy|business|nonprofit|charity|newspaper|practice)\b)/u,
+  },
 ];
 
 const EVENT =

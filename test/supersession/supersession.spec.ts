@@ -25,6 +25,26 @@ describe('the attribute a sentence states', () => {
     expect(attributeKey('It rained in Oslo.', null)).toBeNull();
     expect(attributeKey('Carol Diaz is a fan of jazz.', 'Carol Diaz')).toBeNull();
   });
+
+  it('keys no sentence that only shares a word with an attribute, which would supersede the real one', () => {
+    for (const sentence of [
+      'Anna moved the couch to the garage.',
+      'Anna moved on to a new project.',
+      'Anna moved up to team lead.',
+      'Anna started at 9am today.',
+      'Anna joined the book club.',
+      'Anna called about her phone bill.',
+      'Anna lost her phone.',
+      'Anna sent an email about the budget.',
+      'Anna became a mother.',
+    ])
+      expect({ sentence, key: attributeKey(sentence, 'Anna') }).toEqual({ sentence, key: null });
+    expect(attributeKey('Anna joined a startup in Valencia.', 'Anna')).toBe('anna|employer');
+    expect(attributeKey('Anna started at Globex in May.', 'Anna')).toBe('anna|employer');
+    expect(attributeKey('Anna became head of the science department.', 'Anna')).toBe('anna|role');
+    expect(attributeKey("Anna's new cell is 555 0134.", 'Anna')).toBe('anna|phone');
+    expect(attributeKey('Anna changed her e-mail to anna@example.org.', 'Anna')).toBe('anna|email');
+  });
 });
 
 describe('supersession without an LLM (PGlite)', () => {

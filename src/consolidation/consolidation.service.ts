@@ -456,7 +456,8 @@ export class ConsolidationService {
       for (const [index, group] of groups.entries()) {
         for (const memory of group.memories) {
           // No more memories asked than the budget can give a row each.
-          if (memory.embedding.length === 0 || nearest.length >= MAX_CANDIDATES) continue;
+          if (nearest.length >= MAX_CANDIDATES) break;
+          if (memory.embedding.length === 0) continue;
           const rows = await nearestObservations(sql, this.vectors, batch.bankId, memory.embedding, CANDIDATES_PER_MEMORY, group.scope);
           nearest.push({ group: index, rows });
         }

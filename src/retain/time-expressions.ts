@@ -1,8 +1,9 @@
-import type { ParsedComponents, ParsedResult } from 'chrono-node';
+import type { ParsedComponents, ParsedResult, ParsingComponents, ParsingContext, ParsingResult } from 'chrono-node';
 // The English locale alone: the package's root module loads all sixteen, 0.15 s more of
 // every process start (and of every test file) spent on parsers nothing here uses.
 import { casual } from 'chrono-node/en';
 import { clampInstant } from '../storage/storable-instant.js';
+import { SEASON_NAMES, SEASON_NAMES_ALONE, type SeasonSpan, currentSeason, mostRecentSeason, season } from '../time/seasons.js';
 
 /** When a fact happened, as its own words say: "in March 2024", "last Tuesday", "two weeks ago". */
 export interface OccurredRange {
@@ -25,13 +26,66 @@ parser.parsers.push({
   pattern: () => new RegExp(`\\b(?:from|between|in|during)\\s+${YEAR}\\s*(?:to|until|till|through|and|-|\\u2013)\\s*${YEAR}\\b`, 'i'),
   extract: (context, match) =>
     Number(match[2]) > Number(match[1])
-      ? context.createParsingResult(match.index!, match[0], { year: Number(match[1]) }, { year: Number(match[2]) })
+      ? context.createParsingResult(
+          match.index!,
+          match[0],
+          fixed(context, { year: Number(match[1]) }),
+          fixed(context, { year: Number(match[2]) }),
+        )
       : null,
+});
+// Seasons (src/time/seasons.ts), which chrono does not know: "the summer of 2023", "last summer",
+// "this winter", "in the spring".
+parser.parsers.push({
+  pattern: () => new RegExp(`\\b(?:the\\s+)?(${SEASON_NAMES})\\s+(?:of\\s+)?${YEAR}\\b`, 'i'),
+  extract: (context, match) => seasonResult(context, match, season(match[1], Number(match[2]))),
+});
+parser.parsers.push({
+  pattern: () => new RegExp(`\\b(last|previous|this)\\s+(${SEASON_NAMES})\\b`, 'i'),
+  extract: (context, match) =>
+    seasonResult(
+      context,
+      match,
+      /^this$/i.test(match[1]) ? currentSeason(match[2], context.refDate) : mostRecentSeason(match[2], context.refDate, true),
+    ),
+});
+parser.parsers.push({
+  pattern: () => new RegExp(`\\b(?:in|during|over|throughout)\\s+(?:the\\s+)?(${SEASON_NAMES_ALONE})\\b(?!\\s+(?:of\\s+)?\\d)`, 'i'),
+  extract: (context, match) => seasonResult(context, match, mostRecentSeason(match[1], context.refDate, false)),
 });
 parser.parsers.push({
   pattern: () => /\b(?:in|during|since|until|by|from|before|after)\s+((?:19|20)\d{2})\b(?![\s-]*(?:am|pm|:))/i,
-  extract: (_context, match) => ({ year: Number(match[1]) }),
+  extract: (context, match) => fixed(context, { year: Number(match[1]) }),
 });
+
+/** A season as chrono's result: its first month to its last, each certain to the month. */
+function seasonResult(context: ParsingContext, match: RegExpMatchArray, span: SeasonSpan): ParsingResult {
+  const lastMonth = new Date(span.end);
+  lastMonth.setUTCMonth(lastMonth.getUTCMonth() - 1);
+  return context.createParsingResult(
+    match.index!,
+    match[0],
+    fixed(context, { year: span.start.getUTCFullYear(), month: span.start.getUTCMonth() + 1 }),
+    fixed(context, { year: lastMonth.getUTCFullYear(), month: lastMonth.getUTCMonth() + 1 }),
+  );
+}
+
+/**
+ * Components known to the year or month, the rest implied as chrono implies them for "March
+ * 2024" (the first, at noon) rather than from the reference, which it does by default: an
+ * absolute "in 2021" then read differently against the two probes of `occurredRangeIn` and was
+ * dropped from an item without a time of its own.
+ */
+function fixed(context: ParsingContext, known: { year: number; month?: number }): ParsingComponents {
+  return context
+    .createParsingComponents(known)
+    .imply('month', known.month ?? 1)
+    .imply('day', 1)
+    .imply('hour', 12)
+    .imply('minute', 0)
+    .imply('second', 0)
+    .imply('millisecond', 0);
+}
 
 /**
  * The range of the first time expression in `sentence`, resolved against `reference` (the item's

@@ -54,12 +54,24 @@ describe('parseTemporalQuery', () => {
     ['What did Ana do between 2018 and 2021?', day('2018-01-01'), day('2022-01-01')],
     ['Where did Bob live from 2015 to 2017?', day('2015-01-01'), day('2018-01-01')],
     ['What did Ana study in 2018-2021?', day('2018-01-01'), day('2022-01-01')],
+    // Seasons: three months, named by the year they begin in; "last" is the most recent that has ended.
+    ['What did we do last summer?', day('2024-06-01'), day('2024-09-01')],
+    ['Where did Ana go in the summer of 2023?', day('2023-06-01'), day('2023-09-01')],
+    ['what did Bob do in winter 2023', day('2023-12-01'), day('2024-03-01')],
+    ['what happened in the spring', day('2025-03-01'), day('2025-06-01')],
+    ['trips last fall', day('2024-09-01'), day('2024-12-01')],
   ])('%s', (query, start, end) => {
     expect(rangeOf(query)).toEqual([start, end]);
   });
 
   it('keeps the day of month inside a shorter month when counting months back', () => {
     expect(rangeOf('a month ago', new Date('2025-03-31T12:00:00Z'))).toEqual([day('2025-02-01'), day('2025-03-01')]);
+  });
+
+  it('takes the season of now for "this", and one that has ended for "last"', () => {
+    expect(rangeOf('plans for this winter', new Date('2025-01-10T00:00:00Z'))).toEqual([day('2024-12-01'), day('2025-03-01')]);
+    expect(rangeOf('What did we do last summer?', new Date('2025-10-02T00:00:00Z'))).toEqual([day('2025-06-01'), day('2025-09-01')]);
+    expect(rangeOf('who was hurt in the fall')).toBeNull();
   });
 
   it('crosses year boundaries', () => {

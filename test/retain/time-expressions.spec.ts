@@ -41,5 +41,25 @@ describe('the time a sentence states', () => {
   it('takes only absolute dates when the item has no time of its own', () => {
     expect(range('We met yesterday.', null)).toBeNull();
     expect(range('The launch is on 14 August 2027.', null)).toEqual(['2027-08-14T00:00:00.000Z', '2027-08-15T00:00:00.000Z']);
+    // A year or a span of years with nothing finer is absolute too.
+    expect(range('Evan Novak lived in Berlin in 2021.', null)).toEqual(['2021-01-01T00:00:00.000Z', '2022-01-01T00:00:00.000Z']);
+    expect(range('From 2018 to 2021 she studied law.', null)).toEqual(['2018-01-01T00:00:00.000Z', '2022-01-01T00:00:00.000Z']);
+    expect(range('In the summer of 2023 she sailed to Corsica.', null)).toEqual(['2023-06-01T00:00:00.000Z', '2023-09-01T00:00:00.000Z']);
+    expect(range('Last summer she sailed to Corsica.', null)).toBeNull();
+  });
+
+  it('reads a season as its three months, named by the year it begins in', () => {
+    // The reference is 15 June 2026, in the summer.
+    expect(range('Last summer we went to Rome.')).toEqual(['2025-06-01T00:00:00.000Z', '2025-09-01T00:00:00.000Z']);
+    expect(range('In the spring Bob planted tomatoes.')).toEqual(['2026-03-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z']);
+    expect(range('In winter 2023 it snowed every week.')).toEqual(['2023-12-01T00:00:00.000Z', '2024-03-01T00:00:00.000Z']);
+    expect(range('Last fall he quit the choir.')).toEqual(['2025-09-01T00:00:00.000Z', '2025-12-01T00:00:00.000Z']);
+    expect(range('This winter Ana skis in Tromsø.', new Date('2026-01-10T12:00:00Z'))).toEqual([
+      '2025-12-01T00:00:00.000Z',
+      '2026-03-01T00:00:00.000Z',
+    ]);
+    // "the fall" alone is as often an accident, and every summer is a schedule.
+    expect(range('He was hurt in the fall.')).toBeNull();
+    expect(range('We hike every summer.')).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { clampInstant } from '../storage/storable-instant.js';
-import { SEASON_NAMES, SEASON_NAMES_ALONE, currentSeason, mostRecentSeason, season } from '../time/seasons.js';
+import { SEASON_PHRASES } from '../time/seasons.js';
 
 /**
  * Finds the time a question is about ("last week", "in March 2024", "3 days ago") and turns it
@@ -133,21 +133,8 @@ const MATCHERS: Matcher[] = [
     pattern: /(?<=\b(?:in|during|throughout|since|of|from|until|before|after|year)\s+)(\d{4})\b/gi,
     resolve: (m) => calendarYear(Number(m[1])),
   },
-  {
-    // "the summer of 2023", "winter 2023" (December 2023 to February 2024)
-    pattern: new RegExp(`\\b(?:the\\s+)?(${SEASON_NAMES})\\s+(?:of\\s+)?(\\d{4})\\b`, 'gi'),
-    resolve: (m) => (isPlausibleYear(Number(m[2])) ? season(m[1], Number(m[2])) : null),
-  },
-  {
-    // "last summer": the most recent one that has ended; "this winter": the one of this year.
-    pattern: new RegExp(`\\b(last|previous|this)\\s+(${SEASON_NAMES})\\b`, 'gi'),
-    resolve: (m, now) => (/^this$/i.test(m[1]) ? currentSeason(m[2], now) : mostRecentSeason(m[2], now, true)),
-  },
-  {
-    // "in the summer": the most recent one that has begun, as for a month alone.
-    pattern: new RegExp(`\\b(?:in|during|over|throughout)\\s+(?:the\\s+)?(${SEASON_NAMES_ALONE})\\b`, 'gi'),
-    resolve: (m, now) => mostRecentSeason(m[1], now, false),
-  },
+  // Seasons, read as a retained sentence reads them (src/time/seasons.ts).
+  ...SEASON_PHRASES.map(({ source, resolve }) => ({ pattern: new RegExp(source, 'gi'), resolve })),
   {
     // "between 2018 and 2021", "from 2015 to 2017", "in 2018-2021": the year alone took the first
     // only, or none after "between".

@@ -3,7 +3,7 @@ import type { ParsedComponents, ParsedResult, ParsingComponents, ParsingContext,
 // every process start (and of every test file) spent on parsers nothing here uses.
 import { casual } from 'chrono-node/en';
 import { clampInstant } from '../storage/storable-instant.js';
-import { SEASON_NAMES, SEASON_NAMES_ALONE, type SeasonSpan, currentSeason, mostRecentSeason, season } from '../time/seasons.js';
+import { SEASON_PHRASES, type SeasonSpan } from '../time/seasons.js';
 
 /** When a fact happened, as its own words say: "in March 2024", "last Tuesday", "two weeks ago". */
 export interface OccurredRange {
@@ -34,25 +34,14 @@ parser.parsers.push({
         )
       : null,
 });
-// Seasons (src/time/seasons.ts), which chrono does not know: "the summer of 2023", "last summer",
-// "this winter", "in the spring".
-parser.parsers.push({
-  pattern: () => new RegExp(`\\b(?:the\\s+)?(${SEASON_NAMES})\\s+(?:of\\s+)?${YEAR}\\b`, 'i'),
-  extract: (context, match) => seasonResult(context, match, season(match[1], Number(match[2]))),
-});
-parser.parsers.push({
-  pattern: () => new RegExp(`\\b(last|previous|this)\\s+(${SEASON_NAMES})\\b`, 'i'),
-  extract: (context, match) =>
-    seasonResult(
-      context,
-      match,
-      /^this$/i.test(match[1]) ? currentSeason(match[2], context.refDate) : mostRecentSeason(match[2], context.refDate, true),
-    ),
-});
-parser.parsers.push({
-  pattern: () => new RegExp(`\\b(?:in|during|over|throughout)\\s+(?:the\\s+)?(${SEASON_NAMES_ALONE})\\b(?!\\s+(?:of\\s+)?\\d)`, 'i'),
-  extract: (context, match) => seasonResult(context, match, mostRecentSeason(match[1], context.refDate, false)),
-});
+// Seasons, which chrono does not know, read as a question reads them (src/time/seasons.ts).
+for (const { source, resolve } of SEASON_PHRASES) {
+  const pattern = new RegExp(source, 'i');
+  parser.parsers.push({
+    pattern: () => pattern,
+    extract: (context, match) => seasonResult(context, match, resolve(match, context.refDate)),
+  });
+}
 parser.parsers.push({
   pattern: () => /\b(?:in|during|since|until|by|from|before|after)\s+((?:19|20)\d{2})\b(?![\s-]*(?:am|pm|:))/i,
   extract: (context, match) => fixed(context, { year: Number(match[1]) }),

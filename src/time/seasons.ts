@@ -6,14 +6,13 @@
  * (src/recall/temporal-query.ts), which must agree for the temporal arm to find the fact.
  */
 
-/** The names, as a regular expression alternative. */
-export const SEASON_NAMES = 'spring|summer|autumn|fall|winter';
+const SEASON_NAMES = 'spring|summer|autumn|fall|winter';
 
 /**
  * The names that may stand alone after a preposition: "in the fall" is as often an accident as
  * autumn, so "fall" needs a year or "last"/"this" beside it.
  */
-export const SEASON_NAMES_ALONE = 'spring|summer|autumn|winter';
+const SEASON_NAMES_ALONE = 'spring|summer|autumn|winter';
 
 const FIRST_MONTH: Record<string, number> = { spring: 3, summer: 6, autumn: 9, fall: 9, winter: 12 };
 
@@ -55,3 +54,26 @@ function firstOfMonth(year: number, month: number): Date {
   date.setUTCFullYear(year, month - 1, 1);
   return date;
 }
+
+/**
+ * The phrases that name a season, and what each means at `now`. Each parser builds its own
+ * expression from `source` (its own flags), so that a sentence and a question read a season
+ * alike. A year is one from 1000 to 2999, as a question's years are.
+ */
+export const SEASON_PHRASES: Array<{ source: string; resolve: (match: RegExpMatchArray, now: Date) => SeasonSpan }> = [
+  {
+    // "the summer of 2023", "winter 2023" (December 2023 to February 2024)
+    source: `\\b(?:the\\s+)?(${SEASON_NAMES})\\s+(?:of\\s+)?([12]\\d{3})\\b`,
+    resolve: (match) => season(match[1], Number(match[2])),
+  },
+  {
+    // "last summer": the most recent one that has ended; "this winter": the one of this year.
+    source: `\\b(last|previous|this)\\s+(${SEASON_NAMES})\\b`,
+    resolve: (match, now) => (/^this$/i.test(match[1]) ? currentSeason(match[2], now) : mostRecentSeason(match[2], now, true)),
+  },
+  {
+    // "in the summer": the most recent one that has begun, as for a month alone.
+    source: `\\b(?:in|during|over|throughout)\\s+(?:the\\s+)?(${SEASON_NAMES_ALONE})\\b(?!\\s+(?:of\\s+)?\\d)`,
+    resolve: (match, now) => mostRecentSeason(match[1], now, false),
+  },
+];

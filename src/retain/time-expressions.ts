@@ -84,16 +84,19 @@ function fixed(context: ParsingContext, known: { year: number; month?: number })
  * Without a reference only absolute dates count: "yesterday" means nothing without a "today".
  */
 export function occurredRangeIn(sentence: string, reference: Date | null): OccurredRange | null {
-  const results = parse(sentence, reference ?? ABSOLUTE_PROBE[0]);
+  const future = speaksOfTheFuture(sentence);
+  const results = parse(sentence, reference ?? ABSOLUTE_PROBE[0], future);
   // An absolute date reads the same whatever "now" is; "yesterday" does not.
-  const absolute = reference ? null : new Set(parse(sentence, ABSOLUTE_PROBE[1]).map((result) => result.start.date().getTime()));
+  const absolute = reference ? null : new Set(parse(sentence, ABSOLUTE_PROBE[1], future).map((result) => result.start.date().getTime()));
   for (const result of results) {
     if (/\bevery\s+$/i.test(sentence.slice(0, result.index))) continue;
     if (absolute && !absolute.has(result.start.date().getTime())) continue;
     const startUnit = unitOf(result.start);
-    const start = floor(result.start.date(), startUnit);
+    let start = floor(result.start.date(), startUnit);
     const last = result.end ?? result.start;
-    const end = add(floor(last.date(), unitOf(last)), unitOf(last));
+    let end = add(floor(last.date(), unitOf(last)), unitOf(last));
+    const back = reference && !future ? stepBackToThePast(result, start, reference) : null;
+    if (back) [start, end] = [subtract(start, back), subtract(end, back)];
     // "31 December 9999" ends where no memory's time can be; "tomorrow" then starts there.
     const stored = { start: clampInstant(start), end: clampInstant(end) };
     if (stored.end.getTime() > stored.start.getTime()) return stored;
@@ -103,8 +106,44 @@ export function occurredRangeIn(sentence: string, reference: Date | null): Occur
 
 const ABSOLUTE_PROBE = [new Date('2000-06-15T12:00:00Z'), new Date('2040-01-20T03:00:00Z')] as const;
 
-function parse(sentence: string, instant: Date): ParsedResult[] {
-  return parser.parse(sentence, { instant, timezone: 'UTC' }, { forwardDate: false });
+function parse(sentence: string, instant: Date, forwardDate: boolean): ParsedResult[] {
+  return parser.parse(sentence, { instant, timezone: 'UTC' }, { forwardDate });
+}
+
+/**
+ * Words that put a sentence's time ahead of when it was said: "will", "'ll", "going to", "plans
+ * to", "is flying". Without them, a sentence states what happened, and a date it gives without a
+ * year or week is the last one by then (below); with them, the next one.
+ */
+const FUTURE_WORDS =
+  /\b(?:will|shall|won't|going to|gonna|(?:plans?|planning|intends?|hopes?|wants?|expects?) to|(?:is|are) (?:due|scheduled|to)\b|upcoming)\b|\w'll\b|\b(?:am|is|are|I'm|we're|they're|you're)\s+(?!being\b)\w+ing\b/i;
+
+function speaksOfTheFuture(sentence: string): boolean {
+  return FUTURE_WORDS.test(sentence);
+}
+
+/**
+ * How far back a date that names no year (or no week) goes for a sentence about the past. chrono
+ * takes the nearest such date, after the reference as readily as before it: "Bruno repainted his
+ * boat on Thursday", said on a Monday, was the coming Thursday, and "Anna moved to Berlin in
+ * September", said in June, the September to come. A question reads a month or weekday without a
+ * year as the last one that has begun (src/recall/temporal-query.ts), and so does a sentence now,
+ * unless its own words say "next", "this" or "coming".
+ */
+function stepBackToThePast(result: ParsedResult, start: Date, reference: Date): 'year' | 'week' | null {
+  if (start.getTime() <= reference.getTime() || /\b(?:next|this|coming)\b/i.test(result.text)) return null;
+  const stated = result.start;
+  if (stated.isCertain('year')) return null;
+  if (stated.isCertain('month')) return 'year';
+  if (stated.isCertain('weekday') && !stated.isCertain('day')) return 'week';
+  return null;
+}
+
+function subtract(date: Date, step: 'year' | 'week'): Date {
+  const earlier = new Date(date);
+  if (step === 'year') earlier.setUTCFullYear(earlier.getUTCFullYear() - 1);
+  else earlier.setUTCDate(earlier.getUTCDate() - 7);
+  return earlier;
 }
 
 function unitOf(components: ParsedComponents): Unit {

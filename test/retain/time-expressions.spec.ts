@@ -1,3 +1,4 @@
+import { parseTemporalQuery } from '../../src/recall/temporal-query.js';
 import { occurredRangeIn } from '../../src/retain/time-expressions.js';
 
 const REFERENCE = new Date('2026-06-15T12:00:00Z'); // a Monday
@@ -61,5 +62,36 @@ describe('the time a sentence states', () => {
     // "the fall" alone is as often an accident, and every summer is a schedule.
     expect(range('He was hurt in the fall.')).toBeNull();
     expect(range('We hike every summer.')).toBeNull();
+  });
+
+  it('reads a date without a year or week as the last one by then, as a question does', () => {
+    // The reference is Monday 15 June 2026: chrono's nearest Thursday and September were ahead.
+    expect(range('Bruno repainted his boat on Thursday.')).toEqual(['2026-06-11T00:00:00.000Z', '2026-06-12T00:00:00.000Z']);
+    expect(range('Anna moved to Berlin in September.')).toEqual(['2025-09-01T00:00:00.000Z', '2025-10-01T00:00:00.000Z']);
+    expect(range('We met on 1 September.')).toEqual(['2025-09-01T00:00:00.000Z', '2025-09-02T00:00:00.000Z']);
+    expect(range('The fair ran from 3 to 5 September.')).toEqual(['2025-09-03T00:00:00.000Z', '2025-09-06T00:00:00.000Z']);
+    // The current month and day count as begun.
+    expect(range('Anna moved to Berlin in June.')).toEqual(['2026-06-01T00:00:00.000Z', '2026-07-01T00:00:00.000Z']);
+    expect(range('Bruno called on Monday.')).toEqual(['2026-06-15T00:00:00.000Z', '2026-06-16T00:00:00.000Z']);
+    // Its own words may say which.
+    expect(range('This Thursday Bruno paints the boat.')).toEqual(['2026-06-18T00:00:00.000Z', '2026-06-19T00:00:00.000Z']);
+
+    for (const [sentence, question] of [
+      ['Bruno repainted his boat on Thursday.', 'What did Bruno do on Thursday?'],
+      ['Anna moved to Berlin in September.', 'Where did Anna move in September?'],
+      ['We met on 1 September.', 'Who did we meet on 1 September?'],
+    ]) {
+      const stated = occurredRangeIn(sentence, REFERENCE)!;
+      const asked = parseTemporalQuery(question, REFERENCE)!;
+      expect({ sentence, start: stated.start, end: stated.end }).toEqual({ sentence, start: asked.start, end: asked.end });
+    }
+  });
+
+  it('reads it as the next one in a sentence about the future', () => {
+    expect(range('Bruno will repaint his boat on Thursday.')).toEqual(['2026-06-18T00:00:00.000Z', '2026-06-19T00:00:00.000Z']);
+    expect(range('Anna is moving to Berlin in September.')).toEqual(['2026-09-01T00:00:00.000Z', '2026-10-01T00:00:00.000Z']);
+    // May has passed: chrono's nearest 1 May was the one before.
+    expect(range("We'll meet on 1 May.")).toEqual(['2027-05-01T00:00:00.000Z', '2027-05-02T00:00:00.000Z']);
+    expect(range('Ana plans to visit Oslo in May.')).toEqual(['2027-05-01T00:00:00.000Z', '2027-06-01T00:00:00.000Z']);
   });
 });

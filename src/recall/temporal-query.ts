@@ -1,4 +1,5 @@
 import { clampInstant } from '../storage/storable-instant.js';
+import { HOLIDAY_PHRASES } from '../time/holidays.js';
 import { SEASON_PHRASES } from '../time/seasons.js';
 
 /**
@@ -14,6 +15,8 @@ import { SEASON_PHRASES } from '../time/seasons.js';
  * - `N days|weeks|months|years ago` is the calendar unit that contains that moment;
  * - a month or weekday without a year is the most recent one that has begun by "now" (the
  *   current one included); `last March` / `last Friday` exclude the current one;
+ * - a season or holiday without a year is the most recent that has begun, `last` the most recent
+ *   that has ended (src/time/annual.ts);
  * - `since X` runs from the start of X to now;
  * - "may" is a month only next to a preposition, a day or a year ("in May", "May 2024"), because
  *   it is far more often the verb.
@@ -133,8 +136,11 @@ const MATCHERS: Matcher[] = [
     pattern: /(?<=\b(?:in|during|throughout|since|of|from|until|before|after|year)\s+)(\d{4})\b/gi,
     resolve: (m) => calendarYear(Number(m[1])),
   },
-  // Seasons, read as a retained sentence reads them (src/time/seasons.ts).
-  ...SEASON_PHRASES.map(({ source, resolve }) => ({ pattern: new RegExp(source, 'gi'), resolve })),
+  // Seasons and holidays, read as a retained sentence reads them (src/time).
+  ...[...SEASON_PHRASES, ...HOLIDAY_PHRASES].map(({ source, resolve }) => ({
+    pattern: new RegExp(source, 'gi'),
+    resolve: (match: RegExpExecArray, now: Date) => resolve(match, now),
+  })),
   {
     // "between 2018 and 2021", "from 2015 to 2017", "in 2018-2021": the year alone took the first
     // only, or none after "between".

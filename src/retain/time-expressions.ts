@@ -3,7 +3,9 @@ import type { ParsedComponents, ParsedResult, ParsingComponents, ParsingContext,
 // every process start (and of every test file) spent on parsers nothing here uses.
 import { casual } from 'chrono-node/en';
 import { clampInstant } from '../storage/storable-instant.js';
-import { SEASON_PHRASES, type SeasonSpan } from '../time/seasons.js';
+import type { AnnualPhrase, AnnualSpan } from '../time/annual.js';
+import { HOLIDAY_PHRASES } from '../time/holidays.js';
+import { SEASON_PHRASES } from '../time/seasons.js';
 
 /** When a fact happened, as its own words say: "in March 2024", "last Tuesday", "two weeks ago". */
 export interface OccurredRange {
@@ -34,42 +36,51 @@ parser.parsers.push({
         )
       : null,
 });
-// Seasons, which chrono does not know, read as a question reads them (src/time/seasons.ts).
-for (const { source, resolve } of SEASON_PHRASES) {
-  const pattern = new RegExp(source, 'i');
-  parser.parsers.push({
-    pattern: () => pattern,
-    extract: (context, match) => seasonResult(context, match, resolve(match, context.refDate)),
-  });
+// Seasons and holidays, which chrono does not know, read as a question reads them (src/time):
+// a season to the month, a holiday to the day.
+const ANNUAL: Array<[AnnualPhrase[], 'month' | 'day']> = [
+  [SEASON_PHRASES, 'month'],
+  [HOLIDAY_PHRASES, 'day'],
+];
+for (const [phrases, certainTo] of ANNUAL) {
+  for (const { source, resolve } of phrases) {
+    const pattern = new RegExp(source, 'i');
+    parser.parsers.push({
+      pattern: () => pattern,
+      extract: (context, match) =>
+        annualResult(context, match, resolve(match, context.refDate, context.option.forwardDate === true), certainTo),
+    });
+  }
 }
 parser.parsers.push({
   pattern: () => /\b(?:in|during|since|until|by|from|before|after)\s+((?:19|20)\d{2})\b(?![\s-]*(?:am|pm|:))/i,
   extract: (context, match) => fixed(context, { year: Number(match[1]) }),
 });
 
-/** A season as chrono's result: its first month to its last, each certain to the month. */
-function seasonResult(context: ParsingContext, match: RegExpMatchArray, span: SeasonSpan): ParsingResult {
-  const lastMonth = new Date(span.end);
-  lastMonth.setUTCMonth(lastMonth.getUTCMonth() - 1);
-  return context.createParsingResult(
-    match.index!,
-    match[0],
-    fixed(context, { year: span.start.getUTCFullYear(), month: span.start.getUTCMonth() + 1 }),
-    fixed(context, { year: lastMonth.getUTCFullYear(), month: lastMonth.getUTCMonth() + 1 }),
-  );
+/** A season or holiday as chrono's result: its first month or day to its last, each certain to it. */
+function annualResult(context: ParsingContext, match: RegExpMatchArray, span: AnnualSpan, certainTo: 'month' | 'day'): ParsingResult {
+  const last = new Date(span.end);
+  if (certainTo === 'month') last.setUTCMonth(last.getUTCMonth() - 1);
+  else last.setUTCDate(last.getUTCDate() - 1);
+  const known = (date: Date) => ({
+    year: date.getUTCFullYear(),
+    month: date.getUTCMonth() + 1,
+    ...(certainTo === 'day' && { day: date.getUTCDate() }),
+  });
+  return context.createParsingResult(match.index!, match[0], fixed(context, known(span.start)), fixed(context, known(last)));
 }
 
 /**
- * Components known to the year or month, the rest implied as chrono implies them for "March
+ * Components known to the year, month or day, the rest implied as chrono implies them for "March
  * 2024" (the first, at noon) rather than from the reference, which it does by default: an
  * absolute "in 2021" then read differently against the two probes of `occurredRangeIn` and was
  * dropped from an item without a time of its own.
  */
-function fixed(context: ParsingContext, known: { year: number; month?: number }): ParsingComponents {
+function fixed(context: ParsingContext, known: { year: number; month?: number; day?: number }): ParsingComponents {
   return context
     .createParsingComponents(known)
     .imply('month', known.month ?? 1)
-    .imply('day', 1)
+    .imply('day', known.day ?? 1)
     .imply('hour', 12)
     .imply('minute', 0)
     .imply('second', 0)

@@ -74,6 +74,25 @@ describe('parseTemporalQuery', () => {
     expect(rangeOf('who was hurt in the fall')).toBeNull();
   });
 
+  it.each([
+    // NOW is 18 June 2025: Easter was 18 to 21 April.
+    ['What did Ana do at Christmas?', day('2024-12-24'), day('2024-12-27')],
+    ['Who came on Christmas Eve 2022?', day('2022-12-24'), day('2022-12-25')],
+    ['What did Bob wear last Halloween?', day('2024-10-31'), day('2024-11-01')],
+    ['Where did we go over Easter?', day('2025-04-18'), day('2025-04-22')],
+    ['What happened on Easter Sunday 2024?', day('2024-03-31'), day('2024-04-01')],
+    ['Who cooked on Valentine’s Day?', day('2025-02-14'), day('2025-02-15')],
+    ["Where were we on New Year's Eve?", day('2024-12-31'), day('2025-01-01')],
+    ['What has Ana read since Christmas?', day('2024-12-24'), '2025-06-18T15:30:00.000Z'],
+  ])('reads the holiday in %p as its days', (query, start, end) => {
+    expect(rangeOf(query)).toEqual([start, end]);
+  });
+
+  it('takes a holiday named with a thing for no time', () => {
+    expect(rangeOf('Who bought the Christmas tree?')).toBeNull();
+    expect(rangeOf('Which Halloween costume did Ana make?')).toBeNull();
+  });
+
   it('crosses year boundaries', () => {
     const january = new Date('2025-01-02T08:00:00Z');
     expect(rangeOf('last month', january)).toEqual([day('2024-12-01'), day('2025-01-01')]);

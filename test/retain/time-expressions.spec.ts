@@ -1,5 +1,6 @@
 import { parseTemporalQuery } from '../../src/recall/temporal-query.js';
 import { occurredRangeIn } from '../../src/retain/time-expressions.js';
+import { easterSunday } from '../../src/time/holidays.js';
 
 const REFERENCE = new Date('2026-06-15T12:00:00Z'); // a Monday
 const range = (sentence: string, reference: Date | null = REFERENCE) => {
@@ -93,5 +94,38 @@ describe('the time a sentence states', () => {
     // May has passed: chrono's nearest 1 May was the one before.
     expect(range("We'll meet on 1 May.")).toEqual(['2027-05-01T00:00:00.000Z', '2027-05-02T00:00:00.000Z']);
     expect(range('Ana plans to visit Oslo in May.')).toEqual(['2027-05-01T00:00:00.000Z', '2027-06-01T00:00:00.000Z']);
+    // In October, the summer to come rather than the one gone.
+    expect(range('We will sail in the summer.', new Date('2026-10-05T12:00:00Z'))).toEqual([
+      '2027-06-01T00:00:00.000Z',
+      '2027-09-01T00:00:00.000Z',
+    ]);
+  });
+
+  it('reads a holiday as its days, as a question does', () => {
+    // The reference is 15 June 2026: Easter was 3 to 6 April.
+    expect(range('We spent Christmas in Oslo.')).toEqual(['2025-12-24T00:00:00.000Z', '2025-12-27T00:00:00.000Z']);
+    expect(range('On Christmas Eve 2022 Anna proposed.')).toEqual(['2022-12-24T00:00:00.000Z', '2022-12-25T00:00:00.000Z']);
+    expect(range('At Easter we visited Rome.')).toEqual(['2026-04-03T00:00:00.000Z', '2026-04-07T00:00:00.000Z']);
+    expect(range('Last Halloween Bob dressed as a ghost.')).toEqual(['2025-10-31T00:00:00.000Z', '2025-11-01T00:00:00.000Z']);
+    expect(range('We will spend Christmas in Oslo.')).toEqual(['2026-12-24T00:00:00.000Z', '2026-12-27T00:00:00.000Z']);
+    expect(range('Christmas 2023 was quiet.', null)).toEqual(['2023-12-24T00:00:00.000Z', '2023-12-27T00:00:00.000Z']);
+    expect(range('We spent Christmas in Oslo.', null)).toBeNull();
+    // A bare name is as often a thing.
+    expect(range('Anna bought a Christmas tree.')).toBeNull();
+
+    for (const [sentence, question] of [
+      ['We spent Christmas in Oslo.', 'What did we do at Christmas?'],
+      ['At Easter we visited Rome.', 'Where did we go over Easter?'],
+      ["On New Year's Eve we watched fireworks.", "What did we watch on New Year's Eve?"],
+    ]) {
+      const stated = occurredRangeIn(sentence, REFERENCE)!;
+      const asked = parseTemporalQuery(question, REFERENCE)!;
+      expect({ sentence, start: stated.start, end: stated.end }).toEqual({ sentence, start: asked.start, end: asked.end });
+    }
+  });
+
+  it('finds Easter by the Gregorian reckoning', () => {
+    const easters = [1961, 2000, 2024, 2025, 2038, 2285].map((year) => easterSunday(year).toISOString().slice(0, 10));
+    expect(easters).toEqual(['1961-04-02', '2000-04-23', '2024-03-31', '2025-04-20', '2038-04-25', '2285-03-22']);
   });
 });

@@ -1,0 +1,74 @@
+/**
+ * Times that come back every year under one name (a season, a holiday), and which occurrence a
+ * sentence or a question means by it. One place for the readings, so that seasons and holidays,
+ * and a retained sentence and a question, resolve them alike.
+ */
+
+/** An occurrence's first instant and the first instant after it. */
+export interface AnnualSpan {
+  start: Date;
+  end: Date;
+}
+
+/** The occurrence beginning in a given year. */
+export type Annual = (year: number) => AnnualSpan;
+
+/**
+ * The occurrence a phrase without a year means at `now`:
+ * - `last` ("last summer", "last Christmas"): the most recent that has ended;
+ * - `this` ("this winter"): the one under way, else this year's;
+ * - `begun` ("in the summer", "at Christmas"): the most recent that has begun, the current one
+ *   included, as for a month alone;
+ * - `next` (the same words in a sentence about the future): the first that has not ended.
+ */
+export type AnnualReading = 'last' | 'this' | 'begun' | 'next';
+
+export function occurrence(annual: Annual, reading: AnnualReading, now: Date): AnnualSpan {
+  const year = now.getUTCFullYear();
+  const at = now.getTime();
+  switch (reading) {
+    case 'last': {
+      const candidate = annual(year);
+      return candidate.end.getTime() <= at ? candidate : latestEndedBy(annual, year - 1, at);
+    }
+    case 'this': {
+      const underWay = [annual(year - 1), annual(year)].find((span) => span.start.getTime() <= at && at < span.end.getTime());
+      return underWay ?? annual(year);
+    }
+    case 'begun': {
+      const candidate = annual(year);
+      return candidate.start.getTime() <= at ? candidate : annual(year - 1);
+    }
+    case 'next': {
+      const candidate = annual(year);
+      return candidate.end.getTime() > at ? candidate : annual(year + 1);
+    }
+  }
+}
+
+// A winter that begins in December of `year - 1` may still be under way in February.
+function latestEndedBy(annual: Annual, year: number, at: number): AnnualSpan {
+  const candidate = annual(year);
+  return candidate.end.getTime() <= at ? candidate : annual(year - 1);
+}
+
+/** Midnight UTC of a calendar day; a month of 13 or a day past the month's end rolls over. */
+export function utcDay(year: number, month: number, day: number): Date {
+  // Field by field, not Date.UTC, which reads years 0 to 99 as 1900 to 1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return date;
+}
+
+/**
+ * A phrase that names an annual time, and what it means at `now`. Each parser builds its own
+ * expression from `source` (its own flags); `future` is true in a retained sentence about the
+ * future, where a bare "in the summer" is the coming one.
+ */
+export interface AnnualPhrase {
+  source: string;
+  resolve(match: RegExpMatchArray, now: Date, future?: boolean): AnnualSpan;
+}
+
+/** The years a phrase may name: those a question's years may be. */
+export const PHRASE_YEAR = '([12]\\d{3})';

@@ -124,7 +124,10 @@ export function splitSentences(content: string): string[] {
   for (const paragraph of normalised.split(/\n\s*\n/)) {
     const parts = paragraph
       .replace(/\s+/g, ' ')
-      .split(/(?<=[.!?])\s+(?=["'(\p{Lu}\d])/u)
+      // A quoted or bracketed sentence ends after its closing mark ("I am tired." She sat down.),
+      // but not one ending in "!" or "?", which the speaker's name usually follows ("Help!" Anna
+      // cried.).
+      .split(/(?<=[.!?]|\.["'\u201d\u2019)])\s+(?=["'\u201c\u2018(\p{Lu}\d])/u)
       .reduce<string[]>((merged, part) => {
         const previous = merged[merged.length - 1];
         if (previous && ABBREVIATION_AT_END.test(previous)) {

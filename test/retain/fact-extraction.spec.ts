@@ -23,6 +23,22 @@ describe('splitSentences', () => {
     ]);
   });
 
+  it('ends a quoted or bracketed sentence after its closing mark', () => {
+    expect(splitSentences('"I am tired." She sat down. \u201cIt rained.\u201d Bob left. (Ana paid.) Then we went home.')).toEqual([
+      '"I am tired."',
+      'She sat down.',
+      '\u201cIt rained.\u201d',
+      'Bob left.',
+      '(Ana paid.)',
+      'Then we went home.',
+    ]);
+    // After "!" or "?" in quotes comes who said it.
+    expect(splitSentences('"Help!" Anna cried. "Are you coming?" Bob asked.')).toEqual([
+      '"Help!" Anna cried.',
+      '"Are you coming?" Bob asked.',
+    ]);
+  });
+
   it('takes each item of a bulleted or numbered list as a sentence, without its marker', () => {
     expect(splitSentences('Errands for Saturday:\n1. Buy milk\n2) Call Anna\n- Pay the rent\n* Water the plants')).toEqual([
       'Errands for Saturday:',

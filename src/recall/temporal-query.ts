@@ -1,6 +1,7 @@
 import { clampInstant } from '../storage/storable-instant.js';
 import { HOLIDAY_PHRASES } from '../time/holidays.js';
 import { SEASON_PHRASES } from '../time/seasons.js';
+import { speaksOfTheFuture } from '../time/tense.js';
 
 /**
  * Finds the time a question is about ("last week", "in March 2024", "3 days ago") and turns it
@@ -17,6 +18,8 @@ import { SEASON_PHRASES } from '../time/seasons.js';
  *   current one included); `last March` / `last Friday` exclude the current one;
  * - a season or holiday without a year is the most recent that has begun, `last` the most recent
  *   that has ended (src/time/annual.ts);
+ * - in a question about the future ("will", "is Ana moving", src/time/tense.ts), a month, day,
+ *   weekday, season or holiday without a year is the next one that has not ended;
  * - `since X` runs from the start of X to now;
  * - "may" is a month only next to a preposition, a day or a year ("in May", "May 2024"), because
  *   it is far more often the verb.
@@ -37,7 +40,12 @@ interface Span {
 
 interface Matcher {
   pattern: RegExp;
-  resolve(match: RegExpExecArray, now: Date): Span | null;
+  resolve(match: RegExpExecArray, now: Date, future: boolean): Span | null;
+  /**
+   * A date without a year or week, read as the last one by now: in a question about the future
+   * ("What will Ana do in August?") it is the next, one year or week on once it has ended.
+   */
+  undated?: 'year' | 'week';
 }
 
 interface Found {
@@ -125,11 +133,13 @@ const MATCHERS: Matcher[] = [
     // "5 March", "the 5th of March"
     pattern: new RegExp(`\\b(?:on\\s+)?(?:the\\s+)?(\\d{1,2})${ORDINAL}\\s+(?:of\\s+)?(${ANY_MONTH})\\b`, 'gi'),
     resolve: (m, now) => mostRecentDayOfYear(now, monthNumber(m[2]), Number(m[1])),
+    undated: 'year',
   },
   {
     // "March 5", "on March 5th"
     pattern: new RegExp(`\\b(?:on\\s+)?(${ANY_MONTH})\\.?\\s+(\\d{1,2})${ORDINAL}\\b(?!\\s*[:.]?\\d)`, 'gi'),
     resolve: (m, now) => mostRecentDayOfYear(now, monthNumber(m[1]), Number(m[2])),
+    undated: 'year',
   },
   {
     // A year needs a preposition: a bare four-digit number is as likely a count or an amount.
@@ -139,7 +149,7 @@ const MATCHERS: Matcher[] = [
   // Seasons and holidays, read as a retained sentence reads them (src/time).
   ...[...SEASON_PHRASES, ...HOLIDAY_PHRASES].map(({ source, resolve }) => ({
     pattern: new RegExp(source, 'gi'),
-    resolve: (match: RegExpExecArray, now: Date) => resolve(match, now),
+    resolve: (match: RegExpExecArray, now: Date, future: boolean) => resolve(match, now, future),
   })),
   {
     // "between 2018 and 2021", "from 2015 to 2017", "in 2018-2021": the year alone took the first
@@ -198,10 +208,12 @@ const MATCHERS: Matcher[] = [
   {
     pattern: new RegExp(`(?<=\\b(?:${MONTH_PREPOSITION})\\s+)(may)\\b`, 'gi'),
     resolve: (m, now) => mostRecentMonth(now, monthNumber(m[1]), false),
+    undated: 'year',
   },
   {
     pattern: new RegExp(`\\b(${FULL_MONTH_EXCEPT_MAY})\\b`, 'gi'),
     resolve: (m, now) => mostRecentMonth(now, monthNumber(m[1]), false),
+    undated: 'year',
   },
   {
     pattern: new RegExp(`\\b(last|previous)\\s+(${WEEKDAYS.join('|')})\\b`, 'gi'),
@@ -210,6 +222,7 @@ const MATCHERS: Matcher[] = [
   {
     pattern: new RegExp(`\\b(${WEEKDAYS.join('|')})\\b`, 'gi'),
     resolve: (m, now) => mostRecentWeekday(now, WEEKDAYS.indexOf(m[1].toLowerCase()), false),
+    undated: 'week',
   },
 ];
 
@@ -228,10 +241,14 @@ export function parseTemporalQuery(query: string, now: Date): TemporalRange | nu
 
 function findAll(query: string, now: Date): Found[] {
   const found: Found[] = [];
+  const future = speaksOfTheFuture(query);
   MATCHERS.forEach((matcher) => {
     matcher.pattern.lastIndex = 0;
     for (let match = matcher.pattern.exec(query); match; match = matcher.pattern.exec(query)) {
-      const span = matcher.resolve(match, now);
+      // "since" looks back whatever the tense.
+      const ahead = future && !isAfterSince(query, match.index);
+      let span = matcher.resolve(match, now, ahead);
+      if (span && ahead && matcher.undated && span.end.getTime() <= now.getTime()) span = later(span, matcher.undated);
       // Impossible dates (2024-02-31) are not times the user meant; skip rather than guess.
       if (span) found.push({ index: match.index, length: match[0].length, text: match[0], span });
     }
@@ -337,6 +354,16 @@ function unitContaining(unit: Unit, moment: Date): Span {
     case 'year':
       return { start: utc(moment.getUTCFullYear(), 1), end: utc(moment.getUTCFullYear() + 1, 1) };
   }
+}
+
+function later(span: Span, step: 'year' | 'week'): Span {
+  const move = (date: Date) => {
+    const moved = new Date(date);
+    if (step === 'year') moved.setUTCFullYear(moved.getUTCFullYear() + 1);
+    else moved.setUTCDate(moved.getUTCDate() + 7);
+    return moved;
+  };
+  return { start: move(span.start), end: move(span.end) };
 }
 
 function rollingWindow(now: Date, unit: Unit, count: number): Span {

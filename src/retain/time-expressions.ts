@@ -6,6 +6,7 @@ import { clampInstant } from '../storage/storable-instant.js';
 import type { AnnualPhrase, AnnualSpan } from '../time/annual.js';
 import { HOLIDAY_PHRASES } from '../time/holidays.js';
 import { SEASON_PHRASES } from '../time/seasons.js';
+import { speaksOfTheFuture } from '../time/tense.js';
 
 /** When a fact happened, as its own words say: "in March 2024", "last Tuesday", "two weeks ago". */
 export interface OccurredRange {
@@ -119,18 +120,6 @@ const ABSOLUTE_PROBE = [new Date('2000-06-15T12:00:00Z'), new Date('2040-01-20T0
 
 function parse(sentence: string, instant: Date, forwardDate: boolean): ParsedResult[] {
   return parser.parse(sentence, { instant, timezone: 'UTC' }, { forwardDate });
-}
-
-/**
- * Words that put a sentence's time ahead of when it was said: "will", "'ll", "going to", "plans
- * to", "is flying". Without them, a sentence states what happened, and a date it gives without a
- * year or week is the last one by then (below); with them, the next one.
- */
-const FUTURE_WORDS =
-  /\b(?:will|shall|won't|going to|gonna|(?:plans?|planning|intends?|hopes?|wants?|expects?) to|(?:is|are) (?:due|scheduled|to)\b|upcoming)\b|\w'll\b|\b(?:am|is|are|I'm|we're|they're|you're)\s+(?!being\b)\w+ing\b/i;
-
-function speaksOfTheFuture(sentence: string): boolean {
-  return FUTURE_WORDS.test(sentence);
 }
 
 /**

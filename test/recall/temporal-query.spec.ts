@@ -88,6 +88,27 @@ describe('parseTemporalQuery', () => {
     expect(rangeOf(query)).toEqual([start, end]);
   });
 
+  it.each([
+    // NOW is Wednesday 18 June 2025.
+    ['What will Ana do in August?', day('2025-08-01'), day('2025-09-01')],
+    ['Is Anna moving in May?', day('2026-05-01'), day('2026-06-01')],
+    ['Where are we meeting on Monday?', day('2025-06-23'), day('2025-06-24')],
+    ["What's Bob doing on 1 March?", day('2026-03-01'), day('2026-03-02')],
+    ['Where will we spend Christmas?', day('2025-12-24'), day('2025-12-27')],
+    ['What will Ana plant in the spring?', day('2026-03-01'), day('2026-06-01')],
+    // The current month has not ended; "since" looks back whatever the tense.
+    ['What will Ana finish in June?', day('2025-06-01'), day('2025-07-01')],
+    ['What will Ana have read since May?', day('2025-05-01'), '2025-06-18T15:30:00.000Z'],
+  ])('takes the next date without a year or week in %p, a question about the future', (query, start, end) => {
+    expect(rangeOf(query)).toEqual([start, end]);
+  });
+
+  it('takes the last one in the same question about the past', () => {
+    expect(rangeOf('What did Ana do in August?')).toEqual([day('2024-08-01'), day('2024-09-01')]);
+    expect(rangeOf('Where did we meet on Monday?')).toEqual([day('2025-06-16'), day('2025-06-17')]);
+    expect(rangeOf('What was the thing Ana bought in May?')).toEqual([day('2025-05-01'), day('2025-06-01')]);
+  });
+
   it('takes a holiday named with a thing for no time', () => {
     expect(rangeOf('Who bought the Christmas tree?')).toBeNull();
     expect(rangeOf('Which Halloween costume did Ana make?')).toBeNull();

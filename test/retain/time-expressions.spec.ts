@@ -99,6 +99,17 @@ describe('the time a sentence states', () => {
       '2027-06-01T00:00:00.000Z',
       '2027-09-01T00:00:00.000Z',
     ]);
+
+    // As a question about the future reads it.
+    for (const [sentence, question] of [
+      ['Anna is moving to Berlin in September.', 'Is Anna moving in September?'],
+      ['Bruno will repaint his boat on Thursday.', 'What will Bruno do on Thursday?'],
+      ['We will spend Christmas in Oslo.', 'Where will we spend Christmas?'],
+    ]) {
+      const stated = occurredRangeIn(sentence, REFERENCE)!;
+      const asked = parseTemporalQuery(question, REFERENCE)!;
+      expect({ sentence, start: stated.start, end: stated.end }).toEqual({ sentence, start: asked.start, end: asked.end });
+    }
   });
 
   it('reads a holiday as its days, as a question does', () => {

@@ -113,15 +113,48 @@ const ABBREVIATION_AT_END =
 const LIST_MARKER = /(?:^|\n)[ \t]*(?:[-*\u2022\u2023\u25e6\u2013]|\(?\d{1,3}[.)])[ \t]+/g;
 
 /**
- * Sentence ends are `.`, `!` or `?` followed by white space and a capital or digit, a blank line
- * or a list item (`LIST_MARKER`); a dot after an abbreviation (`ABBREVIATION_AT_END`) is not
- * taken as an end.
+ * The longest line that may end an item without punctuation: a note's lines ("Anna's birthday
+ * March 3", "Bob allergic to nuts") are short, where prose wrapped by an editor or a mail client
+ * runs to some 70 characters a line.
+ */
+const SHORT_LINE = 40;
+
+/** The end of a line that goes on in the next: a comma or dash, or a word no sentence ends with. */
+const LINE_GOES_ON =
+  /(?:[,;(\-\u2013\u2014]|\b(?:a|an|the|and|or|but|nor|of|in|on|at|to|for|from|with|by|as|than|that|which|who|whose|if|is|are|was|were|be|been|has|have|had|my|your|his|her|its|our|their|this|these|those|not|no|very))$/i;
+
+/**
+ * Lines of a paragraph that are items of their own though unpunctuated: a short line followed by
+ * one opening with a capital, unless its end says it goes on. "Buy milk\nCall Anna" ran into one
+ * fact, "Buy milk Call Anna".
+ */
+function unpunctuatedItems(paragraph: string): string[] {
+  const items: string[] = [];
+  let current: string[] = [];
+  const lines = paragraph.split('\n').map((line) => line.trim());
+  lines.forEach((line, index) => {
+    current.push(line);
+    const next = lines[index + 1];
+    const endsItem =
+      next !== undefined && line.length <= SHORT_LINE && !/[.!?]$/.test(line) && !LINE_GOES_ON.test(line) && /^\p{Lu}/u.test(next);
+    if (endsItem || next === undefined) {
+      items.push(current.join(' '));
+      current = [];
+    }
+  });
+  return items;
+}
+
+/**
+ * Sentence ends are `.`, `!` or `?` followed by white space and a capital or digit, a blank line,
+ * a list item (`LIST_MARKER`) or a short unpunctuated line (`unpunctuatedItems`); a dot after an
+ * abbreviation (`ABBREVIATION_AT_END`) is not taken as an end.
  */
 export function splitSentences(content: string): string[] {
   const normalised = content.replace(/\r\n?/g, '\n').replace(LIST_MARKER, '\n\n').trim();
   if (!normalised) return [];
   const sentences: string[] = [];
-  for (const paragraph of normalised.split(/\n\s*\n/)) {
+  for (const paragraph of normalised.split(/\n\s*\n/).flatMap(unpunctuatedItems)) {
     const parts = paragraph
       .replace(/\s+/g, ' ')
       // A quoted or bracketed sentence ends after its closing mark ("I am tired." She sat down.),

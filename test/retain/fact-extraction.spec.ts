@@ -23,6 +23,26 @@ describe('splitSentences', () => {
     ]);
   });
 
+  it("takes a note's short unpunctuated lines as sentences, but not a line that goes on", () => {
+    expect(splitSentences("Meeting notes\nAnna's birthday March 3\nBob allergic to nuts\nCall Anna")).toEqual([
+      'Meeting notes',
+      "Anna's birthday March 3",
+      'Bob allergic to nuts',
+      'Call Anna',
+    ]);
+    // Wrapped prose, a line ending in a word no sentence ends with, a comma, or one the next
+    // line's small letter or number continues.
+    expect(
+      splitSentences(
+        'Alice joined Acme Corp as a staff engineer in March and moved\nSouth to Lisbon. We met in\nMarch 2024. Best,\nAnna\nsent it\n2 days late',
+      ),
+    ).toEqual([
+      'Alice joined Acme Corp as a staff engineer in March and moved South to Lisbon.',
+      'We met in March 2024.',
+      'Best, Anna sent it 2 days late',
+    ]);
+  });
+
   it('ends a quoted or bracketed sentence after its closing mark', () => {
     expect(splitSentences('"I am tired." She sat down. \u201cIt rained.\u201d Bob left. (Ana paid.) Then we went home.')).toEqual([
       '"I am tired."',

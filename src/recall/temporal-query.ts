@@ -2,6 +2,7 @@ import { clampInstant } from '../storage/storable-instant.js';
 import { HOLIDAY_PHRASES } from '../time/holidays.js';
 import { SEASON_PHRASES } from '../time/seasons.js';
 import { speaksOfTheFuture } from '../time/tense.js';
+import { WEEK_PHRASES } from '../time/weeks.js';
 
 /**
  * Finds the time a question is about ("last week", "in March 2024", "3 days ago") and turns it
@@ -162,9 +163,14 @@ const MATCHERS: Matcher[] = [
     resolve: (_m, now) => shiftDays(startOfDay(now), -2, 1),
   },
   {
-    pattern: /\byesterday\b/gi,
+    pattern: /\b(?:yesterday|last\s+night)\b/gi,
     resolve: (_m, now) => shiftDays(startOfDay(now), -1, 1),
   },
+  // Weeks, weekends and the days of a named week, read as a retained sentence reads them.
+  ...WEEK_PHRASES.map(({ source, resolve }) => ({
+    pattern: new RegExp(source, 'gi'),
+    resolve: (match: RegExpExecArray, now: Date, future: boolean) => resolve(match, now, future),
+  })),
   {
     pattern: /\b(?:today|tonight|this (?:morning|afternoon|evening))\b/gi,
     resolve: (_m, now) => shiftDays(startOfDay(now), 0, 1),

@@ -3,10 +3,11 @@ import type { ParsedComponents, ParsedResult, ParsingComponents, ParsingContext,
 // every process start (and of every test file) spent on parsers nothing here uses.
 import { casual } from 'chrono-node/en';
 import { clampInstant } from '../storage/storable-instant.js';
-import type { AnnualPhrase, AnnualSpan } from '../time/annual.js';
+import type { AnnualPhrase } from '../time/annual.js';
 import { HOLIDAY_PHRASES } from '../time/holidays.js';
 import { SEASON_PHRASES } from '../time/seasons.js';
 import { speaksOfTheFuture } from '../time/tense.js';
+import { WEEK_PHRASES } from '../time/weeks.js';
 
 /** When a fact happened, as its own words say: "in March 2024", "last Tuesday", "two weeks ago". */
 export interface OccurredRange {
@@ -24,42 +25,64 @@ type Unit = 'hour' | 'day' | 'month' | 'year';
  * ours.
  */
 const YEAR = '((?:19|20)\\d{2})';
-const parser = casual.clone();
-parser.parsers.push({
-  pattern: () => new RegExp(`\\b(?:from|between|in|during)\\s+${YEAR}\\s*(?:to|until|till|through|and|-|\\u2013)\\s*${YEAR}\\b`, 'i'),
-  extract: (context, match) =>
-    Number(match[2]) > Number(match[1])
-      ? context.createParsingResult(
-          match.index!,
-          match[0],
-          fixed(context, { year: Number(match[1]) }),
-          fixed(context, { year: Number(match[2]) }),
-        )
-      : null,
-});
-// Seasons and holidays, which chrono does not know, read as a question reads them (src/time):
-// a season to the month, a holiday to the day.
-const ANNUAL: Array<[AnnualPhrase[], 'month' | 'day']> = [
-  [SEASON_PHRASES, 'month'],
-  [HOLIDAY_PHRASES, 'day'],
-];
-for (const [phrases, certainTo] of ANNUAL) {
-  for (const { source, resolve } of phrases) {
-    const pattern = new RegExp(source, 'i');
-    parser.parsers.push({
-      pattern: () => pattern,
-      extract: (context, match) =>
-        annualResult(context, match, resolve(match, context.refDate, context.option.forwardDate === true), certainTo),
-    });
-  }
-}
-parser.parsers.push({
-  pattern: () => /\b(?:in|during|since|until|by|from|before|after)\s+((?:19|20)\d{2})\b(?![\s-]*(?:am|pm|:))/i,
-  extract: (context, match) => fixed(context, { year: Number(match[1]) }),
-});
 
-/** A season or holiday as chrono's result: its first month or day to its last, each certain to it. */
-function annualResult(context: ParsingContext, match: RegExpMatchArray, span: AnnualSpan, certainTo: 'month' | 'day'): ParsingResult {
+/**
+ * One parser for sentences about the past and one for those about the future: our own phrases
+ * (a season, a holiday, "over the weekend") resolve by the tense, which chrono's context does not
+ * carry.
+ */
+const PARSERS = { past: withOurPhrases(false), future: withOurPhrases(true) };
+
+function withOurPhrases(future: boolean): typeof casual {
+  const parser = casual.clone();
+  parser.parsers.push({
+    pattern: () => new RegExp(`\\b(?:from|between|in|during)\\s+${YEAR}\\s*(?:to|until|till|through|and|-|\\u2013)\\s*${YEAR}\\b`, 'i'),
+    extract: (context, match) =>
+      Number(match[2]) > Number(match[1])
+        ? context.createParsingResult(
+            match.index!,
+            match[0],
+            fixed(context, { year: Number(match[1]) }),
+            fixed(context, { year: Number(match[2]) }),
+          )
+        : null,
+  });
+  // Seasons and holidays, which chrono does not know, read as a question reads them (src/time):
+  // a season to the month, a holiday to the day.
+  const annual: Array<[AnnualPhrase[], 'month' | 'day']> = [
+    [SEASON_PHRASES, 'month'],
+    [HOLIDAY_PHRASES, 'day'],
+  ];
+  for (const [phrases, certainTo] of annual) {
+    for (const { source, resolve } of phrases) {
+      const pattern = new RegExp(source, 'i');
+      parser.parsers.push({
+        pattern: () => pattern,
+        extract: (context, match) => spanResult(context, match, resolve(match, context.refDate, future), certainTo),
+      });
+    }
+  }
+  // Weeks and weekends as a question reads them (src/time/weeks.ts); first, so that where chrono
+  // reads the same words ("last week", a day) ours is the one kept.
+  parser.parsers.unshift(
+    ...WEEK_PHRASES.map(({ source, resolve }) => {
+      const pattern = new RegExp(source, 'i');
+      return {
+        pattern: () => pattern,
+        extract: (context: ParsingContext, match: RegExpMatchArray) =>
+          spanResult(context, match, resolve(match, context.refDate, future), 'day'),
+      };
+    }),
+  );
+  parser.parsers.push({
+    pattern: () => /\b(?:in|during|since|until|by|from|before|after)\s+((?:19|20)\d{2})\b(?![\s-]*(?:am|pm|:))/i,
+    extract: (context, match) => fixed(context, { year: Number(match[1]) }),
+  });
+  return parser;
+}
+
+/** A season, holiday or week as chrono's result: its first month or day to its last, each certain to it. */
+function spanResult(context: ParsingContext, match: RegExpMatchArray, span: OccurredRange, certainTo: 'month' | 'day'): ParsingResult {
   const last = new Date(span.end);
   if (certainTo === 'month') last.setUTCMonth(last.getUTCMonth() - 1);
   else last.setUTCDate(last.getUTCDate() - 1);
@@ -97,9 +120,10 @@ function fixed(context: ParsingContext, known: { year: number; month?: number; d
  */
 export function occurredRangeIn(sentence: string, reference: Date | null): OccurredRange | null {
   const future = speaksOfTheFuture(sentence);
-  const results = parse(sentence, reference ?? ABSOLUTE_PROBE[0], future);
+  const parser = future ? PARSERS.future : PARSERS.past;
+  const results = parse(parser, sentence, reference ?? ABSOLUTE_PROBE[0]);
   // An absolute date reads the same whatever "now" is; "yesterday" does not.
-  const absolute = reference ? null : new Set(parse(sentence, ABSOLUTE_PROBE[1], future).map((result) => result.start.date().getTime()));
+  const absolute = reference ? null : new Set(parse(parser, sentence, ABSOLUTE_PROBE[1]).map((result) => result.start.date().getTime()));
   for (const result of results) {
     if (/\bevery\s+$/i.test(sentence.slice(0, result.index))) continue;
     if (absolute && !absolute.has(result.start.date().getTime())) continue;
@@ -107,8 +131,10 @@ export function occurredRangeIn(sentence: string, reference: Date | null): Occur
     let start = floor(result.start.date(), startUnit);
     const last = result.end ?? result.start;
     let end = add(floor(last.date(), unitOf(last)), unitOf(last));
-    const back = reference && !future ? stepBackToThePast(result, start, reference) : null;
-    if (back) [start, end] = [subtract(start, back), subtract(end, back)];
+    const step = reference ? undatedStep(result) : null;
+    // A sentence about the past means the last such date by then, one about the future the next.
+    if (step && !future && start.getTime() > reference!.getTime()) [start, end] = [move(start, step, -1), move(end, step, -1)];
+    if (step && future && end.getTime() <= reference!.getTime()) [start, end] = [move(start, step, 1), move(end, step, 1)];
     // "31 December 9999" ends where no memory's time can be; "tomorrow" then starts there.
     const stored = { start: clampInstant(start), end: clampInstant(end) };
     if (stored.end.getTime() > stored.start.getTime()) return stored;
@@ -118,32 +144,36 @@ export function occurredRangeIn(sentence: string, reference: Date | null): Occur
 
 const ABSOLUTE_PROBE = [new Date('2000-06-15T12:00:00Z'), new Date('2040-01-20T03:00:00Z')] as const;
 
-function parse(sentence: string, instant: Date, forwardDate: boolean): ParsedResult[] {
-  return parser.parse(sentence, { instant, timezone: 'UTC' }, { forwardDate });
+function parse(parser: typeof casual, sentence: string, instant: Date): ParsedResult[] {
+  return parser.parse(sentence, { instant, timezone: 'UTC' }, { forwardDate: false });
 }
 
 /**
- * How far back a date that names no year (or no week) goes for a sentence about the past. chrono
- * takes the nearest such date, after the reference as readily as before it: "Bruno repainted his
- * boat on Thursday", said on a Monday, was the coming Thursday, and "Anna moved to Berlin in
- * September", said in June, the September to come. A question reads a month or weekday without a
- * year as the last one that has begun (src/recall/temporal-query.ts), and so does a sentence now,
- * unless its own words say "next", "this" or "coming".
+ * What a date leaves to the reader: the year ("in September", "on 1 May"), the week ("on
+ * Thursday") or the day ("at 3pm"), unless its own words say which ("last", "this", "next").
+ * chrono takes the nearest such date, after the reference as readily as before it: "Bruno
+ * repainted his boat on Thursday", said on a Monday, was the coming Thursday, and "Anna moved to
+ * Berlin in September", said in June, the September to come. A question reads a month or weekday
+ * without a year as the last one that has begun (src/recall/temporal-query.ts), or the next in a
+ * question about the future, and so does a sentence (src/time/tense.ts).
  */
-function stepBackToThePast(result: ParsedResult, start: Date, reference: Date): 'year' | 'week' | null {
-  if (start.getTime() <= reference.getTime() || /\b(?:next|this|coming)\b/i.test(result.text)) return null;
+function undatedStep(result: ParsedResult): Step | null {
+  if (/\b(?:last|previous|past|this|next|coming)\b/i.test(result.text)) return null;
   const stated = result.start;
   if (stated.isCertain('year')) return null;
   if (stated.isCertain('month')) return 'year';
   if (stated.isCertain('weekday') && !stated.isCertain('day')) return 'week';
+  if (stated.isCertain('hour') && !stated.isCertain('day')) return 'day';
   return null;
 }
 
-function subtract(date: Date, step: 'year' | 'week'): Date {
-  const earlier = new Date(date);
-  if (step === 'year') earlier.setUTCFullYear(earlier.getUTCFullYear() - 1);
-  else earlier.setUTCDate(earlier.getUTCDate() - 7);
-  return earlier;
+type Step = 'year' | 'week' | 'day';
+
+function move(date: Date, step: Step, by: 1 | -1): Date {
+  const moved = new Date(date);
+  if (step === 'year') moved.setUTCFullYear(moved.getUTCFullYear() + by);
+  else moved.setUTCDate(moved.getUTCDate() + (step === 'week' ? 7 : 1) * by);
+  return moved;
 }
 
 function unitOf(components: ParsedComponents): Unit {

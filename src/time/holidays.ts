@@ -4,7 +4,8 @@
  * differ by country and are left out rather than guessed. One place for what each means, for a
  * retained sentence (src/retain/time-expressions.ts) and a question (src/recall/temporal-query.ts).
  */
-import { type Annual, type AnnualPhrase, PHRASE_YEAR, occurrence, utcDay } from './annual.js';
+import { type Annual, type AnnualPhrase, PHRASE_YEAR, occurrence } from './annual.js';
+import { utcDay } from './calendar.js';
 
 const APOSTROPHE = "['\u2019]?";
 

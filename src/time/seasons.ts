@@ -5,7 +5,8 @@
  * what a season is, for a retained sentence (src/retain/time-expressions.ts) and for a question
  * (src/recall/temporal-query.ts), which must agree for the temporal arm to find the fact.
  */
-import { type AnnualPhrase, type AnnualSpan, PHRASE_YEAR, occurrence, utcDay } from './annual.js';
+import { type AnnualPhrase, type AnnualSpan, PHRASE_YEAR, occurrence } from './annual.js';
+import { utcDay } from './calendar.js';
 
 const SEASON_NAMES = 'spring|summer|autumn|fall|winter';
 

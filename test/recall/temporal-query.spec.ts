@@ -109,6 +109,21 @@ describe('parseTemporalQuery', () => {
     expect(rangeOf('What was the thing Ana bought in May?')).toEqual([day('2025-05-01'), day('2025-06-01')]);
   });
 
+  it.each([
+    // NOW is Wednesday 18 June 2025, in the week from Monday 16 June.
+    ['What did Ana do last night?', day('2025-06-17'), day('2025-06-18')],
+    ['Where did we go last weekend?', day('2025-06-14'), day('2025-06-16')],
+    ['What did Bob fix over the weekend?', day('2025-06-14'), day('2025-06-16')],
+    ['What will Bob fix over the weekend?', day('2025-06-21'), day('2025-06-23')],
+    ['Who visits this weekend?', day('2025-06-21'), day('2025-06-23')],
+    ['What is planned for next week?', day('2025-06-23'), day('2025-06-30')],
+    ['Who moved the week before last?', day('2025-06-02'), day('2025-06-09')],
+    ['What opens next Friday?', day('2025-06-27'), day('2025-06-28')],
+    ['Who comes this Friday?', day('2025-06-20'), day('2025-06-21')],
+  ])('reads %p by ISO weeks', (query, start, end) => {
+    expect(rangeOf(query)).toEqual([start, end]);
+  });
+
   it('takes a holiday named with a thing for no time', () => {
     expect(rangeOf('Who bought the Christmas tree?')).toBeNull();
     expect(rangeOf('Which Halloween costume did Ana make?')).toBeNull();

@@ -139,4 +139,29 @@ describe('the time a sentence states', () => {
     const easters = [1961, 2000, 2024, 2025, 2038, 2285].map((year) => easterSunday(year).toISOString().slice(0, 10));
     expect(easters).toEqual(['1961-04-02', '2000-04-23', '2024-03-31', '2025-04-20', '2038-04-25', '2285-03-22']);
   });
+
+  it('reads weeks and weekends as whole ISO weeks and Saturdays with Sundays, as a question does', () => {
+    // The reference is Monday 15 June 2026, at noon.
+    expect(range('We met last week.')).toEqual(['2026-06-08T00:00:00.000Z', '2026-06-15T00:00:00.000Z']);
+    expect(range('Anna is busy this week.')).toEqual(['2026-06-15T00:00:00.000Z', '2026-06-22T00:00:00.000Z']);
+    expect(range('We hiked last weekend.')).toEqual(['2026-06-13T00:00:00.000Z', '2026-06-15T00:00:00.000Z']);
+    expect(range('We hiked over the weekend.')).toEqual(['2026-06-13T00:00:00.000Z', '2026-06-15T00:00:00.000Z']);
+    expect(range('We will hike over the weekend.')).toEqual(['2026-06-20T00:00:00.000Z', '2026-06-22T00:00:00.000Z']);
+    expect(range('Bob moved the week before last.')).toEqual(['2026-06-01T00:00:00.000Z', '2026-06-08T00:00:00.000Z']);
+    expect(range('The fair opens next Friday.')).toEqual(['2026-06-26T00:00:00.000Z', '2026-06-27T00:00:00.000Z']);
+    // An hour without a day is the last one by then too, or the next in a sentence about the future.
+    expect(range('Bruno called at 3pm.')).toEqual(['2026-06-14T15:00:00.000Z', '2026-06-14T16:00:00.000Z']);
+    expect(range('Bruno will call at 3pm.')).toEqual(['2026-06-15T15:00:00.000Z', '2026-06-15T16:00:00.000Z']);
+
+    for (const [sentence, question] of [
+      ['We met last week.', 'Who did we meet last week?'],
+      ['We hiked over the weekend.', 'What did we do over the weekend?'],
+      ['Bob moved the week before last.', 'Who moved the week before last?'],
+      ['The fair opens next Friday.', 'What opens next Friday?'],
+    ]) {
+      const stated = occurredRangeIn(sentence, REFERENCE)!;
+      const asked = parseTemporalQuery(question, REFERENCE)!;
+      expect({ sentence, start: stated.start, end: stated.end }).toEqual({ sentence, start: asked.start, end: asked.end });
+    }
+  });
 });

@@ -3,6 +3,7 @@ import { HOLIDAY_PHRASES } from '../time/holidays.js';
 import { SEASON_PHRASES } from '../time/seasons.js';
 import { speaksOfTheFuture } from '../time/tense.js';
 import { WEEK_PHRASES } from '../time/weeks.js';
+import { YEAR_PART_PHRASES } from '../time/years.js';
 
 /**
  * Finds the time a question is about ("last week", "in March 2024", "3 days ago") and turns it
@@ -147,6 +148,8 @@ const MATCHERS: Matcher[] = [
     pattern: /(?<=\b(?:in|during|throughout|since|of|from|until|before|after|year)\s+)(\d{4})\b/gi,
     resolve: (m) => calendarYear(Number(m[1])),
   },
+  // Parts of a year and decades, read as a retained sentence reads them (src/time/years.ts).
+  ...YEAR_PART_PHRASES.map(({ source, resolve }) => ({ pattern: new RegExp(source, 'gi'), resolve })),
   // Seasons and holidays, read as a retained sentence reads them (src/time).
   ...[...SEASON_PHRASES, ...HOLIDAY_PHRASES].map(({ source, resolve }) => ({
     pattern: new RegExp(source, 'gi'),

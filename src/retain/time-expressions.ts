@@ -8,6 +8,7 @@ import { HOLIDAY_PHRASES } from '../time/holidays.js';
 import { SEASON_PHRASES } from '../time/seasons.js';
 import { speaksOfTheFuture } from '../time/tense.js';
 import { WEEK_PHRASES } from '../time/weeks.js';
+import { YEAR_PART_PHRASES } from '../time/years.js';
 
 /** When a fact happened, as its own words say: "in March 2024", "last Tuesday", "two weeks ago". */
 export interface OccurredRange {
@@ -74,6 +75,14 @@ function withOurPhrases(future: boolean): typeof casual {
       };
     }),
   );
+  // Parts of a year and decades ("early 2024", "the 1990s"), which chrono does not know either.
+  for (const { source, unit, resolve } of YEAR_PART_PHRASES) {
+    const pattern = new RegExp(source, 'i');
+    parser.parsers.push({
+      pattern: () => pattern,
+      extract: (context, match) => spanResult(context, match, resolve(match, context.refDate), unit),
+    });
+  }
   parser.parsers.push({
     pattern: () => /\b(?:in|during|since|until|by|from|before|after)\s+((?:19|20)\d{2})\b(?![\s-]*(?:am|pm|:))/i,
     extract: (context, match) => fixed(context, { year: Number(match[1]) }),
@@ -81,14 +90,20 @@ function withOurPhrases(future: boolean): typeof casual {
   return parser;
 }
 
-/** A season, holiday or week as chrono's result: its first month or day to its last, each certain to it. */
-function spanResult(context: ParsingContext, match: RegExpMatchArray, span: OccurredRange, certainTo: 'month' | 'day'): ParsingResult {
+/** A span of ours as chrono's result: its first year, month or day to its last, each certain to it. */
+function spanResult(
+  context: ParsingContext,
+  match: RegExpMatchArray,
+  span: OccurredRange,
+  certainTo: 'year' | 'month' | 'day',
+): ParsingResult {
   const last = new Date(span.end);
-  if (certainTo === 'month') last.setUTCMonth(last.getUTCMonth() - 1);
+  if (certainTo === 'year') last.setUTCFullYear(last.getUTCFullYear() - 1);
+  else if (certainTo === 'month') last.setUTCMonth(last.getUTCMonth() - 1);
   else last.setUTCDate(last.getUTCDate() - 1);
   const known = (date: Date) => ({
     year: date.getUTCFullYear(),
-    month: date.getUTCMonth() + 1,
+    ...(certainTo !== 'year' && { month: date.getUTCMonth() + 1 }),
     ...(certainTo === 'day' && { day: date.getUTCDate() }),
   });
   return context.createParsingResult(match.index!, match[0], fixed(context, known(span.start)), fixed(context, known(last)));

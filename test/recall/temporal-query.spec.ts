@@ -124,6 +124,20 @@ describe('parseTemporalQuery', () => {
     expect(rangeOf(query)).toEqual([start, end]);
   });
 
+  it.each([
+    ['Where did Ana live in early 2024?', day('2024-01-01'), day('2024-05-01')],
+    ['What happened in mid-2023?', day('2023-05-01'), day('2023-09-01')],
+    ['Who left at the end of 2022?', day('2022-09-01'), day('2023-01-01')],
+    ['What did Bob do in the 1990s?', day('1990-01-01'), day('2000-01-01')],
+    ['Which band played in the early 2000s?', day('2000-01-01'), day('2004-01-01')],
+    ['What was built in the 1900s?', day('1900-01-01'), day('2000-01-01')],
+    // NOW is in 2025: "the 20s" are these, "the 30s" the last ones.
+    ['Where did Ana live in the 20s?', day('2020-01-01'), day('2030-01-01')],
+    ['Where did Ana live in the 30s?', day('1930-01-01'), day('1940-01-01')],
+  ])('reads the part of a year or decade in %p', (query, start, end) => {
+    expect(rangeOf(query)).toEqual([start, end]);
+  });
+
   it('takes a holiday named with a thing for no time', () => {
     expect(rangeOf('Who bought the Christmas tree?')).toBeNull();
     expect(rangeOf('Which Halloween costume did Ana make?')).toBeNull();

@@ -164,4 +164,26 @@ describe('the time a sentence states', () => {
       expect({ sentence, start: stated.start, end: stated.end }).toEqual({ sentence, start: asked.start, end: asked.end });
     }
   });
+
+  it('reads parts of a year, decades and centuries, as a question does', () => {
+    expect(range('Anna lived in Oslo in early 2024.', null)).toEqual(['2024-01-01T00:00:00.000Z', '2024-05-01T00:00:00.000Z']);
+    expect(range('Bob retired at the end of 2023.', null)).toEqual(['2023-09-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z']);
+    expect(range('In the 1990s she sailed.', null)).toEqual(['1990-01-01T00:00:00.000Z', '2000-01-01T00:00:00.000Z']);
+    expect(range("He grew up in the late '90s.", null)).toEqual(['1997-01-01T00:00:00.000Z', '2000-01-01T00:00:00.000Z']);
+    expect(range('The house was built in the 1800s.', null)).toEqual(['1800-01-01T00:00:00.000Z', '1900-01-01T00:00:00.000Z']);
+    // A two-digit decade is the last that has begun by the item's time, so it needs one.
+    expect(range('They met in the 20s.')).toEqual(['2020-01-01T00:00:00.000Z', '2030-01-01T00:00:00.000Z']);
+    expect(range('They met in the 20s.', null)).toBeNull();
+    expect(range('She is in her 30s.')).toBeNull();
+
+    for (const [sentence, question] of [
+      ['Anna lived in Oslo in early 2024.', 'Where did Anna live in early 2024?'],
+      ['In the 1990s she sailed.', 'What did she do in the 90s?'],
+      ['Bob retired at the end of 2023.', 'Who retired at the end of 2023?'],
+    ]) {
+      const stated = occurredRangeIn(sentence, REFERENCE)!;
+      const asked = parseTemporalQuery(question, REFERENCE)!;
+      expect({ sentence, start: stated.start, end: stated.end }).toEqual({ sentence, start: asked.start, end: asked.end });
+    }
+  });
 });

@@ -1,0 +1,66 @@
+/**
+ * Parts of a year and decades: "early 2024", "the end of 2023", "in the 1990s", "the late 90s".
+ * chrono reads none of them, and a question read "the end of 2023" as the whole year. One place
+ * for what they mean, for a retained sentence (src/retain/time-expressions.ts) and a question
+ * (src/recall/temporal-query.ts). A year's early part is January to April, its middle May to
+ * August, its late part September to December; a decade's early years are its first four, its
+ * middle the next three, its late years the last three. "The 1800s" and "the 1900s" are centuries,
+ * as they are in speech; "the 2000s" is the decade.
+ */
+import { PHRASE_YEAR } from './annual.js';
+import { utcDay } from './calendar.js';
+
+export interface YearSpan {
+  start: Date;
+  /** Exclusive. */
+  end: Date;
+}
+
+type Part = 'early' | 'mid' | 'late';
+
+const PART_WORDS: Record<string, Part> = {
+  early: 'early',
+  beginning: 'early',
+  start: 'early',
+  mid: 'mid',
+  middle: 'mid',
+  late: 'late',
+  end: 'late',
+};
+
+function partOfYear(year: number, part: Part): YearSpan {
+  const firstMonth = { early: 1, mid: 5, late: 9 }[part];
+  return { start: utcDay(year, firstMonth, 1), end: utcDay(year, firstMonth + 4, 1) };
+}
+
+/** A decade, or a century where the words say "the 1800s" or "the 1900s" (tenths scaled). */
+function partOfDecade(first: number, part: Part | null): YearSpan {
+  const years = first % 100 === 0 && first < 2000 ? 100 : 10;
+  const [from, to] = part === null ? [0, 10] : { early: [0, 4], mid: [4, 7], late: [7, 10] }[part];
+  return { start: utcDay(first + (from * years) / 10, 1, 1), end: utcDay(first + (to * years) / 10, 1, 1) };
+}
+
+/** "the 90s": the last decade ending in that digit that has begun by `now`. */
+function decadeOfTwoDigits(tens: number, now: Date): number {
+  const century = Math.floor(now.getUTCFullYear() / 100) * 100;
+  return century + tens * 10 <= now.getUTCFullYear() ? century + tens * 10 : century - 100 + tens * 10;
+}
+
+/** The phrases, and what each means at `now`; `unit` is what the words pin down. */
+export const YEAR_PART_PHRASES: Array<{ source: string; unit: 'month' | 'year'; resolve(match: RegExpMatchArray, now: Date): YearSpan }> = [
+  {
+    // "early 2024", "mid-2023", "the end of 2022"
+    source: `\\b(?:(early|mid|late)[\\s-]+|(?:the\\s+)?(beginning|start|middle|end)\\s+of\\s+)${PHRASE_YEAR}\\b`,
+    unit: 'month',
+    resolve: (match) => partOfYear(Number(match[3]), PART_WORDS[(match[1] ?? match[2]).toLowerCase()]),
+  },
+  {
+    // "the 1990s", "the early 2000s", "the late '90s": a decade needs "the", so that "in her 30s" is no time.
+    source: `\\bthe\\s+(?:(early|mid|late)[\\s-]+)?(?:([12]\\d{2})0|['\\u2019]?(\\d)0)['\\u2019]?s\\b`,
+    unit: 'year',
+    resolve: (match, now) => {
+      const first = match[2] !== undefined ? Number(match[2]) * 10 : decadeOfTwoDigits(Number(match[3]), now);
+      return partOfDecade(first, match[1] ? PART_WORDS[match[1].toLowerCase()] : null);
+    },
+  },
+];

@@ -231,6 +231,16 @@ function temporal(): { items: QualityItem[]; questions: QualityQuestion[] } {
     ['Dana Reyes flew back from Tokyo this morning.', '2025-06-19', 'What did Dana do yesterday?'],
     ['Felix Moreau sold his motorbike last Tuesday.', '2025-06-06', 'What did Felix sell two weeks ago?'],
     ['Ingrid Vale planted an apple tree yesterday.', '2025-04-28', 'What did Ingrid plant in April?'],
+    // Weeks, weekends, holidays, decades, parts of a year, and dates said without a year or week
+    // (QUALITY_NOW is Friday 20 June 2025; 16 June a Monday).
+    ["Oskar Lind repaired a neighbour's radio over the weekend.", '2025-06-16', 'What did Oskar do last weekend?'],
+    ['Felix Moreau fixed his bicycle on Wednesday.', '2025-06-16', 'What did Felix fix last week?'],
+    ['Dana Reyes will start a pottery class on Thursday.', '2025-06-16', 'What did Dana start this week?'],
+    ['Carol Diaz is running a half marathon in September.', '2025-05-10', 'What is Carol running in September?'],
+    ['Petra Holm spent Christmas with her cousins in Tromsø.', '2025-01-03', 'Where was Petra at Christmas?'],
+    ['Ingrid Vale ran a charity 10k on Easter Monday.', '2025-04-25', 'What did Ingrid do over Easter?'],
+    ['Bruno Costa sailed around the Greek islands in the 1990s.', '2024-05-05', 'What did Bruno do in the 90s?'],
+    ['Lena Park learned to surf in Portugal in early 2024.', '2024-08-01', 'What did Lena learn in early 2024?'],
   ];
   return {
     items: events.map(([event, iso]) => plain(event, iso)),

@@ -1,9 +1,6 @@
 import { clampInstant } from '../storage/storable-instant.js';
-import { HOLIDAY_PHRASES } from '../time/holidays.js';
-import { SEASON_PHRASES } from '../time/seasons.js';
+import { TIME_PHRASES } from '../time/phrases.js';
 import { speaksOfTheFuture } from '../time/tense.js';
-import { WEEK_PHRASES } from '../time/weeks.js';
-import { YEAR_PART_PHRASES } from '../time/years.js';
 
 /**
  * Finds the time a question is about ("last week", "in March 2024", "3 days ago") and turns it
@@ -148,13 +145,9 @@ const MATCHERS: Matcher[] = [
     pattern: /(?<=\b(?:in|during|throughout|since|of|from|until|before|after|year)\s+)(\d{4})\b/gi,
     resolve: (m) => calendarYear(Number(m[1])),
   },
-  // Parts of a year and decades, read as a retained sentence reads them (src/time/years.ts).
-  ...YEAR_PART_PHRASES.map(({ source, resolve }) => ({ pattern: new RegExp(source, 'gi'), resolve })),
-  // Seasons and holidays, read as a retained sentence reads them (src/time).
-  ...[...SEASON_PHRASES, ...HOLIDAY_PHRASES].map(({ source, resolve }) => ({
-    pattern: new RegExp(source, 'gi'),
-    resolve: (match: RegExpExecArray, now: Date, future: boolean) => resolve(match, now, future),
-  })),
+  // Weeks and weekends, parts of a year and decades, seasons and holidays, read as a retained
+  // sentence reads them (src/time/phrases.ts).
+  ...TIME_PHRASES.map(({ source, resolve }) => ({ pattern: new RegExp(source, 'gi'), resolve })),
   {
     // "between 2018 and 2021", "from 2015 to 2017", "in 2018-2021": the year alone took the first
     // only, or none after "between".
@@ -169,11 +162,6 @@ const MATCHERS: Matcher[] = [
     pattern: /\b(?:yesterday|last\s+night)\b/gi,
     resolve: (_m, now) => shiftDays(startOfDay(now), -1, 1),
   },
-  // Weeks, weekends and the days of a named week, read as a retained sentence reads them.
-  ...WEEK_PHRASES.map(({ source, resolve }) => ({
-    pattern: new RegExp(source, 'gi'),
-    resolve: (match: RegExpExecArray, now: Date, future: boolean) => resolve(match, now, future),
-  })),
   {
     pattern: /\b(?:today|tonight|this (?:morning|afternoon|evening))\b/gi,
     resolve: (_m, now) => shiftDays(startOfDay(now), 0, 1),

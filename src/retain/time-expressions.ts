@@ -3,12 +3,9 @@ import type { ParsedComponents, ParsedResult, ParsingComponents, ParsingContext,
 // every process start (and of every test file) spent on parsers nothing here uses.
 import { casual } from 'chrono-node/en';
 import { clampInstant } from '../storage/storable-instant.js';
-import type { AnnualPhrase } from '../time/annual.js';
-import { HOLIDAY_PHRASES } from '../time/holidays.js';
-import { SEASON_PHRASES } from '../time/seasons.js';
+import type { TimePhrase } from '../time/calendar.js';
+import { TIME_PHRASES } from '../time/phrases.js';
 import { speaksOfTheFuture } from '../time/tense.js';
-import { WEEK_PHRASES } from '../time/weeks.js';
-import { YEAR_PART_PHRASES } from '../time/years.js';
 
 /** When a fact happened, as its own words say: "in March 2024", "last Tuesday", "two weeks ago". */
 export interface OccurredRange {
@@ -29,8 +26,8 @@ const YEAR = '((?:19|20)\\d{2})';
 
 /**
  * One parser for sentences about the past and one for those about the future: our own phrases
- * (a season, a holiday, "over the weekend") resolve by the tense, which chrono's context does not
- * carry.
+ * (src/time: a season, a holiday, "over the weekend") resolve by the tense, which chrono's context
+ * does not carry.
  */
 const PARSERS = { past: withOurPhrases(false), future: withOurPhrases(true) };
 
@@ -48,46 +45,23 @@ function withOurPhrases(future: boolean): typeof casual {
           )
         : null,
   });
-  // Seasons and holidays, which chrono does not know, read as a question reads them (src/time):
-  // a season to the month, a holiday to the day.
-  const annual: Array<[AnnualPhrase[], 'month' | 'day']> = [
-    [SEASON_PHRASES, 'month'],
-    [HOLIDAY_PHRASES, 'day'],
-  ];
-  for (const [phrases, certainTo] of annual) {
-    for (const { source, resolve } of phrases) {
-      const pattern = new RegExp(source, 'i');
-      parser.parsers.push({
-        pattern: () => pattern,
-        extract: (context, match) => spanResult(context, match, resolve(match, context.refDate, future), certainTo),
-      });
-    }
-  }
-  // Weeks and weekends as a question reads them (src/time/weeks.ts); first, so that where chrono
-  // reads the same words ("last week", a day) ours is the one kept.
-  parser.parsers.unshift(
-    ...WEEK_PHRASES.map(({ source, resolve }) => {
-      const pattern = new RegExp(source, 'i');
-      return {
-        pattern: () => pattern,
-        extract: (context: ParsingContext, match: RegExpMatchArray) =>
-          spanResult(context, match, resolve(match, context.refDate, future), 'day'),
-      };
-    }),
-  );
-  // Parts of a year and decades ("early 2024", "the 1990s"), which chrono does not know either.
-  for (const { source, unit, resolve } of YEAR_PART_PHRASES) {
-    const pattern = new RegExp(source, 'i');
-    parser.parsers.push({
-      pattern: () => pattern,
-      extract: (context, match) => spanResult(context, match, resolve(match, context.refDate), unit),
-    });
-  }
+  // Our phrases (src/time), read as a question reads them: first, so that where chrono reads the
+  // same words differently ("last week", one day) ours is the one kept.
+  parser.parsers.unshift(...TIME_PHRASES.map((phrase) => ourParser(phrase, future)));
   parser.parsers.push({
     pattern: () => /\b(?:in|during|since|until|by|from|before|after)\s+((?:19|20)\d{2})\b(?![\s-]*(?:am|pm|:))/i,
     extract: (context, match) => fixed(context, { year: Number(match[1]) }),
   });
   return parser;
+}
+
+function ourParser({ source, unit, resolve }: TimePhrase, future: boolean) {
+  const pattern = new RegExp(source, 'i');
+  return {
+    pattern: () => pattern,
+    extract: (context: ParsingContext, match: RegExpMatchArray) =>
+      spanResult(context, match, resolve(match, context.refDate, future), unit),
+  };
 }
 
 /** A span of ours as chrono's result: its first year, month or day to its last, each certain to it. */

@@ -3,15 +3,10 @@
  * sentence or a question means by it. One place for the readings, so that seasons and holidays,
  * and a retained sentence and a question, resolve them alike.
  */
-
-/** An occurrence's first instant and the first instant after it. */
-export interface AnnualSpan {
-  start: Date;
-  end: Date;
-}
+import type { TimeSpan } from './calendar.js';
 
 /** The occurrence beginning in a given year. */
-export type Annual = (year: number) => AnnualSpan;
+export type Annual = (year: number) => TimeSpan;
 
 /**
  * The occurrence a phrase without a year means at `now`:
@@ -23,7 +18,7 @@ export type Annual = (year: number) => AnnualSpan;
  */
 export type AnnualReading = 'last' | 'this' | 'begun' | 'next';
 
-export function occurrence(annual: Annual, reading: AnnualReading, now: Date): AnnualSpan {
+export function occurrence(annual: Annual, reading: AnnualReading, now: Date): TimeSpan {
   const year = now.getUTCFullYear();
   const at = now.getTime();
   switch (reading) {
@@ -47,20 +42,7 @@ export function occurrence(annual: Annual, reading: AnnualReading, now: Date): A
 }
 
 // A winter that begins in December of `year - 1` may still be under way in February.
-function latestEndedBy(annual: Annual, year: number, at: number): AnnualSpan {
+function latestEndedBy(annual: Annual, year: number, at: number): TimeSpan {
   const candidate = annual(year);
   return candidate.end.getTime() <= at ? candidate : annual(year - 1);
 }
-
-/**
- * A phrase that names an annual time, and what it means at `now`. Each parser builds its own
- * expression from `source` (its own flags); `future` is true in a retained sentence about the
- * future, where a bare "in the summer" is the coming one.
- */
-export interface AnnualPhrase {
-  source: string;
-  resolve(match: RegExpMatchArray, now: Date, future?: boolean): AnnualSpan;
-}
-
-/** The years a phrase may name: those a question's years may be. */
-export const PHRASE_YEAR = '([12]\\d{3})';

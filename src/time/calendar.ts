@@ -1,3 +1,31 @@
+/**
+ * What the time phrases of src/time share: a span of time, a phrase that names one, and the
+ * calendar arithmetic they need. Every phrase is read by a retained sentence's parser
+ * (src/retain/time-expressions.ts) and a question's (src/recall/temporal-query.ts) alike, so that
+ * the temporal arm finds a fact by the words it was told in.
+ */
+
+/** A span of time: its first instant and the first instant after it. */
+export interface TimeSpan {
+  start: Date;
+  end: Date;
+}
+
+/**
+ * A phrase that names a time, and what it means at `now`. Each parser builds its own expression
+ * from `source` (its own flags). `unit` is what the words pin down (a season to the month, a
+ * holiday to the day). `future` is true where the words speak of the future (src/time/tense.ts),
+ * where a bare "in the summer" is the coming one.
+ */
+export interface TimePhrase {
+  source: string;
+  unit: 'year' | 'month' | 'day';
+  resolve(match: RegExpMatchArray, now: Date, future: boolean): TimeSpan;
+}
+
+/** The years a phrase may name: those a question's years may be. */
+export const PHRASE_YEAR = '([12]\\d{3})';
+
 /** Midnight UTC of a calendar day; a month of 13 or a day past the month's end rolls over. */
 export function utcDay(year: number, month: number, day: number): Date {
   // Field by field, not Date.UTC, which reads years 0 to 99 as 1900 to 1999.

@@ -4,8 +4,8 @@
  * differ by country and are left out rather than guessed. One place for what each means, for a
  * retained sentence (src/retain/time-expressions.ts) and a question (src/recall/temporal-query.ts).
  */
-import { type Annual, type AnnualPhrase, PHRASE_YEAR, occurrence } from './annual.js';
-import { utcDay } from './calendar.js';
+import { type Annual, occurrence } from './annual.js';
+import { PHRASE_YEAR, type TimePhrase, utcDay } from './calendar.js';
 
 const APOSTROPHE = "['\u2019]?";
 
@@ -71,19 +71,22 @@ function holiday(name: string): Annual {
 }
 
 /** The phrases that name a holiday, and what each means at `now`. */
-export const HOLIDAY_PHRASES: AnnualPhrase[] = [
+export const HOLIDAY_PHRASES: TimePhrase[] = [
   {
     // "Christmas 2023", "Easter of 2021", "at Christmas 2023"
+    unit: 'day',
     source: `\\b(${ANY_HOLIDAY})\\s+(?:of\\s+)?${PHRASE_YEAR}\\b`,
     resolve: (match) => holiday(match[1])(Number(match[2])),
   },
   {
     // "last Christmas": the most recent one that has ended; "this Easter": the one of this year.
+    unit: 'day',
     source: `\\b(last|previous|this)\\s+(${ANY_HOLIDAY})\\b`,
     resolve: (match, now) => occurrence(holiday(match[2]), /^this$/i.test(match[1]) ? 'this' : 'last', now),
   },
   {
     // "at Christmas": the most recent one that has begun, as for a month alone.
+    unit: 'day',
     source: `(?<=\\b(?:${BEFORE})\\s+)(${ANY_HOLIDAY})\\b(?!\\s+(?:of\\s+)?\\d)`,
     resolve: (match, now, future) => occurrence(holiday(match[1]), future ? 'next' : 'begun', now),
   },

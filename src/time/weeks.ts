@@ -5,13 +5,7 @@
  * weekend" as one day, "this week" as a Sunday and "next Sunday" as the one after the coming one,
  * where a question read the whole week and did not know a weekend.
  */
-import { utcDay } from './calendar.js';
-
-export interface DaySpan {
-  start: Date;
-  /** Exclusive. */
-  end: Date;
-}
+import { type TimePhrase, type TimeSpan, utcDay } from './calendar.js';
 
 const DAY_MS = 86_400_000;
 export const WEEKDAY_NAMES = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
@@ -22,28 +16,28 @@ function mondayOf(moment: Date, weeksOn: number): Date {
   return new Date(day.getTime() + (weeksOn * 7 - sinceMonday) * DAY_MS);
 }
 
-function days(first: Date, fromDay: number, count: number): DaySpan {
+function days(first: Date, fromDay: number, count: number): TimeSpan {
   const start = new Date(first.getTime() + fromDay * DAY_MS);
   return { start, end: new Date(start.getTime() + count * DAY_MS) };
 }
 
 /** The ISO week `weeksOn` weeks from the one containing `moment` (0: that week). */
-export function isoWeek(moment: Date, weeksOn: number): DaySpan {
+export function isoWeek(moment: Date, weeksOn: number): TimeSpan {
   return days(mondayOf(moment, weeksOn), 0, 7);
 }
 
 /** The Saturday and Sunday of that week. */
-export function weekend(moment: Date, weeksOn: number): DaySpan {
+export function weekend(moment: Date, weeksOn: number): TimeSpan {
   return days(mondayOf(moment, weeksOn), 5, 2);
 }
 
 /** A day of that week, Monday being 0. */
-export function weekday(moment: Date, weeksOn: number, index: number): DaySpan {
+export function weekday(moment: Date, weeksOn: number, index: number): TimeSpan {
   return days(mondayOf(moment, weeksOn), index, 1);
 }
 
 /** "over the weekend": the last one that has begun, or in a sentence about the future the next that has not ended. */
-function nearestWeekend(now: Date, future: boolean): DaySpan {
+function nearestWeekend(now: Date, future: boolean): TimeSpan {
   const current = weekend(now, 0);
   if (future) return current.end.getTime() > now.getTime() ? current : weekend(now, 1);
   return current.start.getTime() <= now.getTime() ? current : weekend(now, -1);
@@ -56,14 +50,16 @@ const WEEKDAY = WEEKDAY_NAMES.join('|');
  * The phrases that name a week, a weekend or a day of a named week, and what each means at `now`.
  * Each parser builds its own expression from `source` (its own flags).
  */
-export const WEEK_PHRASES: Array<{ source: string; resolve(match: RegExpMatchArray, now: Date, future?: boolean): DaySpan }> = [
+export const WEEK_PHRASES: TimePhrase[] = [
   {
     // "the week before last", "the weekend before last"
+    unit: 'day',
     source: '\\b(?:the\\s+)?(week|weekend)\\s+before\\s+last\\b',
     resolve: (match, now) => (/^weekend$/i.test(match[1]) ? weekend(now, -2) : isoWeek(now, -2)),
   },
   {
     // "last week", "this past weekend", "next weekend"
+    unit: 'day',
     source: '\\b(this\\s+past|last|previous|this|next)\\s+(week|weekend)\\b',
     resolve: (match, now) => {
       const weeksOn = OFFSET[match[1].split(/\s+/).pop()!.toLowerCase()];
@@ -72,11 +68,13 @@ export const WEEK_PHRASES: Array<{ source: string; resolve(match: RegExpMatchArr
   },
   {
     // "over the weekend", "at the weekend"
+    unit: 'day',
     source: '\\b(?:over|at|on|during)\\s+the\\s+weekend\\b',
-    resolve: (_match, now, future) => nearestWeekend(now, future === true),
+    resolve: (_match, now, future) => nearestWeekend(now, future),
   },
   {
     // "this Friday": the Friday of this week; "next Friday": of next week.
+    unit: 'day',
     source: `\\b(this|next)\\s+(${WEEKDAY})\\b`,
     resolve: (match, now) => weekday(now, OFFSET[match[1].toLowerCase()], WEEKDAY_NAMES.indexOf(match[2].toLowerCase())),
   },

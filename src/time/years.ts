@@ -7,14 +7,7 @@
  * middle the next three, its late years the last three. "The 1800s" and "the 1900s" are centuries,
  * as they are in speech; "the 2000s" is the decade.
  */
-import { PHRASE_YEAR } from './annual.js';
-import { utcDay } from './calendar.js';
-
-export interface YearSpan {
-  start: Date;
-  /** Exclusive. */
-  end: Date;
-}
+import { PHRASE_YEAR, type TimePhrase, type TimeSpan, utcDay } from './calendar.js';
 
 type Part = 'early' | 'mid' | 'late';
 
@@ -28,13 +21,13 @@ const PART_WORDS: Record<string, Part> = {
   end: 'late',
 };
 
-function partOfYear(year: number, part: Part): YearSpan {
+function partOfYear(year: number, part: Part): TimeSpan {
   const firstMonth = { early: 1, mid: 5, late: 9 }[part];
   return { start: utcDay(year, firstMonth, 1), end: utcDay(year, firstMonth + 4, 1) };
 }
 
 /** A decade, or a century where the words say "the 1800s" or "the 1900s" (tenths scaled). */
-function partOfDecade(first: number, part: Part | null): YearSpan {
+function partOfDecade(first: number, part: Part | null): TimeSpan {
   const years = first % 100 === 0 && first < 2000 ? 100 : 10;
   const [from, to] = part === null ? [0, 10] : { early: [0, 4], mid: [4, 7], late: [7, 10] }[part];
   return { start: utcDay(first + (from * years) / 10, 1, 1), end: utcDay(first + (to * years) / 10, 1, 1) };
@@ -46,8 +39,8 @@ function decadeOfTwoDigits(tens: number, now: Date): number {
   return century + tens * 10 <= now.getUTCFullYear() ? century + tens * 10 : century - 100 + tens * 10;
 }
 
-/** The phrases, and what each means at `now`; `unit` is what the words pin down. */
-export const YEAR_PART_PHRASES: Array<{ source: string; unit: 'month' | 'year'; resolve(match: RegExpMatchArray, now: Date): YearSpan }> = [
+/** The phrases, and what each means at `now`. */
+export const YEAR_PART_PHRASES: TimePhrase[] = [
   {
     // "early 2024", "mid-2023", "the end of 2022"
     source: `\\b(?:(early|mid|late)[\\s-]+|(?:the\\s+)?(beginning|start|middle|end)\\s+of\\s+)${PHRASE_YEAR}\\b`,

@@ -2,7 +2,8 @@
  * What the time phrases of src/time share: a span of time, a phrase that names one, and the
  * calendar arithmetic they need. Every phrase is read by a retained sentence's parser
  * (src/retain/time-expressions.ts) and a question's (src/recall/temporal-query.ts) alike, so that
- * the temporal arm finds a fact by the words it was told in.
+ * the temporal arm finds a fact by the words it was told in:
+ * docs/ARCHITECTURE.md, "Time in a sentence and in a question".
  */
 
 /** A span of time: its first instant and the first instant after it. */

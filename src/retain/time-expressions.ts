@@ -120,7 +120,8 @@ export function occurredRangeIn(sentence: string, reference: Date | null): Occur
     let start = floor(result.start.date(), startUnit);
     const last = result.end ?? result.start;
     let end = add(floor(last.date(), unitOf(last)), unitOf(last));
-    const step = reference ? undatedStep(result) : null;
+    // "since" looks back whatever the tense ("She is living in Porto since May").
+    const step = reference && !(future && /\bsince\s+$/i.test(sentence.slice(0, result.index))) ? undatedStep(result) : null;
     // A sentence about the past means the last such date by then, one about the future the next.
     if (step && !future && start.getTime() > reference!.getTime()) [start, end] = [move(start, step, -1), move(end, step, -1)];
     if (step && future && end.getTime() <= reference!.getTime()) [start, end] = [move(start, step, 1), move(end, step, 1)];

@@ -12,7 +12,10 @@ const NOT_A_VERB =
 
 const FUTURE_WORDS = new RegExp(
   [
-    "\\b(?:will|shall|won't|going to|gonna|(?:plans?|planning|intends?|hopes?|wants?|expects?) to|(?:is|are) (?:due|scheduled|to)\\b|upcoming)\\b",
+    // "will" but not the noun ("her will", "free will"); "going to" but not "was going to".
+    '(?<!\\b(?:a|the|her|his|my|your|our|their|its|free|last|good|ill)\\s+)\\bwill\\b',
+    '(?<!\\b(?:was|were)\\s+)\\b(?:going to|gonna)\\b',
+    "\\b(?:shall|won't|(?:plans?|planning|intends?|hopes?|wants?|expects?) to|(?:is|are) (?:due|scheduled|to)\\b|upcoming)\\b",
     "\\w'll\\b",
     // "Anna is flying to Rome", "I'm meeting Bob": the present progressive of an arrangement.
     `\\b(?:am|is|are|I'm|we're|they're|you're)\\s+${NOT_A_VERB}\\w+ing\\b`,

@@ -100,6 +100,11 @@ describe('the time a sentence states', () => {
       '2027-09-01T00:00:00.000Z',
     ]);
 
+    // Not "will" the noun, not "was going to", and never after "since".
+    expect(range('Anna wrote her will in March.')).toEqual(['2026-03-01T00:00:00.000Z', '2026-04-01T00:00:00.000Z']);
+    expect(range('Anna was going to visit in May.')).toEqual(['2026-05-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z']);
+    expect(range('She is living in Porto since 3 May.')).toEqual(['2026-05-03T00:00:00.000Z', '2026-05-04T00:00:00.000Z']);
+
     // As a question about the future reads it.
     for (const [sentence, question] of [
       ['Anna is moving to Berlin in September.', 'Is Anna moving in September?'],

@@ -1,4 +1,5 @@
 import { clampInstant } from '../storage/storable-instant.js';
+import { COUNT, countOf } from '../time/calendar.js';
 import { TIME_PHRASES } from '../time/phrases.js';
 import { speaksOfTheFuture } from '../time/tense.js';
 
@@ -77,25 +78,6 @@ const ANY_MONTH = MONTHS.flat().join('|');
 const FULL_MONTH_EXCEPT_MAY = MONTHS.map((names) => names[0])
   .filter((name) => name !== 'may')
   .join('|');
-const NUMBER_WORDS: Record<string, number> = {
-  a: 1,
-  an: 1,
-  one: 1,
-  two: 2,
-  three: 3,
-  four: 4,
-  five: 5,
-  six: 6,
-  seven: 7,
-  eight: 8,
-  nine: 9,
-  ten: 10,
-  eleven: 11,
-  twelve: 12,
-  'a couple of': 2,
-  couple: 2,
-};
-const COUNT = `\\d{1,4}|a couple of|couple|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve`;
 const UNIT = `(day|week|month|year)s?`;
 const ORDINAL = `(?:st|nd|rd|th)?`;
 const MONTH_PREPOSITION = `in|during|since|of|from|throughout|until|by|before|after`;
@@ -108,10 +90,6 @@ const MATCHERS: Matcher[] = [
     // 2024-03-05, optionally followed by a time that we ignore (the day is the unit of recall).
     pattern: /\b(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b/gi,
     resolve: (m) => calendarDay(Number(m[1]), Number(m[2]), Number(m[3])),
-  },
-  {
-    pattern: /\b(\d{4})-(\d{2})\b(?!-\d)/g,
-    resolve: (m) => calendarMonth(Number(m[1]), Number(m[2])),
   },
   {
     // "5 March 2024", "on the 5th of March, 2024"
@@ -272,11 +250,6 @@ function isAfterSince(query: string, index: number): boolean {
 
 function sinceSpan(span: Span, now: Date): Span {
   return { start: span.start, end: now.getTime() > span.start.getTime() ? now : span.end };
-}
-
-function countOf(text: string): number {
-  const lower = text.toLowerCase().replace(/\s+/g, ' ');
-  return NUMBER_WORDS[lower] ?? Number(lower);
 }
 
 function monthNumber(name: string): number {

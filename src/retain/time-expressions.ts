@@ -3,7 +3,7 @@ import type { ParsedComponents, ParsedResult, ParsingComponents, ParsingContext,
 // every process start (and of every test file) spent on parsers nothing here uses.
 import { casual } from 'chrono-node/en';
 import { clampInstant } from '../storage/storable-instant.js';
-import type { TimePhrase } from '../time/calendar.js';
+import { COUNT, type TimePhrase } from '../time/calendar.js';
 import { TIME_PHRASES } from '../time/phrases.js';
 import { speaksOfTheFuture } from '../time/tense.js';
 
@@ -49,7 +49,7 @@ function withOurPhrases(future: boolean): typeof casual {
   // same words differently ("last week", one day) ours is the one kept.
   parser.parsers.unshift(...TIME_PHRASES.map((phrase) => ourParser(phrase, future)));
   parser.parsers.push({
-    pattern: () => /\b(?:in|during|since|until|by|from|before|after)\s+((?:19|20)\d{2})\b(?![\s-]*(?:am|pm|:))/i,
+    pattern: () => /\b(?:in|during|since|until|by|from|before|after)\s+((?:19|20)\d{2})\b(?![\s-]*(?:am|pm|:))(?!-\d)/i,
     extract: (context, match) => fixed(context, { year: Number(match[1]) }),
   });
   return parser;
@@ -59,8 +59,10 @@ function ourParser({ source, unit, resolve }: TimePhrase, future: boolean) {
   const pattern = new RegExp(source, 'i');
   return {
     pattern: () => pattern,
-    extract: (context: ParsingContext, match: RegExpMatchArray) =>
-      spanResult(context, match, resolve(match, context.refDate, future), unit),
+    extract: (context: ParsingContext, match: RegExpMatchArray) => {
+      const span = resolve(match, context.refDate, future);
+      return span && spanResult(context, match, span, unit);
+    },
   };
 }
 
@@ -125,12 +127,23 @@ export function occurredRangeIn(sentence: string, reference: Date | null): Occur
     // A sentence about the past means the last such date by then, one about the future the next.
     if (step && !future && start.getTime() > reference!.getTime()) [start, end] = [move(start, step, -1), move(end, step, -1)];
     if (step && future && end.getTime() <= reference!.getTime()) [start, end] = [move(start, step, 1), move(end, step, 1)];
+    // "since March", "in the past 10 days": until the item's time, as a question reads them.
+    if (reference && !future && reference.getTime() > start.getTime()) {
+      if (/^since\b/i.test(result.text) || /\bsince\s+$/i.test(sentence.slice(0, result.index))) end = reference;
+      else if (ROLLING_WINDOW.test(result.text)) [start, end] = [result.start.date(), reference];
+    }
     // "31 December 9999" ends where no memory's time can be; "tomorrow" then starts there.
     const stored = { start: clampInstant(start), end: clampInstant(end) };
     if (stored.end.getTime() > stored.start.getTime()) return stored;
   }
   return null;
 }
+
+/** chrono's text for "the past 10 days", "the last two weeks", "the past week": a window that ends when it was said. */
+const ROLLING_WINDOW = new RegExp(
+  `^(?:(?:last|past|previous)\\s+(?:${COUNT})\\s+(?:day|week|month|year)s?|past\\s+(?:day|week|month|year))$`,
+  'i',
+);
 
 const ABSOLUTE_PROBE = [new Date('2000-06-15T12:00:00Z'), new Date('2040-01-20T03:00:00Z')] as const;
 

@@ -21,7 +21,8 @@ export interface TimeSpan {
 export interface TimePhrase {
   source: string;
   unit: 'year' | 'month' | 'day';
-  resolve(match: RegExpMatchArray, now: Date, future: boolean): TimeSpan;
+  /** `null` where the words name no date after all ("2024-13"). */
+  resolve(match: RegExpMatchArray, now: Date, future: boolean): TimeSpan | null;
 }
 
 /** The years a phrase may name: those a question's years may be. */
@@ -33,4 +34,31 @@ export function utcDay(year: number, month: number, day: number): Date {
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   return date;
+}
+
+/** A count in words or digits, as phrases of time say it ("two weeks ago", "the last 10 days"). */
+export const COUNT = `\\d{1,4}|a couple of|couple|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve`;
+
+const NUMBER_WORDS: Record<string, number> = {
+  a: 1,
+  an: 1,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  eleven: 11,
+  twelve: 12,
+  'a couple of': 2,
+  couple: 2,
+};
+
+export function countOf(text: string): number {
+  const lower = text.toLowerCase().replace(/\s+/g, ' ');
+  return NUMBER_WORDS[lower] ?? Number(lower);
 }

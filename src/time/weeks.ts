@@ -5,7 +5,7 @@
  * weekend" as one day, "this week" as a Sunday and "next Sunday" as the one after the coming one,
  * where a question read the whole week and did not know a weekend.
  */
-import { type TimePhrase, type TimeSpan, utcDay } from './calendar.js';
+import { COUNT, type TimePhrase, type TimeSpan, countOf, utcDay } from './calendar.js';
 
 const DAY_MS = 86_400_000;
 export const WEEKDAY_NAMES = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
@@ -65,6 +65,12 @@ export const WEEK_PHRASES: TimePhrase[] = [
       const weeksOn = OFFSET[match[1].split(/\s+/).pop()!.toLowerCase()];
       return /^weekend$/i.test(match[2]) ? weekend(now, weeksOn) : isoWeek(now, weeksOn);
     },
+  },
+  {
+    // "three weeks ago": the week that moment falls in, as "three months ago" is a month
+    unit: 'day',
+    source: `\\b(${COUNT})\\s+weeks?\\s+ago\\b`,
+    resolve: (match, now) => isoWeek(now, -countOf(match[1])),
   },
   {
     // "over the weekend", "at the weekend"

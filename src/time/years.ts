@@ -1,5 +1,5 @@
 /**
- * Parts of a year and decades: "early 2024", "the end of 2023", "in the 1990s", "the late 90s".
+ * Months written as numbers ("2024-03"), parts of a year and decades: "early 2024", "the end of 2023", "in the 1990s", "the late 90s".
  * chrono reads none of them, and a question read "the end of 2023" as the whole year. One place
  * for what they mean, for a retained sentence (src/retain/time-expressions.ts) and a question
  * (src/recall/temporal-query.ts). A year's early part is January to April, its middle May to
@@ -41,6 +41,12 @@ function decadeOfTwoDigits(tens: number, now: Date): number {
 
 /** The phrases, and what each means at `now`. */
 export const YEAR_PART_PHRASES: TimePhrase[] = [
+  {
+    // "2024-03": a month, where a year alone took "in 2024" and left the month
+    unit: 'month',
+    source: '\\b([12]\\d{3})-(0[1-9]|1[0-2])\\b(?!-\\d)',
+    resolve: (match) => ({ start: utcDay(Number(match[1]), Number(match[2]), 1), end: utcDay(Number(match[1]), Number(match[2]) + 1, 1) }),
+  },
   {
     // "early 2024", "mid-2023", "the end of 2022"
     source: `\\b(?:(early|mid|late)[\\s-]+|(?:the\\s+)?(beginning|start|middle|end)\\s+of\\s+)${PHRASE_YEAR}\\b`,

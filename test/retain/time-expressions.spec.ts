@@ -16,7 +16,8 @@ describe('the time a sentence states', () => {
     ]);
     expect(range('The launch is on 14 August 2027.')).toEqual(['2027-08-14T00:00:00.000Z', '2027-08-15T00:00:00.000Z']);
     expect(range('We met last Tuesday.')).toEqual(['2026-06-09T00:00:00.000Z', '2026-06-10T00:00:00.000Z']);
-    expect(range('She moved to Oslo two weeks ago.')).toEqual(['2026-06-01T00:00:00.000Z', '2026-06-02T00:00:00.000Z']);
+    // The week it falls in, as a question reads "two weeks ago" (chrono took the same weekday).
+    expect(range('She moved to Oslo two weeks ago.')).toEqual(['2026-06-01T00:00:00.000Z', '2026-06-08T00:00:00.000Z']);
     expect(range('Yesterday at 3pm Bruno called.')).toEqual(['2026-06-14T15:00:00.000Z', '2026-06-14T16:00:00.000Z']);
     expect(range('Evan Novak lived in Berlin in 2021.')).toEqual(['2021-01-01T00:00:00.000Z', '2022-01-01T00:00:00.000Z']);
     expect(range('The fair ran from 3 to 5 May 2023.')).toEqual(['2023-05-03T00:00:00.000Z', '2023-05-06T00:00:00.000Z']);
@@ -163,6 +164,25 @@ describe('the time a sentence states', () => {
       ['We hiked over the weekend.', 'What did we do over the weekend?'],
       ['Bob moved the week before last.', 'Who moved the week before last?'],
       ['The fair opens next Friday.', 'What opens next Friday?'],
+    ]) {
+      const stated = occurredRangeIn(sentence, REFERENCE)!;
+      const asked = parseTemporalQuery(question, REFERENCE)!;
+      expect({ sentence, start: stated.start, end: stated.end }).toEqual({ sentence, start: asked.start, end: asked.end });
+    }
+  });
+
+  it('reads "since" and a window of the last days as running to the item time, and a month written as numbers', () => {
+    // The reference is Monday 15 June 2026, at noon.
+    expect(range('Anna has lived in Oslo since 2020.')).toEqual(['2020-01-01T00:00:00.000Z', '2026-06-15T12:00:00.000Z']);
+    expect(range('Anna has swum daily since 3 May.')).toEqual(['2026-05-03T00:00:00.000Z', '2026-06-15T12:00:00.000Z']);
+    expect(range('Bob ran four times in the past 10 days.')).toEqual(['2026-06-05T12:00:00.000Z', '2026-06-15T12:00:00.000Z']);
+    expect(range('The invoice for 2024-03 is paid.', null)).toEqual(['2024-03-01T00:00:00.000Z', '2024-04-01T00:00:00.000Z']);
+
+    for (const [sentence, question] of [
+      ['Anna has lived in Oslo since 2020.', 'Where has Anna lived since 2020?'],
+      ['Bob ran four times in the past 10 days.', 'What did Bob do in the past 10 days?'],
+      ['The invoice for 2024-03 is paid.', 'Which invoice for 2024-03 is paid?'],
+      ['She moved to Oslo two weeks ago.', 'Who moved two weeks ago?'],
     ]) {
       const stated = occurredRangeIn(sentence, REFERENCE)!;
       const asked = parseTemporalQuery(question, REFERENCE)!;

@@ -177,6 +177,14 @@ const MATCHERS: Matcher[] = [
     resolve: (m, now) => unitContaining(m[1].toLowerCase() as Unit, now),
   },
   {
+    // "next month", "next year", as a retained sentence reads them ("next week" is src/time's).
+    pattern: /\bnext\s+(month|year)\b/gi,
+    resolve: (m, now) => {
+      const unit = m[1].toLowerCase() as Unit;
+      return unitContaining(unit, minus(now, unit, -1));
+    },
+  },
+  {
     pattern: new RegExp(`\\b(last|previous)\\s+(${FULL_MONTH_EXCEPT_MAY}|may)\\b`, 'gi'),
     resolve: (m, now) => mostRecentMonth(now, monthNumber(m[2]), true),
   },

@@ -1,11 +1,12 @@
 /**
- * Months written as numbers ("2024-03"), parts of a year and decades: "early 2024", "the end of 2023", "in the 1990s", "the late 90s".
- * chrono reads none of them, and a question read "the end of 2023" as the whole year. One place
- * for what they mean, for a retained sentence (src/retain/time-expressions.ts) and a question
- * (src/recall/temporal-query.ts). A year's early part is January to April, its middle May to
- * August, its late part September to December; a decade's early years are its first four, its
- * middle the next three, its late years the last three. "The 1800s" and "the 1900s" are centuries,
- * as they are in speech; "the 2000s" is the decade.
+ * Dates written as numbers ("3/5/2024", "2024-03"), parts of a year and decades ("early 2024",
+ * "the end of 2023", "in the 1990s", "the late 90s"). chrono reads only some of them, and a
+ * question read "the end of 2023" as the whole year. One place for what they mean, for a retained
+ * sentence (src/retain/time-expressions.ts) and a question (src/recall/temporal-query.ts). A
+ * year's early part is January to April, its middle May to August, its late part September to
+ * December; a decade's early years are its first four, its middle the next three, its late years
+ * the last three. "The 1800s" and "the 1900s" are centuries, as they are in speech; "the 2000s" is
+ * the decade.
  */
 import { PHRASE_YEAR, type TimePhrase, type TimeSpan, utcDay } from './calendar.js';
 
@@ -41,6 +42,20 @@ function decadeOfTwoDigits(tens: number, now: Date): number {
 
 /** The phrases, and what each means at `now`. */
 export const YEAR_PART_PHRASES: TimePhrase[] = [
+  {
+    // "3/5/2024" is 5 March, as chrono reads it (month first, unless the first number is past 12);
+    // "5.3.2024" is 5 March too: dots part the day first, where chrono put the month first.
+    unit: 'day',
+    source: '\\b(\\d{1,2})([/.])(\\d{1,2})\\2([12]\\d{3})\\b',
+    resolve: (match) => {
+      const [first, second] = [Number(match[1]), Number(match[3])];
+      const [month, day] = match[2] === '.' || first > 12 ? [second, first] : [first, second];
+      const start = utcDay(Number(match[4]), month, day);
+      // 31/4/2024 rolls into May: no date at all.
+      if (month < 1 || month > 12 || day < 1 || start.getUTCDate() !== day) return null;
+      return { start, end: utcDay(Number(match[4]), month, day + 1) };
+    },
+  },
   {
     // "2024-03": a month, where a year alone took "in 2024" and left the month
     unit: 'month',

@@ -8,6 +8,15 @@ const range = (sentence: string, reference: Date | null = REFERENCE) => {
   return found && [found.start.toISOString(), found.end.toISOString()];
 };
 
+/** Each sentence, retained at REFERENCE, states the time its question asks about at REFERENCE. */
+function expectReadAlike(pairs: Array<[sentence: string, question: string]>): void {
+  for (const [sentence, question] of pairs) {
+    const stated = occurredRangeIn(sentence, REFERENCE)!;
+    const asked = parseTemporalQuery(question, REFERENCE)!;
+    expect({ sentence, start: stated.start, end: stated.end }).toEqual({ sentence, start: asked.start, end: asked.end });
+  }
+}
+
 describe('the time a sentence states', () => {
   it('is as wide as the words pin down, resolved against the item time', () => {
     expect(range('Alice joined Acme Corp as a staff engineer in March 2024.')).toEqual([
@@ -78,15 +87,11 @@ describe('the time a sentence states', () => {
     // Its own words may say which.
     expect(range('This Thursday Bruno paints the boat.')).toEqual(['2026-06-18T00:00:00.000Z', '2026-06-19T00:00:00.000Z']);
 
-    for (const [sentence, question] of [
+    expectReadAlike([
       ['Bruno repainted his boat on Thursday.', 'What did Bruno do on Thursday?'],
       ['Anna moved to Berlin in September.', 'Where did Anna move in September?'],
       ['We met on 1 September.', 'Who did we meet on 1 September?'],
-    ]) {
-      const stated = occurredRangeIn(sentence, REFERENCE)!;
-      const asked = parseTemporalQuery(question, REFERENCE)!;
-      expect({ sentence, start: stated.start, end: stated.end }).toEqual({ sentence, start: asked.start, end: asked.end });
-    }
+    ]);
   });
 
   it('reads it as the next one in a sentence about the future', () => {
@@ -107,15 +112,11 @@ describe('the time a sentence states', () => {
     expect(range('She is living in Porto since 3 May.')).toEqual(['2026-05-03T00:00:00.000Z', '2026-05-04T00:00:00.000Z']);
 
     // As a question about the future reads it.
-    for (const [sentence, question] of [
+    expectReadAlike([
       ['Anna is moving to Berlin in September.', 'Is Anna moving in September?'],
       ['Bruno will repaint his boat on Thursday.', 'What will Bruno do on Thursday?'],
       ['We will spend Christmas in Oslo.', 'Where will we spend Christmas?'],
-    ]) {
-      const stated = occurredRangeIn(sentence, REFERENCE)!;
-      const asked = parseTemporalQuery(question, REFERENCE)!;
-      expect({ sentence, start: stated.start, end: stated.end }).toEqual({ sentence, start: asked.start, end: asked.end });
-    }
+    ]);
   });
 
   it('reads a holiday as its days, as a question does', () => {
@@ -130,15 +131,11 @@ describe('the time a sentence states', () => {
     // A bare name is as often a thing.
     expect(range('Anna bought a Christmas tree.')).toBeNull();
 
-    for (const [sentence, question] of [
+    expectReadAlike([
       ['We spent Christmas in Oslo.', 'What did we do at Christmas?'],
       ['At Easter we visited Rome.', 'Where did we go over Easter?'],
       ["On New Year's Eve we watched fireworks.", "What did we watch on New Year's Eve?"],
-    ]) {
-      const stated = occurredRangeIn(sentence, REFERENCE)!;
-      const asked = parseTemporalQuery(question, REFERENCE)!;
-      expect({ sentence, start: stated.start, end: stated.end }).toEqual({ sentence, start: asked.start, end: asked.end });
-    }
+    ]);
   });
 
   it('finds Easter by the Gregorian reckoning', () => {
@@ -159,16 +156,12 @@ describe('the time a sentence states', () => {
     expect(range('Bruno called at 3pm.')).toEqual(['2026-06-14T15:00:00.000Z', '2026-06-14T16:00:00.000Z']);
     expect(range('Bruno will call at 3pm.')).toEqual(['2026-06-15T15:00:00.000Z', '2026-06-15T16:00:00.000Z']);
 
-    for (const [sentence, question] of [
+    expectReadAlike([
       ['We met last week.', 'Who did we meet last week?'],
       ['We hiked over the weekend.', 'What did we do over the weekend?'],
       ['Bob moved the week before last.', 'Who moved the week before last?'],
       ['The fair opens next Friday.', 'What opens next Friday?'],
-    ]) {
-      const stated = occurredRangeIn(sentence, REFERENCE)!;
-      const asked = parseTemporalQuery(question, REFERENCE)!;
-      expect({ sentence, start: stated.start, end: stated.end }).toEqual({ sentence, start: asked.start, end: asked.end });
-    }
+    ]);
   });
 
   it('reads "since" and a window of the last days as running to the item time, and a month written as numbers', () => {
@@ -178,16 +171,12 @@ describe('the time a sentence states', () => {
     expect(range('Bob ran four times in the past 10 days.')).toEqual(['2026-06-05T12:00:00.000Z', '2026-06-15T12:00:00.000Z']);
     expect(range('The invoice for 2024-03 is paid.', null)).toEqual(['2024-03-01T00:00:00.000Z', '2024-04-01T00:00:00.000Z']);
 
-    for (const [sentence, question] of [
+    expectReadAlike([
       ['Anna has lived in Oslo since 2020.', 'Where has Anna lived since 2020?'],
       ['Bob ran four times in the past 10 days.', 'What did Bob do in the past 10 days?'],
       ['The invoice for 2024-03 is paid.', 'Which invoice for 2024-03 is paid?'],
       ['She moved to Oslo two weeks ago.', 'Who moved two weeks ago?'],
-    ]) {
-      const stated = occurredRangeIn(sentence, REFERENCE)!;
-      const asked = parseTemporalQuery(question, REFERENCE)!;
-      expect({ sentence, start: stated.start, end: stated.end }).toEqual({ sentence, start: asked.start, end: asked.end });
-    }
+    ]);
   });
 
   it('reads parts of a year, decades and centuries, as a question does', () => {
@@ -201,14 +190,10 @@ describe('the time a sentence states', () => {
     expect(range('They met in the 20s.', null)).toBeNull();
     expect(range('She is in her 30s.')).toBeNull();
 
-    for (const [sentence, question] of [
+    expectReadAlike([
       ['Anna lived in Oslo in early 2024.', 'Where did Anna live in early 2024?'],
       ['In the 1990s she sailed.', 'What did she do in the 90s?'],
       ['Bob retired at the end of 2023.', 'Who retired at the end of 2023?'],
-    ]) {
-      const stated = occurredRangeIn(sentence, REFERENCE)!;
-      const asked = parseTemporalQuery(question, REFERENCE)!;
-      expect({ sentence, start: stated.start, end: stated.end }).toEqual({ sentence, start: asked.start, end: asked.end });
-    }
+    ]);
   });
 });

@@ -1,13 +1,15 @@
 /**
- * Dates written as numbers ("3/5/2024", "2024-03"), parts of a year and decades ("early 2024",
- * "the end of 2023", "in the 1990s", "the late 90s"). chrono reads only some of them, and a
- * question read "the end of 2023" as the whole year. One place for what they mean, for a retained
- * sentence (src/retain/time-expressions.ts) and a question (src/recall/temporal-query.ts). A
- * year's early part is January to April, its middle May to August, its late part September to
- * December; a decade's early years are its first four, its middle the next three, its late years
- * the last three. "The 1800s" and "the 1900s" are centuries, as they are in speech; "the 2000s" is
- * the decade.
+ * Dates written as numbers ("3/5/2024", "2024-03"), parts of a month or a year, and decades
+ * ("mid-March", "early 2024", "the end of 2023", "in the 1990s", "the late 90s"). chrono reads
+ * only some of them, and a question read "the end of 2023" as the whole year. One place for what
+ * they mean, for a retained sentence (src/retain/time-expressions.ts) and a question
+ * (src/recall/temporal-query.ts). A month's early part is its first ten days, its middle the next
+ * ten, its late part the rest; a year's early part is January to April, its middle May to August,
+ * its late part September to December; a decade's early years are its first four, its middle the
+ * next three, its late years the last three. "The 1800s" and "the 1900s" are centuries, as they
+ * are in speech; "the 2000s" is the decade.
  */
+import { occurrence } from './annual.js';
 import { PHRASE_YEAR, type TimePhrase, type TimeSpan, utcDay } from './calendar.js';
 
 type Part = 'early' | 'mid' | 'late';
@@ -34,6 +36,27 @@ function partOfDecade(first: number, part: Part | null): TimeSpan {
   return { start: utcDay(first + (from * years) / 10, 1, 1), end: utcDay(first + (to * years) / 10, 1, 1) };
 }
 
+const MONTH_NAMES = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
+
+/** A month's early part is its first ten days, its middle the next ten, its late part the rest. */
+function partOfMonth(year: number, month: number, part: Part): TimeSpan {
+  const [from, to] = { early: [1, 11], mid: [11, 21], late: [21, 32] }[part];
+  return { start: utcDay(year, month, from), end: part === 'late' ? utcDay(year, month + 1, 1) : utcDay(year, month, to) };
+}
+
 /** "the 90s": the last decade ending in that digit that has begun by `now`. */
 function decadeOfTwoDigits(tens: number, now: Date): number {
   const century = Math.floor(now.getUTCFullYear() / 100) * 100;
@@ -42,6 +65,18 @@ function decadeOfTwoDigits(tens: number, now: Date): number {
 
 /** The phrases, and what each means at `now`. */
 export const YEAR_PART_PHRASES: TimePhrase[] = [
+  {
+    // "mid-March", "early May 2024", "the end of May": a third of the month; without a year, the
+    // last such part that has begun, or in words about the future the next that has not ended.
+    unit: 'day',
+    source: `\\b(?:(early|mid|late)[\\s-]+|(?:the\\s+)?(beginning|start|middle|end)\\s+of\\s+)(${MONTH_NAMES.join('|')})\\b(?:,?\\s+${PHRASE_YEAR}\\b)?`,
+    resolve: (match, now, future) => {
+      const part = PART_WORDS[(match[1] ?? match[2]).toLowerCase()];
+      const month = MONTH_NAMES.indexOf(match[3].toLowerCase()) + 1;
+      if (match[4]) return partOfMonth(Number(match[4]), month, part);
+      return occurrence((year) => partOfMonth(year, month, part), future ? 'next' : 'begun', now);
+    },
+  },
   {
     // "3/5/2024" is 5 March, as chrono reads it (month first, unless the first number is past 12);
     // "5.3.2024" is 5 March too: dots part the day first, where chrono put the month first.

@@ -126,6 +126,10 @@ describe('parseTemporalQuery', () => {
 
   it.each([
     ['Where did Ana live in early 2024?', day('2024-01-01'), day('2024-05-01')],
+    // NOW is 18 June 2025: the end of May has been, late June not yet.
+    ['What happened at the end of May?', day('2025-05-21'), day('2025-06-01')],
+    ['What happened in mid-March 2024?', day('2024-03-11'), day('2024-03-21')],
+    ['What happened in late June?', day('2024-06-21'), day('2024-07-01')],
     ['What happened in mid-2023?', day('2023-05-01'), day('2023-09-01')],
     ['Who left at the end of 2022?', day('2022-09-01'), day('2023-01-01')],
     ['What did Bob do in the 1990s?', day('1990-01-01'), day('2000-01-01')],

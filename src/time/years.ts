@@ -79,16 +79,19 @@ export const YEAR_PART_PHRASES: TimePhrase[] = [
   },
   {
     // "3/5/2024" is 5 March, as chrono reads it (month first, unless the first number is past 12);
-    // "5.3.2024" is 5 March too: dots part the day first, where chrono put the month first.
+    // "5.3.2024" is 5 March too: dots part the day first, where chrono put the month first. A
+    // two-digit year ("3/5/24") is this century's below 50, the last one's from 50, as chrono
+    // takes it; with slashes only, since "4.2.19" is as likely a version as a date.
     unit: 'day',
-    source: '\\b(\\d{1,2})([/.])(\\d{1,2})\\2([12]\\d{3})\\b',
+    source: '\\b(\\d{1,2})(?:([/.])(\\d{1,2})\\2([12]\\d{3})|(/)(\\d{1,2})/(\\d{2}))\\b(?![/.]\\d)',
     resolve: (match) => {
-      const [first, second] = [Number(match[1]), Number(match[3])];
+      const [first, second] = [Number(match[1]), Number(match[3] ?? match[6])];
       const [month, day] = match[2] === '.' || first > 12 ? [second, first] : [first, second];
-      const start = utcDay(Number(match[4]), month, day);
+      const year = match[4] ? Number(match[4]) : Number(match[7]) + (Number(match[7]) < 50 ? 2000 : 1900);
+      const start = utcDay(year, month, day);
       // 31/4/2024 rolls into May: no date at all.
       if (month < 1 || month > 12 || day < 1 || start.getUTCDate() !== day) return null;
-      return { start, end: utcDay(Number(match[4]), month, day + 1) };
+      return { start, end: utcDay(year, month, day + 1) };
     },
   },
   {

@@ -146,14 +146,17 @@ describe('parseTemporalQuery', () => {
     ['What happened on 3/5/2024?', day('2024-03-05'), day('2024-03-06')],
     ['What happened on 13/5/2024?', day('2024-05-13'), day('2024-05-14')],
     ['What happened on 5.3.2024?', day('2024-03-05'), day('2024-03-06')],
+    ['What happened on 3/5/24?', day('2024-03-05'), day('2024-03-06')],
+    ['What happened on 12/25/99?', day('1999-12-25'), day('1999-12-26')],
     ['What will Ana do next month?', day('2025-07-01'), day('2025-08-01')],
     ['What will Ana do next year?', day('2026-01-01'), day('2027-01-01')],
   ])('reads %p', (query, start, end) => {
     expect(rangeOf(query)).toEqual([start, end]);
   });
 
-  it('takes a date written as numbers that does not exist for no time', () => {
+  it('takes a date written as numbers that does not exist, or a version, for no time', () => {
     expect(rangeOf('What happened on 31/4/2024?')).toBeNull();
+    expect(rangeOf('What changed in version 4.2.19?')).toBeNull();
   });
 
   it('takes a holiday named with a thing for no time', () => {

@@ -45,6 +45,7 @@ const PHRASES = [
   'on 5 March 2024',
   'on 2024-03-05',
   'on 3/5/2024',
+  'on 3/5/24',
   'on 13/5/2024',
   'on 5.3.2024',
   'next month',

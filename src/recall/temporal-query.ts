@@ -1,7 +1,8 @@
 import { clampInstant } from '../storage/storable-instant.js';
-import { COUNT, countOf } from '../time/calendar.js';
+import { COUNT, DAY_MS, WEEKDAY_NAMES as WEEKDAYS, countOf, daysFrom, shifted } from '../time/calendar.js';
 import { TIME_PHRASES } from '../time/phrases.js';
 import { speaksOfTheFuture } from '../time/tense.js';
+import { isoWeek } from '../time/weeks.js';
 
 /**
  * Finds the time a question is about ("last week", "in March 2024", "3 days ago") and turns it
@@ -55,8 +56,6 @@ interface Found {
   span: Span;
 }
 
-const DAY_MS = 86_400_000;
-
 const MONTHS: ReadonlyArray<readonly string[]> = [
   ['january', 'jan'],
   ['february', 'feb'],
@@ -71,7 +70,6 @@ const MONTHS: ReadonlyArray<readonly string[]> = [
   ['november', 'nov'],
   ['december', 'dec'],
 ];
-const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
 
 const ANY_MONTH = MONTHS.flat().join('|');
 // Full names only when a month stands alone: "mar", "jun" or "dec" alone are more likely noise.
@@ -134,19 +132,19 @@ const MATCHERS: Matcher[] = [
   },
   {
     pattern: /\bthe day before yesterday\b/gi,
-    resolve: (_m, now) => shiftDays(startOfDay(now), -2, 1),
+    resolve: (_m, now) => daysFrom(startOfDay(now), -2, 1),
   },
   {
     pattern: /\b(?:yesterday|last\s+night)\b/gi,
-    resolve: (_m, now) => shiftDays(startOfDay(now), -1, 1),
+    resolve: (_m, now) => daysFrom(startOfDay(now), -1, 1),
   },
   {
     pattern: /\b(?:today|tonight|this (?:morning|afternoon|evening))\b/gi,
-    resolve: (_m, now) => shiftDays(startOfDay(now), 0, 1),
+    resolve: (_m, now) => daysFrom(startOfDay(now), 0, 1),
   },
   {
     pattern: /\btomorrow\b/gi,
-    resolve: (_m, now) => shiftDays(startOfDay(now), 1, 1),
+    resolve: (_m, now) => daysFrom(startOfDay(now), 1, 1),
   },
   {
     // "3 days ago", "a couple of weeks ago", "two months ago"
@@ -231,7 +229,8 @@ function findAll(query: string, now: Date): Found[] {
       // "since" looks back whatever the tense.
       const ahead = future && !isAfterSince(query, match.index);
       let span = matcher.resolve(match, now, ahead);
-      if (span && ahead && matcher.undated && span.end.getTime() <= now.getTime()) span = later(span, matcher.undated);
+      if (span && ahead && matcher.undated && span.end.getTime() <= now.getTime())
+        span = { start: shifted(span.start, matcher.undated, 1), end: shifted(span.end, matcher.undated, 1) };
       // Impossible dates (2024-02-31) are not times the user meant; skip rather than guess.
       if (span) found.push({ index: match.index, length: match[0].length, text: match[0], span });
     }
@@ -302,11 +301,6 @@ function startOfDay(date: Date): Date {
   return utc(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate());
 }
 
-function shiftDays(day: Date, offset: number, length: number): Span {
-  const start = new Date(day.getTime() + offset * DAY_MS);
-  return { start, end: new Date(start.getTime() + length * DAY_MS) };
-}
-
 /** `now` moved back by `count` units, clamping the day of month ("a month before 31 March" is 28/29 February). */
 function minus(now: Date, unit: Unit, count: number): Date {
   if (unit === 'day') return new Date(now.getTime() - count * DAY_MS);
@@ -319,29 +313,16 @@ function minus(now: Date, unit: Unit, count: number): Date {
 }
 
 function unitContaining(unit: Unit, moment: Date): Span {
-  const day = startOfDay(moment);
   switch (unit) {
     case 'day':
-      return shiftDays(day, 0, 1);
-    case 'week': {
-      const sinceMonday = (day.getUTCDay() + 6) % 7;
-      return shiftDays(day, -sinceMonday, 7);
-    }
+      return daysFrom(startOfDay(moment), 0, 1);
+    case 'week':
+      return isoWeek(moment, 0);
     case 'month':
       return calendarMonth(moment.getUTCFullYear(), moment.getUTCMonth() + 1)!;
     case 'year':
       return { start: utc(moment.getUTCFullYear(), 1), end: utc(moment.getUTCFullYear() + 1, 1) };
   }
-}
-
-function later(span: Span, step: 'year' | 'week'): Span {
-  const move = (date: Date) => {
-    const moved = new Date(date);
-    if (step === 'year') moved.setUTCFullYear(moved.getUTCFullYear() + 1);
-    else moved.setUTCDate(moved.getUTCDate() + 7);
-    return moved;
-  };
-  return { start: move(span.start), end: move(span.end) };
 }
 
 function rollingWindow(now: Date, unit: Unit, count: number): Span {
@@ -366,5 +347,5 @@ function mostRecentWeekday(now: Date, weekday: number, excludeToday: boolean): S
   const todayIndex = (today.getUTCDay() + 6) % 7;
   let back = (todayIndex - weekday + 7) % 7;
   if (back === 0 && excludeToday) back = 7;
-  return shiftDays(today, -back, 1);
+  return daysFrom(today, -back, 1);
 }

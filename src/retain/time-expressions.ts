@@ -3,7 +3,7 @@ import type { ParsedComponents, ParsedResult, ParsingComponents, ParsingContext,
 // every process start (and of every test file) spent on parsers nothing here uses.
 import { casual } from 'chrono-node/en';
 import { clampInstant } from '../storage/storable-instant.js';
-import { COUNT, type TimePhrase } from '../time/calendar.js';
+import { COUNT, type TimePhrase, shifted } from '../time/calendar.js';
 import { TIME_PHRASES } from '../time/phrases.js';
 import { speaksOfTheFuture } from '../time/tense.js';
 
@@ -122,14 +122,15 @@ export function occurredRangeIn(sentence: string, reference: Date | null): Occur
     let start = floor(result.start.date(), startUnit);
     const last = result.end ?? result.start;
     let end = add(floor(last.date(), unitOf(last)), unitOf(last));
+    const since = /^since\b/i.test(result.text) || /\bsince\s+$/i.test(sentence.slice(0, result.index));
     // "since" looks back whatever the tense ("She is living in Porto since May").
-    const step = reference && !(future && /\bsince\s+$/i.test(sentence.slice(0, result.index))) ? undatedStep(result) : null;
+    const step = reference && !(future && since) ? undatedStep(result) : null;
     // A sentence about the past means the last such date by then, one about the future the next.
-    if (step && !future && start.getTime() > reference!.getTime()) [start, end] = [move(start, step, -1), move(end, step, -1)];
-    if (step && future && end.getTime() <= reference!.getTime()) [start, end] = [move(start, step, 1), move(end, step, 1)];
+    if (step && !future && start.getTime() > reference!.getTime()) [start, end] = [shifted(start, step, -1), shifted(end, step, -1)];
+    if (step && future && end.getTime() <= reference!.getTime()) [start, end] = [shifted(start, step, 1), shifted(end, step, 1)];
     // "since March", "in the past 10 days": until the item's time, as a question reads them.
     if (reference && !future && reference.getTime() > start.getTime()) {
-      if (/^since\b/i.test(result.text) || /\bsince\s+$/i.test(sentence.slice(0, result.index))) end = reference;
+      if (since) end = reference;
       else if (ROLLING_WINDOW.test(result.text)) [start, end] = [result.start.date(), reference];
     }
     // "31 December 9999" ends where no memory's time can be; "tomorrow" then starts there.
@@ -160,7 +161,7 @@ function parse(parser: typeof casual, sentence: string, instant: Date): ParsedRe
  * without a year as the last one that has begun (src/recall/temporal-query.ts), or the next in a
  * question about the future, and so does a sentence (src/time/tense.ts).
  */
-function undatedStep(result: ParsedResult): Step | null {
+function undatedStep(result: ParsedResult): 'year' | 'week' | 'day' | null {
   if (/\b(?:last|previous|past|this|next|coming)\b/i.test(result.text)) return null;
   const stated = result.start;
   if (stated.isCertain('year')) return null;
@@ -168,15 +169,6 @@ function undatedStep(result: ParsedResult): Step | null {
   if (stated.isCertain('weekday') && !stated.isCertain('day')) return 'week';
   if (stated.isCertain('hour') && !stated.isCertain('day')) return 'day';
   return null;
-}
-
-type Step = 'year' | 'week' | 'day';
-
-function move(date: Date, step: Step, by: 1 | -1): Date {
-  const moved = new Date(date);
-  if (step === 'year') moved.setUTCFullYear(moved.getUTCFullYear() + by);
-  else moved.setUTCDate(moved.getUTCDate() + (step === 'week' ? 7 : 1) * by);
-  return moved;
 }
 
 function unitOf(components: ParsedComponents): Unit {

@@ -62,3 +62,37 @@ export function countOf(text: string): number {
   const lower = text.toLowerCase().replace(/\s+/g, ' ');
   return NUMBER_WORDS[lower] ?? Number(lower);
 }
+
+export const DAY_MS = 86_400_000;
+
+export const MONTH_NAMES = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
+
+/** Monday first, as ISO 8601 counts them. */
+export const WEEKDAY_NAMES = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
+
+/** `count` days from `offset` days after `first` (UTC days have no daylight-saving hour). */
+export function daysFrom(first: Date, offset: number, count: number): TimeSpan {
+  const start = new Date(first.getTime() + offset * DAY_MS);
+  return { start, end: new Date(start.getTime() + count * DAY_MS) };
+}
+
+/** `date` moved by whole years, weeks or days; a 29 February moved a year is 1 March. */
+export function shifted(date: Date, step: 'year' | 'week' | 'day', by: number): Date {
+  const moved = new Date(date);
+  if (step === 'year') moved.setUTCFullYear(moved.getUTCFullYear() + by);
+  else moved.setUTCDate(moved.getUTCDate() + (step === 'week' ? 7 : 1) * by);
+  return moved;
+}

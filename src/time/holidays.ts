@@ -5,35 +5,27 @@
  * retained sentence (src/retain/time-expressions.ts) and a question (src/recall/temporal-query.ts).
  */
 import { type Annual, occurrence } from './annual.js';
-import { PHRASE_YEAR, type TimePhrase, utcDay } from './calendar.js';
+import { PHRASE_YEAR, type TimePhrase, daysFrom, utcDay } from './calendar.js';
 
 const APOSTROPHE = "['\u2019]?";
 
 /** Each holiday's names (as regular expression source) and its days in a given year. */
 const HOLIDAYS: Array<{ names: string; days: Annual }> = [
-  { names: 'christmas\\s+eve', days: (year) => days(utcDay(year, 12, 24), 1) },
-  { names: 'christmas\\s+day', days: (year) => days(utcDay(year, 12, 25), 1) },
-  { names: 'boxing\\s+day', days: (year) => days(utcDay(year, 12, 26), 1) },
+  { names: 'christmas\\s+eve', days: (year) => daysFrom(utcDay(year, 12, 24), 0, 1) },
+  { names: 'christmas\\s+day', days: (year) => daysFrom(utcDay(year, 12, 25), 0, 1) },
+  { names: 'boxing\\s+day', days: (year) => daysFrom(utcDay(year, 12, 26), 0, 1) },
   // Christmas alone is the feast, Christmas Eve to Boxing Day.
-  { names: 'christmas|x-?mas', days: (year) => days(utcDay(year, 12, 24), 3) },
-  { names: `new\\s+year${APOSTROPHE}s\\s+eve`, days: (year) => days(utcDay(year, 12, 31), 1) },
-  { names: `new\\s+year${APOSTROPHE}s(?:\\s+day)?`, days: (year) => days(utcDay(year, 1, 1), 1) },
-  { names: `(?:st\\.?\\s+)?valentine${APOSTROPHE}s(?:\\s+day)?`, days: (year) => days(utcDay(year, 2, 14), 1) },
-  { names: `hallowe${APOSTROPHE}en`, days: (year) => days(utcDay(year, 10, 31), 1) },
-  { names: 'good\\s+friday', days: (year) => days(easterSunday(year), 1, -2) },
-  { names: 'easter\\s+sunday', days: (year) => days(easterSunday(year), 1) },
-  { names: 'easter\\s+monday', days: (year) => days(easterSunday(year), 1, 1) },
+  { names: 'christmas|x-?mas', days: (year) => daysFrom(utcDay(year, 12, 24), 0, 3) },
+  { names: `new\\s+year${APOSTROPHE}s\\s+eve`, days: (year) => daysFrom(utcDay(year, 12, 31), 0, 1) },
+  { names: `new\\s+year${APOSTROPHE}s(?:\\s+day)?`, days: (year) => daysFrom(utcDay(year, 1, 1), 0, 1) },
+  { names: `(?:st\\.?\\s+)?valentine${APOSTROPHE}s(?:\\s+day)?`, days: (year) => daysFrom(utcDay(year, 2, 14), 0, 1) },
+  { names: `hallowe${APOSTROPHE}en`, days: (year) => daysFrom(utcDay(year, 10, 31), 0, 1) },
+  { names: 'good\\s+friday', days: (year) => daysFrom(easterSunday(year), -2, 1) },
+  { names: 'easter\\s+sunday', days: (year) => daysFrom(easterSunday(year), 0, 1) },
+  { names: 'easter\\s+monday', days: (year) => daysFrom(easterSunday(year), 1, 1) },
   // Easter alone is the weekend, Good Friday to Easter Monday.
-  { names: 'easter(?:\\s+weekend)?', days: (year) => days(easterSunday(year), 4, -2) },
+  { names: 'easter(?:\\s+weekend)?', days: (year) => daysFrom(easterSunday(year), -2, 4) },
 ];
-
-function days(first: Date, count: number, offset = 0) {
-  const start = new Date(first);
-  start.setUTCDate(start.getUTCDate() + offset);
-  const end = new Date(start);
-  end.setUTCDate(end.getUTCDate() + count);
-  return { start, end };
-}
 
 /** Easter Sunday of the Gregorian calendar (the anonymous algorithm, also known as Meeus/Jones/Butcher). */
 export function easterSunday(year: number): Date {

@@ -5,10 +5,7 @@
  * weekend" as one day, "this week" as a Sunday and "next Sunday" as the one after the coming one,
  * where a question read the whole week and did not know a weekend.
  */
-import { COUNT, type TimePhrase, type TimeSpan, countOf, utcDay } from './calendar.js';
-
-const DAY_MS = 86_400_000;
-export const WEEKDAY_NAMES = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
+import { COUNT, DAY_MS, type TimePhrase, type TimeSpan, WEEKDAY_NAMES, countOf, daysFrom, utcDay } from './calendar.js';
 
 function mondayOf(moment: Date, weeksOn: number): Date {
   const day = utcDay(moment.getUTCFullYear(), moment.getUTCMonth() + 1, moment.getUTCDate());
@@ -16,24 +13,19 @@ function mondayOf(moment: Date, weeksOn: number): Date {
   return new Date(day.getTime() + (weeksOn * 7 - sinceMonday) * DAY_MS);
 }
 
-function days(first: Date, fromDay: number, count: number): TimeSpan {
-  const start = new Date(first.getTime() + fromDay * DAY_MS);
-  return { start, end: new Date(start.getTime() + count * DAY_MS) };
-}
-
 /** The ISO week `weeksOn` weeks from the one containing `moment` (0: that week). */
 export function isoWeek(moment: Date, weeksOn: number): TimeSpan {
-  return days(mondayOf(moment, weeksOn), 0, 7);
+  return daysFrom(mondayOf(moment, weeksOn), 0, 7);
 }
 
 /** The Saturday and Sunday of that week. */
 export function weekend(moment: Date, weeksOn: number): TimeSpan {
-  return days(mondayOf(moment, weeksOn), 5, 2);
+  return daysFrom(mondayOf(moment, weeksOn), 5, 2);
 }
 
 /** A day of that week, Monday being 0. */
 export function weekday(moment: Date, weeksOn: number, index: number): TimeSpan {
-  return days(mondayOf(moment, weeksOn), index, 1);
+  return daysFrom(mondayOf(moment, weeksOn), index, 1);
 }
 
 /** "over the weekend": the last one that has begun, or in a sentence about the future the next that has not ended. */

@@ -10,7 +10,7 @@
  * are in speech; "the 2000s" is the decade.
  */
 import { occurrence } from './annual.js';
-import { PHRASE_YEAR, type TimePhrase, type TimeSpan, utcDay } from './calendar.js';
+import { MONTH_NAMES, PHRASE_YEAR, type TimePhrase, type TimeSpan, utcDay } from './calendar.js';
 
 type Part = 'early' | 'mid' | 'late';
 
@@ -35,21 +35,6 @@ function partOfDecade(first: number, part: Part | null): TimeSpan {
   const [from, to] = part === null ? [0, 10] : { early: [0, 4], mid: [4, 7], late: [7, 10] }[part];
   return { start: utcDay(first + (from * years) / 10, 1, 1), end: utcDay(first + (to * years) / 10, 1, 1) };
 }
-
-const MONTH_NAMES = [
-  'january',
-  'february',
-  'march',
-  'april',
-  'may',
-  'june',
-  'july',
-  'august',
-  'september',
-  'october',
-  'november',
-  'december',
-];
 
 /** A month's early part is its first ten days, its middle the next ten, its late part the rest. */
 function partOfMonth(year: number, month: number, part: Part): TimeSpan {

@@ -124,12 +124,13 @@ export function occurredRangeIn(sentence: string, reference: Date | null): Occur
     let end = add(floor(last.date(), unitOf(last)), unitOf(last));
     const since = /^since\b/i.test(result.text) || /\bsince\s+$/i.test(sentence.slice(0, result.index));
     // "since" looks back whatever the tense ("She is living in Porto since May").
-    const step = reference && !(future && since) ? undatedStep(result) : null;
+    const ahead = future && !since;
+    const step = reference ? undatedStep(result) : null;
     // A sentence about the past means the last such date by then, one about the future the next.
-    if (step && !future && start.getTime() > reference!.getTime()) [start, end] = [shifted(start, step, -1), shifted(end, step, -1)];
-    if (step && future && end.getTime() <= reference!.getTime()) [start, end] = [shifted(start, step, 1), shifted(end, step, 1)];
+    if (step && !ahead && start.getTime() > reference!.getTime()) [start, end] = [shifted(start, step, -1), shifted(end, step, -1)];
+    if (step && ahead && end.getTime() <= reference!.getTime()) [start, end] = [shifted(start, step, 1), shifted(end, step, 1)];
     // "since March", "in the past 10 days": until the item's time, as a question reads them.
-    if (reference && !future && reference.getTime() > start.getTime()) {
+    if (reference && !ahead && reference.getTime() > start.getTime()) {
       if (since) end = reference;
       else if (ROLLING_WINDOW.test(result.text)) [start, end] = [result.start.date(), reference];
     }

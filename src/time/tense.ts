@@ -1,9 +1,13 @@
+import { MONTH_NAMES, WEEKDAY_NAMES } from './calendar.js';
+
 /**
  * Whether words put their time ahead of when they were said: "will", "'ll", "going to", "plans
- * to", "is flying", "is Anna moving". Without them, a sentence states what happened and a
- * question asks what did, and a date without a year or week ("on Thursday", "in September", "at
- * Christmas") is the last one by then; with them, the next one. One reading for a retained
- * sentence (src/retain/time-expressions.ts) and a question (src/recall/temporal-query.ts).
+ * to", "is flying", "is Anna moving", and the present of an arrangement ("The wedding is on
+ * Saturday", "Her flight leaves on Friday", "I have a dentist appointment on Thursday", "What do I
+ * have on Thursday?"). Without them, a sentence states what happened and a question asks what did,
+ * and a date without a year or week ("on Thursday", "in September", "at Christmas") is the last
+ * one by then; with them, the next one. One reading for a retained sentence
+ * (src/retain/time-expressions.ts) and a question (src/recall/temporal-query.ts).
  */
 
 /** Words ending in "ing" that are no verb ("It is spring", "the king"). */
@@ -29,6 +33,40 @@ const ASKED_PROGRESSIVE = new RegExp(
   'u',
 );
 
+/** A time an arrangement is put at: a weekday, a month, a holiday, the weekend, an hour or a day of the month. */
+const ARRANGED_TIME = `(?:the\\s+)?(?:(?:${[...WEEKDAY_NAMES, ...MONTH_NAMES].join('|')}|christmas|easter|halloween|new year|valentine|weekend|noon|midnight)\\b|\\d)`;
+
+/**
+ * English puts a timetabled or arranged event in the present: a copula with its time ("The wedding
+ * is on Saturday", "The party's Friday", "Is the wedding on Saturday?"), a verb of a timetable
+ * ("The course starts on Monday", "We leave in June"), what someone has on ("I have a dentist
+ * appointment on Thursday", "Anna's got an exam in May"). Nouns that look like such verbs follow a
+ * determiner ("The leaves fell on Monday"); a question about the past has "did" before the verb.
+ */
+const ARRANGED_IN_THE_PRESENT = new RegExp(
+  [
+    `\\b(?:is|are|am|['\\u2019]s|['\\u2019]re)\\s+(?:(?:on|in|at|for)\\s+${ARRANGED_TIME}|(?:${WEEKDAY_NAMES.join('|')})\\b)`,
+    `\\b(?:is|are)\\s+(?:the|my|your|his|her|our|their)\\s+\\w+\\s+(?:on|in|at)\\s+${ARRANGED_TIME}`,
+    '(?<!\\b(?:the|a|an|my|your|his|her|its|our|their|these|those|some|all|many|few|no)\\s+)\\b(?:starts|begins|opens|closes|ends|finishes|leaves|departs|arrives|lands|returns|flies|sails|travels|moves|comes|goes|visits|meets|happens)\\b',
+    "(?<!\\b(?:did|didn't)\\s+)\\b(?:I|we|you|they)\\s+(?:start|begin|open|close|finish|leave|depart|arrive|land|return|fly|sail|travel|move|come|go|visit|meet)\\b",
+    "(?:\\b(?:have|has)|['\\u2019]ve|['\\u2019]s(?=\\s+got))\\s+(?:got\\s+)?(?:a|an|the|my|our|your|his|her|their|another|two|three|some)\\b",
+  ].join('|'),
+  'i',
+);
+
+/** The question that asks for one: "What do I have on Thursday?", "What time does Anna leave on Friday?". */
+const ASKED_IN_THE_PRESENT =
+  /(?:^|[.!?]\s+|\b(?:[Ww]hat|[Ww]here|[Ww]ho|[Ww]hich|[Ww]hen|[Hh]ow|[Ww]hy)\s+(?:\p{Ll}+\s+)?)(?:[Dd]o|[Dd]oes)\s+(?:I|we|you|they|he|she|it|\p{Lu}\p{Ll}+|(?:the|my|your|his|her|our|their)\s+\p{Ll}+)\b/u;
+
+/**
+ * What makes words in the present about the past after all: a past tense ("was", "met",
+ * "joined"), "ago", a birth; and the verbs that ask what is remembered of a time ("What do I
+ * remember from Monday?"), not what is planned for it.
+ */
+const SPOKEN_OF_AS_PAST =
+  /\b(?:did|didn't|was|wasn't|were|weren't|had|hadn't|used to|ago|yesterday|born|been|went|came|saw|met|took|gave|made|ate|ran|swam|flew|left|began|bought|brought|found|felt|kept|lost|paid|sat|wrote|spoke|sold|sent|spent|won|wore|drove|rode|broke|fell|remember|recall|know|think)\b|\b\w{2,}(?<!e)ed\b/i;
+
 export function speaksOfTheFuture(text: string): boolean {
-  return FUTURE_WORDS.test(text) || ASKED_PROGRESSIVE.test(text);
+  if (FUTURE_WORDS.test(text) || ASKED_PROGRESSIVE.test(text)) return true;
+  return (ARRANGED_IN_THE_PRESENT.test(text) || ASKED_IN_THE_PRESENT.test(text)) && !SPOKEN_OF_AS_PAST.test(text);
 }

@@ -109,7 +109,8 @@ describe('the time a sentence states', () => {
     // Not "will" the noun, not "was going to", and never after "since".
     expect(range('Anna wrote her will in March.')).toEqual(['2026-03-01T00:00:00.000Z', '2026-04-01T00:00:00.000Z']);
     expect(range('Anna was going to visit in May.')).toEqual(['2026-05-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z']);
-    expect(range('She is living in Porto since 3 May.')).toEqual(['2026-05-03T00:00:00.000Z', '2026-05-04T00:00:00.000Z']);
+    // After "since", until the item's time, as in a sentence about the past and a question.
+    expect(range('She is living in Porto since 3 May.')).toEqual(['2026-05-03T00:00:00.000Z', '2026-06-15T12:00:00.000Z']);
 
     // As a question about the future reads it.
     expectReadAlike([
@@ -117,6 +118,39 @@ describe('the time a sentence states', () => {
       ['Bruno will repaint his boat on Thursday.', 'What will Bruno do on Thursday?'],
       ['We will spend Christmas in Oslo.', 'Where will we spend Christmas?'],
     ]);
+  });
+
+  it('reads an arrangement told in the present as the next one, as a question in the present does', () => {
+    // The reference is Monday 15 June 2026, at noon.
+    expect(range('The wedding is on Saturday.')).toEqual(['2026-06-20T00:00:00.000Z', '2026-06-21T00:00:00.000Z']);
+    expect(range('I have a dentist appointment on Thursday.')).toEqual(['2026-06-18T00:00:00.000Z', '2026-06-19T00:00:00.000Z']);
+    expect(range('Her flight leaves on Friday.')).toEqual(['2026-06-19T00:00:00.000Z', '2026-06-20T00:00:00.000Z']);
+    expect(range('We leave for Lisbon in May.')).toEqual(['2027-05-01T00:00:00.000Z', '2027-06-01T00:00:00.000Z']);
+    expect(range("Anna's got an exam on 3 June.")).toEqual(['2027-06-03T00:00:00.000Z', '2027-06-04T00:00:00.000Z']);
+    expect(range('The meeting is at 11am.')).toEqual(['2026-06-16T11:00:00.000Z', '2026-06-16T12:00:00.000Z']);
+    expect(range('Anna told me the course starts on Thursday.')).toEqual(['2026-06-18T00:00:00.000Z', '2026-06-19T00:00:00.000Z']);
+
+    // Still the last one: a past tense anywhere, a noun that looks like such a verb, a birth.
+    expect(range('The leaves fell on Thursday.')).toEqual(['2026-06-11T00:00:00.000Z', '2026-06-12T00:00:00.000Z']);
+    expect(range('I have a friend I met in May.')).toEqual(['2026-05-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z']);
+    expect(range('Anna said the course started on Thursday.')).toEqual(['2026-06-11T00:00:00.000Z', '2026-06-12T00:00:00.000Z']);
+    expect(range('I have a daughter born in May.')).toEqual(['2026-05-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z']);
+    expect(range('Our son has the flu since Thursday.')).toEqual(['2026-06-11T00:00:00.000Z', '2026-06-15T12:00:00.000Z']);
+
+    expectReadAlike([
+      ['I have a dentist appointment on Thursday.', 'What do I have on Thursday?'],
+      ['The wedding is on Saturday.', 'Is the wedding on Saturday?'],
+      ['Anna goes to the market on Saturday.', 'Where does Anna go on Saturday?'],
+      ['Her flight leaves on Friday.', 'What time does her flight leave on Friday?'],
+      ['Bruno has a race over the weekend.', 'What does Bruno have over the weekend?'],
+      ['The course starts in September.', 'What starts in September?'],
+    ]);
+    // A question about the past, or about what is remembered of a time, asks for the last one.
+    for (const question of ['What did I have on Thursday?', 'Where did we go on Thursday?', 'What do I remember from Thursday?'])
+      expect({ question, start: parseTemporalQuery(question, REFERENCE)?.start }).toEqual({
+        question,
+        start: new Date('2026-06-11T00:00:00.000Z'),
+      });
   });
 
   it('reads a holiday as its days, as a question does', () => {

@@ -241,6 +241,9 @@ function temporal(): { items: QualityItem[]; questions: QualityQuestion[] } {
     ['Ingrid Vale ran a charity 10k on Easter Monday.', '2025-04-25', 'What did Ingrid do over Easter?'],
     ['Bruno Costa sailed around the Greek islands in the 1990s.', '2024-05-05', 'What did Bruno do in the 90s?'],
     ['Lena Park learned to surf in Portugal in early 2024.', '2024-08-01', 'What did Lena learn in early 2024?'],
+    // An arrangement told in the present is the next such day, asked about in the present.
+    ['Hana Sato has a dentist appointment on Thursday.', '2025-06-16', 'What does Hana have this week?'],
+    ['Evan Novak flies to Montreal on Sunday.', '2025-06-17', 'Where does Evan fly this weekend?'],
   ];
   return {
     items: events.map(([event, iso]) => plain(event, iso)),

@@ -55,13 +55,23 @@ function withOurPhrases(future: boolean): typeof casual {
   return parser;
 }
 
+/**
+ * Words of ours that name no time after all ("in two years" in a sentence about the past, how long
+ * it took; "31/4/2024"): their result stays, tagged, so that chrono's reading of the same words
+ * ("two years from then") is dropped as overlapping, and the range skips it.
+ */
+const NO_TIME = 'nestjs-memory/no-time';
+
 function ourParser({ source, unit, resolve }: TimePhrase, future: boolean) {
   const pattern = new RegExp(source, 'i');
   return {
     pattern: () => pattern,
     extract: (context: ParsingContext, match: RegExpMatchArray) => {
       const span = resolve(match, context.refDate, future);
-      return span && spanResult(context, match, span, unit);
+      if (span) return spanResult(context, match, span, unit);
+      return context
+        .createParsingResult(match.index!, match[0], fixed(context, { year: context.refDate.getUTCFullYear() }))
+        .addTag(NO_TIME);
     },
   };
 }
@@ -116,7 +126,7 @@ export function occurredRangeIn(sentence: string, reference: Date | null): Occur
   // An absolute date reads the same whatever "now" is; "yesterday" does not.
   const absolute = reference ? null : new Set(parse(parser, sentence, ABSOLUTE_PROBE[1]).map((result) => result.start.date().getTime()));
   for (const result of results) {
-    if (/\bevery\s+$/i.test(sentence.slice(0, result.index))) continue;
+    if (result.tags().has(NO_TIME) || /\bevery\s+$/i.test(sentence.slice(0, result.index))) continue;
     if (absolute && !absolute.has(result.start.date().getTime())) continue;
     const startUnit = unitOf(result.start);
     let start = floor(result.start.date(), startUnit);

@@ -21,7 +21,10 @@ export interface TimeSpan {
 export interface TimePhrase {
   source: string;
   unit: 'year' | 'month' | 'day';
-  /** `null` where the words name no date after all ("2024-13"). */
+  /**
+   * `null` where the words name no time after all ("31/4/2024"; "in two years" in words about the
+   * past, how long something took): neither parser reads a time there.
+   */
   resolve(match: RegExpMatchArray, now: Date, future: boolean): TimeSpan | null;
 }
 

@@ -92,6 +92,13 @@ export const YEAR_PART_PHRASES: TimePhrase[] = [
     resolve: (match) => partOfYear(Number(match[3]), PART_WORDS[(match[1] ?? match[2]).toLowerCase()]),
   },
   {
+    // "around 2015", "circa 2010": a year either side, as the words say it is not exact. Not a
+    // number of things ("around 2000 people").
+    unit: 'year',
+    source: `\\b(?:around|circa|ca\\.|c\\.)\\s*${PHRASE_YEAR}\\b(?![\\s-]+(?:people|persons|users|members|employees|students|visitors|guests|copies|units|words|pages|times|items|euros|dollars|pounds|km|miles|metres|meters|feet|of)\\b)`,
+    resolve: (match) => ({ start: utcDay(Number(match[1]) - 1, 1, 1), end: utcDay(Number(match[1]) + 2, 1, 1) }),
+  },
+  {
     // "the 1990s", "the early 2000s", "the late '90s": a decade needs "the", so that "in her 30s" is no time.
     source: `\\bthe\\s+(?:(early|mid|late)[\\s-]+)?(?:([12]\\d{2})0|['\\u2019]?(\\d)0)['\\u2019]?s\\b`,
     unit: 'year',

@@ -153,6 +153,30 @@ describe('the time a sentence states', () => {
       });
   });
 
+  it('reads vague and relative times alike on both sides, and a duration as no time', () => {
+    // The reference is Monday 15 June 2026, at noon.
+    expect(range('We met a few days ago.')).toEqual(['2026-06-11T00:00:00.000Z', '2026-06-14T00:00:00.000Z']);
+    expect(range('Anna recently moved to Berlin.')).toEqual(['2026-05-16T00:00:00.000Z', '2026-06-16T00:00:00.000Z']);
+    expect(range('Sales doubled in Q1 2024.')).toEqual(['2024-01-01T00:00:00.000Z', '2024-04-01T00:00:00.000Z']);
+    expect(range('The shop opened around 2015.')).toEqual(['2014-01-01T00:00:00.000Z', '2017-01-01T00:00:00.000Z']);
+    // "In two weeks" is a time in words about the future, and how long it took in words about the
+    // past, where chrono read a time two weeks on.
+    expect(range('Anna will fly to Rome in two weeks.')).toEqual(['2026-06-29T00:00:00.000Z', '2026-07-06T00:00:00.000Z']);
+    expect(range('She learned Spanish in two years.')).toBeNull();
+    expect(range('He finished the book in a week.')).toBeNull();
+    // Not a time: "until recently" ends there, a number of people, a car.
+    expect(range('Until recently Bob lived in Rome.')).toBeNull();
+    expect(range('Around 2000 people came to the fair.')).toBeNull();
+    expect(range('Anna bought an Audi Q3 in May.')).toEqual(['2026-05-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z']);
+
+    expectReadAlike([
+      ['Anna will fly to Rome in two weeks.', 'What will Anna do in two weeks?'],
+      ['We will meet in a few days.', 'Who will we meet in a few days?'],
+      ['Anna recently moved to Berlin.', 'Where has Anna moved recently?'],
+    ]);
+    expect(parseTemporalQuery('What did Anna learn in two years?', REFERENCE)).toBeNull();
+  });
+
   it('reads a holiday as its days, as a question does', () => {
     // The reference is 15 June 2026: Easter was 3 to 6 April.
     expect(range('We spent Christmas in Oslo.')).toEqual(['2025-12-24T00:00:00.000Z', '2025-12-27T00:00:00.000Z']);

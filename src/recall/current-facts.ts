@@ -11,9 +11,12 @@ export const SUPERSEDED_WEIGHT = 0.5;
 const ABOUT_THE_PAST =
   /\b(?:used to|previous(?:ly)?|former(?:ly)?|before|earlier|originally|at first|in the past|back then|old|prior|no longer|any ?more|did|had)\b/i;
 
-/** A question about the present: no time range in it and no word that points back. */
-export function asksAboutThePresent(query: string, hasTimeRange: boolean): boolean {
-  return !hasTimeRange && !ABOUT_THE_PAST.test(query);
+/**
+ * A question about the present: no word that points back, and no time in it that ended before it
+ * was asked ("Where does Evan live lately?" and "…this year?" ask about now; "…in 2021?" does not).
+ */
+export function asksAboutThePresent(query: string, range: { end: Date } | null, now: Date): boolean {
+  return (range === null || range.end.getTime() > now.getTime()) && !ABOUT_THE_PAST.test(query);
 }
 
 /**

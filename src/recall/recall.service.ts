@@ -249,7 +249,7 @@ export class RecallService {
       maxTokens,
       entityMaxTokens: includeEntities?.maxTokens ?? null,
       temporalRange,
-      aboutThePresent: asksAboutThePresent(request.query, temporalRange !== null),
+      aboutThePresent: asksAboutThePresent(request.query, temporalRange, now),
       preferObservations:
         request.preferObservations === true &&
         (types.length === 0 || (types.includes('observation') && types.some((type) => type !== 'observation'))),

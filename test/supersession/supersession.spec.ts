@@ -81,6 +81,8 @@ describe('supersession without an LLM (PGlite)', () => {
     const present = await texts('evan', 'Where does Evan Novak live?');
     expect(present[0]).toBe('Evan Novak moved to Oslo.');
     expect(present).toContain('Evan Novak lives in Berlin.');
+    // A time that reaches the moment of asking is still the present.
+    expect((await texts('evan', 'Where has Evan Novak been living lately?'))[0]).toBe('Evan Novak moved to Oslo.');
     const past = await texts('evan', 'Where did Evan Novak live before?');
     expect(past.slice(0, 2)).toContain('Evan Novak lives in Berlin.');
   });

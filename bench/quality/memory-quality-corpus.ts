@@ -244,6 +244,10 @@ function temporal(): { items: QualityItem[]; questions: QualityQuestion[] } {
     // An arrangement told in the present is the next such day, asked about in the present.
     ['Hana Sato has a dentist appointment on Thursday.', '2025-06-16', 'What does Hana have this week?'],
     ['Evan Novak flies to Montreal on Sunday.', '2025-06-17', 'Where does Evan fly this weekend?'],
+    // Quarters and vague counts, said one way and asked another.
+    ['Carol Diaz launched her consultancy in Q1 2025.', '2025-04-15', 'What did Carol do in the first quarter of 2025?'],
+    ['Oskar Lind won a chess tournament a few weeks ago.', '2025-06-02', 'What did Oskar win last month?'],
+    ['Petra Holm recently took up the cello.', '2025-06-10', 'What has Petra taken up lately?'],
   ];
   return {
     items: events.map(([event, iso]) => plain(event, iso)),

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { type ExtractedEntity, canonicalEntityName, mergeEntities, openingName, properNouns } from '../entities/entity-names.js';
 import type { LlmCallContext, LlmClient } from '../external/llm-client.js';
-import { isStorableInstant } from '../storage/storable-instant.js';
+import { clampInstant, isStorableInstant } from '../storage/storable-instant.js';
+import { DAY_MS } from '../time/calendar.js';
 import { attributeKey } from '../supersession/attribute-key.js';
 import { occurredRangeIn } from './time-expressions.js';
 
@@ -196,14 +197,21 @@ function mentions(text: string, name: string): boolean {
   return text.toLowerCase().includes(canonicalEntityName(name));
 }
 
+/** A model's date: the instant, and whether it named a whole day ("2025-06-12") rather than a moment. */
+interface LlmDate {
+  at: Date;
+  wholeDay: boolean;
+}
+
 const isoDate = z
   .string()
   .nullish()
-  .transform((value) => {
+  .transform((value): LlmDate | null => {
     if (!value) return null;
     const date = new Date(value);
     // A date outside the storable years is no date the fact happened on: as if none were given.
-    return Number.isNaN(date.getTime()) || !isStorableInstant(date) ? null : date;
+    if (Number.isNaN(date.getTime()) || !isStorableInstant(date)) return null;
+    return { at: date, wholeDay: /^\d{4}-\d{2}-\d{2}$/.test(value.trim()) };
   });
 
 export const llmFactsSchema = z.object({
@@ -227,7 +235,9 @@ Return JSON: {"facts":[{"text":string,"fact_type":"world"|"experience","entities
 Each fact is one self-contained sentence that names its subject (no pronouns without referent).
 "experience" is something the agent itself did or said; everything else is "world".
 Entities are people, organisations, places, products and named concepts mentioned in the fact.
-Dates: resolve relative dates against the event time given; null when the text has none.`;
+Dates: when the fact happened, resolved against the event time given, as ISO-8601; null when the text says no time.
+A weekday, date or month said without its week or year is the last one by the event time, or the next one where the text speaks of the future ("will", "is flying", "has an appointment on Thursday").
+Weeks run Monday to Sunday. occurred_end is the first instant after the event: for the day 2025-06-12, occurred_start 2025-06-12 and occurred_end 2025-06-13.`;
 
 /**
  * With an LLM: facts and entities as the model sees them. The output is validated by schema; an
@@ -241,7 +251,10 @@ export async function extractFactsWithLlm(
   context?: LlmCallContext,
 ): Promise<ExtractedFact[]> {
   const user = [
-    input.timestamp ? `Event time: ${input.timestamp.toISOString()}` : 'Event time: unknown',
+    // The weekday too: a model counts days from an ISO date unreliably, and "on Thursday" needs it.
+    input.timestamp
+      ? `Event time: ${input.timestamp.toISOString()} (a ${input.timestamp.toLocaleDateString('en-GB', { weekday: 'long', timeZone: 'UTC' })})`
+      : 'Event time: unknown',
     input.context ? `Context: ${input.context}` : null,
     input.entities.length ? `Known entities: ${input.entities.map((entity) => entity.name).join(', ')}` : null,
     'Content:',
@@ -260,14 +273,39 @@ export async function extractFactsWithLlm(
         typeof entity === 'string' ? { name: entity, type: null } : { name: entity.name, type: entity.type ?? null },
       ),
     );
+    const occurred = occurredFromLlm(fact.text, fact.occurred_start, fact.occurred_end, input.timestamp);
     return chunkLongText(fact.text).map((text) => ({
       text,
       factType: fact.fact_type,
       entities,
-      occurredStart: fact.occurred_start ?? input.timestamp,
-      occurredEnd: fact.occurred_end ?? fact.occurred_start ?? input.timestamp,
+      occurredStart: occurred.start,
+      occurredEnd: occurred.end,
       // The LLM is asked for self-contained facts that name their subject first.
       subject: entities[0]?.name ?? null,
     }));
   });
+}
+
+/**
+ * When a fact the model extracted happened. A whole day the model names ends at the next midnight,
+ * as every range retain stores ends at the first instant after it (an end of "2025-06-12" meant
+ * that day, and was its first instant). Where the model gives no time, the fact's own words are
+ * read as retain reads them without a model ("on 12 June", "last week"), since a model that wrote
+ * the date into the fact does not always fill the field too; else the item's time, as before.
+ */
+function occurredFromLlm(
+  text: string,
+  start: LlmDate | null,
+  end: LlmDate | null,
+  timestamp: Date | null,
+): { start: Date | null; end: Date | null } {
+  if (start) {
+    const last = end ?? (start.wholeDay ? start : null);
+    if (!last) return { start: start.at, end: start.at };
+    const after = last.wholeDay ? new Date(last.at.getTime() + DAY_MS) : last.at;
+    // An end before the start is the model's slip: the start alone, as a moment.
+    return { start: start.at, end: clampInstant(after.getTime() > start.at.getTime() ? after : start.at) };
+  }
+  const stated = occurredRangeIn(text, timestamp);
+  return stated ?? { start: timestamp, end: timestamp };
 }

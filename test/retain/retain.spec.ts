@@ -199,6 +199,36 @@ describe('retain with an LLM (fake OpenAI-compatible server)', () => {
     fake.reset();
   });
 
+  it('dates a fact by the whole day the LLM names, else by the fact’s own words, else by the item’s time', async () => {
+    let user = '';
+    fake.onChat((body) => {
+      user = String(body.messages.find((message) => message.role === 'user')?.content);
+      return {
+        facts: [
+          { text: 'Ines found the coin.', entities: ['Ines'], occurred_start: '2026-02-26', occurred_end: '2026-02-26' },
+          { text: 'Ines cleaned the coin.', entities: ['Ines'], occurred_start: '2026-02-27' },
+          { text: 'Ines polished the coin.', entities: ['Ines'], occurred_start: '2026-02-28T15:00:00Z' },
+          { text: 'Ines sold the coin on 3 February 2026.', entities: ['Ines'] },
+          { text: 'Ines kept the box.', entities: ['Ines'] },
+        ],
+      };
+    });
+    const timestamp = new Date('2026-03-01T10:00:00Z');
+    await retain.retain('llm-days', { items: [{ content: 'Ines found a coin, cleaned, polished and sold it.', timestamp }] });
+    // A model counts weekdays from an ISO date unreliably: "on Thursday" needs the day named.
+    expect(user).toContain('Event time: 2026-03-01T10:00:00.000Z (a Sunday)');
+    const page = await memories.list('llm-days', { limit: 10, offset: 0 });
+    const dated = Object.fromEntries(page.items.map((memory) => [memory.text, [memory.occurredStart, memory.occurredEnd]]));
+    expect(dated).toEqual({
+      'Ines found the coin.': [new Date('2026-02-26T00:00:00Z'), new Date('2026-02-27T00:00:00Z')],
+      'Ines cleaned the coin.': [new Date('2026-02-27T00:00:00Z'), new Date('2026-02-28T00:00:00Z')],
+      'Ines polished the coin.': [new Date('2026-02-28T15:00:00Z'), new Date('2026-02-28T15:00:00Z')],
+      'Ines sold the coin on 3 February 2026.': [new Date('2026-02-03T00:00:00Z'), new Date('2026-02-04T00:00:00Z')],
+      'Ines kept the box.': [timestamp, timestamp],
+    });
+    fake.reset();
+  });
+
   it('keeps the memory and leaves out an entity name the LLM made too long to key', async () => {
     // Ideographs are three bytes each and do not compress: 1,000 of them are more than an index entry holds.
     const random = seededRandom(61);

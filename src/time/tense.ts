@@ -61,10 +61,11 @@ const ASKED_IN_THE_PRESENT =
 /**
  * What makes words in the present about the past after all: a past tense ("was", "met",
  * "joined"), "ago", a birth; and the verbs that ask what is remembered of a time ("What do I
- * remember from Monday?"), not what is planned for it.
+ * remember from Monday?"), not what is planned for it. Not "think" or "know", which say the
+ * arrangement itself ("I think the meeting is on Friday").
  */
 const SPOKEN_OF_AS_PAST =
-  /\b(?:did|didn't|was|wasn't|were|weren't|had|hadn't|used to|ago|yesterday|born|been|went|came|saw|met|took|gave|made|ate|ran|swam|flew|left|began|bought|brought|found|felt|kept|lost|paid|sat|wrote|spoke|sold|sent|spent|won|wore|drove|rode|broke|fell|remember|recall|know|think)\b|\b\w{2,}(?<!e)ed\b/i;
+  /\b(?:did|didn't|was|wasn't|were|weren't|had|hadn't|used to|ago|yesterday|born|been|went|came|saw|met|took|gave|made|ate|ran|swam|flew|left|began|bought|brought|found|felt|kept|lost|paid|sat|wrote|spoke|sold|sent|spent|won|wore|drove|rode|broke|fell|remember|recall)\b|\b\w{2,}(?<!e)ed\b/i;
 
 export function speaksOfTheFuture(text: string): boolean {
   if (FUTURE_WORDS.test(text) || ASKED_PROGRESSIVE.test(text)) return true;

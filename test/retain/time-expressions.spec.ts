@@ -129,6 +129,7 @@ describe('the time a sentence states', () => {
     expect(range("Anna's got an exam on 3 June.")).toEqual(['2027-06-03T00:00:00.000Z', '2027-06-04T00:00:00.000Z']);
     expect(range('The meeting is at 11am.')).toEqual(['2026-06-16T11:00:00.000Z', '2026-06-16T12:00:00.000Z']);
     expect(range('Anna told me the course starts on Thursday.')).toEqual(['2026-06-18T00:00:00.000Z', '2026-06-19T00:00:00.000Z']);
+    expect(range('I think the meeting is on Friday.')).toEqual(['2026-06-19T00:00:00.000Z', '2026-06-20T00:00:00.000Z']);
 
     // Still the last one: a past tense anywhere, a noun that looks like such a verb, a birth.
     expect(range('The leaves fell on Thursday.')).toEqual(['2026-06-11T00:00:00.000Z', '2026-06-12T00:00:00.000Z']);

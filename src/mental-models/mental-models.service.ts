@@ -13,6 +13,7 @@ import { RecallService } from '../recall/recall.service.js';
 import { FACT_TYPES, TAGS_MATCHES, type RecalledMemory, type TagsMatch } from '../recall/recall.types.js';
 import { InvalidTagGroupError, type TagGroup, parseTagGroups } from '../recall/tag-groups.js';
 import { NO_USAGE, addUsage, describeMemory, extractiveAnswer, toFact } from '../reflect/reflect.service.js';
+import { instantForModel } from '../time/for-a-model.js';
 import type { ReflectFact } from '../reflect/reflect.types.js';
 import { MemoryDatabase, type Sql } from '../storage/memory-database.js';
 import { ShutdownCoordinator, errorMessage } from '../lifecycle/shutdown-coordinator.js';
@@ -328,6 +329,7 @@ export class MentalModelsService {
       tagsMatch: model.trigger.tagsMatch ?? (model.tags.length > 0 ? 'all_strict' : 'any'),
     });
     const user = [
+      `Now: ${instantForModel(new Date())}`,
       `Topic: ${model.name}`,
       `Query: ${model.sourceQuery}`,
       '',

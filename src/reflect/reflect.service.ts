@@ -8,6 +8,7 @@ import type { LlmUsage } from '../external/llm-client.js';
 import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
 import { RecallService } from '../recall/recall.service.js';
 import type { RecalledMemory } from '../recall/recall.types.js';
+import { instantForModel, occurredForModel } from '../time/for-a-model.js';
 import type { ReflectFact, ReflectOutcome, ReflectRequest, ReflectTrace } from './reflect.types.js';
 import { compileResponseSchema, schemaErrors } from './response-schema.js';
 
@@ -111,7 +112,14 @@ export class ReflectService {
       applyAll: request.applyAllDirectives === true,
     });
     const question = request.context ? `${request.query}\n\nAdditional context: ${request.context}` : request.query;
-    const user = [`Question: ${question}`, '', 'Memories:', ...(results.length ? results.map(describeMemory) : ['(none)'])].join('\n');
+    const user = [
+      // "What do I have this week?", "How long ago…?": the model needs to know when it is asked.
+      `Now: ${instantForModel(new Date())}`,
+      `Question: ${question}`,
+      '',
+      'Memories:',
+      ...(results.length ? results.map(describeMemory) : ['(none)']),
+    ].join('\n');
     const schemaPrompt = wantsSchema
       ? `\n\nAlso fill "structured_output": a JSON object that validates against this JSON Schema, from the same memories:\n${JSON.stringify(request.responseSchema)}`
       : '';
@@ -191,7 +199,9 @@ export function extractiveAnswer(
 }
 
 export function describeMemory(memory: RecalledMemory): string {
-  const when = memory.occurredStart ? ` [${new Date(memory.occurredStart).toISOString().slice(0, 10)}]` : '';
+  const when = memory.occurredStart
+    ? ` [${occurredForModel(new Date(memory.occurredStart), memory.occurredEnd ? new Date(memory.occurredEnd) : null)}]`
+    : '';
   const context = memory.context ? ` (context: ${memory.context})` : '';
   return `- id=${memory.id} (${memory.type})${when}: ${memory.text}${context}`;
 }

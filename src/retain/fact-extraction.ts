@@ -3,6 +3,7 @@ import { type ExtractedEntity, canonicalEntityName, mergeEntities, openingName, 
 import type { LlmCallContext, LlmClient } from '../external/llm-client.js';
 import { clampInstant, isStorableInstant } from '../storage/storable-instant.js';
 import { DAY_MS } from '../time/calendar.js';
+import { instantForModel } from '../time/for-a-model.js';
 import { attributeKey } from '../supersession/attribute-key.js';
 import { occurredRangeIn } from './time-expressions.js';
 
@@ -251,10 +252,7 @@ export async function extractFactsWithLlm(
   context?: LlmCallContext,
 ): Promise<ExtractedFact[]> {
   const user = [
-    // The weekday too: a model counts days from an ISO date unreliably, and "on Thursday" needs it.
-    input.timestamp
-      ? `Event time: ${input.timestamp.toISOString()} (a ${input.timestamp.toLocaleDateString('en-GB', { weekday: 'long', timeZone: 'UTC' })})`
-      : 'Event time: unknown',
+    input.timestamp ? `Event time: ${instantForModel(input.timestamp)}` : 'Event time: unknown',
     input.context ? `Context: ${input.context}` : null,
     input.entities.length ? `Known entities: ${input.entities.map((entity) => entity.name).join(', ')}` : null,
     'Content:',

@@ -5,6 +5,7 @@ import { ExternalCallGuard } from '../../src/external/external-call-guard.js';
 import { toHttpError } from '../../src/http/memory-exception.filter.js';
 import { MemoryErrorCode } from '../../src/memory.exception.js';
 import { ReflectService } from '../../src/reflect/reflect.service.js';
+import { RetainService } from '../../src/retain/retain.service.js';
 import { MemoryDatabase } from '../../src/storage/memory-database.js';
 import { FakeOpenAiServer } from '../helpers/fake-openai-server.js';
 import { bootOnPglite } from '../helpers/memory-app.js';
@@ -48,6 +49,32 @@ describe('reflect with an LLM', () => {
     expect(outcome.basedOn[0]).toMatchObject({ text: 'Alice works at Globex as an engineer.', type: 'world' });
     const [request] = fake.received('chat');
     expect(JSON.stringify(request.body.messages)).toContain(ids[0]);
+  });
+
+  it('tells the model when it is asked, with the weekday, and the days a memory spans', async () => {
+    fake.onChat(() => ({
+      facts: [
+        { text: 'Alice joined Globex in March 2024.', entities: ['Alice'], occurred_start: '2024-03-01', occurred_end: '2024-03-31' },
+      ],
+    }));
+    await app.get(RetainService).retain('dates', {
+      items: [{ content: 'Alice joined Globex in March 2024.', timestamp: new Date('2024-06-01T09:00:00Z') }],
+    });
+    fake.onChat(() => ({ answer: 'Alice joined Globex in March 2024.', memory_ids: [] }));
+    const before = Date.now();
+    await app.get(ReflectService).reflect('dates', { query: 'When did Alice join Globex?' });
+
+    const user = String(
+      fake
+        .received('chat')
+        .at(-1)!
+        .body.messages.find((message: { role: string }) => message.role === 'user').content,
+    );
+    const [, iso, weekday] = /^Now: (\S+) \(a (\w+)\)$/m.exec(user) ?? [];
+    expect(new Date(iso).getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(weekday).toBe(new Date(iso).toLocaleDateString('en-GB', { weekday: 'long', timeZone: 'UTC' }));
+    // A month, not its first day.
+    expect(user).toContain('[2024-03-01 to 2024-03-31]: Alice joined Globex in March 2024.');
   });
 
   it('answers an unusable LLM reply with a 502, never an empty answer', async () => {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { z } from 'zod';
 import type { LlmCallContext, LlmClient } from '../external/llm-client.js';
-import type { ClaimedMemory, ObservationPlan, ObservationVersion } from './consolidation.types.js';
+import { type ClaimedMemory, type ObservationPlan, type ObservationVersion, factTimeOf } from './consolidation.types.js';
 import { sameScope, scopeKey } from './observation-scopes.js';
 import { cosine } from './vectors.js';
 
@@ -222,7 +222,7 @@ const SYSTEM_PROMPT = [
   'You consolidate the raw memories of an AI agent into durable observations.',
   'Memories and observations belong to scopes (numbered, each a set of tags that keeps one user or context apart from another).',
   'You get the scopes, new memories (id, text, time, the scopes it belongs to), existing observations (id, text, scope)',
-  'and older memories (id, text, time, scope) that came before the new ones.',
+  'and older memories (id, text, time, scope) that came before the new ones. A time is when the fact happened, else when it was told.',
   'Answer with one JSON object {"create":[{"scope","text","source_ids"}],"update":[{"scope","observation_id","text","source_ids"}],',
   '"delete":[{"observation_id"}],"supersede":[{"memory_id","supersedes"}]}.',
   'create: a new observation supported by two or more related memories of one scope. update: fold memories into an existing',
@@ -260,7 +260,7 @@ export async function askLlm(
     memories: [...scopesOfMemory.values()].map(({ memory, scopes }) => ({
       id: memory.id,
       text: memory.text,
-      time: memory.mentionedAt.toISOString(),
+      time: factTimeOf(memory).toISOString(),
       scopes,
     })),
     observations: groups.flatMap((group, index) =>
@@ -413,7 +413,7 @@ function planSupersessions(
   groups.forEach((group, index) => {
     for (const memory of group.memories) {
       batch.add(memory.id);
-      const factAt = (memory.occurredStart ? new Date(memory.occurredStart) : memory.mentionedAt).getTime();
+      const factAt = factTimeOf(memory).getTime();
       const position = positions.get(memory.id) ?? {
         tags: memory.tags,
         factAt,

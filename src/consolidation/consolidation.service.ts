@@ -35,6 +35,7 @@ import {
   type ObservationVersion,
   addResults,
   emptyResult,
+  factTimeOf,
 } from './consolidation.types.js';
 import {
   type CandidateRow,
@@ -507,7 +508,7 @@ export class ConsolidationService {
             embedding: memory.embedding,
             tags: group.scope,
             before: {
-              factAt: memory.occurredStart ? new Date(memory.occurredStart) : memory.mentionedAt,
+              factAt: factTimeOf(memory),
               createdAt: memory.createdAt,
               id: memory.id,
             },

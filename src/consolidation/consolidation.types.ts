@@ -15,6 +15,14 @@ export interface ClaimedMemory {
   pendingScopes: string[][];
 }
 
+/**
+ * When a memory's fact happened, else when it was told: what "newer" means between two facts
+ * (an old fact retained late is not the newer one), for supersession and for what the LLM is shown.
+ */
+export function factTimeOf(memory: Pick<ClaimedMemory, 'occurredStart' | 'mentionedAt'>): Date {
+  return memory.occurredStart ? new Date(memory.occurredStart) : memory.mentionedAt;
+}
+
 /** A batch this instance holds: every write it makes is fenced on `leaseToken`. */
 export interface ClaimedBatch {
   bankId: string;

@@ -12,6 +12,7 @@ import { observations } from './consolidation-fixtures.js';
 interface Shown {
   id: string;
   text: string;
+  time?: string;
   scope?: number;
   scopes?: number[];
 }
@@ -105,6 +106,14 @@ describe('supersession stated by the LLM (PGlite, fake OpenAI server)', () => {
 
   const supersededBy = async (bankId: string, ids: string[]) =>
     Object.fromEntries(await Promise.all(ids.map(async (id) => [id, (await memories.get(bankId, id)).supersededBy] as const)));
+
+  it('shows the LLM when a new memory happened, as it shows the older ones, not when it was told', async () => {
+    // Told in 2025 of 2019: shown as told, it read as newer than a fact of 2023 it came before.
+    const rome = await remember('mara-when', 'Mara lived in Rome in 2019.', '2025-05-01T10:00:00Z');
+    await consolidation.consolidateBank('mara-when');
+    const shown = prompts.flatMap(({ prompt }) => prompt.memories).find((memory) => memory.id === rome);
+    expect(shown).toMatchObject({ text: 'Mara lived in Rome in 2019.', time: '2019-01-01T00:00:00.000Z' });
+  });
 
   it('marks what the LLM says a new memory replaces, ranks the new fact first for the present, and keeps the old for the past', async () => {
     const CELLO = 'Mara plays cello in the city orchestra.';

@@ -31,10 +31,19 @@ function unitsFromTo(now: Date, unit: Unit, from: number, to: number): TimeSpan 
   return { start: unitSpan(now, unit, from).start, end: unitSpan(now, unit, to).end };
 }
 
+/** `now` moved by whole units (back where `count` is negative). */
+function movedBy(now: Date, unit: Unit, count: number): Date {
+  return unit === 'month' ? new Date(new Date(now).setUTCMonth(now.getUTCMonth() + count)) : shifted(now, unit, count);
+}
+
 /** From the day `count` units before `now` to the end of `now`'s day: a window up to when it was said. */
 function windowUpTo(now: Date, unit: Unit, count: number): TimeSpan {
-  const back = unit === 'month' ? new Date(new Date(now).setUTCMonth(now.getUTCMonth() - count)) : shifted(now, unit, -count);
-  return { start: unitSpan(back, 'day', 0).start, end: unitSpan(now, 'day', 0).end };
+  return { start: unitSpan(movedBy(now, unit, -count), 'day', 0).start, end: unitSpan(now, 'day', 0).end };
+}
+
+/** From the start of `now`'s day to the end of the day `count` units on: a window from when it was said. */
+function windowFrom(now: Date, unit: Unit, count: number): TimeSpan {
+  return { start: unitSpan(now, 'day', 0).start, end: unitSpan(movedBy(now, unit, count), 'day', 0).end };
 }
 
 /** How many a vague count may be: "a few" two to four, "several" three to seven. */
@@ -61,6 +70,18 @@ export const RELATIVE_PHRASES: TimePhrase[] = [
     unit: 'day',
     source: `\\b(?:(?:in|over|during)\\s+)?the\\s+(?:last|past)\\s+(few|several)\\s+${UNIT}\\b`,
     resolve: (match, now) => windowUpTo(now, unitOf(match[2]), VAGUE_COUNTS[match[1].toLowerCase()][1]),
+  },
+  {
+    // "in the next 10 days", "over the next few weeks", "the coming week": from when it was said,
+    // as "the past week" runs up to it ("next week" alone is the ISO week, src/time/weeks.ts). The
+    // coming weeks, without a count, are a few.
+    unit: 'day',
+    source: `\\b(?:(?:in|over|during|within)\\s+)?the\\s+(?:next|coming)\\s+(?:(${COUNT}|few|several)\\s+)?(day|week|month|year)(s?)\\b`,
+    resolve: (match, now) => {
+      const counted = match[1]?.toLowerCase();
+      const count = counted ? (VAGUE_COUNTS[counted]?.[1] ?? countOf(counted)) : match[3] ? VAGUE_COUNTS.few[1] : 1;
+      return windowFrom(now, unitOf(match[2]), count);
+    },
   },
   {
     // "recently", "lately", "of late"; not "until recently", which ends there.
@@ -91,6 +112,21 @@ export const RELATIVE_PHRASES: TimePhrase[] = [
     unit: 'day',
     source: `\\b(${COUNT})\\s+fortnights?\\s+ago\\b`,
     resolve: (match, now) => unitSpan(now, 'week', -2 * countOf(match[1])),
+  },
+  {
+    // "a week from today", "two days from tomorrow", "a year from now": that day.
+    unit: 'day',
+    source: `\\b(${COUNT})\\s+${UNIT}\\s+(?:from|after)\\s+(today|now|tomorrow)\\b`,
+    resolve: (match, now) => {
+      const from = /^tomorrow$/i.test(match[3]) ? shifted(now, 'day', 1) : now;
+      return unitSpan(movedBy(from, unitOf(match[2]), countOf(match[1])), 'day', 0);
+    },
+  },
+  {
+    // "a week ago today": that day, where "a week ago" alone is the week.
+    unit: 'day',
+    source: `\\b(${COUNT})\\s+${UNIT}\\s+ago\\s+today\\b`,
+    resolve: (match, now) => unitSpan(movedBy(now, unitOf(match[2]), -countOf(match[1])), 'day', 0),
   },
   {
     unit: 'day',

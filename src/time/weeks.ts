@@ -44,10 +44,13 @@ const WEEKDAY = WEEKDAY_NAMES.join('|');
  */
 export const WEEK_PHRASES: TimePhrase[] = [
   {
-    // "the week before last", "the weekend before last"
+    // "the week before last", "the weekend after next"
     unit: 'day',
-    source: '\\b(?:the\\s+)?(week|weekend)\\s+before\\s+last\\b',
-    resolve: (match, now) => (/^weekend$/i.test(match[1]) ? weekend(now, -2) : isoWeek(now, -2)),
+    source: '\\b(?:the\\s+)?(week|weekend)\\s+(before\\s+last|after\\s+next)\\b',
+    resolve: (match, now) => {
+      const weeksOn = /^before/i.test(match[2]) ? -2 : 2;
+      return /^weekend$/i.test(match[1]) ? weekend(now, weeksOn) : isoWeek(now, weeksOn);
+    },
   },
   {
     // "last week", "this past weekend", "next weekend"
@@ -69,6 +72,12 @@ export const WEEK_PHRASES: TimePhrase[] = [
     unit: 'day',
     source: '\\b(?:over|at|on|during)\\s+the\\s+weekend\\b',
     resolve: (_match, now, future) => nearestWeekend(now, future),
+  },
+  {
+    // "this coming weekend": the next that has not ended, whatever the tense
+    unit: 'day',
+    source: '\\bthis\\s+coming\\s+weekend\\b',
+    resolve: (_match, now) => nearestWeekend(now, true),
   },
   {
     // "this Friday": the Friday of this week; "next Friday": of next week.

@@ -248,6 +248,8 @@ function temporal(): { items: QualityItem[]; questions: QualityQuestion[] } {
     ['Carol Diaz launched her consultancy in Q1 2025.', '2025-04-15', 'What did Carol do in the first quarter of 2025?'],
     ['Oskar Lind won a chess tournament a few weeks ago.', '2025-06-02', 'What did Oskar win last month?'],
     ['Petra Holm recently took up the cello.', '2025-06-10', 'What has Petra taken up lately?'],
+    // A plan in the present, asked about as a window ahead (QUALITY_NOW is a Friday; Tuesday is the 24th).
+    ['Bruno Costa has a job interview on Tuesday.', '2025-06-19', 'What does Bruno have in the next few days?'],
   ];
   return {
     items: events.map(([event, iso]) => plain(event, iso)),

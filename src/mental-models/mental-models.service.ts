@@ -57,7 +57,8 @@ const summarySchema = z.object({ content: z.string().trim().min(1, 'empty conten
 
 const SYSTEM_PROMPT = `You maintain a "mental model": a concise, self-contained summary of what an AI agent knows
 about one topic, written from its long-term memories. Use only the memories given; prefer recent
-information when memories disagree, and say what is uncertain. Write markdown.
+information when memories disagree, and say what is uncertain. A memory marked superseded was replaced
+by a newer one: it is history, not the current state. Write markdown.
 Return JSON: {"content": string}.`;
 
 /**

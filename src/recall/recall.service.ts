@@ -521,6 +521,7 @@ function toRecalledMemory(row: MemoryRow, candidate: RankedCandidate): RecalledM
     tags: row.tags ?? [],
     entities: row.entities.map((entity) => entity.name),
     sourceMemoryIds: row.source_memory_ids,
+    supersededBy: row.superseded_by,
     scores: {
       final: candidate.final,
       ...(semantic !== undefined && { semantic }),

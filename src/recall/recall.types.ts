@@ -66,6 +66,8 @@ export interface RecalledMemory {
   /** Entity names as first written ("Alice"), the keys of `RecallOutcome.entities`. */
   entities: string[];
   sourceMemoryIds: string[] | null;
+  /** The newer memory that replaced this one (docs/ARCHITECTURE.md, "Supersession"); `null` while it is current. */
+  supersededBy: string | null;
   scores: { final: number; semantic?: number; keyword?: number; reranker?: number };
 }
 

@@ -25,7 +25,8 @@ const answerSchema = z.object({
 
 const SYSTEM_PROMPT = `You answer questions for an AI agent from its long-term memory.
 You are given the question and the agent's memories, each with an id. Answer from those memories only;
-say so when they do not contain the answer. Write the answer in markdown.
+say so when they do not contain the answer. A memory marked superseded was replaced by a newer one: it tells
+what was true before, not what is true now. Write the answer in markdown.
 Return JSON: {"answer": string, "memory_ids": [ids of the memories the answer relies on]}.`;
 
 export const NO_USAGE: LlmUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0, cachedTokens: 0, thoughtsTokens: 0 };
@@ -203,7 +204,9 @@ export function describeMemory(memory: RecalledMemory): string {
     ? ` [${occurredForModel(new Date(memory.occurredStart), memory.occurredEnd ? new Date(memory.occurredEnd) : null)}]`
     : '';
   const context = memory.context ? ` (context: ${memory.context})` : '';
-  return `- id=${memory.id} (${memory.type})${when}: ${memory.text}${context}`;
+  // What was true then, not now: "Where does Evan live?" must not be answered from the Berlin fact.
+  const replaced = memory.supersededBy ? ` (superseded by id=${memory.supersededBy})` : '';
+  return `- id=${memory.id} (${memory.type})${when}: ${memory.text}${context}${replaced}`;
 }
 
 export function toFact(memory: RecalledMemory): ReflectFact {

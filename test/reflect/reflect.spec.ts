@@ -77,6 +77,33 @@ describe('reflect with an LLM', () => {
     expect(user).toContain('[2024-03-01 to 2024-03-31]: Alice joined Globex in March 2024.');
   });
 
+  it('marks a superseded memory as such, so that the model tells the current state from history', async () => {
+    const echo = (content: string) => ({ facts: [{ text: content, entities: ['Evan Novak'] }] });
+    fake.onChat(() => echo('Evan Novak lives in Berlin.'));
+    const [berlin] = (
+      await app
+        .get(RetainService)
+        .retain('moves', { items: [{ content: 'Evan Novak lives in Berlin.', timestamp: new Date('2021-05-01T10:00:00Z') }] })
+    ).memoryIds;
+    fake.onChat(() => echo('Evan Novak moved to Oslo.'));
+    const [oslo] = (
+      await app
+        .get(RetainService)
+        .retain('moves', { items: [{ content: 'Evan Novak moved to Oslo.', timestamp: new Date('2024-03-01T10:00:00Z') }] })
+    ).memoryIds;
+    fake.onChat(() => ({ answer: 'Evan lives in Oslo.', memory_ids: [oslo] }));
+    await app.get(ReflectService).reflect('moves', { query: 'Where does Evan Novak live?' });
+
+    const user = String(
+      fake
+        .received('chat')
+        .at(-1)!
+        .body.messages.find((message: { role: string }) => message.role === 'user').content,
+    );
+    expect(user).toMatch(new RegExp(`id=${berlin} .*: Evan Novak lives in Berlin\\. \\(superseded by id=${oslo}\\)$`, 'm'));
+    expect(user).toMatch(new RegExp(`id=${oslo} .*: Evan Novak moved to Oslo\\.$`, 'm'));
+  });
+
   it('answers an unusable LLM reply with a 502, never an empty answer', async () => {
     const reflect = () => app.get(ReflectService).reflect('mind', { query: 'Where does Alice work?' });
     fake.onChat(() => 'Alice works at Globex, I think.');

@@ -60,11 +60,13 @@ export const QUARTER_PHRASES: TimePhrase[] = [
     resolve: (match, now, future) => occurrence((year) => quarter(year, Number(match[1]) - 1), future ? 'next' : 'begun', now),
   },
   {
-    // "last quarter", "this quarter", "next quarter": calendar quarters from the one under way.
+    // "last quarter", "this quarter", "next quarter": calendar quarters from the one under way. "The
+    // last quarter of the game" is no time (and not chrono's three months back either).
     unit: 'month',
-    source: '\\b(last|previous|this|next)\\s+quarter\\b',
+    source: '\\b(?:(the)\\s+)?(last|previous|this|next)\\s+quarter\\b(\\s+of\\b)?',
     resolve: (match, now) => {
-      const current = Math.floor(now.getUTCMonth() / 3) + OFFSETS[match[1].toLowerCase()];
+      if (match[1] || match[3]) return null;
+      const current = Math.floor(now.getUTCMonth() / 3) + OFFSETS[match[2].toLowerCase()];
       return quarter(now.getUTCFullYear(), current);
     },
   },

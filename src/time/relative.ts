@@ -72,11 +72,12 @@ export const RELATIVE_PHRASES: TimePhrase[] = [
     resolve: (match, now) => windowUpTo(now, unitOf(match[2]), VAGUE_COUNTS[match[1].toLowerCase()][1]),
   },
   {
-    // "in the next 10 days", "over the next few weeks", "the coming week": from when it was said,
-    // as "the past week" runs up to it ("next week" alone is the ISO week, src/time/weeks.ts). The
-    // coming weeks, without a count, are a few.
+    // "in the next 10 days", "over the next few weeks", "during the coming week": from when it was
+    // said, as "the past week" runs up to it ("next week" alone is the ISO week, src/time/weeks.ts).
+    // The coming weeks, without a count, are a few. A preposition before it: "The next day, Anna
+    // left" tells of the day after something else.
     unit: 'day',
-    source: `\\b(?:(?:in|over|during|within)\\s+)?the\\s+(?:next|coming)\\s+(?:(${COUNT}|few|several)\\s+)?(day|week|month|year)(s?)\\b`,
+    source: `\\b(?:in|over|during|within|for)\\s+the\\s+(?:next|coming)\\s+(?:(${COUNT}|few|several)\\s+)?(day|week|month|year)(s?)\\b`,
     resolve: (match, now) => {
       const counted = match[1]?.toLowerCase();
       const count = counted ? (VAGUE_COUNTS[counted]?.[1] ?? countOf(counted)) : match[3] ? VAGUE_COUNTS.few[1] : 1;

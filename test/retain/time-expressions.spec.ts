@@ -169,6 +169,9 @@ describe('the time a sentence states', () => {
     expect(range('Until recently Bob lived in Rome.')).toBeNull();
     expect(range('Around 2000 people came to the fair.')).toBeNull();
     expect(range('Anna bought an Audi Q3 in May.')).toEqual(['2026-05-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z']);
+    expect(range('In the last quarter of the game Bob scored.')).toBeNull();
+    // A day after something else, not after the item: chrono's tomorrow, as before.
+    expect(range('The next day, Anna left for Rome.')).toEqual(['2026-06-16T00:00:00.000Z', '2026-06-17T00:00:00.000Z']);
 
     expectReadAlike([
       ['Anna will fly to Rome in two weeks.', 'What will Anna do in two weeks?'],

@@ -89,7 +89,7 @@ const PHRASES = [
   'in the next 10 days',
   'over the next few weeks',
   'in the coming weeks',
-  'the coming week',
+  'during the coming week',
   'this coming weekend',
   'within the next 3 months',
   'the week after next',

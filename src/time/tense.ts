@@ -38,17 +38,21 @@ const ARRANGED_TIME = `(?:the\\s+)?(?:(?:${[...WEEKDAY_NAMES, ...MONTH_NAMES].jo
 
 /**
  * English puts a timetabled or arranged event in the present: a copula with its time ("The wedding
- * is on Saturday", "The party's Friday", "Is the wedding on Saturday?"), a verb of a timetable
- * ("The course starts on Monday", "We leave in June"), what someone has on ("I have a dentist
- * appointment on Thursday", "Anna's got an exam in May"). Nouns that look like such verbs follow a
+ * is on Saturday", "The party's Friday", "Is the wedding on Saturday?", "We are on holiday in
+ * July"), a verb of a timetable ("The course starts on Monday", "The kids start school in
+ * September", "My son turns 5 on Saturday"), what someone has on ("I have a dentist appointment on
+ * Thursday", "Anna's got an exam in May"), what is due ("due in November"). Nouns that look like such verbs follow a
  * determiner ("The leaves fell on Monday"); a question about the past has "did" before the verb.
  */
 const ARRANGED_IN_THE_PRESENT = new RegExp(
   [
     `\\b(?:is|are|am|['\\u2019]s|['\\u2019]re)\\s+(?:(?:on|in|at|for)\\s+${ARRANGED_TIME}|(?:${WEEKDAY_NAMES.join('|')})\\b)`,
     `\\b(?:is|are)\\s+(?:the|my|your|his|her|our|their)\\s+\\w+\\s+(?:on|in|at)\\s+${ARRANGED_TIME}`,
-    '(?<!\\b(?:the|a|an|my|your|his|her|its|our|their|these|those|some|all|many|few|no)\\s+)\\b(?:starts|begins|opens|closes|ends|finishes|leaves|departs|arrives|lands|returns|flies|sails|travels|moves|comes|goes|visits|meets|happens)\\b',
-    "(?<!\\b(?:did|didn't)\\s+)\\b(?:I|we|you|they)\\s+(?:start|begin|open|close|finish|leave|depart|arrive|land|return|fly|sail|travel|move|come|go|visit|meet)\\b",
+    '(?<!\\b(?:the|a|an|my|your|his|her|its|our|their|these|those|some|all|many|few|no)\\s+)\\b(?:starts|begins|opens|closes|ends|finishes|leaves|departs|arrives|lands|returns|flies|sails|travels|moves|comes|goes|visits|meets|happens|expires|renews|runs|turns|takes\\s+place)\\b',
+    "(?<!\\b(?:did|didn't)\\s+)\\b(?:I|we|you|they|\\w+s)\\s+(?:start|begin|open|close|finish|leave|depart|arrive|land|return|fly|sail|travel|move|come|go|visit|meet)\\b",
+    // "due in November", "is held in May"; "We are on holiday in July", "I'm off on Friday"
+    `\\b(?:due\\s+(?:on|in|at|by)|(?:is|are)\\s+held)\\b`,
+    `\\b(?:is|are|am|['\\u2019]s|['\\u2019]re|['\\u2019]m)\\s+(?:on|in|at|away|off|out|back|home)\\b[^.,;!?]{0,30}?\\b(?:on|in|at|over)\\s+${ARRANGED_TIME}`,
     "(?:\\b(?:have|has)|['\\u2019]ve|['\\u2019]s(?=\\s+got))\\s+(?:got\\s+)?(?:a|an|the|my|our|your|his|her|their|another|two|three|some)\\b",
   ].join('|'),
   'i',

@@ -130,9 +130,15 @@ describe('the time a sentence states', () => {
     expect(range('The meeting is at 11am.')).toEqual(['2026-06-16T11:00:00.000Z', '2026-06-16T12:00:00.000Z']);
     expect(range('Anna told me the course starts on Thursday.')).toEqual(['2026-06-18T00:00:00.000Z', '2026-06-19T00:00:00.000Z']);
     expect(range('I think the meeting is on Friday.')).toEqual(['2026-06-19T00:00:00.000Z', '2026-06-20T00:00:00.000Z']);
+    expect(range('The kids start school in September.')).toEqual(['2026-09-01T00:00:00.000Z', '2026-10-01T00:00:00.000Z']);
+    expect(range('She is pregnant and due in November.')).toEqual(['2026-11-01T00:00:00.000Z', '2026-12-01T00:00:00.000Z']);
+    expect(range('We are on holiday in July.')).toEqual(['2026-07-01T00:00:00.000Z', '2026-08-01T00:00:00.000Z']);
+    expect(range('My son turns 5 on Saturday.')).toEqual(['2026-06-20T00:00:00.000Z', '2026-06-21T00:00:00.000Z']);
 
     // Still the last one: a past tense anywhere, a noun that looks like such a verb, a birth.
     expect(range('The leaves fell on Thursday.')).toEqual(['2026-06-11T00:00:00.000Z', '2026-06-12T00:00:00.000Z']);
+    expect(range('We were on holiday in July.')).toEqual(['2025-07-01T00:00:00.000Z', '2025-08-01T00:00:00.000Z']);
+    expect(range('The kids started school in September.')).toEqual(['2025-09-01T00:00:00.000Z', '2025-10-01T00:00:00.000Z']);
     expect(range('I have a friend I met in May.')).toEqual(['2026-05-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z']);
     expect(range('Anna said the course started on Thursday.')).toEqual(['2026-06-11T00:00:00.000Z', '2026-06-12T00:00:00.000Z']);
     expect(range('I have a daughter born in May.')).toEqual(['2026-05-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z']);

@@ -3,7 +3,7 @@ import type { ParsedComponents, ParsedResult, ParsingComponents, ParsingContext,
 // every process start (and of every test file) spent on parsers nothing here uses.
 import { casual } from 'chrono-node/en';
 import { clampInstant } from '../storage/storable-instant.js';
-import { COUNT, type TimePhrase, shifted } from '../time/calendar.js';
+import { COUNT, MONTH_NAMES, type TimePhrase, shifted } from '../time/calendar.js';
 import { TIME_PHRASES } from '../time/phrases.js';
 import { speaksOfTheFuture } from '../time/tense.js';
 
@@ -159,8 +159,21 @@ const ROLLING_WINDOW = new RegExp(
 
 const ABSOLUTE_PROBE = [new Date('2000-06-15T12:00:00Z'), new Date('2040-01-20T03:00:00Z')] as const;
 
+/**
+ * chrono reads a bare number before a time phrase as an hour: "We sold 19 last week" was Monday
+ * 19:00 to Sunday 20:00, "She scored 10 last Sunday" 10 am, "version 4.2.19 last week" the same.
+ * A number is an hour where words make it one ("at 10 on Sunday", "10am", "10:30 yesterday"; "May
+ * 12 on a Friday" is a date); otherwise it is blanked, at the same length so that indices hold,
+ * before chrono reads the sentence.
+ */
+const BARE_NUMBER_BEFORE_A_TIME = new RegExp(
+  `(?<!\\b(?:at|by|around|about|from|until|till|to|before|after|${[...MONTH_NAMES, 'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec'].join('|')})\\.?\\s+)(?<!:)\\b\\d{1,2}(?=\\s+(?:last|this|next|on|yesterday|today|tomorrow|tonight)\\b)`,
+  'gi',
+);
+
 function parse(parser: typeof casual, sentence: string, instant: Date): ParsedResult[] {
-  return parser.parse(sentence, { instant, timezone: 'UTC' }, { forwardDate: false });
+  const read = sentence.replace(BARE_NUMBER_BEFORE_A_TIME, (number) => ' '.repeat(number.length));
+  return parser.parse(read, { instant, timezone: 'UTC' }, { forwardDate: false });
 }
 
 /**

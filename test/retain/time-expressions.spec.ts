@@ -187,6 +187,18 @@ describe('the time a sentence states', () => {
     expect(parseTemporalQuery('What did Anna learn in two years?', REFERENCE)).toBeNull();
   });
 
+  it('reads a number before a time as no hour unless words make it one', () => {
+    // chrono took "19 last week" for Monday 19:00 to Sunday 20:00 and "10 last Sunday" for 10 am.
+    expect(range('We sold 19 last week.')).toEqual(['2026-06-08T00:00:00.000Z', '2026-06-15T00:00:00.000Z']);
+    expect(range('Anna installed version 4.2.19 last week.')).toEqual(['2026-06-08T00:00:00.000Z', '2026-06-15T00:00:00.000Z']);
+    expect(range('She scored 10 last Sunday.')).toEqual(['2026-06-14T00:00:00.000Z', '2026-06-15T00:00:00.000Z']);
+    expect(range('Room 12 on Friday was booked.')).toEqual(['2026-06-12T00:00:00.000Z', '2026-06-13T00:00:00.000Z']);
+    // An hour where words make it one, and a date.
+    expect(range('We met at 10 on Sunday.')).toEqual(['2026-06-14T10:00:00.000Z', '2026-06-14T11:00:00.000Z']);
+    expect(range('The train left at 10:30 yesterday.')).toEqual(['2026-06-14T10:00:00.000Z', '2026-06-14T11:00:00.000Z']);
+    expect(range('We met on May 12 on a Friday.')).toEqual(['2026-05-12T00:00:00.000Z', '2026-05-13T00:00:00.000Z']);
+  });
+
   it('reads a holiday as its days, as a question does', () => {
     // The reference is 15 June 2026: Easter was 3 to 6 April.
     expect(range('We spent Christmas in Oslo.')).toEqual(['2025-12-24T00:00:00.000Z', '2025-12-27T00:00:00.000Z']);

@@ -129,9 +129,9 @@ export function occurredRangeIn(sentence: string, reference: Date | null): Occur
     if (result.tags().has(NO_TIME) || /\bevery\s+$/i.test(sentence.slice(0, result.index))) continue;
     if (absolute && !absolute.has(result.start.date().getTime())) continue;
     const startUnit = unitOf(result.start);
-    let start = floor(result.start.date(), startUnit);
+    let start = new Date(floor(result.start.date(), startUnit).getTime() + afternoonShift(result.start, sentence));
     const last = result.end ?? result.start;
-    let end = add(floor(last.date(), unitOf(last)), unitOf(last));
+    let end = new Date(add(floor(last.date(), unitOf(last)), unitOf(last)).getTime() + afternoonShift(last, sentence));
     const since = /^since\b/i.test(result.text) || /\bsince\s+$/i.test(sentence.slice(0, result.index));
     // "since" looks back whatever the tense ("She is living in Porto since May").
     const ahead = future && !since;
@@ -149,6 +149,19 @@ export function occurredRangeIn(sentence: string, reference: Date | null): Occur
     if (stored.end.getTime() > stored.start.getTime()) return stored;
   }
   return null;
+}
+
+/**
+ * chrono takes an hour said without am or pm as the morning's: "Meeting with Bob at 2 tomorrow" was
+ * 02:00, "Dinner at 6 on Friday" 06:00. In what people tell an agent, one to six o'clock without
+ * am or pm is the afternoon's, unless the words are of the night or the early morning.
+ */
+const OF_THE_NIGHT_OR_MORNING = /\b(?:night|overnight|midnight|morning|dawn|sunrise|early|woke|wake|wakes|waking|breakfast|am|a\.m\.)\b/i;
+
+function afternoonShift(components: ParsedComponents, sentence: string): number {
+  if (!components.isCertain('hour') || components.isCertain('meridiem')) return 0;
+  const hour = components.get('hour') ?? 0;
+  return hour >= 1 && hour <= 6 && !OF_THE_NIGHT_OR_MORNING.test(sentence) ? 12 * 3_600_000 : 0;
 }
 
 /** chrono's text for "the past 10 days", "the last two weeks", "the past week": a window that ends when it was said. */

@@ -199,6 +199,15 @@ describe('the time a sentence states', () => {
     expect(range('We met on May 12 on a Friday.')).toEqual(['2026-05-12T00:00:00.000Z', '2026-05-13T00:00:00.000Z']);
   });
 
+  it("reads one to six o'clock without am or pm as the afternoon, unless the words are of the night or morning", () => {
+    // chrono took them for the morning: 02:00 and 06:00.
+    expect(range('Meeting with Bob at 2 tomorrow.')).toEqual(['2026-06-16T14:00:00.000Z', '2026-06-16T15:00:00.000Z']);
+    expect(range('Dinner at 6 on Friday.')).toEqual(['2026-06-12T18:00:00.000Z', '2026-06-12T19:00:00.000Z']);
+    expect(range('The baby woke at 3 in the morning.')).toEqual(['2026-06-15T03:00:00.000Z', '2026-06-15T04:00:00.000Z']);
+    expect(range('I woke at 6 today.')).toEqual(['2026-06-15T06:00:00.000Z', '2026-06-15T07:00:00.000Z']);
+    expect(range('We met at 10 on Sunday.')).toEqual(['2026-06-14T10:00:00.000Z', '2026-06-14T11:00:00.000Z']);
+  });
+
   it('reads a holiday as its days, as a question does', () => {
     // The reference is 15 June 2026: Easter was 3 to 6 April.
     expect(range('We spent Christmas in Oslo.')).toEqual(['2025-12-24T00:00:00.000Z', '2025-12-27T00:00:00.000Z']);

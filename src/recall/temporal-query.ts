@@ -42,6 +42,8 @@ interface Span {
 interface Matcher {
   pattern: RegExp;
   resolve(match: RegExpExecArray, now: Date, future: boolean): Span | null;
+  /** A vague time ("recently"): left out where the question also names a precise one (src/time/calendar.ts). */
+  vague?: true;
   /**
    * A date without a year or week, read as the last one by now: in a question about the future
    * ("What will Ana do in August?") it is the next, one year or week on once it has ended.
@@ -54,6 +56,7 @@ interface Found {
   length: number;
   text: string;
   span: Span;
+  vague?: true;
 }
 
 const MONTHS: ReadonlyArray<readonly string[]> = [
@@ -123,7 +126,7 @@ const MATCHERS: Matcher[] = [
   },
   // Weeks and weekends, parts of a year and decades, seasons and holidays, read as a retained
   // sentence reads them (src/time/phrases.ts).
-  ...TIME_PHRASES.map(({ source, resolve }) => ({ pattern: new RegExp(source, 'gi'), resolve })),
+  ...TIME_PHRASES.map(({ source, resolve, vague }) => ({ pattern: new RegExp(source, 'gi'), resolve, vague })),
   {
     // "between 2018 and 2021", "from 2015 to 2017", "in 2018-2021": the year alone took the first
     // only, or none after "between".
@@ -209,7 +212,9 @@ const MATCHERS: Matcher[] = [
 
 /** The range the query is about, or null when it names no time. */
 export function parseTemporalQuery(query: string, now: Date): TemporalRange | null {
-  const found = nonOverlapping(findAll(query, now));
+  const all = nonOverlapping(findAll(query, now));
+  const precise = all.filter((item) => !item.vague);
+  const found = precise.length > 0 ? precise : all;
   if (found.length === 0) return null;
   const spans = found.map((item) => (isAfterSince(query, item.index) ? sinceSpan(item.span, now) : item.span));
   // Compared with memories' times, which stay within the storable years.
@@ -232,7 +237,8 @@ function findAll(query: string, now: Date): Found[] {
       if (span && ahead && matcher.undated && span.end.getTime() <= now.getTime())
         span = { start: shifted(span.start, matcher.undated, 1), end: shifted(span.end, matcher.undated, 1) };
       // Impossible dates (2024-02-31) are not times the user meant; skip rather than guess.
-      if (span) found.push({ index: match.index, length: match[0].length, text: match[0], span });
+      if (span)
+        found.push({ index: match.index, length: match[0].length, text: match[0], span, ...(matcher.vague && { vague: true as const }) });
     }
   });
   return found;

@@ -61,14 +61,15 @@ function withOurPhrases(future: boolean): typeof casual {
  * ("two years from then") is dropped as overlapping, and the range skips it.
  */
 const NO_TIME = 'nestjs-memory/no-time';
+const VAGUE = 'nestjs-memory/vague';
 
-function ourParser({ source, unit, resolve }: TimePhrase, future: boolean) {
+function ourParser({ source, unit, resolve, vague }: TimePhrase, future: boolean) {
   const pattern = new RegExp(source, 'i');
   return {
     pattern: () => pattern,
     extract: (context: ParsingContext, match: RegExpMatchArray) => {
       const span = resolve(match, context.refDate, future);
-      if (span) return spanResult(context, match, span, unit);
+      if (span) return vague ? spanResult(context, match, span, unit).addTag(VAGUE) : spanResult(context, match, span, unit);
       return context
         .createParsingResult(match.index!, match[0], fixed(context, { year: context.refDate.getUTCFullYear() }))
         .addTag(NO_TIME);
@@ -125,7 +126,9 @@ export function occurredRangeIn(sentence: string, reference: Date | null): Occur
   const results = parse(parser, sentence, reference ?? ABSOLUTE_PROBE[0]);
   // An absolute date reads the same whatever "now" is; "yesterday" does not.
   const absolute = reference ? null : new Set(parse(parser, sentence, ABSOLUTE_PROBE[1]).map((result) => result.start.date().getTime()));
-  for (const result of results) {
+  // A vague time gives way to a precise one in the same words ("Anna's upcoming trip in May").
+  const ordered = [...results.filter((result) => !result.tags().has(VAGUE)), ...results.filter((result) => result.tags().has(VAGUE))];
+  for (const result of ordered) {
     if (result.tags().has(NO_TIME) || /\bevery\s+$/i.test(sentence.slice(0, result.index))) continue;
     if (absolute && !absolute.has(result.start.date().getTime())) continue;
     const startUnit = unitOf(result.start);

@@ -26,6 +26,11 @@ export interface TimePhrase {
    * past, how long something took): neither parser reads a time there.
    */
   resolve(match: RegExpMatchArray, now: Date, future: boolean): TimeSpan | null;
+  /**
+   * A vague time ("recently", "a few weeks ago", "coming up"): where the same words also name a
+   * precise one ("Anna's upcoming trip in May"), both parsers take the precise one.
+   */
+  vague?: true;
 }
 
 /** The years a phrase may name: those a question's years may be. */

@@ -49,7 +49,7 @@ function windowFrom(now: Date, unit: Unit, count: number): TimeSpan {
 /** How many a vague count may be: "a few" two to four, "several" three to seven. */
 const VAGUE_COUNTS: Record<string, [least: number, most: number]> = { few: [2, 4], several: [3, 7] };
 
-/** How far back "recently" and "lately" reach. */
+/** How far back "recently" and "lately" reach, and how far ahead "coming up". */
 const RECENT_DAYS = 30;
 
 const UNIT = '(day|week|month|year)s?';
@@ -58,6 +58,7 @@ const unitOf = (word: string) => word.toLowerCase() as Unit;
 export const RELATIVE_PHRASES: TimePhrase[] = [
   {
     // "a few days ago", "several months ago": the units that many back.
+    vague: true,
     unit: 'day',
     source: `\\b(?:a\\s+)?(few|several)\\s+${UNIT}\\s+ago\\b`,
     resolve: (match, now) => {
@@ -67,6 +68,7 @@ export const RELATIVE_PHRASES: TimePhrase[] = [
   },
   {
     // "in the past few days", "over the last several weeks": up to when it was said.
+    vague: true,
     unit: 'day',
     source: `\\b(?:(?:in|over|during)\\s+)?the\\s+(?:last|past)\\s+(few|several)\\s+${UNIT}\\b`,
     resolve: (match, now) => windowUpTo(now, unitOf(match[2]), VAGUE_COUNTS[match[1].toLowerCase()][1]),
@@ -86,12 +88,23 @@ export const RELATIVE_PHRASES: TimePhrase[] = [
   },
   {
     // "recently", "lately", "of late"; not "until recently", which ends there.
+    vague: true,
     unit: 'day',
     source: '(?<!\\b(?:until|till|up\\s+to)\\s+)\\b(?:recently|lately|of\\s+late)\\b',
     resolve: (_match, now) => windowUpTo(now, 'day', RECENT_DAYS),
   },
   {
+    // "coming up", "upcoming", and "soon" in words about the future: the 30 days from when it was
+    // said, as "recently" is the 30 before ("What do I have coming up?"). Not "as soon as", nor the
+    // "soon" of a story ("Anna soon found a job").
+    vague: true,
+    unit: 'day',
+    source: '(?<!\\bas\\s+)\\b(coming\\s+up|upcoming|soon)\\b',
+    resolve: (match, now, future) => (/^soon$/i.test(match[1]) && !future ? null : windowFrom(now, 'day', RECENT_DAYS)),
+  },
+  {
     // "the other day": a day of the week before.
+    vague: true,
     unit: 'day',
     source: '\\bthe\\s+other\\s+day\\b',
     resolve: (_match, now) => unitsFromTo(now, 'day', -6, -1),

@@ -187,6 +187,25 @@ describe('the time a sentence states', () => {
     expect(parseTemporalQuery('What did Anna learn in two years?', REFERENCE)).toBeNull();
   });
 
+  it('reads "coming up" as the month ahead, and a vague time as giving way to a precise one', () => {
+    // The reference is Monday 15 June 2026, at noon.
+    expect(range('Anna will move soon.')).toEqual(['2026-06-15T00:00:00.000Z', '2026-07-16T00:00:00.000Z']);
+    expectReadAlike([
+      ['Bob has a dentist appointment coming up.', 'What does Bob have coming up?'],
+      ['Anna has an upcoming trip to Rome.', 'Which trips are upcoming?'],
+    ]);
+    // The "soon" of a story, and "as soon as", are no time.
+    expect(range('Anna soon found a job.')).toBeNull();
+    expect(range('Call me as soon as you land.')).toBeNull();
+    // Where the words also say when, that is the time, on both sides.
+    expect(range('Anna told me about her upcoming trip to Rome in May.')).toEqual(['2027-05-01T00:00:00.000Z', '2027-06-01T00:00:00.000Z']);
+    expect(range('I recently moved to Berlin in May.')).toEqual(['2026-05-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z']);
+    expect(parseTemporalQuery('What did Anna do recently in May?', REFERENCE)).toMatchObject({
+      start: new Date('2026-05-01T00:00:00.000Z'),
+      end: new Date('2026-06-01T00:00:00.000Z'),
+    });
+  });
+
   it('reads a number before a time as no hour unless words make it one', () => {
     // chrono took "19 last week" for Monday 19:00 to Sunday 20:00 and "10 last Sunday" for 10 am.
     expect(range('We sold 19 last week.')).toEqual(['2026-06-08T00:00:00.000Z', '2026-06-15T00:00:00.000Z']);

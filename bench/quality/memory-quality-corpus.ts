@@ -250,6 +250,7 @@ function temporal(): { items: QualityItem[]; questions: QualityQuestion[] } {
     ['Petra Holm recently took up the cello.', '2025-06-10', 'What has Petra taken up lately?'],
     // A plan in the present, asked about as a window ahead (QUALITY_NOW is a Friday; Tuesday is the 24th).
     ['Bruno Costa has a job interview on Tuesday.', '2025-06-19', 'What does Bruno have in the next few days?'],
+    ['Dana Reyes has a dentist appointment on Monday.', '2025-06-19', 'What does Dana have coming up?'],
   ];
   return {
     items: events.map(([event, iso]) => plain(event, iso)),

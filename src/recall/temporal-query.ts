@@ -1,5 +1,5 @@
 import { clampInstant } from '../storage/storable-instant.js';
-import { COUNT, DAY_MS, WEEKDAY_NAMES as WEEKDAYS, countOf, daysFrom, shifted } from '../time/calendar.js';
+import { COUNT, DAY_MS, MONTH_WORDS, WEEKDAY_NAMES as WEEKDAYS, countOf, daysFrom, shifted } from '../time/calendar.js';
 import { TIME_PHRASES } from '../time/phrases.js';
 import { speaksOfTheFuture } from '../time/tense.js';
 import { isoWeek } from '../time/weeks.js';
@@ -59,24 +59,9 @@ interface Found {
   vague?: true;
 }
 
-const MONTHS: ReadonlyArray<readonly string[]> = [
-  ['january', 'jan'],
-  ['february', 'feb'],
-  ['march', 'mar'],
-  ['april', 'apr'],
-  ['may'],
-  ['june', 'jun'],
-  ['july', 'jul'],
-  ['august', 'aug'],
-  ['september', 'sept', 'sep'],
-  ['october', 'oct'],
-  ['november', 'nov'],
-  ['december', 'dec'],
-];
-
-const ANY_MONTH = MONTHS.flat().join('|');
+const ANY_MONTH = MONTH_WORDS.flat().join('|');
 // Full names only when a month stands alone: "mar", "jun" or "dec" alone are more likely noise.
-const FULL_MONTH_EXCEPT_MAY = MONTHS.map((names) => names[0])
+const FULL_MONTH_EXCEPT_MAY = MONTH_WORDS.map((names) => names[0])
   .filter((name) => name !== 'may')
   .join('|');
 const UNIT = `(day|week|month|year)s?`;
@@ -267,7 +252,7 @@ function sinceSpan(span: Span, now: Date): Span {
 
 function monthNumber(name: string): number {
   const lower = name.toLowerCase();
-  return MONTHS.findIndex((names) => names.includes(lower)) + 1;
+  return MONTH_WORDS.findIndex((names) => names.includes(lower)) + 1;
 }
 
 /** Month and day may overflow or underflow (month 0 is December of the year before). */

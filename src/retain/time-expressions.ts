@@ -3,7 +3,7 @@ import type { ParsedComponents, ParsedResult, ParsingComponents, ParsingContext,
 // every process start (and of every test file) spent on parsers nothing here uses.
 import { casual } from 'chrono-node/en';
 import { clampInstant } from '../storage/storable-instant.js';
-import { COUNT, MONTH_NAMES, type TimePhrase, shifted } from '../time/calendar.js';
+import { COUNT, MONTH_WORDS, type TimePhrase, shifted } from '../time/calendar.js';
 import { TIME_PHRASES } from '../time/phrases.js';
 import { speaksOfTheFuture } from '../time/tense.js';
 
@@ -61,6 +61,7 @@ function withOurPhrases(future: boolean): typeof casual {
  * ("two years from then") is dropped as overlapping, and the range skips it.
  */
 const NO_TIME = 'nestjs-memory/no-time';
+/** A vague time of ours ("recently"), which gives way to a precise one in the same sentence. */
 const VAGUE = 'nestjs-memory/vague';
 
 function ourParser({ source, unit, resolve, vague }: TimePhrase, future: boolean) {
@@ -69,7 +70,10 @@ function ourParser({ source, unit, resolve, vague }: TimePhrase, future: boolean
     pattern: () => pattern,
     extract: (context: ParsingContext, match: RegExpMatchArray) => {
       const span = resolve(match, context.refDate, future);
-      if (span) return vague ? spanResult(context, match, span, unit).addTag(VAGUE) : spanResult(context, match, span, unit);
+      if (span) {
+        const result = spanResult(context, match, span, unit);
+        return vague ? result.addTag(VAGUE) : result;
+      }
       return context
         .createParsingResult(match.index!, match[0], fixed(context, { year: context.refDate.getUTCFullYear() }))
         .addTag(NO_TIME);
@@ -183,7 +187,7 @@ const ABSOLUTE_PROBE = [new Date('2000-06-15T12:00:00Z'), new Date('2040-01-20T0
  * before chrono reads the sentence.
  */
 const BARE_NUMBER_BEFORE_A_TIME = new RegExp(
-  `(?<!\\b(?:at|by|around|about|from|until|till|to|before|after|${[...MONTH_NAMES, 'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec'].join('|')})\\.?\\s+)(?<!:)\\b\\d{1,2}(?=\\s+(?:last|this|next|on|yesterday|today|tomorrow|tonight)\\b)`,
+  `(?<!\\b(?:at|by|around|about|from|until|till|to|before|after|${MONTH_WORDS.flat().join('|')})\\.?\\s+)(?<!:)\\b\\d{1,2}(?=\\s+(?:last|this|next|on|yesterday|today|tomorrow|tonight)\\b)`,
   'gi',
 );
 

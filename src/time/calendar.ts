@@ -73,20 +73,23 @@ export function countOf(text: string): number {
 
 export const DAY_MS = 86_400_000;
 
-export const MONTH_NAMES = [
-  'january',
-  'february',
-  'march',
-  'april',
-  'may',
-  'june',
-  'july',
-  'august',
-  'september',
-  'october',
-  'november',
-  'december',
+/** Each month's name, then the abbreviations it is written with ("sept", "dec"). */
+export const MONTH_WORDS: ReadonlyArray<readonly string[]> = [
+  ['january', 'jan'],
+  ['february', 'feb'],
+  ['march', 'mar'],
+  ['april', 'apr'],
+  ['may'],
+  ['june', 'jun'],
+  ['july', 'jul'],
+  ['august', 'aug'],
+  ['september', 'sept', 'sep'],
+  ['october', 'oct'],
+  ['november', 'nov'],
+  ['december', 'dec'],
 ];
+
+export const MONTH_NAMES = MONTH_WORDS.map((words) => words[0]);
 
 /** Monday first, as ISO 8601 counts them. */
 export const WEEKDAY_NAMES = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];

@@ -100,10 +100,11 @@ export function daysFrom(first: Date, offset: number, count: number): TimeSpan {
   return { start, end: new Date(start.getTime() + count * DAY_MS) };
 }
 
-/** `date` moved by whole years, weeks or days; a 29 February moved a year is 1 March. */
-export function shifted(date: Date, step: 'year' | 'week' | 'day', by: number): Date {
+/** `date` moved by whole years, months, weeks or days; a 29 February moved a year is 1 March. */
+export function shifted(date: Date, step: 'year' | 'month' | 'week' | 'day', by: number): Date {
   const moved = new Date(date);
   if (step === 'year') moved.setUTCFullYear(moved.getUTCFullYear() + by);
+  else if (step === 'month') moved.setUTCMonth(moved.getUTCMonth() + by);
   else moved.setUTCDate(moved.getUTCDate() + (step === 'week' ? 7 : 1) * by);
   return moved;
 }

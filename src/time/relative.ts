@@ -31,19 +31,14 @@ function unitsFromTo(now: Date, unit: Unit, from: number, to: number): TimeSpan 
   return { start: unitSpan(now, unit, from).start, end: unitSpan(now, unit, to).end };
 }
 
-/** `now` moved by whole units (back where `count` is negative). */
-function movedBy(now: Date, unit: Unit, count: number): Date {
-  return unit === 'month' ? new Date(new Date(now).setUTCMonth(now.getUTCMonth() + count)) : shifted(now, unit, count);
-}
-
 /** From the day `count` units before `now` to the end of `now`'s day: a window up to when it was said. */
 function windowUpTo(now: Date, unit: Unit, count: number): TimeSpan {
-  return { start: unitSpan(movedBy(now, unit, -count), 'day', 0).start, end: unitSpan(now, 'day', 0).end };
+  return { start: unitSpan(shifted(now, unit, -count), 'day', 0).start, end: unitSpan(now, 'day', 0).end };
 }
 
 /** From the start of `now`'s day to the end of the day `count` units on: a window from when it was said. */
 function windowFrom(now: Date, unit: Unit, count: number): TimeSpan {
-  return { start: unitSpan(now, 'day', 0).start, end: unitSpan(movedBy(now, unit, count), 'day', 0).end };
+  return { start: unitSpan(now, 'day', 0).start, end: unitSpan(shifted(now, unit, count), 'day', 0).end };
 }
 
 /** How many a vague count may be: "a few" two to four, "several" three to seven. */
@@ -133,14 +128,14 @@ export const RELATIVE_PHRASES: TimePhrase[] = [
     source: `\\b(${COUNT})\\s+${UNIT}\\s+(?:from|after)\\s+(today|now|tomorrow)\\b`,
     resolve: (match, now) => {
       const from = /^tomorrow$/i.test(match[3]) ? shifted(now, 'day', 1) : now;
-      return unitSpan(movedBy(from, unitOf(match[2]), countOf(match[1])), 'day', 0);
+      return unitSpan(shifted(from, unitOf(match[2]), countOf(match[1])), 'day', 0);
     },
   },
   {
     // "a week ago today": that day, where "a week ago" alone is the week.
     unit: 'day',
     source: `\\b(${COUNT})\\s+${UNIT}\\s+ago\\s+today\\b`,
-    resolve: (match, now) => unitSpan(movedBy(now, unitOf(match[2]), -countOf(match[1])), 'day', 0),
+    resolve: (match, now) => unitSpan(shifted(now, unitOf(match[2]), -countOf(match[1])), 'day', 0),
   },
   {
     unit: 'day',

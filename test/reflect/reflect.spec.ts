@@ -38,6 +38,15 @@ describe('reflect with an LLM', () => {
     expect(app.get(ExternalCallGuard).violations).toBe(0);
   });
 
+  /** The user message of the last request the model got, as it read it. */
+  const lastUserPrompt = () =>
+    String(
+      fake
+        .received('chat')
+        .at(-1)!
+        .body.messages.find((message: { role: string }) => message.role === 'user').content,
+    );
+
   it('keeps only the cited ids that recall returned', async () => {
     const hallucinated = randomUUID();
     fake.onChat(() => ({ answer: 'Alice is an engineer at Globex.', memory_ids: [ids[0], hallucinated, ids[0]] }));
@@ -64,12 +73,7 @@ describe('reflect with an LLM', () => {
     const before = Date.now();
     await app.get(ReflectService).reflect('dates', { query: 'When did Alice join Globex?' });
 
-    const user = String(
-      fake
-        .received('chat')
-        .at(-1)!
-        .body.messages.find((message: { role: string }) => message.role === 'user').content,
-    );
+    const user = lastUserPrompt();
     const [, iso, weekday] = /^Now: (\S+) \(a (\w+)\)$/m.exec(user) ?? [];
     expect(new Date(iso).getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
     expect(weekday).toBe(new Date(iso).toLocaleDateString('en-GB', { weekday: 'long', timeZone: 'UTC' }));
@@ -94,12 +98,7 @@ describe('reflect with an LLM', () => {
     fake.onChat(() => ({ answer: 'Evan lives in Oslo.', memory_ids: [oslo] }));
     await app.get(ReflectService).reflect('moves', { query: 'Where does Evan Novak live?' });
 
-    const user = String(
-      fake
-        .received('chat')
-        .at(-1)!
-        .body.messages.find((message: { role: string }) => message.role === 'user').content,
-    );
+    const user = lastUserPrompt();
     expect(user).toMatch(new RegExp(`id=${berlin} .*: Evan Novak lives in Berlin\\. \\(superseded by id=${oslo}\\)$`, 'm'));
     expect(user).toMatch(new RegExp(`id=${oslo} .*: Evan Novak moved to Oslo\\.$`, 'm'));
   });

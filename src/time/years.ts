@@ -48,8 +48,34 @@ function decadeOfTwoDigits(tens: number, now: Date): number {
   return century + tens * 10 <= now.getUTCFullYear() ? century + tens * 10 : century - 100 + tens * 10;
 }
 
+/**
+ * "the 14th" without a month: the last month by `now` whose 14th has begun, or in words about the
+ * future the first whose 14th has not ended; a month without that day ("the 31st" in April) is
+ * passed over.
+ */
+function dayOfAMonth(day: number, now: Date, future: boolean): TimeSpan | null {
+  for (let step = 0; step <= 12; step += 1) {
+    const month = now.getUTCMonth() + 1 + (future ? step : -step);
+    const start = utcDay(now.getUTCFullYear(), month, day);
+    if (start.getUTCDate() !== day) continue;
+    const span = { start, end: utcDay(now.getUTCFullYear(), month, day + 1) };
+    if (future ? span.end.getTime() > now.getTime() : span.start.getTime() <= now.getTime()) return span;
+  }
+  return null;
+}
+
 /** The phrases, and what each means at `now`. */
 export const YEAR_PART_PHRASES: TimePhrase[] = [
+  {
+    // "on the 14th", "by the 1st": a day of the month the words leave to the reader. A month after
+    // it ("the 14th of May") is chrono's date and the question parser's.
+    unit: 'day',
+    source: `\\b(?:on|by|until|till|before|after)\\s+the\\s+(\\d{1,2})(?:st|nd|rd|th)\\b(?!\\s+(?:of\\s+)?(?:${MONTH_NAMES.join('|')})\\b)`,
+    resolve: (match, now, future) => {
+      const day = Number(match[1]);
+      return day >= 1 && day <= 31 ? dayOfAMonth(day, now, future) : null;
+    },
+  },
   {
     // "mid-March", "early May 2024", "the end of May": a third of the month; without a year, the
     // last such part that has begun, or in words about the future the next that has not ended.

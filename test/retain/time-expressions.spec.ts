@@ -134,6 +134,10 @@ describe('the time a sentence states', () => {
     expect(range('She is pregnant and due in November.')).toEqual(['2026-11-01T00:00:00.000Z', '2026-12-01T00:00:00.000Z']);
     expect(range('We are on holiday in July.')).toEqual(['2026-07-01T00:00:00.000Z', '2026-08-01T00:00:00.000Z']);
     expect(range('My son turns 5 on Saturday.')).toEqual(['2026-06-20T00:00:00.000Z', '2026-06-21T00:00:00.000Z']);
+    // A day of the month without the month: the next one that has not ended, as a question in the present reads it.
+    expect(range('Our anniversary is on the 14th.')).toEqual(['2026-07-14T00:00:00.000Z', '2026-07-15T00:00:00.000Z']);
+    expect(range('We met on the 14th.')).toEqual(['2026-06-14T00:00:00.000Z', '2026-06-15T00:00:00.000Z']);
+    expectReadAlike([['The rent is due on the 1st.', 'What is due on the 1st?']]);
 
     // Still the last one: a past tense anywhere, a noun that looks like such a verb, a birth.
     expect(range('The leaves fell on Thursday.')).toEqual(['2026-06-11T00:00:00.000Z', '2026-06-12T00:00:00.000Z']);

@@ -82,19 +82,14 @@ describe('reflect with an LLM', () => {
   });
 
   it('marks a superseded memory as such, so that the model tells the current state from history', async () => {
-    const echo = (content: string) => ({ facts: [{ text: content, entities: ['Evan Novak'] }] });
-    fake.onChat(() => echo('Evan Novak lives in Berlin.'));
-    const [berlin] = (
-      await app
-        .get(RetainService)
-        .retain('moves', { items: [{ content: 'Evan Novak lives in Berlin.', timestamp: new Date('2021-05-01T10:00:00Z') }] })
-    ).memoryIds;
-    fake.onChat(() => echo('Evan Novak moved to Oslo.'));
-    const [oslo] = (
-      await app
-        .get(RetainService)
-        .retain('moves', { items: [{ content: 'Evan Novak moved to Oslo.', timestamp: new Date('2024-03-01T10:00:00Z') }] })
-    ).memoryIds;
+    // The model extracts each item as the one fact it states.
+    const remember = async (content: string, at: string) => {
+      fake.onChat(() => ({ facts: [{ text: content, entities: ['Evan Novak'] }] }));
+      const { memoryIds } = await app.get(RetainService).retain('moves', { items: [{ content, timestamp: new Date(at) }] });
+      return memoryIds[0];
+    };
+    const berlin = await remember('Evan Novak lives in Berlin.', '2021-05-01T10:00:00Z');
+    const oslo = await remember('Evan Novak moved to Oslo.', '2024-03-01T10:00:00Z');
     fake.onChat(() => ({ answer: 'Evan lives in Oslo.', memory_ids: [oslo] }));
     await app.get(ReflectService).reflect('moves', { query: 'Where does Evan Novak live?' });
 

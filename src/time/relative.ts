@@ -44,6 +44,12 @@ function windowFrom(now: Date, unit: Unit, count: number): TimeSpan {
 /** How many a vague count may be: "a few" two to four, "several" three to seven. */
 const VAGUE_COUNTS: Record<string, [least: number, most: number]> = { few: [2, 4], several: [3, 7] };
 
+/** A count in words or digits, or a vague one ("a few", "several") taken at its least or its most. */
+function countIn(words: string, vagueAt: 'least' | 'most'): number {
+  const vague = VAGUE_COUNTS[words.toLowerCase().replace(/^a\s+/, '')];
+  return vague ? vague[vagueAt === 'least' ? 0 : 1] : countOf(words);
+}
+
 /** How far back "recently" and "lately" reach, and how far ahead "coming up". */
 const RECENT_DAYS = 30;
 
@@ -76,8 +82,7 @@ export const RELATIVE_PHRASES: TimePhrase[] = [
     unit: 'day',
     source: `\\b(?:in|over|during|within|for)\\s+the\\s+(?:next|coming)\\s+(?:(${COUNT}|few|several)\\s+)?(day|week|month|year)(s?)\\b`,
     resolve: (match, now) => {
-      const counted = match[1]?.toLowerCase();
-      const count = counted ? (VAGUE_COUNTS[counted]?.[1] ?? countOf(counted)) : match[3] ? VAGUE_COUNTS.few[1] : 1;
+      const count = match[1] ? countIn(match[1], 'most') : match[3] ? VAGUE_COUNTS.few[1] : 1;
       return windowFrom(now, unitOf(match[2]), count);
     },
   },
@@ -149,8 +154,7 @@ export const RELATIVE_PHRASES: TimePhrase[] = [
     source: `\\bin\\s+(${COUNT}|a\\s+few|several)\\s+${UNIT}\\b`,
     resolve: (match, now, future) => {
       if (!future) return null;
-      const vague = /^(?:a\s+)?(few|several)$/i.exec(match[1]);
-      return unitSpan(now, unitOf(match[2]), vague ? VAGUE_COUNTS[vague[1].toLowerCase()][0] : countOf(match[1]));
+      return unitSpan(now, unitOf(match[2]), countIn(match[1], 'least'));
     },
   },
 ];

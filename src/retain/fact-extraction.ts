@@ -41,9 +41,11 @@ const MAX_FACT_CHARS = 2000;
  * the zoo. They fed the giraffes.") stays in that fact: alone it names neither whom nor where,
  * so a question asked in the item's own words ("What did Bruno feed at the zoo?") found the
  * sentence before it and never it. Kept together, the fact is self-contained, as the LLM is asked
- * to make facts. A sentence that opens with a name, states a time of its own or says something
+ * to make facts. A sentence that opens with a name, states a day of its own or says something
  * supersession keys (where someone lives, whom they work for, …) is a fact of its own, as is one
- * following such a fact: each is dated and superseded on its own (`continuesFact`).
+ * following such a fact: each is dated and superseded on its own (`continuesFact`). An hour or a
+ * part of the day without a day ("at noon", "in the evening") is no day of its own: the sentence
+ * goes on with the fact before it, which keeps its time.
  */
 export function extractFactsBySentence(input: ExtractionInput): ExtractedFact[] {
   const explicit = input.entities;
@@ -62,7 +64,9 @@ export function extractFactsBySentence(input: ExtractionInput): ExtractedFact[] 
       referent ? [referent] : [],
     );
     const previous = facts[facts.length - 1];
-    if (previous && referent && !opener && !stated && continuesFact(previous, sentence, referent.name)) {
+    // An hour alone ("They fed the giraffes at noon.") is of the day the fact before tells of.
+    const ownDay = stated && !stated.timeOfDayOnly;
+    if (previous && referent && !opener && !ownDay && continuesFact(previous, sentence, referent.name)) {
       previous.text = `${previous.text} ${sentence}`;
       previous.entities = mergeEntities(previous.entities, entities);
       continue;

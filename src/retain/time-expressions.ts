@@ -11,6 +11,13 @@ import { speaksOfTheFuture } from '../time/tense.js';
 export interface OccurredRange {
   start: Date;
   end: Date;
+  /**
+   * The words give an hour or a part of the day and no day of their own ("at noon", "at 3pm", "in
+   * the evening"): the day is the one the telling is about, which a sentence that goes on from
+   * another ("Bruno took Marta to the zoo on Saturday. They fed the giraffes at noon.") takes from
+   * the sentence before it rather than from the item.
+   */
+  timeOfDayOnly?: true;
 }
 
 type Unit = 'hour' | 'day' | 'month' | 'year';
@@ -152,10 +159,23 @@ export function occurredRangeIn(sentence: string, reference: Date | null): Occur
       else if (ROLLING_WINDOW.test(result.text)) [start, end] = [result.start.date(), reference];
     }
     // "31 December 9999" ends where no memory's time can be; "tomorrow" then starts there.
-    const stored = { start: clampInstant(start), end: clampInstant(end) };
-    if (stored.end.getTime() > stored.start.getTime()) return stored;
+    const stored: OccurredRange = { start: clampInstant(start), end: clampInstant(end) };
+    if (stored.end.getTime() <= stored.start.getTime()) continue;
+    if (namesNoDay(result)) stored.timeOfDayOnly = true;
+    return stored;
   }
   return null;
+}
+
+/** "This morning", "tonight": a part of the day that names its day too, the day it was said. */
+const NAMES_ITS_DAY = /\b(?:this|today|tonight|yesterday|tomorrow)\b/i;
+
+/** An hour ("at 3pm", "at noon") or chrono's part of a day ("in the evening"), and nothing of a date. */
+function namesNoDay(result: ParsedResult): boolean {
+  const isTimeOfDay = result.start.isCertain('hour') || result.tags().has('parser/ENCasualTimeParser');
+  const components = [result.start, ...(result.end ? [result.end] : [])];
+  const namesADay = components.some((part) => (['day', 'weekday', 'month', 'year'] as const).some((unit) => part.isCertain(unit)));
+  return isTimeOfDay && !namesADay && !NAMES_ITS_DAY.test(result.text);
 }
 
 /**

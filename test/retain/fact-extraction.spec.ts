@@ -168,6 +168,29 @@ describe('extractFactsBySentence', () => {
     expect(texts('The meeting ran late. She left at six.')).toEqual(['The meeting ran late.', 'She left at six.']);
   });
 
+  it('keeps a sentence whose time is an hour or a part of the day, without a day, in the fact before it, which keeps its time', () => {
+    const extract = (content: string) => extractFactsBySentence({ content, context: null, timestamp, entities: [] });
+    const [zoo] = extract('Bruno Costa took Marta to the zoo on Saturday. They fed the giraffes at noon.');
+    expect(zoo.text).toBe('Bruno Costa took Marta to the zoo on Saturday. They fed the giraffes at noon.');
+    // The Saturday before the item's Monday, not noon of the day the item was told.
+    expect([zoo.occurredStart, zoo.occurredEnd]).toEqual([new Date('2026-06-13T00:00:00Z'), new Date('2026-06-14T00:00:00Z')]);
+    expect(
+      extract('Oskar Lind cooked for his parents. In the evening he called Petra. At 10:30 he went to bed.').map((fact) => fact.text),
+    ).toEqual(['Oskar Lind cooked for his parents. In the evening he called Petra. At 10:30 he went to bed.']);
+    // A part of the day that names its day, or an hour with a day, is a time of its own.
+    expect(extract('Oskar Lind cooked for his parents. This morning he called Petra.').map((fact) => fact.text)).toEqual([
+      'Oskar Lind cooked for his parents.',
+      'This morning he called Petra.',
+    ]);
+    expect(extract('Oskar Lind cooked for his parents. He called Petra at 9 on Monday.').map((fact) => fact.text)).toEqual([
+      'Oskar Lind cooked for his parents.',
+      'He called Petra at 9 on Monday.',
+    ]);
+    // Alone, an hour still dates the sentence: the last such hour by the item's time.
+    const [alone] = extract('She left at 9am.');
+    expect([alone.occurredStart, alone.occurredEnd]).toEqual([new Date('2026-06-15T09:00:00Z'), new Date('2026-06-15T10:00:00Z')]);
+  });
+
   it('stops joining where the fact would outgrow one fact', () => {
     const long = `He ${'really '.repeat(150)}liked the radio.`;
     const facts = extractFactsBySentence({

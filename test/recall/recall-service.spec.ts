@@ -388,6 +388,40 @@ describe.each([
     expect(await secondHop()).toEqual(['bram-teaches']);
   });
 
+  it("crosses to the related person through the memory that shares the question's words, not through the named person's asked attribute", async () => {
+    await seed('landlord', [
+      { key: 'ingrid-car', text: 'Ingrid Vale drives a Fiat Panda.', entities: ['Ingrid Vale'], mentionedAt: daysAgo(30) },
+      {
+        key: 'ingrid-scooter',
+        text: 'Ingrid Vale sold the Fiat and rides an electric scooter.',
+        entities: ['Ingrid Vale'],
+        mentionedAt: daysAgo(5),
+      },
+      {
+        key: 'landlord',
+        text: "Ingrid Vale's landlord is Felix Moreau.",
+        entities: ['Ingrid Vale', 'Felix Moreau'],
+        mentionedAt: daysAgo(10),
+      },
+      { key: 'felix-vespa', text: 'Felix Moreau drives a red Vespa.', entities: ['Felix Moreau'], mentionedAt: daysAgo(20) },
+    ]);
+    // As retain keys them: what Ingrid drives is the attribute the question's "drive" asks about.
+    await database.query(`UPDATE memory_units SET attribute_key = 'ingrid vale|vehicle' WHERE id = ANY($1::uuid[])`, [
+      [ids.get('ingrid-car'), ids.get('ingrid-scooter')],
+    ]);
+    const outcome = await newService().recall({
+      bankId: 'landlord',
+      query: "What does Ingrid's landlord drive?",
+      queryTimestamp: NOW,
+      trace: true,
+    });
+    const byId = new Map([...ids].map(([key, id]) => [id, key]));
+    const entity = outcome.trace!.arms.find((arm) => arm.name === 'entity')!.candidates.map((candidate) => byId.get(candidate.id));
+    // Her own vehicle memory leads the arm, and the landlord's memory is the bridge all the same.
+    expect(entity[0]).toBe('ingrid-car');
+    expect(entity).toContain('felix-vespa');
+  });
+
   it('lists entity names on memories and the entities map with the newest observations within budget', async () => {
     const outcome = await recall({ query: 'Orla Venn bees', types: ['world'], includeEntities: undefined });
     expect(outcome.results[0].entities).toEqual(['Orla Venn']);

@@ -125,7 +125,12 @@ export async function entityArm(sql: Sql, scope: RecallScope, query: string, nam
     limit,
   });
 
-  const bridges = firstHop.slice(0, BRIDGE_MEMORIES).filter((row) => row.rank > 0);
+  // The bridges are the memories that share most of the question's words, whatever attribute it
+  // asks about: in "What does Ingrid's landlord drive?" that is the landlord's, not Ingrid's, and
+  // her own car, put first by the asked attribute, would take the bridge from "Ingrid Vale's
+  // landlord is Felix Moreau."
+  const byWords = [...firstHop].sort((a, b) => b.matched - a.matched || b.rank - a.rank);
+  const bridges = byWords.slice(0, BRIDGE_MEMORIES).filter((row) => row.rank > 0);
   if (bridges.length === 0 || words === '') return firstHop.map(toCandidate);
   const secondHop = await memoriesOfEntities(sql, scope, {
     entities: { linkedTo: bridges.map((row) => row.id), except: named.map((entity) => entity.id) },

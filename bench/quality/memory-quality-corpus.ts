@@ -359,6 +359,13 @@ function knowledgeUpdates(): {
       '2025-02-14',
       "When is Lena's weekly check-in?",
     ],
+    [
+      'Ingrid Vale drives a Fiat Panda.',
+      '2020-04-04',
+      'Ingrid Vale sold the Fiat and rides an electric scooter.',
+      '2024-04-14',
+      'What does Ingrid drive?',
+    ],
   ];
   // Changes no rule on personal attributes can read: only an LLM says which fact replaced which.
   const bySense: Array<[string, string, string, string, string]> = [
@@ -368,13 +375,6 @@ function knowledgeUpdates(): {
       'Oskar Lind left the blues band and plays in a folk trio now.',
       '2024-07-07',
       'Which band is Oskar in?',
-    ],
-    [
-      'Ingrid Vale drives a Fiat Panda.',
-      '2020-04-04',
-      'Ingrid Vale sold the Fiat and rides an electric scooter.',
-      '2024-04-14',
-      'What does Ingrid drive?',
     ],
     ['Petra Holm does not eat fish.', '2020-09-09', 'Petra Holm eats fish again.', '2024-09-19', 'Does Petra eat fish?'],
     [

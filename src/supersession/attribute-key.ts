@@ -16,6 +16,15 @@ const ROLES =
   'engineer|manager|developer|designer|director|analyst|nurse|doctor|teacher|lead|intern|consultant|scientist|architect|officer|accountant|lawyer|editor|specialist|coordinator|administrator|assistant|head|vp|ceo|cto|cfo|founder|partner';
 
 /**
+ * What someone drives or rides, by what it is or by its maker's name ("drives a grey Volvo
+ * estate", "rides an electric scooter"). A bicycle is left out of riding: people ride one beside
+ * the car they drive, and it would supersede the car.
+ */
+const VEHICLES =
+  'car|cars|van|truck|pickup|pick-up|suv|estate|hatchback|saloon|sedan|coupe|convertible|jeep|minivan|campervan|camper|motorbike|motorcycle|scooter|moped|e-scooter|tractor';
+const DRIVEN = `(?:an?\\s+)(?:(?:[\\p{Ll}-]+\\s+){0,2}(?:${VEHICLES})\\b|(?:[\\p{Ll}-]+\\s+){0,2}\\p{Lu})`;
+
+/**
  * Each pattern names what states the attribute, not merely a word it shares: "moved the couch to
  * the garage", "moved on to a new project", "joined the book club", "started at 9am", "lost her
  * phone", "sent an email about the budget" and "became a mother" were keyed, and so superseded
@@ -30,6 +39,12 @@ const PERSON_ATTRIBUTES: Array<{ attribute: string; pattern: RegExp }> = [
   { attribute: 'phone', pattern: /\b(?:phone|mobile|cell)(?:\s+(?:number|no\.?)\b|\b[^.]*\d{3})/i },
   { attribute: 'email', pattern: /\be-?mail\s+(?:address\b|is\b)|\b[\w.+-]+@[\w-]+\.[\w.]+/i },
   { attribute: 'address', pattern: /\b(?:home|postal|street|mailing)?\s*address\b/i },
+  {
+    attribute: 'vehicle',
+    // A vehicle after "a" or "an" only: "drives the kids to school", "drives a hard bargain" and
+    // "rides a bike to work" key nothing.
+    pattern: new RegExp(`\\b(?:drives|driving|rides|riding)\\s+${DRIVEN}`, 'u'),
+  },
   {
     attribute: 'role',
     pattern: new RegExp(
@@ -100,6 +115,7 @@ const ASKED_ATTRIBUTES: Array<{ attribute: string; pattern: RegExp }> = [
   { attribute: 'phone', pattern: /\b(?:phone|mobile|cell|call)\b|\bnumber\b/i },
   { attribute: 'email', pattern: /\be-?mail\b/i },
   { attribute: 'address', pattern: /\baddress\b/i },
+  { attribute: 'vehicle', pattern: /\b(?:drive|drives|driving|car|vehicle)\b/i },
 ];
 
 export function askedAttributes(question: string): string[] {

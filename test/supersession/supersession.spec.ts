@@ -3,7 +3,7 @@ import { MemoriesService } from '../../src/memories/memories.service.js';
 import { MemoryEditService } from '../../src/memories/memory-edit.service.js';
 import { RecallService } from '../../src/recall/recall.service.js';
 import { RetainService } from '../../src/retain/retain.service.js';
-import { attributeKey } from '../../src/supersession/attribute-key.js';
+import { askedAttributeKeys, attributeKey } from '../../src/supersession/attribute-key.js';
 import { bootOnPglite } from '../helpers/memory-app.js';
 
 describe('the attribute a sentence states', () => {
@@ -18,6 +18,10 @@ describe('the attribute a sentence states', () => {
     expect(attributeKey('The design review is on Wednesdays.', null)).toBe('design review|schedule');
     expect(attributeKey('The design review moved to Friday.', null)).toBe('design review|schedule');
     expect(attributeKey("Alice's piano lesson moved to Friday.", 'Alice')).toBe('alice piano lesson|schedule');
+    expect(attributeKey('Ingrid Vale drives a Fiat Panda.', 'Ingrid Vale')).toBe('ingrid vale|vehicle');
+    expect(attributeKey('Evan Novak drives a grey Volvo estate.', 'Evan Novak')).toBe('evan novak|vehicle');
+    expect(attributeKey('Ingrid Vale sold the Fiat and rides an electric scooter.', 'Ingrid Vale')).toBe('ingrid vale|vehicle');
+    expect(attributeKey('Dana is driving a rental car this week.', 'Dana')).toBe('dana|vehicle');
   });
 
   it('says nothing where it is not sure', () => {
@@ -37,6 +41,9 @@ describe('the attribute a sentence states', () => {
       'Anna lost her phone.',
       'Anna sent an email about the budget.',
       'Anna became a mother.',
+      'Anna drives the kids to school.',
+      'Anna drives a hard bargain.',
+      'Anna rides a bike to work.',
     ])
       expect({ sentence, key: attributeKey(sentence, 'Anna') }).toEqual({ sentence, key: null });
     expect(attributeKey('Anna joined a startup in Valencia.', 'Anna')).toBe('anna|employer');
@@ -44,6 +51,15 @@ describe('the attribute a sentence states', () => {
     expect(attributeKey('Anna became head of the science department.', 'Anna')).toBe('anna|role');
     expect(attributeKey("Anna's new cell is 555 0134.", 'Anna')).toBe('anna|phone');
     expect(attributeKey('Anna changed her e-mail to anna@example.org.', 'Anna')).toBe('anna|email');
+  });
+});
+
+describe('the attribute a question asks about', () => {
+  it('names the key of each person the question names, in the vocabulary the sentences are keyed by', () => {
+    expect(askedAttributeKeys('What does Ingrid drive?', ['ingrid vale'])).toEqual(['ingrid vale|vehicle']);
+    expect(askedAttributeKeys("What's Carol's job title?", ['carol diaz'])).toEqual(['carol diaz|role']);
+    expect(askedAttributeKeys('Where does Evan live?', ['evan novak'])).toEqual(['evan novak|residence']);
+    expect(askedAttributeKeys('What did Bruno feed at the zoo?', ['bruno costa'])).toEqual([]);
   });
 });
 

@@ -84,6 +84,23 @@ export function keptAttributeKey(key: string | null | undefined): string | null 
   return key != null && key.length <= ATTRIBUTE_KEY_MAX_LENGTH ? key : null;
 }
 
+/**
+ * A sentence that opens with someone or something of the subject's ("Anna Berg's sister lives in
+ * Oslo.", "Her husband works at Initech.") states an attribute of that one, not of the subject:
+ * keyed by the subject, it superseded where Anna lives. Her own attribute said the same way ("Anna's
+ * phone number is …", "Her new e-mail is …", "His car is a Volvo") is still hers.
+ */
+const OPENS_WITH_SOMEONE_OF_THEIRS =
+  /^\s*(?:(?:\p{Lu}[\p{L}.'’-]*\s+){0,3}\p{Lu}[\p{L}.-]*['’]s|[Hh]er|[Hh]is|[Tt]heir)\s+(?:(?:new|old|current|latest|former|previous|usual|own|home|work|mobile|personal|private)\s+)*([\p{L}-]+)/u;
+const OWN_ATTRIBUTES = new Set(
+  `phone|mobile|cell|number|e-mail|email|address|job|title|role|position|employer|workplace|vehicle|${VEHICLES}`.split('|'),
+);
+
+function aboutSomeoneOfTheirs(sentence: string): boolean {
+  const owned = OPENS_WITH_SOMEONE_OF_THEIRS.exec(sentence)?.[1];
+  return owned !== undefined && !OWN_ATTRIBUTES.has(owned.toLowerCase());
+}
+
 function keyOf(sentence: string, subject: string | null | undefined): string | null {
   // An event's timing first: "Alice's piano lesson moved to Friday" is about the lesson, not
   // where Alice lives.
@@ -97,7 +114,7 @@ function keyOf(sentence: string, subject: string | null | undefined): string | n
       .filter((word) => word && !ARTICLES.has(word) && !owner.split(' ').includes(word));
     return `${owner ? `${owner} ` : ''}${words.join(' ')}|schedule`;
   }
-  if (!subject) return null;
+  if (!subject || aboutSomeoneOfTheirs(sentence)) return null;
   const rule = PERSON_ATTRIBUTES.find(({ pattern }) => pattern.test(sentence));
   return rule ? `${canonicalEntityName(subject)}|${rule.attribute}` : null;
 }

@@ -52,6 +52,21 @@ describe('the attribute a sentence states', () => {
     expect(attributeKey("Anna's new cell is 555 0134.", 'Anna')).toBe('anna|phone');
     expect(attributeKey('Anna changed her e-mail to anna@example.org.', 'Anna')).toBe('anna|email');
   });
+
+  it("keys nothing for the subject that states an attribute of someone or something of the subject's", () => {
+    for (const sentence of [
+      "Anna's sister lives in Oslo.",
+      'Her husband works at Initech.',
+      "Anna Berg's landlord drives a red Vespa.",
+      "Anna's company moved to Berlin.",
+    ])
+      expect({ sentence, key: attributeKey(sentence, 'Anna') }).toEqual({ sentence, key: null });
+    // Her own attribute, said as hers, is still hers.
+    expect(attributeKey("Anna's phone number is 555-0101.", 'Anna')).toBe('anna|phone');
+    expect(attributeKey('Her new home address is 12 Elm Street.', 'Anna')).toBe('anna|address');
+    expect(attributeKey('Her e-mail is anna@example.org.', 'Anna')).toBe('anna|email');
+    expect(attributeKey('Anna lives in Lisbon with her sister.', 'Anna')).toBe('anna|residence');
+  });
 });
 
 describe('the attribute a question asks about', () => {

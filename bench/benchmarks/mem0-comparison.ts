@@ -770,12 +770,14 @@ function report(
       qualityNote,
     `Database size after ${sizes.size.toLocaleString('en')} memories: ${fmt(mb(ours.databaseBytes))} against ${fmt(mb(mem0.databaseBytes))} MiB ` +
       `(${ratio(ours.databaseBytes, mem0.databaseBytes)}; ${fmt(ours.databaseBytes / sizes.size)} against ${fmt(mem0.databaseBytes / sizes.size)} bytes per memory).`,
-    `Per query, ours (embedding requests: ${fmt(perQuery(ours.sequential))}): embeds the question before taking a connection, then in one ` +
-      'transaction on one pooled connection runs four arms one after another, 50 candidates each (semantic: the HNSW index with ' +
+    `Per query, ours (embedding requests: ${fmt(perQuery(ours.sequential))}): embeds the question before taking a connection, then, ` +
+      'outside any transaction, checks the bank and runs four arms of 50 candidates each on its pooled connection, the semantic and ' +
+      'keyword arms on a second one beside the entity and temporal arms while the pool is mostly idle (semantic: the HNSW index with ' +
       'an iterative scan restricted to the bank; keyword: the `search_vector` full-text column and its GIN index, words ORed; entity: ' +
       "the names in the question and the memories linked to them; temporal: the question's time range against indexed " +
-      'occurred/mentioned bounds); fuses them by reciprocal rank, lets superseded facts give way to their successors, trims to ' +
-      "the 4,096-token budget and loads the kept memories' entities in a second short query. Answers everything that fits the budget.",
+      "occurred/mentioned bounds, only when the question names a time); reads the candidates' rows with their entities and those " +
+      "entities' observations in one statement (in two halves on the two connections); fuses them by reciprocal rank, lets " +
+      'superseded facts give way to their successors and trims to the 4,096-token budget. Answers everything that fits the budget.',
     `Per query, Mem0 ${sizes.mem0Version} (embedding requests: ${fmt(perQuery(mem0.sequential))}): embeds the question; the pgvector store ` +
       '(one `pg.Client`, so every query of the process is serialised on one connection) runs an exact cosine scan of the ' +
       "user's rows (`ORDER BY vector <=> q LIMIT 60`, no index unless `hnsw: true`) and a keyword query that computes " +

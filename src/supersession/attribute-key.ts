@@ -1,4 +1,5 @@
 import { canonicalEntityName } from '../entities/entity-names.js';
+import { MONTH_WORDS, WEEKDAY_NAMES } from '../time/calendar.js';
 
 /**
  * Which fact about whom a sentence states, for the personal attributes that change over a life
@@ -101,6 +102,26 @@ function aboutSomeoneOfTheirs(sentence: string): boolean {
   return owned !== undefined && !OWN_ATTRIBUTES.has(owned.toLowerCase());
 }
 
+/** Capitalised words before a verb that are not someone else: the time, or the subject said as a pronoun. */
+const NOT_SOMEONE_ELSE = new Set([...MONTH_WORDS.flat(), ...WEEKDAY_NAMES, ...'she he they i we you her his their my our your'.split(' ')]);
+
+/**
+ * Whether the words that state the attribute are said of another name ("Anna said Tom lives in
+ * Oslo.", "Anna visited Tom, who lives in Oslo.", "She met Tom Berg, who works at Initech."): the
+ * name right before them, or before a "who" that opens them. Keyed by the subject, Tom's city
+ * superseded where Anna lives. A name elsewhere in the sentence is no such sign ("Anna sold the Fiat
+ * and rides an electric scooter" is Anna's), nor is one that shares the verb with the subject ("Anna
+ * and Tom moved to Oslo").
+ */
+function saidOfAnother(sentence: string, subject: string, statedAt: number): boolean {
+  const before = /(\p{Lu}[\p{L}'’-]*)(?:\s*,?\s+who(?:se)?(?:\s+\p{Ll}+)?)?\s*$/u.exec(sentence.slice(0, statedAt));
+  if (!before) return false;
+  const name = before[1].replace(/['’]s$/, '').toLowerCase();
+  // "Anna and Tom moved to Oslo": both did, Anna too.
+  const alongside = /\band\s+$/.test(sentence.slice(0, before.index));
+  return !alongside && !NOT_SOMEONE_ELSE.has(name) && !canonicalEntityName(subject).split(' ').includes(name);
+}
+
 function keyOf(sentence: string, subject: string | null | undefined): string | null {
   // An event's timing first: "Alice's piano lesson moved to Friday" is about the lesson, not
   // where Alice lives.
@@ -115,8 +136,11 @@ function keyOf(sentence: string, subject: string | null | undefined): string | n
     return `${owner ? `${owner} ` : ''}${words.join(' ')}|schedule`;
   }
   if (!subject || aboutSomeoneOfTheirs(sentence)) return null;
-  const rule = PERSON_ATTRIBUTES.find(({ pattern }) => pattern.test(sentence));
-  return rule ? `${canonicalEntityName(subject)}|${rule.attribute}` : null;
+  for (const { attribute, pattern } of PERSON_ATTRIBUTES) {
+    const stated = pattern.exec(sentence);
+    if (stated) return saidOfAnother(sentence, subject, stated.index) ? null : `${canonicalEntityName(subject)}|${attribute}`;
+  }
+  return null;
 }
 
 /**

@@ -53,7 +53,7 @@ describe('the attribute a sentence states', () => {
     expect(attributeKey('Anna changed her e-mail to anna@example.org.', 'Anna')).toBe('anna|email');
   });
 
-  it("keys nothing for the subject that states an attribute of someone or something of the subject's", () => {
+  it("keys nothing for the subject where the attribute may be another's: someone of the subject's, or another name it is said of", () => {
     for (const sentence of [
       "Anna's sister lives in Oslo.",
       'Her husband works at Initech.',
@@ -61,6 +61,19 @@ describe('the attribute a sentence states', () => {
       "Anna's company moved to Berlin.",
     ])
       expect({ sentence, key: attributeKey(sentence, 'Anna') }).toEqual({ sentence, key: null });
+    // Said of another name: the attribute may be that one's.
+    for (const sentence of [
+      'Anna said Tom lives in Oslo.',
+      'Anna visited Tom, who lives in Oslo.',
+      'She met Tom Berg, who works at Initech.',
+    ])
+      expect({ sentence, key: attributeKey(sentence, 'Anna') }).toEqual({ sentence, key: null });
+    expect(attributeKey('On Monday, Anna moved to Oslo.', 'Anna')).toBe('anna|residence');
+    expect(attributeKey('In March she moved to Oslo with Tom.', 'Anna')).toBe('anna|residence');
+    expect(attributeKey('Anna and Tom moved to Oslo.', 'Anna')).toBe('anna|residence');
+    expect(attributeKey('Anna left Initech and works at Globex now.', 'Anna')).toBe('anna|employer');
+    expect(attributeKey('Anna Berg, who lives in Oslo, plays chess.', 'Anna Berg')).toBe('anna berg|residence');
+    expect(attributeKey("Anna Berg's new cell is 555 0134.", 'Anna Berg')).toBe('anna berg|phone');
     // Her own attribute, said as hers, is still hers.
     expect(attributeKey("Anna's phone number is 555-0101.", 'Anna')).toBe('anna|phone');
     expect(attributeKey('Her new home address is 12 Elm Street.', 'Anna')).toBe('anna|address');

@@ -26,6 +26,15 @@ const VEHICLES =
 const DRIVEN = `(?:an?\\s+)(?:(?:[\\p{Ll}-]+\\s+){0,2}(?:${VEHICLES})\\b|(?:[\\p{Ll}-]+\\s+){0,2}\\p{Lu})`;
 
 /**
+ * Whom someone is with: married to, engaged to or dating someone named, or no longer ("broke up
+ * with Tom", "got divorced"), or a partner named as theirs ("Anna's husband is Ben Okafor"). A name
+ * or a partner must follow: "broke up with the band" keys nothing. "Seeing" is not read: people are
+ * seeing a doctor as often as someone.
+ */
+const PARTNERS = 'husband|wife|partner|boyfriend|girlfriend|fiancé|fiancée|fiance|fiancee|spouse';
+const PARTNERED = `\\b(?:(?:is|was|got|are|were)\\s+(?:now\\s+)?(?:married|engaged|divorced)\\b|(?:married|dating|engaged\\s+to|in\\s+a\\s+relationship\\s+with|broke\\s+up\\s+with|split\\s+up\\s+with|separated\\s+from|divorced)\\s+(?:\\p{Lu}|(?:her|his|their)\\s+(?:${PARTNERS})\\b)|(?:${PARTNERS})\\s+is\\s+\\p{Lu})`;
+
+/**
  * Each pattern names what states the attribute, not merely a word it shares: "moved the couch to
  * the garage", "moved on to a new project", "joined the book club", "started at 9am", "lost her
  * phone", "sent an email about the budget" and "became a mother" were keyed, and so superseded
@@ -46,6 +55,7 @@ const PERSON_ATTRIBUTES: Array<{ attribute: string; pattern: RegExp }> = [
     // "rides a bike to work" key nothing.
     pattern: new RegExp(`\\b(?:drives|driving|rides|riding)\\s+${DRIVEN}`, 'u'),
   },
+  { attribute: 'partner', pattern: new RegExp(PARTNERED, 'u') },
   {
     attribute: 'role',
     pattern: new RegExp(
@@ -96,10 +106,12 @@ const OPENS_WITH_SOMEONE_OF_THEIRS =
 const OWN_ATTRIBUTES = new Set(
   `phone|mobile|cell|number|e-mail|email|address|job|title|role|position|employer|workplace|vehicle|${VEHICLES}`.split('|'),
 );
+/** A partner is someone of theirs too, but only whom they are with is theirs: "Her husband works at Initech" is his employer. */
+const OWN_PARTNERS = new Set(PARTNERS.split('|'));
 
-function aboutSomeoneOfTheirs(sentence: string): boolean {
-  const owned = OPENS_WITH_SOMEONE_OF_THEIRS.exec(sentence)?.[1];
-  return owned !== undefined && !OWN_ATTRIBUTES.has(owned.toLowerCase());
+function aboutSomeoneOfTheirs(sentence: string, attribute: string): boolean {
+  const owned = OPENS_WITH_SOMEONE_OF_THEIRS.exec(sentence)?.[1]?.toLowerCase();
+  return owned !== undefined && !OWN_ATTRIBUTES.has(owned) && !(attribute === 'partner' && OWN_PARTNERS.has(owned));
 }
 
 /** Capitalised words before a verb that are not someone else: the time, or the subject said as a pronoun. */
@@ -135,10 +147,12 @@ function keyOf(sentence: string, subject: string | null | undefined): string | n
       .filter((word) => word && !ARTICLES.has(word) && !owner.split(' ').includes(word));
     return `${owner ? `${owner} ` : ''}${words.join(' ')}|schedule`;
   }
-  if (!subject || aboutSomeoneOfTheirs(sentence)) return null;
+  if (!subject) return null;
   for (const { attribute, pattern } of PERSON_ATTRIBUTES) {
     const stated = pattern.exec(sentence);
-    if (stated) return saidOfAnother(sentence, subject, stated.index) ? null : `${canonicalEntityName(subject)}|${attribute}`;
+    if (!stated) continue;
+    const another = aboutSomeoneOfTheirs(sentence, attribute) || saidOfAnother(sentence, subject, stated.index);
+    return another ? null : `${canonicalEntityName(subject)}|${attribute}`;
   }
   return null;
 }
@@ -157,6 +171,7 @@ const ASKED_ATTRIBUTES: Array<{ attribute: string; pattern: RegExp }> = [
   { attribute: 'email', pattern: /\be-?mail\b/i },
   { attribute: 'address', pattern: /\baddress\b/i },
   { attribute: 'vehicle', pattern: /\b(?:drive|drives|driving|car|vehicle)\b/i },
+  { attribute: 'partner', pattern: /\b(?:partner|husband|wife|boyfriend|girlfriend|spouse|fianc\p{L}*|married|dating)\b/iu },
 ];
 
 export function askedAttributes(question: string): string[] {

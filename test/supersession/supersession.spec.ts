@@ -22,6 +22,15 @@ describe('the attribute a sentence states', () => {
     expect(attributeKey('Evan Novak drives a grey Volvo estate.', 'Evan Novak')).toBe('evan novak|vehicle');
     expect(attributeKey('Ingrid Vale sold the Fiat and rides an electric scooter.', 'Ingrid Vale')).toBe('ingrid vale|vehicle');
     expect(attributeKey('Dana is driving a rental car this week.', 'Dana')).toBe('dana|vehicle');
+    for (const sentence of [
+      'Anna Berg is dating Tom Reyes.',
+      'Anna Berg married Ben Okafor.',
+      'Anna Berg is engaged to Ben.',
+      'Anna Berg and Ben got divorced.',
+      "Anna Berg's husband is Ben Okafor.",
+      'She broke up with Tom.',
+    ])
+      expect({ sentence, key: attributeKey(sentence, 'Anna Berg') }).toEqual({ sentence, key: 'anna berg|partner' });
   });
 
   it('says nothing where it is not sure', () => {
@@ -41,6 +50,9 @@ describe('the attribute a sentence states', () => {
       'Anna lost her phone.',
       'Anna sent an email about the budget.',
       'Anna became a mother.',
+      'Anna broke up with the band.',
+      'Anna is seeing a therapist.',
+      'Anna met a married couple from Oslo.',
       'Anna drives the kids to school.',
       'Anna drives a hard bargain.',
       'Anna rides a bike to work.',
@@ -59,6 +71,8 @@ describe('the attribute a sentence states', () => {
       'Her husband works at Initech.',
       "Anna Berg's landlord drives a red Vespa.",
       "Anna's company moved to Berlin.",
+      "Anna's wife is a doctor.",
+      "Anna's sister married Ben.",
     ])
       expect({ sentence, key: attributeKey(sentence, 'Anna') }).toEqual({ sentence, key: null });
     // Said of another name: the attribute may be that one's.
@@ -85,6 +99,7 @@ describe('the attribute a sentence states', () => {
 describe('the attribute a question asks about', () => {
   it('names the key of each person the question names, in the vocabulary the sentences are keyed by', () => {
     expect(askedAttributeKeys('What does Ingrid drive?', ['ingrid vale'])).toEqual(['ingrid vale|vehicle']);
+    expect(askedAttributeKeys('Who is Anna dating?', ['anna berg'])).toEqual(['anna berg|partner']);
     expect(askedAttributeKeys("What's Carol's job title?", ['carol diaz'])).toEqual(['carol diaz|role']);
     expect(askedAttributeKeys('Where does Evan live?', ['evan novak'])).toEqual(['evan novak|residence']);
     expect(askedAttributeKeys('What did Bruno feed at the zoo?', ['bruno costa'])).toEqual([]);

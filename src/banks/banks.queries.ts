@@ -46,6 +46,16 @@ export async function findBank(sql: Sql, bankId: string): Promise<BankRow | unde
   return row;
 }
 
+/**
+ * Whether the bank exists, for a read that answers 404 otherwise. Every API recall asks it, so it
+ * is prepared and reads no column: `findBank` sent the bank's whole row (profile, config) to be
+ * parsed and dropped.
+ */
+export async function bankExists(sql: Sql, bankId: string): Promise<boolean> {
+  const rows = await sql.queryPrepared(`SELECT 1 FROM banks WHERE id = $1`, [bankId]);
+  return rows.length > 0;
+}
+
 /** Locks the bank row for a change of its profile or config; false when there is no such bank. */
 export async function lockBank(sql: Sql, bankId: string): Promise<boolean> {
   const [row] = await sql.query(`SELECT id FROM banks WHERE id = $1 FOR UPDATE`, [bankId]);

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { findBank } from '../banks/banks.queries.js';
+import { bankExists } from '../banks/banks.queries.js';
 import { bankNotFound } from '../banks/banks.service.js';
 import { MEMORY_OPTIONS } from '../memory.constants.js';
 import { statsPeriodStart } from '../metrics/stats-period.js';
@@ -124,7 +124,7 @@ export class LlmTraceService {
   /** A bank that does not exist is a 404, as in Hindsight; one with tracing off has an empty page. */
   async list(bankId: string, query: LlmRequestsQuery): Promise<LlmRequestsPage> {
     return this.database.withConnection(async (sql) => {
-      if (!(await findBank(sql, bankId))) throw bankNotFound(bankId);
+      if (!(await bankExists(sql, bankId))) throw bankNotFound(bankId);
       const filter = { ...query };
       const page = query.group
         ? await llmRequestRunsPage(sql, bankId, filter, query.limit, query.offset)
@@ -137,7 +137,7 @@ export class LlmTraceService {
   async stats(bankId: string, period: LlmRequestStatsPeriod, operation?: string): Promise<LlmRequestStats> {
     const start = statsPeriodStart(period, new Date());
     const rows = await this.database.withConnection(async (sql) => {
-      if (!(await findBank(sql, bankId))) throw bankNotFound(bankId);
+      if (!(await bankExists(sql, bankId))) throw bankNotFound(bankId);
       return llmRequestBuckets(sql, bankId, start, operation);
     });
     const buckets = new Map<string, LlmRequestStatsBucket>();

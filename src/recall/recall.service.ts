@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { findBank } from '../banks/banks.queries.js';
+import { bankExists } from '../banks/banks.queries.js';
 import { bankNotFound } from '../banks/banks.service.js';
 import type { Embedder } from '../external/embedder.js';
 import type { Reranker } from '../external/reranker.js';
@@ -279,7 +279,7 @@ export class RecallService {
    */
   private async runArms(sql: Sql, plan: RecallPlan, queryVector: number[]): Promise<FoundCandidates> {
     const { scope, candidatesPerArm: limit } = plan;
-    if (plan.bankMustExist && !(await findBank(sql, scope.bankId))) throw bankNotFound(scope.bankId);
+    if (plan.bankMustExist && !(await bankExists(sql, scope.bankId))) throw bankNotFound(scope.bankId);
     const held = await this.memoriesHeld(sql, scope.bankId);
     const semanticSearch = this.semanticSearch(held);
     const keywordSearch = this.keywordSearch(held);

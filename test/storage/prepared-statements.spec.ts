@@ -130,7 +130,12 @@ describe('recall on PostgreSQL', () => {
     ]);
     const recall = new RecallService(database, vectors, embedder, null);
     for (let round = 0; round < 8; round += 1) {
-      const outcome = await recall.recall({ bankId: 'prepared', query: 'What did Orla Venn do in March?', queryTimestamp: now });
+      const outcome = await recall.recall({
+        bankId: 'prepared',
+        query: 'What did Orla Venn do in March?',
+        queryTimestamp: now,
+        bankMustExist: true,
+      });
       expect(outcome.results.map((memory) => memory.text)).toContain('Orla Venn sold honey at the March market.');
     }
     const prepared = await database.withConnection(preparedOn);
@@ -142,6 +147,11 @@ describe('recall on PostgreSQL', () => {
     // The names the question gives and the temporal arm's walk are prepared too (parsed once).
     expect(prepared.some((row) => row.statement.startsWith('SELECT e.id, e.canonical_name'))).toBe(true);
     expect(prepared.some((row) => row.statement.startsWith('SELECT id, mentioned_at, distance_days'))).toBe(true);
+    // So is an API recall's check that its bank exists, which reads no column.
+    expect(prepared.some((row) => row.statement === 'SELECT 1 FROM banks WHERE id = $1')).toBe(true);
+    await expect(recall.recall({ bankId: 'no-such-bank', query: 'Orla', queryTimestamp: now, bankMustExist: true })).rejects.toMatchObject({
+      code: MemoryErrorCode.BankNotFound,
+    });
   });
 });
 

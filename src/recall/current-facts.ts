@@ -1,3 +1,4 @@
+import { tellsHowThingsWere } from '../time/tense.js';
 import type { FusedCandidate } from './reciprocal-rank-fusion.js';
 
 /**
@@ -42,4 +43,22 @@ export function preferCurrentFacts(
     byId.get(candidate.id)!.score = candidate.score * SUPERSEDED_WEIGHT;
   }
   return [...byId.values()].sort(order);
+}
+
+/**
+ * For a question about the present, a memory that tells how things were ("Anna used to live in
+ * Paris.") keeps the part of its score a superseded one keeps: still true, and still returned, but
+ * not ahead of how things are ("Anna lives in Lisbon."), which it matched as well and, told later,
+ * outranked by recency.
+ */
+export function setBackHowThingsWere(
+  fused: FusedCandidate[],
+  textOf: (id: string) => string | undefined,
+  order: (a: FusedCandidate, b: FusedCandidate) => number,
+): FusedCandidate[] {
+  const former = (candidate: FusedCandidate) => tellsHowThingsWere(textOf(candidate.id) ?? '');
+  if (!fused.some(former)) return fused;
+  return fused
+    .map((candidate) => (former(candidate) ? { ...candidate, score: candidate.score * SUPERSEDED_WEIGHT } : candidate))
+    .sort(order);
 }

@@ -11,7 +11,7 @@ import { type KeywordSearch, keywordArm } from './arms/keyword-arm.js';
 import { type SemanticSearch, semanticArm } from './arms/semantic-arm.js';
 import { temporalArm } from './arms/temporal-arm.js';
 import type { RecallScope } from './arms/visible-memories.js';
-import { asksAboutThePresent, preferCurrentFacts } from './current-facts.js';
+import { asksAboutThePresent, preferCurrentFacts, setBackHowThingsWere } from './current-facts.js';
 import { type AnswerFacts, preferNewerAnswers } from './recency.js';
 import { type FusedCandidate, type RankedArm, fuseByReciprocalRank, fusedOrder } from './reciprocal-rank-fusion.js';
 import { MemoryErrorCode, MemoryException, fromExternalFailure } from '../memory.exception.js';
@@ -166,8 +166,11 @@ export class RecallService {
   /** The arms' candidates in one order: reciprocal rank, then what replaced a fact, then recency. */
   private fuse(plan: RecallPlan, { arms, rows, successors }: FoundCandidates): FusedCandidate[] {
     const mentionedAt = new Map([...rows].map(([id, row]) => [id, row.mentioned_at]));
-    const fused = preferCurrentFacts(fuseByReciprocalRank(arms, this.settings.rrfK, mentionedAt), successors, fusedOrder(mentionedAt));
-    return plan.aboutThePresent ? preferNewerAnswers(fused, plan.query, answerFacts(rows)) : fused;
+    const order = fusedOrder(mentionedAt);
+    const fused = preferCurrentFacts(fuseByReciprocalRank(arms, this.settings.rrfK, mentionedAt), successors, order);
+    if (!plan.aboutThePresent) return fused;
+    const present = setBackHowThingsWere(fused, (id) => rows.get(id)?.text, order);
+    return preferNewerAnswers(present, plan.query, answerFacts(rows));
   }
 
   /** What fits the token budget, in rank order, with the entities of what was kept. */

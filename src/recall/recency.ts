@@ -1,3 +1,4 @@
+import { tellsHowThingsWere } from '../time/tense.js';
 import type { FusedCandidate } from './reciprocal-rank-fusion.js';
 
 /** What recency needs to know about one candidate. */
@@ -48,7 +49,8 @@ export function preferNewerAnswers(fused: FusedCandidate[], query: string, facts
   if (asked.size === 0) return fused;
   const statements: Array<Statement | null> = fused.map(({ id }) => {
     const fact = facts.get(id);
-    if (!fact || fact.superseded || !fact.time) return null;
+    // "Anna used to live in Paris", told last, is no newer answer to where she lives.
+    if (!fact || fact.superseded || !fact.time || tellsHowThingsWere(fact.text)) return null;
     const names = new Set(fact.entities.flatMap((entity) => [...contentWords(entity.canonicalName)]));
     const words = new Set([...contentWords(fact.text)].filter((word) => !names.has(word)));
     return { time: fact.time.getTime(), entities: new Set(fact.entities.map((entity) => entity.entityId)), words };

@@ -1,5 +1,6 @@
 import { canonicalEntityName } from '../entities/entity-names.js';
 import { MONTH_WORDS, WEEKDAY_NAMES } from '../time/calendar.js';
+import { tellsHowThingsWere } from '../time/tense.js';
 
 /**
  * Which fact about whom a sentence states, for the personal attributes that change over a life
@@ -147,7 +148,9 @@ function keyOf(sentence: string, subject: string | null | undefined): string | n
       .filter((word) => word && !ARTICLES.has(word) && !owner.split(' ').includes(word));
     return `${owner ? `${owner} ` : ''}${words.join(' ')}|schedule`;
   }
-  if (!subject) return null;
+  // How things were is no newer state, whenever it was said: "used to live in Paris" keyed and
+  // dated when it was told superseded where Anna lives now.
+  if (!subject || tellsHowThingsWere(sentence)) return null;
   for (const { attribute, pattern } of PERSON_ATTRIBUTES) {
     const stated = pattern.exec(sentence);
     if (!stated) continue;

@@ -75,3 +75,15 @@ export function speaksOfTheFuture(text: string): boolean {
   if (FUTURE_WORDS.test(text) || ASKED_PROGRESSIVE.test(text)) return true;
   return (ARRANGED_IN_THE_PRESENT.test(text) || ASKED_IN_THE_PRESENT.test(text)) && !SPOKEN_OF_AS_PAST.test(text);
 }
+
+/**
+ * A statement of how things were rather than are: "Anna used to live in Paris.", "Bruno formerly
+ * worked at Initech.", "In the past she drove a Fiat." It says nothing of now, however recently it
+ * was said: retained in 2025 with no date of its own, it is no newer state than "Anna lives in
+ * Lisbon." of 2023. "No longer" is not one: "Evan no longer lives in Berlin" is how things are.
+ */
+const HOW_THINGS_WERE = /\b(?:used to|formerly|previously|in the past|back then|once (?:lived|worked|owned|drove))\b/i;
+
+export function tellsHowThingsWere(statement: string): boolean {
+  return HOW_THINGS_WERE.test(statement);
+}

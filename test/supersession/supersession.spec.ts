@@ -94,6 +94,13 @@ describe('the attribute a sentence states', () => {
     expect(attributeKey('Her e-mail is anna@example.org.', 'Anna')).toBe('anna|email');
     expect(attributeKey('Anna lives in Lisbon with her sister.', 'Anna')).toBe('anna|residence');
   });
+
+  it('keys nothing that tells how things were, which is no newer state however late it is told', () => {
+    for (const sentence of ['Anna used to live in Paris.', 'Anna formerly worked at Initech.', 'In the past she drove a Fiat Panda.'])
+      expect({ sentence, key: attributeKey(sentence, 'Anna') }).toEqual({ sentence, key: null });
+    // How things are now, though said against how they were.
+    expect(attributeKey('Anna no longer lives in Paris.', 'Anna')).toBe('anna|residence');
+  });
 });
 
 describe('the attribute a question asks about', () => {
@@ -144,6 +151,18 @@ describe('supersession without an LLM (PGlite)', () => {
     expect((await texts('evan', 'Where has Evan Novak been living lately?'))[0]).toBe('Evan Novak moved to Oslo.');
     const past = await texts('evan', 'Where did Evan Novak live before?');
     expect(past.slice(0, 2)).toContain('Evan Novak lives in Berlin.');
+  });
+
+  it('lets a memory of how things were, told last, neither supersede how they are nor answer the present first', async () => {
+    const lisbon = await remember('anna', 'Anna Berg lives in Lisbon.', '2023-03-01T10:00:00Z');
+    const paris = await remember('anna', 'Anna Berg used to live in Paris.', '2025-01-10T10:00:00Z');
+    await remember('anna', 'Anna Berg plays chess.', '2024-01-01T10:00:00Z');
+    expect(await memories.get('anna', lisbon)).toMatchObject({ supersededBy: null });
+    expect(await memories.get('anna', paris)).toMatchObject({ supersededBy: null });
+    const present = await texts('anna', 'Where does Anna live?');
+    expect(present[0]).toBe('Anna Berg lives in Lisbon.');
+    expect(present).toContain('Anna Berg used to live in Paris.');
+    expect((await texts('anna', 'Where did Anna live before?'))[0]).toBe('Anna Berg used to live in Paris.');
   });
 
   it('orders by when the facts happened, not by when they were retained', async () => {

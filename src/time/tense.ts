@@ -80,9 +80,11 @@ export function speaksOfTheFuture(text: string): boolean {
  * A statement of how things were rather than are: "Anna used to live in Paris.", "Bruno formerly
  * worked at Initech.", "In the past she drove a Fiat." It says nothing of now, however recently it
  * was said: retained in 2025 with no date of its own, it is no newer state than "Anna lives in
- * Lisbon." of 2023. "No longer" is not one: "Evan no longer lives in Berlin" is how things are.
+ * Lisbon." of 2023. "No longer" is not one: "Evan no longer lives in Berlin" is how things are;
+ * nor is "in the past few weeks", a time that reaches now.
  */
-const HOW_THINGS_WERE = /\b(?:used to|formerly|previously|in the past|back then|once (?:lived|worked|owned|drove))\b/i;
+const HOW_THINGS_WERE =
+  /\b(?:used to|formerly|previously|back then|once (?:lived|worked|owned|drove)|in the past(?!\s+(?:[\w-]+\s+){0,2}(?:hours?|days?|weeks?|months?|years?|decades?)\b))\b/i;
 
 export function tellsHowThingsWere(statement: string): boolean {
   return HOW_THINGS_WERE.test(statement);

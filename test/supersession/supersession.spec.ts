@@ -100,6 +100,7 @@ describe('the attribute a sentence states', () => {
       expect({ sentence, key: attributeKey(sentence, 'Anna') }).toEqual({ sentence, key: null });
     // How things are now, though said against how they were.
     expect(attributeKey('Anna no longer lives in Paris.', 'Anna')).toBe('anna|residence');
+    expect(attributeKey('In the past few weeks Anna moved to Oslo.', 'Anna')).toBe('anna|residence');
   });
 });
 

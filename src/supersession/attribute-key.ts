@@ -103,7 +103,7 @@ export function keptAttributeKey(key: string | null | undefined): string | null 
  * phone number is …", "Her new e-mail is …", "His car is a Volvo") is still hers.
  */
 const OPENS_WITH_SOMEONE_OF_THEIRS =
-  /^\s*(?:(?:\p{Lu}[\p{L}.'’-]*\s+){0,3}\p{Lu}[\p{L}.-]*['’]s|[Hh]er|[Hh]is|[Tt]heir)\s+(?:(?:new|old|current|latest|former|previous|usual|own|home|work|mobile|personal|private)\s+)*([\p{L}-]+)/u;
+  /^\s*(?:(?:\p{Lu}[\p{L}.'’-]*\s+){0,3}\p{Lu}[\p{L}.-]*['’]s|[Hh]er|[Hh]is|[Tt]heir|[Mm]y)\s+(?:(?:new|old|current|latest|former|previous|usual|own|home|work|mobile|personal|private)\s+)*([\p{L}-]+)/u;
 const OWN_ATTRIBUTES = new Set(
   `phone|mobile|cell|number|e-mail|email|address|job|title|role|position|employer|workplace|vehicle|${VEHICLES}`.split('|'),
 );
@@ -135,6 +135,25 @@ function saidOfAnother(sentence: string, subject: string, statedAt: number): boo
   return !alongside && !NOT_SOMEONE_ELSE.has(name) && !canonicalEntityName(subject).split(' ').includes(name);
 }
 
+/**
+ * Whoever speaks in the first person: what an agent is told most is about the one telling it ("I
+ * moved to Oslo.", "My new phone number is …"), and without a subject those keyed nothing, so "I
+ * live in Lisbon." stayed the answer to "Where do I live?". One speaker per tag set: supersession
+ * lines never cross tag sets, so a bank shared by several people tags each one's memories apart,
+ * as it does for recall.
+ */
+const SPEAKER = 'me';
+
+/** "I …", "My …", or a time and then "I" ("Last month I moved to Oslo."). */
+const IN_THE_FIRST_PERSON = /^\s*(?:(?:[\p{L}\d][\p{L}\d'’-]*,?\s+){0,3}?(?:I|I['’](?:m|ve|d))\b|[Mm]y\s)/u;
+
+/** The subject when the sentence opens with it ("Anna and I moved …" is Anna's), else the speaker of a first-person sentence. */
+function ownerOf(sentence: string, subject: string | null | undefined): string | null {
+  if (subject && sentence.trimStart().startsWith(subject.split(/\s+/)[0])) return subject;
+  if (IN_THE_FIRST_PERSON.test(sentence)) return SPEAKER;
+  return subject ?? null;
+}
+
 function keyOf(sentence: string, subject: string | null | undefined): string | null {
   // An event's timing first: "Alice's piano lesson moved to Friday" is about the lesson, not
   // where Alice lives.
@@ -148,14 +167,15 @@ function keyOf(sentence: string, subject: string | null | undefined): string | n
       .filter((word) => word && !ARTICLES.has(word) && !owner.split(' ').includes(word));
     return `${owner ? `${owner} ` : ''}${words.join(' ')}|schedule`;
   }
+  const owner = ownerOf(sentence, subject);
   // How things were is no newer state, whenever it was said: "used to live in Paris" keyed and
   // dated when it was told superseded where Anna lives now.
-  if (!subject || tellsHowThingsWere(sentence)) return null;
+  if (!owner || tellsHowThingsWere(sentence)) return null;
   for (const { attribute, pattern } of PERSON_ATTRIBUTES) {
     const stated = pattern.exec(sentence);
     if (!stated) continue;
-    const another = aboutSomeoneOfTheirs(sentence, attribute) || saidOfAnother(sentence, subject, stated.index);
-    return another ? null : `${canonicalEntityName(subject)}|${attribute}`;
+    const another = aboutSomeoneOfTheirs(sentence, attribute) || saidOfAnother(sentence, owner, stated.index);
+    return another ? null : `${canonicalEntityName(owner)}|${attribute}`;
   }
   return null;
 }

@@ -95,6 +95,22 @@ describe('the attribute a sentence states', () => {
     expect(attributeKey('Anna lives in Lisbon with her sister.', 'Anna')).toBe('anna|residence');
   });
 
+  it("keys what the speaker says of themselves in the first person as the speaker's", () => {
+    for (const sentence of [
+      'I live in Lisbon.',
+      'Last month I moved to Oslo.',
+      "I'm now working at Initech.",
+      'My new phone number is 555-0199.',
+    ])
+      expect({ sentence, key: attributeKey(sentence, null) }).toEqual({ sentence, key: expect.stringMatching(/^me\|/) });
+    expect(attributeKey('My husband is Ben Okafor.', null)).toBe('me|partner');
+    // Someone of the speaker's, or another name, is not the speaker.
+    expect(attributeKey('My sister lives in Rome.', null)).toBeNull();
+    expect(attributeKey('I met Tom, who lives in Oslo.', null)).toBeNull();
+    // A name that opens the sentence is still its subject.
+    expect(attributeKey('Anna and I moved to Oslo.', 'Anna')).toBe('anna|residence');
+  });
+
   it('keys nothing that tells how things were, which is no newer state however late it is told', () => {
     for (const sentence of ['Anna used to live in Paris.', 'Anna formerly worked at Initech.', 'In the past she drove a Fiat Panda.'])
       expect({ sentence, key: attributeKey(sentence, 'Anna') }).toEqual({ sentence, key: null });
@@ -164,6 +180,15 @@ describe('supersession without an LLM (PGlite)', () => {
     expect(present[0]).toBe('Anna Berg lives in Lisbon.');
     expect(present).toContain('Anna Berg used to live in Paris.');
     expect((await texts('anna', 'Where did Anna live before?'))[0]).toBe('Anna Berg used to live in Paris.');
+  });
+
+  it('supersedes what the speaker said of themselves, within one tag set', async () => {
+    const lisbon = await remember('speaker', 'I live in Lisbon.', '2023-03-01T10:00:00Z', ['user:ana']);
+    const oslo = await remember('speaker', 'Last month I moved to Oslo.', '2025-01-10T10:00:00Z', ['user:ana']);
+    const porto = await remember('speaker', 'I live in Porto.', '2024-01-10T10:00:00Z', ['user:ben']);
+    expect(await memories.get('speaker', lisbon)).toMatchObject({ supersededBy: oslo });
+    expect(await memories.get('speaker', porto)).toMatchObject({ supersededBy: null });
+    expect((await texts('speaker', 'Where do I live?', ['user:ana']))[0]).toBe('Last month I moved to Oslo.');
   });
 
   it('orders by when the facts happened, not by when they were retained', async () => {

@@ -282,8 +282,11 @@ export async function extractFactsWithLlm(
       entities,
       occurredStart: occurred.start,
       occurredEnd: occurred.end,
-      // The LLM is asked for self-contained facts that name their subject first.
-      subject: entities[0]?.name ?? null,
+      // The LLM is asked for self-contained facts that name their subject; the subject is the
+      // entity the fact opens with. The first entity listed was taken before, which is as often
+      // the place ("The user lives in Lisbon." keyed Lisbon's residence, and "The user moved to
+      // Oslo." Oslo's, so neither superseded the other).
+      subject: entities.find((entity) => text.replace(/^["'(\s]+/, '').startsWith(entity.name))?.name ?? openingName(text) ?? null,
     }));
   });
 }

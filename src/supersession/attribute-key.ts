@@ -144,13 +144,18 @@ function saidOfAnother(sentence: string, subject: string, statedAt: number): boo
  */
 const SPEAKER = 'me';
 
-/** "I …", "My …", or a time and then "I" ("Last month I moved to Oslo."). */
+/**
+ * "I …", "My …", or a time and then "I" ("Last month I moved to Oslo."); or "The user …", as a
+ * model extracting facts names the one who told them in the first person, so that "I live in
+ * Lisbon." retained without a model and "The user moved to Oslo." extracted by one are one line.
+ */
+const THE_USER = /^\s*(?:[Tt]he\s+)?[Uu]ser(?:['’]s)?\b/;
 const IN_THE_FIRST_PERSON = /^\s*(?:(?:[\p{L}\d][\p{L}\d'’-]*,?\s+){0,3}?(?:I|I['’](?:m|ve|d))\b|[Mm]y\s)/u;
 
 /** The subject when the sentence opens with it ("Anna and I moved …" is Anna's), else the speaker of a first-person sentence. */
 function ownerOf(sentence: string, subject: string | null | undefined): string | null {
   if (subject && sentence.trimStart().startsWith(subject.split(/\s+/)[0])) return subject;
-  if (IN_THE_FIRST_PERSON.test(sentence)) return SPEAKER;
+  if (IN_THE_FIRST_PERSON.test(sentence) || THE_USER.test(sentence)) return SPEAKER;
   return subject ?? null;
 }
 

@@ -164,6 +164,22 @@ describe('retain with an LLM (fake OpenAI-compatible server)', () => {
     ]);
   });
 
+  it("keys a fact by the entity it opens with, and the model's 'the user' as whoever told it in the first person", async () => {
+    const retainFact = async (text: string, entities: string[], at: string) => {
+      fake.onChat(() => ({ facts: [{ text, fact_type: 'world', entities }] }));
+      const { memoryIds } = await retain.retain('llm-speaker', { items: [{ content: text, timestamp: new Date(at) }] });
+      return memoryIds[0];
+    };
+    // The place is listed first: the subject is still whom the fact opens with.
+    const berlin = await retainFact('Evan Novak lives in Berlin.', ['Berlin', 'Evan Novak'], '2021-05-01T10:00:00Z');
+    const oslo = await retainFact('Evan Novak moved to Oslo.', ['Oslo', 'Evan Novak'], '2024-03-01T10:00:00Z');
+    expect(await memories.get('llm-speaker', berlin)).toMatchObject({ supersededBy: oslo });
+    // What a model writes as "the user" is the line "I live in Lisbon." is on without one.
+    const lisbon = await retainFact('The user lives in Lisbon.', ['Lisbon'], '2023-03-01T10:00:00Z');
+    const porto = await retainFact('The user moved to Porto.', ['Porto'], '2025-01-10T10:00:00Z');
+    expect(await memories.get('llm-speaker', lisbon)).toMatchObject({ supersededBy: porto });
+  });
+
   it('splits a fact the LLM gives longer than a memory holds, as it splits content without one', async () => {
     const passage = Array.from({ length: 450 }, (_, i) => `word${i}`).join(' ');
     fake.onChat(() => ({ facts: [{ text: `Kurt quoted this: ${passage}.`, fact_type: 'world', entities: ['Kurt'] }] }));

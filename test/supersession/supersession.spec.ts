@@ -104,6 +104,8 @@ describe('the attribute a sentence states', () => {
     ])
       expect({ sentence, key: attributeKey(sentence, null) }).toEqual({ sentence, key: expect.stringMatching(/^me\|/) });
     expect(attributeKey('My husband is Ben Okafor.', null)).toBe('me|partner');
+    // As a model extracting facts writes the one who said "I".
+    expect(attributeKey("The user's new e-mail is ana@example.org.", null)).toBe('me|email');
     // Someone of the speaker's, or another name, is not the speaker.
     expect(attributeKey('My sister lives in Rome.', null)).toBeNull();
     expect(attributeKey('I met Tom, who lives in Oslo.', null)).toBeNull();

@@ -238,6 +238,7 @@ export const llmFactsSchema = z.object({
 const SYSTEM_PROMPT = `You extract durable facts for an AI agent's long-term memory.
 Return JSON: {"facts":[{"text":string,"fact_type":"world"|"experience","entities":[{"name":string,"type":string}],"occurred_start":ISO-8601|null,"occurred_end":ISO-8601|null}]}.
 Each fact is one self-contained sentence that names its subject (no pronouns without referent).
+What someone tells of themselves as "I" or "my" is about "the user" ("The user lives in Lisbon."), unless the text names them.
 "experience" is something the agent itself did or said; everything else is "world".
 Entities are people, organisations, places, products and named concepts mentioned in the fact.
 Dates: when the fact happened, resolved against the event time given, as ISO-8601; null when the text says no time.

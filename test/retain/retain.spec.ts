@@ -165,8 +165,12 @@ describe('retain with an LLM (fake OpenAI-compatible server)', () => {
   });
 
   it("keys a fact by the entity it opens with, and the model's 'the user' as whoever told it in the first person", async () => {
+    let system = '';
     const retainFact = async (text: string, entities: string[], at: string) => {
-      fake.onChat(() => ({ facts: [{ text, fact_type: 'world', entities }] }));
+      fake.onChat((body) => {
+        system = String(body.messages[0].content);
+        return { facts: [{ text, fact_type: 'world', entities }] };
+      });
       const { memoryIds } = await retain.retain('llm-speaker', { items: [{ content: text, timestamp: new Date(at) }] });
       return memoryIds[0];
     };
@@ -178,6 +182,8 @@ describe('retain with an LLM (fake OpenAI-compatible server)', () => {
     const lisbon = await retainFact('The user lives in Lisbon.', ['Lisbon'], '2023-03-01T10:00:00Z');
     const porto = await retainFact('The user moved to Porto.', ['Porto'], '2025-01-10T10:00:00Z');
     expect(await memories.get('llm-speaker', lisbon)).toMatchObject({ supersededBy: porto });
+    // The model is told to write the one who says "I" so.
+    expect(system).toContain('What someone tells of themselves as "I" or "my" is about "the user"');
   });
 
   it('splits a fact the LLM gives longer than a memory holds, as it splits content without one', async () => {

@@ -88,6 +88,17 @@ export function mergeEntities(...lists: ExtractedEntity[][]): ExtractedEntity[] 
  */
 export function openingName(sentence: string, named: ExtractedEntity[] = properNouns(sentence)): string | undefined {
   const [first] = named;
-  if (!first) return undefined;
-  return sentence.replace(/^["'(\s]+/, '').startsWith(first.name) ? first.name : undefined;
+  return first && opensWith(sentence, first.name) ? first.name : undefined;
+}
+
+/**
+ * Of entities listed in no particular order (a model's), the one the sentence opens with, else the
+ * name it opens with by `openingName`.
+ */
+export function openingEntity(sentence: string, entities: ExtractedEntity[]): string | undefined {
+  return entities.find((entity) => opensWith(sentence, entity.name))?.name ?? openingName(sentence);
+}
+
+function opensWith(sentence: string, name: string): boolean {
+  return sentence.replace(/^["'(\s]+/, '').startsWith(name);
 }

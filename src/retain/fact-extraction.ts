@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { type ExtractedEntity, canonicalEntityName, mergeEntities, openingName, properNouns } from '../entities/entity-names.js';
+import {
+  type ExtractedEntity,
+  canonicalEntityName,
+  mergeEntities,
+  openingEntity,
+  openingName,
+  properNouns,
+} from '../entities/entity-names.js';
 import type { LlmCallContext, LlmClient } from '../external/llm-client.js';
 import { clampInstant, isStorableInstant } from '../storage/storable-instant.js';
 import { DAY_MS } from '../time/calendar.js';
@@ -287,7 +294,7 @@ export async function extractFactsWithLlm(
       // entity the fact opens with. The first entity listed was taken before, which is as often
       // the place ("The user lives in Lisbon." keyed Lisbon's residence, and "The user moved to
       // Oslo." Oslo's, so neither superseded the other).
-      subject: entities.find((entity) => text.replace(/^["'(\s]+/, '').startsWith(entity.name))?.name ?? openingName(text) ?? null,
+      subject: openingEntity(text, entities) ?? null,
     }));
   });
 }

@@ -6,6 +6,11 @@ import { RetainService } from '../../src/retain/retain.service.js';
 import { askedAttributeKeys, attributeKey } from '../../src/supersession/attribute-key.js';
 import { bootOnPglite } from '../helpers/memory-app.js';
 
+/** Each sentence keyed `key` for `subject`; a failure names the sentence. */
+function expectEachKeyed(subject: string | null, sentences: string[], key: unknown): void {
+  for (const sentence of sentences) expect({ sentence, key: attributeKey(sentence, subject) }).toEqual({ sentence, key });
+}
+
 describe('the attribute a sentence states', () => {
   it('keys common personal attributes by subject, and recurring events by name', () => {
     expect(attributeKey('Evan Novak lives in Berlin.', 'Evan Novak')).toBe('evan novak|residence');
@@ -22,15 +27,18 @@ describe('the attribute a sentence states', () => {
     expect(attributeKey('Evan Novak drives a grey Volvo estate.', 'Evan Novak')).toBe('evan novak|vehicle');
     expect(attributeKey('Ingrid Vale sold the Fiat and rides an electric scooter.', 'Ingrid Vale')).toBe('ingrid vale|vehicle');
     expect(attributeKey('Dana is driving a rental car this week.', 'Dana')).toBe('dana|vehicle');
-    for (const sentence of [
-      'Anna Berg is dating Tom Reyes.',
-      'Anna Berg married Ben Okafor.',
-      'Anna Berg is engaged to Ben.',
-      'Anna Berg and Ben got divorced.',
-      "Anna Berg's husband is Ben Okafor.",
-      'She broke up with Tom.',
-    ])
-      expect({ sentence, key: attributeKey(sentence, 'Anna Berg') }).toEqual({ sentence, key: 'anna berg|partner' });
+    expectEachKeyed(
+      'Anna Berg',
+      [
+        'Anna Berg is dating Tom Reyes.',
+        'Anna Berg married Ben Okafor.',
+        'Anna Berg is engaged to Ben.',
+        'Anna Berg and Ben got divorced.',
+        "Anna Berg's husband is Ben Okafor.",
+        'She broke up with Tom.',
+      ],
+      'anna berg|partner',
+    );
   });
 
   it('says nothing where it is not sure', () => {
@@ -40,24 +48,27 @@ describe('the attribute a sentence states', () => {
   });
 
   it('keys no sentence that only shares a word with an attribute, which would supersede the real one', () => {
-    for (const sentence of [
-      'Anna moved the couch to the garage.',
-      'Anna moved on to a new project.',
-      'Anna moved up to team lead.',
-      'Anna started at 9am today.',
-      'Anna joined the book club.',
-      'Anna called about her phone bill.',
-      'Anna lost her phone.',
-      'Anna sent an email about the budget.',
-      'Anna became a mother.',
-      'Anna broke up with the band.',
-      'Anna is seeing a therapist.',
-      'Anna met a married couple from Oslo.',
-      'Anna drives the kids to school.',
-      'Anna drives a hard bargain.',
-      'Anna rides a bike to work.',
-    ])
-      expect({ sentence, key: attributeKey(sentence, 'Anna') }).toEqual({ sentence, key: null });
+    expectEachKeyed(
+      'Anna',
+      [
+        'Anna moved the couch to the garage.',
+        'Anna moved on to a new project.',
+        'Anna moved up to team lead.',
+        'Anna started at 9am today.',
+        'Anna joined the book club.',
+        'Anna called about her phone bill.',
+        'Anna lost her phone.',
+        'Anna sent an email about the budget.',
+        'Anna became a mother.',
+        'Anna broke up with the band.',
+        'Anna is seeing a therapist.',
+        'Anna met a married couple from Oslo.',
+        'Anna drives the kids to school.',
+        'Anna drives a hard bargain.',
+        'Anna rides a bike to work.',
+      ],
+      null,
+    );
     expect(attributeKey('Anna joined a startup in Valencia.', 'Anna')).toBe('anna|employer');
     expect(attributeKey('Anna started at Globex in May.', 'Anna')).toBe('anna|employer');
     expect(attributeKey('Anna became head of the science department.', 'Anna')).toBe('anna|role');
@@ -66,22 +77,24 @@ describe('the attribute a sentence states', () => {
   });
 
   it("keys nothing for the subject where the attribute may be another's: someone of the subject's, or another name it is said of", () => {
-    for (const sentence of [
-      "Anna's sister lives in Oslo.",
-      'Her husband works at Initech.',
-      "Anna Berg's landlord drives a red Vespa.",
-      "Anna's company moved to Berlin.",
-      "Anna's wife is a doctor.",
-      "Anna's sister married Ben.",
-    ])
-      expect({ sentence, key: attributeKey(sentence, 'Anna') }).toEqual({ sentence, key: null });
+    expectEachKeyed(
+      'Anna',
+      [
+        "Anna's sister lives in Oslo.",
+        'Her husband works at Initech.',
+        "Anna Berg's landlord drives a red Vespa.",
+        "Anna's company moved to Berlin.",
+        "Anna's wife is a doctor.",
+        "Anna's sister married Ben.",
+      ],
+      null,
+    );
     // Said of another name: the attribute may be that one's.
-    for (const sentence of [
-      'Anna said Tom lives in Oslo.',
-      'Anna visited Tom, who lives in Oslo.',
-      'She met Tom Berg, who works at Initech.',
-    ])
-      expect({ sentence, key: attributeKey(sentence, 'Anna') }).toEqual({ sentence, key: null });
+    expectEachKeyed(
+      'Anna',
+      ['Anna said Tom lives in Oslo.', 'Anna visited Tom, who lives in Oslo.', 'She met Tom Berg, who works at Initech.'],
+      null,
+    );
     expect(attributeKey('On Monday, Anna moved to Oslo.', 'Anna')).toBe('anna|residence');
     expect(attributeKey('In March she moved to Oslo with Tom.', 'Anna')).toBe('anna|residence');
     expect(attributeKey('Anna and Tom moved to Oslo.', 'Anna')).toBe('anna|residence');
@@ -96,13 +109,11 @@ describe('the attribute a sentence states', () => {
   });
 
   it("keys what the speaker says of themselves in the first person as the speaker's", () => {
-    for (const sentence of [
-      'I live in Lisbon.',
-      'Last month I moved to Oslo.',
-      "I'm now working at Initech.",
-      'My new phone number is 555-0199.',
-    ])
-      expect({ sentence, key: attributeKey(sentence, null) }).toEqual({ sentence, key: expect.stringMatching(/^me\|/) });
+    expectEachKeyed(
+      null,
+      ['I live in Lisbon.', 'Last month I moved to Oslo.', "I'm now working at Initech.", 'My new phone number is 555-0199.'],
+      expect.stringMatching(/^me\|/),
+    );
     expect(attributeKey('My husband is Ben Okafor.', null)).toBe('me|partner');
     // As a model extracting facts writes the one who said "I".
     expect(attributeKey("The user's new e-mail is ana@example.org.", null)).toBe('me|email');
@@ -114,8 +125,11 @@ describe('the attribute a sentence states', () => {
   });
 
   it('keys nothing that tells how things were, which is no newer state however late it is told', () => {
-    for (const sentence of ['Anna used to live in Paris.', 'Anna formerly worked at Initech.', 'In the past she drove a Fiat Panda.'])
-      expect({ sentence, key: attributeKey(sentence, 'Anna') }).toEqual({ sentence, key: null });
+    expectEachKeyed(
+      'Anna',
+      ['Anna used to live in Paris.', 'Anna formerly worked at Initech.', 'In the past she drove a Fiat Panda.'],
+      null,
+    );
     // How things are now, though said against how they were.
     expect(attributeKey('Anna no longer lives in Paris.', 'Anna')).toBe('anna|residence');
     expect(attributeKey('In the past few weeks Anna moved to Oslo.', 'Anna')).toBe('anna|residence');

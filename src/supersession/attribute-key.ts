@@ -35,13 +35,16 @@ const DRIVEN = `(?:an?\\s+)(?:(?:[\\p{Ll}-]+\\s+){0,2}(?:${VEHICLES})\\b|(?:[\\p
 const PARTNERS = 'husband|wife|partner|boyfriend|girlfriend|fiancé|fiancée|fiance|fiancee|spouse';
 const PARTNERED = `\\b(?:(?:is|was|got|are|were)\\s+(?:now\\s+)?(?:married|engaged|divorced)\\b|(?:married|dating|engaged\\s+to|in\\s+a\\s+relationship\\s+with|broke\\s+up\\s+with|split\\s+up\\s+with|separated\\s+from|divorced)\\s+(?:\\p{Lu}|(?:her|his|their)\\s+(?:${PARTNERS})\\b)|(?:${PARTNERS})\\s+is\\s+\\p{Lu})`;
 
+/** A favourite said as one ("favourite restaurant is", "favorite color was"), its head noun captured. */
+const FAVOURITE = /\bfavou?rite\s+(?:[\p{L}-]+\s+)?([\p{L}-]+)\s+(?:is|are|was|were)\b/u;
+
 /**
  * Each pattern names what states the attribute, not merely a word it shares: "moved the couch to
  * the garage", "moved on to a new project", "joined the book club", "started at 9am", "lost her
  * phone", "sent an email about the budget" and "became a mother" were keyed, and so superseded
  * where someone lives, whom they work for, their number or their job.
  */
-const PERSON_ATTRIBUTES: Array<{ attribute: string; pattern: RegExp }> = [
+const PERSON_ATTRIBUTES: Array<{ attribute: string | ((stated: RegExpExecArray) => string); pattern: RegExp }> = [
   {
     attribute: 'residence',
     pattern:
@@ -57,6 +60,9 @@ const PERSON_ATTRIBUTES: Array<{ attribute: string; pattern: RegExp }> = [
     pattern: new RegExp(`\\b(?:drives|driving|rides|riding)\\s+${DRIVEN}`, 'u'),
   },
   { attribute: 'partner', pattern: new RegExp(PARTNERED, 'u') },
+  // "Felix's favourite restaurant is Chez Lou.", "My favourite Italian restaurant is …": a line for
+  // each kind of thing, by its head noun ("favourite restaurant").
+  { attribute: (stated) => `favourite ${stated[1].toLowerCase()}`, pattern: FAVOURITE },
   {
     attribute: 'role',
     pattern: new RegExp(
@@ -105,7 +111,9 @@ export function keptAttributeKey(key: string | null | undefined): string | null 
 const OPENS_WITH_SOMEONE_OF_THEIRS =
   /^\s*(?:(?:\p{Lu}[\p{L}.'’-]*\s+){0,3}\p{Lu}[\p{L}.-]*['’]s|[Hh]er|[Hh]is|[Tt]heir|[Mm]y)\s+(?:(?:new|old|current|latest|former|previous|usual|own|home|work|mobile|personal|private)\s+)*([\p{L}-]+)/u;
 const OWN_ATTRIBUTES = new Set(
-  `phone|mobile|cell|number|e-mail|email|address|job|title|role|position|employer|workplace|vehicle|${VEHICLES}`.split('|'),
+  `phone|mobile|cell|number|e-mail|email|address|job|title|role|position|employer|workplace|vehicle|favourite|favorite|${VEHICLES}`.split(
+    '|',
+  ),
 );
 /** A partner is someone of theirs too, but only whom they are with is theirs: "Her husband works at Initech" is his employer. */
 const OWN_PARTNERS = new Set(PARTNERS.split('|'));
@@ -176,9 +184,10 @@ function keyOf(sentence: string, subject: string | null | undefined): string | n
   // How things were is no newer state, whenever it was said: "used to live in Paris" keyed and
   // dated when it was told superseded where Anna lives now.
   if (!owner || tellsHowThingsWere(sentence)) return null;
-  for (const { attribute, pattern } of PERSON_ATTRIBUTES) {
-    const stated = pattern.exec(sentence);
+  for (const rule of PERSON_ATTRIBUTES) {
+    const stated = rule.pattern.exec(sentence);
     if (!stated) continue;
+    const attribute = typeof rule.attribute === 'string' ? rule.attribute : rule.attribute(stated);
     const another = aboutSomeoneOfTheirs(sentence, attribute) || saidOfAnother(sentence, owner, stated.index);
     return another ? null : `${canonicalEntityName(owner)}|${attribute}`;
   }
@@ -202,8 +211,14 @@ const ASKED_ATTRIBUTES: Array<{ attribute: string; pattern: RegExp }> = [
   { attribute: 'partner', pattern: /\b(?:partner|husband|wife|boyfriend|girlfriend|spouse|fianc\p{L}*|married|dating)\b/iu },
 ];
 
+/** "favourite restaurant in Lisbon", "favourite Italian restaurant": either of the two words after it may be the head noun. */
+const ASKED_FAVOURITE = /\bfavou?rite\s+([\p{L}-]+)(?:\s+([\p{L}-]+))?/u;
+
 export function askedAttributes(question: string): string[] {
-  return ASKED_ATTRIBUTES.filter(({ pattern }) => pattern.test(question)).map(({ attribute }) => attribute);
+  const fixed = ASKED_ATTRIBUTES.filter(({ pattern }) => pattern.test(question)).map(({ attribute }) => attribute);
+  const favourite = ASKED_FAVOURITE.exec(question);
+  const kinds = favourite ? [favourite[1], favourite[2]].filter(Boolean).map((noun) => `favourite ${noun.toLowerCase()}`) : [];
+  return [...fixed, ...kinds];
 }
 
 /** The attribute keys a question asks about for the people it names (canonical names). */

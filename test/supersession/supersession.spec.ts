@@ -27,6 +27,9 @@ describe('the attribute a sentence states', () => {
     expect(attributeKey('Evan Novak drives a grey Volvo estate.', 'Evan Novak')).toBe('evan novak|vehicle');
     expect(attributeKey('Ingrid Vale sold the Fiat and rides an electric scooter.', 'Ingrid Vale')).toBe('ingrid vale|vehicle');
     expect(attributeKey('Dana is driving a rental car this week.', 'Dana')).toBe('dana|vehicle');
+    expect(attributeKey("Felix Moreau's favourite restaurant is Chez Lou.", 'Felix Moreau')).toBe('felix moreau|favourite restaurant');
+    expect(attributeKey('Her favorite color is green.', 'Anna')).toBe('anna|favourite color');
+    expect(attributeKey('My favourite Italian restaurant is Da Gino.', null)).toBe('me|favourite restaurant');
     expectEachKeyed(
       'Anna Berg',
       [
@@ -66,6 +69,7 @@ describe('the attribute a sentence states', () => {
         'Anna drives the kids to school.',
         'Anna drives a hard bargain.',
         'Anna rides a bike to work.',
+        'My favourite thing about Lisbon is the light.',
       ],
       null,
     );
@@ -86,6 +90,7 @@ describe('the attribute a sentence states', () => {
         "Anna's company moved to Berlin.",
         "Anna's wife is a doctor.",
         "Anna's sister married Ben.",
+        "Anna's sister's favourite restaurant is Chez Lou.",
       ],
       null,
     );
@@ -140,6 +145,11 @@ describe('the attribute a question asks about', () => {
   it('names the key of each person the question names, in the vocabulary the sentences are keyed by', () => {
     expect(askedAttributeKeys('What does Ingrid drive?', ['ingrid vale'])).toEqual(['ingrid vale|vehicle']);
     expect(askedAttributeKeys('Who is Anna dating?', ['anna berg'])).toEqual(['anna berg|partner']);
+    expect(askedAttributeKeys("What is Felix's favourite restaurant?", ['felix moreau'])).toEqual(['felix moreau|favourite restaurant']);
+    expect(askedAttributeKeys("What's Felix's favourite Italian restaurant?", ['felix moreau'])).toEqual([
+      'felix moreau|favourite italian',
+      'felix moreau|favourite restaurant',
+    ]);
     expect(askedAttributeKeys("What's Carol's job title?", ['carol diaz'])).toEqual(['carol diaz|role']);
     expect(askedAttributeKeys('Where does Evan live?', ['evan novak'])).toEqual(['evan novak|residence']);
     expect(askedAttributeKeys('What did Bruno feed at the zoo?', ['bruno costa'])).toEqual([]);
